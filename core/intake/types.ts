@@ -1,0 +1,102 @@
+/**
+ * What the intake pipeline decides about one raw message. This is exactly what
+ * `hosted-inbox explain` prints, and the heart of the item the trigger emits.
+ * Every decision is plain data with its reasons.
+ */
+
+export type VerdictAction = 'accept' | 'reject' | 'quarantine' | 'defer';
+
+export interface Verdict {
+	action: VerdictAction;
+	/** SMTP reply code the listener answers with (250, 550, 552, 451 ...). */
+	smtpCode: number;
+	/** RFC 3463 enhanced status code, e.g. "5.7.1". */
+	enhancedCode: string;
+	/** Human-readable reasons an IT person can act on. */
+	reasons: string[];
+	/** Machine-readable flags, e.g. "dns-error", "dmarc-fail-arc-rescued", "no-from", "monitor-mode". */
+	flags: string[];
+}
+
+export type MessageKind = 'message' | 'forwarding-confirmation' | 'forwarding-test' | 'auto-reply' | 'bounce';
+
+export interface Verification {
+	provider: string | null;
+	code: string | null;
+	confirmUrl: string | null;
+	requestedBy: string | null;
+	/** forwarding-test only: the token the message carried. */
+	token?: string | null;
+}
+
+export type OriginalSenderMethod = 'from-header' | 'list-rewrite' | 'inline-forward' | 'attached-message';
+
+export interface OriginalSender {
+	address: string | null;
+	name: string | null;
+	method: OriginalSenderMethod;
+	/** The mailbox or list that forwarded the message, when there was one. */
+	forwardedBy: string | null;
+	/** false when the claim could not be authenticated (e.g. a list rewrite whose list message did not verify). */
+	trusted: boolean;
+	evidence: string[];
+}
+
+export interface AuthSummary {
+	spf: { result: string; domain: string | null; clientIp: string | null; comment: string | null };
+	dkim: { result: string; signatures: Array<{ domain: string; selector: string | null; result: string; aligned: boolean; comment: string | null }> };
+	dmarc: { result: string; domain: string | null; policy: string | null; comment: string | null };
+	arc: { result: string; sealer: string | null; trusted: boolean; comment: string | null };
+}
+
+export interface ThreadKeys {
+	/** Normalised (no angle brackets, lower-cased domain part left as is); null when the message had none. */
+	messageId: string | null;
+	inReplyTo: string[];
+	references: string[];
+}
+
+export interface Envelope {
+	clientIp: string | null;
+	helo: string | null;
+	mailFrom: string | null;
+	rcpt: string[];
+}
+
+export interface AddressValue {
+	address: string;
+	name: string;
+}
+
+export interface AttachmentInfo {
+	filename: string | null;
+	contentType: string;
+	size: number;
+	contentId: string | null;
+	inline: boolean;
+}
+
+/** The parsed message as later nodes need it (the CLI prints it without attachment bytes). */
+export interface MessageFacts {
+	subject: string;
+	from: AddressValue | null;
+	to: AddressValue[];
+	cc: AddressValue[];
+	replyTo: AddressValue[];
+	date: string | null;
+	text: string;
+	html: string | null;
+	attachments: AttachmentInfo[];
+}
+
+export interface IntakeResult {
+	verdict: Verdict;
+	kind: MessageKind;
+	verification: Verification | null;
+	originalSender: OriginalSender | null;
+	auth: AuthSummary | null;
+	thread: ThreadKeys;
+	size: number;
+	envelope: Envelope;
+	message: MessageFacts | null;
+}

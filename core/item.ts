@@ -1,0 +1,118 @@
+import { z } from 'zod';
+
+/**
+ * The one item shape that flows between our nodes (documented in the README).
+ * The trigger emits the intake result plus where it came from; each node validates what it needs
+ * at its entry and adds its own part (`contact`, `conversation`, `assignment`, `ticket`), keeping the rest.
+ * Attachments travel as n8n binary data; `email.attachments[].binaryKey` names the binary property.
+ */
+
+const address = z.object({ address: z.string(), name: z.string() });
+
+export const intakeItemSchema = z.object({
+	inbox: z.object({ address: z.string() }),
+	via: z.enum(['smtp', 'imap', 'cli']),
+	receivedAt: z.string(),
+	kind: z.enum(['message', 'forwarding-confirmation', 'forwarding-test', 'auto-reply', 'bounce']),
+	verdict: z.object({
+		action: z.enum(['accept', 'reject', 'quarantine', 'defer']),
+		smtpCode: z.number(),
+		enhancedCode: z.string(),
+		reasons: z.array(z.string()),
+		flags: z.array(z.string()),
+	}),
+	originalSender: z.object({
+		address: z.string().nullable(),
+		name: z.string().nullable(),
+		method: z.enum(['from-header', 'list-rewrite', 'inline-forward', 'attached-message']),
+		forwardedBy: z.string().nullable(),
+		trusted: z.boolean(),
+		evidence: z.array(z.string()),
+	}),
+	thread: z.object({
+		messageId: z.string().nullable(),
+		inReplyTo: z.array(z.string()),
+		references: z.array(z.string()),
+	}),
+	size: z.number(),
+	envelope: z.object({
+		clientIp: z.string().nullable(),
+		helo: z.string().nullable(),
+		mailFrom: z.string().nullable(),
+		rcpt: z.array(z.string()),
+	}),
+	email: z.object({
+		subject: z.string(),
+		from: address.nullable(),
+		to: z.array(address),
+		cc: z.array(address),
+		replyTo: z.array(address),
+		date: z.string().nullable(),
+		text: z.string(),
+		html: z.string().nullable(),
+		attachments: z.array(
+			z.object({
+				filename: z.string().nullable(),
+				contentType: z.string(),
+				size: z.number(),
+				binaryKey: z.string().nullable(),
+			}),
+		),
+	}),
+	auth: z.unknown(),
+});
+
+const contactPart = z.object({ id: z.string(), email: z.string(), name: z.string().nullable(), ownerId: z.string().nullable() });
+const conversationPart = z.object({
+	id: z.string(),
+	status: z.enum(['open', 'closed']),
+	assigneeId: z.string().nullable(),
+	teamId: z.string().nullable(),
+	subject: z.string(),
+	isNew: z.boolean(),
+	reopened: z.boolean(),
+});
+
+/** After Resolve Original Sender. */
+export const resolvedItemSchema = intakeItemSchema.extend({
+	contact: contactPart,
+	conversation: conversationPart,
+	message: z.object({ id: z.string(), messageId: z.string() }),
+	replay: z.boolean(),
+});
+
+export const assignmentSchema = z.object({
+	assignee: z.object({ id: z.string(), email: z.string(), fullName: z.string() }).nullable(),
+	team: z.object({ id: z.string(), name: z.string() }).nullable(),
+	rule: z.string(),
+	reason: z.string(),
+});
+
+/** After Route Conversation. */
+export const routedItemSchema = resolvedItemSchema.extend({ assignment: assignmentSchema });
+
+export type IntakeItem = z.infer<typeof intakeItemSchema>;
+export type ResolvedItem = z.infer<typeof resolvedItemSchema>;
+export type Assignment = z.infer<typeof assignmentSchema>;
+export type RoutedItem = z.infer<typeof routedItemSchema>;
+
+/** Thrown when a node gets an item of the wrong shape; the message names every missing or wrong field. */
+export class ItemShapeError extends Error {
+	constructor(
+		readonly expected: string,
+		readonly problems: string[],
+	) {
+		super(`Expected ${expected}, but the item does not fit: ${problems.join('; ')}`);
+		this.name = 'ItemShapeError';
+	}
+}
+
+export function parseItem<T extends z.ZodTypeAny>(schema: T, expected: string, json: unknown): z.infer<T> {
+	const result = schema.safeParse(json);
+	if (result.success) return result.data;
+	const problems = result.error.issues.map((issue) => {
+		const field = issue.path.join('.') || '(item)';
+		return issue.code === 'invalid_type' && issue.received === 'undefined' ? `missing field "${field}"` : `field "${field}": ${issue.message}`;
+	});
+	throw new ItemShapeError(expected, problems);
+}

@@ -1,0 +1,252 @@
+/**
+ * The conversations store: one interface, two engines (embedded node:sqlite, PostgreSQL).
+ * Every operation that concurrent callers can race on is atomic in SQL.
+ * Ids are strings (UUIDs) so both engines and n8n items carry them the same way.
+ */
+
+export type Availability = 'available' | 'away';
+
+export interface WorkingHours {
+	/** IANA time zone, e.g. "Europe/Madrid". */
+	timeZone: string;
+	/** Per weekday (0 = Sunday ... 6 = Saturday), "HH:MM" local start and end; a missing day is off. */
+	days: Partial<Record<'0' | '1' | '2' | '3' | '4' | '5' | '6', { start: string; end: string }>>;
+}
+
+export interface Inbox {
+	id: string;
+	address: string;
+	fromName: string | null;
+	fromAddress: string | null;
+	createdAt: string;
+}
+
+export interface Agent {
+	id: string;
+	email: string;
+	firstName: string;
+	fullName: string;
+	availability: Availability;
+	workingHours: WorkingHours | null;
+	/** Max open conversations; null = unlimited. */
+	capacity: number | null;
+	active: boolean;
+	createdAt: string;
+	updatedAt: string;
+}
+
+export interface Team {
+	id: string;
+	name: string;
+	memberIds: string[];
+}
+
+export interface Contact {
+	id: string;
+	inboxId: string;
+	email: string;
+	name: string | null;
+	ownerId: string | null;
+	createdAt: string;
+	updatedAt: string;
+}
+
+export type ConversationStatus = 'open' | 'closed';
+
+export interface Conversation {
+	id: string;
+	inboxId: string;
+	contactId: string;
+	status: ConversationStatus;
+	assigneeId: string | null;
+	teamId: string | null;
+	subject: string;
+	createdAt: string;
+	lastMessageAt: string;
+}
+
+export interface StoredMessage {
+	id: string;
+	conversationId: string;
+	direction: 'in' | 'out';
+	messageId: string;
+	inReplyTo: string[];
+	references: string[];
+	from: string;
+	to: string[];
+	cc: string[];
+	subject: string;
+	text: string;
+	html: string | null;
+	size: number;
+	receivedAt: string;
+	authSummary: string | null;
+	originalSenderMethod: string | null;
+	/** Outbound only: the agent who sent it. */
+	senderAgentId: string | null;
+}
+
+export interface Ticket {
+	id: string;
+	conversationId: string;
+	name: string;
+	pipeline: string;
+	stage: string;
+	priority: string | null;
+	ownerId: string | null;
+	properties: Record<string, unknown>;
+	createdAt: string;
+	closedAt: string | null;
+}
+
+export interface AssignmentLogEntry {
+	id: string;
+	conversationId: string;
+	assigneeId: string | null;
+	teamId: string | null;
+	rule: string;
+	reason: string;
+	at: string;
+}
+
+export type IntakeLogKind = 'rejected' | 'quarantined' | 'deferred' | 'forwarding-confirmation' | 'forwarding-test';
+
+export interface IntakeLogEntry {
+	id: string;
+	inboxId: string | null;
+	kind: IntakeLogKind;
+	at: string;
+	clientIp: string | null;
+	helo: string | null;
+	mailFrom: string | null;
+	rcpt: string[];
+	messageId: string | null;
+	from: string | null;
+	subject: string | null;
+	/** verdict + reasons for rejections; provider/code/link/requester for confirmations. Never a rejected body. */
+	details: Record<string, unknown>;
+}
+
+export interface RecordMessageInput {
+	inboxId: string;
+	contactId: string;
+	direction: 'in' | 'out';
+	/** Without one the store derives a stable id from the content (so replays are still recognised). */
+	messageId: string | null;
+	inReplyTo: string[];
+	references: string[];
+	from: string;
+	to: string[];
+	cc: string[];
+	subject: string;
+	text: string;
+	html: string | null;
+	size: number;
+	receivedAt: string;
+	authSummary: string | null;
+	originalSenderMethod: string | null;
+	senderAgentId?: string | null;
+	/** Outbound replies name their conversation explicitly. */
+	conversationId?: string;
+}
+
+export interface RecordMessageResult {
+	/** duplicate: the Message-ID was already recorded for this inbox (a replay); nothing was written. */
+	outcome: 'new-conversation' | 'existing-conversation' | 'duplicate';
+	conversation: Conversation;
+	message: StoredMessage;
+	/** true when a reply reopened a closed conversation. */
+	reopened: boolean;
+}
+
+export interface TicketInput {
+	name: string;
+	pipeline?: string;
+	stage?: string;
+	priority?: string | null;
+	ownerId?: string | null;
+	properties?: Record<string, unknown>;
+}
+
+/** Raised for bad input (unknown id, invalid email, missing conversation): nothing was changed. */
+export class StoreInputError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'StoreInputError';
+	}
+}
+
+/** Raised when the store cannot be reached (PostgreSQL down, file unreadable). */
+export class StoreUnavailableError extends Error {
+	constructor(message: string, readonly cause?: unknown) {
+		super(message);
+		this.name = 'StoreUnavailableError';
+	}
+}
+
+export interface Store {
+	readonly engine: 'sqlite' | 'postgres';
+	/** Human description for errors and the CLI, e.g. the file path or host:port/db. */
+	readonly location: string;
+	close(): Promise<void>;
+
+	// Inboxes
+	/** Create or update the inbox by address; a fromName held by another inbox is a StoreInputError naming it. */
+	registerInbox(input: { address: string; fromName?: string | null; fromAddress?: string | null }): Promise<Inbox>;
+	getInbox(address: string): Promise<Inbox | null>;
+	listInboxes(): Promise<Inbox[]>;
+	addInboxAgent(inboxId: string, agentId: string): Promise<void>;
+	removeInboxAgent(inboxId: string, agentId: string): Promise<void>;
+	listInboxAgents(inboxId: string): Promise<Agent[]>;
+
+	// Agents (idOrEmail accepts either)
+	createAgent(input: Pick<Agent, 'email' | 'firstName' | 'fullName'> & Partial<Pick<Agent, 'availability' | 'workingHours' | 'capacity'>>): Promise<Agent>;
+	updateAgent(idOrEmail: string, patch: Partial<Pick<Agent, 'firstName' | 'fullName' | 'availability' | 'workingHours' | 'capacity' | 'active'>>): Promise<Agent>;
+	getAgent(idOrEmail: string): Promise<Agent | null>;
+	listAgents(filter?: { active?: boolean; availability?: Availability }): Promise<Agent[]>;
+
+	// Teams
+	createTeam(name: string): Promise<Team>;
+	getTeam(idOrName: string): Promise<Team | null>;
+	addTeamMember(teamIdOrName: string, agentIdOrEmail: string): Promise<Team>;
+	removeTeamMember(teamIdOrName: string, agentIdOrEmail: string): Promise<Team>;
+	listTeams(): Promise<Team[]>;
+
+	// Contacts (email unique per inbox, case-insensitive)
+	findOrCreateContact(inboxId: string, input: { email: string; name?: string | null }): Promise<{ contact: Contact; created: boolean }>;
+	getContact(id: string): Promise<Contact | null>;
+	findContactByEmail(inboxId: string, email: string): Promise<Contact | null>;
+	createContact(inboxId: string, input: { email: string; name?: string | null; ownerId?: string | null }): Promise<Contact>;
+	updateContact(id: string, patch: { name?: string | null; ownerId?: string | null }): Promise<Contact>;
+	listContacts(inboxId?: string): Promise<Contact[]>;
+
+	// Conversations and messages
+	/** Records the message and threads it (In-Reply-To / References, incl. our own outbound ids); a seen Message-ID is a duplicate. */
+	recordMessage(input: RecordMessageInput): Promise<RecordMessageResult>;
+	findMessage(inboxId: string, messageId: string): Promise<StoredMessage | null>;
+	listMessages(conversationId: string): Promise<StoredMessage[]>;
+	getConversation(id: string): Promise<Conversation | null>;
+	listConversations(filter?: { inboxId?: string; status?: ConversationStatus; assigneeId?: string }): Promise<Conversation[]>;
+	closeConversation(id: string): Promise<Conversation>;
+	reopenConversation(id: string): Promise<Conversation>;
+	/** Sets the assignee/team and writes the assignment log in one transaction. */
+	assignConversation(id: string, input: { assigneeId: string | null; teamId: string | null; rule: string; reason: string }): Promise<Conversation>;
+	/** Assigns only if the conversation has no assignee yet (atomic); returns the conversation as it stands. */
+	assignConversationIfUnassigned(id: string, input: { assigneeId: string; teamId: string | null; rule: string; reason: string }): Promise<{ conversation: Conversation; assigned: boolean }>;
+	listAssignmentLog(conversationId: string): Promise<AssignmentLogEntry[]>;
+	countOpenConversations(agentIds: string[]): Promise<Record<string, number>>;
+	/** Round robin among candidates, keyed by pool (e.g. inbox+rule): an atomic counter, never a skewed or double pick. */
+	pickNextAgent(poolKey: string, candidateIds: string[]): Promise<string | null>;
+
+	// Tickets (one per conversation at most)
+	createTicketOnce(conversationId: string, input: TicketInput): Promise<{ ticket: Ticket; created: boolean }>;
+	getTicket(id: string): Promise<Ticket | null>;
+	getTicketForConversation(conversationId: string): Promise<Ticket | null>;
+	listTickets(filter?: { stage?: string; open?: boolean }): Promise<Ticket[]>;
+	updateTicket(id: string, patch: Partial<TicketInput>): Promise<Ticket>;
+	closeTicket(id: string): Promise<Ticket>;
+
+	// Intake log
+	logIntake(entry: Omit<IntakeLogEntry, 'id' | 'at'> & { at?: string }): Promise<IntakeLogEntry>;
+	listIntake(filter?: { inboxId?: string; kind?: IntakeLogKind; limit?: number }): Promise<IntakeLogEntry[]>;
+}
