@@ -168,6 +168,51 @@ export interface TicketInput {
 	properties?: Record<string, unknown>;
 }
 
+export interface SpoolEntry {
+	id: string;
+	inboxId: string;
+	raw: Buffer;
+	envelope: { clientIp: string | null; helo: string | null; mailFrom: string | null; rcpt: string[] };
+	receivedAt: string;
+	attempts: number;
+	/** When it may be emitted again (backoff after a failed execution). */
+	nextAttemptAt: string;
+	lastError: string | null;
+	status: 'pending' | 'done' | 'failed';
+}
+
+export interface MailboxCheckpoint {
+	mailboxKey: string;
+	uidValidity: string;
+	doneUids: number[];
+}
+
+export type ForwardingCheckStatus = 'waiting' | 'verified' | 'failed';
+
+export interface ForwardingCheck {
+	id: string;
+	inboxId: string;
+	publicAddress: string;
+	/** Unguessable; a verified or expired token never verifies again. */
+	token: string;
+	status: ForwardingCheckStatus;
+	createdAt: string;
+	deadline: string;
+	verifiedAt: string | null;
+	/** Received chain, forwarding evidence, ARC sealers, authentication result of the test message. */
+	evidence: Record<string, unknown> | null;
+}
+
+export interface SendingDomain {
+	domain: string;
+	selector: string;
+	/** Public key only (base64 SPKI); the private key lives in an n8n credential. */
+	publicKey: string;
+	verified: boolean;
+	verifiedAt: string | null;
+	lastCheck: Record<string, unknown> | null;
+}
+
 /** Raised for bad input (unknown id, invalid email, missing conversation): nothing was changed. */
 export class StoreInputError extends Error {
 	constructor(message: string) {
@@ -249,4 +294,30 @@ export interface Store {
 	// Intake log
 	logIntake(entry: Omit<IntakeLogEntry, 'id' | 'at'> & { at?: string }): Promise<IntakeLogEntry>;
 	listIntake(filter?: { inboxId?: string; kind?: IntakeLogKind; limit?: number }): Promise<IntakeLogEntry[]>;
+
+	// SMTP spool: a message is durably stored here before the 250, completed after its execution succeeded.
+	spoolPut(input: { inboxId: string; raw: Buffer; envelope: SpoolEntry['envelope']; receivedAt?: string }): Promise<SpoolEntry>;
+	/** Pending entries whose nextAttemptAt has come (for re-emission on activation and with backoff). */
+	spoolDue(inboxId: string, now?: string, limit?: number): Promise<SpoolEntry[]>;
+	spoolComplete(id: string): Promise<void>;
+	/** Counts a failed attempt, sets the backoff; after maxAttempts the entry becomes 'failed' (reported, kept). */
+	spoolFail(id: string, error: string, input: { nextAttemptAt: string; maxAttempts: number }): Promise<SpoolEntry>;
+	spoolList(filter?: { inboxId?: string; status?: SpoolEntry['status'] }): Promise<SpoolEntry[]>;
+
+	// IMAP checkpoints: UIDVALIDITY + the set of UIDs done (not a high-water mark).
+	getMailboxCheckpoint(mailboxKey: string): Promise<MailboxCheckpoint | null>;
+	/** Adds UIDs to the done set; a different uidValidity replaces the set (resync). */
+	markUidsDone(mailboxKey: string, uidValidity: string, uids: number[]): Promise<void>;
+
+	// Forwarding verification
+	createForwardingCheck(input: { inboxId: string; publicAddress: string; token: string; deadline: string }): Promise<ForwardingCheck>;
+	/** Verifies the waiting, unexpired check with this token (atomic); null when the token is unknown, used or expired. */
+	completeForwardingCheck(token: string, evidence: Record<string, unknown>, at?: string): Promise<ForwardingCheck | null>;
+	/** Latest check per inbox; a waiting check past its deadline reads as failed. */
+	latestForwardingChecks(inboxId?: string): Promise<ForwardingCheck[]>;
+
+	// Sending domains (for custom from-addresses)
+	upsertSendingDomain(input: { domain: string; selector: string; publicKey: string }): Promise<SendingDomain>;
+	getSendingDomain(domain: string): Promise<SendingDomain | null>;
+	setSendingDomainVerified(domain: string, verified: boolean, lastCheck: Record<string, unknown>): Promise<SendingDomain>;
 }
