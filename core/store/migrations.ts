@@ -1,0 +1,207 @@
+import type { SqlDriver } from './sql';
+
+/**
+ * Versioned schema, applied in order on first use; a version is never edited once released, only followed.
+ * One text for both engines: timestamps are ISO-8601 UTC text (sortable, identical in both), JSON is text,
+ * booleans are 0/1; `{blob}` is the only engine-specific type.
+ */
+export const MIGRATIONS: Array<{ version: number; name: string; statements: string[] }> = [
+	{
+		version: 1,
+		name: 'conversations inbox',
+		statements: [
+			`CREATE TABLE inboxes (
+				id TEXT PRIMARY KEY,
+				address TEXT NOT NULL,
+				address_key TEXT NOT NULL UNIQUE,
+				from_name TEXT,
+				from_name_key TEXT UNIQUE,
+				from_address TEXT,
+				created_at TEXT NOT NULL
+			)`,
+			`CREATE TABLE agents (
+				id TEXT PRIMARY KEY,
+				email TEXT NOT NULL,
+				email_key TEXT NOT NULL UNIQUE,
+				first_name TEXT NOT NULL,
+				full_name TEXT NOT NULL,
+				availability TEXT NOT NULL CHECK (availability IN ('available', 'away')),
+				working_hours TEXT,
+				capacity INTEGER,
+				active INTEGER NOT NULL,
+				created_at TEXT NOT NULL,
+				updated_at TEXT NOT NULL
+			)`,
+			`CREATE TABLE inbox_agents (
+				inbox_id TEXT NOT NULL REFERENCES inboxes (id),
+				agent_id TEXT NOT NULL REFERENCES agents (id),
+				PRIMARY KEY (inbox_id, agent_id)
+			)`,
+			`CREATE TABLE teams (
+				id TEXT PRIMARY KEY,
+				name TEXT NOT NULL,
+				name_key TEXT NOT NULL UNIQUE,
+				created_at TEXT NOT NULL
+			)`,
+			`CREATE TABLE team_members (
+				team_id TEXT NOT NULL REFERENCES teams (id),
+				agent_id TEXT NOT NULL REFERENCES agents (id),
+				PRIMARY KEY (team_id, agent_id)
+			)`,
+			`CREATE TABLE contacts (
+				id TEXT PRIMARY KEY,
+				inbox_id TEXT NOT NULL REFERENCES inboxes (id),
+				email TEXT NOT NULL,
+				email_key TEXT NOT NULL,
+				name TEXT,
+				owner_id TEXT REFERENCES agents (id),
+				created_at TEXT NOT NULL,
+				updated_at TEXT NOT NULL,
+				UNIQUE (inbox_id, email_key)
+			)`,
+			`CREATE TABLE conversations (
+				id TEXT PRIMARY KEY,
+				inbox_id TEXT NOT NULL REFERENCES inboxes (id),
+				contact_id TEXT NOT NULL REFERENCES contacts (id),
+				status TEXT NOT NULL CHECK (status IN ('open', 'closed')),
+				assignee_id TEXT REFERENCES agents (id),
+				team_id TEXT REFERENCES teams (id),
+				subject TEXT NOT NULL,
+				created_at TEXT NOT NULL,
+				last_message_at TEXT NOT NULL
+			)`,
+			'CREATE INDEX conversations_assignee ON conversations (assignee_id, status)',
+			'CREATE INDEX conversations_inbox ON conversations (inbox_id, last_message_at)',
+			`CREATE TABLE messages (
+				id TEXT PRIMARY KEY,
+				inbox_id TEXT NOT NULL REFERENCES inboxes (id),
+				conversation_id TEXT NOT NULL REFERENCES conversations (id),
+				direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+				message_id TEXT NOT NULL,
+				in_reply_to TEXT NOT NULL,
+				refs TEXT NOT NULL,
+				from_address TEXT NOT NULL,
+				to_addresses TEXT NOT NULL,
+				cc_addresses TEXT NOT NULL,
+				subject TEXT NOT NULL,
+				text_body TEXT NOT NULL,
+				html_body TEXT,
+				size INTEGER NOT NULL,
+				received_at TEXT NOT NULL,
+				auth_summary TEXT,
+				original_sender_method TEXT,
+				sender_agent_id TEXT REFERENCES agents (id),
+				created_at TEXT NOT NULL,
+				UNIQUE (inbox_id, message_id)
+			)`,
+			'CREATE INDEX messages_conversation ON messages (conversation_id, received_at)',
+			`CREATE TABLE tickets (
+				id TEXT PRIMARY KEY,
+				conversation_id TEXT NOT NULL UNIQUE REFERENCES conversations (id),
+				name TEXT NOT NULL,
+				pipeline TEXT NOT NULL,
+				stage TEXT NOT NULL,
+				priority TEXT,
+				owner_id TEXT REFERENCES agents (id),
+				properties TEXT NOT NULL,
+				created_at TEXT NOT NULL,
+				closed_at TEXT
+			)`,
+			`CREATE TABLE assignment_log (
+				id TEXT PRIMARY KEY,
+				conversation_id TEXT NOT NULL REFERENCES conversations (id),
+				assignee_id TEXT REFERENCES agents (id),
+				team_id TEXT REFERENCES teams (id),
+				rule TEXT NOT NULL,
+				reason TEXT NOT NULL,
+				at TEXT NOT NULL
+			)`,
+			'CREATE INDEX assignment_log_conversation ON assignment_log (conversation_id, at)',
+			`CREATE TABLE intake_log (
+				id TEXT PRIMARY KEY,
+				inbox_id TEXT REFERENCES inboxes (id),
+				kind TEXT NOT NULL,
+				at TEXT NOT NULL,
+				client_ip TEXT,
+				helo TEXT,
+				mail_from TEXT,
+				rcpt TEXT NOT NULL,
+				message_id TEXT,
+				from_address TEXT,
+				subject TEXT,
+				details TEXT NOT NULL
+			)`,
+			'CREATE INDEX intake_log_at ON intake_log (at)',
+			'CREATE TABLE round_robin (pool_key TEXT PRIMARY KEY, counter INTEGER NOT NULL)',
+			`CREATE TABLE spool (
+				id TEXT PRIMARY KEY,
+				inbox_id TEXT NOT NULL,
+				raw {blob} NOT NULL,
+				envelope TEXT NOT NULL,
+				received_at TEXT NOT NULL,
+				attempts INTEGER NOT NULL,
+				next_attempt_at TEXT NOT NULL,
+				last_error TEXT,
+				status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed'))
+			)`,
+			'CREATE INDEX spool_due ON spool (inbox_id, status, next_attempt_at)',
+			'CREATE TABLE mailbox_checkpoints (mailbox_key TEXT PRIMARY KEY, uid_validity TEXT NOT NULL)',
+			`CREATE TABLE mailbox_done_uids (
+				mailbox_key TEXT NOT NULL REFERENCES mailbox_checkpoints (mailbox_key),
+				uid INTEGER NOT NULL,
+				PRIMARY KEY (mailbox_key, uid)
+			)`,
+			`CREATE TABLE forwarding_checks (
+				id TEXT PRIMARY KEY,
+				inbox_id TEXT NOT NULL REFERENCES inboxes (id),
+				public_address TEXT NOT NULL,
+				token TEXT NOT NULL UNIQUE,
+				status TEXT NOT NULL CHECK (status IN ('waiting', 'verified', 'failed')),
+				created_at TEXT NOT NULL,
+				deadline TEXT NOT NULL,
+				verified_at TEXT,
+				evidence TEXT
+			)`,
+			'CREATE INDEX forwarding_checks_inbox ON forwarding_checks (inbox_id, created_at)',
+			`CREATE TABLE sending_domains (
+				domain TEXT PRIMARY KEY,
+				selector TEXT NOT NULL,
+				public_key TEXT NOT NULL,
+				verified INTEGER NOT NULL,
+				verified_at TEXT,
+				last_check TEXT
+			)`,
+		],
+	},
+];
+
+const ENGINE_TYPES: Record<SqlDriver['engine'], Record<string, string>> = {
+	sqlite: { blob: 'BLOB' },
+	postgres: { blob: 'BYTEA' },
+};
+
+/**
+ * Applies the missing versions in one transaction under the engine's write lock (PostgreSQL: an advisory lock
+ * keyed by schema; SQLite: BEGIN IMMEDIATE), so two processes starting at once apply each version exactly once.
+ */
+export async function migrate(driver: SqlDriver, prepare?: string[]): Promise<number[]> {
+	return driver.transaction(async (tx) => {
+		for (const statement of prepare ?? []) await tx.run(statement);
+		await tx.run('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+		const applied = new Set((await tx.all('SELECT version FROM schema_migrations')).map((row) => Number(row.version)));
+		const done: number[] = [];
+		for (const migration of MIGRATIONS) {
+			if (applied.has(migration.version)) continue;
+			for (const statement of migration.statements) {
+				await tx.run(statement.replace(/\{(\w+)\}/g, (_, type: string) => ENGINE_TYPES[driver.engine][type]));
+			}
+			await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+				migration.version,
+				migration.name,
+				new Date().toISOString(),
+			]);
+			done.push(migration.version);
+		}
+		return done;
+	});
+}

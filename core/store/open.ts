@@ -1,0 +1,77 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+import { migrate } from './migrations';
+import { PostgresDriver, quoteIdent, type PostgresConnection } from './postgres';
+import { SqliteDriver, embeddedEngineAvailable } from './sqlite';
+import { SqlStore } from './sql-store';
+import { StoreInputError, type Store } from './types';
+
+export { embeddedEngineAvailable } from './sqlite';
+
+export type StoreOptions = { engine: 'sqlite'; path: string } | ({ engine: 'postgres' } & PostgresConnection);
+
+/** Opens the store and brings its schema up to date (safe when several processes open it at once). */
+export async function openStore(options: StoreOptions): Promise<Store> {
+	if (options.engine === 'sqlite') {
+		const driver = SqliteDriver.open(options.path);
+		try {
+			await migrate(driver);
+		} catch (error) {
+			await driver.close();
+			throw error;
+		}
+		return new SqlStore(driver);
+	}
+	const driver = new PostgresDriver(options);
+	try {
+		// The advisory lock serializes concurrent first starts (main and workers) across the whole server.
+		await migrate(driver, [
+			`SELECT pg_advisory_xact_lock(hashtext(${`'hosted-inbox migrations ${driver.schema.replace(/'/g, "''")}'`}))`,
+			`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(driver.schema)}`,
+		]);
+	} catch (error) {
+		await driver.close();
+		throw error;
+	}
+	return new SqlStore(driver);
+}
+
+/** Where the embedded store lives: n8n's data folder ($N8N_USER_FOLDER/.n8n, ~/.n8n by default). */
+export function defaultEmbeddedPath(env: NodeJS.ProcessEnv = process.env): string {
+	return join(env.N8N_USER_FOLDER || homedir(), '.n8n', 'hosted-inbox.sqlite');
+}
+
+/** `--store`: a postgres:// (or postgresql://) URL, else a filesystem path to the embedded store. `?schema=` picks the PostgreSQL schema. */
+export function parseStoreArg(value: string): StoreOptions {
+	const arg = String(value ?? '').trim();
+	if (arg === '') throw new StoreInputError('--store needs a file path or a postgres:// URL');
+	if (/^postgres(ql)?:\/\//i.test(arg)) {
+		let url: URL;
+		try {
+			url = new URL(arg);
+		} catch {
+			throw new StoreInputError(`--store: not a valid PostgreSQL URL: ${arg}`);
+		}
+		const schema = url.searchParams.get('schema') ?? undefined;
+		url.searchParams.delete('schema');
+		return { engine: 'postgres', connectionString: url.toString(), ...(schema ? { schema } : {}) };
+	}
+	if (/^[a-z][a-z0-9+.-]*:\/\//i.test(arg)) throw new StoreInputError(`--store: unsupported URL ${arg} (use a file path or postgres://...)`);
+	return { engine: 'sqlite', path: arg };
+}
+
+/**
+ * The embedded store serves one n8n process; in queue mode main and workers would each keep their own truth,
+ * so the nodes refuse it there.
+ */
+export function assertEmbeddedAllowed(env: NodeJS.ProcessEnv = process.env): void {
+	if (env.EXECUTIONS_MODE === 'queue') {
+		throw new StoreInputError(
+			'n8n runs in queue mode (EXECUTIONS_MODE=queue): the embedded hosted-inbox store would give each worker its own data. ' +
+				'Select a PostgreSQL store (Hosted Inbox Store credential) shared by main and workers.',
+		);
+	}
+	const available = embeddedEngineAvailable();
+	if (!available.ok) throw new StoreInputError(available.reason);
+}

@@ -1,0 +1,28 @@
+/**
+ * The small SQL surface both engines offer, so one store implementation (sql-store.ts) serves both.
+ * Statements use PostgreSQL-style `$1` placeholders; the SQLite driver rewrites them to `?1`.
+ */
+
+export type SqlValue = string | number | boolean | null | Buffer;
+export type Row = Record<string, unknown>;
+
+export interface SqlExecutor {
+	all(sql: string, params?: SqlValue[]): Promise<Row[]>;
+	/** Returns the number of rows changed. */
+	run(sql: string, params?: SqlValue[]): Promise<number>;
+}
+
+export interface SqlDriver extends SqlExecutor {
+	readonly engine: 'sqlite' | 'postgres';
+	readonly location: string;
+	/** Row lock suffix for SELECTs inside a transaction (SQLite's write lock already serializes writers). */
+	readonly forUpdate: string;
+	/** One write transaction; rolled back when fn throws. */
+	transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+	close(): Promise<void>;
+}
+
+/** `$from, $from+1, ...` for an IN list or a VALUES row. */
+export function placeholders(from: number, count: number): string {
+	return Array.from({ length: count }, (_, i) => `$${from + i}`).join(', ');
+}

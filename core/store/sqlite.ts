@@ -1,0 +1,159 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+import type { Row, SqlDriver, SqlExecutor, SqlValue } from './sql';
+import { StoreUnavailableError } from './types';
+
+/** The part of node:sqlite we use (its types are missing from @types/node 20). */
+interface StatementSync {
+	all(...params: Array<string | number | null | Uint8Array>): Row[];
+	run(...params: Array<string | number | null | Uint8Array>): { changes: number | bigint };
+}
+interface DatabaseSync {
+	exec(sql: string): void;
+	prepare(sql: string): StatementSync;
+	close(): void;
+}
+interface SqliteModule {
+	DatabaseSync: new (path: string) => DatabaseSync;
+}
+
+/** How long a writer waits for another process's write lock before giving up. */
+const BUSY_TIMEOUT_MS = 10_000;
+
+function loadSqlite(): SqliteModule | Error {
+	try {
+		// getBuiltinModule bypasses bundlers' and jest's resolvers, which do not know the node:-only "sqlite" builtin.
+		const getBuiltin = (process as unknown as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+		const mod = (getBuiltin ? getBuiltin('node:sqlite') : require('node:sqlite')) as SqliteModule | undefined;
+		if (!mod?.DatabaseSync) return new Error('node:sqlite is not present');
+		return mod;
+	} catch (error) {
+		return error as Error;
+	}
+}
+
+let sqliteModule: SqliteModule | Error | undefined;
+function sqlite(): SqliteModule | Error {
+	sqliteModule ??= loadSqlite();
+	return sqliteModule;
+}
+
+export function embeddedEngineAvailable(): { ok: true } | { ok: false; reason: string } {
+	const mod = sqlite();
+	if (!(mod instanceof Error)) return { ok: true };
+	return {
+		ok: false,
+		reason:
+			`The embedded store needs node:sqlite (Node.js >= 22.13); this is Node.js ${process.version}. ` +
+			'Upgrade Node.js, or select a PostgreSQL store (Hosted Inbox Store credential, or --store postgres://...).',
+	};
+}
+
+function toSqlite(value: SqlValue | undefined): string | number | null | Uint8Array {
+	if (value === undefined) return null;
+	if (typeof value === 'boolean') return value ? 1 : 0;
+	return value;
+}
+
+/** One connection per process, used by one caller at a time: statements of concurrent callers never interleave inside a transaction. */
+export class SqliteDriver implements SqlDriver {
+	readonly engine = 'sqlite' as const;
+	readonly forUpdate = '';
+	private readonly statements = new Map<string, StatementSync>();
+	private queue: Promise<unknown> = Promise.resolve();
+	private closed = false;
+
+	private constructor(
+		private readonly db: DatabaseSync,
+		readonly location: string,
+	) {}
+
+	static open(path: string): SqliteDriver {
+		const mod = sqlite();
+		if (mod instanceof Error) {
+			const availability = embeddedEngineAvailable();
+			throw new StoreUnavailableError(availability.ok ? mod.message : availability.reason, mod);
+		}
+		const location = resolve(path);
+		let db: DatabaseSync;
+		try {
+			mkdirSync(dirname(location), { recursive: true });
+			db = new mod.DatabaseSync(location);
+			db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+			db.exec('PRAGMA journal_mode = WAL');
+			// FULL: a commit is on disk before it returns, so a kill -9 (or power loss) right after keeps it.
+			db.exec('PRAGMA synchronous = FULL');
+			db.exec('PRAGMA foreign_keys = ON');
+		} catch (error) {
+			throw new StoreUnavailableError(`Cannot open the embedded store at ${location}: ${(error as Error).message}`, error);
+		}
+		return new SqliteDriver(db, location);
+	}
+
+	private serialize<T>(fn: () => T | Promise<T>): Promise<T> {
+		const next = this.queue.then(() => {
+			if (this.closed) throw new StoreUnavailableError(`The embedded store at ${this.location} is closed`);
+			return fn();
+		});
+		this.queue = next.catch(() => undefined);
+		return next;
+	}
+
+	private statement(sql: string): StatementSync {
+		let statement = this.statements.get(sql);
+		if (!statement) {
+			statement = this.db.prepare(sql.replace(/\$(\d+)/g, '?$1'));
+			this.statements.set(sql, statement);
+		}
+		return statement;
+	}
+
+	private readonly direct: SqlExecutor = {
+		all: async (sql, params = []) => this.wrap(() => this.statement(sql).all(...params.map(toSqlite))),
+		run: async (sql, params = []) => this.wrap(() => Number(this.statement(sql).run(...params.map(toSqlite)).changes)),
+	};
+
+	private wrap<T>(fn: () => T): T {
+		try {
+			return fn();
+		} catch (error) {
+			const message = (error as Error).message ?? '';
+			if (/database is locked|SQLITE_BUSY/i.test(message)) {
+				throw new StoreUnavailableError(`The embedded store at ${this.location} stayed locked by another process for ${BUSY_TIMEOUT_MS / 1000}s`, error);
+			}
+			throw error;
+		}
+	}
+
+	all(sql: string, params?: SqlValue[]): Promise<Row[]> {
+		return this.serialize(() => this.direct.all(sql, params));
+	}
+
+	run(sql: string, params?: SqlValue[]): Promise<number> {
+		return this.serialize(() => this.direct.run(sql, params));
+	}
+
+	transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+		return this.serialize(async () => {
+			// IMMEDIATE takes the write lock up front, so two processes never both read then write.
+			this.wrap(() => this.db.exec('BEGIN IMMEDIATE'));
+			try {
+				const result = await fn(this.direct);
+				this.db.exec('COMMIT');
+				return result;
+			} catch (error) {
+				this.db.exec('ROLLBACK');
+				throw error;
+			}
+		});
+	}
+
+	close(): Promise<void> {
+		return this.serialize(() => {
+			this.closed = true;
+			this.statements.clear();
+			this.db.close();
+		});
+	}
+}

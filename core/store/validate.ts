@@ -1,0 +1,50 @@
+import { StoreInputError, type Availability, type WorkingHours } from './types';
+
+const EMAIL = /^[^\s@<>()[\]",;:\\]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
+/** The address as given (trimmed) and its case-insensitive key; a StoreInputError names a malformed one. */
+export function checkEmail(value: unknown, what: string): { email: string; key: string } {
+	const email = typeof value === 'string' ? value.trim() : '';
+	if (!EMAIL.test(email) || email.length > 254) throw new StoreInputError(`Invalid ${what} email address: ${JSON.stringify(value)}`);
+	return { email, key: email.toLowerCase() };
+}
+
+export function checkText(value: unknown, what: string): string {
+	if (typeof value !== 'string' || value.trim() === '') throw new StoreInputError(`${what} must be a non-empty text`);
+	return value.trim();
+}
+
+export function checkAvailability(value: unknown): Availability {
+	if (value !== 'available' && value !== 'away') throw new StoreInputError(`Availability must be "available" or "away", not ${JSON.stringify(value)}`);
+	return value;
+}
+
+export function checkCapacity(value: unknown): number | null {
+	if (value === null || value === undefined) return null;
+	if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+		throw new StoreInputError(`Capacity must be a whole number of open conversations (0 or more) or empty, not ${JSON.stringify(value)}`);
+	}
+	return value;
+}
+
+const HHMM = /^([01]\d|2[0-3]):[0-5]\d$|^24:00$/;
+
+export function checkWorkingHours(value: unknown): WorkingHours | null {
+	if (value === null || value === undefined) return null;
+	const hours = value as WorkingHours;
+	if (typeof hours !== 'object' || typeof hours.timeZone !== 'string' || typeof hours.days !== 'object' || hours.days === null) {
+		throw new StoreInputError('Working hours need a timeZone and days ({"0".."6": {start, end}})');
+	}
+	try {
+		new Intl.DateTimeFormat('en-US', { timeZone: hours.timeZone });
+	} catch {
+		throw new StoreInputError(`Unknown time zone in working hours: ${JSON.stringify(hours.timeZone)}`);
+	}
+	for (const [day, span] of Object.entries(hours.days)) {
+		if (!/^[0-6]$/.test(day)) throw new StoreInputError(`Working hours day must be 0 (Sunday) to 6 (Saturday), not ${JSON.stringify(day)}`);
+		if (!span || !HHMM.test(span.start) || !HHMM.test(span.end) || span.start >= span.end) {
+			throw new StoreInputError(`Working hours for day ${day} need start < end as "HH:MM", got ${JSON.stringify(span)}`);
+		}
+	}
+	return { timeZone: hours.timeZone, days: { ...hours.days } };
+}
