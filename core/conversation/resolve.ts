@@ -1,0 +1,175 @@
+import type { IntakeItem } from '../item';
+import type { Contact, Conversation, RecordMessageResult, Store, StoredMessage } from '../store/types';
+
+/** Settings of the Resolve Original Sender step, with the documented defaults. */
+export interface ResolveOptions {
+	createMissingContacts: boolean;
+	/** Also create contacts for external addresses in Cc. */
+	createCcContacts: boolean;
+	/** An original sender the intake could not authenticate (e.g. an unsigned list rewrite). */
+	untrustedSender: 'createAndFlag' | 'keepOuterSender';
+}
+
+export const DEFAULT_RESOLVE_OPTIONS: ResolveOptions = {
+	createMissingContacts: true,
+	createCcContacts: false,
+	untrustedSender: 'createAndFlag',
+};
+
+export interface ContactPart {
+	id: string;
+	email: string;
+	name: string | null;
+	ownerId: string | null;
+	created: boolean;
+	/** Set when the contact stands for an original sender the intake could not authenticate. */
+	flagged: boolean;
+	flagReason: string | null;
+}
+
+export interface ResolvedPart {
+	contact: ContactPart;
+	conversation: {
+		id: string;
+		status: Conversation['status'];
+		assigneeId: string | null;
+		teamId: string | null;
+		subject: string;
+		/** This message started the conversation. */
+		isNew: boolean;
+		reopened: boolean;
+	};
+	message: { id: string; messageId: string };
+	/** The Message-ID was already recorded: the earlier record is returned, nothing is written twice. */
+	replay: boolean;
+	ccContacts?: Array<{ id: string; email: string; name: string | null; created: boolean }>;
+}
+
+export type ResolveOutcome =
+	| { status: 'resolved'; part: ResolvedPart }
+	/** "Create missing contacts" is off and the sender is not a contact yet: nothing was recorded. */
+	| { status: 'unknown-sender'; address: string; reason: string };
+
+/** The author the message is filed under, and whether that choice carries a flag. */
+export function chooseSender(item: IntakeItem, options: ResolveOptions): { address: string; name: string | null; flagReason: string | null } {
+	const original = item.originalSender;
+	const outer = item.email.from ?? (item.envelope.mailFrom ? { address: item.envelope.mailFrom, name: '' } : null);
+	if (original.address && original.trusted) return { address: original.address, name: original.name, flagReason: null };
+	const claim = original.address
+		? `original sender ${original.address} (${original.method}) could not be authenticated${original.evidence.length ? `: ${original.evidence.join('; ')}` : ''}`
+		: null;
+	if (original.address && (options.untrustedSender === 'createAndFlag' || !outer)) {
+		return { address: original.address, name: original.name, flagReason: claim };
+	}
+	if (!outer) throw new Error('The message names no sender at all (no original sender, no From header, no envelope sender)');
+	return { address: outer.address, name: outer.name || null, flagReason: null };
+}
+
+function authSummary(auth: unknown): string | null {
+	if (!auth || typeof auth !== 'object') return null;
+	const parts = ['spf', 'dkim', 'dmarc', 'arc'].flatMap((key) => {
+		const result = (auth as Record<string, { result?: unknown } | undefined>)[key]?.result;
+		return typeof result === 'string' ? [`${key}=${result}`] : [];
+	});
+	return parts.length ? parts.join(' ') : null;
+}
+
+async function inboxId(store: Store, address: string): Promise<string> {
+	const inbox = (await store.getInbox(address)) ?? (await store.registerInbox({ address }));
+	return inbox.id;
+}
+
+async function record(store: Store, id: string, contactId: string, item: IntakeItem): Promise<RecordMessageResult> {
+	return store.recordMessage({
+		inboxId: id,
+		contactId,
+		direction: 'in',
+		messageId: item.thread.messageId,
+		inReplyTo: item.thread.inReplyTo,
+		references: item.thread.references,
+		from: item.email.from?.address ?? item.originalSender.address ?? item.envelope.mailFrom ?? '',
+		to: item.email.to.map((a) => a.address),
+		cc: item.email.cc.map((a) => a.address),
+		subject: item.email.subject,
+		text: item.email.text,
+		html: item.email.html,
+		size: item.size,
+		receivedAt: item.receivedAt,
+		authSummary: authSummary(item.auth),
+		originalSenderMethod: item.originalSender.method,
+	});
+}
+
+async function ccContacts(store: Store, id: string, item: IntakeItem, skip: Set<string>): Promise<NonNullable<ResolvedPart['ccContacts']>> {
+	const out: NonNullable<ResolvedPart['ccContacts']> = [];
+	for (const cc of item.email.cc) {
+		const email = cc.address.toLowerCase();
+		// Only outside people become contacts: not the inbox, the forwarder, the author or an agent.
+		if (skip.has(email) || (await store.getAgent(email))) continue;
+		skip.add(email);
+		const { contact, created } = await store.findOrCreateContact(id, { email, name: cc.name || null });
+		out.push({ id: contact.id, email: contact.email, name: contact.name, created });
+	}
+	return out;
+}
+
+function contactPart(contact: Contact, created: boolean, flagReason: string | null): ContactPart {
+	return { id: contact.id, email: contact.email, name: contact.name, ownerId: contact.ownerId, created, flagged: flagReason !== null, flagReason };
+}
+
+async function startedConversation(store: Store, message: StoredMessage): Promise<boolean> {
+	const messages = await store.listMessages(message.conversationId);
+	return messages[0]?.id === message.id;
+}
+
+/**
+ * Files one accepted message under the contact of its original author (the intake's decision, never re-made here)
+ * and records it in its conversation. A replayed Message-ID returns what was recorded the first time.
+ */
+export async function resolveOriginalSender(store: Store, item: IntakeItem, options: Partial<ResolveOptions> = {}): Promise<ResolveOutcome> {
+	const settings = { ...DEFAULT_RESOLVE_OPTIONS, ...options };
+	const id = await inboxId(store, item.inbox.address);
+	const sender = chooseSender(item, settings);
+
+	let contact = await store.findContactByEmail(id, sender.address);
+	let created = false;
+	let contactId = contact?.id;
+	if (!contactId) {
+		const earlier = item.thread.messageId ? await store.findMessage(id, item.thread.messageId) : null;
+		if (earlier) {
+			// A replay is filed where it was filed the first time, whatever the settings say now.
+			contactId = (await store.getConversation(earlier.conversationId))?.contactId;
+		} else if (!settings.createMissingContacts) {
+			return { status: 'unknown-sender', address: sender.address, reason: `${sender.address} is not a contact and "Create missing contacts" is off; nothing was recorded` };
+		}
+		if (!contactId) {
+			({ contact, created } = await store.findOrCreateContact(id, { email: sender.address, name: sender.name }));
+			contactId = contact.id;
+		}
+	}
+
+	const result = await record(store, id, contactId, item);
+	const replay = result.outcome === 'duplicate';
+	// A replay keeps the contact the message was first filed under.
+	if (replay || !contact) contact = (await store.getContact(result.conversation.contactId)) as Contact;
+
+	const part: ResolvedPart = {
+		contact: contactPart(contact, created && !replay, sender.address.toLowerCase() === contact.email.toLowerCase() ? sender.flagReason : null),
+		conversation: {
+			id: result.conversation.id,
+			status: result.conversation.status,
+			assigneeId: result.conversation.assigneeId,
+			teamId: result.conversation.teamId,
+			subject: result.conversation.subject,
+			isNew: replay ? await startedConversation(store, result.message) : result.outcome === 'new-conversation',
+			reopened: result.reopened,
+		},
+		message: { id: result.message.id, messageId: result.message.messageId },
+		replay,
+	};
+	if (settings.createCcContacts && settings.createMissingContacts) {
+		const skip = new Set([item.inbox.address, contact.email, item.originalSender.forwardedBy ?? '', item.email.from?.address ?? ''].map((a) => a.toLowerCase()));
+		part.ccContacts = await ccContacts(store, id, item, skip);
+	}
+	return { status: 'resolved', part };
+}

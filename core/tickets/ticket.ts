@@ -1,0 +1,60 @@
+import { StoreInputError, type Store, type Ticket } from '../store/types';
+
+/** Ticket properties of the inbox's "Tickets" settings; empty values take the documented defaults. */
+export interface TicketOptions {
+	/** Default: the email subject, or "(no subject)". */
+	name?: string;
+	/** Default: the store's default pipeline. */
+	pipeline?: string;
+	/** Default: "New". */
+	stage?: string;
+	priority?: string | null;
+	/** Agent ID or email. Default: the conversation's assignee. */
+	owner?: string | null;
+	properties?: Record<string, unknown>;
+	/** Where the ticket of a closed conversation goes when a reply reopens it. Default: "New". */
+	reopenStage?: string;
+}
+
+export const DEFAULT_TICKET_STAGE = 'New';
+export const NO_SUBJECT = '(no subject)';
+
+export interface TicketResult {
+	ticket: Ticket;
+	created: boolean;
+	/** A reply reopened the conversation and its closed ticket was moved back to an open stage. */
+	reopened: boolean;
+}
+
+const blank = (value: string | null | undefined) => value === undefined || value === null || value.trim() === '';
+
+/**
+ * One ticket per conversation: creates it the first time, returns it on every reply or replay,
+ * and moves a closed ticket back to an open stage when a reply reopened its conversation.
+ */
+export async function createTicket(
+	store: Store,
+	conversationId: string,
+	context: { subject: string; assigneeId: string | null; conversationReopened: boolean },
+	options: TicketOptions = {},
+): Promise<TicketResult> {
+	let ownerId = context.assigneeId;
+	if (!blank(options.owner)) {
+		const owner = await store.getAgent(options.owner as string);
+		if (!owner) throw new StoreInputError(`Ticket owner "${options.owner}" is not an agent in the store`);
+		ownerId = owner.id;
+	}
+	const { ticket, created } = await store.createTicketOnce(conversationId, {
+		name: blank(options.name) ? (context.subject.trim() || NO_SUBJECT) : (options.name as string),
+		...(blank(options.pipeline) ? {} : { pipeline: options.pipeline }),
+		stage: blank(options.stage) ? DEFAULT_TICKET_STAGE : options.stage,
+		priority: blank(options.priority) ? null : options.priority,
+		ownerId,
+		properties: options.properties ?? {},
+	});
+	if (!created && context.conversationReopened && ticket.closedAt) {
+		const stage = blank(options.reopenStage) ? DEFAULT_TICKET_STAGE : (options.reopenStage as string);
+		return { ticket: await store.updateTicket(ticket.id, { stage }), created, reopened: true };
+	}
+	return { ticket, created, reopened: false };
+}
