@@ -1,0 +1,121 @@
+import type { SpoolEntry, Store } from '../store/types';
+import type { IntakeEmission } from './emission';
+import { DEFAULT_RETRY_POLICY, retryDelayMs, withTimeout, type RetryPolicy } from './retry';
+
+export interface SpoolDeliveryOptions {
+	store: Store;
+	inboxId: string;
+	/** Rebuilds what to emit for an entry left over from an earlier run (the intake runs again on its raw bytes). */
+	prepare(entry: SpoolEntry): Promise<IntakeEmission>;
+	/** Emits; resolves once the workflow execution for it succeeded, rejects when it failed. */
+	deliver(emission: IntakeEmission, entry: SpoolEntry): Promise<void>;
+	/** An entry given up after `retry.maxAttempts` failed executions: it stays in the spool as `failed`. */
+	onGiveUp(entry: SpoolEntry, error: Error): void;
+	/** Trouble with the spool itself (store down during a sweep): reported, retried at the next sweep. */
+	onError(error: Error): void;
+	retry?: RetryPolicy;
+	/** How often due leftovers are looked for. */
+	sweepIntervalMs?: number;
+	/** An execution that has not reported back by then counts as failed. */
+	executionTimeoutMs?: number;
+	/** Executions in flight at once; more wait for the next sweep. */
+	maxInFlight?: number;
+	now?: () => Date;
+}
+
+/**
+ * The spool's side of "nothing lost, nothing twice": each spooled message is emitted, completed only when its
+ * execution succeeded, re-emitted with backoff when it failed (and on the next activation after a crash), and
+ * reported after the last attempt. Replays are harmless because the store de-duplicates by Message-ID.
+ */
+export class SpoolDelivery {
+	private readonly inFlight = new Map<string, Promise<void>>();
+	private timer: NodeJS.Timeout | undefined;
+	private sweeping: Promise<void> | undefined;
+	private stopped = false;
+	private readonly retry: RetryPolicy;
+	private readonly now: () => Date;
+
+	constructor(private readonly options: SpoolDeliveryOptions) {
+		this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
+		this.now = options.now ?? (() => new Date());
+	}
+
+	/** Re-emits what is due now (leftovers of a crash or a failed execution), then keeps sweeping. */
+	start(): void {
+		this.sweep();
+		this.timer = setInterval(() => this.sweep(), this.options.sweepIntervalMs ?? 15_000);
+		this.timer.unref();
+	}
+
+	/** A freshly spooled message, emitted at once with what the listener already computed. */
+	submit(entry: SpoolEntry, emission: IntakeEmission): void {
+		if (this.stopped || this.inFlight.has(entry.id)) return;
+		this.track(entry, Promise.resolve(emission));
+	}
+
+	get pending(): number {
+		return this.inFlight.size;
+	}
+
+	/** Looks for due entries once (the timer calls it; tests may too). */
+	sweep(): Promise<void> {
+		this.sweeping ??= this.sweepOnce().finally(() => (this.sweeping = undefined));
+		return this.sweeping;
+	}
+
+	private async sweepOnce(): Promise<void> {
+		if (this.stopped) return;
+		const room = (this.options.maxInFlight ?? 20) - this.inFlight.size;
+		if (room <= 0) return;
+		let due: SpoolEntry[];
+		try {
+			due = await this.options.store.spoolDue(this.options.inboxId, this.now().toISOString(), room + this.inFlight.size);
+		} catch (error) {
+			this.options.onError(error as Error);
+			return;
+		}
+		for (const entry of due) {
+			if (this.stopped || this.inFlight.has(entry.id)) continue;
+			this.track(entry, this.options.prepare(entry));
+		}
+	}
+
+	private track(entry: SpoolEntry, emission: Promise<IntakeEmission>): void {
+		const run = this.run(entry, emission).finally(() => this.inFlight.delete(entry.id));
+		this.inFlight.set(entry.id, run);
+	}
+
+	private async run(entry: SpoolEntry, emission: Promise<IntakeEmission>): Promise<void> {
+		const { store } = this.options;
+		try {
+			const delivery = emission.then((ready) => this.options.deliver(ready, entry));
+			await withTimeout(delivery, this.options.executionTimeoutMs ?? 60 * 60_000, 'The workflow execution for this message');
+		} catch (error) {
+			const failure = error instanceof Error ? error : new Error(String(error));
+			try {
+				const nextAttemptAt = new Date(this.now().getTime() + retryDelayMs(entry.attempts + 1, this.retry)).toISOString();
+				const updated = await store.spoolFail(entry.id, failure.message, { nextAttemptAt, maxAttempts: this.retry.maxAttempts });
+				if (updated.status === 'failed') this.options.onGiveUp(updated, failure);
+			} catch (storeError) {
+				// Left pending: the next sweep or activation emits it again.
+				this.options.onError(storeError as Error);
+			}
+			return;
+		}
+		try {
+			await store.spoolComplete(entry.id);
+		} catch (storeError) {
+			// Left pending: emitted again later, and the store's Message-ID de-duplication absorbs the replay.
+			this.options.onError(storeError as Error);
+		}
+	}
+
+	/** Stops sweeping and waits (bounded) for executions in flight, so their completion still reaches the store. */
+	async stop(waitMs = 10_000): Promise<void> {
+		this.stopped = true;
+		if (this.timer) clearInterval(this.timer);
+		const all = Promise.allSettled([...this.inFlight.values(), this.sweeping]);
+		await withTimeout(all, waitMs, 'Executions in flight').catch(() => undefined);
+	}
+}

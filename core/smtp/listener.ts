@@ -1,0 +1,335 @@
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+
+import type { Envelope } from '../intake/types';
+
+/** One SMTP answer: the reply code, its RFC 3463 enhanced code and the text a mail admin reads. */
+export interface SmtpReply {
+	code: number;
+	enhancedCode: string;
+	text: string;
+}
+
+/** Settings of the listener on one host:port; every inbox sharing that port must agree on them. */
+export interface ListenerSettings {
+	host: string;
+	/** 0 picks a free port (tests); such a listener is never shared. */
+	port: number;
+	/** PEM certificate and key for STARTTLS; null uses smtp-server's built-in public test certificate. */
+	tls: { cert: string; key: string } | null;
+	/** Refuse MAIL FROM until the client has switched to TLS. */
+	requireTls: boolean;
+	/** When set, clients must authenticate (intake relays); when null, AUTH is not offered. */
+	auth: { username: string; password: string } | null;
+	maxConnections: number;
+	maxRecipients: number;
+	/** Idle time after which a silent client is dropped (421). */
+	socketTimeoutMs: number;
+	/** Host name in the greeting and EHLO (defaults to the machine's name). */
+	serverName?: string;
+}
+
+/** What an active inbox hands the listener: its address, its size limit and what to do with a message. */
+export interface HostedInboxBinding {
+	address: string;
+	maxMessageBytes: number;
+	/** Runs the security checks and stores the message; the reply is what the sender gets. */
+	receive(raw: Buffer, envelope: Envelope): Promise<SmtpReply>;
+}
+
+export interface ListenerInfo {
+	host: string;
+	port: number;
+	/** True when STARTTLS uses smtp-server's public test certificate (fine for tests, not for production). */
+	usesTestCertificate: boolean;
+}
+
+export interface AttachedInbox extends ListenerInfo {
+	detach(): Promise<void>;
+}
+
+export const DEFAULT_LISTENER_SETTINGS: Omit<ListenerSettings, 'host' | 'port'> = {
+	tls: null,
+	requireTls: false,
+	auth: null,
+	maxConnections: 100,
+	maxRecipients: 50,
+	socketTimeoutMs: 60_000,
+};
+
+const ENHANCED_CODE = /^[245]\.\d{1,3}\.\d{1,3} /;
+
+function smtpError(reply: SmtpReply): Error & { responseCode: number } {
+	return Object.assign(new Error(`${reply.enhancedCode} ${reply.text}`), { responseCode: reply.code });
+}
+
+/** The client's address without the IPv4-mapped IPv6 prefix, as SPF and the intake log expect it. */
+export function clientAddress(session: SMTPServerSession): string | null {
+	const address = session.remoteAddress || null;
+	return address?.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/**
+ * smtp-server derives the enhanced status code from the reply code alone (550 is always 5.1.1); our replies name
+ * the exact cause (5.7.1 for a DMARC rejection, 5.3.4 for size), so a reply that carries its own code is sent as is.
+ */
+class HostedSmtpServer extends SMTPServer {
+	connect(socket: Socket | TLSSocket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
+		super.connect(socket, socketOptions);
+		const connection = [...this.connections].pop();
+		if (!connection) return;
+		const send = connection.send.bind(connection);
+		connection.send = (code, data, context) =>
+			send(code, data, typeof data === 'string' && ENHANCED_CODE.test(data) ? false : context);
+	}
+}
+
+function settingsKey(settings: ListenerSettings): string {
+	const { host: _host, port: _port, ...rest } = settings;
+	return JSON.stringify(rest);
+}
+
+/** One smtp-server on one host:port, dispatching each recipient to the active inbox that owns the address. */
+class SharedListener {
+	readonly inboxes = new Map<string, HostedInboxBinding>();
+	private server: HostedSmtpServer;
+	port = 0;
+
+	constructor(readonly settings: ListenerSettings) {
+		this.server = this.createServer();
+	}
+
+	get usesTestCertificate(): boolean {
+		return this.settings.tls === null;
+	}
+
+	private createServer(): HostedSmtpServer {
+		const { settings } = this;
+		const options: SMTPServerOptions = {
+			name: settings.serverName,
+			banner: this.banner(),
+			hideENHANCEDSTATUSCODES: false,
+			size: 0,
+			maxClients: settings.maxConnections,
+			maxRecipients: settings.maxRecipients,
+			socketTimeout: settings.socketTimeoutMs,
+			closeTimeout: 5_000,
+			// Reverse lookups would reach the network and slow every greeting; SPF uses the IP, not the PTR name.
+			disableReverseLookup: true,
+			logger: false,
+			authOptional: settings.auth === null,
+			disabledCommands: settings.auth === null ? ['AUTH'] : [],
+			authMethods: ['PLAIN', 'LOGIN'],
+			allowInsecureAuth: false,
+			onAuth: (auth, _session, callback) => {
+				const expected = settings.auth;
+				if (expected && auth.username === expected.username && auth.password === expected.password) {
+					return callback(null, { user: auth.username });
+				}
+				callback(smtpError({ code: 535, enhancedCode: '5.7.8', text: 'Authentication credentials invalid' }));
+			},
+			onMailFrom: (_address, session, callback) => {
+				if (settings.requireTls && !session.secure) {
+					return callback(smtpError({ code: 530, enhancedCode: '5.7.0', text: 'Must issue a STARTTLS command first' }));
+				}
+				callback();
+			},
+			onRcptTo: (address, session, callback) => {
+				const reply = this.checkRecipient(address.address, session);
+				callback(reply ? smtpError(reply) : undefined);
+			},
+			onData: (stream, session, callback) => {
+				this.receive(stream, session).then(
+					(reply) => callback(reply.code < 400 ? null : smtpError(reply), reply.code < 400 ? `${reply.enhancedCode} ${reply.text}` : undefined),
+					(error: Error) => callback(smtpError({ code: 451, enhancedCode: '4.3.0', text: `Temporary local problem, try again later (${error.message})` })),
+				);
+			},
+		};
+		if (settings.tls) Object.assign(options, { cert: settings.tls.cert, key: settings.tls.key });
+		const server = new HostedSmtpServer(options);
+		// A broken client socket must never take the process (and n8n) down.
+		server.on('error', () => {});
+		return server;
+	}
+
+	private banner(): string {
+		const addresses = [...this.inboxes.keys()];
+		return addresses.length ? `Hosted inbox for ${addresses.join(', ')}` : 'Hosted inbox';
+	}
+
+	/** The SIZE advertised is the largest limit of the inboxes on this port; each inbox enforces its own. */
+	private refresh(): void {
+		const options = this.server.options as SMTPServerOptions;
+		options.banner = this.banner();
+		options.size = Math.max(0, ...[...this.inboxes.values()].map((inbox) => inbox.maxMessageBytes));
+	}
+
+	add(binding: HostedInboxBinding): void {
+		this.inboxes.set(binding.address.toLowerCase(), binding);
+		this.refresh();
+	}
+
+	remove(address: string): void {
+		this.inboxes.delete(address.toLowerCase());
+		this.refresh();
+	}
+
+	private checkRecipient(address: string, session: SMTPServerSession): SmtpReply | null {
+		const inbox = this.inboxes.get(address.toLowerCase());
+		if (!inbox) {
+			const domain = address.split('@').pop()?.toLowerCase();
+			const hosted = [...this.inboxes.keys()].some((known) => known.endsWith(`@${domain}`));
+			return hosted
+				? { code: 550, enhancedCode: '5.1.1', text: `<${address}>: no such hosted inbox here` }
+				: { code: 550, enhancedCode: '5.1.1', text: `<${address}>: relaying denied, this server only accepts mail for its hosted addresses` };
+		}
+		const mailFrom = session.envelope.mailFrom;
+		const declared = mailFrom && mailFrom.args ? Number(mailFrom.args.SIZE) : NaN;
+		if (declared > inbox.maxMessageBytes) {
+			return tooBig(inbox);
+		}
+		return null;
+	}
+
+	/** Reads the message up to the largest limit of its recipients, then only counts: the excess is never buffered. */
+	private async receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<SmtpReply> {
+		const targets = new Map<HostedInboxBinding, string[]>();
+		for (const rcpt of session.envelope.rcptTo) {
+			const inbox = this.inboxes.get(rcpt.address.toLowerCase());
+			// The inbox may have been deactivated since RCPT: the sender should try again later.
+			if (!inbox) continue;
+			targets.set(inbox, [...(targets.get(inbox) ?? []), rcpt.address]);
+		}
+		const limit = Math.max(0, ...[...targets.keys()].map((inbox) => inbox.maxMessageBytes));
+		const chunks: Buffer[] = [];
+		let size = 0;
+		await new Promise<void>((resolve, reject) => {
+			stream.on('data', (chunk: Buffer) => {
+				size += chunk.length;
+				if (size <= limit) chunks.push(chunk);
+				else chunks.length = 0;
+			});
+			stream.once('end', resolve);
+			stream.once('error', reject);
+		});
+		if (!targets.size) {
+			return { code: 451, enhancedCode: '4.3.0', text: 'The hosted inbox was just deactivated, try again later' };
+		}
+		if (size > limit) return tooBig([...targets.keys()][0]);
+
+		const raw = Buffer.concat(chunks, size);
+		chunks.length = 0;
+		const mailFrom = session.envelope.mailFrom;
+		const replies: SmtpReply[] = [];
+		for (const [inbox, rcpt] of targets) {
+			if (size > inbox.maxMessageBytes) {
+				replies.push(tooBig(inbox));
+				continue;
+			}
+			const envelope: Envelope = {
+				clientIp: clientAddress(session),
+				helo: session.hostNameAppearsAs || null,
+				mailFrom: mailFrom ? mailFrom.address : null,
+				rcpt,
+			};
+			replies.push(await inbox.receive(raw, envelope));
+		}
+		// One SMTP answer for all inboxes: accepted if any inbox took it, else a retry beats a refusal.
+		return replies.find((r) => r.code < 400) ?? replies.find((r) => r.code < 500) ?? replies[0];
+	}
+
+	async listen(): Promise<void> {
+		await new Promise<void>((resolve, reject) => {
+			const onError = (error: NodeJS.ErrnoException) => {
+				this.server.server.off('listening', onListening);
+				reject(
+					error.code === 'EADDRINUSE'
+						? new Error(`Port ${this.settings.port} on ${this.settings.host} is already in use by another program`)
+						: error.code === 'EACCES'
+							? new Error(`Not allowed to listen on port ${this.settings.port} (ports below 1024 need privileges; see the README on exposing port 25)`)
+							: error,
+				);
+			};
+			const onListening = () => {
+				this.server.server.off('error', onError);
+				resolve();
+			};
+			this.server.server.once('error', onError);
+			this.server.server.once('listening', onListening);
+			this.server.listen(this.settings.port, this.settings.host);
+		});
+		const address = this.server.server.address();
+		this.port = typeof address === 'object' && address ? address.port : this.settings.port;
+	}
+
+	async close(): Promise<void> {
+		await new Promise<void>((resolve) => this.server.close(() => resolve()));
+	}
+}
+
+function tooBig(inbox: HostedInboxBinding): SmtpReply {
+	return {
+		code: 552,
+		enhancedCode: '5.3.4',
+		text: `Message too big: the limit of ${inbox.address} is ${inbox.maxMessageBytes} bytes`,
+	};
+}
+
+/** Process-wide: one listener per host:port, shared by every active inbox on it. */
+const listeners = new Map<string, Promise<SharedListener>>();
+
+function findOwner(address: string): Promise<SharedListener | undefined> {
+	return Promise.all(listeners.values()).then((all) => all.find((listener) => listener.inboxes.has(address.toLowerCase())));
+}
+
+/**
+ * Makes the inbox's hosted address receive mail on host:port, starting the listener if this is the first inbox
+ * there. Two inboxes claiming one address, or different listener settings on one port, are activation errors.
+ */
+export async function attachHostedInbox(settings: ListenerSettings, binding: HostedInboxBinding): Promise<AttachedInbox> {
+	const address = binding.address.toLowerCase();
+	if (await findOwner(address)) {
+		throw new Error(`The hosted address ${address} is already used by another active Hosted Inbox Trigger`);
+	}
+	const key = `${settings.host}:${settings.port}`;
+	let pending = settings.port === 0 ? undefined : listeners.get(key);
+	if (!pending) {
+		const listener = new SharedListener(settings);
+		pending = listener.listen().then(() => listener);
+		const registryKey = settings.port === 0 ? `${key}#${Math.random()}` : key;
+		listeners.set(registryKey, pending);
+		pending.catch(() => listeners.delete(registryKey));
+		const started = await pending;
+		return attachTo(started, registryKey, binding);
+	}
+	const listener = await pending;
+	if (settingsKey(listener.settings) !== settingsKey(settings)) {
+		throw new Error(
+			`Port ${settings.port} on ${settings.host} is already used by the hosted inbox ${[...listener.inboxes.keys()].join(', ')} with other listener settings (TLS, AUTH or limits): use the same settings or another port`,
+		);
+	}
+	if (listener.inboxes.has(address)) {
+		throw new Error(`The hosted address ${address} is already used by another active Hosted Inbox Trigger`);
+	}
+	return attachTo(listener, key, binding);
+}
+
+function attachTo(listener: SharedListener, registryKey: string, binding: HostedInboxBinding): AttachedInbox {
+	listener.add(binding);
+	let detached = false;
+	return {
+		host: listener.settings.host,
+		port: listener.port,
+		usesTestCertificate: listener.usesTestCertificate,
+		detach: async () => {
+			if (detached) return;
+			detached = true;
+			listener.remove(binding.address);
+			if (listener.inboxes.size === 0) {
+				listeners.delete(registryKey);
+				await listener.close();
+			}
+		},
+	};
+}

@@ -1,0 +1,256 @@
+import { createServer } from 'node:net';
+import { createTransport } from 'nodemailer';
+
+import type { Envelope } from '../../../core/intake/types';
+import {
+	attachHostedInbox,
+	DEFAULT_LISTENER_SETTINGS,
+	type AttachedInbox,
+	type HostedInboxBinding,
+	type ListenerSettings,
+	type SmtpReply,
+} from '../../../core/smtp/listener';
+import { messageOfSize, RawSmtpClient } from './smtp-client';
+
+const LIMIT = 30 * 1024 * 1024;
+const OVERSIZE = 31 * 1024 * 1024;
+
+interface Received {
+	raw: Buffer;
+	envelope: Envelope;
+}
+
+function binding(address: string, reply: (raw: Buffer) => SmtpReply | Promise<SmtpReply> = () => ({ code: 250, enhancedCode: '2.0.0', text: 'Queued' })) {
+	const received: Received[] = [];
+	const inbox: HostedInboxBinding = {
+		address,
+		maxMessageBytes: LIMIT,
+		receive: async (raw, envelope) => {
+			received.push({ raw, envelope });
+			return await reply(raw);
+		},
+	};
+	return { inbox, received };
+}
+
+function settings(overrides: Partial<ListenerSettings> = {}): ListenerSettings {
+	return { ...DEFAULT_LISTENER_SETTINGS, host: '127.0.0.1', port: 0, ...overrides };
+}
+
+async function freePort(): Promise<number> {
+	const server = createServer();
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const { port } = server.address() as { port: number };
+	await new Promise<void>((resolve) => server.close(() => resolve()));
+	return port;
+}
+
+async function session(port: number): Promise<RawSmtpClient> {
+	const client = await RawSmtpClient.open(port);
+	await client.reply();
+	await client.command('EHLO client.example.org');
+	return client;
+}
+
+const attached: AttachedInbox[] = [];
+afterEach(async () => {
+	await Promise.all(attached.splice(0).map((a) => a.detach()));
+});
+
+async function attach(s: ListenerSettings, inbox: HostedInboxBinding): Promise<AttachedInbox> {
+	const a = await attachHostedInbox(s, inbox);
+	attached.push(a);
+	return a;
+}
+
+describe('SMTP listener of the hosted inbox', () => {
+	test('greets naming the inbox, advertises SIZE = the inbox limit and STARTTLS, and takes a message from nodemailer with the real envelope', async () => {
+		const { inbox, received } = binding('support@inbox.example.test');
+		const { port, usesTestCertificate } = await attach(settings(), inbox);
+		expect(usesTestCertificate).toBe(true);
+
+		const client = await RawSmtpClient.open(port);
+		expect(await client.reply()).toMatch(/^220 .*Hosted inbox for support@inbox\.example\.test/);
+		const ehlo = await client.command('EHLO client.example.org');
+		expect(ehlo).toMatch(new RegExp(`^250[- ]SIZE ${LIMIT}$`, "m"));
+		expect(ehlo).toContain('STARTTLS');
+		expect(ehlo).not.toContain('AUTH');
+		client.close();
+
+		const transport = createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, name: 'mx.sender.example' });
+		const info = await transport.sendMail({
+			from: 'Jane <jane@sender.example>',
+			to: 'Support@Inbox.Example.Test',
+			subject: 'Hello',
+			text: 'Body',
+			envelope: { from: 'bounces@sender.example', to: ['Support@Inbox.Example.Test'] },
+		});
+		expect(info.response).toBe('250 2.0.0 Queued');
+		expect(received).toHaveLength(1);
+		expect(received[0].envelope).toEqual({
+			clientIp: '127.0.0.1',
+			helo: 'mx.sender.example',
+			mailFrom: 'bounces@sender.example',
+			rcpt: ['Support@inbox.example.test'],
+		});
+		expect(received[0].raw.toString()).toContain('Subject: Hello');
+	});
+
+	test('refuses an unknown recipient at the hosted domain and a relay attempt to an outside domain with 550 5.1.1', async () => {
+		const { inbox, received } = binding('support@inbox.example.test');
+		const { port } = await attach(settings(), inbox);
+		const client = await session(port);
+		expect(await client.command('MAIL FROM:<a@sender.example>')).toMatch(/^250 /);
+		expect(await client.command('RCPT TO:<sales@inbox.example.test>')).toBe('550 5.1.1 <sales@inbox.example.test>: no such hosted inbox here');
+		expect(await client.command('RCPT TO:<victim@gmail.com>')).toMatch(/^550 5\.1\.1 <victim@gmail\.com>: relaying denied/);
+		expect(await client.command('DATA')).toMatch(/^503 /);
+		client.close();
+
+		const transport = createTransport({ host: '127.0.0.1', port, ignoreTLS: true });
+		await expect(transport.sendMail({ from: 'a@sender.example', to: 'victim@gmail.com', text: 'relay me' })).rejects.toMatchObject({
+			responseCode: 550,
+		});
+		expect(received).toHaveLength(0);
+	});
+
+	test('refuses a declared 31 MB message at MAIL FROM and an undeclared one after DATA with 552 5.3.4, never handing it on', async () => {
+		const { inbox, received } = binding('support@inbox.example.test');
+		const { port } = await attach(settings(), inbox);
+		const client = await session(port);
+		expect(await client.command(`MAIL FROM:<a@sender.example> SIZE=${OVERSIZE}`)).toMatch(/^552 5\.3\.4 /);
+
+		expect(await client.command('MAIL FROM:<a@sender.example>')).toMatch(/^250 /);
+		expect(await client.command('RCPT TO:<support@inbox.example.test>')).toMatch(/^250 /);
+		expect(await client.command('DATA')).toMatch(/^354 /);
+		await client.write(messageOfSize(OVERSIZE));
+		await client.write('\r\n.\r\n');
+		expect(await client.reply(60_000)).toMatch(/^552 5\.3\.4 Message too big: the limit of support@inbox\.example\.test is 31457280 bytes/);
+		// The session goes on: a normal message right after is accepted.
+		expect(await client.command('MAIL FROM:<a@sender.example>')).toMatch(/^250 /);
+		client.close();
+		expect(received).toHaveLength(0);
+	});
+
+	test('answers 452 4.5.3 past the recipient limit', async () => {
+		const port = await freePort();
+		const s = settings({ port, maxRecipients: 2 });
+		await attach(s, binding('a@inbox.example.test').inbox);
+		await attach(s, binding('b@inbox.example.test').inbox);
+		await attach(s, binding('c@inbox.example.test').inbox);
+		const client = await session(port);
+		await client.command('MAIL FROM:<x@sender.example>');
+		expect(await client.command('RCPT TO:<a@inbox.example.test>')).toMatch(/^250 /);
+		expect(await client.command('RCPT TO:<b@inbox.example.test>')).toMatch(/^250 /);
+		expect(await client.command('RCPT TO:<c@inbox.example.test>')).toMatch(/^452 4\.5\.3 /);
+		client.close();
+	});
+
+	test('drops a client that sends nothing with 421 after the socket timeout', async () => {
+		const { port } = await attach(settings({ socketTimeoutMs: 400 }), binding('support@inbox.example.test').inbox);
+		const client = await RawSmtpClient.open(port);
+		expect(await client.reply()).toMatch(/^220 /);
+		expect(await client.reply(5_000)).toMatch(/^421 4\.4\.2 .*Timeout/);
+		await client.closedByServer(5_000);
+	});
+
+	test('answers 421 to a connection over the limit', async () => {
+		const { port } = await attach(settings({ maxConnections: 2 }), binding('support@inbox.example.test').inbox);
+		const first = await RawSmtpClient.open(port);
+		const second = await RawSmtpClient.open(port);
+		expect(await first.reply()).toMatch(/^220 /);
+		expect(await second.reply()).toMatch(/^220 /);
+		const third = await RawSmtpClient.open(port);
+		expect(await third.reply()).toMatch(/^421 .*Too many connected clients/);
+		await third.closedByServer(5_000);
+		[first, second].forEach((c) => c.close());
+	});
+
+	test('sends the reply the inbox chose with its own enhanced code, and 451 4.3.0 when the inbox fails', async () => {
+		let fail = false;
+		const { inbox } = binding('support@inbox.example.test', () => {
+			if (fail) throw new Error('store down');
+			return { code: 550, enhancedCode: '5.7.1', text: 'DMARC policy of sender.example is reject and the message failed it' };
+		});
+		const { port } = await attach(settings(), inbox);
+		const transport = createTransport({ host: '127.0.0.1', port, ignoreTLS: true });
+		await expect(transport.sendMail({ from: 'a@sender.example', to: 'support@inbox.example.test', text: 'x' })).rejects.toMatchObject({
+			responseCode: 550,
+			response: '550 5.7.1 DMARC policy of sender.example is reject and the message failed it',
+		});
+		fail = true;
+		await expect(transport.sendMail({ from: 'a@sender.example', to: 'support@inbox.example.test', text: 'x' })).rejects.toMatchObject({
+			responseCode: 451,
+			response: expect.stringMatching(/^451 4\.3\.0 Temporary local problem/),
+		});
+	});
+
+	test('several inboxes share one port, each receiving its own mail; a claimed address or other settings on the port are activation errors', async () => {
+		const port = await freePort();
+		const s = settings({ port });
+		const a = binding('a@inbox.example.test');
+		const b = binding('b@inbox.example.test');
+		await attach(s, a.inbox);
+		const second = await attach(s, b.inbox);
+		expect(second.port).toBe(port);
+		await expect(attachHostedInbox(s, binding('A@inbox.example.test').inbox)).rejects.toThrow(
+			'The hosted address a@inbox.example.test is already used by another active Hosted Inbox Trigger',
+		);
+		await expect(attachHostedInbox({ ...s, requireTls: true }, binding('c@inbox.example.test').inbox)).rejects.toThrow(
+			/already used by the hosted inbox a@inbox\.example\.test, b@inbox\.example\.test with other listener settings/,
+		);
+
+		const transport = createTransport({ host: '127.0.0.1', port, ignoreTLS: true });
+		await transport.sendMail({ from: 'x@sender.example', to: 'a@inbox.example.test', text: 'for a' });
+		await transport.sendMail({ from: 'x@sender.example', to: 'b@inbox.example.test', text: 'for b' });
+		expect(a.received.map((r) => r.envelope.rcpt)).toEqual([['a@inbox.example.test']]);
+		expect(b.received.map((r) => r.envelope.rcpt)).toEqual([['b@inbox.example.test']]);
+
+		// One inbox leaving keeps the listener for the other.
+		await second.detach();
+		await expect(transport.sendMail({ from: 'x@sender.example', to: 'b@inbox.example.test', text: 'gone' })).rejects.toMatchObject({
+			responseCode: 550,
+		});
+		await transport.sendMail({ from: 'x@sender.example', to: 'a@inbox.example.test', text: 'still here' });
+		expect(a.received).toHaveLength(2);
+	});
+
+	test('"require TLS" refuses MAIL FROM in clear text (530 5.7.0) and accepts after STARTTLS', async () => {
+		const { inbox, received } = binding('support@inbox.example.test');
+		const { port } = await attach(settings({ requireTls: true }), inbox);
+		const client = await session(port);
+		expect(await client.command('MAIL FROM:<a@sender.example>')).toBe('530 5.7.0 Must issue a STARTTLS command first');
+		client.close();
+		const transport = createTransport({ host: '127.0.0.1', port, requireTLS: true, tls: { rejectUnauthorized: false } });
+		await transport.sendMail({ from: 'a@sender.example', to: 'support@inbox.example.test', text: 'over TLS' });
+		expect(received).toHaveLength(1);
+	});
+
+	test('with AUTH configured, only an authenticated relay may send', async () => {
+		const { inbox, received } = binding('support@inbox.example.test');
+		const { port } = await attach(settings({ auth: { username: 'relay', password: 's3cret' } }), inbox);
+		const anonymous = createTransport({ host: '127.0.0.1', port, tls: { rejectUnauthorized: false } });
+		await expect(anonymous.sendMail({ from: 'a@sender.example', to: 'support@inbox.example.test', text: 'x' })).rejects.toMatchObject({
+			responseCode: 530,
+		});
+		const wrong = createTransport({ host: '127.0.0.1', port, tls: { rejectUnauthorized: false }, auth: { user: 'relay', pass: 'nope' } });
+		await expect(wrong.sendMail({ from: 'a@sender.example', to: 'support@inbox.example.test', text: 'x' })).rejects.toMatchObject({
+			responseCode: 535,
+		});
+		const relay = createTransport({ host: '127.0.0.1', port, tls: { rejectUnauthorized: false }, auth: { user: 'relay', pass: 's3cret' } });
+		await relay.sendMail({ from: 'a@sender.example', to: 'support@inbox.example.test', text: 'x' });
+		expect(received).toHaveLength(1);
+	});
+
+	test('a port already taken by another program is a clear activation error', async () => {
+		const blocker = createServer();
+		await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+		const { port } = blocker.address() as { port: number };
+		try {
+			await expect(attachHostedInbox(settings({ port }), binding('support@inbox.example.test').inbox)).rejects.toThrow(
+				`Port ${port} on 127.0.0.1 is already in use by another program`,
+			);
+		} finally {
+			await new Promise<void>((resolve) => blocker.close(() => resolve()));
+		}
+	});
+});
