@@ -1,0 +1,62 @@
+import { resolveOriginalSender } from '../../../core/conversation/resolve';
+import { createTicket } from '../../../core/tickets/ticket';
+import type { Store } from '../../../core/store/types';
+import { intakeItem, type IntakeItemInput } from '../../support/items';
+import { describeEachStore } from '../../support/stores';
+
+describeEachStore('createTicket', (getStore) => {
+	let n = 0;
+	async function conversation(store: Store, input: IntakeItemInput = {}) {
+		n += 1;
+		const outcome = await resolveOriginalSender(store, intakeItem({ inbox: `ticket${n}@inbox.hosted.test`, ...input }));
+		if (outcome.status !== 'resolved') throw new Error('not resolved');
+		return outcome.part.conversation;
+	}
+
+	it('creates one ticket with the defaults: subject as name, stage New, owner = assignee', async () => {
+		const store = getStore();
+		const agent = await store.createAgent({ email: `owner${n}@company.test`, firstName: 'O', fullName: 'O Wner' });
+		const conv = await conversation(store, { subject: 'Printer on fire' });
+		const { ticket, created } = await createTicket(store, conv.id, { subject: 'Printer on fire', assigneeId: agent.id, conversationReopened: false });
+		expect(created).toBe(true);
+		expect(ticket).toMatchObject({ name: 'Printer on fire', stage: 'New', ownerId: agent.id, priority: null, properties: {}, closedAt: null });
+	});
+
+	it('names a ticket without subject "(no subject)"', async () => {
+		const store = getStore();
+		const conv = await conversation(store, { subject: '' });
+		expect((await createTicket(store, conv.id, { subject: '  ', assigneeId: null, conversationReopened: false })).ticket.name).toBe('(no subject)');
+	});
+
+	it('takes the properties given, with an owner by email', async () => {
+		const store = getStore();
+		const agent = await store.createAgent({ email: `lead${n}@company.test`, firstName: 'L', fullName: 'L Ead' });
+		const conv = await conversation(store);
+		const { ticket } = await createTicket(store, conv.id, { subject: 's', assigneeId: null, conversationReopened: false }, {
+			name: 'VIP: s',
+			pipeline: 'Escalations',
+			stage: 'Waiting on us',
+			priority: 'High',
+			owner: agent.email,
+			properties: { tier: 'gold', seats: 12 },
+		});
+		expect(ticket).toMatchObject({ name: 'VIP: s', pipeline: 'Escalations', stage: 'Waiting on us', priority: 'High', ownerId: agent.id, properties: { tier: 'gold', seats: 12 } });
+		await expect(createTicket(store, (await conversation(store)).id, { subject: 's', assigneeId: null, conversationReopened: false }, { owner: 'ghost@company.test' })).rejects.toThrow(
+			'Ticket owner "ghost@company.test" is not an agent in the store',
+		);
+	});
+
+	it('returns the existing ticket for a reply or replay, and moves it back to an open stage when a reply reopens', async () => {
+		const store = getStore();
+		const conv = await conversation(store);
+		const context = { subject: 'first', assigneeId: null, conversationReopened: false };
+		const first = await createTicket(store, conv.id, context);
+		const again = await createTicket(store, conv.id, { ...context, subject: 'Re: first' }, { name: 'other' });
+		expect(again).toEqual({ ticket: first.ticket, created: false, reopened: false });
+		expect(await store.listTickets()).toEqual(expect.arrayContaining([first.ticket]));
+
+		await store.closeTicket(first.ticket.id);
+		const reopened = await createTicket(store, conv.id, { ...context, conversationReopened: true }, { reopenStage: 'Waiting on us' });
+		expect(reopened).toMatchObject({ created: false, reopened: true, ticket: { id: first.ticket.id, stage: 'Waiting on us' } });
+	});
+});
