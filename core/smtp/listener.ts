@@ -86,8 +86,7 @@ class HostedSmtpServer extends SMTPServer {
 }
 
 function settingsKey(settings: ListenerSettings): string {
-	const { host: _host, port: _port, ...rest } = settings;
-	return JSON.stringify(rest);
+	return JSON.stringify({ ...settings, host: undefined, port: undefined });
 }
 
 /** One smtp-server on one host:port, dispatching each recipient to the active inbox that owns the address. */
