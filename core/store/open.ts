@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { migrate } from './migrations';
 import { PostgresDriver, quoteIdent, type PostgresConnection } from './postgres';
 import { SqliteDriver, embeddedEngineAvailable } from './sqlite';
+import { settle } from './sql';
 import { SqlStore } from './sql-store';
 import { StoreInputError, type Store } from './types';
 
@@ -15,24 +16,24 @@ export type StoreOptions = { engine: 'sqlite'; path: string } | ({ engine: 'post
 export async function openStore(options: StoreOptions): Promise<Store> {
 	if (options.engine === 'sqlite') {
 		const driver = SqliteDriver.open(options.path);
-		try {
-			await migrate(driver);
-		} catch (error) {
+		const migrated = await settle(migrate(driver));
+		if (!migrated.ok) {
 			await driver.close();
-			throw error;
+			throw migrated.error;
 		}
 		return new SqlStore(driver);
 	}
 	const driver = new PostgresDriver(options);
-	try {
-		// The advisory lock serializes concurrent first starts (main and workers) across the whole server.
-		await migrate(driver, [
-			`SELECT pg_advisory_xact_lock(hashtext(${`'hosted-inbox migrations ${driver.schema.replace(/'/g, "''")}'`}))`,
+	// The advisory lock serializes concurrent first starts (main and workers) across the whole server.
+	const migrated = await settle(
+		migrate(driver, [
+			`SELECT pg_advisory_xact_lock(hashtext('hosted-inbox migrations ${driver.schema.replace(/'/g, "''")}'))`,
 			`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(driver.schema)}`,
-		]);
-	} catch (error) {
+		]),
+	);
+	if (!migrated.ok) {
 		await driver.close();
-		throw error;
+		throw migrated.error;
 	}
 	return new SqlStore(driver);
 }
@@ -47,12 +48,8 @@ export function parseStoreArg(value: string): StoreOptions {
 	const arg = String(value ?? '').trim();
 	if (arg === '') throw new StoreInputError('--store needs a file path or a postgres:// URL');
 	if (/^postgres(ql)?:\/\//i.test(arg)) {
-		let url: URL;
-		try {
-			url = new URL(arg);
-		} catch {
-			throw new StoreInputError(`--store: not a valid PostgreSQL URL: ${arg}`);
-		}
+		if (!URL.canParse(arg)) throw new StoreInputError(`--store: not a valid PostgreSQL URL: ${arg}`);
+		const url = new URL(arg);
 		const schema = url.searchParams.get('schema') ?? undefined;
 		url.searchParams.delete('schema');
 		return { engine: 'postgres', connectionString: url.toString(), ...(schema ? { schema } : {}) };

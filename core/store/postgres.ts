@@ -1,6 +1,6 @@
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
 
-import type { Row, SqlDriver, SqlExecutor, SqlValue } from './sql';
+import { settle, type Row, type SqlDriver, type SqlExecutor, type SqlValue } from './sql';
 import { StoreUnavailableError } from './types';
 
 export interface PostgresConnection {
@@ -65,12 +65,8 @@ export class PostgresDriver implements SqlDriver {
 		return error as Error;
 	}
 
-	private async connect(): Promise<PoolClient> {
-		try {
-			return await this.pool.connect();
-		} catch (error) {
-			throw this.unavailable(error);
-		}
+	private connect(): Promise<PoolClient> {
+		return this.pool.connect().catch((error: unknown) => Promise.reject(this.unavailable(error)));
 	}
 
 	private static executor(client: PoolClient): SqlExecutor {
@@ -80,40 +76,37 @@ export class PostgresDriver implements SqlDriver {
 		};
 	}
 
-	async all(sql: string, params: SqlValue[] = []): Promise<Row[]> {
-		try {
-			return (await this.pool.query(sql, params)).rows as Row[];
-		} catch (error) {
-			throw this.unavailable(error);
-		}
+	all(sql: string, params: SqlValue[] = []): Promise<Row[]> {
+		return this.pool.query(sql, params).then(
+			(result) => result.rows as Row[],
+			(error: unknown) => Promise.reject(this.unavailable(error)),
+		);
 	}
 
-	async run(sql: string, params: SqlValue[] = []): Promise<number> {
-		try {
-			return (await this.pool.query(sql, params)).rowCount ?? 0;
-		} catch (error) {
-			throw this.unavailable(error);
-		}
+	run(sql: string, params: SqlValue[] = []): Promise<number> {
+		return this.pool.query(sql, params).then(
+			(result) => result.rowCount ?? 0,
+			(error: unknown) => Promise.reject(this.unavailable(error)),
+		);
 	}
 
 	async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
 		for (let attempt = 1; ; attempt++) {
 			const client = await this.connect();
-			let broken = false;
-			try {
-				await client.query('BEGIN');
-				const result = await fn(PostgresDriver.executor(client));
-				await client.query('COMMIT');
-				return result;
-			} catch (error) {
-				await client.query('ROLLBACK').catch(() => {
-					broken = true;
-				});
-				const code = (error as { code?: string }).code;
-				if (!(code && RETRYABLE.has(code) && attempt < 5)) throw this.unavailable(error);
-			} finally {
-				client.release(broken);
-			}
+			const outcome = await settle(
+				(async () => {
+					await client.query('BEGIN');
+					const result = await fn(PostgresDriver.executor(client));
+					await client.query('COMMIT');
+					return result;
+				})(),
+			);
+			// A connection whose ROLLBACK fails is broken: release(true) discards it instead of pooling it.
+			const rolledBack = outcome.ok || (await settle(client.query('ROLLBACK'))).ok;
+			client.release(!rolledBack);
+			if (outcome.ok) return outcome.value;
+			const code = (outcome.error as { code?: string }).code;
+			if (!(code && RETRYABLE.has(code) && attempt < 5)) throw this.unavailable(outcome.error);
 		}
 	}
 

@@ -545,8 +545,8 @@ export class SqlStore implements Store {
 			return { outcome: 'duplicate', conversation: toConversation(conversation), message: toMessage(message!), reopened: false };
 		};
 
-		try {
-			return await this.db.transaction(async (q) => {
+		return this.db
+			.transaction(async (q): Promise<RecordMessageResult> => {
 				if (await this.one(q, 'SELECT id FROM messages WHERE inbox_id = $1 AND message_id = $2', [inboxId, messageId])) throw new Replay();
 				const contact = await this.one(q, 'SELECT inbox_id FROM contacts WHERE id = $1', [input.contactId]);
 				if (!contact || contact.inbox_id !== inboxId) throw new StoreInputError(`Unknown contact ${input.contactId} in the inbox ${String(inbox.address)}`);
@@ -605,11 +605,8 @@ export class SqlStore implements Store {
 					[conversationId, receivedAt],
 				);
 				return { outcome, conversation: toConversation(updated!), message: toMessage(message), reopened };
-			});
-		} catch (error) {
-			if (error instanceof Replay) return replay();
-			throw error;
-		}
+			})
+			.catch((error: unknown) => (error instanceof Replay ? replay() : Promise.reject(error)));
 	}
 
 	/** In-Reply-To first, then References from the most recent back, as mail clients order them; our outbound ids are stored messages too. */

@@ -22,6 +22,23 @@ export interface SqlDriver extends SqlExecutor {
 	close(): Promise<void>;
 }
 
+/** The outcome of an async step as data, so callers clean up and decide outside a catch clause. */
+export function settle<T>(promise: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+	return promise.then(
+		(value) => ({ ok: true as const, value }),
+		(error: unknown) => ({ ok: false as const, error }),
+	);
+}
+
+/** The synchronous counterpart of settle. */
+export function attempt<T>(fn: () => T): { ok: true; value: T } | { ok: false; error: unknown } {
+	try {
+		return { ok: true, value: fn() };
+	} catch (error) {
+		return { ok: false, error };
+	}
+}
+
 /** `$from, $from+1, ...` for an IN list or a VALUES row. */
 export function placeholders(from: number, count: number): string {
 	return Array.from({ length: count }, (_, i) => `$${from + i}`).join(', ');

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
-import type { Row, SqlDriver, SqlExecutor, SqlValue } from './sql';
+import { attempt, type Row, type SqlDriver, type SqlExecutor, type SqlValue } from './sql';
 import { StoreUnavailableError } from './types';
 
 /** The part of node:sqlite we use (its types are missing from @types/node 20). */
@@ -22,15 +22,10 @@ interface SqliteModule {
 const BUSY_TIMEOUT_MS = 10_000;
 
 function loadSqlite(): SqliteModule | Error {
-	try {
-		// getBuiltinModule bypasses bundlers' and jest's resolvers, which do not know the node:-only "sqlite" builtin.
-		const getBuiltin = (process as unknown as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
-		const mod = (getBuiltin ? getBuiltin('node:sqlite') : require('node:sqlite')) as SqliteModule | undefined;
-		if (!mod?.DatabaseSync) return new Error('node:sqlite is not present');
-		return mod;
-	} catch (error) {
-		return error as Error;
-	}
+	// getBuiltinModule (Node >= 22.3, before node:sqlite) bypasses bundlers' and jest's resolvers, which do not know this node:-only builtin.
+	const getBuiltin = (process as unknown as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+	const mod = getBuiltin?.('node:sqlite') as SqliteModule | undefined;
+	return mod?.DatabaseSync ? mod : new Error('node:sqlite is not present');
 }
 
 let sqliteModule: SqliteModule | Error | undefined;
@@ -76,19 +71,18 @@ export class SqliteDriver implements SqlDriver {
 			throw new StoreUnavailableError(availability.ok ? mod.message : availability.reason, mod);
 		}
 		const location = resolve(path);
-		let db: DatabaseSync;
-		try {
+		const opened = attempt(() => {
 			mkdirSync(dirname(location), { recursive: true });
-			db = new mod.DatabaseSync(location);
+			const db = new mod.DatabaseSync(location);
 			db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
 			db.exec('PRAGMA journal_mode = WAL');
 			// FULL: a commit is on disk before it returns, so a kill -9 (or power loss) right after keeps it.
 			db.exec('PRAGMA synchronous = FULL');
 			db.exec('PRAGMA foreign_keys = ON');
-		} catch (error) {
-			throw new StoreUnavailableError(`Cannot open the embedded store at ${location}: ${(error as Error).message}`, error);
-		}
-		return new SqliteDriver(db, location);
+			return db;
+		});
+		if (!opened.ok) throw new StoreUnavailableError(`Cannot open the embedded store at ${location}: ${(opened.error as Error).message}`, opened.error);
+		return new SqliteDriver(opened.value, location);
 	}
 
 	private serialize<T>(fn: () => T | Promise<T>): Promise<T> {
@@ -115,15 +109,12 @@ export class SqliteDriver implements SqlDriver {
 	};
 
 	private wrap<T>(fn: () => T): T {
-		try {
-			return fn();
-		} catch (error) {
-			const message = (error as Error).message ?? '';
-			if (/database is locked|SQLITE_BUSY/i.test(message)) {
-				throw new StoreUnavailableError(`The embedded store at ${this.location} stayed locked by another process for ${BUSY_TIMEOUT_MS / 1000}s`, error);
-			}
-			throw error;
+		const outcome = attempt(fn);
+		if (outcome.ok) return outcome.value;
+		if (/database is locked|SQLITE_BUSY/i.test((outcome.error as Error).message ?? '')) {
+			throw new StoreUnavailableError(`The embedded store at ${this.location} stayed locked by another process for ${BUSY_TIMEOUT_MS / 1000}s`, outcome.error);
 		}
+		throw outcome.error;
 	}
 
 	all(sql: string, params?: SqlValue[]): Promise<Row[]> {
@@ -138,13 +129,14 @@ export class SqliteDriver implements SqlDriver {
 		return this.serialize(async () => {
 			// IMMEDIATE takes the write lock up front, so two processes never both read then write.
 			this.wrap(() => this.db.exec('BEGIN IMMEDIATE'));
+			let committed = false;
 			try {
 				const result = await fn(this.direct);
 				this.db.exec('COMMIT');
+				committed = true;
 				return result;
-			} catch (error) {
-				this.db.exec('ROLLBACK');
-				throw error;
+			} finally {
+				if (!committed) this.db.exec('ROLLBACK');
 			}
 		});
 	}

@@ -1,3 +1,4 @@
+import { attempt } from './sql';
 import { StoreInputError, type Availability, type WorkingHours } from './types';
 
 const EMAIL = /^[^\s@<>()[\]",;:\\]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
@@ -35,9 +36,7 @@ export function checkWorkingHours(value: unknown): WorkingHours | null {
 	if (typeof hours !== 'object' || typeof hours.timeZone !== 'string' || typeof hours.days !== 'object' || hours.days === null) {
 		throw new StoreInputError('Working hours need a timeZone and days ({"0".."6": {start, end}})');
 	}
-	try {
-		new Intl.DateTimeFormat('en-US', { timeZone: hours.timeZone });
-	} catch {
+	if (!attempt(() => new Intl.DateTimeFormat('en-US', { timeZone: hours.timeZone })).ok) {
 		throw new StoreInputError(`Unknown time zone in working hours: ${JSON.stringify(hours.timeZone)}`);
 	}
 	for (const [day, span] of Object.entries(hours.days)) {

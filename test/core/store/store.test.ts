@@ -1,0 +1,413 @@
+import { randomUUID } from 'node:crypto';
+
+import { CONTENT_ID_DOMAIN, newOutboundMessageId } from '../../../core/store/message-id';
+import { StoreInputError, type Inbox, type Store } from '../../../core/store/types';
+import { describeEachStore } from '../../support/stores';
+import { inbound, uniqueEmail } from './fixtures';
+
+async function newInbox(store: Store): Promise<Inbox> {
+	return store.registerInbox({ address: uniqueEmail('support', 'inbox.example.test') });
+}
+
+async function newAgent(store: Store, overrides: { availability?: 'available' | 'away'; capacity?: number | null } = {}) {
+	const email = uniqueEmail('agent', 'team.example.test');
+	return store.createAgent({ email, firstName: 'Alex', fullName: 'Alex Agent', ...overrides });
+}
+
+describeEachStore('conversations store', (getStore) => {
+	describe('inboxes', () => {
+		it('registers by address, case-insensitively, and updates in place', async () => {
+			const store = getStore();
+			const address = uniqueEmail('help', 'inbox.example.test');
+			const first = await store.registerInbox({ address, fromName: null });
+			const again = await store.registerInbox({ address: address.toUpperCase(), fromName: `Acme ${first.id}` });
+			expect(again.id).toBe(first.id);
+			expect(again.fromName).toBe(`Acme ${first.id}`);
+			expect((await store.getInbox(address.toUpperCase()))?.id).toBe(first.id);
+			expect((await store.listInboxes()).filter((inbox) => inbox.id === first.id)).toHaveLength(1);
+		});
+
+		it('refuses a from-name already used by another inbox, naming it, and changes nothing', async () => {
+			const store = getStore();
+			const fromName = `Acme Support ${randomUUID()}`;
+			const holder = await store.registerInbox({ address: uniqueEmail('a', 'inbox.example.test'), fromName });
+			const other = await newInbox(store);
+			await expect(store.registerInbox({ address: other.address, fromName: fromName.toUpperCase() })).rejects.toThrow(
+				new RegExp(`already used by the inbox ${holder.address.replace(/[.]/g, '\\.')}`),
+			);
+			await expect(store.registerInbox({ address: other.address, fromName })).rejects.toBeInstanceOf(StoreInputError);
+			expect((await store.getInbox(other.address))?.fromName).toBeNull();
+		});
+
+		it('adds, lists and removes the agents of an inbox', async () => {
+			const store = getStore();
+			const inbox = await newInbox(store);
+			const [a, b] = [await newAgent(store), await newAgent(store)];
+			await store.addInboxAgent(inbox.id, a.id);
+			await store.addInboxAgent(inbox.id, b.email);
+			await store.addInboxAgent(inbox.id, a.id);
+			expect((await store.listInboxAgents(inbox.id)).map((agent) => agent.id)).toEqual([a.id, b.id]);
+			await store.removeInboxAgent(inbox.id, a.id);
+			expect((await store.listInboxAgents(inbox.id)).map((agent) => agent.id)).toEqual([b.id]);
+			await expect(store.addInboxAgent(inbox.id, randomUUID())).rejects.toThrow(/Unknown agent/);
+		});
+	});
+
+	describe('agents and teams', () => {
+		it('creates, finds by id or email, updates and deactivates agents', async () => {
+			const store = getStore();
+			const email = uniqueEmail('Maria', 'team.example.test');
+			const agent = await store.createAgent({
+				email,
+				firstName: 'Maria',
+				fullName: 'Maria Lopez',
+				capacity: 5,
+				workingHours: { timeZone: 'Europe/Madrid', days: { '1': { start: '09:00', end: '17:00' } } },
+			});
+			expect(agent).toMatchObject({ email, availability: 'available', capacity: 5, active: true });
+			expect((await store.getAgent(email.toLowerCase()))?.id).toBe(agent.id);
+			const away = await store.updateAgent(agent.id, { availability: 'away' });
+			expect(away.availability).toBe('away');
+			expect(away.workingHours?.timeZone).toBe('Europe/Madrid');
+			const deactivated = await store.updateAgent(email, { active: false });
+			expect(deactivated.active).toBe(false);
+			const inactive = await store.listAgents({ active: false });
+			expect(inactive.map((a) => a.id)).toContain(agent.id);
+			expect((await store.listAgents({ active: true })).map((a) => a.id)).not.toContain(agent.id);
+		});
+
+		it('rejects bad agent input with a clear error and changes nothing', async () => {
+			const store = getStore();
+			await expect(store.createAgent({ email: 'not-an-email', firstName: 'X', fullName: 'X Y' })).rejects.toThrow(/Invalid agent email address: "not-an-email"/);
+			const agent = await newAgent(store);
+			await expect(store.createAgent({ email: agent.email.toUpperCase(), firstName: 'X', fullName: 'X Y' })).rejects.toThrow(/already exists/);
+			await expect(store.updateAgent(randomUUID(), { availability: 'away' })).rejects.toThrow(/Unknown agent/);
+			await expect(store.updateAgent(agent.id, { availability: 'busy' as 'away' })).rejects.toBeInstanceOf(StoreInputError);
+			await expect(store.updateAgent(agent.id, { workingHours: { timeZone: 'Mars/Olympus', days: {} } })).rejects.toThrow(/Unknown time zone/);
+			await expect(store.updateAgent(agent.id, { capacity: -1 })).rejects.toThrow(/Capacity/);
+			expect(await store.getAgent(agent.id)).toEqual(agent);
+		});
+
+		it('keeps teams and their members', async () => {
+			const store = getStore();
+			const name = `Billing ${randomUUID().slice(0, 6)}`;
+			const team = await store.createTeam(name);
+			const [a, b] = [await newAgent(store), await newAgent(store)];
+			await store.addTeamMember(name.toLowerCase(), a.email);
+			const withBoth = await store.addTeamMember(team.id, b.id);
+			expect(withBoth.memberIds).toEqual([a.id, b.id]);
+			expect((await store.removeTeamMember(team.id, a.id)).memberIds).toEqual([b.id]);
+			expect((await store.listTeams()).find((t) => t.id === team.id)?.memberIds).toEqual([b.id]);
+			await expect(store.createTeam(name)).rejects.toThrow(/already exists/);
+			await expect(store.addTeamMember(randomUUID(), a.id)).rejects.toThrow(/Unknown team/);
+		});
+	});
+
+	describe('contacts', () => {
+		it('finds or creates one contact per address per inbox, case-insensitively, even when racing', async () => {
+			const store = getStore();
+			const inbox = await newInbox(store);
+			const email = uniqueEmail('Ann');
+			const results = await Promise.all(Array.from({ length: 12 }, (_, i) => store.findOrCreateContact(inbox.id, { email: i % 2 ? email.toUpperCase() : email, name: 'Ann' })));
+			expect(new Set(results.map((r) => r.contact.id)).size).toBe(1);
+			expect(results.filter((r) => r.created)).toHaveLength(1);
+			expect((await store.findContactByEmail(inbox.id, email.toUpperCase()))?.id).toBe(results[0].contact.id);
+			const otherInbox = await newInbox(store);
+			const elsewhere = await store.findOrCreateContact(otherInbox.id, { email });
+			expect(elsewhere.created).toBe(true);
+			expect(elsewhere.contact.id).not.toBe(results[0].contact.id);
+		});
+
+		it('sets and changes the owner; an unknown owner or a bad email changes nothing', async () => {
+			const store = getStore();
+			const inbox = await newInbox(store);
+			const owner = await newAgent(store);
+			const contact = await store.createContact(inbox.id, { email: uniqueEmail('bo'), name: 'Bo', ownerId: owner.email });
+			expect(contact.ownerId).toBe(owner.id);
+			await expect(store.updateContact(contact.id, { ownerId: randomUUID() })).rejects.toThrow(/Unknown owner agent/);
+			expect((await store.getContact(contact.id))?.ownerId).toBe(owner.id);
+			const cleared = await store.updateContact(contact.id, { ownerId: null, name: 'Bo B' });
+			expect(cleared).toMatchObject({ ownerId: null, name: 'Bo B' });
+			const before = (await store.listContacts(inbox.id)).length;
+			await expect(store.findOrCreateContact(inbox.id, { email: 'bo at example' })).rejects.toThrow(/Invalid contact email/);
+			await expect(store.createContact(inbox.id, { email: uniqueEmail('cy'), ownerId: 'nobody@team.example.test' })).rejects.toBeInstanceOf(StoreInputError);
+			expect(await store.listContacts(inbox.id)).toHaveLength(before);
+			await expect(store.createContact(inbox.id, { email: contact.email })).rejects.toThrow(/already exists/);
+		});
+	});
+
+	describe('messages and threading', () => {
+		it('starts a conversation, threads replies by In-Reply-To or References, and reports replays', async () => {
+			const store = getStore();
+			const inbox = await newInbox(store);
+			const { contact } = await store.findOrCreateContact(inbox.id, { email: uniqueEmail('ann') });
+			const first = await store.recordMessage(inbound(inbox.id, contact.id, { messageId: '<First.1@mail.example.test>' }));
+			expect(first.outcome).toBe('new-conversation');
+			expect(first.message.messageId).toBe('First.1@mail.example.test');
+			expect(first.conversation).toMatchObject({ status: 'open', contactId: contact.id, subject: 'Order 1234 arrived broken', assigneeId: null });
+
+			const byInReplyTo = await store.recordMessage(inbound(inbox.id, contact.id, { inReplyTo: ['<First.1@mail.example.test>'] }));
+			expect(byInReplyTo.outcome).toBe('existing-conversation');
+			expect(byInReplyTo.conversation.id).toBe(first.conversation.id);
+
+			const byReferences = await store.recordMessage(inbound(inbox.id, contact.id, { references: ['<unknown@elsewhere.test>', `<${byInReplyTo.message.messageId}>`] }));
+			expect(byReferences.conversation.id).toBe(first.conversation.id);
+
+			const replay = await store.recordMessage(inbound(inbox.id, contact.id, { messageId: 'First.1@mail.example.test', subject: 'changed' }));
+			expect(replay.outcome).toBe('duplicate');
+			expect(replay.message.id).toBe(first.message.id);
+			expect(replay.message.subject).toBe('Order 1234 arrived broken');
+			expect(await store.listMessages(first.conversation.id)).toHaveLength(3);
+
+			const unrelated = await store.recordMessage(inbound(inbox.id, contact.id, { inReplyTo: ['<never-seen@elsewhere.test>'] }));
+			expect(unrelated.outcome).toBe('new-conversation');
+		});
+
+		it('threads a reply to our outbound message even when the client dropped References', async () => {
+			const store = getStore();
+			const inbox = await newInbox(store);
+			const agent = await newAgent(store);
+			const { contact } = await store.findOrCreateContact(inbox.id, { email: uniqueEmail('dee') });
+			const opened = await store.recordMessage(inbound(inbox.id, contact.id));
+			const ourId = newOutboundMessageId('inbox.example.test');
+			const sent = await store.recordMessage(
+				inbound(inbox.id, contact.id, {
+					direction: 'out',
+					messageId: `<${ourId}>`,
+					conversationId: opened.conversation.id,
+					senderAgentId: agent.id,
+					from: inbox.address,
+					subject: 'Re: Order 1234 arrived broken',
+				}),
+			);
+			expect(sent.outcome).toBe('existing-conversation');
+			expect(sent.message).toMatchObject({ direction: 'out', senderAgentId: agent.id });
+			const reply = await store.recordMessage(inbound(inbox.id, contact.id, { inReplyTo: [ourId], references: [] }));
+			expect(reply.conversation.id).toBe(opened.conversation.id);
+			expect((await store.findMessage(inbox.id, `<${ourId}>`))?.direction).toBe('out');
+		});
+
+		it('derives a stable Message-ID from the content when there is none, so replays are recognised', async () => {
+			const store = getStore();
+			const inbox = await newInbox(store);
+			const { contact } = await store.findOrCreateContact(inbox.id, { email: uniqueEmail('eve') });
+			const input = inbound(inbox.id, contact.id, { messageId: null, text: `no id ${randomUUID()}` });
+			const first = await store.recordMessage(input);
+			expect(first.message.messageId).toMatch(new RegExp(`^[0-9a-f]{40}@${CONTENT_ID_DOMAIN.replace(/\./g, '\\.')}$`));
+			const again = await store.recordMessage({ ...input, receivedAt: new Date(Date.now() + 60_000).toISOString() });
+			expect(again.outcome).toBe('duplicate');
+			expect(again.message.id).toBe(first.message.id);
+			const different = await store.recordMessage({ ...input, text: `${input.text}!` });
+			expect(different.outcome).toBe('new-conversation');
+		});
+
+		it('reopens a closed conversation when the contact replies; an outbound message does not', async () => {
+			const store = getStore();
+			const inbox = await newInbox(store);
+			const { contact } = await store.findOrCreateContact(inbox.id, { email: uniqueEmail('flo') });
+			const first = await store.recordMessage(inbound(inbox.id, contact.id));
+			expect((await store.closeConversation(first.conversation.id)).status).toBe('closed');
+			const note = await store.recordMessage(inbound(inbox.id, contact.id, { direction: 'out', conversationId: first.conversation.id }));
+			expect(note).toMatchObject({ reopened: false, conversation: { status: 'closed' } });
+			const later = new Date(Date.now() + 3_600_000).toISOString();
+			const reply = await store.recordMessage(inbound(inbox.id, contact.id, { inReplyTo: [first.message.messageId], receivedAt: later }));
+			expect(reply).toMatchObject({ outcome: 'existing-conversation', reopened: true, conversation: { status: 'open', lastMessageAt: later } });
+			const older = await store.recordMessage(inbound(inbox.id, contact.id, { inReplyTo: [first.message.messageId], receivedAt: first.message.receivedAt }));
+			expect(older.conversation.lastMessageAt).toBe(later);
+		});
+
+		it('stores a Message-ID once when concurrent callers record the same message', async () => {
+			const store = getStore();
+			const inbox = await newInbox(store);
+			const { contact } = await store.findOrCreateContact(inbox.id, { email: uniqueEmail('gil') });
+			const input = inbound(inbox.id, contact.id);
+			const results = await Promise.all(Array.from({ length: 8 }, () => store.recordMessage(input)));
+			expect(results.filter((r) => r.outcome === 'new-conversation')).toHaveLength(1);
+			expect(results.filter((r) => r.outcome === 'duplicate')).toHaveLength(7);
+			expect(new Set(results.map((r) => r.conversation.id)).size).toBe(1);
+			expect((await store.listConversations({ inboxId: inbox.id })).length).toBe(1);
+		});
+
+		it('refuses an unknown contact, a contact of another inbox or an unknown conversation, creating nothing', async () => {
+			const store = getStore();
+			const inbox = await newInbox(store);
+			const other = await newInbox(store);
+			const { contact: stranger } = await store.findOrCreateContact(other.id, { email: uniqueEmail('hal') });
+			await expect(store.recordMessage(inbound(inbox.id, randomUUID()))).rejects.toThrow(/Unknown contact/);
+			await expect(store.recordMessage(inbound(inbox.id, stranger.id))).rejects.toBeInstanceOf(StoreInputError);
+			const { contact } = await store.findOrCreateContact(inbox.id, { email: uniqueEmail('ida') });
+			await expect(store.recordMessage(inbound(inbox.id, contact.id, { direction: 'out', conversationId: randomUUID() }))).rejects.toThrow(/Unknown conversation/);
+			await expect(store.recordMessage(inbound(inbox.id, contact.id, { receivedAt: 'yesterday' }))).rejects.toThrow(/receivedAt/);
+			expect(await store.listConversations({ inboxId: inbox.id })).toEqual([]);
+		});
+	});
+
+	describe('assignment', () => {
+		it('assigns with a log entry, counts open conversations, and assigns-if-unassigned exactly once under a race', async () => {
+			const store = getStore();
+			const inbox = await newInbox(store);
+			const [a, b] = [await newAgent(store), await newAgent(store)];
+			const team = await store.createTeam(`Tier 1 ${randomUUID().slice(0, 6)}`);
+			const { contact } = await store.findOrCreateContact(inbox.id, { email: uniqueEmail('jo') });
+			const one = await store.recordMessage(inbound(inbox.id, contact.id));
+			const two = await store.recordMessage(inbound(inbox.id, contact.id));
+			const assigned = await store.assignConversation(one.conversation.id, { assigneeId: a.id, teamId: team.name, rule: 'manual', reason: 'picked by lead' });
+			expect(assigned).toMatchObject({ assigneeId: a.id, teamId: team.id });
+			const race = await Promise.all(
+				[a, b, a, b].map((agent) => store.assignConversationIfUnassigned(two.conversation.id, { assigneeId: agent.id, teamId: null, rule: 'round-robin', reason: 'next available' })),
+			);
+			expect(race.filter((r) => r.assigned)).toHaveLength(1);
+			const winner = race.find((r) => r.assigned)!.conversation.assigneeId;
+			expect(race.every((r) => r.conversation.assigneeId === winner)).toBe(true);
+			expect(await store.listAssignmentLog(two.conversation.id)).toHaveLength(1);
+			expect((await store.listAssignmentLog(one.conversation.id))[0]).toMatchObject({ assigneeId: a.id, rule: 'manual', reason: 'picked by lead' });
+			const counts = await store.countOpenConversations([a.id, b.id, randomUUID()]);
+			expect(counts[a.id] + counts[b.id]).toBe(2);
+			await store.closeConversation(one.conversation.id);
+			const after = await store.countOpenConversations([a.id, b.id]);
+			expect(after[a.id] + after[b.id]).toBe(1);
+			expect((await store.reopenConversation(one.conversation.id)).status).toBe('open');
+		});
+
+		it('refuses an unknown assignee or team and leaves the conversation as it was', async () => {
+			const store = getStore();
+			const inbox = await newInbox(store);
+			const { contact } = await store.findOrCreateContact(inbox.id, { email: uniqueEmail('kim') });
+			const { conversation } = await store.recordMessage(inbound(inbox.id, contact.id));
+			await expect(store.assignConversation(conversation.id, { assigneeId: randomUUID(), teamId: null, rule: 'manual', reason: '' })).rejects.toThrow(/Unknown assignee agent/);
+			await expect(store.assignConversation(conversation.id, { assigneeId: null, teamId: 'no such team', rule: 'manual', reason: '' })).rejects.toThrow(/Unknown team/);
+			await expect(store.assignConversation(randomUUID(), { assigneeId: null, teamId: null, rule: 'manual', reason: '' })).rejects.toThrow(/Unknown conversation/);
+			expect(await store.getConversation(conversation.id)).toEqual(conversation);
+			expect(await store.listAssignmentLog(conversation.id)).toEqual([]);
+		});
+
+		it('picks agents round robin, evenly, also for concurrent callers; an unknown candidate consumes no turn', async () => {
+			const store = getStore();
+			const agents = await Promise.all(Array.from({ length: 3 }, () => newAgent(store)));
+			const ids = agents.map((agent) => agent.id);
+			const pool = `pool-${randomUUID()}`;
+			const picks = await Promise.all(Array.from({ length: 30 }, () => store.pickNextAgent(pool, ids)));
+			for (const id of ids) expect(picks.filter((pick) => pick === id)).toHaveLength(10);
+			await expect(store.pickNextAgent(pool, [...ids, randomUUID()])).rejects.toThrow(/Unknown agent/);
+			const next = await Promise.all(Array.from({ length: 3 }, () => store.pickNextAgent(pool, ids)));
+			expect(new Set(next).size).toBe(3);
+			expect(await store.pickNextAgent(pool, [])).toBeNull();
+		});
+	});
+
+	describe('tickets', () => {
+		it('creates one ticket per conversation, even when racing, and updates and closes it', async () => {
+			const store = getStore();
+			const inbox = await newInbox(store);
+			const owner = await newAgent(store);
+			const { contact } = await store.findOrCreateContact(inbox.id, { email: uniqueEmail('lee') });
+			const { conversation } = await store.recordMessage(inbound(inbox.id, contact.id));
+			const results = await Promise.all(
+				Array.from({ length: 6 }, (_, i) => store.createTicketOnce(conversation.id, { name: `Broken box ${i}`, ownerId: owner.id, properties: { source: 'email' } })),
+			);
+			expect(results.filter((r) => r.created)).toHaveLength(1);
+			const ticket = results.find((r) => r.created)!.ticket;
+			expect(new Set(results.map((r) => r.ticket.id))).toEqual(new Set([ticket.id]));
+			expect(ticket).toMatchObject({ pipeline: 'support', stage: 'new', ownerId: owner.id, closedAt: null, properties: { source: 'email' } });
+			expect((await store.getTicketForConversation(conversation.id))?.id).toBe(ticket.id);
+
+			const updated = await store.updateTicket(ticket.id, { priority: 'high', properties: { order: 1234, source: null } });
+			expect(updated).toMatchObject({ priority: 'high', properties: { order: 1234 }, name: ticket.name });
+			expect((await store.listTickets({ open: true })).map((t) => t.id)).toContain(ticket.id);
+			const closed = await store.closeTicket(ticket.id);
+			expect(closed.stage).toBe('closed');
+			expect(closed.closedAt).not.toBeNull();
+			expect((await store.listTickets({ open: false })).map((t) => t.id)).toContain(ticket.id);
+			expect((await store.listTickets({ stage: 'closed' })).map((t) => t.id)).toContain(ticket.id);
+		});
+
+		it('refuses a ticket for a missing conversation or with an unknown owner, creating nothing', async () => {
+			const store = getStore();
+			const missing = randomUUID();
+			await expect(store.createTicketOnce(missing, { name: 'Orphan' })).rejects.toThrow(new RegExp(`Unknown conversation: ${missing}`));
+			expect(await store.getTicketForConversation(missing)).toBeNull();
+			const inbox = await newInbox(store);
+			const { contact } = await store.findOrCreateContact(inbox.id, { email: uniqueEmail('max') });
+			const { conversation } = await store.recordMessage(inbound(inbox.id, contact.id));
+			await expect(store.createTicketOnce(conversation.id, { name: 'X', ownerId: randomUUID() })).rejects.toThrow(/Unknown ticket owner/);
+			expect(await store.getTicketForConversation(conversation.id)).toBeNull();
+			await expect(store.updateTicket(randomUUID(), { stage: 'x' })).rejects.toThrow(/Unknown ticket/);
+		});
+	});
+
+	describe('intake log', () => {
+		it('keeps rejections and forwarding confirmations, newest first, filtered by kind and inbox', async () => {
+			const store = getStore();
+			const inbox = await newInbox(store);
+			const base = { inboxId: inbox.id, clientIp: '192.0.2.7', helo: 'mx.sender.test', mailFrom: 'x@sender.test', rcpt: [inbox.address], messageId: null, from: 'x@sender.test', subject: 'Hi' };
+			await store.logIntake({ ...base, kind: 'rejected', at: '2026-01-01T10:00:00.000Z', details: { verdict: 'reject', reasons: ['DMARC fail'] } });
+			await store.logIntake({ ...base, kind: 'forwarding-confirmation', at: '2026-01-01T11:00:00.000Z', details: { provider: 'gmail', code: '123456' } });
+			const all = await store.listIntake({ inboxId: inbox.id });
+			expect(all.map((e) => e.kind)).toEqual(['forwarding-confirmation', 'rejected']);
+			expect(all[1]).toMatchObject({ clientIp: '192.0.2.7', rcpt: [inbox.address], details: { reasons: ['DMARC fail'] } });
+			expect(await store.listIntake({ inboxId: inbox.id, kind: 'rejected', limit: 5 })).toHaveLength(1);
+			await expect(store.logIntake({ ...base, kind: 'spam' as 'rejected', details: {} })).rejects.toBeInstanceOf(StoreInputError);
+		});
+	});
+
+	describe('spool, checkpoints, forwarding checks, sending domains', () => {
+		it('spools raw messages until done, with backoff and a failed state', async () => {
+			const store = getStore();
+			const inboxId = randomUUID();
+			const raw = Buffer.from('From: a@b.test\r\nSubject: hi\r\n\r\nbody\r\n');
+			const entry = await store.spoolPut({ inboxId, raw, envelope: { clientIp: '127.0.0.1', helo: 'h', mailFrom: 'a@b.test', rcpt: ['s@i.test'] }, receivedAt: '2026-01-01T00:00:00.000Z' });
+			const second = await store.spoolPut({ inboxId, raw, envelope: { clientIp: null, helo: null, mailFrom: null, rcpt: [] }, receivedAt: '2026-01-01T00:00:01.000Z' });
+			expect((await store.spoolDue(inboxId, '2026-01-01T00:00:05.000Z')).map((e) => e.id)).toEqual([entry.id, second.id]);
+			expect((await store.spoolDue(inboxId, '2026-01-01T00:00:05.000Z'))[0].raw.equals(raw)).toBe(true);
+			const failed = await store.spoolFail(entry.id, 'workflow failed', { nextAttemptAt: '2026-01-01T00:10:00.000Z', maxAttempts: 2 });
+			expect(failed).toMatchObject({ attempts: 1, status: 'pending', lastError: 'workflow failed' });
+			expect((await store.spoolDue(inboxId, '2026-01-01T00:05:00.000Z')).map((e) => e.id)).toEqual([second.id]);
+			expect((await store.spoolFail(entry.id, 'again', { nextAttemptAt: '2026-01-01T00:20:00.000Z', maxAttempts: 2 })).status).toBe('failed');
+			await store.spoolComplete(second.id);
+			expect(await store.spoolDue(inboxId, '2027-01-01T00:00:00.000Z')).toEqual([]);
+			expect((await store.spoolList({ inboxId, status: 'failed' })).map((e) => e.id)).toEqual([entry.id]);
+			await expect(store.spoolComplete(randomUUID())).rejects.toBeInstanceOf(StoreInputError);
+		});
+
+		it('keeps the done UIDs of a mailbox and resets them on a new UIDVALIDITY', async () => {
+			const store = getStore();
+			const key = `imap://u@imap.test/INBOX/${randomUUID()}`;
+			expect(await store.getMailboxCheckpoint(key)).toBeNull();
+			await store.markUidsDone(key, '100', [3, 1]);
+			await store.markUidsDone(key, '100', [2, 3]);
+			expect(await store.getMailboxCheckpoint(key)).toEqual({ mailboxKey: key, uidValidity: '100', doneUids: [1, 2, 3] });
+			await store.markUidsDone(key, '200', [7]);
+			expect(await store.getMailboxCheckpoint(key)).toEqual({ mailboxKey: key, uidValidity: '200', doneUids: [7] });
+			await expect(store.markUidsDone(key, '200', [0])).rejects.toBeInstanceOf(StoreInputError);
+		});
+
+		it('verifies a forwarding check once, before its deadline only', async () => {
+			const store = getStore();
+			const inbox = await newInbox(store);
+			const soon = new Date(Date.now() + 60_000).toISOString();
+			const check = await store.createForwardingCheck({ inboxId: inbox.id, publicAddress: 'help@company.example.test', token: randomUUID(), deadline: soon });
+			expect(check.status).toBe('waiting');
+			const verified = await store.completeForwardingCheck(check.token, { chain: ['mx.company.example.test'] });
+			expect(verified).toMatchObject({ status: 'verified', evidence: { chain: ['mx.company.example.test'] } });
+			expect(await store.completeForwardingCheck(check.token, {})).toBeNull();
+			const late = await store.createForwardingCheck({ inboxId: inbox.id, publicAddress: 'help@company.example.test', token: randomUUID(), deadline: soon });
+			expect(await store.completeForwardingCheck(late.token, {}, new Date(Date.now() + 120_000).toISOString())).toBeNull();
+			const expired = await store.createForwardingCheck({ inboxId: inbox.id, publicAddress: 'help@company.example.test', token: randomUUID(), deadline: new Date(Date.now() - 1000).toISOString() });
+			const latest = await store.latestForwardingChecks(inbox.id);
+			expect(latest).toHaveLength(1);
+			expect(latest[0]).toMatchObject({ id: expired.id, status: 'failed' });
+		});
+
+		it('keeps sending domains; a new key must be verified again', async () => {
+			const store = getStore();
+			const domain = `mail-${randomUUID().slice(0, 8)}.example.test`;
+			await store.upsertSendingDomain({ domain: domain.toUpperCase(), selector: 's1', publicKey: 'AAA' });
+			const verified = await store.setSendingDomainVerified(domain, true, { dkim: 'found' });
+			expect(verified).toMatchObject({ domain, verified: true, lastCheck: { dkim: 'found' } });
+			expect((await store.upsertSendingDomain({ domain, selector: 's1', publicKey: 'AAA' })).verified).toBe(true);
+			const rotated = await store.upsertSendingDomain({ domain, selector: 's2', publicKey: 'BBB' });
+			expect(rotated).toMatchObject({ verified: false, verifiedAt: null, selector: 's2' });
+			await expect(store.setSendingDomainVerified(`x${domain}`, true, {})).rejects.toThrow(/Unknown sending domain/);
+		});
+	});
+});
