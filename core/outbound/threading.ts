@@ -1,0 +1,37 @@
+import { isOwnMessageId, normalizeMessageId } from '../store/message-id';
+import type { StoredMessage } from '../store/types';
+
+/**
+ * Marks every message we send, naming the inbox that sent it, so that our own mail coming back
+ * (a forwarding rule, a group echoing it) is recognised as a loop and never answered.
+ */
+export const LOOP_HEADER = 'X-Hosted-Inbox-Loop';
+
+/** True when a received message carries our loop marker or one of our Message-IDs: it is our own mail coming back. */
+export function isOwnMail(headers: { get(name: string): unknown }): boolean {
+	if (headers.get(LOOP_HEADER.toLowerCase()) !== undefined) return true;
+	const messageId = headers.get('message-id');
+	return typeof messageId === 'string' && isOwnMessageId(messageId);
+}
+
+export interface ThreadHeaders {
+	inReplyTo: string[];
+	references: string[];
+}
+
+// Long threads: keep the first (the thread root) and the most recent ids, as RFC 5322 suggests trimming.
+const MAX_REFERENCES = 20;
+
+/** In-Reply-To and References for a reply to the conversation's last inbound message (bare ids). */
+export function replyThreadHeaders(messages: StoredMessage[]): ThreadHeaders {
+	const lastInbound = [...messages].reverse().find((m) => m.direction === 'in');
+	if (!lastInbound) return { inReplyTo: [], references: [] };
+	const parent = normalizeMessageId(lastInbound.messageId);
+	const chain = [...new Set([...lastInbound.references.map(normalizeMessageId), parent])].filter(Boolean);
+	const references = chain.length > MAX_REFERENCES ? [chain[0], ...chain.slice(chain.length - MAX_REFERENCES + 1)] : chain;
+	return { inReplyTo: [parent], references };
+}
+
+export function angle(ids: string[]): string {
+	return ids.map((id) => `<${id}>`).join(' ');
+}

@@ -1,0 +1,164 @@
+import { automaticReplyRefusal, type AnsweredMessage } from '../../../core/outbound/automatic';
+import { OutboundError } from '../../../core/outbound/errors';
+import { composeFromName, registeredFromName } from '../../../core/outbound/from-name';
+import { htmlToText, renderSignature, unknownSignatureTokens } from '../../../core/outbound/signature';
+import { baseSubject, replySubject } from '../../../core/outbound/subject';
+import { replyThreadHeaders } from '../../../core/outbound/threading';
+import { emailAddress, headerText } from '../../../core/outbound/validate';
+import type { StoredMessage } from '../../../core/store/types';
+
+function refusal(fn: () => unknown): OutboundError {
+	try {
+		fn();
+	} catch (error) {
+		if (error instanceof OutboundError) return error;
+		throw error;
+	}
+	throw new Error('expected an OutboundError');
+}
+
+describe('from-name', () => {
+	it('composes "Agent and company name" with the default and a configured separator', () => {
+		expect(composeFromName({ style: 'agentAndCompany', companyName: 'Acme Support' }, 'Ana Lopez')).toBe('Ana Lopez at Acme Support');
+		expect(composeFromName({ style: 'agentAndCompany', companyName: 'Acme Support', separator: ' | ' }, 'Ana Lopez')).toBe('Ana Lopez | Acme Support');
+	});
+
+	it('composes "Company name" whoever sends', () => {
+		expect(composeFromName({ style: 'company', companyName: 'Acme Support' }, 'Ana Lopez')).toBe('Acme Support');
+	});
+
+	it('registers the company part, so two agents of one inbox share one from-name', () => {
+		expect(registeredFromName({ style: 'agentAndCompany', companyName: 'Acme Support' })).toBe('<agent> at Acme Support');
+		expect(registeredFromName({ style: 'company', companyName: 'Acme Support' })).toBe('Acme Support');
+	});
+
+	it('refuses a line break in the company name, the separator or the agent name', () => {
+		expect(refusal(() => composeFromName({ style: 'company', companyName: 'Acme\r\nBcc: victim@example.com' }, 'x')).message).toMatch(/Company name contains a line break/);
+		expect(refusal(() => composeFromName({ style: 'agentAndCompany', companyName: 'Acme', separator: '\n' }, 'x')).refusal).toBe('invalid-header');
+		expect(refusal(() => composeFromName({ style: 'agentAndCompany', companyName: 'Acme' }, 'Ana\nLopez')).message).toMatch(/Agent's full name/);
+	});
+});
+
+describe('subject', () => {
+	it.each([
+		['Order 42 is late', 'Re: Order 42 is late'],
+		['Re: Order 42 is late', 'Re: Order 42 is late'],
+		['RE: re: Re: Order 42', 'Re: Order 42'],
+		['Fwd: Order 42', 'Re: Order 42'],
+		['FW: RE: Order 42', 'Re: Order 42'],
+		['AW: WG: Bestellung 42', 'Re: Bestellung 42'],
+		['SV: VS: Tilaus 42', 'Re: Tilaus 42'],
+		['Re[3]: Order 42', 'Re: Order 42'],
+		['RV: Pedido 42', 'Re: Pedido 42'],
+		['Reply needed: order 42', 'Re: Reply needed: order 42'],
+		['', 'Re:'],
+	])('%j -> %j', (subject, expected) => {
+		expect(replySubject(subject)).toBe(expected);
+	});
+
+	it('keeps words that only start like a prefix', () => {
+		expect(baseSubject('Refund for order 42')).toBe('Refund for order 42');
+	});
+
+	it('refuses CR/LF in a subject', () => {
+		expect(refusal(() => replySubject('Hello\r\nBcc: x@example.com')).refusal).toBe('invalid-header');
+	});
+});
+
+describe('team signature', () => {
+	const agent = { fullName: 'Ana María Lopez', firstName: 'Ana' };
+
+	it('fills {{full_name}} and {{first_name}} (spaces allowed) and derives the text part', () => {
+		const sig = renderSignature('<p>Best,<br>{{ first_name }}</p><p><b>{{full_name}}</b> &middot; <a href="https://acme.test/help">Help centre</a></p>', agent);
+		expect(sig.html).toBe('<p>Best,<br>Ana</p><p><b>Ana María Lopez</b> &middot; <a href="https://acme.test/help">Help centre</a></p>');
+		expect(sig.text).toBe('Best,\nAna\n\nAna María Lopez · Help centre <https://acme.test/help>');
+	});
+
+	it('escapes the agent name in the HTML part', () => {
+		expect(renderSignature('{{full_name}}', { fullName: 'Ana <script>', firstName: 'Ana' }).html).toBe('Ana &lt;script&gt;');
+	});
+
+	it('refuses an unknown token, naming it and the known ones', () => {
+		const error = refusal(() => renderSignature('Thanks, {{fullname}} {{ company }}', agent));
+		expect(error.refusal).toBe('unknown-signature-token');
+		expect(error.message).toContain('{{fullname}}');
+		expect(error.message).toContain('{{ company }}');
+		expect(error.message).toContain('{{full_name}}, {{first_name}}');
+		expect(unknownSignatureTokens('{{first_name}}')).toEqual([]);
+	});
+
+	it('turns links, images and lists into text', () => {
+		expect(htmlToText('<ul><li>One</li><li>Two</li></ul><img alt="Acme logo" src="x.png"><a href="mailto:help@acme.test">help@acme.test</a>')).toBe('- One\n- Two\nAcme logohelp@acme.test');
+	});
+});
+
+describe('addresses and header text', () => {
+	it('accepts plain addresses and lower-cases the domain', () => {
+		expect(emailAddress('To', ' Jane.Doe+x@Example.COM ')).toBe('Jane.Doe+x@example.com');
+	});
+
+	it.each(['jane@example.com\r\nBcc: x@y.test', 'Jane <jane@example.com>', 'jane@example.com, bob@example.com', 'jane@', 'jane@-bad.test', 'jane@localhost', 'ja ne@example.com'])(
+		'refuses %j',
+		(value) => {
+			const error = refusal(() => emailAddress('To', value));
+			expect(['invalid-address', 'invalid-header']).toContain(error.refusal);
+			expect(error.message).toContain('To');
+		},
+	);
+
+	it('refuses other control characters too', () => {
+		expect(refusal(() => headerText('Subject', 'a\u0000b')).message).toMatch(/control character/);
+	});
+});
+
+describe('automatic messages', () => {
+	const plain: AnsweredMessage = { kind: 'message', mailFrom: 'jane@example.com', flags: [], originalSenderMethod: 'from-header' };
+
+	it('may answer a plain message from a contact', () => {
+		expect(automaticReplyRefusal(plain)).toBeNull();
+	});
+
+	it.each<[string, Partial<AnsweredMessage>, RegExp]>([
+		['an auto-reply', { kind: 'auto-reply' }, /automatic reply/],
+		['a bounce', { kind: 'bounce' }, /bounce/],
+		['an empty envelope sender', { mailFrom: '' }, /envelope sender is empty/],
+		['list mail through a group', { originalSenderMethod: 'list-rewrite' }, /list mail/],
+		['Auto-Submitted', { headers: { 'auto-submitted': 'auto-generated' } }, /Auto-Submitted: auto-generated/],
+		['Precedence: bulk', { headers: { precedence: 'Bulk' } }, /Precedence: bulk/],
+		['a newsletter', { headers: { 'list-unsubscribe': '<mailto:u@news.test>' } }, /List-Unsubscribe/],
+		['our own mail coming back', { headers: { 'x-hosted-inbox-loop': 'support@inbox.example.test' } }, /loop/],
+		['a flagged message', { flags: ['bulk'] }, /flagged it "bulk"/],
+	])('refuses %s', (_name, patch, reason) => {
+		expect(automaticReplyRefusal({ ...plain, ...patch })).toMatch(reason);
+	});
+
+	it('refuses mail from our own from-address', () => {
+		expect(automaticReplyRefusal({ ...plain, from: 'Support@Inbox.example.test' }, ['support@inbox.example.test'])).toMatch(/our own address/);
+	});
+
+	it('lets Auto-Submitted: no through', () => {
+		expect(automaticReplyRefusal({ ...plain, headers: { 'auto-submitted': 'no' } })).toBeNull();
+	});
+});
+
+describe('threading headers', () => {
+	const message = (direction: 'in' | 'out', messageId: string, references: string[] = []): StoredMessage =>
+		({ direction, messageId, references, inReplyTo: references.slice(-1) }) as StoredMessage;
+
+	it('answers the last inbound message: its references plus its id', () => {
+		const history = [message('in', 'a@x.test'), message('out', 'hosted-inbox.1@inbox.test', ['a@x.test']), message('in', 'c@x.test', ['a@x.test', 'hosted-inbox.1@inbox.test'])];
+		expect(replyThreadHeaders(history)).toEqual({ inReplyTo: ['c@x.test'], references: ['a@x.test', 'hosted-inbox.1@inbox.test', 'c@x.test'] });
+	});
+
+	it('has nothing to answer in a conversation we started', () => {
+		expect(replyThreadHeaders([message('out', 'hosted-inbox.2@inbox.test')])).toEqual({ inReplyTo: [], references: [] });
+	});
+
+	it('keeps the root and the latest ids of a long thread', () => {
+		const refs = Array.from({ length: 40 }, (_, i) => `m${i}@x.test`);
+		const { references } = replyThreadHeaders([message('in', 'last@x.test', refs)]);
+		expect(references).toHaveLength(20);
+		expect(references[0]).toBe('m0@x.test');
+		expect(references.at(-1)).toBe('last@x.test');
+	});
+});
