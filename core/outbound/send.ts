@@ -191,9 +191,8 @@ export async function sendTeamEmail(request: TeamEmailRequest, deps: TeamEmailDe
 	);
 
 	const delivery = await deps.send(raw, { from: fromAddress, to: [...to, ...cc] });
-	let recorded;
-	try {
-		recorded = await store.recordMessage({
+	const recorded = await store
+		.recordMessage({
 			inboxId: inbox.id,
 			contactId: contact.id,
 			conversationId: conversation?.id,
@@ -212,10 +211,10 @@ export async function sendTeamEmail(request: TeamEmailRequest, deps: TeamEmailDe
 			authSummary: dkim ? `dkim=signed d=${dkim.domain} s=${dkim.selector}` : null,
 			originalSenderMethod: null,
 			senderAgentId: agent.id,
+		})
+		.catch((error: Error) => {
+			throw new UnrecordedEmailError(messageId, `The email was sent (Message-ID <${messageId}>, server said ${delivery.response}) but could not be recorded in the conversation: ${error.message}`);
 		});
-	} catch (error) {
-		throw new UnrecordedEmailError(messageId, `The email was sent (Message-ID <${messageId}>, server said ${delivery.response}) but could not be recorded in the conversation: ${(error as Error).message}`);
-	}
 	return {
 		inbox,
 		conversation: recorded.conversation,

@@ -21,11 +21,13 @@ export function generateDkimKeyPair(): DkimKeyPair {
 
 /** The base64 SPKI public key of a PEM private key; a bad key is a clear error. */
 export function publicKeyOf(privateKeyPem: string): string {
-	let key;
+	let key: ReturnType<typeof createPrivateKey> | null = null;
+	let problem = '';
 	try {
 		key = createPrivateKey(privateKeyPem.trim());
 	} catch (error) {
-		throw new SendingDomainError(`The DKIM private key is not a valid PEM private key: ${(error as Error).message}`);
+		problem = (error as Error).message;
 	}
+	if (!key) throw new SendingDomainError(`The DKIM private key is not a valid PEM private key: ${problem}`);
 	return createPublicKey(key).export({ type: 'spki', format: 'der' }).toString('base64');
 }
