@@ -1,0 +1,70 @@
+/**
+ * Stores for tests that run our nodes inside n8n: the node parameters and credentials selecting a store,
+ * and the very Store instance the nodes will use (n8n's shared cache), to seed agents and check results.
+ */
+import { randomBytes } from 'node:crypto';
+import type { ICredentialDataDecryptedObject, INodeParameters } from 'n8n-workflow';
+
+import type { Store } from '../../core/store/types';
+import { closeSharedStores, embeddedOptions, postgresOptionsFromCredential, sharedStore } from '../../nodes/shared/store';
+import { dropSchema, storeEngines, TEST_PG_URL, type EngineName } from './stores';
+
+export interface NodeStore {
+	engine: EngineName;
+	store: Store;
+	/** Spread into each of our nodes' parameters. */
+	params: INodeParameters;
+	/** Pass to runWorkflow; node JSON names the credential as `credentials`. */
+	credentials: Record<string, ICredentialDataDecryptedObject>;
+	nodeCredentials: Record<string, { id: string; name: string }> | undefined;
+}
+
+function pgCredential(): ICredentialDataDecryptedObject {
+	const url = new URL(TEST_PG_URL);
+	return {
+		host: url.hostname,
+		port: Number(url.port) || 5432,
+		database: url.pathname.replace(/^\//, '') || 'postgres',
+		user: decodeURIComponent(url.username) || 'postgres',
+		password: decodeURIComponent(url.password),
+		ssl: 'disable',
+	};
+}
+
+/** Runs fn once per engine (embedded in n8n's data folder, PostgreSQL in a fresh schema); skips are visible. */
+export function describeEachNodeStore(title: string, fn: (get: () => NodeStore) => void): void {
+	for (const engine of storeEngines()) {
+		const label = `${title} [${engine.name}]`;
+		if (!engine.available) {
+			process.stderr.write(`\n  skipped: ${label}: ${engine.skipReason}\n`);
+			describe(label, () => it.skip(`skipped: ${engine.skipReason}`, () => undefined));
+			continue;
+		}
+		describe(label, () => {
+			let current: NodeStore | undefined;
+			const schema = `hi_nodes_${randomBytes(6).toString('hex')}`;
+			beforeAll(async () => {
+				if (engine.name === 'sqlite') {
+					current = { engine: 'sqlite', store: await sharedStore(embeddedOptions()), params: { store: 'embedded' }, credentials: {}, nodeCredentials: undefined };
+				} else {
+					const credential = pgCredential();
+					current = {
+						engine: 'postgres',
+						store: await sharedStore(postgresOptionsFromCredential(credential, schema)),
+						params: { store: 'postgres', storeSchema: schema },
+						credentials: { postgres: credential },
+						nodeCredentials: { postgres: { id: 'pg-test', name: 'Test PostgreSQL' } },
+					};
+				}
+			});
+			afterAll(async () => {
+				await closeSharedStores();
+				if (engine.name === 'postgres') await dropSchema(schema);
+			});
+			fn(() => {
+				if (!current) throw new Error(`the ${engine.name} store did not open (see beforeAll)`);
+				return current;
+			});
+		});
+	}
+}
