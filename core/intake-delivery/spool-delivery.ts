@@ -49,7 +49,7 @@ export class SpoolDelivery {
 	}
 
 	/** A freshly spooled message, emitted at once with what the listener already computed. */
-	submit(entry: SpoolEntry, emission: IntakeEmission): void {
+	submit(entry: SpoolEntry, emission: IntakeEmission | Promise<IntakeEmission>): void {
 		if (this.stopped || this.inFlight.has(entry.id)) return;
 		this.track(entry, Promise.resolve(emission));
 	}

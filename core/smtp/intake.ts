@@ -1,0 +1,129 @@
+import type { ParsedMail } from 'mailparser';
+
+import type { DnsResolver } from '../dns';
+import type { InboxConfig } from '../inbox';
+import { NotAnEmailError, runIntake, type IntakeOutcome } from '../intake/pipeline';
+import type { Envelope, IntakeResult } from '../intake/types';
+import type { IntakeLogKind, SpoolEntry, Store } from '../store/types';
+import type { SmtpReply } from './listener';
+
+/** One message through the pipeline, as the listener saw it. */
+export interface IntakeRun {
+	result: IntakeResult;
+	parsed: ParsedMail | null;
+	receivedAt: string;
+}
+
+export interface SmtpIntakeOptions {
+	store: Store;
+	inbox: InboxConfig;
+	inboxId: string;
+	resolver?: DnsResolver;
+	/** The message is durably in the spool (the 250 follows): emit it. */
+	onSpooled(entry: SpoolEntry, run: IntakeRun): void;
+	/** A rejected, deferred or quarantined message, already in the intake log. */
+	onRefused?(run: IntakeRun): void;
+}
+
+const LOG_KIND: Partial<Record<string, IntakeLogKind>> = {
+	reject: 'rejected',
+	quarantine: 'quarantined',
+	defer: 'deferred',
+	'forwarding-confirmation': 'forwarding-confirmation',
+	'forwarding-test': 'forwarding-test',
+};
+
+/** What the intake log keeps: the decision and its reasons, or the confirmation; never a rejected body. */
+export function intakeLogEntry(inboxId: string, kind: IntakeLogKind, result: IntakeResult) {
+	return {
+		inboxId,
+		kind,
+		clientIp: result.envelope.clientIp,
+		helo: result.envelope.helo,
+		mailFrom: result.envelope.mailFrom,
+		rcpt: result.envelope.rcpt,
+		messageId: result.thread.messageId,
+		from: result.message?.from?.address ?? null,
+		subject: result.message?.subject ?? null,
+		details: {
+			verdict: result.verdict,
+			...(result.verification ? { verification: result.verification } : {}),
+			...(result.auth ? { auth: result.auth } : {}),
+			...(result.originalSender ? { originalSender: result.originalSender } : {}),
+		},
+	};
+}
+
+/** Data that is not an email at all is refused for good (a retry would not change it), and logged. */
+async function refuseNonEmail(store: Store, inboxId: string, envelope: Envelope, error: NotAnEmailError): Promise<SmtpReply> {
+	const reply: SmtpReply = { code: 554, enhancedCode: '5.6.0', text: `Message refused: ${error.message}` };
+	try {
+		await store.logIntake({
+			inboxId,
+			kind: 'rejected',
+			...envelope,
+			messageId: null,
+			from: null,
+			subject: null,
+			details: { verdict: { action: 'reject', smtpCode: reply.code, enhancedCode: reply.enhancedCode, reasons: [error.message], flags: ['not-an-email'] } },
+		});
+	} catch (storeError) {
+		return storeDown(storeError);
+	}
+	return reply;
+}
+
+function storeDown(error: unknown): SmtpReply {
+	return { code: 451, enhancedCode: '4.3.0', text: `Temporary local problem: the inbox store is unavailable, try again later (${(error as Error).message})` };
+}
+
+/**
+ * The hosted inbox's answer to one message: the pipeline decides with the real client IP, HELO and MAIL FROM;
+ * refusals are logged; accepted mail is spooled before the 250. Any store trouble answers 451 so the sender retries.
+ */
+export function createSmtpIntake(options: SmtpIntakeOptions): (raw: Buffer, envelope: Envelope) => Promise<SmtpReply> {
+	const { store, inbox, inboxId } = options;
+	return async (raw, envelope) => {
+		const receivedAt = new Date();
+		let outcome: IntakeOutcome;
+		try {
+			outcome = await runIntake(raw, { inbox, envelope, resolver: options.resolver, now: receivedAt });
+		} catch (error) {
+			if (!(error instanceof NotAnEmailError)) throw error;
+			return await refuseNonEmail(store, inboxId, envelope, error);
+		}
+		const { result, parsed } = outcome;
+		const run: IntakeRun = { result, parsed, receivedAt: receivedAt.toISOString() };
+		const { verdict } = result;
+		const logKind = LOG_KIND[verdict.action === 'accept' ? result.kind : verdict.action];
+		try {
+			if (logKind) await store.logIntake(intakeLogEntry(inboxId, logKind, result));
+		} catch (error) {
+			return storeDown(error);
+		}
+		if (verdict.action === 'reject' || verdict.action === 'defer') {
+			options.onRefused?.(run);
+			// An SMTP reply line holds 512 bytes: the full reasons are in the intake log.
+			const text = verdict.reasons.join('; ').slice(0, 400) || 'Message refused';
+			return { code: verdict.smtpCode, enhancedCode: verdict.enhancedCode, text };
+		}
+		if (verdict.action === 'quarantine') {
+			options.onRefused?.(run);
+			return { code: 250, enhancedCode: '2.6.0', text: 'Message accepted and held for review' };
+		}
+		let entry: SpoolEntry;
+		try {
+			entry = await store.spoolPut({ inboxId, raw, envelope, receivedAt: run.receivedAt });
+		} catch (error) {
+			return storeDown(error);
+		}
+		options.onSpooled(entry, run);
+		return { code: 250, enhancedCode: '2.0.0', text: `Queued as ${entry.id}` };
+	};
+}
+
+/** A spooled message left over from an earlier run goes through the pipeline again, as of when it arrived. */
+export async function rerunSpooled(entry: SpoolEntry, inbox: InboxConfig, resolver?: DnsResolver): Promise<IntakeRun> {
+	const { result, parsed } = await runIntake(entry.raw, { inbox, envelope: entry.envelope, resolver, now: new Date(entry.receivedAt) });
+	return { result, parsed, receivedAt: entry.receivedAt };
+}

@@ -1,0 +1,119 @@
+import type { INodeProperties, ITriggerFunctions } from 'n8n-workflow';
+
+import { DEFAULT_TRUSTED_ARC_SEALERS, parseInboxConfig, type InboxConfig } from '../../../core/inbox';
+
+/**
+ * The inbox's trust settings (the one place they are set): shared by both ways of receiving mail.
+ * The hosted address itself comes from the mode (SMTP: forwarding address; IMAP: the mailbox's address).
+ */
+export const inboxSettingsProperties: INodeProperties[] = [
+	{
+		displayName: 'Security Checks',
+		name: 'security',
+		type: 'collection',
+		placeholder: 'Add Setting',
+		default: {},
+		options: [
+			{
+				displayName: 'DMARC Policy',
+				name: 'dmarcPolicy',
+				type: 'options',
+				options: [
+					{
+						name: 'Enforce',
+						value: 'enforce',
+						description: "Reject or quarantine per the sender's DMARC policy",
+					},
+					{
+						name: 'Accept Everything, Only Flag',
+						value: 'monitor',
+						description: 'Monitoring mode for the first days of a setup: nothing is refused, failures are flagged on the item',
+					},
+				],
+				default: 'enforce',
+			},
+			{
+				displayName: 'Internal Addresses',
+				name: 'internalAddresses',
+				type: 'string',
+				default: '',
+				placeholder: 'alex@gmail.com, sam@outlook.com',
+				description: 'Comma-separated single addresses of the team outside the internal domains',
+			},
+			{
+				displayName: 'Internal Domains',
+				name: 'internalDomains',
+				type: 'string',
+				default: '',
+				placeholder: 'company.com',
+				description:
+					'Comma-separated domains whose senders are the team itself: an authenticated manual forward by them files the mail under the original author',
+			},
+			{
+				displayName: 'Maximum Message Size (MB)',
+				name: 'maxMessageMb',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 100 },
+				default: 30,
+				description: 'Larger messages are refused (552 5.3.4), attachments included',
+			},
+			{
+				displayName: 'On DNS Error',
+				name: 'onDnsError',
+				type: 'options',
+				options: [
+					{ name: 'Accept and Flag', value: 'accept' },
+					{ name: 'Defer (451, the Sender Retries)', value: 'defer' },
+				],
+				default: 'accept',
+				description: 'What to do when SPF, DKIM or DMARC cannot be checked because DNS failed',
+			},
+			{
+				displayName: 'Trusted ARC Sealers',
+				name: 'trustedArcSealers',
+				type: 'string',
+				default: DEFAULT_TRUSTED_ARC_SEALERS.join(', '),
+				description: 'Comma-separated domains whose passing ARC chain rescues a DMARC failure caused by forwarding',
+			},
+			{
+				displayName: 'Trusted Authentication-Results Servers',
+				name: 'trustedAuthservIds',
+				type: 'string',
+				default: '',
+				placeholder: 'mx.company.com',
+				description: 'Comma-separated authserv-IDs whose Authentication-Results headers are trusted (IMAP mode: no client IP)',
+			},
+			{
+				displayName: 'Trusted Relays',
+				name: 'trustedRelays',
+				type: 'string',
+				default: '',
+				placeholder: '192.0.2.0/24',
+				description: 'Comma-separated IP ranges (CIDR) of relays in front of this inbox that do not ARC-seal',
+			},
+		],
+	},
+];
+
+function list(value: unknown): string[] {
+	return String(value ?? '')
+		.split(/[,\s]+/)
+		.map((part) => part.trim())
+		.filter(Boolean);
+}
+
+/** The inbox configuration from the node's settings; invalid values are an error naming the field. */
+export function readInboxConfig(context: ITriggerFunctions, address: string): InboxConfig {
+	const security = context.getNodeParameter('security', {}) as Record<string, unknown>;
+	return parseInboxConfig({
+		address,
+		internalDomains: list(security.internalDomains),
+		internalAddresses: list(security.internalAddresses),
+		trustedArcSealers: security.trustedArcSealers === undefined ? DEFAULT_TRUSTED_ARC_SEALERS : list(security.trustedArcSealers),
+		trustedRelays: list(security.trustedRelays),
+		trustedAuthservIds: list(security.trustedAuthservIds),
+		dmarcPolicy: security.dmarcPolicy ?? 'enforce',
+		onDnsError: security.onDnsError ?? 'accept',
+		maxMessageBytes: Math.round(Number(security.maxMessageMb ?? 30) * 1024 * 1024),
+	});
+}

@@ -1,0 +1,146 @@
+import {
+	NodeOperationError,
+	type IBinaryKeyData,
+	type IDataObject,
+	type INodeExecutionData,
+	type INodeProperties,
+	type IRun,
+	type ITriggerFunctions,
+} from 'n8n-workflow';
+
+import { Batcher } from '../../../core/intake-delivery/batch';
+import { INTAKE_OUTPUTS, type IntakeEmission } from '../../../core/intake-delivery/emission';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../../core/intake-delivery/retry';
+
+export const OUTPUT_NAMES = ['Message', 'Forwarding confirmation', 'Rejected / quarantined'];
+
+export const outputOptionsProperties: INodeProperties[] = [
+	{
+		displayName: 'Options',
+		name: 'options',
+		type: 'collection',
+		placeholder: 'Add Option',
+		default: {},
+		options: [
+			{
+				displayName: 'Emit Rejected and Quarantined Mail',
+				name: 'emitRejected',
+				type: 'boolean',
+				default: false,
+				description:
+					'Whether refused and quarantined messages also come out on the Rejected / quarantined output, in batches (they are always in the intake log)',
+			},
+			{
+				displayName: 'Execution Attempts per Message',
+				name: 'maxAttempts',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 5,
+				description: 'A message whose execution fails is emitted again with growing delays; after this many failed executions it is reported and kept aside',
+			},
+			{
+				displayName: 'First Retry After (Seconds)',
+				name: 'retryDelaySeconds',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 30,
+				description: 'Delay before the first retry of a failed execution; each further retry waits twice as long (at most 30 minutes)',
+			},
+			{
+				displayName: 'Include Raw Message',
+				name: 'includeRaw',
+				type: 'boolean',
+				default: false,
+				description: 'Whether to add the original message as binary data (property "raw", message/rfc822)',
+			},
+		],
+	},
+];
+
+export interface OutputOptions {
+	emitRejected: boolean;
+	includeRaw: boolean;
+	retry: RetryPolicy;
+}
+
+export function readOutputOptions(context: ITriggerFunctions): OutputOptions {
+	const options = context.getNodeParameter('options', {}) as IDataObject;
+	return {
+		emitRejected: options.emitRejected === true,
+		includeRaw: options.includeRaw === true,
+		retry: {
+			...DEFAULT_RETRY_POLICY,
+			maxAttempts: Number(options.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts),
+			baseDelayMs: Number(options.retryDelaySeconds ?? DEFAULT_RETRY_POLICY.baseDelayMs / 1000) * 1000,
+		},
+	};
+}
+
+/** Attachments (and the raw message on request) become n8n binary data, which n8n may keep on disk. */
+async function toNodeItem(context: ITriggerFunctions, emission: IntakeEmission, raw: Buffer | null): Promise<INodeExecutionData> {
+	const binary: IBinaryKeyData = {};
+	for (const attachment of emission.attachments) {
+		binary[attachment.binaryKey] = await context.helpers.prepareBinaryData(
+			attachment.content,
+			attachment.filename ?? undefined,
+			attachment.contentType,
+		);
+	}
+	if (raw) binary.raw = await context.helpers.prepareBinaryData(raw, 'message.eml', 'message/rfc822');
+	return { json: emission.item as unknown as IDataObject, ...(Object.keys(binary).length ? { binary } : {}) };
+}
+
+function onOutput(output: IntakeEmission['output'], items: INodeExecutionData[]): INodeExecutionData[][] {
+	return INTAKE_OUTPUTS.map((name) => (name === output ? items : []));
+}
+
+function runFailure(run: IRun | undefined): string | null {
+	if (!run) return 'the execution did not report a result';
+	const error = run.data?.resultData?.error;
+	if (error) return error.message;
+	return ['error', 'crashed', 'canceled'].includes(run.status) ? `the execution ended with status "${run.status}"` : null;
+}
+
+export interface TriggerOutputs {
+	/** Emits one message; resolves once its execution succeeded (in a manual test run: once emitted). */
+	deliver(emission: IntakeEmission, raw: Buffer | null): Promise<void>;
+	/** A refused or quarantined message, for the Rejected / quarantined output when it is on. */
+	setAside(emission: IntakeEmission): void;
+	/** A message given up after its last attempt: a failed execution n8n shows and an error workflow sees. */
+	reportGivenUp(message: string): void;
+	close(): void;
+}
+
+/** The n8n side shared by both ways of receiving mail: items, binary data, done-promises, batching, reporting. */
+export function createTriggerOutputs(context: ITriggerFunctions, options: OutputOptions): TriggerOutputs {
+	const manual = context.getMode() === 'manual';
+	const rejected = new Batcher<IntakeEmission>((batch) => {
+		void Promise.all(batch.map(async (emission) => await toNodeItem(context, emission, null))).then(
+			(items) => context.emit(onOutput('rejected', items)),
+			(error: Error) => context.logger.error(`Hosted inbox: could not emit rejected mail: ${error.message}`),
+		);
+	});
+	return {
+		async deliver(emission, raw) {
+			const item = await toNodeItem(context, emission, options.includeRaw ? raw : null);
+			if (manual) {
+				// A test run takes the first emit and ends; n8n reports no completion for it.
+				context.emit(onOutput(emission.output, [item]));
+				return;
+			}
+			const done = context.helpers.createDeferredPromise<IRun>();
+			context.emit(onOutput(emission.output, [item]), undefined, done);
+			const failure = runFailure(await done.promise);
+			if (failure) throw new Error(failure);
+		},
+		setAside(emission) {
+			if (options.emitRejected) rejected.add(emission);
+		},
+		reportGivenUp(message) {
+			context.saveFailedExecution(new NodeOperationError(context.getNode(), message));
+		},
+		close() {
+			rejected.flush();
+		},
+	};
+}

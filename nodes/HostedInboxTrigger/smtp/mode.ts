@@ -1,0 +1,112 @@
+import { NodeOperationError, type IDataObject, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
+
+import { loadZoneFile, systemResolver, zoneResolver, type DnsResolver } from '../../../core/dns';
+import { buildIntakeEmission } from '../../../core/intake-delivery/emission';
+import { SpoolDelivery } from '../../../core/intake-delivery/spool-delivery';
+import { createSmtpIntake, rerunSpooled, type IntakeRun } from '../../../core/smtp/intake';
+import { attachHostedInbox, DEFAULT_LISTENER_SETTINGS, type ListenerSettings } from '../../../core/smtp/listener';
+import { getStore } from '../../shared/store';
+import { readInboxConfig } from '../shared/inbox-settings';
+import { createTriggerOutputs, readOutputOptions } from '../shared/outputs';
+
+/** Offline DNS for tests and air-gapped setups: a zone file in the corpus format instead of real lookups. */
+function dnsResolver(): DnsResolver {
+	const zoneFile = process.env.HOSTED_INBOX_DNS_ZONE;
+	return zoneFile ? zoneResolver(loadZoneFile(zoneFile)) : systemResolver();
+}
+
+async function readListenerSettings(context: ITriggerFunctions): Promise<ListenerSettings> {
+	const settings = context.getNodeParameter('smtpSettings', {}) as IDataObject;
+	let credential: IDataObject = {};
+	try {
+		credential = await context.getCredentials('hostedInboxSmtpListenerApi');
+	} catch {
+		// The credential is optional: no certificate (test certificate) and no AUTH.
+	}
+	const cert = String(credential.tlsPublicCertificate ?? '').trim();
+	const key = String(credential.tlsPrivateKey ?? '').trim();
+	if (Boolean(cert) !== Boolean(key)) {
+		throw new NodeOperationError(context.getNode(), 'The SMTP listener credential needs both a TLS certificate and its private key, or neither');
+	}
+	const authUser = String(credential.authUser ?? '').trim();
+	return {
+		...DEFAULT_LISTENER_SETTINGS,
+		host: String(context.getNodeParameter('smtpHost', '0.0.0.0')).trim() || '0.0.0.0',
+		port: Number(context.getNodeParameter('smtpPort', 2525)),
+		tls: cert ? { cert, key } : null,
+		requireTls: settings.requireTls === true,
+		auth: authUser ? { username: authUser, password: String(credential.authPassword ?? '') } : null,
+		maxConnections: Number(settings.maxConnections ?? DEFAULT_LISTENER_SETTINGS.maxConnections),
+		maxRecipients: Number(settings.maxRecipients ?? DEFAULT_LISTENER_SETTINGS.maxRecipients),
+		socketTimeoutMs: Number(settings.socketTimeoutSeconds ?? DEFAULT_LISTENER_SETTINGS.socketTimeoutMs / 1000) * 1000,
+		...(settings.serverName ? { serverName: String(settings.serverName) } : {}),
+	};
+}
+
+/** "Receive via: SMTP": the hosted forwarding address, listening until the workflow is deactivated. */
+export async function startSmtpMode(this: ITriggerFunctions): Promise<ITriggerResponse> {
+	const localPart = String(this.getNodeParameter('forwardingLocalPart', '')).trim();
+	const domain = String(this.getNodeParameter('forwardingDomain', '')).trim();
+	if (!localPart || !domain) {
+		throw new NodeOperationError(this.getNode(), 'Set the forwarding address: its name and the intake domain');
+	}
+	let inbox;
+	try {
+		inbox = readInboxConfig(this, `${localPart}@${domain}`);
+	} catch (error) {
+		throw new NodeOperationError(this.getNode(), error as Error);
+	}
+	const { address } = inbox;
+	const settings = await readListenerSettings(this);
+	const resolver = dnsResolver();
+	const store = await getStore(this);
+	const { id: inboxId } = await store.registerInbox({ address });
+	const outputOptions = readOutputOptions(this);
+	const outputs = createTriggerOutputs(this, outputOptions);
+	const emissionFor = (run: IntakeRun) =>
+		buildIntakeEmission(run.result, run.parsed, { inboxAddress: address, via: 'smtp', receivedAt: run.receivedAt });
+
+	const delivery = new SpoolDelivery({
+		store,
+		inboxId,
+		prepare: async (entry) => emissionFor(await rerunSpooled(entry, inbox, resolver)),
+		deliver: async (emission, entry) => await outputs.deliver(emission, entry.raw),
+		onGiveUp: (entry, error) =>
+			outputs.reportGivenUp(
+				`The message received at ${entry.receivedAt} (spool entry ${entry.id}) failed in ${entry.attempts} executions and is no longer retried: ${error.message}. It stays in the store's spool.`,
+			),
+		onError: (error) => this.logger.warn(`Hosted inbox ${address}: spool trouble, will retry: ${error.message}`),
+		retry: outputOptions.retry,
+		sweepIntervalMs: Math.min(15_000, outputOptions.retry.baseDelayMs),
+	});
+	const receive = createSmtpIntake({
+		store,
+		inbox,
+		inboxId,
+		resolver,
+		onSpooled: (entry, run) => delivery.submit(entry, Promise.resolve(run).then(emissionFor)),
+		onRefused: (run) => {
+			try {
+				outputs.setAside(emissionFor(run));
+			} catch (error) {
+				// Already in the intake log; the side output is a convenience.
+				this.logger.warn(`Hosted inbox ${address}: could not set a refused message aside: ${(error as Error).message}`);
+			}
+		},
+	});
+	const attached = await attachHostedInbox(settings, { address, maxMessageBytes: inbox.maxMessageBytes, receive });
+	if (attached.usesTestCertificate) {
+		this.logger.warn(
+			`Hosted inbox ${address}: STARTTLS uses smtp-server's public test certificate; add a certificate to the SMTP listener credential for production`,
+		);
+	}
+	delivery.start();
+
+	return {
+		closeFunction: async () => {
+			await attached.detach();
+			outputs.close();
+			await delivery.stop();
+		},
+	};
+}
