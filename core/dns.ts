@@ -1,0 +1,65 @@
+import { promises as dnsPromises } from 'node:dns';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/** mailauth's resolver shape: resolves like `dns.promises.resolve(name, rrtype)`, throws Node DNS errors. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type DnsResolver = (name: string, rrtype: string) => Promise<any>;
+
+/** The offline zone format of the corpus README: name -> RR type -> answers as Node returns them. */
+export const zoneSchema = z.record(
+	z.string(),
+	z.record(z.string(), z.array(z.unknown()), { invalid_type_error: 'each name must map RR types to lists' }),
+);
+export type Zone = z.infer<typeof zoneSchema>;
+
+function dnsError(code: string, name: string, rrtype: string): Error {
+	return Object.assign(new Error(`${code === 'ENOTFOUND' ? 'NXDOMAIN' : 'NODATA'} ${name} ${rrtype}`), {
+		code,
+		hostname: name,
+	});
+}
+
+/** A resolver that answers only from `zone`: an absent name is NXDOMAIN, an absent type NODATA. */
+export function zoneResolver(zone: Zone): DnsResolver {
+	const byName = new Map(Object.entries(zone).map(([name, rrs]) => [normaliseName(name), rrs]));
+	return async (name, rrtype) => {
+		const records = byName.get(normaliseName(name));
+		if (!records) throw dnsError('ENOTFOUND', name, rrtype);
+		const answers = records[rrtype.toUpperCase()];
+		if (!answers) throw dnsError('ENODATA', name, rrtype);
+		return structuredClone(answers);
+	};
+}
+
+function normaliseName(name: string): string {
+	return name.toLowerCase().replace(/\.$/, '');
+}
+
+/** Reads and validates a zone file; the error names the file and what is wrong with it. */
+export function loadZoneFile(path: string): Zone {
+	let text: string;
+	try {
+		text = readFileSync(path, 'utf8');
+	} catch (error) {
+		throw new Error(`cannot read zone file ${path}: ${(error as Error).message}`);
+	}
+	let json: unknown;
+	try {
+		json = JSON.parse(text);
+	} catch (error) {
+		throw new Error(`zone file ${path} is not JSON: ${(error as Error).message}`);
+	}
+	const parsed = zoneSchema.safeParse(json);
+	if (!parsed.success) {
+		const issue = parsed.error.issues[0];
+		throw new Error(`zone file ${path} is not a zone: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+	}
+	return parsed.data;
+}
+
+/** Real DNS with a bounded wait, so a dead resolver becomes a temporary error instead of a hang. */
+export function systemResolver(timeoutMs = 5000): DnsResolver {
+	const resolver = new dnsPromises.Resolver({ timeout: timeoutMs, tries: 2 });
+	return async (name, rrtype) => await resolver.resolve(name, rrtype);
+}

@@ -1,0 +1,58 @@
+import type { AddressObject, ParsedMail } from 'mailparser';
+import addressparser from 'nodemailer/lib/addressparser';
+
+import type { AddressValue } from './types';
+
+/** Every value of a header as decoded text (address headers as mailparser's text form). */
+export function headerTexts(parsed: ParsedMail | null, key: string): string[] {
+	const value = parsed?.headers.get(key.toLowerCase());
+	if (value === undefined || value === null) return [];
+	const values = Array.isArray(value) ? value : [value];
+	return values
+		.map((v: unknown) => {
+			if (typeof v === 'string') return v;
+			if (v instanceof Date) return v.toISOString();
+			if (v && typeof v === 'object' && 'text' in v) return String((v as AddressObject).text);
+			if (v && typeof v === 'object' && 'value' in v) return String((v as { value: unknown }).value);
+			return String(v);
+		})
+		.map((s) => s.trim());
+}
+
+export function firstHeader(parsed: ParsedMail | null, key: string): string | null {
+	return headerTexts(parsed, key)[0] || null;
+}
+
+const EMAIL = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
+
+export function isEmailAddress(value: string | null | undefined): value is string {
+	return !!value && EMAIL.test(value);
+}
+
+/** Mailboxes in a header value, groups flattened, only entries that look like addresses. */
+export function parseAddresses(value: string | null | undefined): AddressValue[] {
+	if (!value) return [];
+	return addressparser(value, { flatten: true })
+		.filter((a) => isEmailAddress(a.address))
+		.map((a) => ({ address: a.address.toLowerCase(), name: a.name ?? '' }));
+}
+
+export function addressesOf(field: AddressObject | AddressObject[] | undefined): AddressValue[] {
+	if (!field) return [];
+	const out: AddressValue[] = [];
+	for (const object of Array.isArray(field) ? field : [field]) {
+		for (const entry of object.value) {
+			const members = entry.group?.length ? entry.group : [entry];
+			for (const m of members) {
+				if (isEmailAddress(m.address)) out.push({ address: m.address.toLowerCase(), name: m.name ?? '' });
+			}
+		}
+	}
+	return out;
+}
+
+export function domainOf(address: string | null | undefined): string | null {
+	if (!address) return null;
+	const at = address.lastIndexOf('@');
+	return at >= 0 ? address.slice(at + 1).toLowerCase() : null;
+}

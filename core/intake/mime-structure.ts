@@ -1,0 +1,64 @@
+import { Splitter } from '@zone-eu/mailsplit';
+import type { Transform } from 'node:stream';
+import type { MimeNode } from '@zone-eu/mailsplit/lib/types';
+
+/** Deeper than this is not mail a person wrote; the verdict names it. */
+export const MAX_MIME_DEPTH = 32;
+
+export interface MimeStructure {
+	parts: number;
+	maxDepth: number;
+	/** Parts whose declared Content-Transfer-Encoding does not match their bytes, described for a person. */
+	encodingProblems: string[];
+	/** Why the structure could not be read to the end, when it could not. */
+	error: string | null;
+}
+
+const NOT_BASE64 = /[^A-Za-z0-9+/=\s]/;
+const BAD_QUOTED_PRINTABLE = /[\x80-\xff]|=(?![0-9A-Fa-f]{2}|\r?\n|\r?$)/;
+
+function describe(node: MimeNode, index: number): string {
+	const name = node.filename ? `, "${node.filename}"` : '';
+	return `part ${index} (${node.contentType || 'text/plain'}${name})`;
+}
+
+/**
+ * One streaming pass with mailparser's own splitter to learn what mailparser does not report:
+ * how deep the MIME tree goes and whether parts lie about their transfer encoding.
+ */
+export async function inspectMimeStructure(raw: Buffer, maxHeadSize: number): Promise<MimeStructure> {
+	const depth = new Map<MimeNode, number>();
+	const index = new Map<MimeNode, number>();
+	const flagged = new Set<MimeNode>();
+	const result: MimeStructure = { parts: 0, maxDepth: 0, encodingProblems: [], error: null };
+	const splitter = new Splitter({ ignoreEmbedded: true, maxHeadSize, maxChildNodes: 1000 });
+
+	await new Promise<void>((resolve) => {
+		splitter.on('data', (chunk) => {
+			if (chunk.type === 'node') {
+				const level = chunk.parentNode ? (depth.get(chunk.parentNode) ?? 0) + 1 : 0;
+				depth.set(chunk, level);
+				index.set(chunk, ++result.parts);
+				if (level > result.maxDepth) result.maxDepth = level;
+				return;
+			}
+			if (chunk.type !== 'body' || flagged.has(chunk.node) || !chunk.value.length) return;
+			const encoding = (chunk.node.encoding || '').toLowerCase();
+			const check = encoding === 'base64' ? NOT_BASE64 : encoding === 'quoted-printable' ? BAD_QUOTED_PRINTABLE : null;
+			if (!check || !check.test(chunk.value.toString('latin1'))) return;
+			flagged.add(chunk.node);
+			result.encodingProblems.push(
+				`${describe(chunk.node, index.get(chunk.node) ?? 0)} declares Content-Transfer-Encoding ${encoding} but its bytes are not valid ${encoding}; its decoded content is likely corrupt`,
+			);
+		});
+		// mailsplit's typings declare only 'data'; the splitter is a Transform and emits the rest.
+		const stream = splitter as unknown as Transform;
+		stream.on('end', () => resolve());
+		stream.on('error', (error: Error) => {
+			result.error = error.message;
+			resolve();
+		});
+		splitter.end(raw);
+	});
+	return result;
+}

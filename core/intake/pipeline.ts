@@ -1,0 +1,160 @@
+import type { ParsedMail } from 'mailparser';
+
+import { systemResolver, type DnsResolver } from '../dns';
+import type { InboxConfig } from '../inbox';
+import { addressesOf } from './headers';
+import type { Decision, IntakeStage, IntakeState } from './state';
+import { authenticateStage } from './stages/authenticate';
+import { classifyStage } from './stages/classify';
+import { originalSenderStage } from './stages/original-sender';
+import { parseStage } from './stages/parse';
+import { sizeStage } from './stages/size';
+import { threadKeysStage } from './stages/thread-keys';
+import type { Envelope, IntakeResult, MessageFacts, Verdict } from './types';
+
+export { FORWARDING_TEST_HEADER, forwardingTestToken } from './stages/classify';
+export type { IntakeStage, IntakeState } from './state';
+
+export interface IntakeContext {
+	inbox: InboxConfig;
+	envelope?: Partial<Envelope>;
+	/** DNS for SPF/DKIM/DMARC/ARC; real DNS (bounded timeouts) when absent. */
+	resolver?: DnsResolver;
+	/** The time DKIM signatures are checked against (expiry); the clock when absent. */
+	now?: Date;
+}
+
+export interface IntakeOutcome {
+	result: IntakeResult;
+	parsed: ParsedMail | null;
+}
+
+/** Thrown only when the input is not an email at all: empty, binary, or without a header section. */
+export class NotAnEmailError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'NotAnEmailError';
+	}
+}
+
+/** The intake, in order, declared in one place: each stage reads the state and adds its part. */
+export const INTAKE_STAGES: readonly IntakeStage[] = [
+	sizeStage,
+	parseStage,
+	authenticateStage,
+	classifyStage,
+	originalSenderStage,
+	threadKeysStage,
+];
+
+const SEVERITY = { accept: 0, quarantine: 1, defer: 2, reject: 3 } as const;
+const ACCEPT: Decision = { action: 'accept', smtpCode: 250, enhancedCode: '2.0.0', reason: '' };
+
+/** Bytes of the top-level header section up to and including the blank line (or the whole input). */
+function headerSectionLength(raw: Buffer): number {
+	const crlf = raw.indexOf('\r\n\r\n');
+	const lf = raw.indexOf('\n\n');
+	const ends = [crlf >= 0 ? crlf + 4 : -1, lf >= 0 ? lf + 2 : -1].filter((n) => n >= 0);
+	return ends.length ? Math.min(...ends) : raw.length;
+}
+
+const HEADER_FIELD = /^[\x21-\x39\x3b-\x7e]+[ \t]*:/;
+
+/** Rejects what is not an email at all; anything with a header section goes on to be explained. */
+export function assertLooksLikeEmail(raw: Buffer): void {
+	if (!raw.length || !raw.toString('latin1', 0, Math.min(raw.length, 4096)).trim()) {
+		throw new NotAnEmailError('input is empty');
+	}
+	const head = raw.subarray(0, Math.min(raw.length, 64 * 1024));
+	if (head.includes(0)) throw new NotAnEmailError('input is binary (NUL bytes), not an RFC 5322 message');
+	let start = head.toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, '');
+	// An mbox "From " line may precede the message.
+	if (start.startsWith('From ')) start = start.slice(start.indexOf('\n') + 1);
+	const firstLine = start.split(/\r?\n/, 1)[0];
+	if (!HEADER_FIELD.test(firstLine)) {
+		const printable = /^[\x09\x0a\x0d\x20-\x7e]*$/.test(head.toString('latin1', 0, Math.min(head.length, 512)));
+		throw new NotAnEmailError(
+			printable ? 'input has no header section (the first line is not "Name: value")' : 'input is binary, not an RFC 5322 message',
+		);
+	}
+}
+
+function messageFacts(parsed: ParsedMail | null): MessageFacts | null {
+	if (!parsed) return null;
+	return {
+		subject: parsed.subject ?? '',
+		from: addressesOf(parsed.from)[0] ?? null,
+		to: addressesOf(parsed.to),
+		cc: addressesOf(parsed.cc),
+		replyTo: addressesOf(parsed.replyTo),
+		date: parsed.date && !Number.isNaN(parsed.date.getTime()) ? parsed.date.toISOString() : null,
+		text: parsed.text ?? '',
+		html: typeof parsed.html === 'string' ? parsed.html : null,
+		attachments: parsed.attachments.map((a) => ({
+			filename: a.filename ?? null,
+			contentType: a.contentType,
+			size: a.size,
+			contentId: a.contentId ?? null,
+			inline: a.contentDisposition === 'inline' || a.related === true,
+		})),
+	};
+}
+
+function verdictOf(state: IntakeState): Verdict {
+	const winner = state.decisions.reduce((a, b) => (SEVERITY[b.action] > SEVERITY[a.action] ? b : a), ACCEPT);
+	const decisionReasons = state.decisions.map((d) => d.reason);
+	const reasons = [...new Set([...(winner === ACCEPT ? [] : [winner.reason]), ...decisionReasons, ...state.reasons])];
+	if (winner === ACCEPT) reasons.unshift(state.flags.size ? 'accepted with flags' : 'accepted: no check failed');
+	return { action: winner.action, smtpCode: winner.smtpCode, enhancedCode: winner.enhancedCode, reasons, flags: [...state.flags] };
+}
+
+function envelopeOf(ctx: IntakeContext): Envelope {
+	const e = ctx.envelope ?? {};
+	return { clientIp: e.clientIp ?? null, helo: e.helo ?? null, mailFrom: e.mailFrom ?? null, rcpt: e.rcpt ?? [] };
+}
+
+/** One raw message through every stage: the same code path for the SMTP listener, the IMAP poller and the CLI. */
+export async function runIntake(raw: Buffer, ctx: IntakeContext): Promise<IntakeOutcome> {
+	assertLooksLikeEmail(raw);
+	const state: IntakeState = {
+		raw,
+		inbox: ctx.inbox,
+		envelope: envelopeOf(ctx),
+		resolver: ctx.resolver ?? systemResolver(),
+		now: ctx.now ?? null,
+		headerBytes: headerSectionLength(raw),
+		bodySkipped: null,
+		parsed: null,
+		structure: null,
+		authDetails: null,
+		decisions: [],
+		reasons: [],
+		flags: new Set(),
+		kind: 'message',
+		verification: null,
+		originalSender: null,
+		auth: null,
+		thread: { messageId: null, inReplyTo: [], references: [] },
+	};
+	for (const stage of INTAKE_STAGES) {
+		try {
+			await stage.run(state);
+		} catch (error) {
+			// A library failing on hostile input must not lose the message: the verdict names the stage instead.
+			state.flags.add('stage-error');
+			state.reasons.push(`${stage.name} stage failed: ${(error as Error).message}`);
+		}
+	}
+	const result: IntakeResult = {
+		verdict: verdictOf(state),
+		kind: state.kind,
+		verification: state.verification,
+		originalSender: state.originalSender,
+		auth: state.auth,
+		thread: state.thread,
+		size: raw.length,
+		envelope: state.envelope,
+		message: messageFacts(state.parsed),
+	};
+	return { result, parsed: state.parsed };
+}

@@ -1,0 +1,104 @@
+import type { ParsedMail } from 'mailparser';
+
+import { addressesOf, firstHeader, headerTexts, isEmailAddress } from '../headers';
+import type { IntakeStage, IntakeState } from '../state';
+import { note } from '../state';
+import type { MessageKind, Verification } from '../types';
+
+/** The header a forwarding test sent by this package carries (issue 9 checks the token against the store). */
+export const FORWARDING_TEST_HEADER = 'x-hosted-inbox-verify';
+
+export function forwardingTestToken(parsed: ParsedMail | null): string | null {
+	const token = firstHeader(parsed, FORWARDING_TEST_HEADER);
+	return token && /^[A-Za-z0-9._~-]{8,200}$/.test(token) ? token : null;
+}
+
+const GOOGLE_FORWARDING_SENDER = 'forwarding-noreply@google.com';
+/** Only the confirm link counts: `vf-` verifies, `uf-` cancels the request. */
+const GOOGLE_CONFIRM_URL = /https:\/\/(?:mail-settings\.google\.com|mail\.google\.com)\/mail\/(?:u\/\d+\/)?vf-[^\s"'<>)\]]+/i;
+
+function bodyText(parsed: ParsedMail): string {
+	return [parsed.text ?? '', typeof parsed.html === 'string' ? parsed.html : ''].join('\n');
+}
+
+/** Gmail and Google Workspace confirmations: the subject is localised and may carry an organisation name. */
+function googleForwardingConfirmation(parsed: ParsedMail, inboxAddress: string): Verification | null {
+	const from = addressesOf(parsed.from)[0]?.address;
+	if (from !== GOOGLE_FORWARDING_SENDER) return null;
+	const subject = parsed.subject ?? '';
+	const body = bodyText(parsed);
+	const confirmUrl = GOOGLE_CONFIRM_URL.exec(body)?.[0].replace(/&amp;/g, '&') ?? null;
+	// "(#123456789) ..." in the subject; else a "<label>: 123456789" line in the body (never a URL parameter).
+	const code = /\(#\s*(\d{5,12})\)/.exec(subject)?.[1] ?? /[:：]\s*(\d{6,12})\b/.exec(parsed.text ?? '')?.[1] ?? null;
+	if (!confirmUrl && !code) return null;
+	const candidates = [...subject.matchAll(/[^\s<>()"',;:]+@[^\s<>()"',;:]+\.[A-Za-z]{2,}/g), ...(parsed.text ?? '').matchAll(/[^\s<>()"',;:]+@[^\s<>()"',;:]+\.[A-Za-z]{2,}/g)]
+		.map((m) => m[0].replace(/\.$/, '').toLowerCase())
+		.filter((a) => isEmailAddress(a) && a !== inboxAddress && a !== GOOGLE_FORWARDING_SENDER);
+	return { provider: 'google', code, confirmUrl, requestedBy: candidates[0] ?? null };
+}
+
+function isBounce(state: IntakeState, parsed: ParsedMail): string | null {
+	const contentType = parsed.headers.get('content-type') as { value?: string; params?: Record<string, string> } | undefined;
+	if (/^multipart\/report$/i.test(contentType?.value ?? '') && /^delivery-status$/i.test(contentType?.params?.['report-type'] ?? '')) {
+		return 'multipart/report; report-type=delivery-status (a DSN)';
+	}
+	const from = addressesOf(parsed.from)[0]?.address ?? '';
+	if (/^(mailer-daemon|postmaster)@/i.test(from)) return `sent by ${from}`;
+	const returnPath = firstHeader(parsed, 'return-path');
+	const nullSender = state.envelope.mailFrom === '' || /^<\s*>$/.test(returnPath ?? '');
+	if (nullSender && (headerTexts(parsed, 'x-failed-recipients').length || /mail delivery (sub)?system/i.test(firstHeader(parsed, 'from') ?? ''))) {
+		return 'empty return path from a mail delivery system';
+	}
+	return null;
+}
+
+function isAutoReply(parsed: ParsedMail): string | null {
+	const autoSubmitted = firstHeader(parsed, 'auto-submitted');
+	if (autoSubmitted && !/^no\b/i.test(autoSubmitted)) return `Auto-Submitted: ${autoSubmitted}`;
+	const xAutoreply = firstHeader(parsed, 'x-autoreply');
+	if (xAutoreply && !/^(no|false|0)$/i.test(xAutoreply)) return `X-Autoreply: ${xAutoreply}`;
+	if (firstHeader(parsed, 'x-autorespond')) return 'X-Autorespond header';
+	const suppress = firstHeader(parsed, 'x-auto-response-suppress');
+	if (suppress && firstHeader(parsed, 'x-ms-exchange-inbox-rules-loop')) {
+		return 'X-Auto-Response-Suppress with X-MS-Exchange-Inbox-Rules-Loop (an Exchange inbox rule)';
+	}
+	const precedence = firstHeader(parsed, 'precedence');
+	if (precedence && /^auto[_-]reply$/i.test(precedence)) return `Precedence: ${precedence}`;
+	if (/^(auto(matic)? ?reply|out of (the )?office|abwesenheitsnotiz|r[ée]ponse automatique|respuesta autom[áa]tica)\b/i.test(parsed.subject ?? '')) {
+		return `vacation subject "${parsed.subject}"`;
+	}
+	return null;
+}
+
+function classify(state: IntakeState, parsed: ParsedMail): { kind: MessageKind; verification: Verification | null; why: string | null } {
+	const token = forwardingTestToken(parsed);
+	if (token) {
+		const requestedBy = addressesOf(parsed.to)[0]?.address ?? null;
+		return { kind: 'forwarding-test', verification: { provider: 'hosted-inbox', code: null, confirmUrl: null, requestedBy, token }, why: `${FORWARDING_TEST_HEADER} token` };
+	}
+	const google = googleForwardingConfirmation(parsed, state.inbox.address);
+	if (google) {
+		const signedByGoogle = state.authDetails?.passingDkimDomains.some((d) => d === 'google.com' || d.endsWith('.google.com'));
+		if (state.authDetails && !signedByGoogle) {
+			note(state, 'verification-unauthenticated', 'forwarding confirmation claims to come from Google but carries no passing google.com DKIM signature: check the link before clicking');
+		}
+		return { kind: 'forwarding-confirmation', verification: google, why: 'Google forwarding confirmation' };
+	}
+	const bounce = isBounce(state, parsed);
+	if (bounce) return { kind: 'bounce', verification: null, why: bounce };
+	const autoReply = isAutoReply(parsed);
+	if (autoReply) return { kind: 'auto-reply', verification: null, why: autoReply };
+	return { kind: 'message', verification: null, why: null };
+}
+
+/** Classification: provider confirmations and our own test first, then bounces (they are auto-submitted too), then auto-replies. */
+export const classifyStage: IntakeStage = {
+	name: 'classify',
+	run(state) {
+		if (!state.parsed) return;
+		const { kind, verification, why } = classify(state, state.parsed);
+		state.kind = kind;
+		state.verification = verification;
+		if (why) state.reasons.push(`classified as ${kind}: ${why}`);
+	},
+};

@@ -1,0 +1,59 @@
+import { simpleParser, type ParsedMail } from 'mailparser';
+
+import { inspectMimeStructure, MAX_MIME_DEPTH } from '../mime-structure';
+import type { IntakeStage, IntakeState } from '../state';
+import { note } from '../state';
+import { MAX_HEADER_BYTES } from './size';
+
+/** Options shared by every mailparser call: cid links stay cid (attachments travel as binary data). */
+const PARSER_OPTIONS = { keepCidLinks: true, ignoreEmbedded: true, maxHeadSize: MAX_HEADER_BYTES } as const;
+
+/** Parses only the header section: enough for sender, subject and thread keys when the body cannot be read. */
+export async function parseHeaderSection(raw: Buffer, headerBytes: number): Promise<ParsedMail> {
+	return await simpleParser(raw.subarray(0, headerBytes), { ...PARSER_OPTIONS, maxHeadSize: headerBytes + 1 });
+}
+
+export async function parseMessage(raw: Buffer): Promise<ParsedMail> {
+	return await simpleParser(raw, PARSER_OPTIONS);
+}
+
+async function parseWhole(state: IntakeState): Promise<void> {
+	state.structure = await inspectMimeStructure(state.raw, MAX_HEADER_BYTES);
+	const { structure } = state;
+	if (structure.maxDepth > MAX_MIME_DEPTH) {
+		note(
+			state,
+			'mime-too-deep',
+			`MIME tree is ${structure.maxDepth} levels deep (more than ${MAX_MIME_DEPTH}): not a structure a mail client writes; parts below are read as far as the parser could`,
+		);
+	}
+	for (const problem of structure.encodingProblems) note(state, 'bad-transfer-encoding', problem);
+	try {
+		state.parsed = await parseMessage(state.raw);
+	} catch (error) {
+		note(
+			state,
+			'mime-parse-error',
+			`MIME structure could not be parsed (${(error as Error).message}); only the header section was read`,
+		);
+		state.parsed = await parseHeaderSection(state.raw, state.headerBytes);
+	}
+	if (structure.error && !state.flags.has('mime-parse-error')) {
+		note(state, 'mime-parse-error', `MIME structure is broken (${structure.error})`);
+	}
+	if (state.parsed.textConversionError) {
+		note(state, 'html-not-converted', `HTML body could not be turned into text (${state.parsed.textConversionError.message})`);
+	}
+}
+
+/** Parse: mailparser for the message, plus a structure pass for what it does not report (depth, lying encodings). */
+export const parseStage: IntakeStage = {
+	name: 'parse',
+	async run(state) {
+		if (state.bodySkipped) {
+			state.parsed = await parseHeaderSection(state.raw, state.headerBytes);
+			return;
+		}
+		await parseWhole(state);
+	},
+};

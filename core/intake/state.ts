@@ -1,0 +1,60 @@
+import type { ParsedMail } from 'mailparser';
+
+import type { DnsResolver } from '../dns';
+import type { InboxConfig } from '../inbox';
+import type { AuthDetails } from './authentication';
+import type { MimeStructure } from './mime-structure';
+import type {
+	AuthSummary,
+	Envelope,
+	MessageKind,
+	OriginalSender,
+	ThreadKeys,
+
+	VerdictAction,
+	Verification,
+} from './types';
+
+/** A stage's proposal for the SMTP answer; the most severe one wins. */
+export interface Decision {
+	action: VerdictAction;
+	smtpCode: number;
+	enhancedCode: string;
+	reason: string;
+}
+
+/** Everything the stages read and write, in one place, so each stage stays a small pure step. */
+export interface IntakeState {
+	raw: Buffer;
+	inbox: InboxConfig;
+	envelope: Envelope;
+	resolver: DnsResolver;
+	now: Date | null;
+	/** Bytes of the top-level header section, blank line included. */
+	headerBytes: number;
+	/** Set by the size stage: why the body is not parsed or authenticated (too large). */
+	bodySkipped: string | null;
+	parsed: ParsedMail | null;
+	structure: MimeStructure | null;
+	authDetails: AuthDetails | null;
+	decisions: Decision[];
+	reasons: string[];
+	flags: Set<string>;
+	kind: MessageKind;
+	verification: Verification | null;
+	originalSender: OriginalSender | null;
+	auth: AuthSummary | null;
+	thread: ThreadKeys;
+}
+
+export interface IntakeStage {
+	name: string;
+	run(state: IntakeState): Promise<void> | void;
+}
+
+/** Flags a problem with its reason (both deduplicated). */
+export function note(state: IntakeState, flag: string, reason?: string): void {
+	state.flags.add(flag);
+	if (reason && !state.reasons.includes(reason)) state.reasons.push(reason);
+}
+
