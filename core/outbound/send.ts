@@ -1,6 +1,5 @@
-import type { DnsResolver } from '../dns';
 import { publicKeyOf } from '../sending-domain/keys';
-import { verifySendingDomain } from '../sending-domain/verify';
+import { verifySendingDomain, type DnsResolver } from '../sending-domain/verify';
 import { newOutboundMessageId } from '../store/message-id';
 import type { Agent, Contact, Conversation, Inbox, Store, StoredMessage } from '../store/types';
 import { automaticReplyRefusal, type AnsweredMessage } from './automatic';

@@ -1,5 +1,7 @@
-import type { DnsResolver } from '../dns';
 import { checkedDomain, checkedSelector, checkedSpfMechanism, sendingDomainRecords, type DnsRecordToPublish } from './records';
+
+/** Resolves like `dns.promises.resolve(name, rrtype)` (core/dns.ts's resolvers fit); only TXT is asked. */
+export type DnsResolver = (name: string, rrtype: string) => Promise<unknown>;
 
 export type RecordStatus = 'ok' | 'missing' | 'wrong' | 'dns-error';
 
