@@ -63,10 +63,13 @@ export function toNodeError(node: INode, error: unknown, itemIndex?: number): No
 		return new NodeOperationError(node, error.message, { itemIndex, description: UNCHANGED });
 	}
 	if (error instanceof StoreUnavailableError) {
-		return new NodeOperationError(node, error.message, {
+		const nodeError = new NodeOperationError(node, error.message, {
 			itemIndex,
 			description: 'Check that the store is reachable (for PostgreSQL: host, port and credentials), then retry.',
 		});
+		// n8n swaps a message containing e.g. ECONNREFUSED for a generic one; ours names the host and port.
+		nodeError.message = error.message;
+		return nodeError;
 	}
 	return new NodeOperationError(node, error instanceof Error ? error : String(error), { itemIndex });
 }

@@ -1,0 +1,55 @@
+import {
+	NodeConnectionTypes,
+	NodeOperationError,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
+
+import { storeCredentials, storeProperties, toNodeError } from '../shared/descriptions';
+import { getStore } from '../shared/store';
+import { resources } from './resources';
+import { findOperation, resourceParameter, resourceProperties } from './shared/operation';
+
+export class HostedInbox implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Hosted Inbox',
+		name: 'hostedInbox',
+		icon: 'file:hostedInbox.svg',
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
+		description: 'Manage the hosted inbox: inboxes, agents, teams, contacts, conversations, tickets and the intake log',
+		defaults: { name: 'Hosted Inbox' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: storeCredentials,
+		properties: [...storeProperties, resourceParameter(resources), ...resources.flatMap(resourceProperties)],
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const returnData: INodeExecutionData[] = [];
+		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
+			try {
+				const resource = this.getNodeParameter('resource', itemIndex) as string;
+				const operationName = this.getNodeParameter('operation', itemIndex) as string;
+				const operation = findOperation(resources, resource, operationName);
+				if (!operation) {
+					throw new NodeOperationError(this.getNode(), `The operation "${operationName}" of resource "${resource}" is not supported`, { itemIndex });
+				}
+				const store = await getStore(this, itemIndex);
+				const result = await operation.execute.call(this, store, itemIndex);
+				const records = result === null ? [] : Array.isArray(result) ? result : [result];
+				returnData.push(...records.map((json) => ({ json, pairedItem: { item: itemIndex } })));
+			} catch (error) {
+				const nodeError = toNodeError(this.getNode(), error, itemIndex);
+				if (!this.continueOnFail()) throw nodeError;
+				returnData.push({ json: { error: nodeError.message }, pairedItem: { item: itemIndex } });
+			}
+		}
+		return [returnData];
+	}
+}

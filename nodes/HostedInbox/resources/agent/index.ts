@@ -1,0 +1,13 @@
+import type { Resource } from '../../shared/operation';
+import { create } from './create';
+import { deactivate } from './deactivate';
+import { get } from './get';
+import { getAll } from './getAll';
+import { setAvailability } from './setAvailability';
+import { update } from './update';
+
+export const agent: Resource = {
+	option: { name: 'Agent', value: 'agent', description: 'A user who answers conversations' },
+	operations: [create, update, get, getAll, setAvailability, deactivate],
+	defaultOperation: 'get',
+};

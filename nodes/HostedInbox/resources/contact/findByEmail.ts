@@ -1,0 +1,31 @@
+import type { Operation } from '../../shared/operation';
+import { asData } from '../../shared/operation';
+import { inboxField } from '../../shared/fields';
+import { requireInbox, text } from '../../shared/lookup';
+import { checkEmail } from '../../../../core/store/validate';
+
+export const findByEmail: Operation = {
+	option: {
+		name: 'Find by Email',
+		value: 'findByEmail',
+		action: 'Find a contact by email',
+		description: 'Find the inbox\'s contact with this email address (case-insensitive); outputs nothing when there is none',
+	},
+	properties: [
+		inboxField,
+		{
+			displayName: 'Email',
+			name: 'email',
+			type: 'string',
+			placeholder: 'name@email.com',
+			required: true,
+			default: '',
+		},
+	],
+	async execute(store, itemIndex) {
+		const inbox = await requireInbox(store, text(this, 'inbox', itemIndex));
+		const { email } = checkEmail(text(this, 'email', itemIndex), 'contact');
+		const contact = await store.findContactByEmail(inbox.id, email);
+		return contact ? asData(contact) : null;
+	},
+};

@@ -1,0 +1,28 @@
+import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+
+import type { IntakeLogEntry, IntakeLogKind, Store } from '../../../../core/store/types';
+import { limitField, returnAllField } from '../../shared/fields';
+import { requireInbox } from '../../shared/lookup';
+
+export const intakeFilters: INodeProperties[] = [
+	returnAllField,
+	limitField,
+	{
+		displayName: 'Inbox',
+		name: 'inbox',
+		type: 'string',
+		default: '',
+		placeholder: 'support@inbox.example.com',
+		description: 'Only this inbox\'s entries (its hosted address or ID); empty for all inboxes',
+	},
+];
+
+/** The newest intake-log entries of these kinds, for the node's Inbox filter and Return All / Limit. */
+export async function listIntake(context: IExecuteFunctions, store: Store, itemIndex: number, kinds: IntakeLogKind[]): Promise<IntakeLogEntry[]> {
+	const inboxRef = String(context.getNodeParameter('inbox', itemIndex, '')).trim();
+	const inboxId = inboxRef ? (await requireInbox(store, inboxRef)).id : undefined;
+	const limit = context.getNodeParameter('returnAll', itemIndex, false) ? undefined : (context.getNodeParameter('limit', itemIndex, 50) as number);
+	const lists = await Promise.all(kinds.map(async (kind) => await store.listIntake({ kind, ...(inboxId ? { inboxId } : {}), ...(limit ? { limit } : {}) })));
+	const entries = lists.flat().sort((a, b) => b.at.localeCompare(a.at));
+	return limit ? entries.slice(0, limit) : entries;
+}

@@ -1,0 +1,68 @@
+import type { IExecuteFunctions } from 'n8n-workflow';
+
+import { StoreInputError, type Agent, type Inbox, type Store, type Team, type WorkingHours } from '../../../core/store/types';
+
+/** A text parameter, trimmed. */
+export function text(context: IExecuteFunctions, name: string, itemIndex: number): string {
+	return String(context.getNodeParameter(name, itemIndex, '') ?? '').trim();
+}
+
+function required(value: string, what: string): string {
+	if (value === '') throw new StoreInputError(`${what} is required`);
+	return value;
+}
+
+export async function requireInbox(store: Store, address: string): Promise<Inbox> {
+	const inbox = await store.getInbox(required(address, 'Inbox'));
+	if (!inbox) throw new StoreInputError(`Unknown inbox "${address}": no inbox has this address or ID (a Hosted Inbox Trigger registers it when activated)`);
+	return inbox;
+}
+
+export async function requireAgent(store: Store, idOrEmail: string): Promise<Agent> {
+	const agent = await store.getAgent(required(idOrEmail, 'Agent'));
+	if (!agent) throw new StoreInputError(`Unknown agent "${idOrEmail}": no agent has this ID or email`);
+	return agent;
+}
+
+export async function requireTeam(store: Store, idOrName: string): Promise<Team> {
+	const team = await store.getTeam(required(idOrName, 'Team'));
+	if (!team) throw new StoreInputError(`Unknown team "${idOrName}": no team has this ID or name`);
+	return team;
+}
+
+/** Capacity as the node shows it (0 = no limit) to the store's (null = no limit). */
+export function capacityFromParameter(value: unknown): number | null {
+	return value === undefined || value === null || value === '' || Number(value) === 0 ? null : Number(value);
+}
+
+/** The Working Hours JSON field: empty means none; anything else must parse (the store checks the shape). */
+export function workingHoursFromParameter(value: unknown): WorkingHours | null {
+	if (value === undefined || value === null || value === '') return null;
+	return (typeof value === 'object' ? value : parseJson(String(value), 'Working Hours')) as WorkingHours;
+}
+
+/** A JSON object parameter (ticket properties): empty means {}. */
+export function jsonObjectFromParameter(value: unknown, what: string): Record<string, unknown> {
+	if (value === undefined || value === null || value === '') return {};
+	const parsed: unknown = typeof value === 'string' ? parseJson(value, what) : value;
+	if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new StoreInputError(`${what} must be a JSON object`);
+	return parsed as Record<string, unknown>;
+}
+
+function parseJson(value: string, what: string): unknown {
+	let parsed: unknown;
+	let problem: string | undefined;
+	try {
+		parsed = JSON.parse(value);
+	} catch (error) {
+		problem = (error as Error).message;
+	}
+	if (problem !== undefined) throw new StoreInputError(`Not valid JSON in ${what}: ${problem}`);
+	return parsed;
+}
+
+/** Return All / Limit, applied to a listing. */
+export function limited<T>(context: IExecuteFunctions, itemIndex: number, records: T[]): T[] {
+	if (context.getNodeParameter('returnAll', itemIndex, false)) return records;
+	return records.slice(0, context.getNodeParameter('limit', itemIndex, 50) as number);
+}

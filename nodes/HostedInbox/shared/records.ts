@@ -1,0 +1,13 @@
+import { StoreInputError, type Conversation, type Store, type Ticket } from '../../../core/store/types';
+
+export async function requireConversation(store: Store, id: string): Promise<Conversation> {
+	const conversation = id ? await store.getConversation(id) : null;
+	if (!conversation) throw new StoreInputError(`Unknown conversation "${id}"`);
+	return conversation;
+}
+
+export async function requireTicket(store: Store, id: string): Promise<Ticket> {
+	const ticket = id ? await store.getTicket(id) : null;
+	if (!ticket) throw new StoreInputError(`Unknown ticket "${id}"`);
+	return ticket;
+}
