@@ -1,4 +1,4 @@
-import type { IDataObject, ILoadOptionsFunctions, INodeExecutionData } from 'n8n-workflow';
+import type { IDataObject, ILoadOptionsFunctions, INodeExecutionData, INodeParameters } from 'n8n-workflow';
 
 import { getAgents, getTeams, searchAgents } from '../../../nodes/shared/agentPickers';
 import { googleGroupsItem, intakeItem, manualForwardItem } from '../../support/items';
@@ -9,7 +9,7 @@ import { pipelineWorkflow, PIPELINE_NODE_TYPES } from '../../support/pipeline';
 describeEachNodeStore('Resolve Original Sender in n8n', (get) => {
 	let n = 0;
 	const address = () => `nodes${++n}@inbox.hosted.test`;
-	const run = (items: Array<IDataObject | INodeExecutionData>, resolve: IDataObject = {}, upTo: 'resolve' | 'route' = 'resolve') =>
+	const run = (items: Array<IDataObject | INodeExecutionData>, resolve: INodeParameters = {}, upTo: 'resolve' | 'route' = 'resolve') =>
 		runWorkflow(pipelineWorkflow(get(), { resolve }, upTo), { nodeTypes: PIPELINE_NODE_TYPES, inputItems: items as IDataObject[], credentials: get().credentials });
 
 	it('files a Google Groups message and an agent manual forward under the original authors', async () => {
