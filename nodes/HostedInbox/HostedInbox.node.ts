@@ -16,7 +16,7 @@ export class HostedInbox implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Hosted Inbox',
 		name: 'hostedInbox',
-		icon: 'file:hostedInbox.svg',
+		icon: { light: 'file:hostedInbox.svg', dark: 'file:hostedInbox.dark.svg' },
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
