@@ -3,7 +3,12 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }],
+    // email-forward-parser ships ESM only; Node >= 20.19 require()s it, jest's module system needs it as CommonJS.
+    'node_modules/email-forward-parser/.+\\.js$': '<rootDir>/test/support/esm-to-cjs.js',
+  },
+  transformIgnorePatterns: ['/node_modules/(?!email-forward-parser/)'],
   testTimeout: 60000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };
