@@ -1,4 +1,38 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { loadZoneFile, zoneResolver } from '../../core/dns';
+import { parseInboxConfig } from '../../core/inbox';
+import { buildIntakeEmission } from '../../core/intake-delivery/emission';
+import { runIntake } from '../../core/intake/pipeline';
 import type { IntakeItem } from '../../core/item';
+
+/** The shared public corpus (real emails with their expected intake), next to the checkout. */
+export const CORPUS = join(__dirname, '..', '..', '..', 'shared', 'corpus');
+export const corpusPresent = existsSync(join(CORPUS, 'manifest.json'));
+
+interface ManifestEntry {
+	file: string;
+	inbox: string;
+	dns: string;
+	args?: { rcpt?: string; now?: string; clientIp?: string; helo?: string; mailFrom?: string };
+}
+
+/** The item the trigger would emit for a corpus email: the real intake pipeline with the case's inbox, zone and envelope. */
+export async function corpusItem(file: string, inboxAddress?: string): Promise<IntakeItem> {
+	const entry = (JSON.parse(readFileSync(join(CORPUS, 'manifest.json'), 'utf8')) as ManifestEntry[]).find((e) => e.file === file);
+	if (!entry) throw new Error(`${file} is not in the corpus manifest`);
+	const inbox = parseInboxConfig(JSON.parse(readFileSync(join(CORPUS, entry.inbox), 'utf8')));
+	const args = entry.args ?? {};
+	const { result, parsed } = await runIntake(readFileSync(join(CORPUS, entry.file)), {
+		inbox,
+		envelope: { clientIp: args.clientIp ?? null, helo: args.helo ?? null, mailFrom: args.mailFrom ?? null, rcpt: [args.rcpt ?? inbox.address] },
+		resolver: zoneResolver(loadZoneFile(join(CORPUS, entry.dns))),
+		...(args.now ? { now: new Date(args.now) } : {}),
+	});
+	const { item } = buildIntakeEmission(result, parsed, { inboxAddress: inboxAddress ?? inbox.address, via: 'smtp', receivedAt: new Date().toISOString() });
+	return item;
+}
 
 /**
  * Builds an intake item of the documented shape (what the trigger emits for an accepted message),

@@ -1,7 +1,7 @@
 import type { IDataObject, ILoadOptionsFunctions, INodeExecutionData, INodeParameters } from 'n8n-workflow';
 
 import { getAgents, getTeams, searchAgents } from '../../../nodes/shared/agentPickers';
-import { googleGroupsItem, intakeItem, manualForwardItem } from '../../support/items';
+import { corpusItem, corpusPresent, googleGroupsItem, intakeItem, manualForwardItem } from '../../support/items';
 import { runWorkflow } from '../../support/n8n';
 import { describeEachNodeStore } from '../../support/nodeStores';
 import { pipelineWorkflow, PIPELINE_NODE_TYPES } from '../../support/pipeline';
@@ -84,5 +84,27 @@ describeEachNodeStore('Resolve Original Sender in n8n', (get) => {
 		expect(await getAgents.call(context)).toEqual(expect.arrayContaining([{ name: `Pia Picker <${agent.email}>`, value: agent.id, description: 'available' }]));
 		expect(await getTeams.call(context)).toEqual(expect.arrayContaining([{ name: team.name, value: team.id, description: '1 member(s)' }]));
 		expect((await searchAgents.call(context, 'pia pick')).results).toEqual([{ name: `Pia Picker <${agent.email}>`, value: agent.id }]);
+	});
+});
+
+describeEachNodeStore('Resolve Original Sender on real intake output (shared corpus)', (get) => {
+	const when = corpusPresent ? it : it.skip;
+	when(`files a Google Groups email and an agent manual forward under the original authors${corpusPresent ? '' : ' (../shared/corpus absent: skipped)'}`, async () => {
+		const inbox = 'corpus@inbox.hosted.test';
+		const group = await corpusItem('chatwoot/group_sender_support.eml', inbox);
+		const forward = await corpusItem('crisp-forwards/apple_mail_en_body.eml', inbox);
+		expect([group.originalSender.method, forward.originalSender.method]).toEqual(['list-rewrite', 'inline-forward']);
+		const result = await runWorkflow(pipelineWorkflow(get(), {}), {
+			nodeTypes: PIPELINE_NODE_TYPES,
+			inputItems: [group, forward] as unknown as IDataObject[],
+			credentials: get().credentials,
+		});
+		expect(result.error).toBeUndefined();
+		const out = (result.outputs['Create Ticket'] ?? []).flatMap((run) => run[0]).map((item) => item.json);
+		expect(out.map((item) => (item.contact as IDataObject).email)).toEqual(['jane@example.com', 'john.doe@acme.com']);
+		// The list message is not signed in the corpus (empty DNS): the poster is filed, flagged, as the default says.
+		expect((out[0].contact as IDataObject).flagged).toBe(!group.originalSender.trusted);
+		expect((out[1].contact as IDataObject).flagged).toBe(false);
+		expect(out.map((item) => (item.ticket as IDataObject).created)).toEqual([true, true]);
 	});
 });
