@@ -1,0 +1,158 @@
+/**
+ * Crash test of the "nothing lost, nothing twice" contract: a child process runs the trigger and the real pipeline
+ * nodes in n8n-core; 200 messages are sent by a client that, as a real MTA, resends whatever got no reply or a 4xx;
+ * the child is SIGKILLed at random points (and once right after a spool write, before its 250) and restarted.
+ * At the end every message is exactly one conversation with exactly one ticket.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTransport } from 'nodemailer';
+
+import { openStore } from '../../../core/store/open';
+import type { Store } from '../../../core/store/types';
+import { dropSchema, storeEngines, TEST_PG_URL } from '../../support/stores';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const MESSAGES = 200;
+const pg = storeEngines().find((e) => e.name === 'postgres')!;
+
+async function freePort(): Promise<number> {
+	const server = createServer();
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const { port } = server.address() as { port: number };
+	await new Promise<void>((resolve) => server.close(() => resolve()));
+	return port;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Child {
+	process: ChildProcess;
+	ready: Promise<void>;
+	exited: Promise<void>;
+	output: string[];
+}
+
+function startChild(port: number, schema: string, dir: string, dieAfterSpoolWrites?: number): Child {
+	const zone = join(dir, 'empty-zone.json');
+	writeFileSync(zone, '{}');
+	const child = spawn(
+		process.execPath,
+		[join(__dirname, 'children/run-node-ts.js'), join(__dirname, 'children/crash-inbox.ts'), String(port), schema, ...(dieAfterSpoolWrites ? [String(dieAfterSpoolWrites)] : [])],
+		{ cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOSTED_INBOX_DNS_ZONE: zone, N8N_USER_FOLDER: dir, HOSTED_INBOX_TEST_PG: TEST_PG_URL } },
+	);
+	const output: string[] = [];
+	const ready = new Promise<void>((resolve, reject) => {
+		child.stdout!.on('data', (data: Buffer) => {
+			output.push(data.toString());
+			if (data.toString().includes('ready')) resolve();
+		});
+		child.stderr!.on('data', (data: Buffer) => output.push(data.toString()));
+		child.once('exit', (code, signal) => reject(new Error(`child exited (${code ?? signal}) before it was ready: ${output.join('')}`)));
+	});
+	ready.catch(() => undefined);
+	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+	return { process: child, ready, exited, output };
+}
+
+function message(i: number): { from: string; to: string; subject: string; text: string; messageId: string } {
+	return { from: `customer${i}@crash.example`, to: 'support@inbox.example.test', subject: `crash test ${i}`, text: `message ${i}`, messageId: `<crash-${i}@crash.example>` };
+}
+
+(pg.available ? describe : describe.skip)(`SMTP trigger crash test (SIGKILL + restart)${pg.available ? '' : `: skipped, ${pg.skipReason}`}`, () => {
+	const schema = `hi_crash_${randomBytes(5).toString('hex')}`;
+	const dir = mkdtempSync(join(tmpdir(), 'hi-crash-'));
+	let child: Child | undefined;
+	let store: Store | undefined;
+
+	afterAll(async () => {
+		child?.process.kill('SIGKILL');
+		await store?.close();
+		await dropSchema(schema);
+	});
+
+	test('every message ends as exactly one conversation with exactly one ticket', async () => {
+		const port = await freePort();
+		child = startChild(port, schema, dir);
+		await child.ready;
+
+		const acknowledged = new Set<number>();
+		const refusals: string[] = [];
+		let next = 0;
+		let retries = 0;
+		const deadline = Date.now() + 200_000;
+		const sender = async () => {
+			const transport = () => createTransport({ host: '127.0.0.1', port, ignoreTLS: true, connectionTimeout: 3000, greetingTimeout: 3000, socketTimeout: 15_000 });
+			while (next < MESSAGES && Date.now() < deadline) {
+				const i = next++;
+				for (;;) {
+					try {
+						await transport().sendMail(message(i));
+						acknowledged.add(i);
+						break;
+					} catch (error) {
+						const code = (error as { responseCode?: number }).responseCode;
+						if (code && code >= 500) {
+							refusals.push(`${i}: ${(error as Error).message}`);
+							break;
+						}
+						// No reply or a 4xx: resend later, as an MTA's queue does.
+						retries++;
+						if (Date.now() > deadline) return;
+						await sleep(250);
+					}
+				}
+			}
+		};
+		const senders = Promise.all(Array.from({ length: 6 }, () => sender()));
+
+		// Kill at random points; once right after a spool write, before the 250 went out.
+		const plan = [undefined, 3, undefined, undefined];
+		for (const dieAfter of plan) {
+			if (dieAfter) {
+				child.process.kill('SIGKILL');
+				await child.exited;
+				child = startChild(port, schema, dir, dieAfter);
+				await child.exited;
+				expect(child.process.signalCode).toBe('SIGKILL');
+			} else {
+				await sleep(500 + Math.floor(Math.random() * 2500));
+				child.process.kill('SIGKILL');
+				await child.exited;
+			}
+			child = startChild(port, schema, dir);
+			await child.ready;
+		}
+		await senders;
+		expect(refusals).toEqual([]);
+		expect(acknowledged.size).toBe(MESSAGES);
+
+		store = await openStore({ engine: 'postgres', connectionString: TEST_PG_URL, schema });
+		const inbox = (await store.getInbox('support@inbox.example.test'))!;
+		// Emitted at least once: wait until the spool has nothing pending and every message is recorded.
+		let conversations = await store.listConversations({ inboxId: inbox.id });
+		for (let i = 0; i < 120; i++) {
+			const pending = await store.spoolList({ inboxId: inbox.id, status: 'pending' });
+			conversations = await store.listConversations({ inboxId: inbox.id });
+			if (!pending.length && conversations.length >= MESSAGES) break;
+			await sleep(500);
+		}
+		expect(await store.spoolList({ inboxId: inbox.id, status: 'failed' })).toEqual([]);
+		expect(conversations).toHaveLength(MESSAGES);
+		for (let i = 0; i < MESSAGES; i++) {
+			const stored = await store.findMessage(inbox.id, `crash-${i}@crash.example`);
+			expect(stored).not.toBeNull();
+			expect(await store.listMessages(stored!.conversationId)).toHaveLength(1);
+			const ticket = await store.getTicketForConversation(stored!.conversationId);
+			expect(ticket?.name).toBe(`crash test ${i}`);
+		}
+		const tickets = (await store.listTickets()).filter((t) => conversations.some((c) => c.id === t.conversationId));
+		expect(tickets).toHaveLength(MESSAGES);
+		const spooled = await store.spoolList({ inboxId: inbox.id });
+		process.stdout.write(`crash test: ${MESSAGES} messages, ${spooled.length} spool entries (${spooled.length - MESSAGES} resent after a crash), ${retries} client retries\n`);
+	}, 300_000);
+});
