@@ -7,6 +7,7 @@ export type OutboundRefusal =
 	| 'unverified-sending-domain'
 	| 'sending-key-mismatch'
 	| 'automatic-reply-refused'
+	| 'missing-incoming-message'
 	| 'missing-conversation'
 	| 'missing-agent';
 

@@ -127,7 +127,7 @@ export async function sendTeamEmail(request: TeamEmailRequest, deps: TeamEmailDe
 	const signature = request.signature?.trim() ? renderSignature(request.signature, agent) : null;
 
 	if (request.automatic) {
-		if (!request.answering) throw new OutboundError('automatic-reply-refused', 'An automatic message needs the incoming message it answers (the trigger item), to make sure it never answers an auto-reply, a bounce or list mail');
+		if (!request.answering) throw new OutboundError('missing-incoming-message', 'An automatic message needs the incoming message it answers (the trigger item), to make sure it never answers an auto-reply, a bounce or list mail');
 		const reason = automaticReplyRefusal(request.answering, [inboxAddress, fromAddress]);
 		if (reason) throw new OutboundError('automatic-reply-refused', `Automatic message not sent: ${reason}`);
 	}

@@ -2,15 +2,23 @@ import { dkimVerify } from 'mailauth';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import MailComposer from 'nodemailer/lib/mail-composer';
 
-import { resolveOriginalSender } from '../../../core/conversation/resolve';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { resolveOriginalSender, type ResolvedPart } from '../../../core/conversation/resolve';
 import { zoneResolver, type Zone } from '../../../core/dns';
+import { parseInboxConfig } from '../../../core/inbox';
+import { buildIntakeEmission } from '../../../core/intake-delivery/emission';
+import { runIntake } from '../../../core/intake/pipeline';
+import type { IntakeItem } from '../../../core/item';
 import { OutboundError } from '../../../core/outbound/errors';
 import { sendTeamEmail, type TeamEmailRequest } from '../../../core/outbound/send';
+import { isOwnMail } from '../../../core/outbound/threading';
 import { smtpSender } from '../../../core/outbound/transport';
 import { generateDkimKeyPair } from '../../../core/sending-domain/keys';
 import { sendingDomainRecords } from '../../../core/sending-domain/records';
 import type { Store } from '../../../core/store/types';
-import { googleGroupsItem, intakeItem } from '../../support/items';
+import { intakeItem } from '../../support/items';
 import { describeEachStore } from '../../support/stores';
 import { startSmtpSink, type SmtpSink } from './smtp-sink';
 
@@ -36,6 +44,21 @@ function addresses(value: AddressObject | AddressObject[] | undefined): string[]
 async function lastReceived(): Promise<{ mail: ParsedMail; raw: Buffer; rcptTo: string[]; mailFrom: string }> {
 	const last = sink.received.at(-1)!;
 	return { mail: await simpleParser(last.raw), raw: last.raw, rcptTo: last.rcptTo, mailFrom: last.mailFrom };
+}
+
+const CORPUS = '/work/shared/corpus';
+
+/** Raw bytes through the real intake (offline DNS, no records) into the item the trigger would emit. */
+async function intakeOf(raw: Buffer, inbox: string, mailFrom: string): Promise<IntakeItem> {
+	const config = parseInboxConfig({ ...JSON.parse(readFileSync(join(CORPUS, 'inbox.json'), 'utf8')), address: inbox });
+	const { result, parsed } = await runIntake(raw, { inbox: config, resolver: zoneResolver({}), envelope: { clientIp: '192.0.2.25', helo: 'mail.example.com', mailFrom, rcpt: [inbox] } });
+	return buildIntakeEmission(result, parsed, { inboxAddress: inbox, via: 'smtp', receivedAt: new Date().toISOString() }).item;
+}
+
+async function resolved(store: Store, item: IntakeItem): Promise<ResolvedPart> {
+	const outcome = await resolveOriginalSender(store, item);
+	if (outcome.status !== 'resolved') throw new Error(outcome.reason);
+	return outcome.part;
 }
 
 describeEachStore('Send Team Email (core) through a real SMTP server', (getStore) => {
@@ -121,25 +144,29 @@ describeEachStore('Send Team Email (core) through a real SMTP server', (getStore
 				.compile()
 				.build((e, b) => (e ? reject(e) : resolve(b))),
 		);
-		const parsed = await simpleParser(reply);
-		const outcome = await resolveOriginalSender(
-			store,
-			intakeItem({
-				inbox,
-				from: 'carla@example.com',
-				subject: parsed.subject,
-				messageId: parsed.messageId!.slice(1, -1),
-				inReplyTo: [String(parsed.inReplyTo).slice(1, -1)],
-				references: [parsed.references].flat().map((r) => String(r).slice(1, -1)),
-			}),
-		);
-		expect(outcome.status === 'resolved' && outcome.part.conversation).toMatchObject({ id: conversationId, isNew: false });
+		const part = await resolved(store, await intakeOf(reply, inbox, 'carla@example.com'));
+		expect(part.conversation).toMatchObject({ id: conversationId, isNew: false });
+		expect(part.contact.email).toBe('carla@example.com');
 		const messages = await store.listMessages(conversationId);
 		expect(messages.map((m) => [m.direction, m.messageId])).toEqual([
 			['in', `login.${tag}@example.com`],
 			['out', sent.messageId],
 			['in', `carla-2.${tag}@example.com`],
 		]);
+	});
+
+	it('recognises our own mail coming back (a forwarding loop) and never answers it automatically', async () => {
+		const conversationId = await incoming('hal@example.com', 'Loop', `loop.${tag}@example.com`);
+		await sendTeamEmail(request({ conversationId }), deps());
+		const { raw, mail } = await lastReceived();
+		expect(isOwnMail(mail.headers)).toBe(true);
+		// The customer's mailbox forwards everything back to the hosted address: the store sees our own Message-ID.
+		const item = await intakeOf(raw, inbox, 'hal@example.com');
+		const part = await resolved(store, item);
+		expect(part.replay).toBe(true);
+		expect(part.conversation.id).toBe(conversationId);
+		const answering = { kind: item.kind, mailFrom: item.envelope.mailFrom, flags: item.verdict.flags, originalSenderMethod: item.originalSender.method, headers: { 'x-hosted-inbox-loop': String(mail.headers.get('x-hosted-inbox-loop')) } };
+		await expect(sendTeamEmail(request({ conversationId, automatic: true, answering }), deps())).rejects.toMatchObject({ message: expect.stringContaining('our own mail coming back') });
 	});
 
 	it('refuses a from-name held by another inbox, naming it, and sends nothing', async () => {
@@ -182,24 +209,26 @@ describeEachStore('Send Team Email (core) through a real SMTP server', (getStore
 	});
 
 	it('replies to the original poster of a Google Group conversation, never to the group', async () => {
-		const group = `support-group.${tag}@groups.acme.test`;
-		const item = googleGroupsItem('poster@example.org', group, true, { inbox, subject: '[support] Cannot pay', messageId: `group.${tag}@groups.acme.test` });
-		const outcome = await resolveOriginalSender(store, item);
-		if (outcome.status !== 'resolved') throw new Error(outcome.reason);
-		const conversationId = outcome.part.conversation.id;
+		// chatwoot's fixture: From "ACME group <acme_group@example.com>", X-Original-Sender: jane@example.com.
+		const group = 'acme_group@example.com';
+		const item = await intakeOf(readFileSync(join(CORPUS, 'chatwoot/group_sender_support.eml')), inbox, group);
+		expect(item.originalSender).toMatchObject({ address: 'jane@example.com', method: 'list-rewrite' });
+		const conversationId = (await resolved(store, item)).conversation.id;
 
 		const answering = { kind: item.kind, mailFrom: item.envelope.mailFrom, flags: item.verdict.flags, originalSenderMethod: item.originalSender.method };
 		await expect(sendTeamEmail(request({ conversationId, automatic: true, answering }), deps())).rejects.toMatchObject({ message: expect.stringContaining('list mail') });
 
 		await sendTeamEmail(request({ conversationId }), deps());
 		const { mail, rcptTo } = await lastReceived();
-		expect(addresses(mail.to)).toEqual(['poster@example.org']);
-		expect(rcptTo).toEqual(['poster@example.org']);
-		expect(mail.inReplyTo).toBe(`<group.${tag}@groups.acme.test>`);
+		expect(addresses(mail.to)).toEqual(['jane@example.com']);
+		expect(rcptTo).toEqual(['jane@example.com']);
+		expect(mail.inReplyTo).toBe('<0CB459E0-0336-41DA-BC88-E6E28C697DDB@chatwoot.com>');
+		expect(mail.references).toEqual(['<4e6e35f5a38b4_479f13bb90078178@small-app-01.mail>', '<0CB459E0-0336-41DA-BC88-E6E28C697DDB@chatwoot.com>']);
+		expect(mail.subject).toBe("Re: Discussion: Let's debate these attachments");
 
 		// Only when the user adds the group does it get a copy.
 		await sendTeamEmail(request({ conversationId, cc: [group] }), deps());
-		expect((await lastReceived()).rcptTo).toEqual(['poster@example.org', group]);
+		expect((await lastReceived()).rcptTo).toEqual(['jane@example.com', group]);
 	});
 
 	it('starts a new conversation with a contact', async () => {
