@@ -1,4 +1,4 @@
-import type { Agent, WorkingHours } from '../store/types';
+import type { Agent, Availability, WorkingHours } from '../store/types';
 
 /** Why an agent can or cannot take a new conversation right now; `why` reads after the agent's email. */
 export interface AvailabilityCheck {
@@ -61,4 +61,11 @@ export function checkAvailability(agent: Agent, now: Date, openConversations: nu
 		return { available: false, why: `is at capacity (${openConversations} open, capacity ${agent.capacity})` };
 	}
 	return { available: true, why: 'is available' };
+}
+
+/** What an agent's working hours call for at `now`: available inside them, away outside; null without working hours. */
+export function availabilityFromWorkingHours(agent: Agent, now: Date): { availability: Availability; local: string } | null {
+	if (!agent.workingHours) return null;
+	const { inside, local } = insideWorkingHours(agent.workingHours, now);
+	return { availability: inside ? 'available' : 'away', local: `${local} ${agent.workingHours.timeZone}` };
 }

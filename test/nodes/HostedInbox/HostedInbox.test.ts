@@ -152,6 +152,27 @@ describeEachStore('Hosted Inbox node', (getStore) => {
 			expect(await ok(target, { resource: 'agent', operation: 'getAll', returnAll: false, limit: 2 })).toHaveLength(2);
 		});
 
+		it('syncs availability with working hours: away outside them, back inside, agents without hours untouched', async () => {
+			// One-hour windows around the current UTC hour, and twelve hours away from it, every day of the week.
+			const hourWindow = (hour: number) => ({ start: `${String(hour).padStart(2, '0')}:00`, end: hour < 23 ? `${String(hour + 1).padStart(2, '0')}:00` : '23:59' });
+			const everyDay = (hour: number) => JSON.stringify({ timeZone: 'UTC', days: Object.fromEntries(['0', '1', '2', '3', '4', '5', '6'].map((d) => [d, hourWindow(hour)])) });
+			const hour = new Date().getUTCHours();
+			await ok(target, { resource: 'agent', operation: 'create', email: 'night@company.test', firstName: 'Nia', fullName: 'Nia Night', additionalFields: { workingHours: everyDay(hour) } });
+			await ok(target, { resource: 'agent', operation: 'setAvailability', agent: 'night@company.test', availability: 'away' });
+			await ok(target, { resource: 'agent', operation: 'create', email: 'off@company.test', firstName: 'Oli', fullName: 'Oli Off', additionalFields: { workingHours: everyDay((hour + 12) % 24) } });
+
+			const synced = await ok(target, { resource: 'agent', operation: 'syncWorkingHours' });
+			const byEmail = Object.fromEntries(synced.map((entry) => [entry.email, entry]));
+			expect(byEmail['night@company.test']).toMatchObject({ availability: 'available', changed: true });
+			expect(byEmail['off@company.test']).toMatchObject({ availability: 'away', changed: true });
+			expect(String(byEmail['off@company.test'].reason)).toMatch(/outside working hours/);
+			expect(synced.every((entry) => entry.email !== 'ben@company.test')).toBe(true);
+			expect((await store.getAgent('off@company.test'))?.availability).toBe('away');
+
+			const again = await ok(target, { resource: 'agent', operation: 'syncWorkingHours' });
+			expect(again.filter((entry) => entry.changed)).toEqual([]);
+		});
+
 		it('refuses an unknown agent and an invalid email, changing nothing', async () => {
 			const before = await store.listAgents();
 			const unknown = await fails(target, { resource: 'agent', operation: 'setAvailability', agent: 'nobody@company.test', availability: 'away' });
