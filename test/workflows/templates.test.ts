@@ -1,0 +1,152 @@
+/**
+ * Checks every bundled template against the package's own node descriptions, which n8n's import does not:
+ * node types and typeVersions exist, parameter names exist (and fixed option values are allowed),
+ * connections point at existing nodes and outputs. n8n's own node types are checked in the real-n8n run
+ * (test/e2e); here only that they are ones we know to exist in the supported n8n versions.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
+
+const root = path.join(__dirname, '..', '..');
+const PACKAGE = 'n8n-nodes-hosted-inbox';
+
+/** n8n's own node types the templates may use, with typeVersions present in n8n 2.8.4 and 2.41. */
+const N8N_NODE_VERSIONS: Record<string, number[]> = {
+	'n8n-nodes-base.stickyNote': [1],
+	'n8n-nodes-base.manualTrigger': [1],
+	'n8n-nodes-base.scheduleTrigger': [1.2],
+	'n8n-nodes-base.emailSend': [2.1],
+	'n8n-nodes-base.noOp': [1],
+	'n8n-nodes-base.set': [3.4],
+	'n8n-nodes-base.if': [2.2],
+	'n8n-nodes-base.webhook': [2],
+	'n8n-nodes-base.formTrigger': [2.2],
+	'n8n-nodes-base.respondToWebhook': [1.1],
+};
+
+interface TemplateNode {
+	name: string;
+	type: string;
+	typeVersion: number;
+	parameters: Record<string, unknown>;
+}
+interface Template {
+	name: string;
+	nodes: TemplateNode[];
+	connections: Record<string, Record<string, Array<Array<{ node: string; type: string; index: number }>>>>;
+}
+
+function ourNodeDescriptions(): Map<string, INodeTypeDescription> {
+	const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+	const descriptions = new Map<string, INodeTypeDescription>();
+	for (const built of pkg.n8n.nodes as string[]) {
+		const source = path.join(root, built.replace(/^dist\//, '').replace(/\.js$/, '.ts'));
+		const module = require(source) as Record<string, new () => INodeType>;
+		for (const NodeClass of Object.values(module)) {
+			if (typeof NodeClass !== 'function') continue;
+			const { description } = new NodeClass();
+			if (description?.name) descriptions.set(`${PACKAGE}.${description.name}`, description);
+		}
+	}
+	return descriptions;
+}
+
+function versionsOf(description: INodeTypeDescription): number[] {
+	return Array.isArray(description.version) ? description.version : [description.version];
+}
+
+function outputCount(type: string, descriptions: Map<string, INodeTypeDescription>): number {
+	const ours = descriptions.get(type);
+	if (ours) return Array.isArray(ours.outputs) ? ours.outputs.length : 1;
+	return type === 'n8n-nodes-base.if' ? 2 : 1;
+}
+
+/** Problems with one node's parameters, by the description's property list. */
+function parameterProblems(node: TemplateNode, properties: INodeProperties[]): string[] {
+	const problems: string[] = [];
+	for (const [name, value] of Object.entries(node.parameters ?? {})) {
+		const candidates = properties.filter((p) => p.name === name);
+		if (candidates.length === 0) {
+			problems.push(`${node.name}: unknown parameter "${name}"`);
+			continue;
+		}
+		const isExpression = typeof value === 'string' && value.startsWith('=');
+		const options = candidates.filter((p) => p.type === 'options');
+		if (!isExpression && options.length === candidates.length && typeof value !== 'object') {
+			const allowed = options.flatMap((p) => (p.options ?? []).map((o) => ('value' in o ? o.value : undefined)));
+			if (!allowed.includes(value as string)) problems.push(`${node.name}: "${name}" = ${JSON.stringify(value)} is not one of ${JSON.stringify(allowed)}`);
+		}
+	}
+	return problems;
+}
+
+export function templateProblems(template: Template, descriptions: Map<string, INodeTypeDescription>): string[] {
+	const problems: string[] = [];
+	const byName = new Map(template.nodes.map((n) => [n.name, n]));
+	if (byName.size !== template.nodes.length) problems.push('two nodes share a name');
+	for (const node of template.nodes) {
+		const ours = descriptions.get(node.type);
+		if (ours) {
+			if (!versionsOf(ours).includes(node.typeVersion)) problems.push(`${node.name}: ${node.type} has no typeVersion ${node.typeVersion}`);
+			problems.push(...parameterProblems(node, ours.properties));
+		} else if (node.type.startsWith(`${PACKAGE}.`)) {
+			problems.push(`${node.name}: ${node.type} is not a node of this package`);
+		} else if (!N8N_NODE_VERSIONS[node.type]?.includes(node.typeVersion)) {
+			problems.push(`${node.name}: ${node.type} v${node.typeVersion} is not a known n8n node version`);
+		}
+	}
+	for (const [source, byType] of Object.entries(template.connections)) {
+		const sourceNode = byName.get(source);
+		if (!sourceNode) {
+			problems.push(`connection from missing node "${source}"`);
+			continue;
+		}
+		const outputs = byType.main ?? [];
+		if (outputs.length > outputCount(sourceNode.type, descriptions)) problems.push(`${source}: connects output ${outputs.length - 1}, which it does not have`);
+		for (const targets of outputs)
+			for (const target of targets ?? []) {
+				const targetNode = byName.get(target.node);
+				if (!targetNode) problems.push(`${source} connects to missing node "${target.node}"`);
+				else if (descriptions.get(targetNode.type)?.inputs?.length === 0) problems.push(`${source} connects to trigger "${target.node}"`);
+			}
+	}
+	const scheduled = template.nodes.some((n) => n.type === 'n8n-nodes-base.scheduleTrigger');
+	if (scheduled && !template.nodes.some((n) => n.type === 'n8n-nodes-base.manualTrigger')) problems.push('a scheduled template needs a Manual Trigger too');
+	if (!template.nodes.some((n) => n.type === 'n8n-nodes-base.stickyNote')) problems.push('no sticky note explains the steps');
+	return problems;
+}
+
+const workflowsDir = path.join(root, 'workflows');
+const templateFiles = fs.existsSync(workflowsDir) ? fs.readdirSync(workflowsDir).filter((f) => f.endsWith('.json')) : [];
+
+describe('workflow templates', () => {
+	const descriptions = ourNodeDescriptions();
+
+	it('are bundled', () => {
+		expect(templateFiles).toEqual(expect.arrayContaining(['hosted-inbox-smtp.json', 'google-groups.json', 'agent-availability.json']));
+	});
+
+	it.each(templateFiles)('%s fits the node descriptions', (file) => {
+		const template = JSON.parse(fs.readFileSync(path.join(workflowsDir, file), 'utf8')) as Template;
+		expect(templateProblems(template, descriptions)).toEqual([]);
+	});
+
+	it('catches what n8n import would let through', () => {
+		const broken: Template = {
+			name: 'broken',
+			nodes: [
+				{ name: 'Trigger', type: `${PACKAGE}.hostedInboxTrigger`, typeVersion: 9, parameters: { receiveVia: 'fax', nope: 1 } },
+				{ name: 'Note', type: 'n8n-nodes-base.stickyNote', typeVersion: 1, parameters: {} },
+			],
+			connections: { Trigger: { main: [[{ node: 'Ghost', type: 'main', index: 0 }], [], [], []] } },
+		};
+		expect(templateProblems(broken, descriptions)).toEqual([
+			'Trigger: n8n-nodes-hosted-inbox.hostedInboxTrigger has no typeVersion 9',
+			'Trigger: "receiveVia" = "fax" is not one of ["smtp","imap"]',
+			'Trigger: unknown parameter "nope"',
+			'Trigger: connects output 3, which it does not have',
+			'Trigger connects to missing node "Ghost"',
+		]);
+	});
+});
