@@ -13,6 +13,8 @@ export interface ForwardedAuthor {
 
 /** A chain deeper than this is not followed further (bounded work on hostile input). */
 const MAX_CHAIN = 10;
+/** Forward headers sit near the top; without RE2 the parser's regexes must not run over megabytes. */
+const MAX_TEXT = 256 * 1024;
 
 /**
  * "From" in languages email-forward-parser lacks (it knows 22 locales); used to pick the author line of a
@@ -68,7 +70,7 @@ function readOnce(parser: EmailForwardParser, text: string, subject: string) {
  */
 export function findForwardedAuthor(text: string, subject: string): ForwardedAuthor | null {
 	const parser = new EmailForwardParser();
-	const outer = readOnce(parser, text, subject);
+	const outer = readOnce(parser, text.slice(0, MAX_TEXT), subject);
 	if (!outer) return null;
 	let current = outer;
 	let depth = 1;

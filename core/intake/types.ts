@@ -27,6 +27,15 @@ export interface Verification {
 	requestedBy: string | null;
 	/** forwarding-test only: the token the message carried. */
 	token?: string | null;
+	/** forwarding-test only: what the token did to its forwarding check (set by the SMTP and IMAP intake, core/forwarding). */
+	check?: ForwardingTestOutcome;
+}
+
+export interface ForwardingTestOutcome {
+	/** verified now; already verified (a replay); arrived after the deadline; refused by the security checks; or a token that opens nothing here. */
+	outcome: 'verified' | 'already-verified' | 'too-late' | 'refused' | 'unknown-token' | 'other-inbox';
+	checkId: string | null;
+	detail: string;
 }
 
 export type OriginalSenderMethod = 'from-header' | 'list-rewrite' | 'inline-forward' | 'attached-message';

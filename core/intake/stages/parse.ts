@@ -10,7 +10,7 @@ const PARSER_OPTIONS = { keepCidLinks: true, ignoreEmbedded: true, maxHeadSize: 
 
 /** Parses only the header section: enough for sender, subject and thread keys when the body cannot be read. */
 export async function parseHeaderSection(raw: Buffer, headerBytes: number): Promise<ParsedMail> {
-	return await simpleParser(raw.subarray(0, headerBytes), { ...PARSER_OPTIONS, maxHeadSize: headerBytes + 1 });
+	return await simpleParser(raw.subarray(0, headerBytes), { ...PARSER_OPTIONS, maxHeadSize: Math.max(MAX_HEADER_BYTES, headerBytes * 2) });
 }
 
 export async function parseMessage(raw: Buffer): Promise<ParsedMail> {

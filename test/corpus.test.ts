@@ -1,0 +1,58 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+import { loadZoneFile, zoneResolver } from '../core/dns';
+import { parseInboxConfig } from '../core/inbox';
+import { runIntake } from '../core/intake/pipeline';
+
+/** The shared corpus of real third-party emails lives beside the checkout; the suite stands without it. */
+const CORPUS = resolve(__dirname, '../../shared/corpus');
+const present = existsSync(join(CORPUS, 'manifest.json'));
+
+interface Case {
+	file: string;
+	inbox?: string;
+	dns?: string;
+	args?: { clientIp?: string; helo?: string; mailFrom?: string; rcpt?: string; now?: string };
+	expect: Record<string, unknown>;
+}
+
+const ADDRESS_KEYS = new Set(['address', 'requestedBy', 'forwardedBy']);
+const normAddr = (v: unknown) => (typeof v === 'string' ? (/<([^<>]*)>\s*$/.exec(v)?.[1] ?? v).trim().toLowerCase() : v);
+
+/** The comparison rules of the corpus README: only expected fields, addresses case-insensitive, null = absent. */
+function differences(expected: unknown, actual: unknown, path: string): string[] {
+	if (expected !== null && typeof expected === 'object') {
+		if (!actual || typeof actual !== 'object') return [`${path}: expected an object, got ${JSON.stringify(actual)}`];
+		return Object.entries(expected).flatMap(([k, v]) => differences(v, (actual as Record<string, unknown>)[k], path ? `${path}.${k}` : k));
+	}
+	const key = path.split('.').pop() ?? '';
+	const ok = expected === null ? actual === null || actual === undefined : ADDRESS_KEYS.has(key) ? normAddr(actual) === normAddr(expected) : actual === expected;
+	return ok ? [] : [`${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`];
+}
+
+if (!present) {
+	process.stderr.write(`corpus.test: SKIPPED, no corpus at ${CORPUS}\n`);
+}
+
+(present ? describe : describe.skip)('shared corpus (../shared/corpus/manifest.json)', () => {
+	const cases: Case[] = present ? JSON.parse(readFileSync(join(CORPUS, 'manifest.json'), 'utf8')) : [];
+	it.each(cases.map((c) => [c.file, c] as const))('%s', async (_file, c) => {
+		const inbox = parseInboxConfig(JSON.parse(readFileSync(join(CORPUS, c.inbox ?? 'inbox.json'), 'utf8')));
+		const resolver = zoneResolver(c.dns ? loadZoneFile(join(CORPUS, c.dns)) : {});
+		const a = c.args ?? {};
+		const { result } = await runIntake(readFileSync(join(CORPUS, c.file)), {
+			inbox,
+			resolver,
+			now: a.now ? new Date(a.now) : undefined,
+			envelope: { clientIp: a.clientIp ?? null, helo: a.helo ?? null, mailFrom: a.mailFrom ?? null, rcpt: a.rcpt ? [a.rcpt] : [] },
+		});
+		expect(differences(c.expect, result, '')).toEqual([]);
+	});
+});
+
+if (!present) {
+	it('shared corpus is absent: skipped (see notice above)', () => {
+		expect(present).toBe(false);
+	});
+}
