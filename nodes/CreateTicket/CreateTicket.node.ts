@@ -22,7 +22,7 @@ export class CreateTicket implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Create Ticket',
 		name: 'createTicket',
-		icon: 'file:createTicket.svg',
+		icon: { light: 'file:createTicket.svg', dark: 'file:createTicket.dark.svg' },
 		group: ['transform'],
 		usableAsTool: true,
 		version: 1,

@@ -16,7 +16,7 @@ export class ResolveOriginalSender implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Resolve Original Sender',
 		name: 'resolveOriginalSender',
-		icon: 'file:resolveOriginalSender.svg',
+		icon: { light: 'file:resolveOriginalSender.svg', dark: 'file:resolveOriginalSender.dark.svg' },
 		group: ['transform'],
 		usableAsTool: true,
 		version: 1,

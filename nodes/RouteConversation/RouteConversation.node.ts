@@ -19,7 +19,7 @@ export class RouteConversation implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Route Conversation',
 		name: 'routeConversation',
-		icon: 'file:routeConversation.svg',
+		icon: { light: 'file:routeConversation.svg', dark: 'file:routeConversation.dark.svg' },
 		group: ['transform'],
 		usableAsTool: true,
 		version: 1,
