@@ -10,7 +10,7 @@
  * - The after-processing action runs only once the processing of that message succeeded; a failure
  *   leaves the message untouched and it is retried with backoff, then flagged and reported.
  */
-import { ImapFlow, type FetchMessageObject, type SearchObject } from 'imapflow';
+import { ImapFlow, type FetchMessageObject, type ImapFlowOptions, type SearchObject } from 'imapflow';
 
 import { retryDelayMs, type RetryPolicy } from '../intake-delivery/retry';
 import type { Store } from '../store/types';
@@ -142,6 +142,67 @@ interface RetryState {
 	dueAt: number;
 }
 
+/** An imapflow client for these settings (n8n's IMAP credential fields), quiet, its errors handled. */
+export function createImapClient(connection: MailboxConnection, extra: Partial<ImapFlowOptions> = {}): ImapFlow {
+	const client = new ImapFlow({
+		host: connection.host,
+		port: connection.port,
+		secure: connection.secure,
+		auth: { user: connection.user, pass: connection.password },
+		tls: { rejectUnauthorized: !connection.allowUnauthorizedCerts },
+		logger: false,
+		...extra,
+	});
+	// Without a listener an 'error' event would crash the process; the 'close' that follows tells the owner.
+	client.on('error', () => undefined);
+	return client;
+}
+
+/**
+ * The newest message of the mailbox, read-only (nothing flagged, no checkpoint): what a manual test run shows.
+ * Null when the mailbox is empty; a message over the limit is not downloaded (its size is reported instead).
+ */
+export async function peekLatestMessage(
+	connection: MailboxConnection,
+	mailbox: string,
+	maxMessageBytes: number,
+): Promise<MailboxMessage | { tooLarge: number } | null> {
+	const client = createImapClient(connection, { disableAutoIdle: true });
+	try {
+		await client.connect();
+		const opened = await client.mailboxOpen(mailbox, { readOnly: true });
+		if (!opened.exists) return null;
+		const meta = await client.fetchOne('*', { uid: true, size: true, envelope: true, internalDate: true });
+		if (!meta) return null;
+		if ((meta.size ?? 0) > maxMessageBytes) return { tooLarge: meta.size ?? 0 };
+		const { content } = await client.download(String(meta.uid), undefined, { uid: true, maxBytes: maxMessageBytes + 1 });
+		if (!content) return null;
+		const raw = await collect(content);
+		return {
+			mailbox,
+			uidValidity: String(opened.uidValidity),
+			uid: meta.uid,
+			raw,
+			size: raw.length,
+			messageId: meta.envelope?.messageId ?? null,
+			internalDate: meta.internalDate ? new Date(meta.internalDate).toISOString() : null,
+			attempt: 1,
+		};
+	} finally {
+		await client.logout().catch(() => client.close());
+	}
+}
+
+async function collect(stream: AsyncIterable<Buffer>): Promise<Buffer> {
+	const chunks: Buffer[] = [];
+	let size = 0;
+	for await (const chunk of stream) {
+		size += chunk.length;
+		chunks.push(chunk);
+	}
+	return Buffer.concat(chunks, size);
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function errorOf(value: unknown): Error {
@@ -271,25 +332,14 @@ export class MailboxPoller {
 	}
 
 	private newClient(): ImapFlow {
-		const c = this.o.connection;
-		const t = this.o.timeouts ?? {};
-		const client = new ImapFlow({
-			host: c.host,
-			port: c.port,
-			secure: c.secure,
-			auth: { user: c.user, pass: c.password },
-			tls: { rejectUnauthorized: !c.allowUnauthorizedCerts },
-			logger: false,
+		return createImapClient(this.o.connection, {
 			maxIdleTime: this.o.maxIdleTimeMs,
 			// Back to IDLE quickly after our own commands: mail arriving in between is then seen at once.
 			autoIdleDelay: 250,
-			...(t.connectionMs ? { connectionTimeout: t.connectionMs } : {}),
-			...(t.greetingMs ? { greetingTimeout: t.greetingMs } : {}),
-			...(t.socketMs ? { socketTimeout: t.socketMs } : {}),
+			...(this.o.timeouts?.connectionMs ? { connectionTimeout: this.o.timeouts.connectionMs } : {}),
+			...(this.o.timeouts?.greetingMs ? { greetingTimeout: this.o.timeouts.greetingMs } : {}),
+			...(this.o.timeouts?.socketMs ? { socketTimeout: this.o.timeouts.socketMs } : {}),
 		});
-		// Without a listener an 'error' event would crash the process; the 'close' that follows ends the session.
-		client.on('error', () => undefined);
-		return client;
 	}
 
 	private async runSession(client: ImapFlow, onReady: () => void): Promise<void> {
@@ -311,20 +361,19 @@ export class MailboxPoller {
 		client.on('error', (error: Error) => (session.closeError = error));
 		client.on('exists', () => this.wake());
 
-		try {
-			await client.connect();
-		} catch (error) {
-			if (isAuthFailure(error)) throw new MailboxConfigError(`IMAP login failed for ${this.o.connection.user}: ${errorOf(error).message}`, error);
-			throw error;
+		const loginFailure = await client.connect().then(
+			() => null,
+			(error: unknown) => error,
+		);
+		if (loginFailure) {
+			throw isAuthFailure(loginFailure)
+				? new MailboxConfigError(`IMAP login failed for ${this.o.connection.user}: ${errorOf(loginFailure).message}`, loginFailure)
+				: loginFailure;
 		}
-		let opened;
-		try {
-			opened = await client.mailboxOpen(this.mailbox);
-		} catch (error) {
-			const e = error as { serverResponseCode?: string; mailboxMissing?: boolean };
-			if (e.mailboxMissing || e.serverResponseCode === 'NONEXISTENT') throw new MailboxConfigError(`The mailbox "${this.mailbox}" does not exist on ${this.o.connection.host}`, error);
-			throw error;
-		}
+		const opened = await client.mailboxOpen(this.mailbox).catch((error: { serverResponseCode?: string; mailboxMissing?: boolean }) => {
+			if (!error.mailboxMissing && error.serverResponseCode !== 'NONEXISTENT') return Promise.reject(error);
+			return Promise.reject(new MailboxConfigError(`The mailbox "${this.mailbox}" does not exist on ${this.o.connection.host}`, error));
+		});
 		session.uidValidity = String(opened.uidValidity);
 		session.idle = client.capabilities.has('IDLE');
 		// Without IDLE, imapflow's fallback polls (NOOP) at maxIdleTime: make that the poll interval.
@@ -466,12 +515,14 @@ export class MailboxPoller {
 		for (let i = 0; i < fresh.length; i += this.o.batchSize) groups.push(fresh.slice(i, i + this.o.batchSize));
 		for (const group of groups) {
 			if (!(await this.takeSlot(session))) return;
-			let messages: MailboxMessage[];
+			let messages: MailboxMessage[] = [];
+			let fetched = false;
 			try {
 				messages = await this.fetchGroup(session, group);
-			} catch (error) {
-				this.releaseSlot();
-				throw error;
+				fetched = true;
+			} finally {
+				// A failed fetch hands nothing over: its slot is free again.
+				if (!fetched) this.releaseSlot();
 			}
 			if (!messages.length) {
 				this.releaseSlot();
@@ -561,17 +612,10 @@ export class MailboxPoller {
 		return messages;
 	}
 
-	/** Streams one message in, never holding more than the limit. */
+	/** Streams one message in (the size was checked; maxBytes guards a message that grew meanwhile). */
 	private async download(client: ImapFlow, uid: number, limit: number): Promise<Buffer | null> {
 		const { content } = await client.download(String(uid), undefined, { uid: true, maxBytes: limit + 1 });
-		if (!content) return null;
-		const chunks: Buffer[] = [];
-		let size = 0;
-		for await (const chunk of content as AsyncIterable<Buffer>) {
-			size += chunk.length;
-			chunks.push(chunk);
-		}
-		return Buffer.concat(chunks, size);
+		return content ? await collect(content as AsyncIterable<Buffer>) : null;
 	}
 
 	private tooLarge(session: Session, meta: FetchMessageObject, messageId: string | null): void {

@@ -25,7 +25,8 @@ export interface SmtpIntakeOptions {
 	onRefused?(run: IntakeRun): void;
 }
 
-const LOG_KIND: Partial<Record<string, IntakeLogKind>> = {
+/** Which intake-log kind a decision is written as (accepted plain messages are not logged). */
+export const LOG_KIND: Partial<Record<string, IntakeLogKind>> = {
 	reject: 'rejected',
 	quarantine: 'quarantined',
 	defer: 'deferred',

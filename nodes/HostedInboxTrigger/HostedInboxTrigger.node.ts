@@ -8,6 +8,8 @@ import {
 } from 'n8n-workflow';
 
 import { storeProperties } from '../shared/descriptions';
+import { imapProperties } from './imap/description';
+import { startImapMode } from './imap/mode';
 import { inboxSettingsProperties } from './shared/inbox-settings';
 import { OUTPUT_NAMES, outputOptionsProperties } from './shared/outputs';
 import { testSmtpListenerCredential } from './smtp/credential-test';
@@ -17,6 +19,7 @@ import { startSmtpMode } from './smtp/mode';
 /** Each way of receiving mail: its parameters and how it starts. Both feed the same pipeline and outputs. */
 const MODES: Record<string, (this: ITriggerFunctions) => Promise<ITriggerResponse>> = {
 	smtp: startSmtpMode,
+	imap: startImapMode,
 };
 
 export class HostedInboxTrigger implements INodeType {
@@ -42,6 +45,9 @@ export class HostedInboxTrigger implements INodeType {
 				testedBy: 'hostedInboxSmtpListenerTest',
 				displayOptions: { show: { receiveVia: ['smtp'] } },
 			},
+			// n8n's built-in IMAP credential (user, password, host, port, secure, allowUnauthorizedCerts): users already have one.
+			// eslint-disable-next-line @n8n/community-nodes/valid-credential-references
+			{ name: 'imap', required: true, displayOptions: { show: { receiveVia: ['imap'] } } },
 		],
 		properties: [
 			...storeProperties,
@@ -61,6 +67,7 @@ export class HostedInboxTrigger implements INodeType {
 				default: 'smtp',
 			},
 			...smtpProperties,
+			...imapProperties,
 			...inboxSettingsProperties,
 			...outputOptionsProperties,
 		],

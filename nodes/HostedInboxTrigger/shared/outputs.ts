@@ -104,6 +104,8 @@ function runFailure(run: IRun | undefined): string | null {
 export interface TriggerOutputs {
 	/** Emits one message; resolves once its execution succeeded (in a manual test run: once emitted). */
 	deliver(emission: IntakeEmission, raw: Buffer | null): Promise<void>;
+	/** Emits several messages as one execution (IMAP batches); resolves once that execution succeeded. */
+	deliverMany(entries: Array<{ emission: IntakeEmission; raw: Buffer | null }>): Promise<void>;
 	/** A refused or quarantined message, for the Rejected / quarantined output when it is on. */
 	setAside(emission: IntakeEmission): void;
 	/** A message given up after its last attempt: a failed execution n8n shows and an error workflow sees. */
@@ -120,19 +122,24 @@ export function createTriggerOutputs(context: ITriggerFunctions, options: Output
 			(error: Error) => context.logger.error(`Hosted inbox: could not emit rejected mail: ${error.message}`),
 		);
 	});
+	const deliverMany: TriggerOutputs['deliverMany'] = async (entries) => {
+		const data: INodeExecutionData[][] = INTAKE_OUTPUTS.map(() => []);
+		for (const { emission, raw } of entries) {
+			data[INTAKE_OUTPUTS.indexOf(emission.output)].push(await toNodeItem(context, emission, options.includeRaw ? raw : null));
+		}
+		if (manual) {
+			// A test run takes the first emit and ends; n8n reports no completion for it.
+			context.emit(data);
+			return;
+		}
+		const done = context.helpers.createDeferredPromise<IRun>();
+		context.emit(data, undefined, done);
+		const failure = runFailure(await done.promise);
+		if (failure) throw new Error(failure);
+	};
 	return {
-		async deliver(emission, raw) {
-			const item = await toNodeItem(context, emission, options.includeRaw ? raw : null);
-			if (manual) {
-				// A test run takes the first emit and ends; n8n reports no completion for it.
-				context.emit(onOutput(emission.output, [item]));
-				return;
-			}
-			const done = context.helpers.createDeferredPromise<IRun>();
-			context.emit(onOutput(emission.output, [item]), undefined, done);
-			const failure = runFailure(await done.promise);
-			if (failure) throw new Error(failure);
-		},
+		deliver: async (emission, raw) => await deliverMany([{ emission, raw }]),
+		deliverMany,
 		setAside(emission) {
 			if (options.emitRejected) rejected.add(emission);
 		},

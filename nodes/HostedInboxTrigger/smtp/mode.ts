@@ -10,7 +10,7 @@ import { readInboxConfig } from '../shared/inbox-settings';
 import { createTriggerOutputs, readOutputOptions } from '../shared/outputs';
 
 /** Offline DNS for tests and air-gapped setups: a zone file in the corpus format instead of real lookups. */
-function dnsResolver(): DnsResolver {
+export function dnsResolver(): DnsResolver {
 	const zoneFile = process.env.HOSTED_INBOX_DNS_ZONE;
 	return zoneFile ? zoneResolver(loadZoneFile(zoneFile)) : systemResolver();
 }
