@@ -13,15 +13,24 @@ export const EXPLAIN_USAGE =
 /** Without --inbox: defaults for everything, the address taken from --rcpt when given. */
 const FALLBACK_INBOX_ADDRESS = 'inbox@hosted-inbox.invalid';
 
+/** Bad options or unreadable input: exit 2 with one line. */
 class UsageError extends Error {}
+
+function usage<T>(fn: () => T, describe: (error: Error) => string): T {
+	let problem: string | null = null;
+	let value: T | undefined;
+	try {
+		value = fn();
+	} catch (error) {
+		problem = describe(error as Error);
+	}
+	if (problem !== null) throw new UsageError(problem);
+	return value as T;
+}
 
 async function readInput(path: string): Promise<Buffer> {
 	if (path !== '-') {
-		try {
-			return readFileSync(path);
-		} catch (error) {
-			throw new UsageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-		}
+		return usage(() => readFileSync(path), (e) => `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? e.message}`);
 	}
 	const chunks: Buffer[] = [];
 	for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
@@ -30,25 +39,12 @@ async function readInput(path: string): Promise<Buffer> {
 
 function loadInbox(path: string | undefined, rcpt: string | undefined): InboxConfig {
 	if (!path) return parseInboxConfig({ address: rcpt ?? FALLBACK_INBOX_ADDRESS });
-	let json: unknown;
-	try {
-		json = JSON.parse(readFileSync(path, 'utf8'));
-	} catch (error) {
-		throw new UsageError(`cannot read inbox file ${path}: ${(error as Error).message}`);
-	}
-	try {
-		return parseInboxConfig(json);
-	} catch (error) {
-		throw new UsageError(`${path}: ${(error as Error).message}`);
-	}
+	const json: unknown = usage(() => JSON.parse(readFileSync(path, 'utf8')), (e) => `cannot read inbox file ${path}: ${e.message}`);
+	return usage(() => parseInboxConfig(json), (e) => `${path}: ${e.message}`);
 }
 
 function loadZone(path: string) {
-	try {
-		return loadZoneFile(path);
-	} catch (error) {
-		throw new UsageError((error as Error).message);
-	}
+	return usage(() => loadZoneFile(path), (e) => e.message);
 }
 
 function parseOptions(args: string[]) {
@@ -122,8 +118,7 @@ export async function explainCommand(args: string[]): Promise<number> {
 		return 0;
 	} catch (error) {
 		const known = error instanceof UsageError || error instanceof NotAnEmailError || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS');
-		if (!known) throw error;
-		process.stderr.write(`hosted-inbox explain: ${(error as Error).message.split('\n')[0]}\n`);
-		return 2;
+		process.stderr.write(`hosted-inbox explain: ${known ? '' : 'internal error: '}${(error as Error).message.split('\n')[0]}\n`);
+		return known ? 2 : 1;
 	}
 }

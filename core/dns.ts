@@ -36,20 +36,23 @@ function normaliseName(name: string): string {
 	return name.toLowerCase().replace(/\.$/, '');
 }
 
+/** Runs `fn`; a failure becomes one Error whose message `describe` writes. */
+export function attempt<T>(fn: () => T, describe: (error: Error) => string): T {
+	let failure: Error | null = null;
+	let value: T | undefined;
+	try {
+		value = fn();
+	} catch (error) {
+		failure = error instanceof Error ? error : new Error(String(error));
+	}
+	if (failure) throw new Error(describe(failure));
+	return value as T;
+}
+
 /** Reads and validates a zone file; the error names the file and what is wrong with it. */
 export function loadZoneFile(path: string): Zone {
-	let text: string;
-	try {
-		text = readFileSync(path, 'utf8');
-	} catch (error) {
-		throw new Error(`cannot read zone file ${path}: ${(error as Error).message}`);
-	}
-	let json: unknown;
-	try {
-		json = JSON.parse(text);
-	} catch (error) {
-		throw new Error(`zone file ${path} is not JSON: ${(error as Error).message}`);
-	}
+	const text = attempt(() => readFileSync(path, 'utf8'), (e) => `cannot read zone file ${path}: ${e.message}`);
+	const json = attempt(() => JSON.parse(text) as unknown, (e) => `zone file ${path} is not JSON: ${e.message}`);
 	const parsed = zoneSchema.safeParse(json);
 	if (!parsed.success) {
 		const issue = parsed.error.issues[0];

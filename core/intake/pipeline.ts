@@ -72,6 +72,7 @@ export function assertLooksLikeEmail(raw: Buffer): void {
 	if (start.startsWith('From ')) start = start.slice(start.indexOf('\n') + 1);
 	const firstLine = start.split(/\r?\n/, 1)[0];
 	if (!HEADER_FIELD.test(firstLine)) {
+		// eslint-disable-next-line no-control-regex
 		const printable = /^[\x09\x0a\x0d\x20-\x7e]*$/.test(head.toString('latin1', 0, Math.min(head.length, 512)));
 		throw new NotAnEmailError(
 			printable ? 'input has no header section (the first line is not "Name: value")' : 'input is binary, not an RFC 5322 message',
