@@ -1,6 +1,7 @@
 import type { ParsedMail } from 'mailparser';
 
 import type { DnsResolver } from '../dns';
+import { settleForwardingTest } from '../forwarding/complete';
 import type { InboxConfig } from '../inbox';
 import { NotAnEmailError, runIntake, type IntakeOutcome } from '../intake/pipeline';
 import type { Envelope, IntakeResult } from '../intake/types';
@@ -98,6 +99,8 @@ export function createSmtpIntake(options: SmtpIntakeOptions): (raw: Buffer, enve
 		const { verdict } = result;
 		const logKind = LOG_KIND[verdict.action === 'accept' ? result.kind : verdict.action];
 		try {
+			// A forwarding test completes its check first, so the log and the item carry the outcome.
+			await settleForwardingTest(store, inboxId, run);
 			if (logKind) await store.logIntake(intakeLogEntry(inboxId, logKind, result));
 		} catch (error) {
 			return storeDown(error);

@@ -984,6 +984,15 @@ export class SqlStore implements Store {
 		return [...latest.values()].map((row) => toForwardingCheck(row, at));
 	}
 
+	async failForwardingCheck(id: string, evidence: Record<string, unknown>): Promise<ForwardingCheck | null> {
+		const row = await this.one(
+			this.db,
+			"UPDATE forwarding_checks SET status = 'failed', evidence = $2 WHERE id = $1 AND status = 'waiting' RETURNING *",
+			[String(id), JSON.stringify(evidence ?? {})],
+		);
+		return row ? toForwardingCheck(row) : null;
+	}
+
 	// ---- sending domains
 
 	async upsertSendingDomain(input: { domain: string; selector: string; publicKey: string }): Promise<SendingDomain> {

@@ -315,6 +315,8 @@ export interface Store {
 	completeForwardingCheck(token: string, evidence: Record<string, unknown>, at?: string): Promise<ForwardingCheck | null>;
 	/** Latest check per inbox; a waiting check past its deadline reads as failed. */
 	latestForwardingChecks(inboxId?: string): Promise<ForwardingCheck[]>;
+	/** Fails a waiting check at once (its test message could not be sent), keeping why in its evidence; null when not waiting. */
+	failForwardingCheck(id: string, evidence: Record<string, unknown>): Promise<ForwardingCheck | null>;
 
 	// Sending domains (for custom from-addresses)
 	upsertSendingDomain(input: { domain: string; selector: string; publicKey: string }): Promise<SendingDomain>;

@@ -1,0 +1,82 @@
+import type { ParsedMail } from 'mailparser';
+
+import { headerTexts } from '../intake/headers';
+import type { AuthSummary, IntakeResult, Verdict } from '../intake/types';
+
+/** Enough hops for any real forwarding path; a longer chain is cut, not stored whole. */
+const MAX_HOPS = 20;
+
+export interface ReceivedHop {
+	from: string | null;
+	by: string | null;
+	with: string | null;
+	at: string | null;
+	text: string;
+}
+
+export type EnvelopeRewrite = 'gmail-caf' | 'srs' | 'other' | 'none';
+
+/** What the test message showed about the path it took, stored with the verified check. */
+export interface ForwardingEvidence {
+	arrivedAt: string;
+	messageId: string | null;
+	/** Newest hop first, as the headers stand. */
+	received: ReceivedHop[];
+	forwarding: {
+		xForwardedFor: string[];
+		xForwardedTo: string[];
+		resentFrom: string[];
+		envelopeSender: string | null;
+		/** How the forwarder rewrote the envelope sender: Gmail `+caf_=`, Sender Rewriting Scheme, another address, or not at all. */
+		envelopeRewrite: EnvelopeRewrite;
+	};
+	/** ARC-Seal signers, in instance order (i=1 first). */
+	arcSealers: Array<{ instance: number; domain: string }>;
+	auth: AuthSummary | null;
+	verdict: Pick<Verdict, 'action' | 'reasons' | 'flags'>;
+	client: { ip: string | null; helo: string | null };
+}
+
+function receivedHop(text: string): ReceivedHop {
+	const single = text.replace(/\s+/g, ' ').trim();
+	const word = (name: string) => new RegExp(`(?:^|\\s)${name}\\s+([^\\s;()]+)`, 'i').exec(single)?.[1] ?? null;
+	const when = single.lastIndexOf(';');
+	const date = when >= 0 ? new Date(single.slice(when + 1).trim()) : null;
+	return { from: word('from'), by: word('by'), with: word('with'), at: date && !Number.isNaN(date.getTime()) ? date.toISOString() : null, text: single.slice(0, 500) };
+}
+
+function envelopeRewrite(mailFrom: string | null, from: string | null): EnvelopeRewrite {
+	if (!mailFrom) return 'none';
+	const local = mailFrom.slice(0, mailFrom.lastIndexOf('@'));
+	if (/\+caf_=/i.test(local)) return 'gmail-caf';
+	if (/^SRS[01][=+-]/i.test(local)) return 'srs';
+	return from && mailFrom.toLowerCase() !== from.toLowerCase() ? 'other' : 'none';
+}
+
+function arcSealers(parsed: ParsedMail | null): ForwardingEvidence['arcSealers'] {
+	return headerTexts(parsed, 'arc-seal')
+		.map((seal) => ({ instance: Number(/(?:^|;)\s*i\s*=\s*(\d+)/.exec(seal)?.[1] ?? NaN), domain: /(?:^|;)\s*d\s*=\s*([^;\s]+)/.exec(seal)?.[1]?.toLowerCase() ?? '' }))
+		.filter((seal) => Number.isFinite(seal.instance) && seal.domain)
+		.sort((a, b) => a.instance - b.instance);
+}
+
+/** The path and the security checks of a received test message, from the intake's result and parsed headers. */
+export function forwardingEvidence(run: { result: IntakeResult; parsed: ParsedMail | null; receivedAt: string }): ForwardingEvidence {
+	const { result, parsed } = run;
+	return {
+		arrivedAt: run.receivedAt,
+		messageId: result.thread.messageId,
+		received: headerTexts(parsed, 'received').slice(0, MAX_HOPS).map(receivedHop),
+		forwarding: {
+			xForwardedFor: headerTexts(parsed, 'x-forwarded-for'),
+			xForwardedTo: headerTexts(parsed, 'x-forwarded-to'),
+			resentFrom: headerTexts(parsed, 'resent-from'),
+			envelopeSender: result.envelope.mailFrom,
+			envelopeRewrite: envelopeRewrite(result.envelope.mailFrom, result.message?.from?.address ?? null),
+		},
+		arcSealers: arcSealers(parsed),
+		auth: result.auth,
+		verdict: { action: result.verdict.action, reasons: result.verdict.reasons, flags: result.verdict.flags },
+		client: { ip: result.envelope.clientIp, helo: result.envelope.helo },
+	};
+}

@@ -1,0 +1,30 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/** Version prefix: a token of another shape is never taken for ours. */
+const PREFIX = 'hiv1';
+const NONCE_BYTES = 32;
+const BINDING_CHARS = 22;
+const TOKEN = /^hiv1\.([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{22})$/;
+
+function binding(nonce: string, inboxId: string): string {
+	// Keyed by the secret nonce: a token for one inbox cannot be re-labelled for another without the store's record.
+	return createHmac('sha256', nonce).update(`hosted-inbox forwarding check\n${inboxId}`).digest('base64url').slice(0, BINDING_CHARS);
+}
+
+/**
+ * A new forwarding-check token for this inbox: 32 random bytes (base64url) plus an HMAC binding it to the inbox,
+ * so a test message that reaches another inbox, or a token of a guessed shape, verifies nothing.
+ */
+export function newForwardingToken(inboxId: string): string {
+	const nonce = randomBytes(NONCE_BYTES).toString('base64url');
+	return `${PREFIX}.${nonce}.${binding(nonce, inboxId)}`;
+}
+
+/** Whether the token is well-formed and was issued for this inbox (the store then decides if it is still open). */
+export function tokenBelongsTo(token: string, inboxId: string): boolean {
+	const match = TOKEN.exec(token);
+	if (!match) return false;
+	const expected = Buffer.from(binding(match[1], inboxId));
+	const given = Buffer.from(match[2]);
+	return expected.length === given.length && timingSafeEqual(expected, given);
+}
