@@ -2,8 +2,10 @@ import type { Resource } from '../shared/operation';
 import { agent } from './agent';
 import { contact } from './contact';
 import { conversation } from './conversation';
+import { forwarding } from './forwarding';
 import { inbox } from './inbox';
 import { intakeLog } from './intakeLog';
+import { sendingDomain } from './sendingDomain';
 import { team } from './team';
 import { ticket } from './ticket';
 
@@ -11,4 +13,4 @@ import { ticket } from './ticket';
  * The node's resources. A new one (e.g. Sending Domain, Forwarding) is a folder `resources/<resource>/` with one file
  * per operation and an index.ts exporting its Resource, listed here: the node picks it up, nothing else changes.
  */
-export const resources: Resource[] = [inbox, agent, team, contact, conversation, ticket, intakeLog];
+export const resources: Resource[] = [inbox, agent, team, contact, conversation, ticket, intakeLog, forwarding, sendingDomain];
