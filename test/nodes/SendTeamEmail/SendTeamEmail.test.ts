@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -122,6 +122,30 @@ describeEachNodeStore('Send Team Email inside n8n', (get) => {
 		const token = await second.send({ mode: 'new', inbox: second.inbox, contactEmail: 'x@example.com', subject: 'Hello', signature: 'Cheers, {{nickname}}' }, [{}]);
 		expect(token.error?.message).toMatch(/^The team signature uses unknown token \{\{nickname\}\}/);
 		expect(sink.received.length).toBe(count);
+	});
+
+	it("runs the reply template's Send Team Email step as bundled: a threaded reply with the team's from-name and signature", async () => {
+		const { ns, inbox, agent } = await setup();
+		const template = JSON.parse(readFileSync(join(__dirname, '../../../workflows/reply.json'), 'utf8')) as WorkflowJson;
+		const step = template.nodes.find((node) => node.type === `${PACKAGE}.sendTeamEmail`)!;
+		// The company name is unique per test inbox (one from-name per hosted address); everything else is the template's.
+		const parameters = { ...step.parameters, ...ns.params, inbox, companyName: `Acme Support ${inbox}` };
+		const item = intakeItem({ inbox, from: 'lee@example.com', subject: 'Where is my parcel?', messageId: `parcel.${inbox}` });
+		const resolved = await runWorkflow(workflow(ns, { type: 'resolveOriginalSender', parameters: {} }), { nodeTypes: NODE_TYPES, inputItems: [item as unknown as IDataObject], credentials: ns.credentials });
+		const id = (resolved.json('Step')[0].conversation as IDataObject).id as string;
+
+		// What the form's or the webhook's Set step hands on.
+		const result = await runWorkflow(
+			{ nodes: [{ name: 'Start', type: 'n8n-nodes-base.manualTrigger', parameters: {} }, { ...step, parameters, credentials: { ...ns.nodeCredentials, ...step.credentials } }], connections: { Start: { main: [[{ node: step.name, type: 'main', index: 0 }]] } } },
+			{ nodeTypes: NODE_TYPES, inputItems: [{ conversationId: id, agent: agent.email, message: 'It left our warehouse today.' }], credentials: { ...ns.credentials, smtp: { ...sink.settings } as unknown as ICredentialDataDecryptedObject } },
+		);
+		expect(result.error).toBeUndefined();
+		const { mail, rcptTo } = await last();
+		expect(rcptTo).toEqual(['lee@example.com']);
+		expect(mail.from?.value).toEqual([{ name: `Ana Lopez at Acme Support ${inbox}`, address: inbox }]);
+		expect(mail.subject).toBe('Re: Where is my parcel?');
+		expect(mail.inReplyTo).toBe(`<parcel.${inbox}>`);
+		expect(mail.text).toBe('It left our warehouse today.\n\n-- \nBest regards,\nAna\n\nAna Lopez · Acme Support');
 	});
 
 	it('connects and verifies a sending domain with Hosted Inbox, then sends from a custom address, DKIM-signed', async () => {
