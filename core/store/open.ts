@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { migrate } from './migrations';
 import { PostgresDriver, quoteIdent, type PostgresConnection } from './postgres';
-import { SqliteDriver, embeddedEngineAvailable } from './sqlite';
+import { embeddedEngineAvailable, openSqliteDriver } from './sqlite';
 import { settle } from './sql';
 import { SqlStore } from './sql-store';
 import { StoreInputError, type Store } from './types';
@@ -15,7 +15,7 @@ export type StoreOptions = { engine: 'sqlite'; path: string } | ({ engine: 'post
 /** Opens the store and brings its schema up to date (safe when several processes open it at once). */
 export async function openStore(options: StoreOptions): Promise<Store> {
 	if (options.engine === 'sqlite') {
-		const driver = SqliteDriver.open(options.path);
+		const driver = openSqliteDriver(options.path);
 		const migrated = await settle(migrate(driver));
 		if (!migrated.ok) {
 			await driver.close();

@@ -28,6 +28,15 @@ export function quoteIdent(name: string): string {
 	return `"${name.replace(/"/g, '""')}"`;
 }
 
+/** host:port/database for messages, never the password. */
+function describeServer(connection: PostgresConnection): string {
+	const url = connection.connectionString && URL.canParse(connection.connectionString) ? new URL(connection.connectionString) : null;
+	const host = connection.host ?? (url?.hostname || process.env.PGHOST || 'localhost');
+	const port = connection.port ?? (Number(url?.port) || Number(process.env.PGPORT) || 5432);
+	const database = connection.database ?? (url?.pathname.slice(1) || process.env.PGDATABASE || connection.user || 'postgres');
+	return `postgres://${host}:${port}/${decodeURIComponent(database)}`;
+}
+
 export class PostgresDriver implements SqlDriver {
 	readonly engine = 'postgres' as const;
 	readonly forUpdate = ' FOR UPDATE';
@@ -52,8 +61,7 @@ export class PostgresDriver implements SqlDriver {
 		this.pool = new Pool(config);
 		// An idle connection dropped by the server must not crash n8n; the next query reports the outage.
 		this.pool.on('error', () => undefined);
-		const options = this.pool.options as PoolConfig;
-		this.location = `postgres://${options.host ?? 'localhost'}:${options.port ?? 5432}/${options.database ?? options.user ?? 'postgres'} (schema ${this.schema})`;
+		this.location = `${describeServer(connection)} (schema ${this.schema})`;
 	}
 
 	private unavailable(error: unknown): Error {

@@ -545,9 +545,10 @@ export class SqlStore implements Store {
 			return { outcome: 'duplicate', conversation: toConversation(conversation), message: toMessage(message!), reopened: false };
 		};
 
+		// A replay is the common case after a crash: answer it without opening a write transaction.
+		if (await this.one(this.db, 'SELECT id FROM messages WHERE inbox_id = $1 AND message_id = $2', [inboxId, messageId])) return replay();
 		return this.db
 			.transaction(async (q): Promise<RecordMessageResult> => {
-				if (await this.one(q, 'SELECT id FROM messages WHERE inbox_id = $1 AND message_id = $2', [inboxId, messageId])) throw new Replay();
 				const contact = await this.one(q, 'SELECT inbox_id FROM contacts WHERE id = $1', [input.contactId]);
 				if (!contact || contact.inbox_id !== inboxId) throw new StoreInputError(`Unknown contact ${input.contactId} in the inbox ${String(inbox.address)}`);
 				const senderAgentId = await this.optionalAgentId(q, input.senderAgentId, 'sender agent');

@@ -51,20 +51,23 @@ function toSqlite(value: SqlValue | undefined): string | number | null | Uint8Ar
 	return value;
 }
 
-/** One connection per process, used by one caller at a time: statements of concurrent callers never interleave inside a transaction. */
-export class SqliteDriver implements SqlDriver {
-	readonly engine = 'sqlite' as const;
-	readonly forUpdate = '';
+/**
+ * One connection per file per process, used by one caller at a time: statements of concurrent callers never
+ * interleave inside a transaction, and two stores of one process (trigger and action nodes) never wait on each
+ * other's write lock (node:sqlite waits synchronously, which would stall the event loop holding the lock).
+ */
+class SqliteConnection {
 	private readonly statements = new Map<string, StatementSync>();
 	private queue: Promise<unknown> = Promise.resolve();
 	private closed = false;
+	users = 0;
 
-	private constructor(
+	constructor(
 		private readonly db: DatabaseSync,
 		readonly location: string,
 	) {}
 
-	static open(path: string): SqliteDriver {
+	static open(path: string): SqliteConnection {
 		const mod = sqlite();
 		if (mod instanceof Error) {
 			const availability = embeddedEngineAvailable();
@@ -82,10 +85,10 @@ export class SqliteDriver implements SqlDriver {
 			return db;
 		});
 		if (!opened.ok) throw new StoreUnavailableError(`Cannot open the embedded store at ${location}: ${(opened.error as Error).message}`, opened.error);
-		return new SqliteDriver(opened.value, location);
+		return new SqliteConnection(opened.value, location);
 	}
 
-	private serialize<T>(fn: () => T | Promise<T>): Promise<T> {
+	serialize<T>(fn: () => T | Promise<T>): Promise<T> {
 		const next = this.queue.then(() => {
 			if (this.closed) throw new StoreUnavailableError(`The embedded store at ${this.location} is closed`);
 			return fn();
@@ -148,4 +151,56 @@ export class SqliteDriver implements SqlDriver {
 			this.db.close();
 		});
 	}
+}
+
+const connections = new Map<string, SqliteConnection>();
+
+class SqliteDriver implements SqlDriver {
+	readonly engine = 'sqlite' as const;
+	readonly forUpdate = '';
+	readonly location: string;
+	private closed = false;
+
+	constructor(private readonly connection: SqliteConnection) {
+		this.location = connection.location;
+	}
+
+	private check(): void {
+		if (this.closed) throw new StoreUnavailableError(`The embedded store at ${this.location} is closed`);
+	}
+
+	all(sql: string, params?: SqlValue[]): Promise<Row[]> {
+		this.check();
+		return this.connection.all(sql, params);
+	}
+
+	run(sql: string, params?: SqlValue[]): Promise<number> {
+		this.check();
+		return this.connection.run(sql, params);
+	}
+
+	transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+		this.check();
+		return this.connection.transaction(fn);
+	}
+
+	async close(): Promise<void> {
+		if (this.closed) return;
+		this.closed = true;
+		if (--this.connection.users > 0) return;
+		connections.delete(this.connection.location);
+		await this.connection.close();
+	}
+}
+
+/** A handle on the process's connection to the file at path (opened on first use, closed with its last handle). */
+export function openSqliteDriver(path: string): SqlDriver {
+	const location = resolve(path);
+	let connection = connections.get(location);
+	if (!connection) {
+		connection = SqliteConnection.open(location);
+		connections.set(location, connection);
+	}
+	connection.users++;
+	return new SqliteDriver(connection);
 }
