@@ -387,7 +387,8 @@ export class MailboxPoller {
 		while (!this.stopped) {
 			this.assertAlive(session);
 			this.wakePending = false;
-			await this.drain(session);
+			// A command cut off by the lost link says "Connection not available": name the outage instead.
+			await this.drain(session).catch((error: unknown) => Promise.reject(session.closed ? this.lostError(session) : error));
 			await this.waitForWake(this.nextLookInMs(session));
 		}
 		await this.settleDeliveries();
@@ -395,9 +396,12 @@ export class MailboxPoller {
 	}
 
 	private assertAlive(session: Session): void {
-		if (!session.closed) return;
+		if (session.closed) throw this.lostError(session);
+	}
+
+	private lostError(session: Session): ConnectionLost {
 		const reason = session.closeError ? `: ${session.closeError.message}` : '';
-		throw new ConnectionLost(`The IMAP connection to ${this.o.connection.host}:${this.o.connection.port} was lost${reason}`);
+		return new ConnectionLost(`The IMAP connection to ${this.o.connection.host}:${this.o.connection.port} was lost${reason}`);
 	}
 
 	private async ensureFolder(client: ImapFlow, folder: string): Promise<void> {
@@ -438,7 +442,8 @@ export class MailboxPoller {
 		const now = Date.now();
 		let next = session.idle ? this.o.sweepIntervalMs : this.o.pollIntervalMs;
 		for (const [key, state] of this.retries) if (key.startsWith(`${session.uidValidity}:`)) next = Math.min(next, state.dueAt - now);
-		if (this.pendingDone.size || this.pendingFlags.size) next = Math.min(next, this.o.reconnect.baseDelayMs);
+		const owed = [...this.pendingDone.values(), ...this.owedActions.values()].some((set) => set.size > 0);
+		if (owed || this.pendingFlags.size) next = Math.min(next, this.o.reconnect.baseDelayMs);
 		return Math.max(0, next);
 	}
 
@@ -713,11 +718,11 @@ export class MailboxPoller {
 			} catch {
 				return false;
 			}
+			// The set stays in the map even when empty: a concurrent recordDone may be filling it again.
 			for (const uid of uids) {
-				owed.delete(uid);
 				this.done.uids.add(uid);
+				owed.delete(uid);
 			}
-			if (!owed.size) this.pendingDone.delete(uidValidity);
 		}
 		return true;
 	}

@@ -177,7 +177,13 @@ service auth {
 
 	private async startServer(): Promise<void> {
 		const binary = dovecotBinary() as string;
-		const child = spawn(binary, ['-F', '-c', this.configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+		// Its own process group: stopping it takes its imap processes (open sessions) down with it, like a real outage.
+		const child = spawn(binary, ['-F', '-c', this.configPath], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+		const killGroup = () => {
+			if (child.pid) process.kill(-child.pid, 'SIGKILL');
+		};
+		process.once('exit', killGroup);
+		child.once('exit', () => process.removeListener('exit', killGroup));
 		let stderr = '';
 		child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
 		this.child = child;
@@ -194,13 +200,28 @@ service auth {
 		if (!child || child.exitCode !== null) return;
 		this.child = null;
 		const exited = new Promise((resolve) => child.once('exit', resolve));
-		child.kill('SIGTERM');
-		const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+		const signalGroup = (signal: NodeJS.Signals) => {
+			try {
+				process.kill(-(child.pid as number), signal);
+			} catch {
+				// The group is already gone.
+			}
+		};
+		signalGroup('SIGTERM');
+		const timer = setTimeout(() => signalGroup('SIGKILL'), 5000);
 		await exited;
 		clearTimeout(timer);
+		// Sessions still open (imap processes outlive a TERM to the master for a moment) end now.
+		signalGroup('SIGKILL');
 		// The master's children (imap, auth) may linger a moment; the port must be free to start again.
 		const deadline = Date.now() + 5000;
 		while (Date.now() < deadline && (await this.portTaken())) await new Promise((r) => setTimeout(r, 50));
+	}
+
+	/** Starts it again after stop(): same port, config and maildir. */
+	async resume(): Promise<void> {
+		if (this.running) return;
+		await this.startServer();
 	}
 
 	async restart(): Promise<void> {
@@ -267,6 +288,7 @@ export class CuttableProxy {
 	/** Bytes sent from the server to clients so far (to cut "mid-fetch"). */
 	bytesFromServer = 0;
 	port = 0;
+	private cutAt: { bytes: number; done: () => void } | null = null;
 
 	private constructor(targetPort: number) {
 		this.server = createServer((client) => {
@@ -280,7 +302,15 @@ export class CuttableProxy {
 					upstream.destroy();
 				});
 			}
-			upstream.on('data', (chunk: Buffer) => (this.bytesFromServer += chunk.length));
+			upstream.on('data', (chunk: Buffer) => {
+				this.bytesFromServer += chunk.length;
+				if (this.cutAt && this.bytesFromServer >= this.cutAt.bytes) {
+					const { done } = this.cutAt;
+					this.cutAt = null;
+					this.cutAll();
+					done();
+				}
+			});
 			client.pipe(upstream);
 			upstream.pipe(client);
 			client.on('close', () => upstream.destroy());
@@ -294,6 +324,11 @@ export class CuttableProxy {
 		const address = proxy.server.address();
 		proxy.port = typeof address === 'object' && address ? address.port : 0;
 		return proxy;
+	}
+
+	/** Cuts every connection once the server has sent this many more bytes (e.g. in the middle of a FETCH). */
+	cutAfterServerBytes(bytes: number): Promise<void> {
+		return new Promise((resolve) => (this.cutAt = { bytes: this.bytesFromServer + bytes, done: resolve }));
 	}
 
 	/** Destroys every open connection (both sides) without a goodbye; returns how many links were cut. */
