@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 import { explainCommand } from './explain';
+import { storeCommand } from './store';
 
 /** A subcommand gets its arguments and resolves to the exit code. */
 export type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
 	explain: explainCommand,
+	store: storeCommand,
 };
 
 const USAGE = `usage: hosted-inbox <command> [options]\ncommands: ${Object.keys(COMMANDS).join(', ')}\n`;

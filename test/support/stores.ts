@@ -89,8 +89,16 @@ function mayBeSkipped(name: EngineName): boolean {
 	return process.env.CI !== 'true' || name === 'sqlite';
 }
 
+/** The CLI's --store argument for these options (a path, or the PostgreSQL URL with ?schema=). */
+export function storeArg(options: StoreOptions): string {
+	if (options.engine === 'sqlite') return options.path;
+	const url = new URL(options.connectionString ?? TEST_PG_URL);
+	if (options.schema) url.searchParams.set('schema', options.schema);
+	return url.toString();
+}
+
 /** Runs fn once per engine against a fresh store shared by the block's tests (use distinct data per test). */
-export const describeEachStore = (title: string, fn: (getStore: () => Store, engine: string) => void): void => {
+export const describeEachStore = (title: string, fn: (getStore: () => Store, engine: string, getOptions: () => StoreOptions) => void): void => {
 	for (const engine of storeEngines()) {
 		const label = `${title} [${engine.name}]`;
 		if (!engine.available) {
@@ -114,10 +122,11 @@ export const describeEachStore = (title: string, fn: (getStore: () => Store, eng
 			afterAll(async () => {
 				await handle?.cleanup();
 			});
-			fn(() => {
+			const opened = () => {
 				if (!handle) throw new Error(`the ${engine.name} store did not open (see beforeAll)`);
-				return handle.store;
-			}, engine.name);
+				return handle;
+			};
+			fn(() => opened().store, engine.name, () => opened().options);
 		});
 	}
 };

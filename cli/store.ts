@@ -1,0 +1,154 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+import { defaultEmbeddedPath, openStore, parseStoreArg, type StoreOptions } from '../core/store/open';
+import { attempt, settle } from '../core/store/sql';
+import { seedStore } from '../core/store/seed';
+import { StoreInputError, type Agent, type Store } from '../core/store/types';
+
+export const STORE_USAGE =
+	'hosted-inbox store <agents|teams|contacts|conversations|tickets|intake|inboxes> list [--store PATH|postgres://...] [--json]\n' +
+	'       hosted-inbox store seed <file.json> [--store PATH|postgres://...]';
+
+const KINDS = ['agents', 'teams', 'contacts', 'conversations', 'tickets', 'intake', 'inboxes'] as const;
+type Kind = (typeof KINDS)[number];
+
+/** Bad options or an unreadable file: exit 2 with one line. */
+class UsageError extends Error {}
+
+type Table = { columns: string[]; rows: string[][] };
+
+/** Records as JSON (an array) for scripts, and the columns a person scans for in the table. */
+async function listing(store: Store, kind: Kind): Promise<{ records: unknown[]; table: Table }> {
+	const agents = await store.listAgents();
+	const agentEmail = new Map(agents.map((agent: Agent) => [agent.id, agent.email]));
+	const who = (id: string | null) => (id ? (agentEmail.get(id) ?? id) : '-');
+	switch (kind) {
+		case 'agents':
+			return {
+				records: agents,
+				table: {
+					columns: ['email', 'full name', 'availability', 'capacity', 'active'],
+					rows: agents.map((a) => [a.email, a.fullName, a.availability, a.capacity === null ? '-' : String(a.capacity), a.active ? 'yes' : 'no']),
+				},
+			};
+		case 'teams': {
+			const teams = await store.listTeams();
+			return { records: teams, table: { columns: ['name', 'members'], rows: teams.map((t) => [t.name, t.memberIds.map(who).join(', ') || '-']) } };
+		}
+		case 'inboxes': {
+			const inboxes = await store.listInboxes();
+			return { records: inboxes, table: { columns: ['address', 'from-name', 'from-address'], rows: inboxes.map((i) => [i.address, i.fromName ?? '-', i.fromAddress ?? '-']) } };
+		}
+		case 'contacts': {
+			const contacts = await store.listContacts();
+			const inboxes = new Map((await store.listInboxes()).map((inbox) => [inbox.id, inbox.address]));
+			return {
+				records: contacts,
+				table: { columns: ['email', 'name', 'owner', 'inbox'], rows: contacts.map((c) => [c.email, c.name ?? '-', who(c.ownerId), inboxes.get(c.inboxId) ?? c.inboxId]) },
+			};
+		}
+		case 'conversations': {
+			const conversations = await store.listConversations();
+			return {
+				records: conversations,
+				table: {
+					columns: ['id', 'status', 'assignee', 'last message', 'subject'],
+					rows: conversations.map((c) => [c.id, c.status, who(c.assigneeId), c.lastMessageAt, c.subject]),
+				},
+			};
+		}
+		case 'tickets': {
+			const tickets = await store.listTickets();
+			return {
+				records: tickets,
+				table: {
+					columns: ['id', 'name', 'pipeline', 'stage', 'priority', 'owner', 'closed'],
+					rows: tickets.map((t) => [t.id, t.name, t.pipeline, t.stage, t.priority ?? '-', who(t.ownerId), t.closedAt ?? '-']),
+				},
+			};
+		}
+		case 'intake': {
+			const entries = await store.listIntake({ limit: 1000 });
+			return {
+				records: entries,
+				table: {
+					columns: ['at', 'kind', 'client', 'mail from', 'subject', 'reasons'],
+					rows: entries.map((e) => {
+						const reasons = Array.isArray(e.details.reasons) ? (e.details.reasons as unknown[]).join('; ') : JSON.stringify(e.details);
+						return [e.at, e.kind, e.clientIp ?? '-', e.mailFrom ?? '-', e.subject ?? '-', reasons];
+					}),
+				},
+			};
+		}
+	}
+}
+
+export function formatTable({ columns, rows }: Table): string {
+	if (rows.length === 0) return '(none)\n';
+	const clean = rows.map((row) => row.map((cell) => cell.replace(/\s+/g, ' ')));
+	const widths = columns.map((column, i) => Math.min(60, Math.max(column.length, ...clean.map((row) => row[i].length))));
+	const line = (cells: string[]) =>
+		cells
+			.map((cell, i) => (cell.length > widths[i] ? `${cell.slice(0, widths[i] - 1)}…` : cell.padEnd(widths[i])))
+			.join('  ')
+			.trimEnd();
+	return `${[line(columns), line(widths.map((w) => '-'.repeat(w))), ...clean.map(line)].join('\n')}\n`;
+}
+
+function parseOptions(args: string[]) {
+	const parsed = attempt(() =>
+		parseArgs({ args, allowPositionals: true, strict: true, options: { store: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }),
+	);
+	if (!parsed.ok) throw new UsageError((parsed.error as Error).message);
+	const { values, positionals } = parsed.value;
+	const storeArg = values.store;
+	const storeOptions = attempt((): StoreOptions => (storeArg === undefined ? { engine: 'sqlite', path: defaultEmbeddedPath() } : parseStoreArg(storeArg)));
+	if (!storeOptions.ok) throw new UsageError((storeOptions.error as Error).message);
+	return { positionals, json: values.json === true, help: values.help === true, store: storeOptions.value };
+}
+
+async function withStore<T>(options: StoreOptions, fn: (store: Store) => Promise<T>): Promise<T> {
+	const store = await openStore(options);
+	const outcome = await settle(fn(store));
+	await store.close();
+	if (!outcome.ok) throw outcome.error;
+	return outcome.value;
+}
+
+async function run(args: string[]): Promise<number> {
+	const { positionals, json, help, store } = parseOptions(args);
+	if (help) {
+		process.stdout.write(`usage: ${STORE_USAGE}\n`);
+		return 0;
+	}
+	const [what, action, ...rest] = positionals;
+	if (what === 'seed') {
+		if (!action || rest.length > 0) throw new UsageError(`seed takes one JSON file; usage: ${STORE_USAGE.split('\n')[1].trim()}`);
+		const read = attempt(() => JSON.parse(readFileSync(action, 'utf8')) as unknown);
+		if (!read.ok) throw new UsageError(`cannot read seed file ${action}: ${(read.error as NodeJS.ErrnoException).code ?? (read.error as Error).message}`);
+		const counts = await withStore(store, (opened) => seedStore(opened, read.value));
+		if (json) process.stdout.write(`${JSON.stringify(counts)}\n`);
+		else {
+			const parts = Object.entries(counts).map(([kind, c]) => `${kind} ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged`);
+			process.stdout.write(`seeded: ${parts.join('; ')}\n`);
+		}
+		return 0;
+	}
+	if (!KINDS.includes(what as Kind) || action !== 'list' || rest.length > 0) {
+		throw new UsageError(`expected "<${KINDS.join('|')}> list" or "seed <file.json>"; usage: ${STORE_USAGE.split('\n')[0]}`);
+	}
+	const { records, table } = await withStore(store, (opened) => listing(opened, what as Kind));
+	process.stdout.write(json ? `${JSON.stringify(records, null, 2)}\n` : formatTable(table));
+	return 0;
+}
+
+/** `hosted-inbox store ...`: exit 0, 2 for bad options or input (one line), 1 when the store fails. */
+export async function storeCommand(args: string[]): Promise<number> {
+	const outcome = await settle(run(args));
+	if (outcome.ok) return outcome.value;
+	const error = outcome.error as Error;
+	const usage = error instanceof UsageError || error instanceof StoreInputError;
+	process.stderr.write(`hosted-inbox store: ${(error.message ?? String(error)).split('\n')[0]}\n`);
+	return usage ? 2 : 1;
+}

@@ -1,0 +1,110 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { main } from '../../cli/hosted-inbox';
+import { describeEachStore, storeArg } from '../support/stores';
+
+/** Runs the CLI in-process, capturing what it writes. */
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+	let stdout = '';
+	let stderr = '';
+	const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
+	const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
+	try {
+		return { code: await main(args), stdout, stderr };
+	} finally {
+		out.mockRestore();
+		err.mockRestore();
+	}
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'hi-cli-store-'));
+function file(name: string, content: unknown): string {
+	writeFileSync(join(dir, name), typeof content === 'string' ? content : JSON.stringify(content));
+	return join(dir, name);
+}
+
+const seed = {
+	inbox: 'support@inbox.example.test',
+	agents: [
+		{ email: 'maria@team.example.test', firstName: 'Maria', fullName: 'Maria Lopez', availability: 'available', capacity: 10 },
+		{ email: 'tom@team.example.test', firstName: 'Tom', fullName: 'Tom Berg', availability: 'away', workingHours: { timeZone: 'Europe/Berlin', days: { '1': { start: '08:00', end: '16:00' } } } },
+	],
+	teams: [{ name: 'Billing', members: ['maria@team.example.test', 'TOM@team.example.test'] }],
+	contacts: [
+		{ email: 'ann@customer.example.test', name: 'Ann', owner: 'maria@team.example.test' },
+		{ email: 'bob@customer.example.test', name: 'Bob', owner: 'tom@team.example.test' },
+	],
+};
+
+describe('hosted-inbox store: options', () => {
+	it('exits 2 with one line on a bad subcommand, option or store', async () => {
+		for (const args of [['store', 'agents'], ['store', 'robots', 'list'], ['store', 'agents', 'list', '--color'], ['store', 'agents', 'list', '--store', 'mysql://x/y'], ['store', 'seed']]) {
+			const r = await run(args);
+			expect(r.code).toBe(2);
+			expect(r.stderr.trim().split('\n')).toHaveLength(1);
+			expect(r.stdout).toBe('');
+		}
+	});
+
+	it('exits 1 naming the server when the PostgreSQL store is down', async () => {
+		const r = await run(['store', 'agents', 'list', '--store', 'postgres://postgres@127.0.0.1:1/postgres']);
+		expect(r.code).toBe(1);
+		expect(r.stderr).toMatch(/^hosted-inbox store: PostgreSQL store at postgres:\/\/127\.0\.0\.1:1\/postgres .*unavailable/);
+	});
+});
+
+describeEachStore('hosted-inbox store', (getStore, _engine, getOptions) => {
+	it('seeds agents, teams and contacts with owners, idempotently', async () => {
+		const store = storeArg(getOptions());
+		const first = await run(['store', 'seed', file('seed.json', seed), '--store', store, '--json']);
+		expect(first).toMatchObject({ code: 0, stderr: '' });
+		expect(JSON.parse(first.stdout)).toEqual({
+			agents: { created: 2, updated: 0, unchanged: 0 },
+			teams: { created: 1, updated: 0, unchanged: 0 },
+			contacts: { created: 2, updated: 0, unchanged: 0 },
+		});
+		const agentsBefore = await getStore().listAgents();
+		const second = await run(['store', 'seed', file('seed.json', seed), '--store', store]);
+		expect(second).toMatchObject({ code: 0, stdout: 'seeded: agents 0 created, 0 updated, 2 unchanged; teams 0 created, 0 updated, 1 unchanged; contacts 0 created, 0 updated, 2 unchanged\n' });
+		expect(await getStore().listAgents()).toEqual(agentsBefore);
+
+		const inbox = (await getStore().getInbox(seed.inbox))!;
+		const maria = (await getStore().getAgent('maria@team.example.test'))!;
+		expect((await getStore().findContactByEmail(inbox.id, 'ANN@customer.example.test'))?.ownerId).toBe(maria.id);
+		expect((await getStore().getTeam('billing'))?.memberIds).toHaveLength(2);
+		expect((await getStore().listInboxAgents(inbox.id)).map((agent) => agent.email).sort()).toEqual(['maria@team.example.test', 'tom@team.example.test']);
+	});
+
+	it('refuses a seed file with a bad email or an unknown owner and writes nothing', async () => {
+		const store = storeArg(getOptions());
+		const before = await getStore().listContacts();
+		const badEmail = await run(['store', 'seed', file('bad.json', { ...seed, contacts: [{ email: 'carol@customer.example.test', owner: 'maria@team.example.test' }, { email: 'not an email' }] }), '--store', store]);
+		expect(badEmail.code).toBe(2);
+		expect(badEmail.stderr).toMatch(/Invalid contacts\.1 email address: "not an email"/);
+		const unknownOwner = await run(['store', 'seed', file('owner.json', { inbox: seed.inbox, contacts: [{ email: 'dan@customer.example.test', owner: 'ghost@team.example.test' }] }), '--store', store]);
+		expect(unknownOwner.code).toBe(2);
+		expect(unknownOwner.stderr).toMatch(/ghost@team\.example\.test/);
+		const notJson = await run(['store', 'seed', file('broken.json', '{"inbox":'), '--store', store]);
+		expect(notJson.code).toBe(2);
+		expect(await getStore().listContacts()).toEqual(before);
+	});
+
+	it('lists records as a table, or as a JSON array with --json', async () => {
+		const store = storeArg(getOptions());
+		const table = await run(['store', 'contacts', 'list', '--store', store]);
+		expect(table.code).toBe(0);
+		const lines = table.stdout.trim().split('\n');
+		expect(lines[0]).toMatch(/^email\s+name\s+owner\s+inbox$/);
+		expect(lines.find((line) => line.startsWith('ann@customer.example.test'))).toMatch(/Ann\s+maria@team\.example\.test\s+support@inbox\.example\.test/);
+		const agents = await run(['store', 'agents', 'list', '--store', store, '--json']);
+		expect(JSON.parse(agents.stdout).map((agent: { email: string }) => agent.email)).toEqual(['maria@team.example.test', 'tom@team.example.test']);
+		for (const kind of ['teams', 'conversations', 'tickets', 'intake', 'inboxes']) {
+			const r = await run(['store', kind, 'list', '--store', store, '--json']);
+			expect(r.code).toBe(0);
+			expect(Array.isArray(JSON.parse(r.stdout))).toBe(true);
+		}
+		expect((await run(['store', 'tickets', 'list', '--store', store])).stdout).toBe('(none)\n');
+	});
+});
