@@ -21,6 +21,20 @@ export interface SmtpDelivery {
 	response: string;
 }
 
+/** n8n's `smtp` credential data as SmtpSettings, read the way n8n's Send Email node reads it (secure unless turned off). */
+export function smtpSettingsFromCredential(credential: Record<string, unknown>, allowUnauthorizedCerts = false): SmtpSettings {
+	return {
+		host: String(credential.host ?? ''),
+		port: Number(credential.port) || 465,
+		secure: credential.secure !== false,
+		user: credential.user ? String(credential.user) : undefined,
+		password: credential.password ? String(credential.password) : undefined,
+		disableStartTls: credential.disableStartTls === true,
+		hostName: credential.hostName ? String(credential.hostName) : undefined,
+		allowUnauthorizedCerts,
+	};
+}
+
 /** Sends raw message bytes with this envelope; resolves once the SMTP server accepted them. */
 export type SendRaw = (raw: Buffer, envelope: { from: string; to: string[] }) => Promise<SmtpDelivery>;
 

@@ -7,7 +7,7 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { storeCredentials, storeProperties, toNodeError } from '../shared/descriptions';
+import { storeProperties, toNodeError } from '../shared/descriptions';
 import { getStore } from '../shared/store';
 import { resources } from './resources';
 import { findOperation, resourceParameter, resourceProperties } from './shared/operation';
@@ -25,7 +25,14 @@ export class HostedInbox implements INodeType {
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: storeCredentials,
+		// Spelled out (storeCredentials' entry): n8n's lint reads this array literally; `postgres` and `smtp` are n8n's built-in credentials.
+		credentials: [
+			// eslint-disable-next-line n8n-nodes-base/node-class-description-credentials-name-unsuffixed, @n8n/community-nodes/valid-credential-references
+			{ name: 'postgres', required: true, displayOptions: { show: { store: ['postgres'] } } },
+			// n8n's built-in SMTP credential sends the forwarding test, as n8n's Send Email node would.
+			// eslint-disable-next-line @n8n/community-nodes/valid-credential-references
+			{ name: 'smtp', required: true, displayOptions: { show: { resource: ['forwarding'], operation: ['verify'] } } },
+		],
 		properties: [...storeProperties, resourceParameter(resources), ...resources.flatMap(resourceProperties)],
 	};
 
