@@ -14,7 +14,7 @@ import type { AnsweredMessage } from '../../core/outbound/automatic';
 import { OutboundError } from '../../core/outbound/errors';
 import type { FromNameStyle } from '../../core/outbound/from-name';
 import { sendTeamEmail, type TeamEmailRequest } from '../../core/outbound/send';
-import { smtpSender, type SmtpSettings } from '../../core/outbound/transport';
+import { smtpSender, smtpSettingsFromCredential } from '../../core/outbound/transport';
 import { publicKeyOf } from '../../core/sending-domain/keys';
 import { environmentResolver } from '../../core/sending-domain/resolver';
 import { verifySendingDomain } from '../../core/sending-domain/verify';
@@ -48,20 +48,6 @@ function answeredMessage(json: IDataObject): AnsweredMessage | null {
 		originalSenderMethod: typeof object(json.originalSender).method === 'string' ? (object(json.originalSender).method as string) : null,
 		from: typeof object(object(json.email).from).address === 'string' ? (object(object(json.email).from).address as string) : null,
 		...(Object.keys(headers).length ? { headers: headers as AnsweredMessage['headers'] } : {}),
-	};
-}
-
-/** n8n's `smtp` credential as nodemailer settings (same reading as n8n's Send Email node). */
-function smtpSettings(credential: IDataObject, allowUnauthorizedCerts: boolean): SmtpSettings {
-	return {
-		host: String(credential.host ?? ''),
-		port: Number(credential.port) || 465,
-		secure: credential.secure !== false,
-		user: credential.user ? String(credential.user) : undefined,
-		password: credential.password ? String(credential.password) : undefined,
-		disableStartTls: credential.disableStartTls === true,
-		hostName: credential.hostName ? String(credential.hostName) : undefined,
-		allowUnauthorizedCerts,
 	};
 }
 
@@ -123,7 +109,7 @@ export class SendTeamEmail implements INodeType {
 					const options = this.getNodeParameter('options', i, {}) as IDataObject;
 					const insecure = options.allowUnauthorizedCerts === true;
 					let sender = senders.get(insecure);
-					if (!sender) senders.set(insecure, (sender = smtpSender(smtpSettings(smtp, insecure))));
+					if (!sender) senders.set(insecure, (sender = smtpSender(smtpSettingsFromCredential(smtp, insecure))));
 					const custom = this.getNodeParameter('fromAddress', i, 'inbox') === 'custom';
 					const key = custom ? await this.getCredentials(SENDING_DOMAIN_CREDENTIAL, i) : null;
 					const newConversation = this.getNodeParameter('mode', i, 'reply') === 'new';
