@@ -525,6 +525,28 @@ export class SqlStore implements Store {
 		return (await this.db.all('SELECT * FROM contacts WHERE inbox_id = $1 ORDER BY created_at, id', [String(inbox.id)])).map(toContact);
 	}
 
+	async importContacts(inboxId: string, contacts: Array<{ email: string; name?: string | null; ownerId?: string | null }>): Promise<{ created: number; existing: number }> {
+		// Every address is checked before the first write, so a bad row changes nothing.
+		const rows = contacts.map((contact, i) => ({ ...checkEmail(contact.email, `contacts[${i}]`), name: contact.name?.trim() || null, owner: contact.ownerId ?? null }));
+		return this.db.transaction(async (q) => {
+			const inbox = String((await this.inboxRow(q, inboxId)).id);
+			const owners = new Map<string, string | null>();
+			for (const owner of unique(rows.map((row) => row.owner))) owners.set(String(owner), await this.optionalAgentId(q, owner, 'owner agent'));
+			let created = 0;
+			const at = now();
+			for (let start = 0; start < rows.length; start += 100) {
+				const chunk = rows.slice(start, start + 100);
+				const values = chunk.map((_, i) => `($${i * 5 + 3}, $2, ${placeholders(i * 5 + 4, 4)}, $1, $1)`).join(', ');
+				created += await q.run(`INSERT INTO contacts (id, inbox_id, email, email_key, name, owner_id, created_at, updated_at) VALUES ${values} ON CONFLICT (inbox_id, email_key) DO NOTHING`, [
+					at,
+					inbox,
+					...chunk.flatMap((row) => [randomUUID(), row.email, row.key, row.name, owners.get(String(row.owner)) ?? null]),
+				]);
+			}
+			return { created, existing: rows.length - created };
+		});
+	}
+
 	// ---- conversations and messages
 
 	async recordMessage(input: RecordMessageInput): Promise<RecordMessageResult> {

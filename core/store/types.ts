@@ -264,6 +264,8 @@ export interface Store {
 	createContact(inboxId: string, input: { email: string; name?: string | null; ownerId?: string | null }): Promise<Contact>;
 	updateContact(id: string, patch: { name?: string | null; ownerId?: string | null }): Promise<Contact>;
 	listContacts(inboxId?: string): Promise<Contact[]>;
+	/** Bulk load (a CRM export, the benchmark's 100,000 contacts) in one transaction; existing addresses are left as they are. */
+	importContacts(inboxId: string, contacts: Array<{ email: string; name?: string | null; ownerId?: string | null }>): Promise<{ created: number; existing: number }>;
 
 	// Conversations and messages
 	/** Records the message and threads it (In-Reply-To / References, incl. our own outbound ids); a seen Message-ID is a duplicate. */

@@ -136,6 +136,23 @@ describeEachStore('conversations store', (getStore) => {
 		});
 	});
 
+	describe('contact import', () => {
+		it('loads many contacts at once, keeping existing ones, and refuses the whole batch on one bad row', async () => {
+			const store = getStore();
+			const inbox = await newInbox(store);
+			const owner = await newAgent(store);
+			const existing = await store.createContact(inbox.id, { email: uniqueEmail('old'), name: 'Old' });
+			const batch = Array.from({ length: 250 }, (_, i) => ({ email: `bulk${i}@customer.example.test`, name: `Bulk ${i}`, ownerId: i % 2 ? owner.email : null }));
+			const result = await store.importContacts(inbox.id, [...batch, { email: existing.email.toUpperCase(), name: 'Renamed' }]);
+			expect(result).toEqual({ created: 250, existing: 1 });
+			expect((await store.findContactByEmail(inbox.id, 'bulk1@customer.example.test'))?.ownerId).toBe(owner.id);
+			expect((await store.getContact(existing.id))?.name).toBe('Old');
+			await expect(store.importContacts(inbox.id, [{ email: 'fresh@customer.example.test' }, { email: 'broken' }])).rejects.toThrow(/Invalid contacts\[1\] email/);
+			await expect(store.importContacts(inbox.id, [{ email: 'fresh@customer.example.test', ownerId: 'ghost@team.example.test' }])).rejects.toThrow(/Unknown owner agent/);
+			expect(await store.findContactByEmail(inbox.id, 'fresh@customer.example.test')).toBeNull();
+		});
+	});
+
 	describe('messages and threading', () => {
 		it('starts a conversation, threads replies by In-Reply-To or References, and reports replays', async () => {
 			const store = getStore();
