@@ -1,16 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
+import { forwardingStatus } from '../core/forwarding/status';
 import { defaultEmbeddedPath, openStore, parseStoreArg, type StoreOptions } from '../core/store/open';
 import { attempt, settle } from '../core/store/sql';
 import { seedStore } from '../core/store/seed';
 import { StoreInputError, type Agent, type Store } from '../core/store/types';
 
 export const STORE_USAGE =
-	'hosted-inbox store <agents|teams|contacts|conversations|tickets|intake|inboxes> list [--store PATH|postgres://...] [--json]\n' +
+	'hosted-inbox store <agents|teams|contacts|conversations|tickets|intake|inboxes|forwarding> list [--store PATH|postgres://...] [--json]\n' +
 	'       hosted-inbox store seed <file.json> [--store PATH|postgres://...]';
 
-const KINDS = ['agents', 'teams', 'contacts', 'conversations', 'tickets', 'intake', 'inboxes'] as const;
+const KINDS = ['agents', 'teams', 'contacts', 'conversations', 'tickets', 'intake', 'inboxes', 'forwarding'] as const;
 type Kind = (typeof KINDS)[number];
 
 /** Bad options or an unreadable file: exit 2 with one line. */
@@ -65,6 +66,24 @@ async function listing(store: Store, kind: Kind): Promise<{ records: unknown[]; 
 				table: {
 					columns: ['id', 'name', 'pipeline', 'stage', 'priority', 'owner', 'closed'],
 					rows: tickets.map((t) => [t.id, t.name, t.pipeline, t.stage, t.priority ?? '-', who(t.ownerId), t.closedAt ?? '-']),
+				},
+			};
+		}
+		case 'forwarding': {
+			// The latest check per inbox, read as of now (a waiting check past its deadline is failed, with causes).
+			const statuses = await forwardingStatus(store);
+			return {
+				records: statuses,
+				table: {
+					columns: ['inbox', 'public address', 'status', 'checked', 'verified / deadline', 'causes or notes'],
+					rows: statuses.map((s) => [
+						s.inbox.address,
+						s.check?.publicAddress ?? '-',
+						s.status,
+						s.check?.createdAt ?? '-',
+						s.check?.verifiedAt ?? s.check?.deadline ?? '-',
+						s.causes.map((c) => c.cause).join(', ') || s.notes.join('; ') || '-',
+					]),
 				},
 			};
 		}
