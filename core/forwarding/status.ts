@@ -8,6 +8,7 @@ export type ForwardingCauseName =
 	| 'test-not-sent'
 	| 'rejected-by-security-checks'
 	| 'arrived-after-deadline'
+	| 'test-bounced'
 	| 'provider-confirmation-pending'
 	| 'external-forwarding-blocked'
 	| 'no-forwarding-rule';
@@ -30,6 +31,9 @@ export interface ForwardingStatus {
 	/** Verified checks: what the security checks made of the forwarded test (DMARC, ARC, quarantine). */
 	notes: string[];
 }
+
+const EXTERNAL_BLOCK =
+	'A tenant policy may block forwarding outside the organisation: Microsoft 365 answers "550 5.7.520 Access denied, Your organization does not allow external forwarding". Allow external forwarding for the public address (outbound anti-spam policy, automatic forwarding "On"), or forward with a mail flow rule.';
 
 /** How far back the intake log is searched for entries about a check (provider confirmations may predate it). */
 const LOG_LIMIT = 200;
@@ -78,15 +82,23 @@ async function causesOf(store: ForwardingStatusStore, check: ForwardingCheck): P
 			},
 		];
 	}
+	const bounced = tests.filter((entry) => (entry.details.bounce as { token?: string } | undefined)?.token === check.token);
+	if (bounced.length) {
+		const { status, diagnostic } = bounced[0].details.bounce as { status: string | null; diagnostic: string | null };
+		const said = [status, diagnostic].filter(Boolean).join(' ') || 'no reason given';
+		const evidence = bounced.map((entry) => ({ at: entry.at, from: entry.from, ...(entry.details.bounce as Record<string, unknown>), token: undefined }));
+		return [
+			/5\.7\.520|external forwarding/i.test(said)
+				? { cause: 'external-forwarding-blocked', explanation: `${EXTERNAL_BLOCK} The test bounced with: ${said}.`, evidence }
+				: { cause: 'test-bounced', explanation: `The provider bounced the test message instead of forwarding it: ${said}.`, evidence },
+		];
+	}
 	const confirmations = (await entries(store, check.inboxId, ['forwarding-confirmation']))
 		.map((entry) => ({ entry, verification: verificationOf(entry) }))
 		.filter(({ verification }) => verification);
 	// A confirmation requested by the public address is the one to act on; others are shown when none is.
 	const forThisAddress = confirmations.filter(({ verification }) => verification?.requestedBy === check.publicAddress);
 	const pending = forThisAddress.length ? forThisAddress : confirmations;
-	const blocks = [...tests, ...(await entries(store, check.inboxId, ['rejected']))].filter(
-		(entry) => entry.at >= check.createdAt && /5\.7\.520|external forwarding/i.test(JSON.stringify(entry.details)),
-	);
 	const causes: ForwardingCause[] = [
 		{
 			cause: 'no-forwarding-rule',
@@ -111,8 +123,7 @@ async function causesOf(store: ForwardingStatusStore, check: ForwardingCheck): P
 		},
 		{
 			cause: 'external-forwarding-blocked',
-			explanation: `A tenant policy may block forwarding outside the organisation: Microsoft 365 bounces it with "550 5.7.520 Access denied, Your organization does not allow external forwarding" (look for that bounce in the mailbox that sent the test). Allow external forwarding for ${check.publicAddress} in the outbound spam filter policy, or use a mail flow rule.`,
-			...(blocks.length ? { evidence: blocks.map((entry) => ({ at: entry.at, kind: entry.kind, subject: entry.subject })) } : {}),
+			explanation: `${EXTERNAL_BLOCK} Look for that bounce in the mailbox of the test's Bounce Address (set it to the hosted address and the status shows it).`,
 		},
 	];
 	// Causes the store has evidence for come first.

@@ -8,6 +8,7 @@ import { parseInboxConfig } from '../../../core/inbox';
 import { runIntake } from '../../../core/intake/pipeline';
 import type { Envelope } from '../../../core/intake/types';
 import type { SendRaw } from '../../../core/outbound/transport';
+import { createImapIntake } from '../../../core/imap/intake';
 import { createSmtpIntake } from '../../../core/smtp/intake';
 import type { Store } from '../../../core/store/types';
 import { describeEachStore } from '../../support/stores';
@@ -182,6 +183,63 @@ describeEachStore('forwarding verification through the SMTP intake', (getStore) 
 		expect(status.causes).toHaveLength(1);
 		expect(status.causes[0]).toMatchObject({ cause: 'rejected-by-security-checks', evidence: [expect.objectContaining({ kind: 'rejected', clientIp: '127.0.0.1' })] });
 		expect(status.causes[0].explanation).toMatch(/dmarc=fail \(p=reject\)/);
+	});
+
+	it('a Microsoft 365 bounce of the test (550 5.7.520) reaching the hosted address names the external-forwarding block', async () => {
+		const { store, hosted, intake, sender } = await setup({}, 400);
+		const original = sender.sent[0].raw.toString('utf8').split('\r\n\r\n')[0];
+		const boundary = 'ndr-boundary';
+		const ndr = [
+			'From: Microsoft Outlook <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@company.test>',
+			`To: ${hosted}`,
+			'Subject: Undeliverable: Forwarding check',
+			'Message-ID: <ndr-1@company.test>',
+			'Auto-Submitted: auto-replied',
+			`Content-Type: multipart/report; report-type=delivery-status; boundary="${boundary}"`,
+			'',
+			`--${boundary}`,
+			'Content-Type: text/plain; charset=us-ascii',
+			'',
+			"Your message to support@company.test couldn't be delivered. Your organization does not allow external forwarding.",
+			'',
+			`--${boundary}`,
+			'Content-Type: message/delivery-status',
+			'',
+			'Reporting-MTA: dns;AM0PR01MB1234.eurprd01.prod.outlook.com',
+			'',
+			`Final-Recipient: rfc822;${hosted}`,
+			'Action: failed',
+			'Status: 5.7.520',
+			'Diagnostic-Code: smtp;550 5.7.520 Access denied, Your organization does not allow',
+			' external forwarding. Please contact your administrator for further assistance.',
+			'',
+			`--${boundary}`,
+			'Content-Type: text/rfc822-headers',
+			'',
+			original,
+			'',
+			`--${boundary}--`,
+			'',
+		].join('\r\n');
+		expect((await intake(Buffer.from(ndr), { clientIp: '127.0.0.1', helo: 'outlook.test', mailFrom: '', rcpt: [hosted] })).code).toBe(250);
+		await new Promise((resolve) => setTimeout(resolve, 500));
+		const [status] = await forwardingStatus(store, hosted);
+		expect(status.status).toBe('failed');
+		expect(status.causes).toEqual([
+			expect.objectContaining({ cause: 'external-forwarding-blocked', evidence: [expect.objectContaining({ status: '5.7.520', diagnostic: expect.stringMatching(/^550 5\.7\.520 Access denied, .* external forwarding\./) })] }),
+		]);
+		expect(JSON.stringify(status)).not.toMatch(/hiv1\./);
+	});
+
+	it('IMAP mode completes the check the same way', async () => {
+		const { store, hosted, sender } = await setup();
+		const inboxId = (await store.getInbox(hosted))!.id;
+		const takeIn = createImapIntake({ store, inbox: parseInboxConfig({ address: hosted }), inboxId, resolver: zoneResolver({}) });
+		const { raw } = forwarded(sender.sent[0].raw, hosted);
+		const outcome = await takeIn({ mailbox: 'INBOX', uidValidity: '1', uid: 7, raw, size: raw.length, messageId: null, internalDate: new Date().toISOString(), attempt: 1 });
+		expect(outcome).toMatchObject({ action: 'emit', run: { result: { kind: 'forwarding-test', verification: { check: { outcome: 'verified' } } } } });
+		const [status] = await forwardingStatus(store, hosted);
+		expect(status).toMatchObject({ status: 'verified', check: { evidence: { forwarding: { envelopeRewrite: 'none', xForwardedFor: [`${PUBLIC} ${hosted}`] } } } });
 	});
 
 	it('a test message the SMTP server refused fails the check at once, saying so', async () => {
