@@ -826,14 +826,18 @@ export class SqlStore implements Store {
 			const ticket = toTicket(current);
 			const properties = { ...ticket.properties, ...(patch.properties ?? {}) };
 			for (const [key, value] of Object.entries(properties)) if (value === null) delete properties[key];
-			const row = await this.one(q, 'UPDATE tickets SET name = $2, pipeline = $3, stage = $4, priority = $5, owner_id = $6, properties = $7 WHERE id = $1 RETURNING *', [
+			const stage = patch.stage === undefined ? ticket.stage : checkText(patch.stage, 'Stage');
+			// Moving a ticket to an open stage reopens it; the closed stage keeps (or sets) its closing time.
+			const closedAt = stage === CLOSED_STAGE ? (ticket.closedAt ?? now()) : patch.stage === undefined ? ticket.closedAt : null;
+			const row = await this.one(q, 'UPDATE tickets SET name = $2, pipeline = $3, stage = $4, priority = $5, owner_id = $6, properties = $7, closed_at = $8 WHERE id = $1 RETURNING *', [
 				id,
 				patch.name === undefined ? ticket.name : checkText(patch.name, 'Ticket name'),
 				patch.pipeline === undefined ? ticket.pipeline : checkText(patch.pipeline, 'Pipeline'),
-				patch.stage === undefined ? ticket.stage : checkText(patch.stage, 'Stage'),
+				stage,
 				patch.priority === undefined ? ticket.priority : patch.priority,
 				patch.ownerId === undefined ? ticket.ownerId : await this.optionalAgentId(q, patch.ownerId, 'ticket owner'),
 				JSON.stringify(properties),
+				closedAt,
 			]);
 			return toTicket(row!);
 		});

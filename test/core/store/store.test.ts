@@ -336,6 +336,10 @@ describeEachStore('conversations store', (getStore) => {
 			expect(closed.closedAt).not.toBeNull();
 			expect((await store.listTickets({ open: false })).map((t) => t.id)).toContain(ticket.id);
 			expect((await store.listTickets({ stage: 'closed' })).map((t) => t.id)).toContain(ticket.id);
+
+			const reopened = await store.updateTicket(ticket.id, { stage: 'New' });
+			expect(reopened).toMatchObject({ stage: 'New', closedAt: null });
+			expect((await store.listTickets({ open: true })).map((t) => t.id)).toContain(ticket.id);
 		});
 
 		it('refuses a ticket for a missing conversation or with an unknown owner, creating nothing', async () => {

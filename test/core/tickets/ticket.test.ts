@@ -57,6 +57,6 @@ describeEachStore('createTicket', (getStore) => {
 
 		await store.closeTicket(first.ticket.id);
 		const reopened = await createTicket(store, conv.id, { ...context, conversationReopened: true }, { reopenStage: 'Waiting on us' });
-		expect(reopened).toMatchObject({ created: false, reopened: true, ticket: { id: first.ticket.id, stage: 'Waiting on us' } });
+		expect(reopened).toMatchObject({ created: false, reopened: true, ticket: { id: first.ticket.id, stage: 'Waiting on us', closedAt: null } });
 	});
 });
