@@ -66,7 +66,7 @@ export function assertEmbeddedAllowed(env: NodeJS.ProcessEnv = process.env): voi
 	if (env.EXECUTIONS_MODE === 'queue') {
 		throw new StoreInputError(
 			'n8n runs in queue mode (EXECUTIONS_MODE=queue): the embedded hosted-inbox store would give each worker its own data. ' +
-				'Select the PostgreSQL store (Store: PostgreSQL with n8n's Postgres credential), shared by main and workers.',
+				"Select the PostgreSQL store (Store: PostgreSQL with n8n's Postgres credential), shared by main and workers.",
 		);
 	}
 	const available = embeddedEngineAvailable();

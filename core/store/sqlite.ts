@@ -41,7 +41,7 @@ export function embeddedEngineAvailable(): { ok: true } | { ok: false; reason: s
 		ok: false,
 		reason:
 			`The embedded store needs node:sqlite (Node.js >= 22.13); this is Node.js ${process.version}. ` +
-			'Upgrade Node.js, or select the PostgreSQL store (Store: PostgreSQL with n8n's Postgres credential, or --store postgres://...).',
+			"Upgrade Node.js, or select the PostgreSQL store (Store: PostgreSQL with n8n's Postgres credential, or --store postgres://...).",
 	};
 }
 
