@@ -1,0 +1,235 @@
+/**
+ * SMTP intake benchmark (npm run bench:smtp): the hosted inbox listener (security checks, durable spool before the
+ * 250, spool completion) against the floor, bare smtp-server + mailparser + mailauth doing the same parsing and
+ * authentication without a spool, in the same run. Each server runs in its own child process so RSS is its own.
+ * Reports accepted messages/s for 5 KB messages over 10 parallel connections, and peak RSS growth for one 30 MB
+ * message. Targets: >= 0.7x the floor's throughput; RSS growth < 3x the message size.
+ * Store: BENCH_STORE (a path or postgres:// URL); default the embedded store where node:sqlite exists, else the local PostgreSQL.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { authenticate } from 'mailauth';
+import { simpleParser } from 'mailparser';
+import { createTransport } from 'nodemailer';
+import { SMTPServer } from 'smtp-server';
+
+import { zoneResolver } from '../core/dns';
+import { parseInboxConfig } from '../core/inbox';
+import { buildIntakeEmission } from '../core/intake-delivery/emission';
+import { SpoolDelivery } from '../core/intake-delivery/spool-delivery';
+import { createSmtpIntake, rerunSpooled } from '../core/smtp/intake';
+import { attachHostedInbox, clientAddress, DEFAULT_LISTENER_SETTINGS } from '../core/smtp/listener';
+import { embeddedEngineAvailable, openStore, parseStoreArg, type StoreOptions } from '../core/store/open';
+
+const ADDRESS = 'support@inbox.example.test';
+const resolver = zoneResolver({});
+const MB = 1024 * 1024;
+
+function storeOptions(): StoreOptions {
+	if (process.env.BENCH_STORE) return parseStoreArg(process.env.BENCH_STORE);
+	if (embeddedEngineAvailable().ok) return { engine: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'hi-bench-')), 'bench.sqlite') };
+	return { engine: 'postgres', connectionString: 'postgres://postgres@127.0.0.1:5432/postgres', schema: `hi_bench_${randomBytes(4).toString('hex')}` };
+}
+
+/** Child: the bare libraries doing the same parse + authenticate, answering 250 without storing anything. */
+async function runFloor(port: number): Promise<void> {
+	const server = new SMTPServer({
+		authOptional: true,
+		disabledCommands: ['AUTH', 'STARTTLS'],
+		disableReverseLookup: true,
+		logger: false,
+		size: 30 * MB,
+		onData(stream, session, callback) {
+			const chunks: Buffer[] = [];
+			stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+			stream.on('end', () => {
+				const raw = Buffer.concat(chunks);
+				const mailFrom = session.envelope.mailFrom;
+				Promise.all([
+					simpleParser(raw),
+					authenticate(raw, { ip: clientAddress(session) ?? undefined, helo: session.hostNameAppearsAs, sender: mailFrom ? mailFrom.address : '', mta: 'bench', resolver }),
+				]).then(
+					() => callback(null, 'OK'),
+					(error: Error) => callback(error),
+				);
+			});
+		},
+	});
+	await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+}
+
+/** Child: the hosted inbox: pipeline, intake log, spool before the 250, emission and completion. */
+async function runOurs(port: number): Promise<void> {
+	const store = await openStore(storeOptions());
+	const inbox = parseInboxConfig({ address: ADDRESS });
+	const { id: inboxId } = await store.registerInbox({ address: ADDRESS });
+	const delivery = new SpoolDelivery({
+		store,
+		inboxId,
+		prepare: async (entry) => {
+			const run = await rerunSpooled(entry, inbox, resolver);
+			return buildIntakeEmission(run.result, run.parsed, { inboxAddress: ADDRESS, via: 'smtp', receivedAt: run.receivedAt });
+		},
+		// The workflow's own cost is not the listener's: the execution succeeds at once.
+		deliver: async () => undefined,
+		onGiveUp: () => undefined,
+		onError: (error) => process.stderr.write(`${error.message}\n`),
+	});
+	const receive = createSmtpIntake({
+		store,
+		inbox,
+		inboxId,
+		resolver,
+		onSpooled: (entry, run) =>
+			delivery.submit(entry, Promise.resolve(run).then((r) => buildIntakeEmission(r.result, r.parsed, { inboxAddress: ADDRESS, via: 'smtp', receivedAt: r.receivedAt }))),
+	});
+	await attachHostedInbox(
+		{ ...DEFAULT_LISTENER_SETTINGS, host: '127.0.0.1', port, maxConnections: 50 },
+		{ address: ADDRESS, maxMessageBytes: inbox.maxMessageBytes, receive },
+	);
+	delivery.start();
+}
+
+/** Children report their peak RSS on request: "rss" on stdin -> "<idle> <peak>" on stdout, peak reset each time. */
+function reportMemory(): void {
+	let peak = process.memoryUsage.rss();
+	setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 10).unref();
+	process.stdin.setEncoding('utf8');
+	process.stdin.on('data', (line: string) => {
+		if (line.trim() !== 'rss') return;
+		const now = process.memoryUsage.rss();
+		process.stdout.write(`rss ${now} ${Math.max(peak, now)}\n`);
+		peak = now;
+	});
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parent
+
+async function freePort(): Promise<number> {
+	const server = createServer();
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const { port } = server.address() as { port: number };
+	await new Promise<void>((resolve) => server.close(() => resolve()));
+	return port;
+}
+
+interface Server {
+	port: number;
+	rss(): Promise<{ now: number; peak: number }>;
+	stop(): void;
+}
+
+async function startServer(mode: 'floor' | 'ours'): Promise<Server> {
+	const port = await freePort();
+	const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1, 2), process.argv[2], mode, String(port)], {
+		stdio: ['pipe', 'pipe', 'inherit'],
+	});
+	process.once('exit', () => child.kill('SIGKILL'));
+	let buffer = '';
+	const waiters: Array<(line: string) => void> = [];
+	child.stdout!.setEncoding('utf8');
+	child.stdout!.on('data', (data: string) => {
+		buffer += data;
+		let nl;
+		while ((nl = buffer.indexOf('\n')) >= 0) {
+			const line = buffer.slice(0, nl);
+			buffer = buffer.slice(nl + 1);
+			waiters.shift()?.(line);
+		}
+	});
+	const nextLine = () => new Promise<string>((resolve) => waiters.push(resolve));
+	const ready = await nextLine();
+	if (ready !== 'ready') throw new Error(`${mode} server did not start: ${ready}`);
+	return {
+		port,
+		async rss() {
+			child.stdin!.write('rss\n');
+			const [, now, peak] = (await nextLine()).split(' ').map(Number);
+			return { now, peak };
+		},
+		stop: () => child.kill('SIGKILL'),
+	};
+}
+
+function message5k(i: number): { from: string; to: string; subject: string; text: string; messageId: string } {
+	return { from: `c${i}@customer.example`, to: ADDRESS, subject: `bench ${i}`, text: `${'Lorem ipsum dolor sit amet. '.repeat(175)}\n${i}`, messageId: `<bench-${i}-${randomBytes(4).toString('hex')}@customer.example>` };
+}
+
+async function throughput(port: number, total: number, connections: number): Promise<number> {
+	let next = 0;
+	const started = process.hrtime.bigint();
+	await Promise.all(
+		Array.from({ length: connections }, async () => {
+			const transport = createTransport({ host: '127.0.0.1', port, ignoreTLS: true, pool: true, maxConnections: 1, maxMessages: Infinity });
+			while (next < total) await transport.sendMail(message5k(next++));
+			transport.close();
+		}),
+	);
+	return total / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+async function peakGrowth(server: Server, bytes: number): Promise<number> {
+	const idle = await server.rss();
+	const transport = createTransport({ host: '127.0.0.1', port: server.port, ignoreTLS: true });
+	await transport.sendMail({
+		from: 'big@customer.example',
+		to: ADDRESS,
+		subject: 'thirty megabytes',
+		text: 'see attachment',
+		// base64 in 76-character lines grows by 78/57: the attachment is sized so the whole message is ~`bytes`.
+		attachments: [{ filename: 'big.bin', content: randomBytes(Math.floor((bytes * 57) / 78) - 8192) }],
+	});
+	// Let the emission and completion after the 250 run too.
+	await new Promise((resolve) => setTimeout(resolve, 1500));
+	return (await server.rss()).peak - idle.now;
+}
+
+/** Resolves true when this process is a server child that keeps serving until it is killed. */
+async function main(): Promise<boolean> {
+	const [mode, port] = process.argv.slice(3);
+	if (mode === 'floor' || mode === 'ours') {
+		await (mode === 'floor' ? runFloor(Number(port)) : runOurs(Number(port)));
+		reportMemory();
+		process.stdout.write('ready\n');
+		return true;
+	}
+	const total = Number(process.env.BENCH_MESSAGES ?? 1000);
+	const results: Record<string, { rate: number; growth: number }> = {};
+	for (const which of ['floor', 'ours'] as const) {
+		const server = await startServer(which);
+		await throughput(server.port, 100, 10);
+		const rate = await throughput(server.port, total, 10);
+		server.stop();
+		const fresh = await startServer(which);
+		await throughput(fresh.port, 20, 2);
+		const growth = await peakGrowth(fresh, 30 * MB - 64 * 1024);
+		fresh.stop();
+		results[which] = { rate, growth };
+	}
+	const ratio = results.ours.rate / results.floor.rate;
+	const line = (name: string, r: { rate: number; growth: number }) =>
+		`${name.padEnd(34)} ${r.rate.toFixed(0).padStart(6)} msg/s   peak RSS growth for 30 MB: ${(r.growth / MB).toFixed(0)} MB (${(r.growth / (30 * MB)).toFixed(2)}x)`;
+	process.stdout.write(
+		[
+			`SMTP intake, ${total} x 5 KB over 10 connections; one 30 MB message (Node ${process.version}, store: ${storeOptions().engine})`,
+			line('floor (smtp-server+mailparser+mailauth)', results.floor),
+			line('hosted inbox (checks + spool)', results.ours),
+			`throughput ratio ${ratio.toFixed(2)}x (target >= 0.7x: ${ratio >= 0.7 ? 'met' : 'missed'}); RSS growth ${(results.ours.growth / (30 * MB)).toFixed(2)}x message size (target < 3x: ${results.ours.growth < 90 * MB ? 'met' : 'missed'})`,
+			'',
+		].join('\n'),
+	);
+	return false;
+}
+
+main().then(
+	(serving) => serving || process.exit(0),
+	(error: Error) => {
+		process.stderr.write(`${error.stack ?? error.message}\n`);
+		process.exit(1);
+	},
+);
