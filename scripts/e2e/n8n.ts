@@ -129,8 +129,41 @@ export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 
 	throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
 }
 
+/**
+ * n8n modules that fetch from n8n's servers on a timer (2.4x's MCP server registry), disabled where the
+ * installed version has them: an unknown name in N8N_DISABLED_MODULES stops n8n from starting.
+ */
+function offlineModules(install: N8nInstall): NodeJS.ProcessEnv {
+	const config = path.join(install.dir, 'node_modules', '@n8n', 'backend-common', 'dist', 'modules', 'modules.config.js');
+	const known = fs.existsSync(config) ? fs.readFileSync(config, 'utf8') : '';
+	const disabled = ['mcp-registry'].filter((name) => known.includes(`'${name}'`));
+	return disabled.length ? { N8N_DISABLED_MODULES: disabled.join(',') } : {};
+}
+
 export function sleep(ms: number): Promise<void> {
 	return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * `hosted-inbox store ...` from the built package, on the Node that runs n8n (the embedded store needs
+ * node:sqlite, so Node 24 for 2.41), against the store the workflow uses.
+ */
+export async function storeCli(install: N8nInstall, store: string, args: string[]): Promise<string> {
+	const { stdout } = await execFileAsync(
+		path.join(install.nodeBin, 'node'),
+		[path.join(REPO_ROOT, 'dist', 'cli', 'hosted-inbox.js'), 'store', ...args, '--store', store],
+		{ maxBuffer: 64 * 1024 * 1024 },
+	);
+	return stdout;
+}
+
+/** `hosted-inbox store <what> list --json`: the records, as scripts read them. */
+export async function storeList<T>(
+	install: N8nInstall,
+	store: string,
+	what: 'agents' | 'teams' | 'contacts' | 'conversations' | 'tickets' | 'intake',
+): Promise<T[]> {
+	return JSON.parse(await storeCli(install, store, [what, 'list', '--json'])) as T[];
 }
 
 export interface StartOptions {
@@ -241,6 +274,7 @@ export class N8n {
 			// Internal task runners listen on a broker port (5679 by default): every n8n process here needs its own.
 			N8N_RUNNERS_BROKER_PORT: String(await freePort()),
 			N8N_RUNNERS_MODE: 'internal',
+			...offlineModules(install),
 			...options.env,
 		};
 		const n8n = new N8n(install, options, userFolder, port, env);

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { N8n, REPO_ROOT } from '../../scripts/e2e/n8n';
-import { e2eVersions, ourNodeTypes, tarball } from './support';
+import { ourNodeTypes } from '../../scripts/e2e/setup';
+import { e2eVersions, tarball } from './support';
 
 const manualWorkflow = path.join(__dirname, 'fixtures', 'manual-set.json');
 const templates = fs
