@@ -421,7 +421,7 @@ describe('Hosted Inbox node store selection', () => {
 		try {
 			const result = await runNode({ storeParameters: { store: 'embedded' }, credentials: {} }, { resource: 'inbox', operation: 'getAll', returnAll: true });
 			expect(result.status).toBe('error');
-			expect(result.error?.message).toMatch(/queue mode .*Select a PostgreSQL store/);
+			expect(result.error?.message).toMatch(/queue mode .*Select the PostgreSQL store/);
 		} finally {
 			if (previous === undefined) delete process.env.EXECUTIONS_MODE;
 			else process.env.EXECUTIONS_MODE = previous;
