@@ -93,13 +93,9 @@ function findUpstream(input: AuthInput, headers: DKIMVerifyResult['headers']): U
 		const top = parseAuthenticationResults(lines[0].line);
 		return { ...top, trustedAs: `trusted relay ${input.envelope.clientIp}` };
 	}
-	for (const line of lines) {
-		const parsed = parseAuthenticationResults(line.line);
-		if (input.inbox.trustedAuthservIds.includes(parsed.authservId)) {
-			return { ...parsed, trustedAs: `trusted authserv-id ${parsed.authservId}` };
-		}
-	}
-	return null;
+	// Only the topmost header can be the receiving server's own: a sender can write any authserv-id further down.
+	const top = parseAuthenticationResults(lines[0].line);
+	return input.inbox.trustedAuthservIds.includes(top.authservId) ? { ...top, trustedAs: `trusted authserv-id ${top.authservId}` } : null;
 }
 
 /** SPF, DKIM, ARC and DMARC, composed from mailauth's own steps the way its authenticate() does. */

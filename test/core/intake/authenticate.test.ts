@@ -72,6 +72,19 @@ describe('authenticate stage: DMARC policy per inbox', () => {
 		expect(stranger.verdict.action).toBe('reject');
 	});
 
+	it('trusts an authserv-id only in the topmost Authentication-Results, never one the sender wrote below', async () => {
+		const header = (id: string, dmarc: string) => `Authentication-Results: ${id}; spf=pass smtp.mailfrom=customer.test; dmarc=${dmarc} header.from=customer.test\r\n`;
+		const inbox = testInbox({ trustedAuthservIds: ['mx.company.test'] });
+		const stamped = Buffer.concat([Buffer.from(header('mx.company.test', 'pass')), await customerMail()]);
+		const trusted = await explain(stamped, inbox, world.zone, {});
+		expect(trusted.verdict.action).toBe('accept');
+		expect(trusted.verdict.flags).toContain('dmarc-fail-relay-rescued');
+
+		// The receiving server stamped another id on top: the trusted-looking header below came with the message.
+		const planted = Buffer.concat([Buffer.from(header('other.example', 'none')), Buffer.from(header('mx.company.test', 'pass')), await customerMail()]);
+		expect((await explain(planted, inbox, world.zone, {})).verdict.action).toBe('reject');
+	});
+
 	describe('DNS trouble never rejects', () => {
 		const servfail: Zone = {};
 		const failingResolver = (zone: Zone) => async (name: string, type: string) => {
