@@ -1,5 +1,5 @@
 import type { IntakeItem } from '../item';
-import type { Contact, Conversation, RecordMessageResult, Store, StoredMessage } from '../store/types';
+import { StoreInputError, type Contact, type Conversation, type RecordMessageResult, type Store, type StoredMessage } from '../store/types';
 
 /** Settings of the Resolve Original Sender step, with the documented defaults. */
 export interface ResolveOptions {
@@ -127,6 +127,10 @@ async function startedConversation(store: Store, message: StoredMessage): Promis
  * and records it in its conversation. A replayed Message-ID returns what was recorded the first time.
  */
 export async function resolveOriginalSender(store: Store, item: IntakeItem, options: Partial<ResolveOptions> = {}): Promise<ResolveOutcome> {
+	if (item.kind === 'forwarding-confirmation' || item.kind === 'forwarding-test') {
+		// Provider confirmations and our forwarding tests never become contacts: the node is wired to the wrong output.
+		throw new StoreInputError(`This item is a ${item.kind}, which never becomes a contact: connect the trigger's Message output here, not its Forwarding confirmation output`);
+	}
 	const settings = { ...DEFAULT_RESOLVE_OPTIONS, ...options };
 	const id = await inboxId(store, item.inbox.address);
 	const sender = chooseSender(item, settings);

@@ -26,6 +26,15 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 		expect(message).toMatchObject({ from: 'acme_group@googlegroups.com', originalSenderMethod: 'list-rewrite', authSummary: 'spf=pass dkim=pass dmarc=pass arc=none' });
 	});
 
+	it('refuses a forwarding confirmation or test wired into it, recording nothing', async () => {
+		const store = getStore();
+		const address = inbox();
+		for (const kind of ['forwarding-confirmation', 'forwarding-test'] as const) {
+			await expect(resolveOriginalSender(store, { ...intakeItem({ inbox: address }), kind })).rejects.toThrow(/connect the trigger's Message output/);
+		}
+		expect(await store.getInbox(address)).toBeNull();
+	});
+
 	it('files an agent manual forward under the forwarded email author', async () => {
 		const store = getStore();
 		const address = inbox();
