@@ -3,22 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
-import { main } from '../../cli/hosted-inbox';
+import { runCli as run } from '../support/cli';
 import { compose, sign, testWorld } from '../fixtures/mail';
 
-/** Runs the CLI in-process, capturing what it writes. */
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-	let stdout = '';
-	let stderr = '';
-	const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-	const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-	try {
-		return { code: await main(args), stdout, stderr };
-	} finally {
-		out.mockRestore();
-		err.mockRestore();
-	}
-}
 
 describe('hosted-inbox explain', () => {
 	const dir = mkdtempSync(join(tmpdir(), 'explain-'));

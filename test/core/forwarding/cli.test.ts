@@ -1,21 +1,8 @@
-import { main } from '../../../cli/hosted-inbox';
+import { runCli as run } from '../../support/cli';
 import { verifyForwarding } from '../../../core/forwarding/verify';
 import type { SendRaw } from '../../../core/outbound/transport';
 import { describeEachStore, storeArg } from '../../support/stores';
 
-/** Runs the CLI in-process, capturing what it writes. */
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-	let stdout = '';
-	let stderr = '';
-	const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-	const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-	try {
-		return { code: await main(args), stdout, stderr };
-	} finally {
-		out.mockRestore();
-		err.mockRestore();
-	}
-}
 
 const accepted: SendRaw = async (_raw, envelope) => ({ accepted: envelope.to, rejected: [], response: '250 2.0.0 queued' });
 
