@@ -87,13 +87,11 @@ export function createSmtpIntake(options: SmtpIntakeOptions): (raw: Buffer, enve
 	const { store, inbox, inboxId } = options;
 	return async (raw, envelope) => {
 		const receivedAt = new Date();
-		let outcome: IntakeOutcome;
-		try {
-			outcome = await runIntake(raw, { inbox, envelope, resolver: options.resolver, now: receivedAt });
-		} catch (error) {
-			if (!(error instanceof NotAnEmailError)) throw error;
-			return await refuseNonEmail(store, inboxId, envelope, error);
-		}
+		// Any other failure reaches the listener, which answers 451 so the sender retries.
+		const outcome: IntakeOutcome | NotAnEmailError = await runIntake(raw, { inbox, envelope, resolver: options.resolver, now: receivedAt }).catch(
+			async (error: unknown) => (error instanceof NotAnEmailError ? error : await Promise.reject(error)),
+		);
+		if (outcome instanceof NotAnEmailError) return await refuseNonEmail(store, inboxId, envelope, outcome);
 		const { result, parsed } = outcome;
 		const run: IntakeRun = { result, parsed, receivedAt: receivedAt.toISOString() };
 		const { verdict } = result;
