@@ -66,3 +66,9 @@ export function systemResolver(timeoutMs = 5000): DnsResolver {
 	const resolver = new dnsPromises.Resolver({ timeout: timeoutMs, tries: 2 });
 	return async (name, rrtype) => await resolver.resolve(name, rrtype);
 }
+
+/** Real DNS, or the offline zone file named by HOSTED_INBOX_DNS_ZONE (tests, demos, air-gapped setups). */
+export function environmentResolver(env: NodeJS.ProcessEnv = process.env): DnsResolver {
+	const zoneFile = env.HOSTED_INBOX_DNS_ZONE;
+	return zoneFile ? zoneResolver(loadZoneFile(zoneFile)) : systemResolver();
+}

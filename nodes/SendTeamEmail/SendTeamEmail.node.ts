@@ -16,7 +16,7 @@ import type { FromNameStyle } from '../../core/outbound/from-name';
 import { sendTeamEmail, type TeamEmailRequest } from '../../core/outbound/send';
 import { smtpSender, smtpSettingsFromCredential } from '../../core/outbound/transport';
 import { publicKeyOf } from '../../core/sending-domain/keys';
-import { environmentResolver } from '../../core/sending-domain/resolver';
+import { environmentResolver } from '../../core/dns';
 import { verifySendingDomain } from '../../core/sending-domain/verify';
 import { storeProperties } from '../shared/descriptions';
 import { failedItem, withPart } from '../shared/pipelineItem';

@@ -20,7 +20,7 @@ import { normalizeMessageId } from '../../../core/store/message-id';
 import { getStore } from '../../shared/store';
 import { readInboxConfig } from '../shared/inbox-settings';
 import { createTriggerOutputs, readOutputOptions } from '../shared/outputs';
-import { dnsResolver } from '../smtp/mode';
+import { environmentResolver } from '../../../core/dns';
 
 /** An execution that never reports back counts as failed (and is retried), so a message is never stuck. */
 const EXECUTION_TIMEOUT_MS = 60 * 60_000;
@@ -74,7 +74,7 @@ export async function startImapMode(this: ITriggerFunctions): Promise<ITriggerRe
 	const { id: inboxId } = await store.registerInbox({ address: inbox.address });
 	const outputOptions = readOutputOptions(this);
 	const outputs = createTriggerOutputs(this, outputOptions);
-	const takeIn = createImapIntake({ store, inbox, inboxId, resolver: dnsResolver() });
+	const takeIn = createImapIntake({ store, inbox, inboxId, resolver: environmentResolver() });
 	const emissionFor = (run: IntakeRun) => buildIntakeEmission(run.result, run.parsed, { inboxAddress: inbox.address, via: 'imap', receivedAt: run.receivedAt });
 	const where = `${connection.user}@${connection.host}:${connection.port}/${mailbox}`;
 	const report = (message: string) => this.saveFailedExecution(new NodeOperationError(this.getNode(), message));

@@ -1,6 +1,6 @@
 import { NodeOperationError, type IDataObject, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
 
-import { loadZoneFile, systemResolver, zoneResolver, type DnsResolver } from '../../../core/dns';
+import { environmentResolver } from '../../../core/dns';
 import { buildIntakeEmission } from '../../../core/intake-delivery/emission';
 import { SpoolDelivery } from '../../../core/intake-delivery/spool-delivery';
 import { createSmtpIntake, rerunSpooled, type IntakeRun } from '../../../core/smtp/intake';
@@ -10,11 +10,6 @@ import { readInboxConfig } from '../shared/inbox-settings';
 import { createTriggerOutputs, readOutputOptions } from '../shared/outputs';
 
 /** Offline DNS for tests and air-gapped setups: a zone file in the corpus format instead of real lookups. */
-export function dnsResolver(): DnsResolver {
-	const zoneFile = process.env.HOSTED_INBOX_DNS_ZONE;
-	return zoneFile ? zoneResolver(loadZoneFile(zoneFile)) : systemResolver();
-}
-
 async function readListenerSettings(context: ITriggerFunctions): Promise<ListenerSettings> {
 	const settings = context.getNodeParameter('smtpSettings', {}) as IDataObject;
 	let credential: IDataObject = {};
@@ -58,7 +53,7 @@ export async function startSmtpMode(this: ITriggerFunctions): Promise<ITriggerRe
 	}
 	const { address } = inbox;
 	const settings = await readListenerSettings(this);
-	const resolver = dnsResolver();
+	const resolver = environmentResolver();
 	const store = await getStore(this);
 	const { id: inboxId } = await store.registerInbox({ address });
 	const outputOptions = readOutputOptions(this);

@@ -1,4 +1,4 @@
-import { environmentResolver } from '../../../../core/sending-domain/resolver';
+import { environmentResolver } from '../../../../core/dns';
 import { checkedDomain } from '../../../../core/sending-domain/records';
 import { verifySendingDomain } from '../../../../core/sending-domain/verify';
 import { StoreInputError } from '../../../../core/store/types';
