@@ -389,7 +389,7 @@ export class N8n {
 		const onData = (chunk: Buffer): void => {
 			const text = chunk.toString();
 			output.push(text);
-			if (output.length > 400) output.splice(0, output.length - 400);
+			if (output.length > 20_000) output.splice(0, output.length - 20_000);
 			logStream.write(chunk);
 			if (this.options.echo) process.stderr.write(text);
 		};

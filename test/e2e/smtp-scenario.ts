@@ -53,7 +53,8 @@ async function send(port: number, message: SendMailOptions): Promise<void> {
 	}
 }
 
-export function smtpScenario(options: ScenarioOptions): void {
+/** Declares the scenario's tests; the returned function gives the running n8n (for mode-specific checks). */
+export function smtpScenario(options: ScenarioOptions): () => N8n {
 	let n8n: N8n;
 	let workflowId: string;
 	let smtpPort: number;
@@ -111,26 +112,33 @@ export function smtpScenario(options: ScenarioOptions): void {
 	});
 
 	it('turns forwarded mail into contacts, assigned conversations, tickets and notifications', async () => {
-		await send(smtpPort, {
-			from: 'Jane Customer <jane@example.com>',
-			subject: 'Order #1042 arrived damaged',
-			messageId: '<order-1042@example.com>',
-			text: 'Hello, the parcel for order #1042 arrived with a broken lid. Can you send a replacement?',
-		});
-		await send(smtpPort, {
-			from: 'Bob Buyer <bob@example.org>',
-			subject: 'Question about invoice 77',
-			messageId: '<invoice-77@example.org>',
-			text: 'Hi, invoice 77 lists two shipping fees. Is that right?',
-		});
-		await send(smtpPort, {
-			from: 'Jane Customer <jane@example.com>',
-			subject: 'Re: Order #1042 arrived damaged',
-			messageId: '<order-1042-reply@example.com>',
-			inReplyTo: '<order-1042@example.com>',
-			references: ['<order-1042@example.com>'],
-			text: 'Photos attached in my next mail. Thanks!',
-		});
+		// One at a time, as mail trickles in: each run finishes before the next message, so the round robin is exact.
+		const messages: SendMailOptions[] = [
+			{
+				from: 'Jane Customer <jane@example.com>',
+				subject: 'Order #1042 arrived damaged',
+				messageId: '<order-1042@example.com>',
+				text: 'Hello, the parcel for order #1042 arrived with a broken lid. Can you send a replacement?',
+			},
+			{
+				from: 'Bob Buyer <bob@example.org>',
+				subject: 'Question about invoice 77',
+				messageId: '<invoice-77@example.org>',
+				text: 'Hi, invoice 77 lists two shipping fees. Is that right?',
+			},
+			{
+				from: 'Jane Customer <jane@example.com>',
+				subject: 'Re: Order #1042 arrived damaged',
+				messageId: '<order-1042-reply@example.com>',
+				inReplyTo: '<order-1042@example.com>',
+				references: ['<order-1042@example.com>'],
+				text: 'Photos attached in my next mail. Thanks!',
+			},
+		];
+		for (const [i, message] of messages.entries()) {
+			await send(smtpPort, message);
+			await n8n.waitForExecutions(workflowId, i + 1, 120_000);
+		}
 
 		const executions = await n8n.waitForExecutions(workflowId, 3, 120_000);
 		expect(executions.map((e) => e.status)).toEqual(['success', 'success', 'success']);
@@ -170,4 +178,39 @@ export function smtpScenario(options: ScenarioOptions): void {
 		expect(await storeList(n8n.install, store, 'conversations')).toHaveLength(2);
 		expect(await storeList(n8n.install, store, 'tickets')).toHaveLength(2);
 	});
+
+	it('takes a burst of parallel mail with redeliveries: one conversation and one ticket per message, all assigned', async () => {
+		const before = (await n8n.executions(workflowId)).length;
+		const customers = Array.from({ length: 20 }, (_, i) => i + 1);
+		const message = (i: number): SendMailOptions => ({
+			from: `Customer ${i} <customer${i}@example.net>`,
+			subject: `Delivery question ${i}`,
+			messageId: `<delivery-${i}@example.net>`,
+			text: `Where is parcel ${i}?`,
+		});
+		// Five connections at a time; the first five messages are delivered twice, as an MTA retrying would.
+		const queue = [...customers, ...customers.slice(0, 5)];
+		await Promise.all(
+			Array.from({ length: 5 }, async () => {
+				for (let i = queue.shift(); i !== undefined; i = queue.shift()) await send(smtpPort, message(i));
+			}),
+		);
+		const executions = await n8n.waitForExecutions(workflowId, before + 25, 300_000);
+		expect(executions.filter((e) => e.status !== 'success')).toEqual([]);
+
+		const agents = new Map((await storeList<Agent>(n8n.install, store, 'agents')).map((a) => [a.id, a.email]));
+		const contacts = new Map((await storeList<Contact>(n8n.install, store, 'contacts')).map((c) => [c.id, c.email]));
+		const conversations = (await storeList<Conversation>(n8n.install, store, 'conversations')).filter((c) =>
+			/^customer\d+@example\.net$/.test(contacts.get(c.contactId) ?? ''),
+		);
+		expect(conversations).toHaveLength(20);
+		expect(new Set(conversations.map((c) => c.contactId)).size).toBe(20);
+		expect(new Set(conversations.map((c) => agents.get(c.assigneeId ?? '')))).toEqual(new Set(['ana@company.test', 'ben@company.test']));
+		const tickets = await storeList<Ticket>(n8n.install, store, 'tickets');
+		for (const conversation of conversations) {
+			expect(tickets.filter((t) => t.conversationId === conversation.id)).toHaveLength(1);
+		}
+	});
+
+	return () => n8n;
 }
