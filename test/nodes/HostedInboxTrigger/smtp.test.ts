@@ -10,9 +10,12 @@ import { HostedInboxTrigger } from '../../../nodes/HostedInboxTrigger/HostedInbo
 import { codeNode, packageNodeTypes, PACKAGE, startTrigger, type TriggerHandle, type WorkflowJson } from '../../support/n8n';
 import { describeEachNodeStore, type NodeStore } from '../../support/nodeStores';
 import { PIPELINE_NODE_TYPES } from '../../support/pipeline';
+import { arcSeal, compose, rewriteHeader, sign, testWorld } from '../../fixtures/mail';
 
 const CORPUS = join(__dirname, '..', '..', '..', '..', 'shared', 'corpus');
 const zoneDir = mkdtempSync(join(tmpdir(), 'hi-zones-'));
+/** Keys made at run time and their zone: company.test and customer.test publish p=reject, forwarder.test seals ARC. */
+const world = testWorld();
 
 function zoneFile(name: string, zone: object): string {
 	const path = join(zoneDir, `${name}.json`);
@@ -182,8 +185,7 @@ describeEachNodeStore('Hosted Inbox Trigger, SMTP mode, in n8n', (get) => {
 	});
 
 	it('refuses a DMARC p=reject failure with 550 5.7.1 and the reasons, logs it, and sets it aside only when that output is on', async () => {
-		const zone = JSON.parse(readFileSync(join(CORPUS, 'dns', 'company-test.json'), 'utf8'));
-		process.env.HOSTED_INBOX_DNS_ZONE = zoneFile('company', zone);
+		process.env.HOSTED_INBOX_DNS_ZONE = zoneFile('world', world.zone);
 		const { handle, transport, ns, inboxId } = await start({ options: { emitRejected: true } });
 		const forged = { from: 'ceo@company.test', to: 'support@inbox.example.test', subject: 'Wire money', text: 'now' };
 		const error = await transport.sendMail(forged).catch((e: { responseCode: number; response: string }) => e);
@@ -196,14 +198,35 @@ describeEachNodeStore('Hosted Inbox Trigger, SMTP mode, in n8n', (get) => {
 	});
 
 	it('"Accept everything, only flag" accepts the same failure onto Message, flagged', async () => {
-		const zone = JSON.parse(readFileSync(join(CORPUS, 'dns', 'company-test.json'), 'utf8'));
-		process.env.HOSTED_INBOX_DNS_ZONE = zoneFile('company', zone);
+		process.env.HOSTED_INBOX_DNS_ZONE = zoneFile('world', world.zone);
 		const { handle, transport } = await start({ security: { dmarcPolicy: 'monitor' } });
 		await transport.sendMail({ from: 'ceo@company.test', to: 'support@inbox.example.test', subject: 'Monitored', text: 'x' });
 		const [execution] = await handle.waitForExecutions(1, 20_000);
 		const [item] = execution.emitted[0];
 		expect(item.json).toMatchObject({ verdict: { action: 'accept' }, email: { subject: 'Monitored' } });
 		expect((item.json.verdict as IDataObject).flags).toEqual(expect.arrayContaining(['monitor-mode']));
+	});
+
+	it('accepts a forward whose DMARC fails but whose ARC chain from a trusted sealer passes, and refuses it from an untrusted sealer', async () => {
+		process.env.HOSTED_INBOX_DNS_ZONE = zoneFile('world', world.zone);
+		// The customer signs; the forwarder alters the subject (breaking DKIM, so DMARC fails) and ARC-seals what it saw.
+		const signed = await sign(await compose({ from: 'Carol <carol@customer.test>', to: 'support@inbox.example.test', subject: 'Order late', text: 'Where is it?' }), world.customer);
+		const raw = await arcSeal(rewriteHeader(signed, 'Subject', (subject) => `[fwd] ${subject}`), world.forwarder, 'forwarder.test; dkim=pass header.d=customer.test; dmarc=pass header.from=customer.test');
+		const envelope = { from: 'bounces@forwarder.test', to: ['support@inbox.example.test'] };
+
+		const trusted = await start({ security: { trustedArcSealers: 'forwarder.test' } });
+		expect((await trusted.transport.sendMail({ envelope, raw })).response).toMatch(/^250 /);
+		const [execution] = await trusted.handle.waitForExecutions(1, 20_000);
+		expect(execution.emitted[0][0].json).toMatchObject({
+			verdict: { action: 'accept', flags: expect.arrayContaining(['dmarc-fail-arc-rescued']) },
+			originalSender: { address: 'carol@customer.test' },
+			auth: { dmarc: { result: 'fail' }, arc: { result: 'pass', sealer: 'forwarder.test', trusted: true } },
+		});
+		await trusted.handle.stop();
+
+		const untrusted = await start({ security: { trustedArcSealers: 'google.com' } });
+		const refusal = await untrusted.transport.sendMail({ envelope, raw }).catch((e: { responseCode: number; response: string }) => e);
+		expect(refusal).toMatchObject({ responseCode: 550, response: expect.stringContaining('forwarder.test is not in this inbox') });
 	});
 
 	const arcPass = join(CORPUS, 'mailauth', 'arc-pass.eml');
