@@ -18,7 +18,7 @@ import { smtpSender } from '../../../core/outbound/transport';
 import { generateDkimKeyPair } from '../../../core/sending-domain/keys';
 import { sendingDomainRecords } from '../../../core/sending-domain/records';
 import type { Store } from '../../../core/store/types';
-import { intakeItem } from '../../support/items';
+import { CORPUS, corpusPresent, intakeItem } from '../../support/items';
 import { describeEachStore } from '../../support/stores';
 import { startSmtpSink, type SmtpSink } from './smtp-sink';
 
@@ -46,11 +46,9 @@ async function lastReceived(): Promise<{ mail: ParsedMail; raw: Buffer; rcptTo: 
 	return { mail: await simpleParser(last.raw), raw: last.raw, rcptTo: last.rcptTo, mailFrom: last.mailFrom };
 }
 
-const CORPUS = '/work/shared/corpus';
-
 /** Raw bytes through the real intake (offline DNS, no records) into the item the trigger would emit. */
 async function intakeOf(raw: Buffer, inbox: string, mailFrom: string): Promise<IntakeItem> {
-	const config = parseInboxConfig({ ...JSON.parse(readFileSync(join(CORPUS, 'inbox.json'), 'utf8')), address: inbox });
+	const config = parseInboxConfig({ address: inbox, internalDomains: ['company.test'], trustedArcSealers: ['google.com'] });
 	const { result, parsed } = await runIntake(raw, { inbox: config, resolver: zoneResolver({}), envelope: { clientIp: '192.0.2.25', helo: 'mail.example.com', mailFrom, rcpt: [inbox] } });
 	return buildIntakeEmission(result, parsed, { inboxAddress: inbox, via: 'smtp', receivedAt: new Date().toISOString() }).item;
 }
@@ -208,7 +206,7 @@ describeEachStore('Send Team Email (core) through a real SMTP server', (getStore
 		expect(sink.received.length).toBe(count + 2);
 	});
 
-	it('replies to the original poster of a Google Group conversation, never to the group', async () => {
+	(corpusPresent ? it : it.skip)(`replies to the original poster of a Google Group conversation, never to the group${corpusPresent ? '' : ' (../shared/corpus absent: skipped)'}`, async () => {
 		// chatwoot's fixture: From "ACME group <acme_group@example.com>", X-Original-Sender: jane@example.com.
 		const group = 'acme_group@example.com';
 		const item = await intakeOf(readFileSync(join(CORPUS, 'chatwoot/group_sender_support.eml')), inbox, group);
