@@ -4,7 +4,7 @@
  * loaded, for 1, 4 and 8 concurrent callers. Each engine runs in its own child process so RSS is its own.
  * Floor, in the same run: one bare single-row INSERT committed through the same library (node:sqlite, pg),
  * the least a durable write costs; the ratio says what the store's transaction costs on top.
- * Embedded engine needs node:sqlite: npx -y node@24 dist/.bench/bench/store.js
+ * Embedded engine needs node:sqlite: npx -y node@24 -r ./scripts/register-ts.js bench/store.ts
  * Env: BENCH_PG (postgres:// URL, default the test server), BENCH_OPS (operations per measurement, default 1000).
  */
 import { spawn } from 'node:child_process';

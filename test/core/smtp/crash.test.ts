@@ -15,6 +15,7 @@ import { createTransport } from 'nodemailer';
 import { openStore } from '../../../core/store/open';
 import type { Store } from '../../../core/store/types';
 import { dropSchema, storeEngines, TEST_PG_URL } from '../../support/stores';
+import { REGISTER_TS } from '../store/children/spawn';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const MESSAGES = 200;
@@ -42,7 +43,7 @@ function startChild(port: number, schema: string, dir: string, dieAfterSpoolWrit
 	writeFileSync(zone, '{}');
 	const child = spawn(
 		process.execPath,
-		[join(__dirname, 'children/run-node-ts.js'), join(__dirname, 'children/crash-inbox.ts'), String(port), schema, ...(dieAfterSpoolWrites ? [String(dieAfterSpoolWrites)] : [])],
+		[REGISTER_TS, join(__dirname, 'children/crash-inbox.ts'), String(port), schema, ...(dieAfterSpoolWrites ? [String(dieAfterSpoolWrites)] : [])],
 		{ cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOSTED_INBOX_DNS_ZONE: zone, N8N_USER_FOLDER: dir, HOSTED_INBOX_TEST_PG: TEST_PG_URL } },
 	);
 	const output: string[] = [];

@@ -2,10 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..', '..', '..');
+/** Transpiles the child's TypeScript on require, as ts-jest does for the tests. */
+export const REGISTER_TS = join(ROOT, 'scripts', 'register-ts.js');
 
 /** A child process on the same Node as the test, running a TypeScript file of this folder. */
 export function spawnChild(script: string, args: string[]): { child: ChildProcess; lines: string[]; exited: Promise<{ code: number | null; signal: string | null; stderr: string }> } {
-	const child = spawn(process.execPath, [join(__dirname, 'run-ts.js'), join(__dirname, script), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+	const child = spawn(process.execPath, [REGISTER_TS, join(__dirname, script), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
 	const lines: string[] = [];
 	let pending = '';
 	let stderr = '';
