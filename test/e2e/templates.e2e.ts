@@ -1,0 +1,185 @@
+/**
+ * The other bundled templates in one real n8n (2.41.1 on Node 24, embedded store): each imported with n8n's CLI,
+ * then run the way a user runs it (its trigger once activated, or its Manual Trigger with `n8n execute`),
+ * with a successful execution and the effect the template is for. The SMTP template has its own suite.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { createTransport } from 'nodemailer';
+
+import { N8N_CURRENT, N8n, freePort, sleep, storeCli, storeList, waitForPort, type Execution } from '../../scripts/e2e/n8n';
+import { notifySmtpCredential, startMailSink, templateCopy, templatePath } from '../../scripts/e2e/setup';
+import { tarball } from './support';
+
+const HOSTED_ADDRESS = 'support@inbox.example.test';
+const TEMPLATES = ['agent-availability.json', 'google-groups.json', 'forwarding-check.json', 'reply.json'];
+
+const CHECKED_INBOX = 'support@inbox.example.com';
+
+/**
+ * `n8n execute` starts at the first trigger in the file; a copy with the Manual Trigger listed first (the same
+ * workflow: node order carries no meaning) runs the template from it, as "Execute workflow" in the editor does.
+ */
+function manualTriggerFirst(name: string): string {
+	const workflow = JSON.parse(fs.readFileSync(templatePath(name), 'utf8'));
+	const manual = (n: { type: string }) => (n.type === 'n8n-nodes-base.manualTrigger' ? 0 : 1);
+	workflow.nodes.sort((a: { type: string }, b: { type: string }) => manual(a) - manual(b));
+	const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hosted-inbox-template-')), name);
+	fs.writeFileSync(file, JSON.stringify(workflow));
+	return file;
+}
+
+interface Agent {
+	id: string;
+	email: string;
+	fullName: string;
+	availability: string;
+}
+interface Contact {
+	id: string;
+	email: string;
+}
+interface Conversation {
+	id: string;
+	contactId: string;
+}
+
+describe(`n8n ${N8N_CURRENT}, embedded store: every other template runs with a successful execution`, () => {
+	let n8n: N8n;
+	let store: string;
+	let sink: Awaited<ReturnType<typeof startMailSink>>;
+	let googleGroupsPort: number;
+	const ids = new Map<string, string>();
+	const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'hosted-inbox-e2e-templates-'));
+
+	/** Waits for the workflow's first finished execution and returns it with its data. */
+	async function onlyExecution(template: string): Promise<Execution> {
+		const [execution] = await n8n.waitForExecutions(ids.get(template)!, 1, 120_000);
+		return await n8n.execution(execution.id);
+	}
+
+	beforeAll(async () => {
+		sink = await startMailSink();
+		googleGroupsPort = await freePort();
+		const seed = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'seed.json'), 'utf8'));
+		// Dana's hours cover every minute of the week, Eve has none: the sync must make Dana available and Eve away.
+		const always = { start: '00:00', end: '24:00' };
+		seed.agents.push(
+			{ email: 'dana@company.test', firstName: 'Dana', fullName: 'Dana Diaz', availability: 'away', workingHours: { timeZone: 'UTC', days: Object.fromEntries(['0', '1', '2', '3', '4', '5', '6'].map((d) => [d, always])) } },
+			{ email: 'eve@company.test', firstName: 'Eve', fullName: 'Eve Evans', availability: 'available', workingHours: { timeZone: 'UTC', days: {} } },
+		);
+		const seedFile = path.join(scratch, 'seed.json');
+		fs.writeFileSync(seedFile, JSON.stringify(seed));
+		const zone = path.join(scratch, 'empty-zone.json');
+		fs.writeFileSync(zone, '{}');
+
+		// The forwarding check's inbox, as its Hosted Inbox Trigger would have registered it.
+		const checkedInbox = path.join(scratch, 'checked-inbox.json');
+		fs.writeFileSync(checkedInbox, JSON.stringify({ inbox: CHECKED_INBOX }));
+
+		const files = TEMPLATES.map((name) => {
+			if (name === 'google-groups.json') return templateCopy(name, { smtpPort: googleGroupsPort });
+			if (name === 'forwarding-check.json' || name === 'agent-availability.json') return manualTriggerFirst(name);
+			return templatePath(name);
+		});
+		n8n = await N8n.start({
+			version: N8N_CURRENT,
+			tarball: tarball(),
+			credentials: [
+				notifySmtpCredential(sink.port),
+				{ ...notifySmtpCredential(sink.port), id: 'hostedInboxReplySmtp', name: 'Team email (SMTP)' },
+			],
+			workflows: files,
+			env: { HOSTED_INBOX_DNS_ZONE: zone },
+			beforeStart: async (instance) => {
+				store = instance.embeddedStorePath;
+				await storeCli(instance.install, store, ['seed', seedFile]);
+				await storeCli(instance.install, store, ['seed', checkedInbox]);
+			},
+		});
+		TEMPLATES.forEach((name, i) => ids.set(name, n8n.workflowIds[i]));
+		process.stderr.write(`e2e: n8n ${N8N_CURRENT} (templates, embedded store) started: ${JSON.stringify(n8n.timings)}\n`);
+	});
+
+	afterAll(async () => {
+		await n8n?.stop();
+		await sink?.close();
+		fs.rmSync(scratch, { recursive: true, force: true });
+	});
+
+	it('agent-availability.json: its Manual Trigger sets agents available inside their working hours and away outside', async () => {
+		await n8n.execute(ids.get('agent-availability.json')!);
+		const execution = await onlyExecution('agent-availability.json');
+		expect(execution.status).toBe('success');
+		expect(Object.keys(execution.data!.resultData.runData)).toContain('Run Now');
+		const agents = new Map((await storeList<Agent>(n8n.install, store, 'agents')).map((a) => [a.email, a.availability]));
+		expect(agents.get('dana@company.test')).toBe('available');
+		expect(agents.get('eve@company.test')).toBe('away');
+		// Agents without working hours keep what they were set to.
+		expect(agents.get('cat@company.test')).toBe('away');
+		expect(agents.get('ana@company.test')).toBe('available');
+	});
+
+	it('google-groups.json: activated on its own port, a Google Group rewrite becomes a conversation with the poster', async () => {
+		await n8n.activate(ids.get('google-groups.json')!);
+		await waitForPort(googleGroupsPort);
+		const transport = createTransport({ host: '127.0.0.1', port: googleGroupsPort, secure: false, ignoreTLS: true, name: 'mail-sor-f41.google.com' });
+		try {
+			await transport.sendMail({
+				envelope: { from: 'support+bncBGroups@company.test', to: HOSTED_ADDRESS },
+				from: "'Jane Customer' via Support <support@company.test>",
+				replyTo: 'Jane Customer <jane@customer.test>',
+				to: 'Support <support@company.test>',
+				subject: 'Order #1042 arrived damaged',
+				messageId: '<order-1042.jane@customer.test>',
+				headers: {
+					'X-Original-From': 'Jane Customer <jane@customer.test>',
+					'X-Original-Sender': 'jane@customer.test',
+					'List-ID': '<support.company.test>',
+				},
+				text: 'Hello,\n\nthe parcel for order #1042 arrived with a cracked lid. Could you send a replacement?\n\nJane',
+			});
+		} finally {
+			transport.close();
+		}
+		const execution = await onlyExecution('google-groups.json');
+		expect(execution.status).toBe('success');
+		const contacts = await storeList<Contact>(n8n.install, store, 'contacts');
+		expect(contacts.map((c) => c.email)).toEqual(['jane@customer.test']);
+		const conversations = await storeList<Conversation>(n8n.install, store, 'conversations');
+		expect(conversations.map((c) => c.contactId)).toEqual([contacts[0].id]);
+	});
+
+	it('forwarding-check.json: its Manual Trigger reads the forwarding status with a successful execution', async () => {
+		await n8n.execute(ids.get('forwarding-check.json')!);
+		const execution = await onlyExecution('forwarding-check.json');
+		expect(execution.status).toBe('success');
+		expect(Object.keys(execution.data!.resultData.runData)).toEqual(expect.arrayContaining(['Check Now', 'Get Forwarding Status']));
+	});
+
+	it("reply.json: activated, its webhook sends the agent's reply with the team's from-name", async () => {
+		const [conversation] = await storeList<Conversation>(n8n.install, store, 'conversations');
+		expect(conversation).toBeDefined();
+		await n8n.activate(ids.get('reply.json')!);
+		const before = sink.messages.length;
+		const body = JSON.stringify({ conversationId: conversation.id, agent: 'ana@company.test', message: 'A replacement is on its way.' });
+		// The production webhook can answer 404 for a moment after activation returns; a 404 runs nothing, so ask again.
+		let response: Response;
+		for (let attempt = 1; ; attempt++) {
+			response = await fetch(`${n8n.url}/webhook/hosted-inbox-reply`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+			if (response.status !== 404 || attempt === 40) break;
+			await sleep(250);
+		}
+		expect({ status: response.status, body: await response.text() }).toEqual({ status: 200, body: expect.any(String) });
+		const execution = await onlyExecution('reply.json');
+		expect(execution.status).toBe('success');
+		const sent = sink.messages.slice(before);
+		expect(sent.map((m) => m.to)).toEqual([['jane@customer.test']]);
+		// The agent and company from-name on the hosted address, threaded under Jane's message.
+		expect(sent[0].raw).toMatch(/^From: "?Ana Alves at Acme Support"? <support@inbox\.example\.test>/m);
+		expect(sent[0].raw).toMatch(/^In-Reply-To: <order-1042\.jane@customer\.test>/m);
+		expect(sent[0].raw).toContain('A replacement is on its way.');
+	});
+});
