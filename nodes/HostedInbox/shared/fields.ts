@@ -101,3 +101,42 @@ export const limitField: INodeProperties = {
 	description: 'Max number of results to return',
 	displayOptions: { show: { returnAll: [false] } },
 };
+
+export const emailField: INodeProperties = {
+	displayName: 'Email',
+	name: 'email',
+	type: 'string',
+	placeholder: 'name@email.com',
+	required: true,
+	default: '',
+};
+
+export const nameOption: INodeProperties = { displayName: 'Name', name: 'name', type: 'string', default: '' };
+
+/** The Owner option of a contact or ticket; its description says what an empty value does there. */
+export function ownerOption(description: string): INodeProperties {
+	return { displayName: 'Owner', name: 'owner', type: 'string', default: '', description };
+}
+
+/** An open/closed filter (a conversation's status, a ticket's state). */
+export function openClosedOption(displayName: string, name: string): INodeProperties {
+	return {
+		displayName,
+		name,
+		type: 'options',
+		options: [
+			{ name: 'Closed', value: 'closed' },
+			{ name: 'Open', value: 'open' },
+		],
+		default: 'open',
+	};
+}
+
+/** The optional fields of a Create (Additional Fields), an Update (Update Fields) or a Get Many (Filters). */
+function collection(displayName: string, name: string, placeholder: string, options: INodeProperties[]): INodeProperties {
+	return { displayName, name, type: 'collection', placeholder, default: {}, options };
+}
+
+export const additionalFieldsCollection = (options: INodeProperties[]) => collection('Additional Fields', 'additionalFields', 'Add Field', options);
+export const updateFieldsCollection = (options: INodeProperties[]) => collection('Update Fields', 'updateFields', 'Add Field', options);
+export const filtersCollection = (options: INodeProperties[]) => collection('Filters', 'filters', 'Add Filter', options);

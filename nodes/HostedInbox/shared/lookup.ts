@@ -66,3 +66,9 @@ export function limited<T>(context: IExecuteFunctions, itemIndex: number, record
 	if (context.getNodeParameter('returnAll', itemIndex, false)) return records;
 	return records.slice(0, context.getNodeParameter('limit', itemIndex, 50) as number);
 }
+
+/** An Owner parameter: the agent's ID (an unknown agent is an error); empty means no owner. */
+export async function ownerIdFromParameter(store: Store, value: unknown): Promise<string | null> {
+	const owner = String(value ?? '').trim();
+	return owner ? (await requireAgent(store, owner)).id : null;
+}

@@ -1,19 +1,12 @@
 import type { Operation } from '../../shared/operation';
 import { asData } from '../../shared/operation';
-import { availabilityField, capacityField, workingHoursField } from '../../shared/fields';
+import { additionalFieldsCollection, availabilityField, capacityField, emailField, workingHoursField } from '../../shared/fields';
 import { capacityFromParameter, text, workingHoursFromParameter } from '../../shared/lookup';
 
 export const create: Operation = {
 	option: { name: 'Create', value: 'create', action: 'Create an agent', description: 'Create an agent (a user who answers conversations)' },
 	properties: [
-		{
-			displayName: 'Email',
-			name: 'email',
-			type: 'string',
-			placeholder: 'name@email.com',
-			required: true,
-			default: '',
-		},
+		emailField,
 		{
 			displayName: 'First Name',
 			name: 'firstName',
@@ -30,14 +23,7 @@ export const create: Operation = {
 			default: '',
 			description: 'The name contacts see on the agent\'s replies',
 		},
-		{
-			displayName: 'Additional Fields',
-			name: 'additionalFields',
-			type: 'collection',
-			placeholder: 'Add Field',
-			default: {},
-			options: [availabilityField, capacityField, workingHoursField],
-		},
+		additionalFieldsCollection([availabilityField, capacityField, workingHoursField]),
 	],
 	async execute(store, itemIndex) {
 		const extra = this.getNodeParameter('additionalFields', itemIndex, {}) as { availability?: 'available' | 'away'; capacity?: number; workingHours?: unknown };

@@ -1,7 +1,7 @@
 import type { Availability } from '../../../../core/store/types';
 import type { Operation } from '../../shared/operation';
 import { asData } from '../../shared/operation';
-import { limitField, returnAllField } from '../../shared/fields';
+import { filtersCollection, limitField, returnAllField } from '../../shared/fields';
 import { limited } from '../../shared/lookup';
 
 export const getAll: Operation = {
@@ -9,35 +9,28 @@ export const getAll: Operation = {
 	properties: [
 		returnAllField,
 		limitField,
-		{
-			displayName: 'Filters',
-			name: 'filters',
-			type: 'collection',
-			placeholder: 'Add Filter',
-			default: {},
-			options: [
-				{
-					displayName: 'Availability',
-					name: 'availability',
-					type: 'options',
-					options: [
-						{ name: 'Available', value: 'available' },
-						{ name: 'Away', value: 'away' },
-					],
-					default: 'available',
-				},
-				{
-					displayName: 'Status',
-					name: 'status',
-					type: 'options',
-					options: [
-						{ name: 'Active', value: 'active' },
-						{ name: 'Deactivated', value: 'deactivated' },
-					],
-					default: 'active',
-				},
-			],
-		},
+		filtersCollection([
+			{
+				displayName: 'Availability',
+				name: 'availability',
+				type: 'options',
+				options: [
+					{ name: 'Available', value: 'available' },
+					{ name: 'Away', value: 'away' },
+				],
+				default: 'available',
+			},
+			{
+				displayName: 'Status',
+				name: 'status',
+				type: 'options',
+				options: [
+					{ name: 'Active', value: 'active' },
+					{ name: 'Deactivated', value: 'deactivated' },
+				],
+				default: 'active',
+			},
+		]),
 	],
 	async execute(store, itemIndex) {
 		const filters = this.getNodeParameter('filters', itemIndex, {}) as { availability?: Availability; status?: 'active' | 'deactivated' };

@@ -1,7 +1,7 @@
 import type { Agent, Store } from '../../../../core/store/types';
 import type { Operation } from '../../shared/operation';
 import { asData } from '../../shared/operation';
-import { agentField, availabilityField, capacityField, workingHoursField } from '../../shared/fields';
+import { agentField, availabilityField, capacityField, updateFieldsCollection, workingHoursField } from '../../shared/fields';
 import { capacityFromParameter, requireAgent, text, workingHoursFromParameter } from '../../shared/lookup';
 
 type Patch = Parameters<Store['updateAgent']>[1];
@@ -10,27 +10,20 @@ export const update: Operation = {
 	option: { name: 'Update', value: 'update', action: 'Update an agent', description: 'Change an agent\'s names, availability, capacity or working hours' },
 	properties: [
 		agentField,
-		{
-			displayName: 'Update Fields',
-			name: 'updateFields',
-			type: 'collection',
-			placeholder: 'Add Field',
-			default: {},
-			options: [
-				{
-					displayName: 'Active',
-					name: 'active',
-					type: 'boolean',
-					default: true,
-					description: 'Whether the agent is active (a deactivated agent gets no conversations)',
-				},
-				availabilityField,
-				capacityField,
-				{ displayName: 'First Name', name: 'firstName', type: 'string', default: '' },
-				{ displayName: 'Full Name', name: 'fullName', type: 'string', default: '' },
-				workingHoursField,
-			],
-		},
+		updateFieldsCollection([
+			{
+				displayName: 'Active',
+				name: 'active',
+				type: 'boolean',
+				default: true,
+				description: 'Whether the agent is active (a deactivated agent gets no conversations)',
+			},
+			availabilityField,
+			capacityField,
+			{ displayName: 'First Name', name: 'firstName', type: 'string', default: '' },
+			{ displayName: 'Full Name', name: 'fullName', type: 'string', default: '' },
+			workingHoursField,
+		]),
 	],
 	async execute(store, itemIndex) {
 		const agent = await requireAgent(store, text(this, 'agent', itemIndex));

@@ -1,6 +1,6 @@
 import type { Operation } from '../../shared/operation';
 import { asData } from '../../shared/operation';
-import { inboxField } from '../../shared/fields';
+import { emailField, inboxField } from '../../shared/fields';
 import { requireInbox, text } from '../../shared/lookup';
 import { checkEmail } from '../../../../core/store/validate';
 
@@ -13,14 +13,7 @@ export const findByEmail: Operation = {
 	},
 	properties: [
 		inboxField,
-		{
-			displayName: 'Email',
-			name: 'email',
-			type: 'string',
-			placeholder: 'name@email.com',
-			required: true,
-			default: '',
-		},
+		emailField,
 	],
 	async execute(store, itemIndex) {
 		const inbox = await requireInbox(store, text(this, 'inbox', itemIndex));

@@ -1,30 +1,14 @@
 import { StoreInputError } from '../../../../core/store/types';
 import type { Operation } from '../../shared/operation';
 import { asData } from '../../shared/operation';
-import { contactIdField } from '../../shared/fields';
-import { requireAgent, text } from '../../shared/lookup';
+import { contactIdField, nameOption, ownerOption, updateFieldsCollection } from '../../shared/fields';
+import { ownerIdFromParameter, text } from '../../shared/lookup';
 
 export const update: Operation = {
 	option: { name: 'Update', value: 'update', action: 'Update a contact', description: 'Change a contact\'s name or owner' },
 	properties: [
 		contactIdField,
-		{
-			displayName: 'Update Fields',
-			name: 'updateFields',
-			type: 'collection',
-			placeholder: 'Add Field',
-			default: {},
-			options: [
-				{ displayName: 'Name', name: 'name', type: 'string', default: '' },
-				{
-					displayName: 'Owner',
-					name: 'owner',
-					type: 'string',
-					default: '',
-					description: 'The owning agent\'s ID or email; empty removes the owner',
-				},
-			],
-		},
+		updateFieldsCollection([nameOption, ownerOption('The owning agent\'s ID or email; empty removes the owner')]),
 	],
 	async execute(store, itemIndex) {
 		const id = text(this, 'contactId', itemIndex);
@@ -32,7 +16,7 @@ export const update: Operation = {
 		const fields = this.getNodeParameter('updateFields', itemIndex, {}) as { name?: string; owner?: string };
 		const patch: { name?: string | null; ownerId?: string | null } = {};
 		if (fields.name !== undefined) patch.name = fields.name.trim() || null;
-		if (fields.owner !== undefined) patch.ownerId = fields.owner.trim() ? (await requireAgent(store, fields.owner.trim())).id : null;
+		if (fields.owner !== undefined) patch.ownerId = await ownerIdFromParameter(store, fields.owner);
 		return asData(await store.updateContact(id, patch));
 	},
 };

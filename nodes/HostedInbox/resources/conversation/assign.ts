@@ -1,6 +1,6 @@
 import type { Operation } from '../../shared/operation';
 import { asData } from '../../shared/operation';
-import { conversationIdField } from '../../shared/fields';
+import { additionalFieldsCollection, conversationIdField } from '../../shared/fields';
 import { requireAgent, requireTeam, text } from '../../shared/lookup';
 import { requireConversation } from '../../shared/records';
 
@@ -21,29 +21,22 @@ export const assign: Operation = {
 			placeholder: 'ana@company.com',
 			description: 'The agent\'s ID or email; empty leaves the conversation unassigned',
 		},
-		{
-			displayName: 'Additional Fields',
-			name: 'additionalFields',
-			type: 'collection',
-			placeholder: 'Add Field',
-			default: {},
-			options: [
-				{
-					displayName: 'Reason',
-					name: 'reason',
-					type: 'string',
-					default: '',
-					description: 'Why, for the assignment log',
-				},
-				{
-					displayName: 'Team',
-					name: 'team',
-					type: 'string',
-					default: '',
-					description: 'The team\'s ID or name',
-				},
-			],
-		},
+		additionalFieldsCollection([
+			{
+				displayName: 'Reason',
+				name: 'reason',
+				type: 'string',
+				default: '',
+				description: 'Why, for the assignment log',
+			},
+			{
+				displayName: 'Team',
+				name: 'team',
+				type: 'string',
+				default: '',
+				description: 'The team\'s ID or name',
+			},
+		]),
 	],
 	async execute(store, itemIndex) {
 		const conversation = await requireConversation(store, text(this, 'conversationId', itemIndex));

@@ -1,7 +1,7 @@
 import type { ConversationStatus } from '../../../../core/store/types';
 import type { Operation } from '../../shared/operation';
 import { asData } from '../../shared/operation';
-import { limitField, returnAllField } from '../../shared/fields';
+import { filtersCollection, limitField, openClosedOption, returnAllField } from '../../shared/fields';
 import { limited, requireAgent, requireInbox } from '../../shared/lookup';
 
 export const getAll: Operation = {
@@ -9,39 +9,23 @@ export const getAll: Operation = {
 	properties: [
 		returnAllField,
 		limitField,
-		{
-			displayName: 'Filters',
-			name: 'filters',
-			type: 'collection',
-			placeholder: 'Add Filter',
-			default: {},
-			options: [
-				{
-					displayName: 'Assignee',
-					name: 'assignee',
-					type: 'string',
-					default: '',
-					description: 'The assigned agent\'s ID or email',
-				},
-				{
-					displayName: 'Inbox',
-					name: 'inbox',
-					type: 'string',
-					default: '',
-					description: 'The hosted address of the inbox (or its ID)',
-				},
-				{
-					displayName: 'Status',
-					name: 'status',
-					type: 'options',
-					options: [
-						{ name: 'Closed', value: 'closed' },
-						{ name: 'Open', value: 'open' },
-					],
-					default: 'open',
-				},
-			],
-		},
+		filtersCollection([
+			{
+				displayName: 'Assignee',
+				name: 'assignee',
+				type: 'string',
+				default: '',
+				description: 'The assigned agent\'s ID or email',
+			},
+			{
+				displayName: 'Inbox',
+				name: 'inbox',
+				type: 'string',
+				default: '',
+				description: 'The hosted address of the inbox (or its ID)',
+			},
+			openClosedOption('Status', 'status'),
+		]),
 	],
 	async execute(store, itemIndex) {
 		const filters = this.getNodeParameter('filters', itemIndex, {}) as { assignee?: string; inbox?: string; status?: ConversationStatus };

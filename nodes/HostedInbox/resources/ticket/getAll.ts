@@ -1,6 +1,6 @@
 import type { Operation } from '../../shared/operation';
 import { asData } from '../../shared/operation';
-import { limitField, returnAllField } from '../../shared/fields';
+import { filtersCollection, limitField, openClosedOption, returnAllField } from '../../shared/fields';
 import { limited } from '../../shared/lookup';
 
 export const getAll: Operation = {
@@ -8,26 +8,7 @@ export const getAll: Operation = {
 	properties: [
 		returnAllField,
 		limitField,
-		{
-			displayName: 'Filters',
-			name: 'filters',
-			type: 'collection',
-			placeholder: 'Add Filter',
-			default: {},
-			options: [
-				{ displayName: 'Stage', name: 'stage', type: 'string', default: '' },
-				{
-					displayName: 'State',
-					name: 'state',
-					type: 'options',
-					options: [
-						{ name: 'Closed', value: 'closed' },
-						{ name: 'Open', value: 'open' },
-					],
-					default: 'open',
-				},
-			],
-		},
+		filtersCollection([{ displayName: 'Stage', name: 'stage', type: 'string', default: '' }, openClosedOption('State', 'state')]),
 	],
 	async execute(store, itemIndex) {
 		const filters = this.getNodeParameter('filters', itemIndex, {}) as { stage?: string; state?: 'open' | 'closed' };

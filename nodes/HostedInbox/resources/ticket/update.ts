@@ -1,41 +1,28 @@
 import type { TicketInput } from '../../../../core/store/types';
 import type { Operation } from '../../shared/operation';
 import { asData } from '../../shared/operation';
-import { ticketIdField } from '../../shared/fields';
-import { jsonObjectFromParameter, requireAgent, text } from '../../shared/lookup';
+import { nameOption, ownerOption, ticketIdField, updateFieldsCollection } from '../../shared/fields';
+import { jsonObjectFromParameter, ownerIdFromParameter, text } from '../../shared/lookup';
 import { requireTicket } from '../../shared/records';
 
 export const update: Operation = {
 	option: { name: 'Update', value: 'update', action: 'Update a ticket', description: 'Change a ticket\'s name, pipeline, stage, priority, owner or properties' },
 	properties: [
 		ticketIdField,
-		{
-			displayName: 'Update Fields',
-			name: 'updateFields',
-			type: 'collection',
-			placeholder: 'Add Field',
-			default: {},
-			options: [
-				{ displayName: 'Name', name: 'name', type: 'string', default: '' },
-				{
-					displayName: 'Owner',
-					name: 'owner',
-					type: 'string',
-					default: '',
-					description: 'The owning agent\'s ID or email; empty removes the owner',
-				},
-				{ displayName: 'Pipeline', name: 'pipeline', type: 'string', default: '' },
-				{ displayName: 'Priority', name: 'priority', type: 'string', default: '', description: 'Such as low, medium or high; empty clears it' },
-				{
-					displayName: 'Properties',
-					name: 'properties',
-					type: 'json',
-					default: '{}',
-					description: 'Custom properties to merge into the ticket\'s; a property set to null is removed',
-				},
-				{ displayName: 'Stage', name: 'stage', type: 'string', default: '' },
-			],
-		},
+		updateFieldsCollection([
+			nameOption,
+			ownerOption('The owning agent\'s ID or email; empty removes the owner'),
+			{ displayName: 'Pipeline', name: 'pipeline', type: 'string', default: '' },
+			{ displayName: 'Priority', name: 'priority', type: 'string', default: '', description: 'Such as low, medium or high; empty clears it' },
+			{
+				displayName: 'Properties',
+				name: 'properties',
+				type: 'json',
+				default: '{}',
+				description: 'Custom properties to merge into the ticket\'s; a property set to null is removed',
+			},
+			{ displayName: 'Stage', name: 'stage', type: 'string', default: '' },
+		]),
 	],
 	async execute(store, itemIndex) {
 		const ticket = await requireTicket(store, text(this, 'ticketId', itemIndex));
@@ -45,7 +32,7 @@ export const update: Operation = {
 			if (fields[key] !== undefined) patch[key] = String(fields[key]);
 		}
 		if (fields.priority !== undefined) patch.priority = String(fields.priority).trim() || null;
-		if (fields.owner !== undefined) patch.ownerId = String(fields.owner).trim() ? (await requireAgent(store, String(fields.owner).trim())).id : null;
+		if (fields.owner !== undefined) patch.ownerId = await ownerIdFromParameter(store, fields.owner);
 		if (fields.properties !== undefined) patch.properties = jsonObjectFromParameter(fields.properties, 'Properties');
 		return asData(await store.updateTicket(ticket.id, patch));
 	},
