@@ -95,7 +95,7 @@ describeEachStore('conversations store', (getStore) => {
 			const [a, b] = [await newAgent(store), await newAgent(store)];
 			await store.addTeamMember(name.toLowerCase(), a.email);
 			const withBoth = await store.addTeamMember(team.id, b.id);
-			expect(withBoth.memberIds).toEqual([a.id, b.id]);
+			expect([...withBoth.memberIds].sort()).toEqual([a.id, b.id].sort());
 			expect((await store.removeTeamMember(team.id, a.id)).memberIds).toEqual([b.id]);
 			expect((await store.listTeams()).find((t) => t.id === team.id)?.memberIds).toEqual([b.id]);
 			await expect(store.createTeam(name)).rejects.toThrow(/already exists/);
