@@ -7,14 +7,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { ImapFlow } from 'imapflow';
 import { createTransport } from 'nodemailer';
 
 import { N8N_CURRENT, N8n, freePort, sleep, storeCli, storeList, waitForPort, type Execution } from '../../scripts/e2e/n8n';
 import { notifySmtpCredential, startMailSink, templateCopy, templatePath } from '../../scripts/e2e/setup';
+import { Dovecot } from '../support/dovecot';
 import { tarball } from './support';
 
 const HOSTED_ADDRESS = 'support@inbox.example.test';
-const TEMPLATES = ['agent-availability.json', 'google-groups.json', 'forwarding-check.json', 'reply.json'];
+const TEMPLATES = ['agent-availability.json', 'google-groups.json', 'forwarding-check.json', 'reply.json', 'hosted-inbox-imap.json'];
 
 const CHECKED_INBOX = 'support@inbox.example.com';
 
@@ -51,6 +53,7 @@ describe(`n8n ${N8N_CURRENT}, embedded store: every other template runs with a s
 	let store: string;
 	let sink: Awaited<ReturnType<typeof startMailSink>>;
 	let googleGroupsPort: number;
+	let dovecot: Dovecot;
 	const ids = new Map<string, string>();
 	const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'hosted-inbox-e2e-templates-'));
 
@@ -62,6 +65,7 @@ describe(`n8n ${N8N_CURRENT}, embedded store: every other template runs with a s
 
 	beforeAll(async () => {
 		sink = await startMailSink();
+		dovecot = await Dovecot.start();
 		googleGroupsPort = await freePort();
 		const seed = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'seed.json'), 'utf8'));
 		// Dana's hours cover every minute of the week, Eve has none: the sync must make Dana available and Eve away.
@@ -90,6 +94,7 @@ describe(`n8n ${N8N_CURRENT}, embedded store: every other template runs with a s
 			credentials: [
 				notifySmtpCredential(sink.port),
 				{ ...notifySmtpCredential(sink.port), id: 'hostedInboxReplySmtp', name: 'Team email (SMTP)' },
+				{ id: 'hosted-inbox-imap', name: 'Support mailbox (IMAP)', type: 'imap', data: dovecot.credentials },
 			],
 			workflows: files,
 			env: { HOSTED_INBOX_DNS_ZONE: zone },
@@ -106,6 +111,7 @@ describe(`n8n ${N8N_CURRENT}, embedded store: every other template runs with a s
 	afterAll(async () => {
 		await n8n?.stop();
 		await sink?.close();
+		await dovecot?.destroy();
 		fs.rmSync(scratch, { recursive: true, force: true });
 	});
 
@@ -165,7 +171,7 @@ describe(`n8n ${N8N_CURRENT}, embedded store: every other template runs with a s
 		await n8n.activate(ids.get('reply.json')!);
 		const before = sink.messages.length;
 		const body = JSON.stringify({ conversationId: conversation.id, agent: 'ana@company.test', message: 'A replacement is on its way.' });
-		// The production webhook can answer 404 for a moment after activation returns; a 404 runs nothing, so ask again.
+		// n8n 2.41 registers webhooks after activation returns (its publication outbox): a 404 runs nothing, so ask again.
 		let response: Response;
 		for (let attempt = 1; ; attempt++) {
 			response = await fetch(`${n8n.url}/webhook/hosted-inbox-reply`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
@@ -181,5 +187,38 @@ describe(`n8n ${N8N_CURRENT}, embedded store: every other template runs with a s
 		expect(sent[0].raw).toMatch(/^From: "?Ana Alves at Acme Support"? <support@inbox\.example\.test>/m);
 		expect(sent[0].raw).toMatch(/^In-Reply-To: <order-1042\.jane@customer\.test>/m);
 		expect(sent[0].raw).toContain('A replacement is on its way.');
+	});
+
+	it('hosted-inbox-imap.json: activated with an IMAP credential, a message appended to the mailbox becomes a conversation', async () => {
+		await n8n.activate(ids.get('hosted-inbox-imap.json')!);
+		// n8n 2.41 starts triggers after activation returns (its publication outbox); the trigger's first start takes in
+		// only mail arriving after it, so append once it is listening.
+		const listening = `Hosted inbox ${dovecot.user}: taking mail from`;
+		for (let i = 0; i < 240 && !n8n.output().includes(listening); i++) await sleep(250);
+		expect(n8n.output()).toContain(listening);
+		const client = new ImapFlow({ ...dovecot.credentials, auth: { user: dovecot.user, pass: dovecot.password }, logger: false });
+		await client.connect();
+		try {
+			const raw = [
+				'From: Kim Client <kim@client.test>',
+				`To: ${dovecot.user}`,
+				'Subject: Invoice 88 is missing',
+				'Message-ID: <invoice-88.kim@client.test>',
+				'Date: Wed, 25 Nov 2026 10:00:00 +0000',
+				'',
+				'Hello, I cannot find invoice 88 in my account.',
+				'',
+			].join('\r\n');
+			await client.append('INBOX', raw);
+		} finally {
+			await client.logout();
+		}
+		const execution = await onlyExecution('hosted-inbox-imap.json');
+		expect(execution.status).toBe('success');
+		const contacts = await storeList<Contact>(n8n.install, store, 'contacts');
+		const kim = contacts.find((c) => c.email === 'kim@client.test');
+		expect(kim).toBeDefined();
+		const conversations = await storeList<Conversation>(n8n.install, store, 'conversations');
+		expect(conversations.filter((c) => c.contactId === kim!.id)).toHaveLength(1);
 	});
 });
