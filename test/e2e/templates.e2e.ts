@@ -63,6 +63,20 @@ describe(`n8n ${N8N_CURRENT}, embedded store: every other template runs with a s
 		return await n8n.execution(execution.id);
 	}
 
+	/**
+	 * Runs a template from its Manual Trigger with `n8n execute`. Its exit code is not the verdict: on a loaded machine
+	 * it once exited 1 after printing a stored, successful run. The stored execution is; the CLI's error is kept for
+	 * when there is none.
+	 */
+	async function runManually(template: string): Promise<Execution> {
+		const cliError = await n8n.execute(ids.get(template)!).then(
+			() => null,
+			(error: Error) => error,
+		);
+		if (cliError && (await n8n.executions(ids.get(template)!)).length === 0) throw cliError;
+		return await onlyExecution(template);
+	}
+
 	beforeAll(async () => {
 		sink = await startMailSink();
 		dovecot = await Dovecot.start();
@@ -116,8 +130,7 @@ describe(`n8n ${N8N_CURRENT}, embedded store: every other template runs with a s
 	});
 
 	it('agent-availability.json: its Manual Trigger sets agents available inside their working hours and away outside', async () => {
-		await n8n.execute(ids.get('agent-availability.json')!);
-		const execution = await onlyExecution('agent-availability.json');
+		const execution = await runManually('agent-availability.json');
 		expect(execution.status).toBe('success');
 		expect(Object.keys(execution.data!.resultData.runData)).toContain('Run Now');
 		const agents = new Map((await storeList<Agent>(n8n.install, store, 'agents')).map((a) => [a.email, a.availability]));
@@ -159,8 +172,7 @@ describe(`n8n ${N8N_CURRENT}, embedded store: every other template runs with a s
 	});
 
 	it('forwarding-check.json: its Manual Trigger reads the forwarding status with a successful execution', async () => {
-		await n8n.execute(ids.get('forwarding-check.json')!);
-		const execution = await onlyExecution('forwarding-check.json');
+		const execution = await runManually('forwarding-check.json');
 		expect(execution.status).toBe('success');
 		expect(Object.keys(execution.data!.resultData.runData)).toEqual(expect.arrayContaining(['Check Now', 'Get Forwarding Status']));
 	});
