@@ -11,7 +11,6 @@
  * without it only our side runs and the report says so. Missing here: the same measurement inside a real n8n
  * process (scripts/e2e), where n8n's own execution persistence adds the same cost to both sides.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +19,7 @@ import type { IDataObject, INodeType, IVersionedNodeType } from 'n8n-workflow';
 
 import type { HostedInboxTrigger as HostedInboxTriggerNode } from '../nodes/HostedInboxTrigger/HostedInboxTrigger.node';
 import { Dovecot } from '../test/support/dovecot';
+import { appendFromChild, percentile } from './imap-shared';
 import { packageNodeTypes, PACKAGE, startTrigger, type NodeTypeMap, type TriggerHandle, type WorkflowJson } from '../test/support/n8n';
 import { freshStore, storeEngines } from '../test/support/stores';
 
@@ -30,51 +30,6 @@ const { HostedInboxTrigger } = require('../nodes/HostedInboxTrigger/HostedInboxT
 const BURST = Number(process.env.BENCH_BURST ?? 1000);
 const TRICKLE = Number(process.env.BENCH_TRICKLE ?? 100);
 const TRICKLE_PER_SECOND = 2;
-
-/**
- * APPENDs from a child process, so that the delivering client does not share the event loop (and CPU time
- * slices) with the trigger under test. Resolves with each message's APPEND time, by subject.
- */
-async function appendFromChild(port: number, user: string, pass: string, folder: string, tag: string, count: number, perSecond: number | null): Promise<Map<string, number>> {
-	const script = `
-const { ImapFlow } = require('imapflow');
-const [port, user, pass, folder, tag, count, perSecond] = process.argv.slice(1);
-const client = new ImapFlow({ host: '127.0.0.1', port: Number(port), secure: false, auth: { user, pass }, logger: false });
-const line = 'lorem ipsum dolor sit amet '.repeat(3) + '\\r\\n';
-function message(t, n) {
-	const head = ['From: Customer ' + n + ' <customer' + n + '@customer.example>', 'To: support@example.test', 'Subject: ' + t + ' ' + n,
-		'Message-ID: <' + t + '-' + n + '@customer.example>', 'Date: ' + new Date().toUTCString(), 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8'].join('\\r\\n');
-	return Buffer.from(head + '\\r\\n\\r\\n' + line.repeat(Math.ceil((5 * 1024 - head.length) / line.length)));
-}
-(async () => {
-	await client.connect();
-	const send = async (t, n) => { const at = Date.now(); await client.append(folder, message(t, n)); process.stdout.write(t + ' ' + n + '\\t' + at + '\\n'); };
-	for (let n = 1; n <= Number(count); n++) {
-		await send(tag, n);
-		if (perSecond !== 'burst') await new Promise((r) => setTimeout(r, 1000 / Number(perSecond)));
-	}
-	if (perSecond === 'burst') await send('signal', 1);
-	await client.logout();
-})().catch((e) => { console.error(e); process.exit(1); });`;
-	const child = spawn(process.execPath, ['-e', script, String(port), user, pass, folder, tag, String(count), perSecond === null ? 'burst' : String(perSecond)], {
-		cwd: join(__dirname, '..'),
-		stdio: ['ignore', 'pipe', 'inherit'],
-	});
-	const times = new Map<string, number>();
-	let buffered = '';
-	child.stdout.on('data', (chunk: Buffer) => {
-		buffered += chunk.toString();
-		const lines = buffered.split('\n');
-		buffered = lines.pop() ?? '';
-		for (const entry of lines) {
-			const [subject, at] = entry.split('\t');
-			times.set(subject, Number(at));
-		}
-	});
-	const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-	if (code !== 0) throw new Error(`the APPEND client failed (exit ${code})`);
-	return times;
-}
 
 function n8nEmailTrigger(): (new () => INodeType | IVersionedNodeType) | null {
 	const base =
@@ -116,10 +71,6 @@ async function until(check: () => boolean, timeoutMs: number): Promise<boolean> 
 		await new Promise((r) => setTimeout(r, 10));
 	}
 	return true;
-}
-
-function percentile(sorted: number[], p: number): number {
-	return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 async function main() {
@@ -190,7 +141,7 @@ async function main() {
 			await new Promise((r) => setTimeout(r, 1500));
 			const c = dovecot.credentials;
 			if (scenario === 'burst') {
-				const appendedAt = await appendFromChild(c.port, c.user, c.password, folder, 'burst', BURST, null);
+				const appendedAt = await appendFromChild(c.port, c.user, c.password, folder, 'burst', BURST, 'burst');
 				const first = Math.min(...appendedAt.values());
 				const signal = appendedAt.get('signal 1') as number;
 				const complete = await until(() => tracked.done.size >= BURST + 1, 120_000);
