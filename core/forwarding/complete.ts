@@ -1,11 +1,12 @@
 import type { ParsedMail } from 'mailparser';
 
+import { firstHeader } from '../intake/headers';
+import { FORWARDING_TEST_HEADER } from '../intake/pipeline';
 import type { ForwardingTestOutcome, IntakeResult } from '../intake/types';
-import type { Store } from '../store/types';
+import type { ForwardingCheck, Store } from '../store/types';
 import { forwardingEvidence } from './evidence';
-import { tokenBelongsTo } from './token';
 
-export type ForwardingCheckStore = Pick<Store, 'completeForwardingCheck' | 'latestForwardingChecks' | 'logIntake'>;
+export type ForwardingCheckStore = Pick<Store, 'completeForwardingCheck' | 'failForwardingCheck' | 'latestForwardingChecks' | 'logIntake'>;
 
 /** One message as an intake door (SMTP listener, IMAP poller) saw it. */
 export interface ReceivedTest {
@@ -15,10 +16,11 @@ export interface ReceivedTest {
 }
 
 /**
- * A forwarding test that reached the inbox completes its check as verified, with the path it took as evidence.
- * Called by both intake doors before they log and emit, so the outcome travels in `verification.check` to the
- * intake log and the Forwarding confirmation output. A wrong, foreign, used or late token completes nothing.
- * Returns null for any other kind of message.
+ * A forwarding test that reached the inbox completes its check: verified when it shows it was forwarded (with the
+ * path it took as evidence), failed "delivered directly, not forwarded" when it shows no sign of forwarding.
+ * Called by both intake doors before they log and emit, so the outcome (never the token) travels in
+ * `verification.check` to the intake log and the Forwarding confirmation output. A used or late token completes
+ * nothing. Returns null for any other kind of message.
  */
 export async function settleForwardingTest(store: ForwardingCheckStore, inboxId: string, received: ReceivedTest): Promise<ForwardingTestOutcome | null> {
 	const { result } = received;
@@ -26,33 +28,45 @@ export async function settleForwardingTest(store: ForwardingCheckStore, inboxId:
 		await logBouncedTest(store, inboxId, received);
 		return null;
 	}
-	const token = result.verification?.token;
+	// The classify stage made it a forwarding test only for a token issued for this inbox.
+	const token = firstHeader(received.parsed, FORWARDING_TEST_HEADER);
 	if (result.kind !== 'forwarding-test' || !result.verification || !token) return null;
 	const outcome = await outcomeFor(store, inboxId, token, received);
 	result.verification.check = outcome;
 	return outcome;
 }
 
+/** The latest check of the inbox, when this token is its token (an older check's token opens nothing). */
+async function checkOf(store: ForwardingCheckStore, inboxId: string, token: string): Promise<ForwardingCheck | undefined> {
+	return (await store.latestForwardingChecks(inboxId)).find((check) => check.token === token);
+}
+
 async function outcomeFor(store: ForwardingCheckStore, inboxId: string, token: string, received: ReceivedTest): Promise<ForwardingTestOutcome> {
-	if (!tokenBelongsTo(token, inboxId)) {
-		return { outcome: 'other-inbox', checkId: null, detail: 'The token was not issued for this inbox: nothing verified' };
-	}
+	const check = await checkOf(store, inboxId, token);
+	if (!check) return { outcome: 'unknown-token', checkId: null, detail: 'No open forwarding check has this token (unknown, already used or superseded): nothing verified' };
 	const { verdict } = received.result;
 	if (verdict.action === 'reject' || verdict.action === 'defer') {
 		// It did arrive, but a refused message is not mail the team would get: the check stays open until its deadline.
-		return { outcome: 'refused', checkId: null, detail: `The test message arrived but the security checks refused it: ${verdict.reasons.join('; ')}` };
+		return { outcome: 'refused', checkId: check.id, detail: `The test message arrived but the security checks refused it: ${verdict.reasons.join('; ')}` };
 	}
-	const verified = await store.completeForwardingCheck(token, { ...forwardingEvidence(received) }, received.receivedAt);
-	if (verified) {
-		const held = verdict.action === 'quarantine' ? ' (quarantined by the security checks: see the evidence)' : '';
-		return { outcome: 'verified', checkId: verified.id, detail: `Forwarding from ${verified.publicAddress} verified${held}` };
+	const evidence = forwardingEvidence(received, check.publicAddress);
+	if (!evidence.forwardingSigns.length) {
+		if (await store.failForwardingCheck(check.id, { notForwarded: true, ...evidence })) {
+			return { outcome: 'not-forwarded', checkId: check.id, detail: `Delivered directly, not forwarded: the test reached the hosted inbox with no sign of passing through ${check.publicAddress}` };
+		}
+	} else {
+		const verified = await store.completeForwardingCheck(token, { ...evidence }, received.receivedAt);
+		if (verified) {
+			const held = verdict.action === 'quarantine' ? ' (quarantined by the security checks: see the evidence)' : '';
+			return { outcome: 'verified', checkId: verified.id, detail: `Forwarding from ${verified.publicAddress} verified${held}` };
+		}
 	}
-	const latest = (await store.latestForwardingChecks(inboxId)).find((check) => check.token === token);
-	if (latest?.status === 'verified') return { outcome: 'already-verified', checkId: latest.id, detail: 'This check was already verified: a repeated delivery verifies nothing more' };
-	if (latest?.status === 'failed') {
-		return { outcome: 'too-late', checkId: latest.id, detail: `The test message arrived after the check's deadline (${latest.deadline}): run Verify Forwarding again` };
+	const now = (await checkOf(store, inboxId, token)) ?? check;
+	if (now.status === 'verified') return { outcome: 'already-verified', checkId: now.id, detail: 'This check was already verified: a repeated delivery verifies nothing more' };
+	if (now.status === 'failed' && received.receivedAt >= now.deadline) {
+		return { outcome: 'too-late', checkId: now.id, detail: `The test message arrived after the check's deadline (${now.deadline}): run Verify Forwarding again` };
 	}
-	return { outcome: 'unknown-token', checkId: null, detail: 'No open forwarding check has this token (unknown, already used or superseded): nothing verified' };
+	return { outcome: 'unknown-token', checkId: now.id, detail: 'This check is no longer open (already failed): nothing verified' };
 }
 
 const BOUNCED_TOKEN = /X-Hosted-Inbox-Verify:\s*(hiv1\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22})/i;
@@ -65,13 +79,15 @@ function bounceTexts(parsed: ParsedMail): string[] {
 
 /**
  * A bounce of our own test (e.g. Microsoft 365's "550 5.7.520 ... does not allow external forwarding", when the
- * Bounce Address is the hosted address) is written to the intake log with its token, so the status can name it.
+ * Bounce Address is the hosted address) is written to the intake log with its check's id (never the token), so the
+ * status can name it.
  */
 async function logBouncedTest(store: ForwardingCheckStore, inboxId: string, received: ReceivedTest): Promise<void> {
 	if (!received.parsed) return;
 	const texts = bounceTexts(received.parsed);
 	const token = texts.map((text) => BOUNCED_TOKEN.exec(text)?.[1]).find(Boolean);
-	if (!token || !tokenBelongsTo(token, inboxId)) return;
+	const check = token ? await checkOf(store, inboxId, token) : undefined;
+	if (!check) return;
 	const all = texts.join('\n');
 	const status = /^Status:\s*([245]\.\d{1,3}\.\d{1,3})/im.exec(all)?.[1] ?? /\b([45]\.\d{1,3}\.\d{1,3})\b/.exec(all)?.[1] ?? null;
 	const diagnostic = /^Diagnostic-Code:\s*(?:smtp;\s*)?(.+(?:\r?\n[ \t].+)*)/im.exec(all)?.[1].replace(/\s+/g, ' ').trim() ?? null;
@@ -86,6 +102,6 @@ async function logBouncedTest(store: ForwardingCheckStore, inboxId: string, rece
 		messageId: result.thread.messageId,
 		from: result.message?.from?.address ?? null,
 		subject: result.message?.subject ?? null,
-		details: { verdict: result.verdict, bounce: { token, status, diagnostic } },
+		details: { verdict: result.verdict, bounce: { checkId: check.id, status, diagnostic } },
 	});
 }

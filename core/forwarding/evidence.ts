@@ -10,6 +10,8 @@ export interface ReceivedHop {
 	from: string | null;
 	by: string | null;
 	with: string | null;
+	/** The recipient the hop took the message for, when it says (`for <address>`). */
+	for: string | null;
 	at: string | null;
 	text: string;
 }
@@ -32,6 +34,12 @@ export interface ForwardingEvidence {
 	};
 	/** ARC-Seal signers, in instance order (i=1 first). */
 	arcSealers: Array<{ instance: number; domain: string }>;
+	/**
+	 * What shows the test was forwarded rather than delivered straight to the hosted address: a Received hop that
+	 * took it for the public address, an ARC seal, or the forwarder's envelope rewrite (Gmail `+caf_=`, SRS).
+	 * Empty for a direct delivery, which verifies nothing.
+	 */
+	forwardingSigns: string[];
 	auth: AuthSummary | null;
 	verdict: Pick<Verdict, 'action' | 'reasons' | 'flags'>;
 	client: { ip: string | null; helo: string | null };
@@ -42,7 +50,7 @@ function receivedHop(text: string): ReceivedHop {
 	const word = (name: string) => new RegExp(`(?:^|\\s)${name}\\s+([^\\s;()]+)`, 'i').exec(single)?.[1] ?? null;
 	const when = single.lastIndexOf(';');
 	const date = when >= 0 ? new Date(single.slice(when + 1).trim()) : null;
-	return { from: word('from'), by: word('by'), with: word('with'), at: date && !Number.isNaN(date.getTime()) ? date.toISOString() : null, text: single.slice(0, 500) };
+	return { from: word('from'), by: word('by'), with: word('with'), for: word('for')?.replace(/^<|>$/g, '').toLowerCase() ?? null, at: date && !Number.isNaN(date.getTime()) ? date.toISOString() : null, text: single.slice(0, 500) };
 }
 
 function envelopeRewrite(mailFrom: string | null, from: string | null): EnvelopeRewrite {
@@ -60,21 +68,34 @@ function arcSealers(parsed: ParsedMail | null): ForwardingEvidence['arcSealers']
 		.sort((a, b) => a.instance - b.instance);
 }
 
-/** The path and the security checks of a received test message, from the intake's result and parsed headers. */
-export function forwardingEvidence(run: { result: IntakeResult; parsed: ParsedMail | null; receivedAt: string }): ForwardingEvidence {
+const REWRITES: Partial<Record<EnvelopeRewrite, string>> = { 'gmail-caf': 'Gmail +caf_=', srs: 'SRS' };
+
+function forwardingSigns(publicAddress: string, received: ReceivedHop[], sealers: ForwardingEvidence['arcSealers'], rewrite: EnvelopeRewrite): string[] {
+	const hops = received.filter((hop) => hop.for === publicAddress.toLowerCase()).map((hop) => `Received by ${hop.by ?? 'a server'} for ${publicAddress}`);
+	const seals = sealers.map((seal) => `ARC seal by ${seal.domain} (i=${seal.instance})`);
+	const envelope = REWRITES[rewrite] ? [`envelope sender rewritten by the forwarder (${REWRITES[rewrite]})`] : [];
+	return [...hops, ...seals, ...envelope];
+}
+
+/** The path and the security checks of a test message sent to `publicAddress`, from the intake's result and parsed headers. */
+export function forwardingEvidence(run: { result: IntakeResult; parsed: ParsedMail | null; receivedAt: string }, publicAddress: string): ForwardingEvidence {
 	const { result, parsed } = run;
+	const received = headerTexts(parsed, 'received').slice(0, MAX_HOPS).map(receivedHop);
+	const sealers = arcSealers(parsed);
+	const rewrite = envelopeRewrite(result.envelope.mailFrom, result.message?.from?.address ?? null);
 	return {
 		arrivedAt: run.receivedAt,
 		messageId: result.thread.messageId,
-		received: headerTexts(parsed, 'received').slice(0, MAX_HOPS).map(receivedHop),
+		received,
 		forwarding: {
 			xForwardedFor: headerTexts(parsed, 'x-forwarded-for'),
 			xForwardedTo: headerTexts(parsed, 'x-forwarded-to'),
 			resentFrom: headerTexts(parsed, 'resent-from'),
 			envelopeSender: result.envelope.mailFrom,
-			envelopeRewrite: envelopeRewrite(result.envelope.mailFrom, result.message?.from?.address ?? null),
+			envelopeRewrite: rewrite,
 		},
-		arcSealers: arcSealers(parsed),
+		arcSealers: sealers,
+		forwardingSigns: forwardingSigns(publicAddress, received, sealers, rewrite),
 		auth: result.auth,
 		verdict: { action: result.verdict.action, reasons: result.verdict.reasons, flags: result.verdict.flags },
 		client: { ip: result.envelope.clientIp, helo: result.envelope.helo },

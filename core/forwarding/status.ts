@@ -6,6 +6,7 @@ export type ForwardingStatusStore = Pick<Store, 'latestForwardingChecks' | 'list
 
 export type ForwardingCauseName =
 	| 'test-not-sent'
+	| 'delivered-directly'
 	| 'rejected-by-security-checks'
 	| 'arrived-after-deadline'
 	| 'test-bounced'
@@ -60,7 +61,18 @@ async function causesOf(store: ForwardingStatusStore, check: ForwardingCheck): P
 	if (typeof sendError === 'string') {
 		return [{ cause: 'test-not-sent', explanation: `The test message could not be sent (${sendError}): check the SMTP credential and that it may send to ${check.publicAddress}.` }];
 	}
-	const about = (entry: IntakeLogEntry) => verificationOf(entry)?.token === check.token;
+	if (check.evidence?.notForwarded === true) {
+		const evidence = check.evidence as unknown as ForwardingEvidence;
+		return [
+			{
+				cause: 'delivered-directly',
+				explanation: `Delivered directly, not forwarded: the test message reached the hosted inbox without passing through ${check.publicAddress} (no Received hop for it, no ARC seal, no envelope rewrite such as SRS or +caf_=). Check that the public address is not the hosted address itself and that the SMTP server does not deliver straight to the hosted inbox; then set up forwarding at ${check.publicAddress}'s provider and verify again.`,
+				evidence: [{ at: evidence.arrivedAt, clientIp: evidence.client?.ip ?? null, envelopeSender: evidence.forwarding?.envelopeSender ?? null, received: evidence.received?.map((hop) => hop.text) ?? [] }],
+			},
+		];
+	}
+	// Intake-log entries name their check by id: the token itself is never logged.
+	const about = (entry: IntakeLogEntry) => verificationOf(entry)?.check?.checkId === check.id;
 	const refused = (await entries(store, check.inboxId, REFUSED_KINDS)).filter(about);
 	if (refused.length) {
 		return [
@@ -82,11 +94,11 @@ async function causesOf(store: ForwardingStatusStore, check: ForwardingCheck): P
 			},
 		];
 	}
-	const bounced = tests.filter((entry) => (entry.details.bounce as { token?: string } | undefined)?.token === check.token);
+	const bounced = tests.filter((entry) => (entry.details.bounce as { checkId?: string } | undefined)?.checkId === check.id);
 	if (bounced.length) {
 		const { status, diagnostic } = bounced[0].details.bounce as { status: string | null; diagnostic: string | null };
 		const said = [status, diagnostic].filter(Boolean).join(' ') || 'no reason given';
-		const evidence = bounced.map((entry) => ({ at: entry.at, from: entry.from, ...(entry.details.bounce as Record<string, unknown>), token: undefined }));
+		const evidence = bounced.map((entry) => ({ at: entry.at, from: entry.from, ...(entry.details.bounce as Record<string, unknown>) }));
 		return [
 			/5\.7\.520|external forwarding/i.test(said)
 				? { cause: 'external-forwarding-blocked', explanation: `${EXTERNAL_BLOCK} The test bounced with: ${said}.`, evidence }

@@ -47,7 +47,10 @@ export async function verifyForwarding(
 	if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new StoreInputError(`The forwarding check timeout must be a positive duration, not ${timeoutMs} ms`);
 	const now = request.now ?? new Date();
 	const deadline = new Date(now.getTime() + timeoutMs);
-	const token = newForwardingToken(inbox.id);
+	if (request.publicAddress.trim().toLowerCase() === inbox.address.toLowerCase()) {
+		throw new StoreInputError(`The public address is the hosted address ${inbox.address} itself: nothing would be forwarded. Give the address customers write to (e.g. support@company.com)`);
+	}
+	const token = newForwardingToken(inbox.address);
 	const message = await composeForwardingTest({
 		publicAddress: request.publicAddress,
 		inboxAddress: inbox.address,

@@ -25,15 +25,17 @@ export interface Verification {
 	code: string | null;
 	confirmUrl: string | null;
 	requestedBy: string | null;
-	/** forwarding-test only: the token the message carried. */
-	token?: string | null;
-	/** forwarding-test only: what the token did to its forwarding check (set by the SMTP and IMAP intake, core/forwarding). */
+	/** forwarding-test only: what the token did to its forwarding check (set by the SMTP and IMAP intake, core/forwarding). The token itself is never kept. */
 	check?: ForwardingTestOutcome;
 }
 
 export interface ForwardingTestOutcome {
-	/** verified now; already verified (a replay); arrived after the deadline; refused by the security checks; or a token that opens nothing here. */
-	outcome: 'verified' | 'already-verified' | 'too-late' | 'refused' | 'unknown-token' | 'other-inbox';
+	/**
+	 * verified now (only this one says forwarding works); delivered straight to the hosted address with no sign of
+	 * forwarding (the check fails); already verified (a replay); arrived after the deadline; refused by the security
+	 * checks; or a token that opens no check here.
+	 */
+	outcome: 'verified' | 'not-forwarded' | 'already-verified' | 'too-late' | 'refused' | 'unknown-token';
 	checkId: string | null;
 	detail: string;
 }

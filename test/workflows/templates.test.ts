@@ -132,6 +132,19 @@ describe('workflow templates', () => {
 		expect(templateProblems(template, descriptions)).toEqual([]);
 	});
 
+	it.each(['hosted-inbox-smtp.json', 'hosted-inbox-imap.json'])('%s mails a forwarding test only when its outcome is verified', (file) => {
+		const template = JSON.parse(fs.readFileSync(path.join(workflowsDir, file), 'utf8')) as Template;
+		const forwarding = template.connections['Hosted Inbox Trigger'].main[1];
+		expect(forwarding).toHaveLength(1);
+		const gate = template.nodes.find((n) => n.name === forwarding[0].node)!;
+		expect(gate.type).toBe('n8n-nodes-base.if');
+		expect(JSON.stringify(gate.parameters)).toContain("$json.verification.check.outcome === 'verified'");
+		// Only the true branch mails; what the gate lets through is the only way to the email node.
+		const [pass, fail] = template.connections[gate.name].main;
+		expect(fail ?? []).toEqual([]);
+		expect(pass.map((t) => template.nodes.find((n) => n.name === t.node)?.type)).toEqual(['n8n-nodes-base.emailSend']);
+	});
+
 	it('catches what n8n import would let through', () => {
 		const broken: Template = {
 			name: 'broken',

@@ -1,16 +1,18 @@
 import type { ParsedMail } from 'mailparser';
 
+import { tokenBelongsTo } from '../../forwarding/token';
 import { addressesOf, firstHeader, headerTexts, isEmailAddress } from '../headers';
 import type { IntakeStage, IntakeState } from '../state';
 import { note } from '../state';
 import type { MessageKind, Verification } from '../types';
 
-/** The header a forwarding test sent by this package carries (issue 9 checks the token against the store). */
+/** The header a forwarding test sent by this package carries; core/forwarding checks the token against the store. */
 export const FORWARDING_TEST_HEADER = 'x-hosted-inbox-verify';
 
-export function forwardingTestToken(parsed: ParsedMail | null): string | null {
+/** The message's test token when it was issued for this inbox (HMAC-checked); any other value is not ours. */
+export function forwardingTestToken(parsed: ParsedMail | null, inboxAddress: string): string | null {
 	const token = firstHeader(parsed, FORWARDING_TEST_HEADER);
-	return token && /^[A-Za-z0-9._~-]{8,200}$/.test(token) ? token : null;
+	return token && tokenBelongsTo(token, inboxAddress) ? token : null;
 }
 
 const GOOGLE_FORWARDING_SENDER = 'forwarding-noreply@google.com';
@@ -71,10 +73,13 @@ function isAutoReply(parsed: ParsedMail): string | null {
 }
 
 function classify(state: IntakeState, parsed: ParsedMail): { kind: MessageKind; verification: Verification | null; why: string | null } {
-	const token = forwardingTestToken(parsed);
-	if (token) {
+	// The token itself stays out of the result: whoever reads the log or the item could replay it.
+	if (forwardingTestToken(parsed, state.inbox.address)) {
 		const requestedBy = addressesOf(parsed.to)[0]?.address ?? null;
-		return { kind: 'forwarding-test', verification: { provider: 'hosted-inbox', code: null, confirmUrl: null, requestedBy, token }, why: `${FORWARDING_TEST_HEADER} token` };
+		return { kind: 'forwarding-test', verification: { provider: 'hosted-inbox', code: null, confirmUrl: null, requestedBy }, why: `${FORWARDING_TEST_HEADER} token` };
+	}
+	if (headerTexts(parsed, FORWARDING_TEST_HEADER).length) {
+		note(state, 'forwarding-test-foreign', `${FORWARDING_TEST_HEADER} carries no token issued for this inbox: taken as an ordinary message`);
 	}
 	const google = googleForwardingConfirmation(parsed, state.inbox.address);
 	if (google) {

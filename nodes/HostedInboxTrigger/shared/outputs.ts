@@ -51,7 +51,7 @@ export const outputOptionsProperties: INodeProperties[] = [
 				name: 'includeRaw',
 				type: 'boolean',
 				default: false,
-				description: 'Whether to add the original message as binary data (property "raw", message/rfc822)',
+				description: 'Whether to add the original message as binary data (property "raw", message/rfc822); never for a forwarding test, whose token it holds',
 			},
 		],
 	},
@@ -125,7 +125,9 @@ export function createTriggerOutputs(context: ITriggerFunctions, options: Output
 	const deliverMany: TriggerOutputs['deliverMany'] = async (entries) => {
 		const data: INodeExecutionData[][] = INTAKE_OUTPUTS.map(() => []);
 		for (const { emission, raw } of entries) {
-			data[INTAKE_OUTPUTS.indexOf(emission.output)].push(await toNodeItem(context, emission, options.includeRaw ? raw : null));
+			// A forwarding test's raw message holds its token: whoever reads the execution could replay it.
+			const withRaw = options.includeRaw && emission.item.kind !== 'forwarding-test';
+			data[INTAKE_OUTPUTS.indexOf(emission.output)].push(await toNodeItem(context, emission, withRaw ? raw : null));
 		}
 		if (manual) {
 			// A test run takes the first emit and ends; n8n reports no completion for it.

@@ -7,6 +7,7 @@ import { ForwardingTestNotSentError, verifyForwarding } from '../../../core/forw
 import { parseInboxConfig } from '../../../core/inbox';
 import { runIntake } from '../../../core/intake/pipeline';
 import type { Envelope } from '../../../core/intake/types';
+import { outputFor } from '../../../core/intake-delivery/emission';
 import type { SendRaw } from '../../../core/outbound/transport';
 import { createImapIntake } from '../../../core/imap/intake';
 import { createSmtpIntake } from '../../../core/smtp/intake';
@@ -26,7 +27,7 @@ function forwarded(raw: Buffer, hosted: string): { raw: Buffer; envelope: Envelo
 		`X-Forwarded-To: ${hosted}`,
 		`X-Forwarded-For: ${PUBLIC} ${hosted}`,
 		'Received: by mx.company.test with SMTP id fwd1; Tue, 04 Mar 2025 10:00:05 +0000',
-		'Received: from client.company.test ([192.0.2.10]) by mx.company.test with ESMTP id in1; Tue, 04 Mar 2025 10:00:01 +0000',
+		`Received: from client.company.test ([192.0.2.10]) by mx.company.test with ESMTP id in1 for <${PUBLIC}>; Tue, 04 Mar 2025 10:00:01 +0000`,
 		'',
 	].join('\r\n');
 	return {
@@ -41,22 +42,23 @@ function recordingSender(): { send: SendRaw; sent: Array<{ raw: Buffer; envelope
 }
 
 describe('forwarding check token', () => {
-	it('is 32 random bytes plus an HMAC binding it to the inbox', () => {
-		const tokens = new Set(Array.from({ length: 200 }, () => newForwardingToken('inbox-a')));
+	it('is 32 random bytes plus an HMAC binding it to the inbox address', () => {
+		const tokens = new Set(Array.from({ length: 200 }, () => newForwardingToken('a@inbox.example.test')));
 		expect(tokens.size).toBe(200);
 		const token = [...tokens][0];
 		expect(token).toMatch(/^hiv1\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/);
-		expect(tokenBelongsTo(token, 'inbox-a')).toBe(true);
-		expect(tokenBelongsTo(token, 'inbox-b')).toBe(false);
+		expect(tokenBelongsTo(token, 'a@inbox.example.test')).toBe(true);
+		expect(tokenBelongsTo(token, 'A@Inbox.Example.Test')).toBe(true);
+		expect(tokenBelongsTo(token, 'b@inbox.example.test')).toBe(false);
 		// A guessed token of the right shape carries no valid binding.
-		expect(tokenBelongsTo(`hiv1.${'A'.repeat(43)}.${'B'.repeat(22)}`, 'inbox-a')).toBe(false);
-		expect(tokenBelongsTo('not-a-token', 'inbox-a')).toBe(false);
+		expect(tokenBelongsTo(`hiv1.${'A'.repeat(43)}.${'B'.repeat(22)}`, 'a@inbox.example.test')).toBe(false);
+		expect(tokenBelongsTo('not-a-token', 'a@inbox.example.test')).toBe(false);
 	});
 });
 
 describe('forwarding test message', () => {
-	it('carries its token, is marked automatic and ours, and the intake classifies it as a forwarding test', async () => {
-		const token = newForwardingToken('inbox-a');
+	it('carries its token, is marked automatic and ours, and the intake classifies it as a forwarding test without keeping the token', async () => {
+		const token = newForwardingToken('support@inbox.example.test');
 		const message = await composeForwardingTest({ publicAddress: PUBLIC, inboxAddress: 'support@inbox.example.test', token, deadline: new Date('2025-03-04T10:10:00Z') });
 		const head = message.raw.toString('utf8').split('\r\n\r\n')[0].replace(/\r\n[ \t]+/g, ' ');
 		expect(head).toMatch(new RegExp(`^X-Hosted-Inbox-Verify: ${token.replace(/\./g, '\\.')}$`, 'mi'));
@@ -65,7 +67,21 @@ describe('forwarding test message', () => {
 		expect(message.envelope).toEqual({ from: PUBLIC, to: [PUBLIC] });
 		const { result } = await runIntake(message.raw, { inbox: parseInboxConfig({ address: 'support@inbox.example.test' }), resolver: zoneResolver({}) });
 		expect(result.kind).toBe('forwarding-test');
-		expect(result.verification?.token).toBe(token);
+		expect(result.verification).toEqual({ provider: 'hosted-inbox', code: null, confirmUrl: null, requestedBy: PUBLIC });
+		expect(JSON.stringify(result)).not.toContain(token.split('.')[1]);
+	});
+
+	it.each([
+		['a token of another inbox', newForwardingToken('other@inbox.example.test')],
+		['a forged token of the right shape', `hiv1.${'A'.repeat(43)}.${'B'.repeat(22)}`],
+		['any other value', 'please-verify-me'],
+	])('with %s is an ordinary message, flagged, never a forwarding test', async (_label, value) => {
+		const message = await composeForwardingTest({ publicAddress: PUBLIC, inboxAddress: 'support@inbox.example.test', token: value, deadline: new Date() });
+		const { result } = await runIntake(message.raw, { inbox: parseInboxConfig({ address: 'support@inbox.example.test' }), resolver: zoneResolver({}) });
+		expect(result.kind).not.toBe('forwarding-test');
+		expect(result.verification).toBeNull();
+		expect(result.verdict.flags).toContain('forwarding-test-foreign');
+		expect(outputFor(result)).toBe('message');
 	});
 
 	it('refuses an address that would inject headers', async () => {
@@ -103,6 +119,7 @@ describeEachStore('forwarding verification through the SMTP intake', (getStore) 
 		expect(status.status).toBe('verified');
 		expect(status.check?.id).toBe(started.check.id);
 		const evidence = status.check?.evidence as Record<string, any>;
+		expect(evidence.forwardingSigns).toEqual([`Received by mx.company.test for ${PUBLIC}`, 'envelope sender rewritten by the forwarder (Gmail +caf_=)']);
 		expect(evidence.forwarding).toEqual({
 			xForwardedFor: [`${PUBLIC} ${hosted}`],
 			xForwardedTo: [hosted],
@@ -111,7 +128,7 @@ describeEachStore('forwarding verification through the SMTP intake', (getStore) 
 			envelopeRewrite: 'gmail-caf',
 		});
 		expect(evidence.received.map((hop: { by: string }) => hop.by)).toEqual(['mx.company.test', 'mx.company.test']);
-		expect(evidence.received[1]).toMatchObject({ from: 'client.company.test', with: 'ESMTP', at: '2025-03-04T10:00:01.000Z' });
+		expect(evidence.received[1]).toMatchObject({ from: 'client.company.test', with: 'ESMTP', for: PUBLIC, at: '2025-03-04T10:00:01.000Z' });
 		expect(evidence.auth.spf.result).toBeDefined();
 		expect(evidence.client).toEqual({ ip: '127.0.0.1', helo: 'mx.company.test' });
 
@@ -119,9 +136,36 @@ describeEachStore('forwarding verification through the SMTP intake', (getStore) 
 		const [logged] = await store.listIntake({ inboxId: status.inbox.id, kind: 'forwarding-test' });
 		expect((logged.details.verification as Record<string, any>).check).toMatchObject({ outcome: 'verified', checkId: started.check.id });
 		expect(await store.listConversations({ inboxId: status.inbox.id })).toEqual([]);
+		// Our token is in no log entry and in no status: whoever reads them cannot replay it.
+		const token = (await store.latestForwardingChecks(status.inbox.id))[0].token;
+		expect(JSON.stringify(await store.listIntake({ inboxId: status.inbox.id }))).not.toContain(token.split('.')[1]);
+		expect(JSON.stringify(await forwardingStatus(store, hosted))).not.toContain(token.split('.')[1]);
 	});
 
-	it('a replayed, forged or foreign token verifies nothing', async () => {
+	it('a test delivered straight to the hosted address, with no forwarding hop, fails "delivered directly, not forwarded"', async () => {
+		const { store, hosted, intake, sender, started } = await setup();
+		// The SMTP server hands the test to the hosted listener itself: the envelope as sent, no provider in between.
+		const reply = await intake(sender.sent[0].raw, { clientIp: '127.0.0.1', helo: 'smtp.company.test', mailFrom: PUBLIC, rcpt: [hosted] });
+		expect(reply.code).toBe(250);
+		const [status] = await forwardingStatus(store, hosted);
+		expect(status).toMatchObject({ status: 'failed', check: { id: started.check.id, verifiedAt: null } });
+		expect(status.causes).toEqual([expect.objectContaining({ cause: 'delivered-directly', explanation: expect.stringMatching(/^Delivered directly, not forwarded/) })]);
+		const [logged] = await store.listIntake({ inboxId: status.inbox.id, kind: 'forwarding-test' });
+		expect((logged.details.verification as Record<string, any>).check).toMatchObject({ outcome: 'not-forwarded', checkId: started.check.id });
+		// The same message forwarded afterwards finds the check closed.
+		const later = forwarded(sender.sent[0].raw, hosted);
+		await intake(later.raw, later.envelope);
+		expect((await forwardingStatus(store, hosted))[0].status).toBe('failed');
+	});
+
+	it('refuses a public address that is the hosted address itself', async () => {
+		const store = getStore();
+		const hosted = `support-${++n}@inbox.example.test`;
+		await store.registerInbox({ address: hosted });
+		await expect(verifyForwarding({ inbox: hosted, publicAddress: hosted.toUpperCase() }, { store, send: recordingSender().send })).rejects.toThrow(/nothing would be forwarded/);
+	});
+
+	it('a replayed or forged token verifies nothing; another inbox\'s token is not a forwarding test here', async () => {
 		const { store, hosted, intake, sender } = await setup();
 		const real = forwarded(sender.sent[0].raw, hosted);
 		await intake(real.raw, real.envelope);
@@ -133,14 +177,13 @@ describeEachStore('forwarding verification through the SMTP intake', (getStore) 
 
 		// A new waiting check; a forged message with a well-formed token bound to this inbox but never issued.
 		const second = await verifyForwarding({ inbox: hosted, publicAddress: PUBLIC }, { store, send: sender.send });
-		const inboxId = (await store.getInbox(hosted))!.id;
-		const forgedToken = newForwardingToken(inboxId);
+		const forgedToken = newForwardingToken(hosted);
 		const forged = await composeForwardingTest({ publicAddress: PUBLIC, inboxAddress: hosted, token: forgedToken, deadline: new Date() });
 		expect(await settle(forwarded(forged.raw, hosted).raw, real.envelope)).toMatchObject({ outcome: 'unknown-token', checkId: null });
 		// The real token of another inbox's check.
 		const other = await setup();
 		const foreign = forwarded(other.sender.sent[0].raw, hosted);
-		expect(await settle(foreign.raw, foreign.envelope)).toMatchObject({ outcome: 'other-inbox' });
+		expect(await settle(foreign.raw, foreign.envelope)).toBeNull();
 		expect((await forwardingStatus(store, other.hosted))[0].status).toBe('waiting');
 		const [status] = await forwardingStatus(store, hosted);
 		expect(status).toMatchObject({ status: 'waiting', check: { id: second.check.id } });
@@ -239,7 +282,10 @@ describeEachStore('forwarding verification through the SMTP intake', (getStore) 
 		const outcome = await takeIn({ mailbox: 'INBOX', uidValidity: '1', uid: 7, raw, size: raw.length, messageId: null, internalDate: new Date().toISOString(), attempt: 1 });
 		expect(outcome).toMatchObject({ action: 'emit', run: { result: { kind: 'forwarding-test', verification: { check: { outcome: 'verified' } } } } });
 		const [status] = await forwardingStatus(store, hosted);
-		expect(status).toMatchObject({ status: 'verified', check: { evidence: { forwarding: { envelopeRewrite: 'none', xForwardedFor: [`${PUBLIC} ${hosted}`] } } } });
+		expect(status).toMatchObject({
+			status: 'verified',
+			check: { evidence: { forwardingSigns: [`Received by mx.company.test for ${PUBLIC}`], forwarding: { envelopeRewrite: 'none', xForwardedFor: [`${PUBLIC} ${hosted}`] } } },
+		});
 	});
 
 	it('a test message the SMTP server refused fails the check at once, saying so', async () => {

@@ -1,5 +1,6 @@
 import { compose, sign, testInbox, testWorld, makeKey, zoneOf } from '../../fixtures/mail';
 import { explain } from '../../fixtures/intake';
+import { newForwardingToken } from '../../../core/forwarding/token';
 
 const world = testWorld();
 const google = makeKey('google.com', '20230601');
@@ -58,11 +59,24 @@ describe('classify stage', () => {
 		expect(r.verdict.flags).toContain('verification-unauthenticated');
 	});
 
-	it('recognises the package\'s own forwarding test token', async () => {
-		const raw = await compose({ from: 'ops@company.test', to: 'Ops <ops@company.test>', subject: 'test', text: 'x', headers: { 'X-Hosted-Inbox-Verify': 'tok_1234567890abcdef' } });
+	it('recognises the package\'s own forwarding test token, issued for this inbox, and keeps it out of the result', async () => {
+		const token = newForwardingToken(inbox.address);
+		const raw = await compose({ from: 'ops@company.test', to: 'Ops <ops@company.test>', subject: 'test', text: 'x', headers: { 'X-Hosted-Inbox-Verify': token } });
 		const r = await explain(raw, inbox, zone);
 		expect(r.kind).toBe('forwarding-test');
-		expect(r.verification).toEqual({ provider: 'hosted-inbox', code: null, confirmUrl: null, requestedBy: 'ops@company.test', token: 'tok_1234567890abcdef' });
+		expect(r.verification).toEqual({ provider: 'hosted-inbox', code: null, confirmUrl: null, requestedBy: 'ops@company.test' });
+		expect(JSON.stringify(r)).not.toContain(token);
+	});
+
+	it.each([
+		['an arbitrary value', 'tok_1234567890abcdef'],
+		['a token issued for another inbox', newForwardingToken('someone-else@inbox.example.test')],
+	])('takes a test header with %s as an ordinary message, flagged', async (_label, value) => {
+		const raw = await compose({ from: 'ops@company.test', to: inbox.address, subject: 'test', text: 'x', headers: { 'X-Hosted-Inbox-Verify': value } });
+		const r = await explain(raw, inbox, zone);
+		expect(r.kind).toBe('message');
+		expect(r.verification).toBeNull();
+		expect(r.verdict.flags).toContain('forwarding-test-foreign');
 	});
 
 	it.each([

@@ -146,6 +146,41 @@ describeEachNodeStore('Forwarding verification, end to end on loopback', (get) =
 		// Never a contact, conversation or ticket.
 		expect(await ns.store.listContacts(inboxId)).toEqual([]);
 		expect(await ns.store.listConversations({ inboxId })).toEqual([]);
+		// The token is in no output, item or log entry: only the store's own check row holds it.
+		const nonce = (await ns.store.latestForwardingChecks(inboxId))[0].token.split('.')[1];
+		for (const seen of [started, item.json, status, await ns.store.listIntake({ inboxId })]) expect(JSON.stringify(seen)).not.toContain(nonce);
+	});
+
+	it('a test delivered straight to the hosted address (no forwarding hop) fails "delivered directly, not forwarded"', async () => {
+		const { ns, hosted, port, handle, provider, inboxId } = await setup();
+		provider.forwarding = false;
+		const [started] = await runHostedInbox(ns, { operation: 'verify', inbox: hosted, publicAddress: PUBLIC }, provider.port);
+		// The test as the SMTP server sent it, handed to the hosted listener itself instead of being forwarded.
+		const direct = createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, name: 'smtp.company.test' });
+		await direct.sendMail({ envelope: { from: PUBLIC, to: [hosted] }, raw: provider.received[0].raw });
+		direct.close();
+		const [execution] = await handle.waitForExecutions(1, 20_000);
+		expect(outcomeOf(execution)).toBe('not-forwarded');
+		const status = await statusOf(ns, hosted, provider.port);
+		expect(status).toMatchObject({ status: 'failed', check: { id: (started.check as IDataObject).id } });
+		expect(status.causes).toEqual([expect.objectContaining({ cause: 'delivered-directly', explanation: expect.stringMatching(/^Delivered directly, not forwarded/) })]);
+		expect(await ns.store.listConversations({ inboxId })).toEqual([]);
+	});
+
+	it('a test header with a token not issued for this inbox comes out on Message, never on Forwarding confirmation', async () => {
+		const { hosted, port, handle } = await setup();
+		const forger = createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, name: 'forger.example' });
+		for (const token of [newForwardingToken('someone-else@inbox.example.test'), 'verified-please']) {
+			const forged = await composeForwardingTest({ publicAddress: PUBLIC, inboxAddress: hosted, token, deadline: new Date() });
+			await forger.sendMail({ envelope: { from: PUBLIC, to: [hosted] }, raw: forged.raw });
+		}
+		forger.close();
+		const executions = await handle.waitForExecutions(2, 20_000);
+		for (const execution of executions) {
+			expect(execution.emitted[FORWARDING_OUTPUT]).toEqual([]);
+			expect(execution.emitted[0]).toEqual([expect.objectContaining({ json: expect.objectContaining({ kind: 'auto-reply', verification: null }) })]);
+			expect((execution.emitted[0][0].json.verdict as IDataObject).flags).toContain('forwarding-test-foreign');
+		}
 	});
 
 	it('with the forwarder off it goes failed after the (shortened) timeout, with the likely causes', async () => {
@@ -178,7 +213,7 @@ describeEachNodeStore('Forwarding verification, end to end on loopback', (get) =
 		// A second check is waiting: a guessed token, and the old one replayed again, verify nothing.
 		provider.forwarding = false;
 		const [second] = await runHostedInbox(ns, { operation: 'verify', inbox: hosted, publicAddress: PUBLIC }, provider.port);
-		const guessed = await composeForwardingTest({ publicAddress: PUBLIC, inboxAddress: hosted, token: newForwardingToken(inboxId), deadline: new Date() });
+		const guessed = await composeForwardingTest({ publicAddress: PUBLIC, inboxAddress: hosted, token: newForwardingToken(hosted), deadline: new Date() });
 		await forger.sendMail({ envelope: { from: PUBLIC, to: [hosted] }, raw: guessed.raw });
 		await forger.sendMail({ envelope: { from: PUBLIC, to: [hosted] }, raw: forwardedRaw });
 		forger.close();
