@@ -1,13 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { loadZoneFile, zoneResolver } from '../core/dns';
 import { parseInboxConfig } from '../core/inbox';
 import { runIntake } from '../core/intake/pipeline';
+import { CORPUS, corpus } from './support/items';
 
-/** The shared corpus of real third-party emails lives beside the checkout; the suite stands without it. */
-const CORPUS = resolve(__dirname, '../../shared/corpus');
-const present = existsSync(join(CORPUS, 'manifest.json'));
 
 interface Case {
 	file: string;
@@ -31,12 +29,8 @@ function differences(expected: unknown, actual: unknown, path: string): string[]
 	return ok ? [] : [`${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`];
 }
 
-if (!present) {
-	process.stderr.write(`corpus.test: SKIPPED, no corpus at ${CORPUS}\n`);
-}
-
-(present ? describe : describe.skip)('shared corpus (../shared/corpus/manifest.json)', () => {
-	const cases: Case[] = present ? JSON.parse(readFileSync(join(CORPUS, 'manifest.json'), 'utf8')) : [];
+corpus.describe('shared corpus (../shared/corpus/manifest.json)', () => {
+	const cases: Case[] = JSON.parse(readFileSync(join(CORPUS, 'manifest.json'), 'utf8'));
 	it.each(cases.map((c) => [c.file, c] as const))('%s', async (_file, c) => {
 		const inbox = parseInboxConfig(JSON.parse(readFileSync(join(CORPUS, c.inbox ?? 'inbox.json'), 'utf8')));
 		const resolver = zoneResolver(c.dns ? loadZoneFile(join(CORPUS, c.dns)) : {});
@@ -50,9 +44,3 @@ if (!present) {
 		expect(differences(c.expect, result, '')).toEqual([]);
 	});
 });
-
-if (!present) {
-	it('shared corpus is absent: skipped (see notice above)', () => {
-		expect(present).toBe(false);
-	});
-}

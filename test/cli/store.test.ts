@@ -1,11 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { runCli as run } from '../support/cli';
 import { describeEachStore, storeArg } from '../support/stores';
+import { REGISTER_TS } from '../core/store/children/spawn';
 
-
+const ROOT = join(__dirname, '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'hi-cli-store-'));
 function file(name: string, content: unknown): string {
 	writeFileSync(join(dir, name), typeof content === 'string' ? content : JSON.stringify(content));
@@ -26,6 +28,13 @@ const seed = {
 };
 
 describe('hosted-inbox store: options', () => {
+	it('asks for PostgreSQL on a Node without node:sqlite (Node 20, or a newer Node with it switched off)', () => {
+		const off = Number(process.versions.node.split('.')[0]) >= 22 ? ['--no-experimental-sqlite'] : [];
+		const cli = spawnSync(process.execPath, [...off, '-r', REGISTER_TS, join(ROOT, 'cli', 'hosted-inbox.ts'), 'store', 'agents', 'list', '--store', join(dir, 'none.sqlite')], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+		expect(cli.status).not.toBe(0);
+		expect(cli.stderr).toMatch(/node:sqlite .*PostgreSQL/);
+	});
+
 	it('exits 2 with one line on a bad subcommand, option or store', async () => {
 		for (const args of [['store', 'agents'], ['store', 'robots', 'list'], ['store', 'agents', 'list', '--color'], ['store', 'agents', 'list', '--store', 'mysql://x/y'], ['store', 'seed']]) {
 			const r = await run(args);

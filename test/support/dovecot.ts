@@ -12,6 +12,8 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import { gate } from './gates';
+
 const run = promisify(execFile);
 
 const DOVECOT_BINARIES = ['/usr/sbin/dovecot', '/usr/bin/dovecot'];
@@ -20,21 +22,8 @@ export function dovecotBinary(): string | null {
 	return DOVECOT_BINARIES.find((path) => existsSync(path)) ?? null;
 }
 
-/**
- * Whether the IMAP suites can run here. Without Dovecot they skip with a visible notice, except in CI
- * (CI=true), where a missing Dovecot is a failure: the suite must not pass by not running.
- */
-export function dovecotAvailability(): { available: boolean; notice: string | null } {
-	if (dovecotBinary()) return { available: true, notice: null };
-	const notice = 'Dovecot is not installed (run scripts/services.sh): the IMAP suite was SKIPPED';
-	if (process.env.CI === 'true') throw new Error(`${notice} — not allowed in CI`);
-	// eslint-disable-next-line no-console
-	console.warn(`\n*** ${notice} ***\n`);
-	return { available: false, notice };
-}
-
-/** `describe` when Dovecot is there, `describe.skip` (with a printed notice) when not. */
-export const describeWithDovecot = (typeof describe === "undefined" ? null : dovecotAvailability().available ? describe : describe.skip) as jest.Describe;
+/** The IMAP suites run against a throwaway Dovecot, gated as gates.ts says. */
+export const describeWithDovecot = gate('Dovecot', dovecotBinary() ? null : 'Dovecot is not installed (run scripts/services.sh)').describe;
 
 async function freePort(): Promise<number> {
 	return await new Promise((resolve, reject) => {

@@ -6,10 +6,12 @@ import { parseInboxConfig } from '../../core/inbox';
 import { buildIntakeEmission } from '../../core/intake-delivery/emission';
 import { runIntake } from '../../core/intake/pipeline';
 import type { IntakeItem } from '../../core/item';
+import { gate } from './gates';
 
 /** The shared public corpus (real emails with their expected intake), next to the checkout. */
 export const CORPUS = join(__dirname, '..', '..', '..', 'shared', 'corpus');
-export const corpusPresent = existsSync(join(CORPUS, 'manifest.json'));
+/** Tests that read the corpus, gated as gates.ts says (CI clones beside a copy of shared/). */
+export const corpus = gate('the shared corpus', existsSync(join(CORPUS, 'manifest.json')) ? null : `no corpus at ${CORPUS}`);
 
 interface ManifestEntry {
 	file: string;

@@ -7,7 +7,7 @@ import type { ICredentialDataDecryptedObject, INodeParameters } from 'n8n-workfl
 
 import type { Store } from '../../core/store/types';
 import { closeSharedStores, embeddedOptions, postgresOptionsFromCredential, sharedStore } from '../../nodes/shared/store';
-import { dropSchema, storeEngines, TEST_PG_URL, type EngineName } from './stores';
+import { dropSchema, engineGate, storeEngines, TEST_PG_URL, type EngineName } from './stores';
 
 export interface NodeStore {
 	engine: EngineName;
@@ -31,18 +31,11 @@ function pgCredential(): ICredentialDataDecryptedObject {
 	};
 }
 
-/** Runs fn once per engine (embedded in n8n's data folder, PostgreSQL in a fresh schema); skips are visible. */
+/** Runs fn once per engine (embedded in n8n's data folder, PostgreSQL in a fresh schema), gated as gates.ts says. */
 export function describeEachNodeStore(title: string, fn: (get: () => NodeStore) => void, only?: EngineName): void {
 	for (const engine of storeEngines().filter((e) => !only || e.name === only)) {
 		const label = `${title} [${engine.name}]`;
-		if (!engine.available) {
-			// Same rule as describeEachStore: in CI only node:sqlite may be missing.
-			if (process.env.CI === 'true' && engine.name === 'postgres') throw new Error(`${label}: PostgreSQL unavailable in CI: ${engine.skipReason}`);
-			process.stderr.write(`\n  skipped: ${label}: ${engine.skipReason}\n`);
-			describe(label, () => it.skip(`skipped: ${engine.skipReason}`, () => undefined));
-			continue;
-		}
-		describe(label, () => {
+		engineGate(engine.name).describe(label, () => {
 			let current: NodeStore | undefined;
 			const schema = `hi_nodes_${randomBytes(6).toString('hex')}`;
 			beforeAll(async () => {

@@ -1,7 +1,6 @@
 /**
  * Store engines for every test suite: an isolated store per call (a temp SQLite file, or a fresh PostgreSQL
- * schema), and describeEachStore to run a block once per engine. A missing engine is skipped with a visible
- * notice; under CI=true it fails instead, except node:sqlite on a Node without it.
+ * schema), and describeEachStore to run a block once per engine. A missing engine is gated as gates.ts says.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +12,7 @@ import { Client } from 'pg';
 import { embeddedEngineAvailable, openStore, type StoreOptions } from '../../core/store/open';
 import { quoteIdent } from '../../core/store/postgres';
 import type { Store } from '../../core/store/types';
+import { gate, type Gate } from './gates';
 
 export type EngineName = 'sqlite' | 'postgres';
 
@@ -84,9 +84,10 @@ export async function dropSchema(schema: string): Promise<void> {
 	}
 }
 
-/** sqlite is the one engine allowed to be missing in CI, and only because the Node running lacks node:sqlite. */
-function mayBeSkipped(name: EngineName): boolean {
-	return process.env.CI !== 'true' || name === 'sqlite';
+/** Runs its tests when the engine is there (see gates.ts); node:sqlite alone may be missing in CI, on a Node without it. */
+export function engineGate(name: EngineName): Gate {
+	const engine = storeEngines().find((e) => e.name === name)!;
+	return gate(`the ${name} store`, engine.available ? null : engine.skipReason ?? 'unavailable', { mayBeMissingInCi: name === 'sqlite' });
 }
 
 /** The CLI's --store argument for these options (a path, or the PostgreSQL URL with ?schema=). */
@@ -101,20 +102,7 @@ export function storeArg(options: StoreOptions): string {
 export const describeEachStore = (title: string, fn: (getStore: () => Store, engine: string, getOptions: () => StoreOptions) => void): void => {
 	for (const engine of storeEngines()) {
 		const label = `${title} [${engine.name}]`;
-		if (!engine.available) {
-			if (mayBeSkipped(engine.name)) {
-				process.stderr.write(`\n  skipped: ${label}: ${engine.skipReason}\n`);
-				describe(label, () => it.skip(`skipped: ${engine.skipReason}`, () => undefined));
-			} else {
-				describe(label, () =>
-					it('needs its store engine in CI', () => {
-						throw new Error(`${engine.name} store unavailable in CI: ${engine.skipReason}`);
-					}),
-				);
-			}
-			continue;
-		}
-		describe(label, () => {
+		engineGate(engine.name).describe(label, () => {
 			let handle: Awaited<ReturnType<typeof freshStore>> | undefined;
 			beforeAll(async () => {
 				handle = await freshStore(engine.name);

@@ -18,7 +18,7 @@ import { smtpSender } from '../../../core/outbound/transport';
 import { generateDkimKeyPair } from '../../../core/sending-domain/keys';
 import { sendingDomainRecords } from '../../../core/sending-domain/records';
 import type { Store } from '../../../core/store/types';
-import { CORPUS, corpusPresent, intakeItem } from '../../support/items';
+import { CORPUS, corpus, intakeItem } from '../../support/items';
 import { describeEachStore } from '../../support/stores';
 import { startSmtpSink, type SmtpSink } from './smtp-sink';
 
@@ -206,7 +206,7 @@ describeEachStore('Send Team Email (core) through a real SMTP server', (getStore
 		expect(sink.received.length).toBe(count + 2);
 	});
 
-	(corpusPresent ? it : it.skip)(`replies to the original poster of a Google Group conversation, never to the group${corpusPresent ? '' : ' (../shared/corpus absent: skipped)'}`, async () => {
+	corpus.it('replies to the original poster of a Google Group conversation, never to the group', async () => {
 		// chatwoot's fixture: From "ACME group <acme_group@example.com>", X-Original-Sender: jane@example.com.
 		const group = 'acme_group@example.com';
 		const item = await intakeOf(readFileSync(join(CORPUS, 'chatwoot/group_sender_support.eml')), inbox, group);

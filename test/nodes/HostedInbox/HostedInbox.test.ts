@@ -9,7 +9,6 @@ import type { IDataObject, INodeParameters } from 'n8n-workflow';
 
 import { HostedInbox } from '../../../nodes/HostedInbox/HostedInbox.node';
 import { closeSharedStores } from '../../../nodes/shared/store';
-import { embeddedEngineAvailable } from '../../../core/store/open';
 import type { Store } from '../../../core/store/types';
 import { packageNodeTypes, runWorkflow, type CredentialMap, type RunResult } from '../../support/n8n';
 import { describeEachStore, TEST_PG_URL } from '../../support/stores';
@@ -426,12 +425,6 @@ describe('Hosted Inbox node store selection', () => {
 			if (previous === undefined) delete process.env.EXECUTIONS_MODE;
 			else process.env.EXECUTIONS_MODE = previous;
 		}
-	});
-
-	(embeddedEngineAvailable().ok ? it.skip : it)('asks for PostgreSQL when this Node has no node:sqlite', async () => {
-		const result = await runNode({ storeParameters: { store: 'embedded' }, credentials: {} }, { resource: 'inbox', operation: 'getAll', returnAll: true });
-		expect(result.status).toBe('error');
-		expect(result.error?.message).toMatch(/node:sqlite .*PostgreSQL store/);
 	});
 
 	it('names host and port when PostgreSQL is down, without hanging', async () => {

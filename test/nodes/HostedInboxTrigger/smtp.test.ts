@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,11 +8,11 @@ import { createTransport } from 'nodemailer';
 import { intakeItemSchema } from '../../../core/item';
 import { HostedInboxTrigger } from '../../../nodes/HostedInboxTrigger/HostedInboxTrigger.node';
 import { codeNode, packageNodeTypes, PACKAGE, startTrigger, type TriggerHandle, type WorkflowJson } from '../../support/n8n';
+import { CORPUS, corpus } from '../../support/items';
 import { describeEachNodeStore, type NodeStore } from '../../support/nodeStores';
 import { PIPELINE_NODE_TYPES } from '../../support/pipeline';
 import { arcSeal, compose, rewriteHeader, sign, testWorld } from '../../fixtures/mail';
 
-const CORPUS = join(__dirname, '..', '..', '..', '..', 'shared', 'corpus');
 const zoneDir = mkdtempSync(join(tmpdir(), 'hi-zones-'));
 /** Keys made at run time and their zone: company.test and customer.test publish p=reject, forwarder.test seals ARC. */
 const world = testWorld();
@@ -230,8 +230,8 @@ describeEachNodeStore('Hosted Inbox Trigger, SMTP mode, in n8n', (get) => {
 	});
 
 	const arcPass = join(CORPUS, 'mailauth', 'arc-pass.eml');
-	(existsSync(arcPass) ? it : it.skip)(
-		`accepts a Gmail forward whose DMARC fails but whose google.com ARC chain passes (corpus arc-pass.eml${existsSync(arcPass) ? '' : ': ../shared absent, skipped'})`,
+	corpus.it(
+		'accepts a Gmail forward whose DMARC fails but whose google.com ARC chain passes (corpus arc-pass.eml)',
 		async () => {
 			process.env.HOSTED_INBOX_DNS_ZONE = join(CORPUS, 'dns', 'mailauth-fixtures.json');
 			const { handle, transport } = await start({ security: { trustedArcSealers: 'google.com' } });

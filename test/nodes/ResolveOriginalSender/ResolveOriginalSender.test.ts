@@ -1,7 +1,7 @@
 import type { IDataObject, ILoadOptionsFunctions, INodeExecutionData, INodeParameters } from 'n8n-workflow';
 
 import { getAgents, getTeams, searchAgents } from '../../../nodes/shared/agentPickers';
-import { corpusItem, corpusPresent, googleGroupsItem, intakeItem, manualForwardItem } from '../../support/items';
+import { corpus, corpusItem, googleGroupsItem, intakeItem, manualForwardItem } from '../../support/items';
 import { runWorkflow } from '../../support/n8n';
 import { describeEachNodeStore } from '../../support/nodeStores';
 import { pipelineWorkflow, PIPELINE_NODE_TYPES } from '../../support/pipeline';
@@ -88,8 +88,7 @@ describeEachNodeStore('Resolve Original Sender in n8n', (get) => {
 });
 
 describeEachNodeStore('Resolve Original Sender on real intake output (shared corpus)', (get) => {
-	const when = corpusPresent ? it : it.skip;
-	when(`files a Google Groups email and an agent manual forward under the original authors${corpusPresent ? '' : ' (../shared/corpus absent: skipped)'}`, async () => {
+	corpus.it('files a Google Groups email and an agent manual forward under the original authors', async () => {
 		const inbox = 'corpus@inbox.hosted.test';
 		const group = await corpusItem('chatwoot/group_sender_support.eml', inbox);
 		const forward = await corpusItem('crisp-forwards/apple_mail_en_body.eml', inbox);
