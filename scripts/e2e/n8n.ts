@@ -74,6 +74,8 @@ export function packPackage(options: { build?: boolean } = {}): string {
 export async function installPackage(userFolder: string, tarball: string): Promise<void> {
 	const nodesDir = path.join(userFolder, '.n8n', 'nodes');
 	const packageDir = path.join(nodesDir, 'node_modules', PACKAGE_NAME);
+	// A kept user folder gets the current build, not a mix with the files of an earlier one.
+	fs.rmSync(packageDir, { recursive: true, force: true });
 	fs.mkdirSync(packageDir, { recursive: true });
 	await execFileAsync('tar', ['-xzf', tarball, '-C', packageDir, '--strip-components=1']);
 	const manifestPath = path.join(packageDir, 'package.json');
@@ -180,8 +182,11 @@ export interface StartOptions {
 	/** Extra environment for n8n (main and worker). */
 	env?: Record<string, string>;
 	port?: number;
-	/** Keep the user folder after stop (the demo prints paths inside it). */
-	keepUserFolder?: boolean;
+	/**
+	 * A user folder kept across runs (the demo's): created when missing, never removed. n8n keeps its database,
+	 * executions and its own encryption key in it, so credentials still decrypt on the next start.
+	 */
+	userFolder?: string;
 	/** Echo n8n's output to this process's stderr as well as the log file. */
 	echo?: boolean;
 }
@@ -242,7 +247,8 @@ export class N8n {
 	static async start(options: StartOptions = {}): Promise<N8n> {
 		const install = installN8n(options.version ?? N8N_CURRENT);
 		const mode = options.mode ?? 'regular';
-		const userFolder = fs.mkdtempSync(path.join(os.tmpdir(), `hosted-inbox-n8n-${install.version}-`));
+		const userFolder = options.userFolder ?? fs.mkdtempSync(path.join(os.tmpdir(), `hosted-inbox-n8n-${install.version}-`));
+		fs.mkdirSync(userFolder, { recursive: true });
 		const port = options.port ?? (await freePort());
 		const env: NodeJS.ProcessEnv = {
 			...process.env,
@@ -256,8 +262,9 @@ export class N8n {
 			N8N_PROTOCOL: 'http',
 			N8N_EDITOR_BASE_URL: `http://127.0.0.1:${port}/`,
 			WEBHOOK_URL: `http://127.0.0.1:${port}/`,
-			// Shared by main and worker: each would otherwise make its own key in its own user folder.
-			N8N_ENCRYPTION_KEY: randomBytes(24).toString('hex'),
+			// Shared by main and worker: each would otherwise make its own key in its own user folder. A kept folder
+			// has its own key already (n8n writes it there on first start).
+			...(options.userFolder ? {} : { N8N_ENCRYPTION_KEY: randomBytes(24).toString('hex') }),
 			N8N_DIAGNOSTICS_ENABLED: 'false',
 			N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
 			N8N_PERSONALIZATION_ENABLED: 'false',
@@ -329,19 +336,23 @@ export class N8n {
 		return this.database;
 	}
 
-	/** An n8n CLI command against this instance's database and user folder. */
-	async cli(args: string[], userFolder = this.userFolder): Promise<string> {
+	/**
+	 * An n8n CLI command against this instance's database and user folder: its output, and its failure if it exited
+	 * non-zero. Callers judge by what the command did (the output, the stored execution), never by the exit code
+	 * alone: n8n 2.41.1 can exit non-zero after doing its work.
+	 */
+	private async cli(args: string[]): Promise<{ output: string; failure: Error | null }> {
 		try {
 			const { stdout, stderr } = await execFileAsync(path.join(this.install.nodeBin, 'node'), [this.install.n8nBin, ...args], {
 				// Each CLI process boots its own task broker: it needs a port of its own too.
-				env: { ...this.env, N8N_USER_FOLDER: userFolder, N8N_RUNNERS_BROKER_PORT: String(await freePort()) },
+				env: { ...this.env, N8N_RUNNERS_BROKER_PORT: String(await freePort()) },
 				maxBuffer: 64 * 1024 * 1024,
 				timeout: 180_000,
 			});
-			return `${stdout}${stderr}`;
+			return { output: `${stdout}${stderr}`, failure: null };
 		} catch (error) {
 			const e = error as { stdout?: string; stderr?: string; message: string };
-			throw new Error(`n8n ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+			return { output: `${e.stdout ?? ''}${e.stderr ?? ''}`, failure: new Error(`n8n ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`) };
 		}
 	}
 
@@ -358,9 +369,9 @@ export class N8n {
 			fs.writeFileSync(path.join(dir, `${id}.json`), JSON.stringify({ ...workflow, id, active: false }));
 			return id;
 		});
-		const output = await this.cli(['import:workflow', '--separate', `--input=${dir}`]);
+		const { output, failure } = await this.cli(['import:workflow', '--separate', `--input=${dir}`]);
 		if (!new RegExp(`Successfully imported ${files.length} workflows?`, 'i').test(output)) {
-			throw new Error(`n8n import:workflow did not import ${files.join(', ')}:\n${output}`);
+			throw new Error(`n8n import:workflow did not import ${files.join(', ')}:\n${failure?.message ?? output}`);
 		}
 		this.workflowIds.push(...ids);
 		return ids;
@@ -370,9 +381,9 @@ export class N8n {
 	async importCredentials(credentials: NonNullable<StartOptions['credentials']>): Promise<void> {
 		const file = path.join(this.userFolder, `credentials-${randomBytes(4).toString('hex')}.json`);
 		fs.writeFileSync(file, JSON.stringify(credentials));
-		const output = await this.cli(['import:credentials', `--input=${file}`]);
+		const { output, failure } = await this.cli(['import:credentials', `--input=${file}`]);
 		if (!new RegExp(`Successfully imported ${credentials.length} credentials?`, 'i').test(output)) {
-			throw new Error(`n8n import:credentials did not import ${credentials.map((c) => c.name).join(', ')}:\n${output}`);
+			throw new Error(`n8n import:credentials did not import ${credentials.map((c) => c.name).join(', ')}:\n${failure?.message ?? output}`);
 		}
 	}
 
@@ -447,18 +458,23 @@ export class N8n {
 		await this.waitFor(worker, 'worker ready', () => /n8n worker is now ready|Worker started/i.test(worker.output.join('')));
 	}
 
-	/** Creates the owner (so no setup prompt appears), logs in, and makes an API key for the public API. */
+	/**
+	 * Creates the owner (so no setup prompt appears), or signs in as it in a kept user folder that has one, and
+	 * makes an API key for the public API.
+	 */
 	private async setupOwner(): Promise<void> {
-		const setup = await fetch(`${this.url}/rest/owner/setup`, {
-			method: 'POST',
-			headers: { 'content-type': 'application/json' },
-			body: JSON.stringify(OWNER),
-		});
-		if (!setup.ok) throw new Error(`owner setup: HTTP ${setup.status} ${await setup.text()}`);
-		this.cookie = (setup.headers.get('set-cookie') ?? '').split(';')[0];
+		const post = (route: string, body: unknown) =>
+			fetch(`${this.url}/rest${route}`, { method: 'POST', headers: { 'content-type': 'application/json', 'browser-id': 'hosted-inbox-e2e' }, body: JSON.stringify(body) });
+		const settings = (await (await fetch(`${this.url}/rest/settings`)).json()) as { data?: { userManagement?: { showSetupOnFirstLoad?: boolean } } };
+		const signIn =
+			settings.data?.userManagement?.showSetupOnFirstLoad === false
+				? await post('/login', { emailOrLdapLoginId: OWNER.email, email: OWNER.email, password: OWNER.password })
+				: await post('/owner/setup', OWNER);
+		if (!signIn.ok) throw new Error(`owner sign-in: HTTP ${signIn.status} ${await signIn.text()}`);
+		this.cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0];
 		const scopes = (await this.rest<string[]>('GET', '/api-keys/scopes')) ?? [];
 		const key = await this.rest<{ rawApiKey?: string; apiKey: string }>('POST', '/api-keys', {
-			label: 'hosted-inbox e2e',
+			label: `hosted-inbox ${new Date().toISOString()}`,
 			expiresAt: null,
 			scopes,
 		});
@@ -496,9 +512,17 @@ export class N8n {
 		if (!workflow.active) throw new Error(`workflow ${workflowId} is not active after activation`);
 	}
 
-	/** Runs a workflow from its Manual Trigger with `n8n execute` (in its own process, regular mode). */
-	async execute(workflowId: string): Promise<string> {
-		return await this.cli(['execute', `--id=${workflowId}`, '--rawOutput']);
+	/**
+	 * Runs a workflow from its Manual Trigger with `n8n execute` (in its own process, regular mode) and returns the
+	 * stored execution, with its data. n8n's exit code is not the verdict: 2.41.1 can exit non-zero after a stored,
+	 * successful run. The stored execution is; the CLI's error is the diagnostic when none was stored.
+	 */
+	async runManually(workflowId: string, timeoutMs = 120_000): Promise<Execution> {
+		const before = (await this.executions(workflowId)).length;
+		const { failure } = await this.cli(['execute', `--id=${workflowId}`, '--rawOutput']);
+		if (failure && (await this.executions(workflowId)).length === before) throw failure;
+		const finished = await this.waitForExecutions(workflowId, before + 1, timeoutMs);
+		return await this.execution(finished[finished.length - 1].id);
 	}
 
 	async executions(workflowId?: string): Promise<Execution[]> {
@@ -557,7 +581,7 @@ export class N8n {
 			await execFileAsync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-qc', `DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`]).catch(() => undefined);
 			this.database = null;
 		}
-		if (!this.options.keepUserFolder && !process.env.HOSTED_INBOX_E2E_KEEP) {
+		if (!this.options.userFolder && !process.env.HOSTED_INBOX_E2E_KEEP) {
 			fs.rmSync(this.userFolder, { recursive: true, force: true });
 		}
 	}

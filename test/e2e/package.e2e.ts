@@ -44,11 +44,9 @@ describe.each(e2eVersions())('n8n %s with the package installed', (version) => {
 
 	it('runs a workflow from its Manual Trigger and records a successful execution', async () => {
 		const [workflowId] = n8n.workflowIds;
-		await n8n.execute(workflowId);
-		const [execution] = await n8n.waitForExecutions(workflowId, 1);
+		const execution = await n8n.runManually(workflowId);
 		expect(execution.status).toBe('success');
-		const full = await n8n.execution(execution.id);
-		const setRun = full.data!.resultData.runData['Set greeting'][0] as { data: { main: Array<Array<{ json: Record<string, unknown> }>> } };
+		const setRun = execution.data!.resultData.runData['Set greeting'][0] as { data: { main: Array<Array<{ json: Record<string, unknown> }>> } };
 		expect(setRun.data.main[0][0].json).toEqual({ greeting: 'hello from n8n' });
 	});
 });
