@@ -1,7 +1,8 @@
 /**
  * npm run demo: n8n 2.41 (Node 24) with this package, the SMTP template imported and active on the embedded
- * store, agents and a team seeded, then the lines other tools read (editor, forwarding address, smtp, store).
- * Runs until SIGINT/SIGTERM, which stop n8n cleanly. `npm run demo:send` then sends sample mail to it.
+ * store, agents and a team seeded, then the lines other tools read (editor, forwarding address, smtp, store,
+ * folder). Runs until SIGINT/SIGTERM, which stop n8n cleanly; everything stays in the demo folder (state.ts), and
+ * the next start goes on from it with the current checkout's package. `npm run demo:send` sends sample mail to it.
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -9,7 +10,7 @@ import path from 'node:path';
 
 import { N8N_CURRENT, N8n, OWNER, freePort, packPackage, storeCli, waitForPort } from '../e2e/n8n';
 import { notifySmtpCredential, startMailSink, templateCopy } from '../e2e/setup';
-import { DEMO_ADDRESS, demoKey, demoStatePath, demoZone, type DemoState } from './state';
+import { DEMO_ADDRESS, demoDir, demoKey, demoStatePath, demoZone, savedDemoState, type DemoState } from './state';
 
 async function portIsFree(port: number): Promise<boolean> {
 	return await new Promise((resolve) => {
@@ -24,49 +25,61 @@ async function pickPort(preferred: number): Promise<number> {
 	return (await portIsFree(preferred)) ? preferred : await freePort();
 }
 
+/** A port the saved workflow or credential names must be free again: say so, rather than start half a demo. */
+async function keptPort(port: number, what: string): Promise<number> {
+	if (!(await portIsFree(port))) throw new Error(`port ${port} (${what}) is in use: is the demo already running? Stop it, or free the port`);
+	return port;
+}
+
 async function main(): Promise<void> {
-	const editorPort = Number(process.env.DEMO_EDITOR_PORT) || (await pickPort(5678));
-	const smtpPort = Number(process.env.DEMO_SMTP_PORT) || (await pickPort(2525));
+	const dir = demoDir();
+	fs.mkdirSync(dir, { recursive: true });
+	// A later start keeps what the first one set up (workflow, credentials, store, executions) and its ports.
+	const saved = savedDemoState();
+	const editorPort = saved ? await keptPort(saved.editorPort, 'the editor') : Number(process.env.DEMO_EDITOR_PORT) || (await pickPort(5678));
+	const smtpPort = saved ? await keptPort(saved.smtpPort, 'the hosted address') : Number(process.env.DEMO_SMTP_PORT) || (await pickPort(2525));
 	// Team notifications from the template's Send Email nodes land here and are printed.
 	const sink = await startMailSink((message) => {
 		const subject = /^Subject: (.*)$/m.exec(message.raw)?.[1] ?? '';
 		process.stdout.write(`notification to ${message.to.join(', ')}: ${subject}\n`);
-	});
-	const key = demoKey();
-	const template = templateCopy('hosted-inbox-smtp.json', { smtpPort });
-	const zoneFile = path.join(path.dirname(template), 'demo-zone.json');
+	}, saved ? await keptPort(saved.sinkPort, 'the notification mail sink') : 0);
+	const key = demoKey(saved?.privateKey);
 	// Offline DNS with the demo company's DKIM key: the sample mail is judged the same on any machine.
+	const zoneFile = path.join(dir, 'demo-zone.json');
 	fs.writeFileSync(zoneFile, JSON.stringify(demoZone(key)));
 
-	process.stderr.write('demo: starting n8n (the first run installs it, which takes several minutes)\n');
+	process.stderr.write(`demo: ${saved ? 'starting' : 'setting up'} n8n in ${dir} (the first run installs n8n, which takes several minutes)\n`);
 	const n8n = await N8n.start({
 		version: N8N_CURRENT,
 		port: editorPort,
+		userFolder: dir,
+		// The current checkout's package, installed again at every start.
 		tarball: packPackage({ build: false }),
-		credentials: [notifySmtpCredential(sink.port)],
-		workflows: [template],
+		credentials: saved ? [] : [notifySmtpCredential(sink.port)],
+		workflows: saved ? [] : [templateCopy('hosted-inbox-smtp.json', { smtpPort })],
 		env: { HOSTED_INBOX_DNS_ZONE: zoneFile },
-		keepUserFolder: true,
-		beforeStart: async (instance) => {
-			const seeded = await storeCli(instance.install, instance.embeddedStorePath, ['seed', path.join(__dirname, 'seed.json')]);
-			process.stderr.write(`demo: ${seeded.trim()}\n`);
-		},
+		beforeStart: saved
+			? undefined
+			: async (instance) => {
+					const seeded = await storeCli(instance.install, instance.embeddedStorePath, ['seed', path.join(__dirname, 'seed.json')]);
+					process.stderr.write(`demo: ${seeded.trim()}\n`);
+				},
 	});
 	let stopping = false;
 	const stop = async (signal: string): Promise<void> => {
 		if (stopping) return;
 		stopping = true;
-		process.stderr.write(`demo: ${signal}, stopping n8n\n`);
+		process.stderr.write(`demo: ${signal}, stopping n8n (everything stays in ${dir})\n`);
 		await n8n.stop();
 		await sink.close();
-		fs.rmSync(demoStatePath(), { force: true });
 		process.exit(0);
 	};
 	process.on('SIGINT', () => void stop('SIGINT'));
 	process.on('SIGTERM', () => void stop('SIGTERM'));
 
+	const workflowId = saved?.workflowId ?? n8n.workflowIds[0];
 	try {
-		await n8n.activate(n8n.workflowIds[0]);
+		await n8n.activate(workflowId);
 		await waitForPort(smtpPort);
 	} catch (error) {
 		await n8n.stop();
@@ -74,7 +87,10 @@ async function main(): Promise<void> {
 		throw error;
 	}
 	const state: DemoState = {
-		editor: n8n.editorUrl,
+		workflowId,
+		editorPort,
+		sinkPort: sink.port,
+		editor: `${n8n.url}/workflow/${workflowId}`,
 		address: DEMO_ADDRESS,
 		smtpHost: '127.0.0.1',
 		smtpPort,
@@ -85,7 +101,7 @@ async function main(): Promise<void> {
 	fs.writeFileSync(demoStatePath(), JSON.stringify(state, null, 2));
 	process.stderr.write(`demo: sign in as ${OWNER.email} / ${OWNER.password}; Ctrl-C stops n8n\n`);
 	process.stdout.write(
-		`editor: ${state.editor}\nforwarding address: ${state.address}\nsmtp: ${state.smtpHost}:${state.smtpPort}\nstore: ${state.store}\n`,
+		`editor: ${state.editor}\nforwarding address: ${state.address}\nsmtp: ${state.smtpHost}:${state.smtpPort}\nstore: ${state.store}\nfolder: ${dir}\n`,
 	);
 }
 

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { createTransport } from 'nodemailer';
 
 import { compose, sign } from '../../test/fixtures/mail';
-import { sleep, storeList, type N8nInstall } from '../e2e/n8n';
+import { sleep, storeList, waitForPort, type N8nInstall } from '../e2e/n8n';
 import { DEMO_COMPANY, demoKey, demoStatePath, type DemoState } from './state';
 
 interface Sample {
@@ -90,8 +90,10 @@ function samples(address: string): Sample[] {
 }
 
 async function main(): Promise<void> {
-	if (!fs.existsSync(demoStatePath())) throw new Error('no demo is running: start it with `npm run demo` first');
-	const state = JSON.parse(fs.readFileSync(demoStatePath(), 'utf8')) as DemoState;
+	const state = fs.existsSync(demoStatePath()) ? (JSON.parse(fs.readFileSync(demoStatePath(), 'utf8')) as DemoState) : null;
+	if (!state || !(await waitForPort(state.smtpPort, state.smtpHost, 2000).then(() => true, () => false))) {
+		throw new Error('no demo is running: start it with `npm run demo` first');
+	}
 	const key = demoKey(state.privateKey);
 	const transport = createTransport({ host: state.smtpHost, port: state.smtpPort, secure: false, ignoreTLS: true, name: 'mail.company.test' });
 	try {

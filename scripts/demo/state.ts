@@ -1,4 +1,9 @@
-/** What `npm run demo` tells `npm run demo:send`: where to send, which key signs the demo company's mail. */
+/**
+ * The demo's one folder (default ~/.hosted-inbox-demo, HOSTED_INBOX_DEMO_DIR to change it): n8n's user folder
+ * (its database, workflows, credentials, executions, the embedded store) and demo.json, what `npm run demo` keeps
+ * between starts and tells `npm run demo:send`: where to send, which key signs the demo company's mail.
+ */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -9,6 +14,11 @@ export const DEMO_ADDRESS = 'support@inbox.example.test';
 export const DEMO_COMPANY = 'company.test';
 
 export interface DemoState {
+	/** The imported SMTP template, activated at each start. */
+	workflowId: string;
+	/** Ports baked into the imported workflow and credential: the same at each start. */
+	editorPort: number;
+	sinkPort: number;
 	editor: string;
 	address: string;
 	smtpHost: string;
@@ -19,9 +29,18 @@ export interface DemoState {
 	privateKey: string;
 }
 
+export function demoDir(): string {
+	return path.resolve(process.env.HOSTED_INBOX_DEMO_DIR || path.join(os.homedir(), '.hosted-inbox-demo'));
+}
+
 export function demoStatePath(): string {
-	const cache = process.env.HOSTED_INBOX_E2E_CACHE ?? path.join(os.homedir(), '.cache', 'hosted-inbox-e2e');
-	return path.join(cache, 'demo.json');
+	return path.join(demoDir(), 'demo.json');
+}
+
+/** The state of an earlier start whose n8n database is still there, else null (a first start). */
+export function savedDemoState(): DemoState | null {
+	if (!fs.existsSync(demoStatePath()) || !fs.existsSync(path.join(demoDir(), '.n8n', 'database.sqlite'))) return null;
+	return JSON.parse(fs.readFileSync(demoStatePath(), 'utf8')) as DemoState;
 }
 
 /** The demo company's signing key: its Google Group and its agents sign with it, as Google Workspace would. */

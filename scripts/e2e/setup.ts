@@ -102,9 +102,10 @@ export interface SinkMessage {
 	raw: string;
 }
 
-/** A local SMTP server that keeps what n8n's Send Email nodes send (the team notifications). */
+/** A local SMTP server that keeps what n8n's Send Email nodes send (the team notifications); any free port by default. */
 export async function startMailSink(
 	onMessage?: (message: SinkMessage) => void,
+	port = 0,
 ): Promise<{ port: number; messages: SinkMessage[]; close(): Promise<void> }> {
 	const messages: SinkMessage[] = [];
 	const server = new SMTPServer({
@@ -126,9 +127,11 @@ export async function startMailSink(
 			});
 		},
 	});
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const port = (server.server.address() as { port: number }).port;
-	return { port, messages, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+	await new Promise<void>((resolve, reject) => {
+		server.once('error', reject);
+		server.listen(port, '127.0.0.1', resolve);
+	});
+	return { port: (server.server.address() as { port: number }).port, messages, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 /** A throwaway PostgreSQL database (the store's, or n8n's own in queue mode). */
