@@ -3,12 +3,12 @@ import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 
 import { loadZoneFile, systemResolver, zoneResolver } from '../core/dns';
-import { parseInboxConfig, type InboxConfig } from '../core/inbox';
+import { parseInboxConfig, type InboxConfig, type IntakeDoor } from '../core/inbox';
 import { NotAnEmailError, runIntake } from '../core/intake/pipeline';
 import type { IntakeResult } from '../core/intake/types';
 
 export const EXPLAIN_USAGE =
-	'hosted-inbox explain <file.eml | -> [--inbox inbox.json] [--dns zone.json] [--client-ip IP] [--helo NAME] [--mail-from ADDR] [--rcpt ADDR] [--now ISO-8601] [--human]';
+	'hosted-inbox explain <file.eml | -> [--inbox inbox.json] [--dns zone.json] [--client-ip IP] [--helo NAME] [--mail-from ADDR] [--rcpt ADDR] [--now ISO-8601] [--via smtp|imap] [--human]';
 
 /** Without --inbox: defaults for everything, the address taken from --rcpt when given. */
 const FALLBACK_INBOX_ADDRESS = 'inbox@hosted-inbox.invalid';
@@ -60,6 +60,7 @@ function parseOptions(args: string[]) {
 			'mail-from': { type: 'string' },
 			rcpt: { type: 'string', multiple: true },
 			now: { type: 'string' },
+			via: { type: 'string' },
 			human: { type: 'boolean' },
 		},
 	});
@@ -73,7 +74,9 @@ function parseOptions(args: string[]) {
 			throw new UsageError(`--now "${values.now}" is not an ISO-8601 date-time`);
 		}
 	}
-	return { file: positionals[0], values, clientIp, now };
+	const via = values.via ?? 'smtp';
+	if (via !== 'smtp' && via !== 'imap') throw new UsageError(`--via "${via}" is not smtp or imap`);
+	return { file: positionals[0], values, clientIp, now, via: via as IntakeDoor };
 }
 
 /** The readable form of --human: the verdict first, then who the message belongs to and why. */
@@ -103,7 +106,7 @@ export function humanSummary(r: IntakeResult): string {
 /** `hosted-inbox explain`: one JSON object (or --human text), exit 0 whatever the verdict, 2 for bad input. */
 export async function explainCommand(args: string[]): Promise<number> {
 	try {
-		const { file, values, clientIp, now } = parseOptions(args);
+		const { file, values, clientIp, now, via } = parseOptions(args);
 		const rcpt = values.rcpt ?? [];
 		const inbox = loadInbox(values.inbox, rcpt[0]);
 		const resolver = values.dns ? zoneResolver(loadZone(values.dns)) : systemResolver();
@@ -112,6 +115,7 @@ export async function explainCommand(args: string[]): Promise<number> {
 			inbox,
 			resolver,
 			now,
+			via,
 			envelope: { clientIp: clientIp ?? null, helo: values.helo ?? null, mailFrom: values['mail-from'] ?? null, rcpt },
 		});
 		process.stdout.write(values.human ? humanSummary(result) : `${JSON.stringify(result, null, 2)}\n`);

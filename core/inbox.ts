@@ -1,18 +1,14 @@
 import { z } from 'zod';
 
-/** mailauth's own list of ARC sealers it trusts, plus the big forwarders named in the design notes. */
-export const DEFAULT_TRUSTED_ARC_SEALERS = [
-	'google.com',
-	'microsoft.com',
-	'outlook.com',
-	'office365.com',
-	'messagingengine.com',
-	'fastmail.com',
-	'zoho.com',
-	'yahoo.com',
-	'icloud.com',
-	'mailchannels.net',
-];
+/**
+ * Sealers whose mail flow only their operator runs (after mailauth's trust list): Gmail and Google Groups,
+ * Fastmail, iCloud. Left out: services where anyone can open a tenant and shape what gets sealed (Microsoft 365,
+ * Yahoo, Zoho, MailChannels, hosting and forwarding services); an inbox that forwards through one adds it.
+ */
+export const DEFAULT_TRUSTED_ARC_SEALERS = ['google.com', 'messagingengine.com', 'fastmail.com', 'fastmail.fm', 'icloud.com'];
+
+/** Lists whose "'Name' via List" rewrite names a poster the list itself checked (with the list's own DKIM). */
+export const DEFAULT_TRUSTED_LIST_DOMAINS = ['googlegroups.com'];
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 30 * 1024 * 1024;
 
@@ -30,15 +26,17 @@ const domainName = z
 export const inboxConfigSchema = z.object({
 	/** The hosted forwarding address (or the IMAP mailbox's address). */
 	address: emailAddress,
-	/** Domains whose senders are the team itself: a manual forward by them may name the original author. */
+	/** Domains whose senders are the team itself: a manual forward by them may name the original author. Exact: a subdomain counts only when listed. */
 	internalDomains: z.array(domainName).default([]),
 	/** Single internal addresses outside the internal domains (agents with personal mailboxes). */
 	internalAddresses: z.array(emailAddress).default([]),
 	/** ARC sealers whose passing chain rescues a DMARC failure caused by forwarding. */
 	trustedArcSealers: z.array(domainName).default(DEFAULT_TRUSTED_ARC_SEALERS),
-	/** CIDR ranges of relays that do not ARC-seal but whose Authentication-Results we trust. */
+	/** List domains whose rewrite ("'Jane' via Support", X-Original-From) names a trusted poster when the list's DKIM passes. */
+	trustedListDomains: z.array(domainName).default(DEFAULT_TRUSTED_LIST_DOMAINS),
+	/** CIDR ranges of relays in front of the SMTP listener whose own Authentication-Results (by trustedAuthservIds) we read. */
 	trustedRelays: z.array(z.string().trim()).default([]),
-	/** authserv-id of the server whose Authentication-Results to trust (IMAP mode: no client IP). */
+	/** authserv-ids whose topmost Authentication-Results count: a trusted relay's (SMTP) or the mailbox server's (IMAP). */
 	trustedAuthservIds: z.array(z.string().trim().toLowerCase()).default([]),
 	/** enforce: reject/quarantine per the sender's DMARC policy; monitor: accept everything, only flag. */
 	dmarcPolicy: z.enum(['enforce', 'monitor']).default('enforce'),
@@ -47,8 +45,26 @@ export const inboxConfigSchema = z.object({
 	maxMessageBytes: z.number().int().positive().default(DEFAULT_MAX_MESSAGE_BYTES),
 });
 
+/** How a message reached the intake: from an SMTP client, or from the mailbox an IMAP server delivered it to. */
+export type IntakeDoor = 'smtp' | 'imap';
+
 export type InboxConfig = z.infer<typeof inboxConfigSchema>;
 export type InboxConfigInput = z.input<typeof inboxConfigSchema>;
+
+/** Settings that do nothing on this door, said when the trigger starts (the intake log says it per message). */
+export function inboxWarnings(inbox: InboxConfig, via: IntakeDoor): string[] {
+	if (via !== 'smtp') return [];
+	const warnings: string[] = [];
+	if (inbox.trustedAuthservIds.length && !inbox.trustedRelays.length) {
+		warnings.push(
+			`Trusted Authentication-Results servers (${inbox.trustedAuthservIds.join(', ')}) are ignored without Trusted Relays: any SMTP client can write that header; add the IP ranges of the relays that write it`,
+		);
+	}
+	if (inbox.trustedRelays.length && !inbox.trustedAuthservIds.length) {
+		warnings.push(`Trusted Relays (${inbox.trustedRelays.join(', ')}) have no authserv-id: their Authentication-Results are not read until Trusted Authentication-Results Servers names it`);
+	}
+	return warnings;
+}
 
 export function parseInboxConfig(input: unknown): InboxConfig {
 	const result = inboxConfigSchema.safeParse(input);

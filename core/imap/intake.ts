@@ -1,6 +1,7 @@
 /**
  * One message from the mailbox through the same pipeline as SMTP mode. IMAP gives no client IP, HELO or
- * MAIL FROM: SPF is taken only from the Authentication-Results of a server the inbox names (trustedAuthservIds).
+ * MAIL FROM: SPF is taken only from the Authentication-Results of a server the inbox names (trustedAuthservIds);
+ * the mailbox's own server wrote the topmost one, so on this door it is believed without a relay IP.
  */
 import type { DnsResolver } from '../dns';
 import { settleForwardingTest, type ForwardingCheckStore } from '../forwarding/complete';
@@ -47,7 +48,7 @@ export function createImapIntake(options: ImapIntakeOptions): (message: MailboxM
 		const envelope = imapEnvelope(message.raw, inbox);
 		// As of when the mailbox received it, so a retry decides the same way (DKIM expiry included).
 		const receivedAt = message.internalDate ? new Date(message.internalDate) : new Date();
-		const outcome = await runIntake(message.raw, { inbox, envelope, resolver: options.resolver, now: receivedAt }).catch((error: unknown) =>
+		const outcome = await runIntake(message.raw, { inbox, via: 'imap', envelope, resolver: options.resolver, now: receivedAt }).catch((error: unknown) =>
 			error instanceof NotAnEmailError ? error : Promise.reject(error),
 		);
 		if (outcome instanceof NotAnEmailError) {

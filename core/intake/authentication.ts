@@ -1,11 +1,11 @@
 // mailauth 4.13 is the newest line that runs on Node 20: 7.x needs Node >= 22.19 and crashes on 20.
 import { arc, dkimVerify, dmarc, spf } from 'mailauth';
-import type { ARCResult, DKIMResult, DKIMVerifyResult, DMARCResult, SPFResult } from 'mailauth';
+import type { ARCChainEntry, ARCResult, DKIMResult, DKIMVerifyResult, DMARCResult, SPFResult } from 'mailauth';
 import { BlockList, isIP } from 'node:net';
 import { hostname } from 'node:os';
 
 import type { DnsResolver } from '../dns';
-import type { InboxConfig } from '../inbox';
+import type { InboxConfig, IntakeDoor } from '../inbox';
 import type { AuthSummary, Envelope } from './types';
 
 /** What later stages need to know about authentication beyond the printed summary. */
@@ -14,12 +14,16 @@ export interface AuthDetails {
 	/** A passing DKIM signature aligned with the From domain. */
 	dkimAlignedPass: boolean;
 	dmarcPass: boolean;
-	/** A passing ARC chain sealed by one of the inbox's trusted sealers. */
+	/** A passing ARC chain sealed by a trusted sealer that recorded a pass for the From domain (see arcVouchFor). */
 	arcTrustedPass: boolean;
+	/** What the trusted sealers recorded, newest first: the consecutive trusted-sealer sets of a passing chain. */
+	arcRecords: ArcRecord[];
 	/** Domains of the DKIM signatures that verified. */
 	passingDkimDomains: string[];
 	/** An upstream Authentication-Results header this inbox trusts (trusted relay or authserv-id). */
 	upstream: UpstreamResults | null;
+	/** Why a topmost Authentication-Results with a trusted authserv-id was not believed, when it was not. */
+	upstreamIgnored: string | null;
 	/** DNS lookups that failed temporarily, described for a person. */
 	dnsTrouble: string[];
 	dmarcResult: DMARCResult | false;
@@ -35,9 +39,19 @@ export interface UpstreamResults {
 	results: Record<string, string>;
 }
 
+/** One ARC set's ARC-Authentication-Results: what its sealer saw when the message reached it. */
+export interface ArcRecord {
+	i: number;
+	sealer: string;
+	/** Passing results as "method domain": `dmarc` with header.from, `dkim` with header.d/i, `spf` with smtp.mailfrom. */
+	passes: Array<{ method: 'dmarc' | 'dkim' | 'spf'; domain: string }>;
+}
+
 export interface AuthInput {
 	raw: Buffer;
 	inbox: InboxConfig;
+	/** Which door the message came through: decides whose Authentication-Results can be believed. */
+	via: IntakeDoor;
 	envelope: Envelope;
 	resolver: DnsResolver;
 	now: Date | null;
@@ -47,6 +61,11 @@ function domainOf(address: string | null | undefined): string | null {
 	if (!address) return null;
 	const at = address.lastIndexOf('@');
 	return at >= 0 ? address.slice(at + 1).toLowerCase() : null;
+}
+
+/** Relaxed alignment without a public-suffix list: one domain is the other or under it. */
+export function alignedWith(a: string, b: string): boolean {
+	return a === b || a.endsWith(`.${b}`) || b.endsWith(`.${a}`);
 }
 
 function matchesDomain(domain: string, list: string[]): boolean {
@@ -85,17 +104,78 @@ export function parseAuthenticationResults(line: string | Buffer): { authservId:
 	return { authservId: id.trim().split(/\s+/)[0]?.toLowerCase() ?? '', results };
 }
 
-function findUpstream(input: AuthInput, headers: DKIMVerifyResult['headers']): UpstreamResults | null {
-	const lines = (headers?.parsed ?? []).filter((h) => h.key === 'authentication-results') as Array<{ line: string | Buffer }>;
-	if (!lines.length) return null;
-	if (inRelays(input.envelope.clientIp, input.inbox.trustedRelays)) {
-		// A relay prepends its header, so the topmost one is the relay's own.
-		const top = parseAuthenticationResults(lines[0].line);
-		return { ...top, trustedAs: `trusted relay ${input.envelope.clientIp}` };
+/**
+ * The topmost Authentication-Results, believed only when its authserv-id is one the inbox names and whoever
+ * wrote it is the receiving server: on IMAP the mailbox's own server; on SMTP a trusted relay (the client
+ * writes the topmost header, so a stranger's is the stranger's). A sender can write any authserv-id below it.
+ */
+function findUpstream(input: AuthInput, headers: DKIMVerifyResult['headers']): { upstream: UpstreamResults | null; ignored: string | null } {
+	const top = (headers?.parsed ?? []).find((h) => h.key === 'authentication-results') as { line: string | Buffer } | undefined;
+	const results = top ? parseAuthenticationResults(top.line) : null;
+	if (!results || !input.inbox.trustedAuthservIds.includes(results.authservId)) return { upstream: null, ignored: null };
+	if (input.via === 'imap') return { upstream: { ...results, trustedAs: `authserv-id ${results.authservId} of the mailbox's server` }, ignored: null };
+	const { clientIp } = input.envelope;
+	if (inRelays(clientIp, input.inbox.trustedRelays)) return { upstream: { ...results, trustedAs: `trusted relay ${clientIp} with authserv-id ${results.authservId}` }, ignored: null };
+	const fix = input.inbox.trustedRelays.length ? 'it is not in trustedRelays' : 'the inbox names no trustedRelays; add the IP ranges of the relays that write this header';
+	return {
+		upstream: null,
+		ignored: `Authentication-Results of ${results.authservId} not believed: on SMTP only a trusted relay's count, and the client ${clientIp ?? '(unknown)'} could have written it (${fix})`,
+	};
+}
+
+/** A domain of an Authentication-Results property: `@d`, `user@d` or `d`. */
+function propertyDomain(value: unknown): string | null {
+	if (typeof value !== 'string' || !value) return null;
+	return value.slice(value.lastIndexOf('@') + 1).toLowerCase() || null;
+}
+
+/** One method's entry of a parsed Authentication-Results header, as mailauth's header parser leaves it. */
+interface ParsedMethod {
+	value?: string;
+	header?: Record<string, string>;
+	smtp?: Record<string, string>;
+}
+
+const passed = (entry: unknown): entry is ParsedMethod => (entry as ParsedMethod | undefined)?.value?.toLowerCase() === 'pass';
+
+/** The passing results one ARC-Authentication-Results records, each with the domain it is for. */
+function arcPasses(aar: Record<string, unknown>): ArcRecord['passes'] {
+	const passes: ArcRecord['passes'] = [];
+	const add = (method: ArcRecord['passes'][number]['method'], value: unknown) => {
+		const domain = propertyDomain(value);
+		if (domain) passes.push({ method, domain });
+	};
+	if (passed(aar.dmarc)) add('dmarc', aar.dmarc.header?.from);
+	for (const dkim of Array.isArray(aar.dkim) ? aar.dkim : []) if (passed(dkim)) add('dkim', dkim.header?.d ?? dkim.header?.i);
+	if (passed(aar.spf)) add('spf', aar.spf.smtp?.mailfrom);
+	return passes;
+}
+
+/**
+ * The ARC-Authentication-Results of the consecutive sets sealed by trusted sealers, newest first. Read before
+ * mailauth's arc() runs: it rewrites the newest set's parsed header in place.
+ */
+function trustedArcRecords(chain: ARCChainEntry[] | false | undefined, inbox: InboxConfig): ArcRecord[] {
+	const records: ArcRecord[] = [];
+	for (const set of [...(chain || [])].reverse()) {
+		const sealer = String(set['arc-seal']?.parsed?.d?.value ?? '').toLowerCase();
+		if (!sealer || !matchesDomain(sealer, inbox.trustedArcSealers)) break;
+		records.push({ i: set.i, sealer, passes: arcPasses((set['arc-authentication-results']?.parsed ?? {}) as Record<string, unknown>) });
 	}
-	// Only the topmost header can be the receiving server's own: a sender can write any authserv-id further down.
-	const top = parseAuthenticationResults(lines[0].line);
-	return input.inbox.trustedAuthservIds.includes(top.authservId) ? { ...top, trustedAs: `trusted authserv-id ${top.authservId}` } : null;
+	return records;
+}
+
+/**
+ * Whether a trusted sealer recorded, on receipt, that mail of `domain` authenticated: dmarc=pass for it, or a
+ * DKIM or SPF pass aligned with it. Described for a person, or null.
+ */
+export function arcVouchFor(details: Pick<AuthDetails, 'arcRecords'>, domain: string | null): string | null {
+	if (!domain) return null;
+	for (const record of details.arcRecords) {
+		const pass = record.passes.find((p) => (p.method === 'dmarc' ? p.domain === domain : alignedWith(p.domain, domain)));
+		if (pass) return `the ARC set i=${record.i} sealed by ${record.sealer} (trusted) recorded ${pass.method}=pass for ${pass.domain}`;
+	}
+	return null;
 }
 
 /** SPF, DKIM, ARC and DMARC, composed from mailauth's own steps the way its authenticate() does. */
@@ -107,7 +187,7 @@ export async function checkAuthentication(input: AuthInput): Promise<{ summary: 
 		sender: envelope.mailFrom || undefined,
 		curTime: input.now ?? undefined,
 	});
-	const upstream = findUpstream(input, dkim.headers);
+	const { upstream, ignored: upstreamIgnored } = findUpstream(input, dkim.headers);
 	const dnsTrouble: string[] = [];
 
 	let spfResult: SPFResult | null = null;
@@ -126,9 +206,12 @@ export async function checkAuthentication(input: AuthInput): Promise<{ summary: 
 			dnsTrouble.push(`DKIM key lookup for ${r.selector}._domainkey.${r.signingDomain} failed temporarily`);
 		}
 	}
+	const trustedRecords = trustedArcRecords(dkim.arc?.chain, inbox);
 	const arcResult = await arc(dkim.arc as Parameters<typeof arc>[0], { resolver });
 	const sealer = arcResult.signature ? arcResult.signature.signingDomain.toLowerCase() : null;
 	const arcTrusted = !!sealer && matchesDomain(sealer, inbox.trustedArcSealers);
+	// A failed chain vouches for nothing; a passing one only through the sets its trusted sealers sealed.
+	const arcRecords = arcResult.status.result === 'pass' && arcTrusted ? trustedRecords : [];
 
 	const headerFromDomain = domainOf(dkim.headerFrom?.[0]);
 	let dmarcResult: DMARCResult | false = false;
@@ -174,6 +257,7 @@ export async function checkAuthentication(input: AuthInput): Promise<{ summary: 
 			result: arcResult.status.result,
 			sealer,
 			trusted: arcTrusted,
+			vouch: arcVouchFor({ arcRecords }, headerFromDomain),
 			comment: arcResult.status.comment || null,
 		},
 	};
@@ -183,9 +267,11 @@ export async function checkAuthentication(input: AuthInput): Promise<{ summary: 
 			headerFromDomain,
 			dkimAlignedPass,
 			dmarcPass: !!dmarcResult && dmarcResult.status.result === 'pass',
-			arcTrustedPass: arcTrusted && arcResult.status.result === 'pass',
+			arcTrustedPass: !!summary.arc.vouch,
+			arcRecords,
 			passingDkimDomains: passing.map((r) => r.signingDomain.toLowerCase()),
 			upstream,
+			upstreamIgnored,
 			dnsTrouble,
 			dmarcResult,
 			spfResult,

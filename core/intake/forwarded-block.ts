@@ -2,17 +2,16 @@ import EmailForwardParser from 'email-forward-parser';
 
 import { isEmailAddress, parseAddresses } from './headers';
 
-export interface ForwardedAuthor {
+/** One forwarded block: who wrote the message inside it, and what it says (where a deeper block may sit). */
+export interface ForwardedBlock {
 	address: string;
 	name: string;
-	/** 1 for a plain forward, more for a forward of a forward (the innermost author is kept). */
-	depth: number;
-	/** Which reader recognised the outermost block. */
+	body: string;
+	subject: string;
+	/** Which reader recognised the block. */
 	via: 'email-forward-parser' | 'forward-separator';
 }
 
-/** A chain deeper than this is not followed further (bounded work on hostile input). */
-const MAX_CHAIN = 10;
 /** Forward headers sit near the top; without RE2 the parser's regexes must not run over megabytes. */
 const MAX_TEXT = 256 * 1024;
 
@@ -53,32 +52,18 @@ function readSeparatedBlock(text: string): { address: string; name: string; body
 	return null;
 }
 
-function readOnce(parser: EmailForwardParser, text: string, subject: string) {
-	const result = parser.read(text, subject);
+/**
+ * The first manually forwarded block in a plain-text body: email-forward-parser first (many clients and
+ * locales, a note typed above the block), a separator-and-labels reader where it falls short. A chain is read
+ * one block at a time (the caller decides how deep, by who forwarded what).
+ */
+export function readForwardedBlock(text: string, subject: string): ForwardedBlock | null {
+	const bounded = text.slice(0, MAX_TEXT);
+	const result = new EmailForwardParser().read(bounded, subject);
 	const from = result.forwarded ? result.email.from : null;
 	if (from && isEmailAddress(from.address)) {
-		return { address: from.address.toLowerCase(), name: from.name ?? '', body: result.email.body ?? '', subject: result.email.subject ?? '', via: 'email-forward-parser' as const };
+		return { address: from.address.toLowerCase(), name: from.name ?? '', body: result.email.body ?? '', subject: result.email.subject ?? '', via: 'email-forward-parser' };
 	}
-	const block = readSeparatedBlock(text);
-	return block ? { ...block, subject: '', via: 'forward-separator' as const } : null;
-}
-
-/**
- * The author of a manually forwarded message in a plain-text body: email-forward-parser first (many clients
- * and locales, a note typed above the block), a separator-and-labels reader where it falls short, and the
- * same again inside the forwarded body so a chain yields its innermost author.
- */
-export function findForwardedAuthor(text: string, subject: string): ForwardedAuthor | null {
-	const parser = new EmailForwardParser();
-	const outer = readOnce(parser, text.slice(0, MAX_TEXT), subject);
-	if (!outer) return null;
-	let current = outer;
-	let depth = 1;
-	while (depth < MAX_CHAIN) {
-		const inner = readOnce(parser, current.body, current.subject);
-		if (!inner) break;
-		current = inner;
-		depth++;
-	}
-	return { address: current.address, name: current.name, depth, via: outer.via };
+	const block = readSeparatedBlock(bounded);
+	return block ? { ...block, address: block.address.toLowerCase(), subject: '', via: 'forward-separator' } : null;
 }

@@ -1,7 +1,7 @@
 import type { ParsedMail } from 'mailparser';
 
 import { systemResolver, type DnsResolver } from '../dns';
-import type { InboxConfig } from '../inbox';
+import type { InboxConfig, IntakeDoor } from '../inbox';
 import { addressesOf } from './headers';
 import type { Decision, IntakeStage, IntakeState } from './state';
 import { authenticateStage } from './stages/authenticate';
@@ -17,6 +17,8 @@ export type { IntakeStage, IntakeState } from './state';
 
 export interface IntakeContext {
 	inbox: InboxConfig;
+	/** The door the message came through (SMTP when absent): the IMAP door believes the mailbox server's Authentication-Results. */
+	via?: IntakeDoor;
 	envelope?: Partial<Envelope>;
 	/** DNS for SPF/DKIM/DMARC/ARC; real DNS (bounded timeouts) when absent. */
 	resolver?: DnsResolver;
@@ -120,6 +122,7 @@ export async function runIntake(raw: Buffer, ctx: IntakeContext): Promise<Intake
 	const state: IntakeState = {
 		raw,
 		inbox: ctx.inbox,
+		via: ctx.via ?? 'smtp',
 		envelope: envelopeOf(ctx),
 		resolver: ctx.resolver ?? systemResolver(),
 		now: ctx.now ?? null,

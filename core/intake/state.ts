@@ -1,7 +1,7 @@
 import type { ParsedMail } from 'mailparser';
 
 import type { DnsResolver } from '../dns';
-import type { InboxConfig } from '../inbox';
+import type { InboxConfig, IntakeDoor } from '../inbox';
 import type { AuthDetails } from './authentication';
 import type { MimeStructure } from './mime-structure';
 import type {
@@ -27,6 +27,7 @@ export interface Decision {
 export interface IntakeState {
 	raw: Buffer;
 	inbox: InboxConfig;
+	via: IntakeDoor;
 	envelope: Envelope;
 	resolver: DnsResolver;
 	now: Date | null;

@@ -57,7 +57,8 @@ export interface AuthSummary {
 	spf: { result: string; domain: string | null; clientIp: string | null; comment: string | null };
 	dkim: { result: string; signatures: Array<{ domain: string; selector: string | null; result: string; aligned: boolean; comment: string | null }> };
 	dmarc: { result: string; domain: string | null; policy: string | null; comment: string | null };
-	arc: { result: string; sealer: string | null; trusted: boolean; comment: string | null };
+	/** vouch: what a trusted sealer recorded on receipt for the From domain (the ground of a DMARC rescue), or null. */
+	arc: { result: string; sealer: string | null; trusted: boolean; vouch: string | null; comment: string | null };
 }
 
 export interface ThreadKeys {

@@ -30,6 +30,9 @@ function describeArc(summary: AuthSummary): string {
 	if (arc.result === 'pass' && !arc.trusted) {
 		return `ARC chain sealed by ${arc.sealer} passes, but ${arc.sealer} is not in this inbox's trustedArcSealers`;
 	}
+	if (arc.result === 'pass' && !arc.vouch) {
+		return `ARC chain sealed by ${arc.sealer} (trusted) passes, but no trusted seal recorded dmarc=pass or an aligned DKIM/SPF pass for the From domain`;
+	}
 	return `ARC chain${arc.sealer ? ` sealed by ${arc.sealer}` : ''}: ${arc.result}${arc.comment ? ` (${arc.comment})` : ''}`;
 }
 
@@ -68,7 +71,7 @@ function applyPolicy(state: IntakeState, summary: AuthSummary, details: AuthDeta
 
 	const failure = dmarcFailure(summary, domain);
 	if (details.arcTrustedPass) {
-		note(state, 'dmarc-fail-arc-rescued', `${failure}; accepted because the ARC chain sealed by ${summary.arc.sealer} (a trusted sealer) passes: forwarding broke SPF/DKIM, the sealer vouches for the original authentication`);
+		note(state, 'dmarc-fail-arc-rescued', `${failure}; accepted because ${summary.arc.vouch}: forwarding broke SPF/DKIM after the sealer checked the mail`);
 		return;
 	}
 	if (details.upstream?.results.dmarc === 'pass') {
@@ -105,6 +108,7 @@ export const authenticateStage: IntakeStage = {
 		const { summary, details } = await checkAuthentication(state);
 		state.auth = summary;
 		state.authDetails = details;
+		if (details.upstreamIgnored) note(state, 'authentication-results-ignored', details.upstreamIgnored);
 		applyPolicy(state, summary, details);
 	},
 };

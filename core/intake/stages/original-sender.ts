@@ -1,42 +1,74 @@
 import type { ParsedMail } from 'mailparser';
 
 import type { InboxConfig } from '../../inbox';
-import { findForwardedAuthor } from '../forwarded-block';
+import { alignedWith, arcVouchFor } from '../authentication';
+import { readForwardedBlock } from '../forwarded-block';
 import { addressesOf, domainOf, firstHeader, headerTexts, parseAddresses } from '../headers';
 import type { IntakeStage, IntakeState } from '../state';
 import { note } from '../state';
 import { parseMessage } from './parse';
 import type { AddressValue, OriginalSender } from '../types';
 
-const MAX_ATTACHED_CHAIN = 5;
+/** A chain of forwards is not read deeper than this (bounded work on hostile input). */
+const MAX_CHAIN = 10;
 
 export function isInternal(address: string, inbox: InboxConfig): boolean {
-	const domain = domainOf(address);
 	if (inbox.internalAddresses.includes(address.toLowerCase())) return true;
-	return !!domain && inbox.internalDomains.some((d) => domain === d || domain.endsWith(`.${d}`));
+	// A subdomain can be another mail system (a vendor's, a tenant's): internal only when listed itself.
+	const domain = domainOf(address);
+	return !!domain && inbox.internalDomains.includes(domain);
 }
 
-function alignedWith(signingDomain: string, domain: string): boolean {
-	return signingDomain === domain || domain.endsWith(`.${signingDomain}`) || signingDomain.endsWith(`.${domain}`);
+/** One forwarded message of a chain: its author and how it was carried. */
+interface Forwarded {
+	author: AddressValue;
+	method: 'attached-message' | 'inline-forward';
+	carrier: string;
 }
 
-/** The innermost message attached as message/rfc822 (a forward "as attachment", possibly of a forward). */
-async function attachedAuthor(parsed: ParsedMail): Promise<{ author: AddressValue; depth: number } | null> {
-	let current = parsed;
-	let found: { author: AddressValue; depth: number } | null = null;
-	for (let depth = 1; depth <= MAX_ATTACHED_CHAIN; depth++) {
-		const attached = current.attachments.find((a) => a.contentType === 'message/rfc822');
-		if (!attached) break;
-		try {
-			current = await parseMessage(attached.content);
-		} catch {
-			break;
-		}
-		const author = addressesOf(current.from)[0];
-		if (!author) break;
-		found = { author, depth };
+/** What a message (or a forwarded block) holds: where a forward inside it may sit. */
+interface Content {
+	text: string;
+	subject: string;
+	attachments: ParsedMail['attachments'];
+}
+
+const contentOf = (parsed: ParsedMail): Content => ({ text: parsed.text ?? '', subject: parsed.subject ?? '', attachments: parsed.attachments });
+
+/** The message forwarded inside `content`: an attached message/rfc822 (a forward "as attachment"), else an inline block. */
+async function forwardedIn(content: Content): Promise<{ forwarded: Forwarded; inner: Content } | null> {
+	const attached = content.attachments.find((a) => a.contentType === 'message/rfc822');
+	if (attached) {
+		const inner = await parseMessage(attached.content).catch(() => null);
+		const author = inner ? addressesOf(inner.from)[0] : undefined;
+		if (!inner || !author) return null;
+		return { forwarded: { author, method: 'attached-message', carrier: 'attached message/rfc822' }, inner: contentOf(inner) };
 	}
-	return found;
+	const block = readForwardedBlock(content.text, content.subject);
+	if (!block) return null;
+	return {
+		forwarded: { author: { address: block.address, name: block.name }, method: 'inline-forward', carrier: `inline forwarded block (read by ${block.via})` },
+		inner: { text: block.body, subject: block.subject, attachments: [] },
+	};
+}
+
+/**
+ * The forwards inside a team member's message, outermost first. Only a team member's forward vouches for the
+ * message it carries, so the chain is followed while each author is internal; the first forward an outsider's
+ * message holds is read too, to be reported, never believed.
+ */
+async function forwardChain(parsed: ParsedMail, inbox: InboxConfig): Promise<Forwarded[]> {
+	const chain: Forwarded[] = [];
+	let content = contentOf(parsed);
+	while (chain.length < MAX_CHAIN) {
+		const found = await forwardedIn(content);
+		if (!found) break;
+		chain.push(found.forwarded);
+		const forwarder = chain[chain.length - 2]?.author;
+		if (forwarder && !isInternal(forwarder.address, inbox)) break;
+		content = found.inner;
+	}
+	return chain;
 }
 
 /** The mailbox that auto-forwarded a message keeping its From, with the header that shows it. */
@@ -65,34 +97,55 @@ function describeAuthentication(state: IntakeState): string {
 	if (!d) return 'authentication was not checked';
 	if (d.dkimAlignedPass) return `DKIM aligned with ${d.headerFromDomain} passes`;
 	if (d.dmarcPass) return `DMARC passes for ${d.headerFromDomain}`;
-	if (d.arcTrustedPass) return `a trusted ARC chain (${state.auth?.arc.sealer}) passes`;
+	if (d.arcTrustedPass) return arcVouchFor(d, d.headerFromDomain) ?? 'a trusted ARC chain passes';
+	if (d.upstream?.results.dmarc === 'pass') return `Authentication-Results of ${d.upstream.authservId} (${d.upstream.trustedAs}) say dmarc=pass`;
 	return `no aligned DKIM pass and no DMARC pass for ${d.headerFromDomain ?? 'the From domain'}`;
 }
 
-/** A manual forward by a team member: counts only when the forwarder is internal and authenticated. */
+/**
+ * A manual forward by a team member (inline or attached, in any client or language): counts only when the
+ * outer sender is internal and authenticated. The original sender is the deepest author reached through
+ * internal forwarders; what an outsider's message claims to forward goes into the evidence.
+ */
 async function manualForward(state: IntakeState, parsed: ParsedMail, from: AddressValue): Promise<OriginalSender | null> {
 	if (!isInternal(from.address, state.inbox)) return null;
-	const attached = await attachedAuthor(parsed);
-	const inline = attached ? null : findForwardedAuthor(parsed.text ?? '', parsed.subject ?? '');
-	if (!attached && !inline) return null;
-	const author = attached ? attached.author : { address: inline!.address, name: inline!.name };
-	const depth = attached ? attached.depth : inline!.depth;
-	const method = attached ? 'attached-message' : 'inline-forward';
-	const where = attached
-		? `attached message/rfc822${depth > 1 ? ` (innermost of ${depth} nested)` : ''} from ${author.address}`
-		: `inline forwarded block${depth > 1 ? ` (innermost of a chain of ${depth})` : ''} from ${author.address}, read by ${inline!.via}`;
+	const chain = await forwardChain(parsed, state.inbox);
+	if (!chain.length) return null;
 	if (!fromAuthenticated(state)) {
-		note(state, 'forward-ignored', `a ${where} was ignored: the outer sender ${from.address} is internal but not authenticated (${describeAuthentication(state)})`);
+		const first = chain[0];
+		note(state, 'forward-ignored', `a ${first.carrier} from ${first.author.address} was ignored: the outer sender ${from.address} is internal but not authenticated (${describeAuthentication(state)})`);
 		return null;
 	}
-	return {
-		address: author.address,
-		name: author.name || null,
-		method,
-		forwardedBy: from.address,
-		trusted: true,
-		evidence: [where, `outer sender ${from.address} is internal to this inbox`, `outer sender is authenticated: ${describeAuthentication(state)}`],
-	};
+	const outsider = chain.findIndex((f) => !isInternal(f.author.address, state.inbox));
+	const deepest = outsider === -1 ? chain.length - 1 : outsider;
+	const original = chain[deepest];
+	const path = [from.address, ...chain.slice(0, deepest + 1).map((f) => f.author.address)].join(' > ');
+	const evidence = [
+		`${original.carrier} from ${original.author.address}${deepest ? `, the deepest of ${deepest + 1} forwards passed on by team members (${path})` : ''}`,
+		`outer sender ${from.address} is internal to this inbox`,
+		`outer sender is authenticated: ${describeAuthentication(state)}`,
+	];
+	for (const claim of chain.slice(deepest + 1)) {
+		evidence.push(`the message of ${original.author.address} holds an ${claim.carrier} from ${claim.author.address}: not followed, ${original.author.address} is not internal`);
+	}
+	return { address: original.author.address, name: original.author.name || null, method: original.method, forwardedBy: from.address, trusted: true, evidence };
+}
+
+/**
+ * Why a list's rewrite is believed, or null: the list is one the inbox names and its own DKIM passes; the list
+ * is internal and its message authenticates; or a trusted ARC sealer recorded a pass for the poster's own mail.
+ */
+function listTrust(state: IntakeState, list: AddressValue, poster: AddressValue): string | null {
+	const listDomain = domainOf(list.address) ?? '';
+	const dkimDomain = state.authDetails?.passingDkimDomains.find((d) => alignedWith(d, listDomain));
+	if (dkimDomain && state.inbox.trustedListDomains.includes(listDomain)) {
+		return `the list's message carries a passing DKIM signature d=${dkimDomain}, and ${listDomain} is a list domain this inbox trusts`;
+	}
+	if (isInternal(list.address, state.inbox) && fromAuthenticated(state)) {
+		return `the list ${list.address} is internal and its message authenticates: ${describeAuthentication(state)}`;
+	}
+	const vouch = state.authDetails ? arcVouchFor(state.authDetails, domainOf(poster.address)) : null;
+	return vouch ? `${vouch}: the poster's own mail, before the list rewrote it` : null;
 }
 
 /** A list that rewrote From (Google Groups "'Jane' via Support", X-Original-From/Sender, Reply-To). */
@@ -116,16 +169,16 @@ function listRewrite(state: IntakeState, parsed: ParsedMail, from: AddressValue)
 	if (!poster) return null;
 	if (via) evidence.push(`From "${from.name}" <${from.address}> is a list rewrite ("via ${via[2]}")`);
 	else evidence.push(`From ${from.address} is the list address`);
-	const listDomain = domainOf(from.address) ?? '';
-	const dkimDomain = state.authDetails?.passingDkimDomains.find((d) => alignedWith(d, listDomain));
-	const trusted = !!dkimDomain || !!state.authDetails?.arcTrustedPass;
-	if (dkimDomain) evidence.push(`the list's message carries a passing DKIM signature d=${dkimDomain} aligned with ${listDomain}`);
-	else if (trusted) evidence.push(`the list's message carries a passing ARC chain sealed by ${state.auth?.arc.sealer} (trusted)`);
+	const trust = listTrust(state, from, poster);
+	if (trust) evidence.push(trust);
 	else {
-		evidence.push(`the list's message does not authenticate (no passing DKIM aligned with ${listDomain}, no trusted ARC chain)`);
-		note(state, 'list-rewrite-untrusted', `original poster ${poster.address} named by the list ${from.address} is not authenticated: treat the contact match with care`);
+		const listDomain = domainOf(from.address);
+		evidence.push(
+			`the rewrite is not trusted: ${listDomain} is neither a list domain this inbox trusts (trustedListDomains) nor an internal domain whose message authenticates, and no trusted ARC sealer recorded a pass for ${domainOf(poster.address)}`,
+		);
+		note(state, 'list-rewrite-untrusted', `original poster ${poster.address} named by the list ${from.address} is not authenticated: any domain can write such a rewrite; treat the contact match with care`);
 	}
-	return { address: poster.address, name: poster.name || null, method: 'list-rewrite', forwardedBy: from.address, trusted, evidence };
+	return { address: poster.address, name: poster.name || null, method: 'list-rewrite', forwardedBy: from.address, trusted: !!trust, evidence };
 }
 
 /** Original sender: the author of the original email, never the forwarder; trust rules from the design notes. */

@@ -1,6 +1,6 @@
 import type { INodeProperties, ITriggerFunctions } from 'n8n-workflow';
 
-import { DEFAULT_TRUSTED_ARC_SEALERS, parseInboxConfig, type InboxConfig } from '../../../core/inbox';
+import { DEFAULT_TRUSTED_ARC_SEALERS, DEFAULT_TRUSTED_LIST_DOMAINS, parseInboxConfig, type InboxConfig } from '../../../core/inbox';
 
 /**
  * The inbox's trust settings (the one place they are set): shared by both ways of receiving mail.
@@ -47,7 +47,7 @@ export const inboxSettingsProperties: INodeProperties[] = [
 				default: '',
 				placeholder: 'company.com',
 				description:
-					'Comma-separated domains whose senders are the team itself: an authenticated manual forward by them files the mail under the original author',
+					'Comma-separated domains whose senders are the team itself: an authenticated manual forward by them files the mail under the original author. A subdomain counts only when listed too.',
 			},
 			{
 				displayName: 'Maximum Message Size (MB)',
@@ -73,7 +73,8 @@ export const inboxSettingsProperties: INodeProperties[] = [
 				name: 'trustedArcSealers',
 				type: 'string',
 				default: DEFAULT_TRUSTED_ARC_SEALERS.join(', '),
-				description: 'Comma-separated domains whose passing ARC chain rescues a DMARC failure caused by forwarding',
+				description:
+					'Comma-separated domains whose passing ARC chain rescues a DMARC failure caused by forwarding, when the seal records that the mail authenticated on arrival. Leave out services where anyone can open a tenant.',
 			},
 			{
 				displayName: 'Trusted Authentication-Results Servers',
@@ -81,7 +82,16 @@ export const inboxSettingsProperties: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				placeholder: 'mx.company.com',
-				description: 'Comma-separated authserv-IDs whose Authentication-Results headers are trusted (IMAP mode: no client IP)',
+				description:
+					"Comma-separated authserv-IDs whose topmost Authentication-Results header is trusted: over SMTP only from a Trusted Relay (any client can write that header); over IMAP the mailbox server's own",
+			},
+			{
+				displayName: 'Trusted List Domains',
+				name: 'trustedListDomains',
+				type: 'string',
+				default: DEFAULT_TRUSTED_LIST_DOMAINS.join(', '),
+				description:
+					"Comma-separated mailing-list domains whose rewrite (\"'Jane' via Support\", X-Original-From) names a trusted poster when the list's own DKIM passes. Other lists' posters are named but flagged untrusted.",
 			},
 			{
 				displayName: 'Trusted Relays',
@@ -89,7 +99,8 @@ export const inboxSettingsProperties: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				placeholder: '192.0.2.0/24',
-				description: 'Comma-separated IP ranges (CIDR) of relays in front of this inbox that do not ARC-seal',
+				description:
+					'Comma-separated IP ranges (CIDR) of relays in front of this inbox that do not ARC-seal; their Authentication-Results count when they carry a Trusted Authentication-Results Server ID',
 			},
 		],
 	},
@@ -110,6 +121,7 @@ export function readInboxConfig(context: ITriggerFunctions, address: string): In
 		internalDomains: list(security.internalDomains),
 		internalAddresses: list(security.internalAddresses),
 		trustedArcSealers: security.trustedArcSealers === undefined ? DEFAULT_TRUSTED_ARC_SEALERS : list(security.trustedArcSealers),
+		trustedListDomains: security.trustedListDomains === undefined ? DEFAULT_TRUSTED_LIST_DOMAINS : list(security.trustedListDomains),
 		trustedRelays: list(security.trustedRelays),
 		trustedAuthservIds: list(security.trustedAuthservIds),
 		dmarcPolicy: security.dmarcPolicy ?? 'enforce',

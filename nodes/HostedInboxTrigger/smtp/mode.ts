@@ -1,6 +1,7 @@
 import { NodeOperationError, type IDataObject, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
 
 import { environmentResolver } from '../../../core/dns';
+import { inboxWarnings } from '../../../core/inbox';
 import { buildIntakeEmission } from '../../../core/intake-delivery/emission';
 import { SpoolDelivery } from '../../../core/intake-delivery/spool-delivery';
 import { createSmtpIntake, rerunSpooled, type IntakeRun } from '../../../core/smtp/intake';
@@ -52,6 +53,7 @@ export async function startSmtpMode(this: ITriggerFunctions): Promise<ITriggerRe
 		throw new NodeOperationError(this.getNode(), error as Error);
 	}
 	const { address } = inbox;
+	for (const warning of inboxWarnings(inbox, 'smtp')) this.logger.warn(`Hosted inbox ${address}: ${warning}`);
 	const settings = await readListenerSettings(this);
 	const resolver = environmentResolver();
 	const store = await getStore(this);

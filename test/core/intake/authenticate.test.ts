@@ -1,4 +1,4 @@
-import { arcSeal, compose, rewriteHeader, sign, testInbox, testWorld } from '../../fixtures/mail';
+import { arcSeal, compose, makeKey, rewriteHeader, sign, testInbox, testWorld, zoneOf } from '../../fixtures/mail';
 import { explain } from '../../fixtures/intake';
 import type { Zone } from '../../../core/dns';
 
@@ -54,35 +54,76 @@ describe('authenticate stage: DMARC policy per inbox', () => {
 		expect(untrusted.verdict.reasons[0]).toContain('forwarder.test is not in this inbox\'s trustedArcSealers');
 	});
 
+	it('rescues DMARC only when a trusted seal recorded that the From domain authenticated', async () => {
+		const altered = rewriteHeader(await sign(await customerMail(), world.customer), 'Subject', (s) => `[fwd] ${s}`);
+		const envelope = { clientIp: '203.0.113.50', mailFrom: 'bounce@forwarder.test' };
+		const verdictOf = async (raw: Buffer, inbox = testInbox()) => (await explain(raw, inbox, world.zone, envelope)).verdict;
+
+		// The trusted sealer itself saw the failure: its seal vouches for nothing.
+		const failed = await verdictOf(await arcSeal(altered, world.forwarder, 'forwarder.test; dkim=fail header.d=customer.test; dmarc=fail header.from=customer.test'));
+		expect(failed.action).toBe('reject');
+		expect(failed.reasons[0]).toContain('no trusted seal recorded dmarc=pass or an aligned DKIM/SPF pass');
+		// A pass for another domain (the attacker's own) vouches nothing for the From domain.
+		expect((await verdictOf(await arcSeal(altered, world.forwarder, 'forwarder.test; dkim=pass header.d=attacker.test; dmarc=pass header.from=attacker.test'))).action).toBe('reject');
+		// An aligned DKIM or SPF pass on receipt is enough.
+		expect((await verdictOf(await arcSeal(altered, world.forwarder, 'forwarder.test; dkim=pass header.i=@customer.test'))).action).toBe('accept');
+		expect((await verdictOf(await arcSeal(altered, world.forwarder, 'forwarder.test; spf=pass smtp.mailfrom=carol@customer.test'))).action).toBe('accept');
+
+		// Two hops: the newest trusted set saw the broken mail, the older trusted set saw it pass (Gmail forwarding twice).
+		const hop = makeKey('hop.test', 'arc');
+		const zone = zoneOf(world.zone, hop.zone);
+		const first = await arcSeal(altered, world.forwarder, 'forwarder.test; dmarc=pass header.from=customer.test');
+		const twice = await arcSeal(first, hop, 'hop.test; dmarc=fail header.from=customer.test');
+		const both = testInbox({ trustedArcSealers: ['forwarder.test', 'hop.test'] });
+		const rescued = await explain(twice, both, zone, envelope);
+		expect(rescued.verdict.action).toBe('accept');
+		expect(rescued.auth?.arc.vouch).toContain('i=1 sealed by forwarder.test');
+		// The older pass counts only through trusted sets from the newest down.
+		expect((await explain(twice, testInbox({ trustedArcSealers: ['forwarder.test'] }), zone, envelope)).verdict.action).toBe('reject');
+		const overUntrusted = await arcSeal(await arcSeal(altered, hop, 'hop.test; dmarc=pass header.from=customer.test'), world.forwarder, 'forwarder.test; dmarc=fail header.from=customer.test');
+		expect((await explain(overUntrusted, testInbox(), zone, envelope)).verdict.action).toBe('reject');
+	});
+
 	it('monitor mode only flags', async () => {
 		const r = await explain(await customerMail(), testInbox({ dmarcPolicy: 'monitor' }), world.zone, { clientIp: '203.0.113.9' });
 		expect(r.verdict.action).toBe('accept');
 		expect(r.verdict.flags).toEqual(expect.arrayContaining(['dmarc-fail', 'monitor-mode', 'would-reject']));
 	});
 
-	it('trusts a relay\'s Authentication-Results only from a trusted relay IP', async () => {
-		const raw = Buffer.concat([
-			Buffer.from('Authentication-Results: relay.company.test; spf=pass smtp.mailfrom=customer.test; dkim=pass header.d=customer.test; dmarc=pass header.from=customer.test\r\n'),
-			await customerMail(),
-		]);
-		const relayed = await explain(raw, testInbox({ trustedRelays: ['192.0.2.64/26'] }), world.zone, { clientIp: '192.0.2.70' });
+	it("trusts a relay's Authentication-Results only from a trusted relay IP, and only under the relay's own authserv-id", async () => {
+		const stamp = (id: string) =>
+			`Authentication-Results: ${id}; spf=pass smtp.mailfrom=customer.test; dkim=pass header.d=customer.test; dmarc=pass header.from=customer.test\r\n`;
+		const raw = Buffer.concat([Buffer.from(stamp('relay.company.test')), await customerMail()]);
+		const inbox = testInbox({ trustedRelays: ['192.0.2.64/26'], trustedAuthservIds: ['relay.company.test'] });
+		const relayed = await explain(raw, inbox, world.zone, { clientIp: '192.0.2.70' });
 		expect(relayed.verdict.action).toBe('accept');
 		expect(relayed.verdict.flags).toContain('dmarc-fail-relay-rescued');
-		const stranger = await explain(raw, testInbox({ trustedRelays: ['192.0.2.64/26'] }), world.zone, { clientIp: '203.0.113.9' });
+		const stranger = await explain(raw, inbox, world.zone, { clientIp: '203.0.113.9' });
 		expect(stranger.verdict.action).toBe('reject');
+		expect(stranger.verdict.flags).toContain('authentication-results-ignored');
+		// The relay passed on a header it did not write (another id on top): not the relay's own.
+		const unstamped = Buffer.concat([Buffer.from(stamp('mx.customer.test')), await customerMail()]);
+		expect((await explain(unstamped, inbox, world.zone, { clientIp: '192.0.2.70' })).verdict.action).toBe('reject');
+		// A relay range without an authserv-id reads no Authentication-Results at all.
+		expect((await explain(raw, testInbox({ trustedRelays: ['192.0.2.64/26'] }), world.zone, { clientIp: '192.0.2.70' })).verdict.action).toBe('reject');
 	});
 
-	it('trusts an authserv-id only in the topmost Authentication-Results, never one the sender wrote below', async () => {
+	it('over IMAP trusts the mailbox server\'s authserv-id in the topmost Authentication-Results only; over SMTP any client could write it', async () => {
 		const header = (id: string, dmarc: string) => `Authentication-Results: ${id}; spf=pass smtp.mailfrom=customer.test; dmarc=${dmarc} header.from=customer.test\r\n`;
 		const inbox = testInbox({ trustedAuthservIds: ['mx.company.test'] });
 		const stamped = Buffer.concat([Buffer.from(header('mx.company.test', 'pass')), await customerMail()]);
-		const trusted = await explain(stamped, inbox, world.zone, {});
+		const trusted = await explain(stamped, inbox, world.zone, {}, 'imap');
 		expect(trusted.verdict.action).toBe('accept');
 		expect(trusted.verdict.flags).toContain('dmarc-fail-relay-rescued');
 
 		// The receiving server stamped another id on top: the trusted-looking header below came with the message.
 		const planted = Buffer.concat([Buffer.from(header('other.example', 'none')), Buffer.from(header('mx.company.test', 'pass')), await customerMail()]);
-		expect((await explain(planted, inbox, world.zone, {})).verdict.action).toBe('reject');
+		expect((await explain(planted, inbox, world.zone, {}, 'imap')).verdict.action).toBe('reject');
+
+		// Over SMTP the client wrote the topmost header itself.
+		const smtp = await explain(stamped, inbox, world.zone, { clientIp: '203.0.113.9' });
+		expect(smtp.verdict.action).toBe('reject');
+		expect(smtp.verdict.reasons).toContainEqual(expect.stringContaining('Authentication-Results of mx.company.test not believed'));
 	});
 
 	describe('DNS trouble never rejects', () => {

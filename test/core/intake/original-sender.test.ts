@@ -1,4 +1,4 @@
-import { compose, makeKey, prependHeaders, sign, testInbox, testWorld, zoneOf } from '../../fixtures/mail';
+import { arcSeal, compose, makeKey, prependHeaders, sign, testInbox, testWorld, zoneOf } from '../../fixtures/mail';
 import { explain } from '../../fixtures/intake';
 
 const world = testWorld();
@@ -34,26 +34,33 @@ describe('original sender stage', () => {
 		expect(r.verdict.flags).toContain('forward-ignored');
 	});
 
-	it('follows a chain to the innermost author, and reads labels email-forward-parser lacks', async () => {
-		const chain = [
-			'see below',
-			'',
-			'---------- Forwarded message ---------',
-			'From: Bob Middle <bob@partner.example>',
-			'Subject: Fwd: Order',
-			'To: agent@company.test',
-			'',
-			'---------- Forwarded message ---------',
-			'From: Carol Customer <carol@customer.test>',
-			'Subject: Order',
-			'To: bob@partner.example',
-			'',
-			'late again',
-		].join('\n');
-		const chained = await sign(await compose({ from: 'agent@company.test', to: inbox.address, subject: 'Fwd: Fwd: Order', text: chain }), world.company);
-		const r = await explain(chained, inbox, zone);
-		expect(r.originalSender).toMatchObject({ address: 'carol@customer.test', method: 'inline-forward' });
-		expect(r.originalSender?.evidence[0]).toContain('chain of 2');
+	it('follows a chain through team members only, and reads labels email-forward-parser lacks', async () => {
+		const chain = (middle: string) =>
+			[
+				'see below',
+				'',
+				'---------- Forwarded message ---------',
+				`From: Bob Middle <${middle}>`,
+				'Subject: Fwd: Order',
+				'To: agent@company.test',
+				'',
+				'---------- Forwarded message ---------',
+				'From: Carol Customer <carol@customer.test>',
+				'Subject: Order',
+				`To: ${middle}`,
+				'',
+				'late again',
+			].join('\n');
+		// An agent forwarding a colleague's forward of a customer's mail: the customer.
+		const colleague = await sign(await compose({ from: 'agent@company.test', to: inbox.address, subject: 'Fwd: Fwd: Order', text: chain('bob@company.test') }), world.company);
+		const r = await explain(colleague, inbox, zone);
+		expect(r.originalSender).toMatchObject({ address: 'carol@customer.test', method: 'inline-forward', forwardedBy: 'agent@company.test', trusted: true });
+		expect(r.originalSender?.evidence[0]).toContain('the deepest of 2 forwards passed on by team members (agent@company.test > bob@company.test > carol@customer.test)');
+		// An agent forwarding a partner's mail: the partner; what the partner's mail claims is only reported.
+		const partner = await sign(await compose({ from: 'agent@company.test', to: inbox.address, subject: 'Fwd: Fwd: Order', text: chain('bob@partner.example') }), world.company);
+		const p = await explain(partner, inbox, zone);
+		expect(p.originalSender).toMatchObject({ address: 'bob@partner.example', method: 'inline-forward', trusted: true });
+		expect(p.originalSender?.evidence).toContainEqual(expect.stringContaining('holds an inline forwarded block (read by email-forward-parser) from carol@customer.test: not followed'));
 
 		const estonian = ['Vaata seda', '', '-------- Edastatud kiri --------', 'Teema: Tellimus', 'Kuupäev: 02.03.2025 09:00', 'Saatja: Mari Maasikas <mari@klient.example>', 'Saaja: agent@company.test', '', 'Minu tellimus hilineb.'].join('\n');
 		const chinese = ['看看这个', '', '---------- 转发的邮件 ---------', '发件人： 王伟 <wang.wei@kehu.example>', '日期：2025年3月2日 09:00', '主题：订单', '收件人： <agent@company.test>', '', '我的订单迟到了。'].join('\n');
@@ -63,12 +70,27 @@ describe('original sender stage', () => {
 		}
 	});
 
-	it('takes the innermost author of an attached message/rfc822', async () => {
-		const original = await compose({ from: 'Carol <carol@customer.test>', to: 'bob@partner.example', subject: 'Order', text: 'late' });
-		const middle = await compose({ from: 'bob@partner.example', to: 'agent@company.test', subject: 'Fwd: Order', text: 'see attached', attachments: [{ content: original, contentType: 'message/rfc822', filename: 'order.eml' }] });
-		const raw = await sign(await compose({ from: 'agent@company.test', to: inbox.address, subject: 'Fwd: Order', text: 'for the queue', attachments: [{ content: middle, contentType: 'message/rfc822', filename: 'fwd.eml' }] }), world.company);
-		const r = await explain(raw, inbox, zone);
+	it('takes the deepest attached message/rfc822 reached through team members', async () => {
+		const original = await compose({ from: 'Carol <carol@customer.test>', to: 'bob@company.test', subject: 'Order', text: 'late' });
+		const attach = (content: Buffer) => [{ content, contentType: 'message/rfc822', filename: 'fwd.eml' }];
+		const forwardOf = async (middle: string) => {
+			const inner = await compose({ from: middle, to: 'agent@company.test', subject: 'Fwd: Order', text: 'see attached', attachments: attach(original) });
+			return await sign(await compose({ from: 'agent@company.test', to: inbox.address, subject: 'Fwd: Order', text: 'for the queue', attachments: attach(inner) }), world.company);
+		};
+		const r = await explain(await forwardOf('bob@company.test'), inbox, zone);
 		expect(r.originalSender).toMatchObject({ address: 'carol@customer.test', method: 'attached-message', forwardedBy: 'agent@company.test', trusted: true });
+		const outsider = await explain(await forwardOf('bob@partner.example'), inbox, zone);
+		expect(outsider.originalSender).toMatchObject({ address: 'bob@partner.example', method: 'attached-message', trusted: true });
+		expect(outsider.originalSender?.evidence).toContainEqual(expect.stringContaining('holds an attached message/rfc822 from carol@customer.test: not followed'));
+	});
+
+	it('counts a subdomain of an internal domain as internal only when it is listed', async () => {
+		const raw = await sign(await compose({ from: 'agent@eu.company.test', to: inbox.address, subject: 'Fwd: Order late', text: forwardBody('FYI') }), world.company);
+		const unlisted = await explain(raw, inbox, zone);
+		expect(unlisted.auth?.dmarc.result).toBe('pass');
+		expect(unlisted.originalSender).toMatchObject({ address: 'agent@eu.company.test', method: 'from-header' });
+		const listed = await explain(raw, testInbox({ internalDomains: ['company.test', 'eu.company.test'] }), zone);
+		expect(listed.originalSender).toMatchObject({ address: 'carol@customer.test', method: 'inline-forward', trusted: true });
 	});
 
 	it('keeps the author of auto-forwards and reports the forwarding mailbox', async () => {
@@ -83,23 +105,38 @@ describe('original sender stage', () => {
 		expect((await explain(resent, inbox, zone)).originalSender?.forwardedBy).toBe('desk@company.test');
 	});
 
-	it('names the poster of a list rewrite, trusted only when the list message authenticates', async () => {
-		const list = () =>
+	it('names the poster of a list rewrite, trusted only for a list domain the inbox names, an internal list, or a trusted ARC seal', async () => {
+		const list = (address = 'support@lists.example.test') =>
 			compose({
-				from: '"\'Jane Doe\' via Support" <support@lists.example.test>',
+				from: `"'Jane Doe' via Support" <${address}>`,
 				replyTo: 'Jane Doe <jane@customer.test>',
-				to: 'support@lists.example.test',
+				to: address,
 				subject: 'Help',
 				text: 'x',
 				headers: { 'X-Original-From': 'Jane Doe <jane@customer.test>', 'X-Original-Sender': 'jane@customer.test' },
 			});
-		const signed = await explain(await sign(await list(), world.list), inbox, zone);
-		expect(signed.originalSender).toMatchObject({ address: 'jane@customer.test', method: 'list-rewrite', forwardedBy: 'support@lists.example.test', trusted: true });
-		const unsigned = await explain(await list(), inbox, zone);
+		const signed = await sign(await list(), world.list);
+		// Any domain can sign its own mail: the list's DKIM counts only for a list domain the inbox names.
+		const unnamed = await explain(signed, inbox, zone);
+		expect(unnamed.originalSender).toMatchObject({ address: 'jane@customer.test', method: 'list-rewrite', forwardedBy: 'support@lists.example.test', trusted: false });
+		expect(unnamed.verdict.flags).toContain('list-rewrite-untrusted');
+		const named = await explain(signed, testInbox({ trustedListDomains: ['lists.example.test'] }), zone);
+		expect(named.originalSender).toMatchObject({ address: 'jane@customer.test', method: 'list-rewrite', trusted: true });
+		expect(named.verdict.flags).not.toContain('list-rewrite-untrusted');
+		const unsigned = await explain(await list(), testInbox({ trustedListDomains: ['lists.example.test'] }), zone);
 		expect(unsigned.originalSender).toMatchObject({ address: 'jane@customer.test', method: 'list-rewrite', trusted: false });
-		expect(unsigned.verdict.flags).toContain('list-rewrite-untrusted');
 		const other = makeKey('elsewhere.example');
-		const wrongDomain = await explain(await sign(await list(), other), inbox, zoneOf(zone, other.zone));
+		const wrongDomain = await explain(await sign(await list(), other), testInbox({ trustedListDomains: ['lists.example.test'] }), zoneOf(zone, other.zone));
 		expect(wrongDomain.originalSender?.trusted).toBe(false);
+
+		// The team's own group (a Workspace group on an internal domain) whose message authenticates.
+		const internal = await explain(await sign(await list('support@company.test'), world.company), inbox, zone);
+		expect(internal.originalSender).toMatchObject({ address: 'jane@customer.test', method: 'list-rewrite', trusted: true });
+
+		// A trusted sealer recorded, before the rewrite, that the poster's own mail authenticated.
+		const sealedPass = await arcSeal(await list(), world.forwarder, 'forwarder.test; dkim=pass header.d=customer.test; dmarc=pass header.from=customer.test');
+		expect((await explain(sealedPass, inbox, zone)).originalSender).toMatchObject({ method: 'list-rewrite', trusted: true });
+		const sealedList = await arcSeal(signed, world.forwarder, 'forwarder.test; dkim=pass header.d=lists.example.test; dmarc=pass header.from=lists.example.test');
+		expect((await explain(sealedList, inbox, zone)).originalSender).toMatchObject({ method: 'list-rewrite', trusted: false });
 	});
 });
