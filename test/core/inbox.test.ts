@@ -1,4 +1,4 @@
-import { parseInboxConfig, DEFAULT_MAX_MESSAGE_BYTES } from '../../core/inbox';
+import { inboxWarnings, parseInboxConfig, DEFAULT_MAX_MESSAGE_BYTES } from '../../core/inbox';
 
 describe('inbox configuration', () => {
 	it('fills the documented defaults', () => {
@@ -10,6 +10,17 @@ describe('inbox configuration', () => {
 			maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
 		});
 		expect(inbox.trustedArcSealers).toContain('google.com');
+		expect(inbox.trustedListDomains).toEqual(['googlegroups.com']);
+	});
+
+	it('warns when trusted authserv-ids cannot be believed on the SMTP door (no trusted relay), not on the IMAP door', () => {
+		const idsOnly = parseInboxConfig({ address: 'support@inbox.example.test', trustedAuthservIds: ['mx.company.test'] });
+		expect(inboxWarnings(idsOnly, 'smtp')).toEqual([expect.stringContaining('mx.company.test) are ignored without Trusted Relays')]);
+		expect(inboxWarnings(idsOnly, 'imap')).toEqual([]);
+		const relaysOnly = parseInboxConfig({ address: 'support@inbox.example.test', trustedRelays: ['192.0.2.0/24'] });
+		expect(inboxWarnings(relaysOnly, 'smtp')).toEqual([expect.stringContaining('have no authserv-id')]);
+		const both = parseInboxConfig({ address: 'support@inbox.example.test', trustedRelays: ['192.0.2.0/24'], trustedAuthservIds: ['mx.company.test'] });
+		expect(inboxWarnings(both, 'smtp')).toEqual([]);
 	});
 
 	it('names the wrong field', () => {

@@ -1,12 +1,13 @@
 import { createTransport } from 'nodemailer';
 
-import { zoneResolver } from '../../../core/dns';
-import { parseInboxConfig } from '../../../core/inbox';
+import { zoneResolver, type Zone } from '../../../core/dns';
+import { parseInboxConfig, type InboxConfigInput } from '../../../core/inbox';
 import { createSmtpIntake } from '../../../core/smtp/intake';
 import { openStore } from '../../../core/store/open';
 import { attachHostedInbox, DEFAULT_LISTENER_SETTINGS, type AttachedInbox } from '../../../core/smtp/listener';
 import type { SpoolEntry } from '../../../core/store/types';
 import { describeEachStore } from '../../support/stores';
+import { compose, testWorld } from '../../fixtures/mail';
 
 const ADDRESS = 'support@inbox.example.test';
 
@@ -17,11 +18,11 @@ describeEachStore('SMTP intake on the store', (getStore, _engine, getOptions) =>
 		attached = undefined;
 	});
 
-	async function listen(store = getStore()) {
-		const inbox = parseInboxConfig({ address: ADDRESS });
+	async function listen(store = getStore(), trust: Partial<InboxConfigInput> = {}, zone: Zone = {}) {
+		const inbox = parseInboxConfig({ address: ADDRESS, ...trust });
 		const { id: inboxId } = await store.registerInbox({ address: ADDRESS });
 		const spooled: SpoolEntry[] = [];
-		const receive = createSmtpIntake({ store, inbox, inboxId, resolver: zoneResolver({}), onSpooled: (entry) => spooled.push(entry) });
+		const receive = createSmtpIntake({ store, inbox, inboxId, resolver: zoneResolver(zone), onSpooled: (entry) => spooled.push(entry) });
 		attached = await attachHostedInbox({ ...DEFAULT_LISTENER_SETTINGS, host: '127.0.0.1', port: 0 }, { address: ADDRESS, maxMessageBytes: inbox.maxMessageBytes, receive });
 		return { inboxId, spooled, transport: createTransport({ host: '127.0.0.1', port: attached.port, ignoreTLS: true }) };
 	}
@@ -43,6 +44,31 @@ describeEachStore('SMTP intake on the store', (getStore, _engine, getOptions) =>
 		const error = await transport.sendMail({ envelope: { from: 'a@customer.example', to: [ADDRESS] }, raw: 'just some words without any header\r\n' }).catch((e: unknown) => e);
 		expect(error).toMatchObject({ responseCode: 554, response: expect.stringMatching(/^554 5\.6\.0 Message refused: input has no header section/) });
 		expect(await store.listIntake({ inboxId, kind: 'rejected' })).toHaveLength(1);
+	});
+
+	it('does not believe Authentication-Results the SMTP client wrote, even under a trusted authserv-id; a trusted relay\'s it does', async () => {
+		const store = getStore();
+		const { zone } = testWorld();
+		// carol@customer.test has p=reject and this message carries no signature: only a believed header could save it.
+		const forged = Buffer.concat([
+			Buffer.from('Authentication-Results: mx.company.test; spf=pass smtp.mailfrom=customer.test; dmarc=pass header.from=customer.test\r\n'),
+			await compose({ from: 'carol@customer.test', to: ADDRESS, subject: 'forged results', text: 'x' }),
+		]);
+		const send = (transport: ReturnType<typeof createTransport>) => transport.sendMail({ envelope: { from: 'carol@customer.test', to: [ADDRESS] }, raw: forged });
+
+		const stranger = await listen(store, { trustedAuthservIds: ['mx.company.test'] }, zone);
+		const error = await send(stranger.transport).catch((e: unknown) => e);
+		expect(error).toMatchObject({ responseCode: 550, response: expect.stringMatching(/^550 5\.7\.1 dmarc=fail \(p=reject\) for customer\.test/) });
+		const [logged] = await store.listIntake({ inboxId: stranger.inboxId, kind: 'rejected' });
+		const verdict = (logged.details as { verdict: { flags: string[]; reasons: string[] } }).verdict;
+		expect(verdict.flags).toContain('authentication-results-ignored');
+		expect(verdict.reasons).toContainEqual(expect.stringContaining('Authentication-Results of mx.company.test not believed: on SMTP only a trusted relay\'s count, and the client 127.0.0.1 could have written it'));
+		stranger.transport.close();
+		await attached?.detach();
+
+		const relay = await listen(store, { trustedAuthservIds: ['mx.company.test'], trustedRelays: ['127.0.0.1/32'] }, zone);
+		expect((await send(relay.transport)).response).toMatch(/^250 2\.0\.0 Queued as /);
+		relay.transport.close();
 	});
 
 	it('answers 451 4.3.0, never 250, when the store is down', async () => {

@@ -1,0 +1,146 @@
+/**
+ * Trust forged four ways (issue #13), each attack mounted through `hosted-inbox explain`: a domain posing as
+ * a mailing list, a forward planted inside an outsider's mail, Authentication-Results written by the SMTP
+ * client, and an ARC seal whose sealer saw DMARC fail (or whose sealer anyone can rent).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import type { InboxConfigInput } from '../../core/inbox';
+import type { IntakeResult } from '../../core/intake/types';
+import { arcSeal, compose, dmarcRecord, makeKey, prependHeaders, rewriteHeader, sign, testWorld, zoneOf } from '../fixtures/mail';
+import { runCli } from '../support/cli';
+
+const world = testWorld();
+const attacker = makeKey('attacker.test');
+const groups = makeKey('googlegroups.com');
+const tenant = makeKey('microsoft.com', 'arc');
+const gmail = makeKey('google.com', 'arc');
+// The attacker's domain authenticates perfectly: DKIM and a strict DMARC policy of its own.
+const zone = zoneOf(world.zone, attacker.zone, dmarcRecord('attacker.test', 'reject'), groups.zone, tenant.zone, gmail.zone);
+const dir = mkdtempSync(join(tmpdir(), 'explain-trust-'));
+let files = 0;
+
+/** The inbox of these tests: the team is company.test; everything else is the product's default. */
+const INBOX: InboxConfigInput = { address: 'support@inbox.example.test', internalDomains: ['company.test'] };
+
+async function explain(raw: Buffer, flags: string[] = [], inbox: InboxConfigInput = INBOX): Promise<IntakeResult> {
+	const n = ++files;
+	const write = (name: string, content: Buffer | string) => {
+		writeFileSync(join(dir, `${n}-${name}`), content);
+		return join(dir, `${n}-${name}`);
+	};
+	const r = await runCli(['explain', write('message.eml', raw), '--inbox', write('inbox.json', JSON.stringify(inbox)), '--dns', write('zone.json', JSON.stringify(zone)), ...flags]);
+	expect(r).toMatchObject({ code: 0, stderr: '' });
+	return JSON.parse(r.stdout) as IntakeResult;
+}
+
+const customerMail = () => compose({ from: 'Carol <carol@customer.test>', to: 'support@inbox.example.test', subject: 'Order late', text: 'Where is my order?' });
+
+describe('trust forged four ways, refused', () => {
+	describe('any domain posing as a mailing list', () => {
+		const rewrite = (list: string) =>
+			compose({
+				from: `"'Carol Customer' via Orders" <${list}>`,
+				to: 'support@inbox.example.test',
+				subject: 'Please change my delivery address',
+				text: 'Send it to the new address.',
+				headers: { 'X-Original-From': 'Carol Customer <carol@customer.test>' },
+			});
+
+		it('names the poster of a rewrite signed by its own domain, but does not trust it', async () => {
+			const r = await explain(await sign(await rewrite('orders@attacker.test'), attacker));
+			expect(r.auth?.dmarc.result).toBe('pass');
+			expect(r.originalSender).toMatchObject({ address: 'carol@customer.test', method: 'list-rewrite', forwardedBy: 'orders@attacker.test', trusted: false });
+			expect(r.verdict.flags).toContain('list-rewrite-untrusted');
+		});
+
+		it('trusts the same rewrite from a list domain the inbox names (googlegroups.com by default), signed by it', async () => {
+			const r = await explain(await sign(await rewrite('orders@googlegroups.com'), groups));
+			expect(r.originalSender).toMatchObject({ address: 'carol@customer.test', method: 'list-rewrite', trusted: true });
+			const narrowed = await explain(await sign(await rewrite('orders@googlegroups.com'), groups), [], { ...INBOX, trustedListDomains: [] });
+			expect(narrowed.originalSender).toMatchObject({ method: 'list-rewrite', trusted: false });
+		});
+	});
+
+	describe('a forward planted inside an outsider\'s mail', () => {
+		const planted = [
+			'Hello, please update my account as agreed.',
+			'',
+			'---------- Forwarded message ---------',
+			'From: Carol Customer <carol@customer.test>',
+			'Date: Mon, 3 Mar 2025 at 10:00',
+			'Subject: New bank details',
+			'To: Mallory <mallory@partner.example>',
+			'',
+			'Please pay into the new account.',
+		].join('\n');
+		const outsiderMail = () => compose({ from: 'Mallory <mallory@partner.example>', to: 'agent@company.test', subject: 'New bank details', text: planted });
+
+		it('an agent forwarding it inline names the outsider, and reports the planted author as a claim', async () => {
+			const text = ['for the queue', '', '---------- Forwarded message ---------', 'From: Mallory <mallory@partner.example>', 'Date: Tue, 4 Mar 2025 at 09:00', 'Subject: New bank details', 'To: Alex Agent <agent@company.test>', '', planted].join('\n');
+			const raw = await sign(await compose({ from: 'Alex Agent <agent@company.test>', to: 'support@inbox.example.test', subject: 'Fwd: New bank details', text }), world.company);
+			const r = await explain(raw);
+			expect(r.originalSender).toMatchObject({ address: 'mallory@partner.example', method: 'inline-forward', forwardedBy: 'agent@company.test', trusted: true });
+			expect(r.originalSender?.evidence).toContainEqual(expect.stringMatching(/mallory@partner\.example holds an inline forwarded block .*from carol@customer\.test: not followed/));
+		});
+
+		it('an agent forwarding it as an attachment names the outsider too', async () => {
+			const raw = await sign(
+				await compose({ from: 'agent@company.test', to: 'support@inbox.example.test', subject: 'Fwd: New bank details', text: 'see attached', attachments: [{ content: await outsiderMail(), contentType: 'message/rfc822', filename: 'fwd.eml' }] }),
+				world.company,
+			);
+			const r = await explain(raw);
+			expect(r.originalSender).toMatchObject({ address: 'mallory@partner.example', method: 'attached-message', trusted: true });
+			expect(r.originalSender?.evidence).toContainEqual(expect.stringContaining('from carol@customer.test: not followed'));
+		});
+
+		it('the outsider sending it directly stays the sender', async () => {
+			const r = await explain(await outsiderMail());
+			expect(r.originalSender).toMatchObject({ address: 'mallory@partner.example', method: 'from-header' });
+		});
+	});
+
+	describe('Authentication-Results written by the SMTP client', () => {
+		const stamped = async () => prependHeaders(await customerMail(), 'Authentication-Results: mx.company.test; spf=pass smtp.mailfrom=customer.test; dkim=pass header.d=customer.test; dmarc=pass header.from=customer.test');
+		const inbox = { ...INBOX, trustedAuthservIds: ['mx.company.test'] };
+
+		it('are not believed from a client that is not a trusted relay, and the reason says how to fix it', async () => {
+			const r = await explain(await stamped(), ['--client-ip', '203.0.113.9', '--mail-from', 'carol@customer.test'], inbox);
+			expect(r.verdict).toMatchObject({ action: 'reject', smtpCode: 550 });
+			expect(r.verdict.flags).toContain('authentication-results-ignored');
+			expect(r.verdict.reasons).toContainEqual(expect.stringContaining('the inbox names no trustedRelays'));
+		});
+
+		it('are believed from a trusted relay with its own authserv-id, and from the mailbox server over IMAP', async () => {
+			const relayed = await explain(await stamped(), ['--client-ip', '192.0.2.70'], { ...inbox, trustedRelays: ['192.0.2.64/26'] });
+			expect(relayed.verdict.action).toBe('accept');
+			expect(relayed.verdict.flags).toContain('dmarc-fail-relay-rescued');
+			const imap = await explain(await stamped(), ['--via', 'imap'], inbox);
+			expect(imap.verdict.action).toBe('accept');
+		});
+	});
+
+	describe('an ARC seal that vouches for nothing', () => {
+		const forwarded = async () => rewriteHeader(await sign(await customerMail(), world.customer), 'Subject', (s) => `[fwd] ${s}`);
+		const envelope = ['--client-ip', '203.0.113.50', '--mail-from', 'bounce@forwarder.test'];
+
+		it('a trusted sealer whose own ARC-Authentication-Results say dmarc=fail does not rescue DMARC', async () => {
+			const sealed = await arcSeal(await forwarded(), world.forwarder, 'forwarder.test; dkim=fail header.d=customer.test; dmarc=fail header.from=customer.test');
+			const r = await explain(sealed, envelope, { ...INBOX, trustedArcSealers: ['forwarder.test'] });
+			expect(r.auth?.arc).toMatchObject({ result: 'pass', sealer: 'forwarder.test', trusted: true, vouch: null });
+			expect(r.verdict).toMatchObject({ action: 'reject', smtpCode: 550 });
+		});
+
+		it('a multi-tenant sealer is not trusted by default, even when its record says pass; google.com is', async () => {
+			const record = (id: string) => `${id}; dkim=pass header.d=customer.test; dmarc=pass header.from=customer.test`;
+			const tenantSealed = await explain(await arcSeal(await forwarded(), tenant, record('mx.microsoft.com')), envelope);
+			expect(tenantSealed.auth?.arc).toMatchObject({ result: 'pass', sealer: 'microsoft.com', trusted: false });
+			expect(tenantSealed.verdict.action).toBe('reject');
+			const gmailSealed = await explain(await arcSeal(await forwarded(), gmail, record('mx.google.com')), envelope);
+			expect(gmailSealed.verdict.action).toBe('accept');
+			expect(gmailSealed.verdict.flags).toContain('dmarc-fail-arc-rescued');
+		});
+	});
+});
