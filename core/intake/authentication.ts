@@ -63,9 +63,12 @@ function domainOf(address: string | null | undefined): string | null {
 	return at >= 0 ? address.slice(at + 1).toLowerCase() : null;
 }
 
-/** Relaxed alignment without a public-suffix list: one domain is the other or under it. */
-export function alignedWith(a: string, b: string): boolean {
-	return a === b || a.endsWith(`.${b}`) || b.endsWith(`.${a}`);
+/**
+ * Alignment without a public-suffix list: the signing (or SPF) domain is the domain itself or a parent of it.
+ * Not a child: under a shared suffix (a dynamic-DNS zone) anyone may publish keys for a child of its apex.
+ */
+export function alignedWith(signer: string, domain: string): boolean {
+	return domain === signer || domain.endsWith(`.${signer}`);
 }
 
 function matchesDomain(domain: string, list: string[]): boolean {

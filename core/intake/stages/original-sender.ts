@@ -109,13 +109,13 @@ function describeAuthentication(state: IntakeState): string {
  */
 async function manualForward(state: IntakeState, parsed: ParsedMail, from: AddressValue): Promise<OriginalSender | null> {
 	if (!isInternal(from.address, state.inbox)) return null;
-	const chain = await forwardChain(parsed, state.inbox);
-	if (!chain.length) return null;
 	if (!fromAuthenticated(state)) {
-		const first = chain[0];
-		note(state, 'forward-ignored', `a ${first.carrier} from ${first.author.address} was ignored: the outer sender ${from.address} is internal but not authenticated (${describeAuthentication(state)})`);
+		const first = (await forwardedIn(contentOf(parsed)))?.forwarded;
+		if (first) note(state, 'forward-ignored', `a ${first.carrier} from ${first.author.address} was ignored: the outer sender ${from.address} is internal but not authenticated (${describeAuthentication(state)})`);
 		return null;
 	}
+	const chain = await forwardChain(parsed, state.inbox);
+	if (!chain.length) return null;
 	const outsider = chain.findIndex((f) => !isInternal(f.author.address, state.inbox));
 	const deepest = outsider === -1 ? chain.length - 1 : outsider;
 	const original = chain[deepest];
