@@ -56,6 +56,15 @@ const { Container } = require(require.resolve('@n8n/di', { paths: [dirname(requi
 	Container: { get<T>(type: abstract new (...args: never[]) => T): T };
 };
 
+/** The Logger n8n-core hands nodes as `this.logger` (from its own @n8n/backend-common), to watch warnings. */
+export function n8nLogger(): { warn(message: string): void } {
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	const { Logger } = require(require.resolve('@n8n/backend-common', { paths: [dirname(require.resolve('n8n-core'))] })) as {
+		Logger: abstract new (...args: never[]) => { warn(message: string): void };
+	};
+	return Container.get(Logger);
+}
+
 /** The package name n8n prefixes our node types with (`n8n-nodes-hosted-inbox.hostedInbox`). */
 export const PACKAGE = 'n8n-nodes-hosted-inbox';
 

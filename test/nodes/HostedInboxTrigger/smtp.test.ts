@@ -7,7 +7,7 @@ import { createTransport } from 'nodemailer';
 
 import { intakeItemSchema } from '../../../core/item';
 import { HostedInboxTrigger } from '../../../nodes/HostedInboxTrigger/HostedInboxTrigger.node';
-import { codeNode, packageNodeTypes, PACKAGE, startTrigger, type TriggerHandle, type WorkflowJson } from '../../support/n8n';
+import { codeNode, packageNodeTypes, PACKAGE, n8nLogger, startTrigger, type TriggerHandle, type WorkflowJson } from '../../support/n8n';
 import { CORPUS, corpus } from '../../support/items';
 import { describeEachNodeStore, type NodeStore } from '../../support/nodeStores';
 import { PIPELINE_NODE_TYPES } from '../../support/pipeline';
@@ -227,6 +227,25 @@ describeEachNodeStore('Hosted Inbox Trigger, SMTP mode, in n8n', (get) => {
 		const untrusted = await start({ security: { trustedArcSealers: 'google.com' } });
 		const refusal = await untrusted.transport.sendMail({ envelope, raw }).catch((e: { responseCode: number; response: string }) => e);
 		expect(refusal).toMatchObject({ responseCode: 550, response: expect.stringContaining('forwarder.test is not in this inbox') });
+	});
+
+	it('warns at activation that trusted authserv-ids without trusted relays are ignored, and refuses the header a client wrote', async () => {
+		process.env.HOSTED_INBOX_DNS_ZONE = zoneFile('world', world.zone);
+		const warn = jest.spyOn(n8nLogger(), 'warn');
+		try {
+			const { transport, ns, inboxId } = await start({ security: { trustedAuthservIds: 'mx.company.test' } });
+			expect(warn).toHaveBeenCalledWith(expect.stringContaining('Trusted Authentication-Results servers (mx.company.test) are ignored without Trusted Relays'));
+			const raw = Buffer.concat([
+				Buffer.from('Authentication-Results: mx.company.test; dmarc=pass header.from=customer.test\r\n'),
+				await compose({ from: 'carol@customer.test', to: 'support@inbox.example.test', subject: 'forged results', text: 'x' }),
+			]);
+			const refusal = await transport.sendMail({ envelope: { from: 'carol@customer.test', to: ['support@inbox.example.test'] }, raw }).catch((e: { responseCode: number }) => e);
+			expect(refusal).toMatchObject({ responseCode: 550 });
+			const [logged] = await ns.store.listIntake({ inboxId, kind: 'rejected' });
+			expect(logged.details).toMatchObject({ verdict: { flags: expect.arrayContaining(['authentication-results-ignored']) } });
+		} finally {
+			warn.mockRestore();
+		}
 	});
 
 	const arcPass = join(CORPUS, 'mailauth', 'arc-pass.eml');
