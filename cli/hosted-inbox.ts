@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { explainCommand } from './explain';
+import { sendingDomainCommand } from './sending-domain';
 import { storeCommand } from './store';
 
 /** A subcommand gets its arguments and resolves to the exit code. */
@@ -7,6 +8,7 @@ export type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
 	explain: explainCommand,
+	'sending-domain': sendingDomainCommand,
 	store: storeCommand,
 };
 

@@ -1,8 +1,10 @@
 import type { ICredentialType, INodeProperties } from 'n8n-workflow';
 
 /**
- * The DKIM key of a connected sending domain. Hosted Inbox > Sending Domain > Connect returns the private key once;
- * it lives here, encrypted by n8n, and never in the inbox store (which keeps the public key only).
+ * The DKIM key of a sending domain. The user makes it on their own machine (`hosted-inbox sending-domain keygen`, or
+ * `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048`) and pastes it here, where n8n keeps it encrypted.
+ * Hosted Inbox > Sending Domain > Connect reads it to derive the public key and outputs only the DNS records: the
+ * private key is never in a node's output, an execution or the inbox store (which keeps the public key only).
  */
 export class HostedInboxSendingDomainApi implements ICredentialType {
 	name = 'hostedInboxSendingDomainApi';
@@ -29,7 +31,8 @@ export class HostedInboxSendingDomainApi implements ICredentialType {
 			type: 'string',
 			default: '',
 			required: true,
-			description: 'The selector Connect returned: the DKIM record lives at <selector>._domainkey.<domain>',
+			placeholder: 'hostedinbox1',
+			description: 'Names the DKIM record (<selector>._domainkey.<domain>); a new key needs a new selector (hostedinbox2, ...)',
 		},
 		{
 			displayName: 'DKIM Private Key (PEM)',
@@ -38,7 +41,8 @@ export class HostedInboxSendingDomainApi implements ICredentialType {
 			typeOptions: { rows: 6, password: true },
 			default: '',
 			required: true,
-			description: 'The private key Connect returned (-----BEGIN PRIVATE KEY----- ...)',
+			description:
+				'An RSA key of 2048 bits you made yourself (-----BEGIN PRIVATE KEY----- ...): run "npx hosted-inbox sending-domain keygen" or "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048" and paste what it prints',
 		},
 	];
 }

@@ -8,9 +8,10 @@ import {
 } from 'n8n-workflow';
 
 import { storeProperties, toNodeError } from '../shared/descriptions';
+import { testSendingDomainCredential } from '../shared/sendingDomainCredential';
 import { getStore } from '../shared/store';
 import { resources } from './resources';
-import { findOperation, resourceParameter, resourceProperties } from './shared/operation';
+import { findOperation, isToolNode, resourceParameter, resourceProperties } from './shared/operation';
 
 export class HostedInbox implements INodeType {
 	description: INodeTypeDescription = {
@@ -32,9 +33,18 @@ export class HostedInbox implements INodeType {
 			// n8n's built-in SMTP credential sends the forwarding test, as n8n's Send Email node would.
 			// eslint-disable-next-line @n8n/community-nodes/valid-credential-references
 			{ name: 'smtp', required: true, displayOptions: { show: { resource: ['forwarding'], operation: ['verify'] } } },
+			// The DKIM key the user made: Connect derives the public key from it and outputs only the DNS records.
+			{
+				name: 'hostedInboxSendingDomainApi',
+				required: true,
+				testedBy: 'hostedInboxSendingDomainTest',
+				displayOptions: { show: { resource: ['sendingDomain'], operation: ['connect'] } },
+			},
 		],
 		properties: [...storeProperties, resourceParameter(resources), ...resources.flatMap(resourceProperties)],
 	};
+
+	methods = { credentialTest: { hostedInboxSendingDomainTest: testSendingDomainCredential } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
@@ -46,6 +56,9 @@ export class HostedInbox implements INodeType {
 				const operation = findOperation(resources, resource, operationName);
 				if (!operation) {
 					throw new NodeOperationError(this.getNode(), `The operation "${operationName}" of resource "${resource}" is not supported`, { itemIndex });
+				}
+				if (operation.secret && isToolNode(this.getNode().type)) {
+					throw new NodeOperationError(this.getNode(), `"${operation.option.name}" (${resource}) reads a secret credential and is not available to AI agents: run it in a workflow of its own`, { itemIndex });
 				}
 				const store = await getStore(this, itemIndex);
 				const result = await operation.execute.call(this, store, itemIndex);

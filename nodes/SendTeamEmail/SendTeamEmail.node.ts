@@ -1,10 +1,7 @@
 import {
 	NodeConnectionTypes,
-	type ICredentialTestFunctions,
-	type ICredentialsDecrypted,
 	type IDataObject,
 	type IExecuteFunctions,
-	type INodeCredentialTestResult,
 	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
@@ -15,10 +12,9 @@ import { OutboundError } from '../../core/outbound/errors';
 import type { FromNameStyle } from '../../core/outbound/from-name';
 import { sendTeamEmail, type TeamEmailRequest } from '../../core/outbound/send';
 import { smtpSender, smtpSettingsFromCredential } from '../../core/outbound/transport';
-import { publicKeyOf } from '../../core/sending-domain/keys';
 import { environmentResolver } from '../../core/dns';
-import { verifySendingDomain } from '../../core/sending-domain/verify';
 import { storeProperties } from '../shared/descriptions';
+import { testSendingDomainCredential } from '../shared/sendingDomainCredential';
 import { failedItem, withPart } from '../shared/pipelineItem';
 import { getStore } from '../shared/store';
 import { sendTeamEmailProperties } from './description';
@@ -49,25 +45,6 @@ function answeredMessage(json: IDataObject): AnsweredMessage | null {
 		from: typeof object(object(json.email).from).address === 'string' ? (object(object(json.email).from).address as string) : null,
 		...(Object.keys(headers).length ? { headers: headers as AnsweredMessage['headers'] } : {}),
 	};
-}
-
-/** Checks that the key parses and, through DNS, that it is the one published at selector._domainkey.domain. */
-async function testSendingDomainCredential(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
-	const data = credential.data ?? {};
-	try {
-		const check = await verifySendingDomain({
-			domain: String(data.domain ?? ''),
-			selector: String(data.selector ?? ''),
-			publicKey: publicKeyOf(String(data.privateKey ?? '')),
-			resolver: environmentResolver(),
-		});
-		const dkim = check.records.find((r) => r.purpose === 'dkim')!;
-		return dkim.status === 'ok'
-			? { status: 'OK', message: `The key matches the DKIM record at ${dkim.name}` }
-			: { status: 'Error', message: `DKIM record ${dkim.status}: ${dkim.detail}` };
-	} catch (error) {
-		return { status: 'Error', message: (error as Error).message };
-	}
 }
 
 export class SendTeamEmail implements INodeType {

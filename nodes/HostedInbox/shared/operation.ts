@@ -7,6 +7,8 @@ export interface Operation {
 	option: INodePropertyOptions & { value: string; action: string };
 	/** Its fields; the resource adds the displayOptions that show them for this operation only. */
 	properties: INodeProperties[];
+	/** Reads a secret (e.g. a private key credential): never offered to AI agents, and refused when the node runs as a tool. */
+	secret?: true;
 	/** The records it outputs for the item at itemIndex (an array becomes several items, null none). */
 	execute(this: IExecuteFunctions, store: Store, itemIndex: number): Promise<IDataObject | IDataObject[] | null>;
 }
@@ -45,15 +47,26 @@ export function resourceProperties(resource: Resource): INodeProperties[] {
 	];
 }
 
-/** The node's Resource parameter, listing the registered resources. */
+/**
+ * n8n runs a node used by an AI agent as the type `<name>Tool`; its `@tool` display condition is the same test.
+ * A resource with a secret operation is hidden there, and the operation is refused (see HostedInbox.execute).
+ */
+export function isToolNode(nodeType: string): boolean {
+	return nodeType.endsWith('Tool');
+}
+
+const HIDDEN_FROM_AGENTS = { hide: { '@tool': [true] } };
+
+/** The node's Resource parameter, listing the registered resources (those with a secret operation not to AI agents). */
 export function resourceParameter(resources: Resource[]): INodeProperties {
 	const defaultResource = resources[0].option.value;
+	const option = (resource: Resource) => (resource.operations.some((o) => o.secret) ? { ...resource.option, displayOptions: HIDDEN_FROM_AGENTS } : resource.option);
 	return {
 		displayName: 'Resource',
 		name: 'resource',
 		type: 'options',
 		noDataExpression: true,
-		options: resources.map((resource) => resource.option).sort(byName),
+		options: resources.map(option).sort(byName),
 		default: defaultResource,
 	};
 }

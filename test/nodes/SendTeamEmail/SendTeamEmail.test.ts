@@ -7,6 +7,7 @@ import { simpleParser } from 'mailparser';
 import type { ICredentialDataDecryptedObject, IDataObject, INodeParameters } from 'n8n-workflow';
 
 import { zoneResolver, type Zone } from '../../../core/dns';
+import { generateDkimKeyPair } from '../../../core/sending-domain/keys';
 import { HostedInbox } from '../../../nodes/HostedInbox/HostedInbox.node';
 import { ResolveOriginalSender } from '../../../nodes/ResolveOriginalSender/ResolveOriginalSender.node';
 import { SendTeamEmail } from '../../../nodes/SendTeamEmail/SendTeamEmail.node';
@@ -71,7 +72,8 @@ describeEachNodeStore('Send Team Email inside n8n', (get) => {
 				workflow(ns, { type: 'sendTeamEmail', parameters: { agent: agent.email, companyName: `Acme ${inbox}`, message: 'We are on it.', signature: SIGNATURE, ...parameters }, credentials: { smtp: { id: 'smtp-test', name: 'Loopback SMTP' }, ...extra.credentials } }, extra.resolveFirst),
 				{ nodeTypes: NODE_TYPES, inputItems: items, credentials: { ...credentials, ...extra.creds } },
 			);
-		const manage = (parameters: INodeParameters) => runWorkflow(workflow(ns, { type: 'hostedInbox', parameters }), { nodeTypes: NODE_TYPES, credentials });
+		const manage = (parameters: INodeParameters, extra: { credentials?: Record<string, { id: string; name: string }>; creds?: Record<string, ICredentialDataDecryptedObject> } = {}) =>
+			runWorkflow(workflow(ns, { type: 'hostedInbox', parameters, credentials: extra.credentials }), { nodeTypes: NODE_TYPES, credentials: { ...credentials, ...extra.creds } });
 		return { ns, inbox, agent, send, manage };
 	}
 
@@ -152,11 +154,14 @@ describeEachNodeStore('Send Team Email inside n8n', (get) => {
 		const { inbox, send, manage } = await setup();
 		const domain = `brand${n}.${get().engine}.test`;
 
-		const connected = await manage({ resource: 'sendingDomain', operation: 'connect', domain, selector: 'hi1', spfMechanism: 'include:_spf.mail.test' });
+		// The key is made outside n8n (`hosted-inbox sending-domain keygen`) and lives only in the credential.
+		const credential = { domain, selector: 'hi1', privateKey: generateDkimKeyPair().privateKey };
+		const domainCredential = { credentials: { hostedInboxSendingDomainApi: { id: 'sd-test', name: 'Brand domain' } }, creds: { hostedInboxSendingDomainApi: credential as ICredentialDataDecryptedObject } };
+		const connected = await manage({ resource: 'sendingDomain', operation: 'connect', spfMechanism: 'include:_spf.mail.test' }, domainCredential);
 		expect(connected.error).toBeUndefined();
 		const [connection] = connected.json('Step');
-		const credential = connection.credential as IDataObject;
-		expect(credential).toMatchObject({ domain, selector: 'hi1', privateKey: expect.stringMatching(/^-----BEGIN PRIVATE KEY-----/) });
+		expect(connection).toMatchObject({ domain, selector: 'hi1', verified: false });
+		expect(JSON.stringify(connected.run)).not.toContain('PRIVATE KEY');
 		expect((connection.records as IDataObject[]).map((r) => [r.purpose, r.name])).toEqual([
 			['dkim', `hi1._domainkey.${domain}`],
 			['spf', domain],
@@ -169,7 +174,6 @@ describeEachNodeStore('Send Team Email inside n8n', (get) => {
 		expect(unverified.summary).toContain(`DKIM record missing (no DKIM key (TXT "v=DKIM1; ...") at hi1._domainkey.${domain}`);
 		expect(unverified.summary).toContain(`SPF record missing (no SPF record (TXT "v=spf1 ...") at ${domain}`);
 		const custom = { fromAddress: 'custom', customFromAddress: `help@${domain}`, mode: 'new', inbox, contactEmail: 'kim@example.com', subject: 'Welcome' };
-		const domainCredential = { credentials: { hostedInboxSendingDomainApi: { id: 'sd-test', name: 'Brand domain' } }, creds: { hostedInboxSendingDomainApi: credential as ICredentialDataDecryptedObject } };
 		const refused = await send(custom, [{}], domainCredential);
 		expect(refused.error?.message).toMatch(new RegExp(`^Custom from-address refused: ${domain.replace(/\./g, '\\.')} is not verified: DKIM record missing`));
 

@@ -1,21 +1,19 @@
-import { generateDkimKeyPair } from '../../../../core/sending-domain/keys';
-import { checkedDomain, checkedSelector, checkedSpfMechanism, dkimRecordName, sendingDomainRecords } from '../../../../core/sending-domain/records';
+import { connectSendingDomain } from '../../../../core/sending-domain/connect';
+import { SendingDomainError } from '../../../../core/sending-domain/records';
 import { StoreInputError } from '../../../../core/store/types';
 import type { Operation } from '../../shared/operation';
 import { asData } from '../../shared/operation';
 import { text } from '../../shared/lookup';
 
+const SENDING_DOMAIN_CREDENTIAL = 'hostedInboxSendingDomainApi';
+
 /** The input checks of the sending-domain core as store input errors: the node reports them as "nothing was changed". */
-export function sendingDomainInput<T>(read: () => T): T {
-	let problem: string | null = null;
-	let value: T | undefined;
+export async function sendingDomainInput<T>(read: () => Promise<T> | T): Promise<T> {
 	try {
-		value = read();
+		return await read();
 	} catch (error) {
-		problem = (error as Error).message;
+		throw error instanceof SendingDomainError ? new StoreInputError(error.message) : error;
 	}
-	if (problem !== null) throw new StoreInputError(problem);
-	return value as T;
 }
 
 export const connect: Operation = {
@@ -23,25 +21,15 @@ export const connect: Operation = {
 		name: 'Connect',
 		value: 'connect',
 		action: 'Connect a sending domain',
-		description: 'Generate a DKIM key for a custom from-address domain and list the DNS records to publish',
+		description: 'Take the DKIM key of a Hosted Inbox Sending Domain API credential and list the DNS records to publish (the private key is never output)',
 	},
 	properties: [
 		{
-			displayName: 'Domain',
-			name: 'domain',
-			type: 'string',
-			placeholder: 'acme.com',
-			required: true,
+			displayName:
+				'Make the DKIM key first, on your own machine: <code>npx hosted-inbox sending-domain keygen</code> (or <code>openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048</code>) prints it; paste it with the domain and a selector into the credential',
+			name: 'keyNotice',
+			type: 'notice',
 			default: '',
-			description: 'The domain of the custom from-address (support@acme.com → acme.com)',
-		},
-		{
-			displayName: 'DKIM Selector',
-			name: 'selector',
-			type: 'string',
-			required: true,
-			default: 'hostedinbox1',
-			description: 'Names the DKIM record (&lt;selector&gt;._domainkey.&lt;domain&gt;); pick a new one to rotate the key',
 		},
 		{
 			displayName: 'SPF Mechanism',
@@ -52,22 +40,18 @@ export const connect: Operation = {
 			description: 'What authorises your SMTP server in SPF (an include: or ip4:); when set, Verify requires it in the domain\'s SPF record',
 		},
 	],
+	secret: true,
 	async execute(store, itemIndex) {
-		const { domain, selector, spfMechanism } = sendingDomainInput(() => {
-			const spf = text(this, 'spfMechanism', itemIndex);
-			return { domain: checkedDomain(text(this, 'domain', itemIndex)), selector: checkedSelector(text(this, 'selector', itemIndex)), spfMechanism: spf ? checkedSpfMechanism(spf) : null };
-		});
-		const keys = generateDkimKeyPair();
-		// The store keeps the public key only; the private key is handed out once, for an n8n credential (encrypted by n8n).
-		await store.upsertSendingDomain({ domain, selector, publicKey: keys.publicKey });
-		const connectedAt = new Date().toISOString();
-		const summary = `Publish the DNS records, then run Verify (the DKIM record at ${dkimRecordName(domain, selector)} is required)`;
-		const saved = await store.setSendingDomainVerified(domain, false, { connectedAt, spfMechanism, summary });
-		return {
-			...asData(saved),
-			records: sendingDomainRecords({ domain, selector, publicKey: keys.publicKey, spfMechanism }).map(asData),
-			credential: { domain, selector, privateKey: keys.privateKey },
-			next: 'Copy credential.privateKey into a new "Hosted Inbox Sending Domain API" credential now (it is kept nowhere else), publish the records, then run Verify. Consider not saving this execution\'s data.',
-		};
+		const credential = await this.getCredentials(SENDING_DOMAIN_CREDENTIAL, itemIndex);
+		const connected = await sendingDomainInput(
+			async () =>
+				await connectSendingDomain(store, {
+					domain: String(credential.domain ?? ''),
+					selector: String(credential.selector ?? ''),
+					privateKey: String(credential.privateKey ?? ''),
+					spfMechanism: text(this, 'spfMechanism', itemIndex) || null,
+				}),
+		);
+		return { ...asData(connected.domain), records: connected.records.map(asData), next: connected.next };
 	},
 };

@@ -25,7 +25,7 @@ export const verify: Operation = {
 		},
 	],
 	async execute(store, itemIndex) {
-		const domain = sendingDomainInput(() => checkedDomain(text(this, 'domain', itemIndex)));
+		const domain = await sendingDomainInput(() => checkedDomain(text(this, 'domain', itemIndex)));
 		const connected = await store.getSendingDomain(domain);
 		if (!connected) throw new StoreInputError(`${domain} is not a connected sending domain: run Sending Domain > Connect first`);
 		const spfMechanism = typeof connected.lastCheck?.spfMechanism === 'string' ? connected.lastCheck.spfMechanism : null;
