@@ -41,7 +41,7 @@ describeEachNodeStore(
 
 			const logs = await Promise.all(conversations.map((c) => store.listAssignmentLog(c.id)));
 			expect(logs.filter((log) => log.length !== 1)).toEqual([]);
-		});
+		}, 300_000); // 400 routings in 4 parallel n8n executions
 	},
 	'postgres',
 );
