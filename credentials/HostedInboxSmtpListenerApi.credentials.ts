@@ -17,7 +17,8 @@ export class HostedInboxSmtpListenerApi implements ICredentialType {
 			type: 'string',
 			typeOptions: { rows: 6 },
 			default: '',
-			description: 'Certificate chain for STARTTLS. Empty: the listener falls back to a public test certificate.',
+			description:
+				"Certificate chain for STARTTLS. Empty: the listener presents a self-signed certificate made for this n8n install, and refuses AUTH.",
 		},
 		{
 			displayName: 'TLS Private Key (PEM)',
@@ -31,7 +32,8 @@ export class HostedInboxSmtpListenerApi implements ICredentialType {
 			name: 'authUser',
 			type: 'string',
 			default: '',
-			description: 'When set, clients must authenticate with this user and password (an intake relay in front of n8n)',
+			description:
+				'When set, clients must authenticate with this user and password (an intake relay in front of n8n). Needs the TLS certificate above: without it AUTH is refused.',
 		},
 		{
 			displayName: 'AUTH Password',

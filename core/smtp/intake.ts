@@ -6,7 +6,7 @@ import type { InboxConfig } from '../inbox';
 import { NotAnEmailError, runIntake, type IntakeOutcome } from '../intake/pipeline';
 import type { Envelope, IntakeResult } from '../intake/types';
 import type { IntakeLogKind, SpoolEntry, Store } from '../store/types';
-import type { SmtpReply } from './listener';
+import { TEMPORARY_FAILURE, type SmtpReply } from './listener';
 
 /** One message through the pipeline, as the listener saw it. */
 export interface IntakeRun {
@@ -24,6 +24,8 @@ export interface SmtpIntakeOptions {
 	onSpooled(entry: SpoolEntry, run: IntakeRun): void;
 	/** A rejected, deferred or quarantined message, already in the intake log. */
 	onRefused?(run: IntakeRun): void;
+	/** Local trouble (the store is down, a bug): the sender got a plain 451, the cause goes here (the n8n log). */
+	onTrouble?(error: Error): void;
 }
 
 /** Which intake-log kind a decision is written as (accepted plain messages are not logged). */
@@ -59,35 +61,39 @@ export function intakeLogEntry(inboxId: string, kind: IntakeLogKind, result: Int
 /** Data that is not an email at all is refused for good (a retry would not change it), and logged. */
 async function refuseNonEmail(store: Store, inboxId: string, envelope: Envelope, error: NotAnEmailError): Promise<SmtpReply> {
 	const reply: SmtpReply = { code: 554, enhancedCode: '5.6.0', text: `Message refused: ${error.message}` };
-	try {
-		await store.logIntake({
-			inboxId,
-			kind: 'rejected',
-			...envelope,
-			messageId: null,
-			from: null,
-			subject: null,
-			details: { verdict: { action: 'reject', smtpCode: reply.code, enhancedCode: reply.enhancedCode, reasons: [error.message], flags: ['not-an-email'] } },
-		});
-	} catch (storeError) {
-		return storeDown(storeError);
-	}
+	await store.logIntake({
+		inboxId,
+		kind: 'rejected',
+		...envelope,
+		messageId: null,
+		from: null,
+		subject: null,
+		details: { verdict: { action: 'reject', smtpCode: reply.code, enhancedCode: reply.enhancedCode, reasons: [error.message], flags: ['not-an-email'] } },
+	});
 	return reply;
-}
-
-function storeDown(error: unknown): SmtpReply {
-	return { code: 451, enhancedCode: '4.3.0', text: `Temporary local problem: the inbox store is unavailable, try again later (${(error as Error).message})` };
 }
 
 /**
  * The hosted inbox's answer to one message: the pipeline decides with the real client IP, HELO and MAIL FROM;
- * refusals are logged; accepted mail is spooled before the 250. Any store trouble answers 451 so the sender retries.
+ * refusals are logged; accepted mail is spooled before the 250. Any trouble (the store down, a bug) answers a plain
+ * 451 so the sender retries; its cause goes to onTrouble, never to the sender (it would name the database or path).
  */
 export function createSmtpIntake(options: SmtpIntakeOptions): (raw: Buffer, envelope: Envelope) => Promise<SmtpReply> {
+	const decide = smtpDecision(options);
+	return async (raw, envelope) => {
+		try {
+			return await decide(raw, envelope);
+		} catch (error) {
+			options.onTrouble?.(error as Error);
+			return TEMPORARY_FAILURE;
+		}
+	};
+}
+
+function smtpDecision(options: SmtpIntakeOptions): (raw: Buffer, envelope: Envelope) => Promise<SmtpReply> {
 	const { store, inbox, inboxId } = options;
 	return async (raw, envelope) => {
 		const receivedAt = new Date();
-		// Any other failure reaches the listener, which answers 451 so the sender retries.
 		const outcome: IntakeOutcome | NotAnEmailError = await runIntake(raw, { inbox, envelope, resolver: options.resolver, now: receivedAt }).catch(
 			async (error: unknown) => (error instanceof NotAnEmailError ? error : await Promise.reject(error)),
 		);
@@ -96,13 +102,9 @@ export function createSmtpIntake(options: SmtpIntakeOptions): (raw: Buffer, enve
 		const run: IntakeRun = { result, parsed, receivedAt: receivedAt.toISOString() };
 		const { verdict } = result;
 		const logKind = LOG_KIND[verdict.action === 'accept' ? result.kind : verdict.action];
-		try {
-			// A forwarding test completes its check first, so the log and the item carry the outcome.
-			await settleForwardingTest(store, inboxId, run);
-			if (logKind) await store.logIntake(intakeLogEntry(inboxId, logKind, result));
-		} catch (error) {
-			return storeDown(error);
-		}
+		// A forwarding test completes its check first, so the log and the item carry the outcome.
+		await settleForwardingTest(store, inboxId, run);
+		if (logKind) await store.logIntake(intakeLogEntry(inboxId, logKind, result));
 		if (verdict.action === 'reject' || verdict.action === 'defer') {
 			options.onRefused?.(run);
 			// An SMTP reply line holds 512 bytes: the full reasons are in the intake log.
@@ -113,12 +115,7 @@ export function createSmtpIntake(options: SmtpIntakeOptions): (raw: Buffer, enve
 			options.onRefused?.(run);
 			return { code: 250, enhancedCode: '2.6.0', text: 'Message accepted and held for review' };
 		}
-		let entry: SpoolEntry;
-		try {
-			entry = await store.spoolPut({ inboxId, raw, envelope, receivedAt: run.receivedAt });
-		} catch (error) {
-			return storeDown(error);
-		}
+		const entry = await store.spoolPut({ inboxId, raw, envelope, receivedAt: run.receivedAt });
 		options.onSpooled(entry, run);
 		return { code: 250, enhancedCode: '2.0.0', text: `Queued as ${entry.id}` };
 	};

@@ -1,8 +1,11 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 
 import type { Envelope } from '../intake/types';
+import { selfSignedCertificate, type TlsCertificate } from './certificate';
+import { ClientGuard, DEFAULT_LISTENER_LIMITS, type ListenerLimits } from './guard';
 
 /** One SMTP answer: the reply code, its RFC 3463 enhanced code and the text a mail admin reads. */
 export interface SmtpReply {
@@ -12,15 +15,20 @@ export interface SmtpReply {
 }
 
 /** Settings of the listener on one host:port; every inbox sharing that port must agree on them. */
-export interface ListenerSettings {
+export interface ListenerSettings extends ListenerLimits {
 	host: string;
 	/** 0 picks a free port (tests); such a listener is never shared. */
 	port: number;
-	/** PEM certificate and key for STARTTLS; null uses smtp-server's built-in public test certificate. */
-	tls: { cert: string; key: string } | null;
+	/** The operator's certificate for STARTTLS; null presents this install's self-signed certificate (and refuses AUTH). */
+	tls: TlsCertificate | null;
+	/** Where this install keeps its self-signed certificate, created once; null: one per process (tests, CLI). */
+	selfSignedCertificateFile: string | null;
 	/** Refuse MAIL FROM until the client has switched to TLS. */
 	requireTls: boolean;
-	/** When set, clients must authenticate (intake relays); when null, AUTH is not offered. */
+	/**
+	 * When set, clients must authenticate (intake relays); when null, AUTH is not offered. AUTH is refused until
+	 * the operator's certificate is set: behind a self-signed one, the password would go to whoever answers.
+	 */
 	auth: { username: string; password: string } | null;
 	maxConnections: number;
 	maxRecipients: number;
@@ -41,8 +49,8 @@ export interface HostedInboxBinding {
 export interface ListenerInfo {
 	host: string;
 	port: number;
-	/** True when STARTTLS uses smtp-server's public test certificate (fine for tests, not for production). */
-	usesTestCertificate: boolean;
+	/** True when STARTTLS presents this install's self-signed certificate (no operator certificate, no AUTH). */
+	usesSelfSignedCertificate: boolean;
 }
 
 export interface AttachedInbox extends ListenerInfo {
@@ -50,7 +58,9 @@ export interface AttachedInbox extends ListenerInfo {
 }
 
 export const DEFAULT_LISTENER_SETTINGS: Omit<ListenerSettings, 'host' | 'port'> = {
+	...DEFAULT_LISTENER_LIMITS,
 	tls: null,
+	selfSignedCertificateFile: null,
 	requireTls: false,
 	auth: null,
 	maxConnections: 100,
@@ -58,7 +68,8 @@ export const DEFAULT_LISTENER_SETTINGS: Omit<ListenerSettings, 'host' | 'port'> 
 	socketTimeoutMs: 60_000,
 };
 
-const ENHANCED_CODE = /^[245]\.\d{1,3}\.\d{1,3} /;
+/** What a client hears on any local trouble; the cause goes to the n8n log, never to the sender. */
+export const TEMPORARY_FAILURE: SmtpReply = { code: 451, enhancedCode: '4.3.0', text: 'Temporary local problem, try again later' };
 
 function smtpError(reply: SmtpReply): Error & { responseCode: number } {
 	return Object.assign(new Error(`${reply.enhancedCode} ${reply.text}`), { responseCode: reply.code });
@@ -70,18 +81,40 @@ export function clientAddress(session: SMTPServerSession): string | null {
 	return address?.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
-/**
- * smtp-server derives the enhanced status code from the reply code alone (550 is always 5.1.1); our replies name
- * the exact cause (5.7.1 for a DMARC rejection, 5.3.4 for size), so a reply that carries its own code is sent as is.
- */
+/** Compares without leaking, through the time taken, how much of a guess was right (or how long the secret is). */
+function sameSecret(given: string, expected: string): boolean {
+	const digest = (value: string) => createHash('sha256').update(value).digest();
+	return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** smtp-server with a guard on every connection. */
 class HostedSmtpServer extends SMTPServer {
+	readonly guards = new WeakMap<SMTPServerSession, ClientGuard>();
+
+	constructor(
+		options: SMTPServerOptions,
+		private readonly limits: ListenerLimits,
+		/** AUTH is configured but only the self-signed certificate is there: refuse AUTH before any password is sent. */
+		private readonly refuseAuth: boolean,
+	) {
+		super(options);
+	}
+
 	connect(socket: Socket | TLSSocket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
 		super.connect(socket, socketOptions);
 		const connection = [...this.connections].pop();
 		if (!connection) return;
-		const send = connection.send.bind(connection);
-		connection.send = (code, data, context) =>
-			send(code, data, typeof data === 'string' && ENHANCED_CODE.test(data) ? false : context);
+		this.guards.set(connection.session, new ClientGuard(connection, this.limits));
+		if (this.refuseAuth) {
+			connection.handler_AUTH = (_command, callback) => {
+				connection.send(538, '5.7.11 AUTH needs the listener\'s own TLS certificate, and none is set');
+				callback();
+			};
+		}
+	}
+
+	connectionsFrom(address: string): number {
+		return [...this.connections].filter((connection) => connection.remoteAddress === address).length;
 	}
 }
 
@@ -92,24 +125,23 @@ function settingsKey(settings: ListenerSettings): string {
 /** One smtp-server on one host:port, dispatching each recipient to the active inbox that owns the address. */
 class SharedListener {
 	readonly inboxes = new Map<string, HostedInboxBinding>();
-	private server: HostedSmtpServer;
+	private server: HostedSmtpServer | undefined;
 	port = 0;
 
-	constructor(readonly settings: ListenerSettings) {
-		this.server = this.createServer();
-	}
+	constructor(readonly settings: ListenerSettings) {}
 
-	get usesTestCertificate(): boolean {
+	get usesSelfSignedCertificate(): boolean {
 		return this.settings.tls === null;
 	}
 
-	private createServer(): HostedSmtpServer {
+	private createServer(certificate: TlsCertificate): HostedSmtpServer {
 		const { settings } = this;
 		const options: SMTPServerOptions = {
 			name: settings.serverName,
-			banner: this.banner(),
 			hideENHANCEDSTATUSCODES: false,
 			size: 0,
+			cert: certificate.cert,
+			key: certificate.key,
 			maxClients: settings.maxConnections,
 			maxRecipients: settings.maxRecipients,
 			socketTimeout: settings.socketTimeoutMs,
@@ -121,12 +153,22 @@ class SharedListener {
 			disabledCommands: settings.auth === null ? ['AUTH'] : [],
 			authMethods: ['PLAIN', 'LOGIN'],
 			allowInsecureAuth: false,
+			onConnect: (session, callback) => {
+				if (this.server && this.server.connectionsFrom(session.remoteAddress) > settings.maxConnectionsPerClient) {
+					return callback(smtpError({ code: 421, enhancedCode: '4.7.0', text: 'Too many connections from your address, try again later' }));
+				}
+				callback();
+			},
 			onAuth: (auth, _session, callback) => {
 				const expected = settings.auth;
-				if (expected && auth.username === expected.username && auth.password === expected.password) {
-					return callback(null, { user: auth.username });
-				}
-				callback(smtpError({ code: 535, enhancedCode: '5.7.8', text: 'Authentication credentials invalid' }));
+				// Both compared, always: a wrong user name takes as long as a wrong password.
+				const valid = [sameSecret(auth.username ?? '', expected?.username ?? ''), sameSecret(auth.password ?? '', expected?.password ?? '')];
+				if (expected && valid.every(Boolean)) return callback(null, { user: auth.username });
+				// The tarpit: each wrong guess costs the client the error sleep.
+				setTimeout(
+					() => callback(smtpError({ code: 535, enhancedCode: '5.7.8', text: 'Authentication credentials invalid' })),
+					settings.errorSleepMs,
+				).unref();
 			},
 			onMailFrom: (_address, session, callback) => {
 				if (settings.requireTls && !session.secure) {
@@ -139,29 +181,25 @@ class SharedListener {
 				callback(reply ? smtpError(reply) : undefined);
 			},
 			onData: (stream, session, callback) => {
-				this.receive(stream, session).then(
-					(reply) => callback(reply.code < 400 ? null : smtpError(reply), reply.code < 400 ? `${reply.enhancedCode} ${reply.text}` : undefined),
-					(error: Error) => callback(smtpError({ code: 451, enhancedCode: '4.3.0', text: `Temporary local problem, try again later (${error.message})` })),
-				);
+				const guard = this.server?.guards.get(session);
+				guard?.messageStarted();
+				const answer = (reply: SmtpReply) => {
+					callback(reply.code < 400 ? null : smtpError(reply), reply.code < 400 ? `${reply.enhancedCode} ${reply.text}` : undefined);
+					guard?.messageAnswered();
+				};
+				this.receive(stream, session, () => guard?.messageReceived()).then(answer, () => answer(TEMPORARY_FAILURE));
 			},
 		};
-		if (settings.tls) Object.assign(options, { cert: settings.tls.cert, key: settings.tls.key });
-		const server = new HostedSmtpServer(options);
+		const server = new HostedSmtpServer(options, settings, settings.auth !== null && settings.tls === null);
 		// A broken client socket must never take the process (and n8n) down.
 		server.on('error', () => {});
 		return server;
 	}
 
-	private banner(): string {
-		const addresses = [...this.inboxes.keys()];
-		return addresses.length ? `Hosted inbox for ${addresses.join(', ')}` : 'Hosted inbox';
-	}
-
 	/** The SIZE advertised is the largest limit of the inboxes on this port; each inbox enforces its own. */
 	private refresh(): void {
-		const options = this.server.options as SMTPServerOptions;
-		options.banner = this.banner();
-		options.size = Math.max(0, ...[...this.inboxes.values()].map((inbox) => inbox.maxMessageBytes));
+		if (!this.server) return;
+		(this.server.options as SMTPServerOptions).size = Math.max(0, ...[...this.inboxes.values()].map((inbox) => inbox.maxMessageBytes));
 	}
 
 	add(binding: HostedInboxBinding): void {
@@ -192,7 +230,7 @@ class SharedListener {
 	}
 
 	/** Reads the message up to the largest limit of its recipients, then only counts: the excess is never buffered. */
-	private async receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<SmtpReply> {
+	private async receive(stream: SMTPServerDataStream, session: SMTPServerSession, received: () => void): Promise<SmtpReply> {
 		const targets = new Map<HostedInboxBinding, string[]>();
 		for (const rcpt of session.envelope.rcptTo) {
 			const inbox = this.inboxes.get(rcpt.address.toLowerCase());
@@ -211,7 +249,7 @@ class SharedListener {
 			});
 			stream.once('end', resolve);
 			stream.once('error', reject);
-		});
+		}).finally(received);
 		if (!targets.size) {
 			return { code: 451, enhancedCode: '4.3.0', text: 'The hosted inbox was just deactivated, try again later' };
 		}
@@ -239,9 +277,12 @@ class SharedListener {
 	}
 
 	async listen(): Promise<void> {
+		const server = this.createServer(this.settings.tls ?? (await selfSignedCertificate(this.settings.selfSignedCertificateFile)));
+		this.server = server;
+		this.refresh();
 		await new Promise<void>((resolve, reject) => {
 			const onError = (error: NodeJS.ErrnoException) => {
-				this.server.server.off('listening', onListening);
+				server.server.off('listening', onListening);
 				reject(
 					error.code === 'EADDRINUSE'
 						? new Error(`Port ${this.settings.port} on ${this.settings.host} is already in use by another program`)
@@ -251,19 +292,19 @@ class SharedListener {
 				);
 			};
 			const onListening = () => {
-				this.server.server.off('error', onError);
+				server.server.off('error', onError);
 				resolve();
 			};
-			this.server.server.once('error', onError);
-			this.server.server.once('listening', onListening);
-			this.server.listen(this.settings.port, this.settings.host);
+			server.server.once('error', onError);
+			server.server.once('listening', onListening);
+			server.listen(this.settings.port, this.settings.host);
 		});
-		const address = this.server.server.address();
+		const address = server.server.address();
 		this.port = typeof address === 'object' && address ? address.port : this.settings.port;
 	}
 
 	async close(): Promise<void> {
-		await new Promise<void>((resolve) => this.server.close(() => resolve()));
+		await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
 	}
 }
 
@@ -320,7 +361,7 @@ function attachTo(listener: SharedListener, registryKey: string, binding: Hosted
 	return {
 		host: listener.settings.host,
 		port: listener.port,
-		usesTestCertificate: listener.usesTestCertificate,
+		usesSelfSignedCertificate: listener.usesSelfSignedCertificate,
 		detach: async () => {
 			if (detached) return;
 			detached = true;

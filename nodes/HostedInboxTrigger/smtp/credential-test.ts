@@ -9,7 +9,10 @@ export async function testSmtpListenerCredential(
 	const data = credential.data ?? {};
 	const cert = String(data.tlsPublicCertificate ?? '').trim();
 	const key = String(data.tlsPrivateKey ?? '').trim();
-	if (!cert && !key) return { status: 'OK', message: 'No certificate: STARTTLS will use the public test certificate' };
+	if (!cert && !key) {
+		const auth = String(data.authUser ?? '').trim() ? ', and AUTH is refused until one is set' : '';
+		return { status: 'OK', message: `No certificate: STARTTLS presents this install's self-signed certificate${auth}` };
+	}
 	if (!cert || !key) return { status: 'Error', message: 'Give both the TLS certificate and its private key, or neither' };
 	try {
 		createSecureContext({ cert, key });

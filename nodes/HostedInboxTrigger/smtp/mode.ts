@@ -4,6 +4,7 @@ import { environmentResolver } from '../../../core/dns';
 import { inboxWarnings } from '../../../core/inbox';
 import { buildIntakeEmission } from '../../../core/intake-delivery/emission';
 import { SpoolDelivery } from '../../../core/intake-delivery/spool-delivery';
+import { defaultSelfSignedCertificateFile } from '../../../core/smtp/certificate';
 import { createSmtpIntake, rerunSpooled, type IntakeRun } from '../../../core/smtp/intake';
 import { attachHostedInbox, DEFAULT_LISTENER_SETTINGS, type ListenerSettings } from '../../../core/smtp/listener';
 import { getStore } from '../../shared/store';
@@ -17,7 +18,7 @@ async function readListenerSettings(context: ITriggerFunctions): Promise<Listene
 	try {
 		credential = await context.getCredentials('hostedInboxSmtpListenerApi');
 	} catch {
-		// The credential is optional: no certificate (test certificate) and no AUTH.
+		// The credential is optional: no certificate (the install's self-signed one) and no AUTH.
 	}
 	const cert = String(credential.tlsPublicCertificate ?? '').trim();
 	const key = String(credential.tlsPrivateKey ?? '').trim();
@@ -25,16 +26,28 @@ async function readListenerSettings(context: ITriggerFunctions): Promise<Listene
 		throw new NodeOperationError(context.getNode(), 'The SMTP listener credential needs both a TLS certificate and its private key, or neither');
 	}
 	const authUser = String(credential.authUser ?? '').trim();
+	const defaults = DEFAULT_LISTENER_SETTINGS;
+	const count = (name: keyof typeof defaults & string) => Number(settings[name] ?? defaults[name]);
+	const seconds = (name: string, defaultMs: number) => Number(settings[name] ?? defaultMs / 1000) * 1000;
 	return {
-		...DEFAULT_LISTENER_SETTINGS,
+		...defaults,
 		host: String(context.getNodeParameter('smtpHost', '0.0.0.0')).trim() || '0.0.0.0',
 		port: Number(context.getNodeParameter('smtpPort', 2525)),
 		tls: cert ? { cert, key } : null,
+		selfSignedCertificateFile: defaultSelfSignedCertificateFile(),
 		requireTls: settings.requireTls === true,
 		auth: authUser ? { username: authUser, password: String(credential.authPassword ?? '') } : null,
-		maxConnections: Number(settings.maxConnections ?? DEFAULT_LISTENER_SETTINGS.maxConnections),
-		maxRecipients: Number(settings.maxRecipients ?? DEFAULT_LISTENER_SETTINGS.maxRecipients),
-		socketTimeoutMs: Number(settings.socketTimeoutSeconds ?? DEFAULT_LISTENER_SETTINGS.socketTimeoutMs / 1000) * 1000,
+		maxConnections: count('maxConnections'),
+		maxConnectionsPerClient: count('maxConnectionsPerClient'),
+		maxRecipients: count('maxRecipients'),
+		maxRecipientErrors: count('maxRecipientErrors'),
+		maxJunkCommands: count('maxJunkCommands'),
+		hardErrorLimit: count('hardErrorLimit'),
+		maxAuthFailures: count('maxAuthFailures'),
+		errorSleepMs: seconds('errorSleepSeconds', defaults.errorSleepMs),
+		socketTimeoutMs: seconds('socketTimeoutSeconds', defaults.socketTimeoutMs),
+		dataTimeoutMs: seconds('dataTimeoutSeconds', defaults.dataTimeoutMs),
+		sessionTimeoutMs: seconds('sessionTimeoutSeconds', defaults.sessionTimeoutMs),
 		...(settings.serverName ? { serverName: String(settings.serverName) } : {}),
 	};
 }
@@ -81,6 +94,7 @@ export async function startSmtpMode(this: ITriggerFunctions): Promise<ITriggerRe
 		inbox,
 		inboxId,
 		resolver,
+		onTrouble: (error) => this.logger.warn(`Hosted inbox ${address}: answered 451 (try again later) because of local trouble: ${error.message}`),
 		onSpooled: (entry, run) => delivery.submit(entry, Promise.resolve(run).then(emissionFor)),
 		onRefused: (run) => {
 			try {
@@ -92,9 +106,9 @@ export async function startSmtpMode(this: ITriggerFunctions): Promise<ITriggerRe
 		},
 	});
 	const attached = await attachHostedInbox(settings, { address, maxMessageBytes: inbox.maxMessageBytes, receive });
-	if (attached.usesTestCertificate) {
+	if (attached.usesSelfSignedCertificate && settings.auth) {
 		this.logger.warn(
-			`Hosted inbox ${address}: STARTTLS uses smtp-server's public test certificate; add a certificate to the SMTP listener credential for production`,
+			`Hosted inbox ${address}: AUTH is set but refused (538) until the SMTP listener credential has a TLS certificate: STARTTLS presents this install's self-signed one`,
 		);
 	}
 	delivery.start();

@@ -1,15 +1,49 @@
+import { connect, createServer, type Socket } from 'node:net';
 import { createTransport } from 'nodemailer';
 
 import { zoneResolver, type Zone } from '../../../core/dns';
 import { parseInboxConfig, type InboxConfigInput } from '../../../core/inbox';
 import { createSmtpIntake } from '../../../core/smtp/intake';
-import { openStore } from '../../../core/store/open';
+import { openStore, type StoreOptions } from '../../../core/store/open';
 import { attachHostedInbox, DEFAULT_LISTENER_SETTINGS, type AttachedInbox } from '../../../core/smtp/listener';
-import type { SpoolEntry } from '../../../core/store/types';
+import type { SpoolEntry, Store } from '../../../core/store/types';
 import { describeEachStore } from '../../support/stores';
 import { compose, testWorld } from '../../fixtures/mail';
 
 const ADDRESS = 'support@inbox.example.test';
+
+/**
+ * A second handle on the same store, and the outage to cut it off: closing the embedded file, or (PostgreSQL) closing
+ * the TCP relay the handle reaches the server through, so queries fail as when the database host goes away.
+ */
+async function storeWithOutage(options: StoreOptions): Promise<{ store: Store; location: string[]; cut(): Promise<void> }> {
+	if (options.engine === 'sqlite') {
+		const store = await openStore(options);
+		return { store, location: [options.path], cut: () => store.close() };
+	}
+	const server = new URL(options.connectionString!);
+	const sockets = new Set<Socket>();
+	const relay = createServer((socket) => {
+		const upstream = connect(Number(server.port) || 5432, server.hostname);
+		[socket, upstream].forEach((s) => (sockets.add(s), s.on('error', () => s.destroy())));
+		socket.pipe(upstream).pipe(socket);
+	});
+	await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+	const { port } = relay.address() as { port: number };
+	const url = new URL(server);
+	url.port = String(port);
+	const store = await openStore({ ...options, connectionString: url.toString() });
+	return {
+		store,
+		location: [`127.0.0.1:${port}`, options.schema!],
+		cut: async () => {
+			await new Promise<void>((resolve) => {
+				relay.close(() => resolve());
+				sockets.forEach((s) => s.destroy());
+			});
+		},
+	};
+}
 
 describeEachStore('SMTP intake on the store', (getStore, _engine, getOptions) => {
 	let attached: AttachedInbox | undefined;
@@ -22,9 +56,17 @@ describeEachStore('SMTP intake on the store', (getStore, _engine, getOptions) =>
 		const inbox = parseInboxConfig({ address: ADDRESS, ...trust });
 		const { id: inboxId } = await store.registerInbox({ address: ADDRESS });
 		const spooled: SpoolEntry[] = [];
-		const receive = createSmtpIntake({ store, inbox, inboxId, resolver: zoneResolver(zone), onSpooled: (entry) => spooled.push(entry) });
+		const troubles: Error[] = [];
+		const receive = createSmtpIntake({
+			store,
+			inbox,
+			inboxId,
+			resolver: zoneResolver(zone),
+			onSpooled: (entry) => spooled.push(entry),
+			onTrouble: (error) => troubles.push(error),
+		});
 		attached = await attachHostedInbox({ ...DEFAULT_LISTENER_SETTINGS, host: '127.0.0.1', port: 0 }, { address: ADDRESS, maxMessageBytes: inbox.maxMessageBytes, receive });
-		return { inboxId, spooled, transport: createTransport({ host: '127.0.0.1', port: attached.port, ignoreTLS: true }) };
+		return { inboxId, spooled, troubles, transport: createTransport({ host: '127.0.0.1', port: attached.port, ignoreTLS: true }) };
 	}
 
 	it('answers 250 only once the raw message is in the spool, with the real envelope', async () => {
@@ -71,16 +113,21 @@ describeEachStore('SMTP intake on the store', (getStore, _engine, getOptions) =>
 		relay.transport.close();
 	});
 
-	it('answers 451 4.3.0, never 250, when the store is down', async () => {
+	it('answers a plain 451 4.3.0, never 250, when the store is down: the cause goes to the log, not to the sender', async () => {
 		const store = getStore();
-		const options = getOptions();
-		// A second handle on the same store, closed: every write fails as in an outage.
-		const broken = await openStore(options);
-		const { spooled, transport } = await listen(broken);
-		await broken.close();
+		const outage = await storeWithOutage(getOptions());
+		const { spooled, troubles, transport } = await listen(outage.store);
+		await outage.cut();
 		const error = await transport.sendMail({ from: 'a@customer.example', to: ADDRESS, subject: 'outage', text: 'x' }).catch((e: unknown) => e);
-		expect(error).toMatchObject({ responseCode: 451, response: expect.stringMatching(/^451 4\.3\.0 Temporary local problem: the inbox store is unavailable/) });
+		expect(error).toMatchObject({ responseCode: 451, response: '451 4.3.0 Temporary local problem, try again later' });
+		expect(troubles).toHaveLength(1);
+		// What the sender must not learn, and the log does: the database file, or the server and schema.
+		for (const secret of outage.location) {
+			expect(troubles[0].message).toContain(secret);
+			expect((error as { response: string }).response).not.toContain(secret);
+		}
 		expect(spooled).toEqual([]);
+		if (getOptions().engine === 'postgres') await outage.store.close().catch(() => undefined);
 		expect((await store.spoolList()).filter((e) => e.raw.toString().includes('Subject: outage'))).toEqual([]);
 	});
 });

@@ -1,5 +1,10 @@
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
+import { SMTPServer } from 'smtp-server';
 
 import type { Envelope } from '../../../core/intake/types';
 import {
@@ -10,8 +15,12 @@ import {
 	type ListenerSettings,
 	type SmtpReply,
 } from '../../../core/smtp/listener';
+import { createSelfSignedCertificate } from '../../../core/smtp/certificate';
+import { spawnChild, waitForLines } from '../store/children/spawn';
 import { messageOfSize, RawSmtpClient } from './smtp-client';
 
+/** Stands for the operator's own certificate (from the credential): the listener treats it as real. */
+const operatorCertificate = createSelfSignedCertificate('mx.inbox.example.test');
 const LIMIT = 30 * 1024 * 1024;
 const OVERSIZE = 31 * 1024 * 1024;
 
@@ -64,13 +73,13 @@ async function attach(s: ListenerSettings, inbox: HostedInboxBinding): Promise<A
 }
 
 describe('SMTP listener of the hosted inbox', () => {
-	test('greets naming the inbox, advertises SIZE = the inbox limit and STARTTLS, and takes a message from nodemailer with the real envelope', async () => {
+	test('greets without naming any hosted address, advertises SIZE = the inbox limit and STARTTLS, and takes a message from nodemailer with the real envelope', async () => {
 		const { inbox, received } = binding('support@inbox.example.test');
-		const { port, usesTestCertificate } = await attach(settings(), inbox);
-		expect(usesTestCertificate).toBe(true);
+		const { port, usesSelfSignedCertificate } = await attach(settings({ serverName: 'mx.inbox.example.test' }), inbox);
+		expect(usesSelfSignedCertificate).toBe(true);
 
 		const client = await RawSmtpClient.open(port);
-		expect(await client.reply()).toMatch(/^220 .*Hosted inbox for support@inbox\.example\.test/);
+		expect(await client.reply()).toBe('220 mx.inbox.example.test ESMTP');
 		const ehlo = await client.command('EHLO client.example.org');
 		expect(ehlo).toMatch(new RegExp(`^250[- ]SIZE ${LIMIT}$`, "m"));
 		expect(ehlo).toContain('STARTTLS');
@@ -165,10 +174,10 @@ describe('SMTP listener of the hosted inbox', () => {
 		[first, second].forEach((c) => c.close());
 	});
 
-	test('sends the reply the inbox chose with its own enhanced code, and 451 4.3.0 when the inbox fails', async () => {
+	test('sends the reply the inbox chose with its own enhanced code, and a plain 451 4.3.0 when the inbox fails', async () => {
 		let fail = false;
 		const { inbox } = binding('support@inbox.example.test', () => {
-			if (fail) throw new Error('store down');
+			if (fail) throw new Error('PostgreSQL store at db.internal:5432/inbox (schema hosted_inbox) is unavailable');
 			return { code: 550, enhancedCode: '5.7.1', text: 'DMARC policy of sender.example is reject and the message failed it' };
 		});
 		const { port } = await attach(settings(), inbox);
@@ -180,7 +189,7 @@ describe('SMTP listener of the hosted inbox', () => {
 		fail = true;
 		await expect(transport.sendMail({ from: 'a@sender.example', to: 'support@inbox.example.test', text: 'x' })).rejects.toMatchObject({
 			responseCode: 451,
-			response: expect.stringMatching(/^451 4\.3\.0 Temporary local problem/),
+			response: '451 4.3.0 Temporary local problem, try again later',
 		});
 	});
 
@@ -225,9 +234,9 @@ describe('SMTP listener of the hosted inbox', () => {
 		expect(received).toHaveLength(1);
 	});
 
-	test('with AUTH configured, only an authenticated relay may send', async () => {
+	test('with AUTH configured and a certificate set, only an authenticated relay may send', async () => {
 		const { inbox, received } = binding('support@inbox.example.test');
-		const { port } = await attach(settings({ auth: { username: 'relay', password: 's3cret' } }), inbox);
+		const { port } = await attach(settings({ auth: { username: 'relay', password: 's3cret' }, tls: operatorCertificate, errorSleepMs: 10 }), inbox);
 		const anonymous = createTransport({ host: '127.0.0.1', port, tls: { rejectUnauthorized: false } });
 		await expect(anonymous.sendMail({ from: 'a@sender.example', to: 'support@inbox.example.test', text: 'x' })).rejects.toMatchObject({
 			responseCode: 530,
@@ -251,6 +260,194 @@ describe('SMTP listener of the hosted inbox', () => {
 			);
 		} finally {
 			await new Promise<void>((resolve) => blocker.close(() => resolve()));
+		}
+	});
+});
+
+/** The raw AUTH PLAIN line for a user and password. */
+function authPlain(user: string, password: string): string {
+	return `AUTH PLAIN ${Buffer.from(`\0${user}\0${password}`).toString('base64')}`;
+}
+
+describe('SMTP listener against hostile senders', () => {
+	test('one IP cannot lock others out: its 21st connection is refused with 421 while another IP still gets in', async () => {
+		const { port } = await attach(settings(), binding('support@inbox.example.test').inbox);
+		const held: RawSmtpClient[] = [];
+		try {
+			for (let i = 0; i < DEFAULT_LISTENER_SETTINGS.maxConnectionsPerClient; i++) {
+				const client = await RawSmtpClient.open(port);
+				held.push(client);
+				expect(await client.reply()).toMatch(/^220 /);
+			}
+			const extra = await RawSmtpClient.open(port);
+			held.push(extra);
+			expect(await extra.reply()).toBe('421 4.7.0 Too many connections from your address, try again later');
+			await extra.closedByServer(5_000);
+
+			const other = await RawSmtpClient.open(port, '127.0.0.1', '127.0.0.2');
+			held.push(other);
+			expect(await other.reply()).toMatch(/^220 /);
+			expect(await other.command('EHLO other.example.org')).toMatch(/^250/);
+		} finally {
+			held.forEach((c) => c.close());
+		}
+	});
+
+	test('a client sending only junk commands (NOOP) is dropped after the junk command limit', async () => {
+		const { port } = await attach(settings(), binding('support@inbox.example.test').inbox);
+		const client = await session(port);
+		let answered = 1; // EHLO counts as junk too.
+		let reply = '';
+		for (let i = 0; i < 1_000; i++) {
+			reply = await client.command('NOOP');
+			if (!reply.startsWith('250 ')) break;
+			answered++;
+		}
+		expect(answered).toBe(DEFAULT_LISTENER_SETTINGS.maxJunkCommands);
+		expect(reply).toBe('421 4.7.0 Too many junk commands, closing connection');
+		await client.closedByServer(5_000);
+	});
+
+	test('a client piling up errors is dropped at the hard error limit', async () => {
+		const { port } = await attach(settings({ errorSleepMs: 20 }), binding('support@inbox.example.test').inbox);
+		const client = await session(port);
+		// Every error is answered; the last one is followed by the 421.
+		for (let i = 0; i < DEFAULT_LISTENER_SETTINGS.hardErrorLimit; i++) {
+			expect(await client.command('MAIL FROM:no-angle-brackets')).toMatch(/^501 /);
+		}
+		expect(await client.reply()).toBe('421 4.7.0 Too many errors, closing connection');
+		await client.closedByServer(5_000);
+	});
+
+	test('a client guessing addresses is dropped after too many refused recipients', async () => {
+		const { port } = await attach(settings(), binding('support@inbox.example.test').inbox);
+		const client = await session(port);
+		expect(await client.command('MAIL FROM:<x@sender.example>')).toMatch(/^250 /);
+		for (let i = 0; i < DEFAULT_LISTENER_SETTINGS.maxRecipientErrors; i++) {
+			expect(await client.command(`RCPT TO:<guess${i}@inbox.example.test>`)).toMatch(/^550 5\.1\.1 /);
+		}
+		expect(await client.reply()).toBe('421 4.7.0 Too many refused recipients, closing connection');
+		await client.closedByServer(5_000);
+	});
+
+	test('a message dripped line by line is cut at the DATA deadline (421 4.4.2) and never handed on', async () => {
+		const { inbox, received } = binding('support@inbox.example.test');
+		const { port } = await attach(settings({ dataTimeoutMs: 500 }), inbox);
+		const client = await session(port);
+		await client.command('MAIL FROM:<x@sender.example>');
+		await client.command('RCPT TO:<support@inbox.example.test>');
+		expect(await client.command('DATA')).toMatch(/^354 /);
+		await client.write('Subject: drip\r\n\r\n');
+		// Each line comes well within the idle timeout, so only the deadline can end this.
+		for (let i = 0; i < 200 && !client.closed; i++) {
+			await client.write('x\r\n');
+			await new Promise((resolve) => setTimeout(resolve, 50));
+		}
+		expect(await client.reply()).toBe('421 4.4.2 Message not received in time, closing connection');
+		await client.closedByServer(5_000);
+		expect(received).toHaveLength(0);
+	});
+
+	test('a client that keeps a session busy forever is cut at the session deadline (421 4.4.2)', async () => {
+		const { port } = await attach(settings({ sessionTimeoutMs: 500 }), binding('support@inbox.example.test').inbox);
+		const client = await session(port);
+		for (let i = 0; i < 50 && !client.closed; i++) {
+			const reply = await client.command('MAIL FROM:<x@sender.example>').catch((error: Error) => error.message);
+			if (!reply.startsWith('250 ')) {
+				expect(reply).toBe('421 4.4.2 Session time limit exceeded, closing connection');
+				break;
+			}
+			await client.command('RSET');
+			await new Promise((resolve) => setTimeout(resolve, 50));
+		}
+		await client.closedByServer(5_000);
+	});
+
+	test('a deadline passing while the inbox decides on a message lets the answer out first, then cuts', async () => {
+		const { inbox, received } = binding('support@inbox.example.test', async () => {
+			await new Promise((resolve) => setTimeout(resolve, 800));
+			return { code: 250, enhancedCode: '2.0.0', text: 'Queued' };
+		});
+		const { port } = await attach(settings({ sessionTimeoutMs: 300 }), inbox);
+		const client = await session(port);
+		await client.command('MAIL FROM:<x@sender.example>');
+		await client.command('RCPT TO:<support@inbox.example.test>');
+		await client.command('DATA');
+		expect(await client.command('Subject: slow decision\r\n\r\nbody\r\n.')).toBe('250 2.0.0 Queued');
+		expect(await client.reply()).toBe('421 4.4.2 Session time limit exceeded, closing connection');
+		await client.closedByServer(5_000);
+		expect(received).toHaveLength(1);
+	});
+
+	test('without a certificate of its own, the listener refuses AUTH (538 5.7.11) before any password is sent, so nothing gets in', async () => {
+		const { inbox, received } = binding('support@inbox.example.test');
+		const { port, usesSelfSignedCertificate } = await attach(settings({ auth: { username: 'relay', password: 's3cret' } }), inbox);
+		expect(usesSelfSignedCertificate).toBe(true);
+		const client = await session(port);
+		await client.startTls();
+		await client.command('EHLO client.example.org');
+		expect(await client.command('AUTH PLAIN')).toBe("538 5.7.11 AUTH needs the listener's own TLS certificate, and none is set");
+		expect(await client.command('MAIL FROM:<x@sender.example>')).toMatch(/^530 /);
+		client.close();
+		const relay = createTransport({ host: '127.0.0.1', port, tls: { rejectUnauthorized: false }, auth: { user: 'relay', pass: 's3cret' } });
+		await expect(relay.sendMail({ from: 'a@sender.example', to: 'support@inbox.example.test', text: 'x' })).rejects.toMatchObject({ responseCode: 538 });
+		expect(received).toHaveLength(0);
+	});
+
+	test('with a certificate, AUTH guesses are tarpitted and the connection is closed after the third failure', async () => {
+		const { port } = await attach(settings({ auth: { username: 'relay', password: 's3cret' }, tls: operatorCertificate, errorSleepMs: 20 }), binding('support@inbox.example.test').inbox);
+		const client = await session(port);
+		await client.startTls();
+		await client.command('EHLO client.example.org');
+		for (const guess of ['s3cre', 's3cret!', 'relay'].slice(0, DEFAULT_LISTENER_SETTINGS.maxAuthFailures)) {
+			expect(await client.command(authPlain('relay', guess))).toBe('535 5.7.8 Authentication credentials invalid');
+		}
+		expect(await client.reply()).toBe('421 4.7.0 Too many failed authentication attempts, closing connection');
+		await client.closedByServer(5_000);
+
+		// The right password still works, on a new connection.
+		const relay = await session(port);
+		await relay.startTls();
+		await relay.command('EHLO client.example.org');
+		expect(await relay.command(authPlain('relay', 's3cret'))).toMatch(/^235 /);
+		relay.close();
+	});
+
+	test("STARTTLS presents this install's own certificate, kept in its file across restarts, never smtp-server's built-in one", async () => {
+		const dir = mkdtempSync(join(tmpdir(), 'hi-tls-'));
+		const file = join(dir, 'hosted-inbox-smtp-tls.pem');
+		const presented = async (port: number) => {
+			const client = await session(port);
+			const certificate = await client.startTls();
+			client.close();
+			return certificate.fingerprint256;
+		};
+		try {
+			const fingerprints: string[] = [];
+			for (let start = 0; start < 2; start++) {
+				const { child, lines, exited } = spawnChild('../../smtp/children/listener-restart.ts', [file]);
+				try {
+					await waitForLines(lines, 1, 30_000);
+					fingerprints.push(await presented(Number(lines[0])));
+				} finally {
+					child.kill('SIGKILL');
+					await exited;
+				}
+			}
+			expect(fingerprints[1]).toBe(fingerprints[0]);
+			expect(fingerprints[0]).toBe(new X509Certificate(readFileSync(file)).fingerprint256);
+			expect(statSync(file).mode & 0o777).toBe(0o600);
+
+			// smtp-server's built-in certificate, as a listener without a certificate of its own would present it.
+			const builtIn = new SMTPServer({ logger: false, disabledCommands: ['AUTH'] });
+			await new Promise<void>((resolve) => builtIn.listen(0, '127.0.0.1', resolve));
+			try {
+				expect(fingerprints[0]).not.toBe(await presented((builtIn.server.address() as { port: number }).port));
+			} finally {
+				await new Promise<void>((resolve) => builtIn.close(() => resolve()));
+			}
+		} finally {
+			rmSync(dir, { recursive: true, force: true });
 		}
 	});
 });

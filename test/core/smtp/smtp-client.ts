@@ -1,12 +1,18 @@
-/** A line-level SMTP client for tests that need exact control (declared SIZE, idling, raw DATA). */
+/** A line-level SMTP client for tests that need exact control (declared SIZE, idling, raw DATA, STARTTLS). */
+import type { X509Certificate } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 
 export class RawSmtpClient {
 	private buffer = '';
 	private waiters: Array<() => void> = [];
 	closed = false;
 
-	private constructor(readonly socket: Socket) {
+	private constructor(private socket: Socket) {
+		this.listen(socket);
+	}
+
+	private listen(socket: Socket): void {
 		socket.setEncoding('utf8');
 		socket.on('data', (data: string) => {
 			this.buffer += data;
@@ -19,14 +25,31 @@ export class RawSmtpClient {
 		socket.on('error', () => undefined);
 	}
 
+	/** STARTTLS, then the session goes on encrypted; returns the certificate the server presented. */
+	async startTls(): Promise<X509Certificate> {
+		const reply = await this.command('STARTTLS');
+		if (!reply.startsWith('220 ')) throw new Error(`STARTTLS refused: ${reply}`);
+		this.socket.removeAllListeners('data');
+		this.socket.removeAllListeners('close');
+		const secure = connectTls({ socket: this.socket, rejectUnauthorized: false });
+		await new Promise<void>((resolve, reject) => {
+			secure.once('secureConnect', resolve);
+			secure.once('error', reject);
+		});
+		this.socket = secure;
+		this.listen(secure);
+		return secure.getPeerX509Certificate()!;
+	}
+
 	private wake(): void {
 		const waiters = this.waiters;
 		this.waiters = [];
 		waiters.forEach((w) => w());
 	}
 
-	static async open(port: number, host = '127.0.0.1'): Promise<RawSmtpClient> {
-		const socket = connect(port, host);
+	/** localAddress picks the client's source address (127.0.0.2 is a second client on the loopback). */
+	static async open(port: number, host = '127.0.0.1', localAddress?: string): Promise<RawSmtpClient> {
+		const socket = connect({ port, host, localAddress });
 		await new Promise<void>((resolve, reject) => {
 			socket.once('connect', resolve);
 			socket.once('error', reject);
