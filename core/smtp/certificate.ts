@@ -93,11 +93,21 @@ export function selfSignedCertificate(file: string | null): Promise<TlsCertifica
 	return pending;
 }
 
+function certificateProblem(pem: string): string | null {
+	try {
+		new X509Certificate(pem);
+		return null;
+	} catch (error) {
+		return (error as Error).message;
+	}
+}
+
 async function readOrCreate(file: string): Promise<TlsCertificate> {
 	const existing = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? null : Promise.reject(error)));
 	if (existing !== null) {
+		const problem = certificateProblem(existing);
+		if (problem) throw new Error(`The SMTP listener's certificate file ${file} cannot be read (${problem}); delete it to have a new one made`);
 		// One file holds both blocks; OpenSSL picks the block it is asked for.
-		new X509Certificate(existing);
 		return { cert: existing, key: existing };
 	}
 	const created = createSelfSignedCertificate();
