@@ -71,7 +71,8 @@ describeEachNodeStore('Forwarding verification, end to end on loopback', (get) =
 					{
 						name: 'Hosted Inbox Trigger',
 						type: `${PACKAGE}.hostedInboxTrigger`,
-						parameters: { ...ns.params, receiveVia: 'smtp', forwardingLocalPart: local, forwardingDomain: 'inbox.example.test', smtpHost: '127.0.0.1', smtpPort: port },
+						// Include Raw Message on: a forwarding test must still come out without its raw form (it holds the token).
+						parameters: { ...ns.params, receiveVia: 'smtp', forwardingLocalPart: local, forwardingDomain: 'inbox.example.test', smtpHost: '127.0.0.1', smtpPort: port, options: { includeRaw: true } },
 						...(ns.nodeCredentials ? { credentials: ns.nodeCredentials } : {}),
 					},
 					{ name: 'Message', type: 'n8n-nodes-base.noOp', parameters: {} },
@@ -149,6 +150,7 @@ describeEachNodeStore('Forwarding verification, end to end on loopback', (get) =
 		// The token is in no output, item or log entry: only the store's own check row holds it.
 		const nonce = (await ns.store.latestForwardingChecks(inboxId))[0].token.split('.')[1];
 		for (const seen of [started, item.json, status, await ns.store.listIntake({ inboxId })]) expect(JSON.stringify(seen)).not.toContain(nonce);
+		expect(item.binary?.raw).toBeUndefined();
 	});
 
 	it('a test delivered straight to the hosted address (no forwarding hop) fails "delivered directly, not forwarded"', async () => {
@@ -180,6 +182,8 @@ describeEachNodeStore('Forwarding verification, end to end on loopback', (get) =
 			expect(execution.emitted[FORWARDING_OUTPUT]).toEqual([]);
 			expect(execution.emitted[0]).toEqual([expect.objectContaining({ json: expect.objectContaining({ kind: 'auto-reply', verification: null }) })]);
 			expect((execution.emitted[0][0].json.verdict as IDataObject).flags).toContain('forwarding-test-foreign');
+			// An ordinary message keeps Include Raw Message.
+			expect(execution.emitted[0][0].binary?.raw).toMatchObject({ mimeType: 'message/rfc822' });
 		}
 	});
 
