@@ -33,6 +33,8 @@ export const intakeItemSchema = z.object({
 		messageId: z.string().nullable(),
 		inReplyTo: z.array(z.string()),
 		references: z.array(z.string()),
+		/** SHA-256 of the raw body (items from before it was added have none: the store hashes the recorded fields). */
+		contentHash: z.string().nullable().optional(),
 	}),
 	size: z.number(),
 	envelope: z.object({
@@ -71,6 +73,7 @@ const conversationPart = z.object({
 	subject: z.string(),
 	isNew: z.boolean(),
 	reopened: z.boolean(),
+	threadRefused: z.string().nullable().optional(),
 });
 
 /** After Resolve Original Sender. */

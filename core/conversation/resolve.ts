@@ -1,5 +1,5 @@
 import type { IntakeItem } from '../item';
-import { StoreInputError, type Contact, type Conversation, type RecordMessageResult, type Store, type StoredMessage } from '../store/types';
+import { StoreInputError, type Contact, type Conversation, type RecordMessageInput, type Store, type StoredMessage } from '../store/types';
 
 /** Settings of the Resolve Original Sender step, with the documented defaults. */
 export interface ResolveOptions {
@@ -38,6 +38,11 @@ export interface ResolvedPart {
 		/** This message started the conversation. */
 		isNew: boolean;
 		reopened: boolean;
+		/**
+		 * Set when In-Reply-To/References named a conversation the sender may not join (not its contact, a participant
+		 * or an agent): the message opened this new conversation instead, and this says why. null otherwise.
+		 */
+		threadRefused: string | null;
 	};
 	message: { id: string; messageId: string };
 	/** The Message-ID was already recorded: the earlier record is returned, nothing is written twice. */
@@ -79,15 +84,26 @@ async function inboxId(store: Store, address: string): Promise<string> {
 	return inbox.id;
 }
 
-async function record(store: Store, id: string, contactId: string, item: IntakeItem): Promise<RecordMessageResult> {
-	return store.recordMessage({
-		inboxId: id,
-		contactId,
+/**
+ * Who the message is from when it asks to join a conversation: the original sender when the intake authenticated
+ * that claim, else the From header. An unproven claim (an unsigned list rewrite naming a customer) must not open
+ * that customer's conversations.
+ */
+function threadingSender(item: IntakeItem): string {
+	const original = item.originalSender;
+	return (original.trusted ? original.address : null) ?? item.email.from?.address ?? original.address ?? item.envelope.mailFrom ?? '';
+}
+
+function recordInput(inboxId: string, item: IntakeItem): Omit<RecordMessageInput, 'contactId'> {
+	return {
+		inboxId,
 		direction: 'in',
 		messageId: item.thread.messageId,
+		contentHash: item.thread.contentHash ?? null,
 		inReplyTo: item.thread.inReplyTo,
 		references: item.thread.references,
 		from: item.email.from?.address ?? item.originalSender.address ?? item.envelope.mailFrom ?? '',
+		sender: threadingSender(item),
 		to: item.email.to.map((a) => a.address),
 		cc: item.email.cc.map((a) => a.address),
 		subject: item.email.subject,
@@ -97,7 +113,7 @@ async function record(store: Store, id: string, contactId: string, item: IntakeI
 		receivedAt: item.receivedAt,
 		authSummary: authSummary(item.auth),
 		originalSenderMethod: item.originalSender.method,
-	});
+	};
 }
 
 async function ccContacts(store: Store, id: string, item: IntakeItem, skip: Set<string>): Promise<NonNullable<ResolvedPart['ccContacts']>> {
@@ -124,7 +140,7 @@ async function startedConversation(store: Store, message: StoredMessage): Promis
 
 /**
  * Files one accepted message under the contact of its original author (the intake's decision, never re-made here)
- * and records it in its conversation. A replayed Message-ID returns what was recorded the first time.
+ * and records it in its conversation. A replay (same Message-ID, From and content) returns what was recorded the first time.
  */
 export async function resolveOriginalSender(store: Store, item: IntakeItem, options: Partial<ResolveOptions> = {}): Promise<ResolveOutcome> {
 	if (item.kind === 'forwarding-confirmation' || item.kind === 'forwarding-test') {
@@ -134,12 +150,13 @@ export async function resolveOriginalSender(store: Store, item: IntakeItem, opti
 	const settings = { ...DEFAULT_RESOLVE_OPTIONS, ...options };
 	const id = await inboxId(store, item.inbox.address);
 	const sender = chooseSender(item, settings);
+	const input = recordInput(id, item);
 
 	let contact = await store.findContactByEmail(id, sender.address);
 	let created = false;
 	let contactId = contact?.id;
 	if (!contactId) {
-		const earlier = item.thread.messageId ? await store.findMessage(id, item.thread.messageId) : null;
+		const earlier = await store.findReplay(input);
 		if (earlier) {
 			// A replay is filed where it was filed the first time, whatever the settings say now.
 			contactId = (await store.getConversation(earlier.conversationId))?.contactId;
@@ -152,7 +169,7 @@ export async function resolveOriginalSender(store: Store, item: IntakeItem, opti
 		}
 	}
 
-	const result = await record(store, id, contactId, item);
+	const result = await store.recordMessage({ ...input, contactId });
 	const replay = result.outcome === 'duplicate';
 	// A replay keeps the contact the message was first filed under.
 	if (replay || !contact) contact = (await store.getContact(result.conversation.contactId)) as Contact;
@@ -167,6 +184,7 @@ export async function resolveOriginalSender(store: Store, item: IntakeItem, opti
 			subject: result.conversation.subject,
 			isNew: replay ? await startedConversation(store, result.message) : result.outcome === 'new-conversation',
 			reopened: result.reopened,
+			threadRefused: result.message.threadRefused,
 		},
 		message: { id: result.message.id, messageId: result.message.messageId },
 		replay,

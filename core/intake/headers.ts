@@ -3,6 +3,14 @@ import addressparser from 'nodemailer/lib/addressparser';
 
 import type { AddressValue } from './types';
 
+/** Bytes of the top-level header section up to and including the blank line (or the whole input). */
+export function headerSectionLength(raw: Buffer): number {
+	const crlf = raw.indexOf('\r\n\r\n');
+	const lf = raw.indexOf('\n\n');
+	const ends = [crlf >= 0 ? crlf + 4 : -1, lf >= 0 ? lf + 2 : -1].filter((n) => n >= 0);
+	return ends.length ? Math.min(...ends) : raw.length;
+}
+
 /** Every value of a header as decoded text (address headers as mailparser's text form). */
 export function headerTexts(parsed: ParsedMail | null, key: string): string[] {
 	const value = parsed?.headers.get(key.toLowerCase());

@@ -2,7 +2,7 @@ import type { ParsedMail } from 'mailparser';
 
 import { systemResolver, type DnsResolver } from '../dns';
 import type { InboxConfig, IntakeDoor } from '../inbox';
-import { addressesOf } from './headers';
+import { addressesOf, headerSectionLength } from './headers';
 import type { Decision, IntakeStage, IntakeState } from './state';
 import { authenticateStage } from './stages/authenticate';
 import { classifyStage } from './stages/classify';
@@ -51,14 +51,6 @@ export const INTAKE_STAGES: readonly IntakeStage[] = [
 
 const SEVERITY = { accept: 0, quarantine: 1, defer: 2, reject: 3 } as const;
 const ACCEPT: Decision = { action: 'accept', smtpCode: 250, enhancedCode: '2.0.0', reason: '' };
-
-/** Bytes of the top-level header section up to and including the blank line (or the whole input). */
-function headerSectionLength(raw: Buffer): number {
-	const crlf = raw.indexOf('\r\n\r\n');
-	const lf = raw.indexOf('\n\n');
-	const ends = [crlf >= 0 ? crlf + 4 : -1, lf >= 0 ? lf + 2 : -1].filter((n) => n >= 0);
-	return ends.length ? Math.min(...ends) : raw.length;
-}
 
 const HEADER_FIELD = /^[\x21-\x39\x3b-\x7e]+[ \t]*:/;
 
@@ -138,7 +130,7 @@ export async function runIntake(raw: Buffer, ctx: IntakeContext): Promise<Intake
 		verification: null,
 		originalSender: null,
 		auth: null,
-		thread: { messageId: null, inReplyTo: [], references: [] },
+		thread: { messageId: null, inReplyTo: [], references: [], contentHash: null },
 	};
 	for (const stage of INTAKE_STAGES) {
 		try {

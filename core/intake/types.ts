@@ -62,10 +62,12 @@ export interface AuthSummary {
 }
 
 export interface ThreadKeys {
-	/** Normalised (no angle brackets, lower-cased domain part left as is); null when the message had none. */
+	/** Normalised (no angle brackets, domain part lower-cased); null when the message had none. */
 	messageId: string | null;
 	inReplyTo: string[];
 	references: string[];
+	/** SHA-256 of the raw body: with the Message-ID and the sender, what makes a copy a replay of a recorded message. */
+	contentHash: string | null;
 }
 
 export interface Envelope {

@@ -1,41 +1,68 @@
 import { LOOP_HEADER } from './threading';
 
 /**
- * What an automatic message (an acknowledgement, say) needs to know about the mail it answers.
- * The fields come from the intake item (kind, verdict flags, envelope, original sender) and,
- * when the caller has them, the raw headers.
+ * What an automatic message (an acknowledgement, say) needs to know about the mail it answers: read from the
+ * trigger's item after Resolve Original Sender (answeredMessageOf) and, when the item has them, the raw headers.
  */
 export interface AnsweredMessage {
 	kind: string;
+	/** The intake's verdict: only accepted mail is answered, never quarantined mail. */
+	action: string | null;
 	/** Envelope sender; an empty one (`<>`) is a bounce. null when unknown (IMAP). */
 	mailFrom: string | null;
+	/** The intake's verdict flags, plus those Resolve Original Sender set (`untrusted-sender`, `thread-refused`). */
 	flags: string[];
-	originalSenderMethod: string | null;
+	/** Who the answer would go to, and whether the intake authenticated that claim. */
+	originalSender: { address: string | null; method: string; trusted: boolean } | null;
+	/** The item's authentication results (SPF, DKIM, DMARC), for a From-header sender. */
+	auth: {
+		spf?: { result?: string; domain?: string | null };
+		dkim?: { signatures?: Array<{ result?: string; aligned?: boolean }> };
+		dmarc?: { result?: string };
+	} | null;
 	/** Lower-cased header names; values as strings. */
 	headers?: Record<string, string | string[] | undefined>;
 	/** The sender's address, compared with our own from-address to catch our mail coming back. */
 	from?: string | null;
 }
 
-const SUPPRESSING_FLAGS = new Set(['auto-reply', 'auto-submitted', 'bounce', 'bulk', 'list', 'precedence-bulk', 'loop', 'own-mail']);
-
 function header(msg: AnsweredMessage, name: string): string | undefined {
 	const value = msg.headers?.[name];
 	return Array.isArray(value) ? value.join(', ') : value;
 }
 
+const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+
 /**
- * Why an automatic message must not answer this mail (RFC 3834 section 2), or null when it may.
- * A manual reply by an agent never asks this: it is always allowed.
+ * Why the address an automatic message would answer is not proven to have sent the mail, or null when it is: the
+ * intake trusted the original sender, or that sender is the From header and DMARC passes, or a DKIM signature
+ * aligned with it passes, or SPF passes for its very domain. Anyone can write any From: answering an unproven one
+ * sends our DKIM-signed mail to a stranger's victim (backscatter).
+ */
+function unauthenticated(msg: AnsweredMessage): string | null {
+	const original = msg.originalSender;
+	if (!original?.address) return 'it names no sender to answer';
+	if (original.trusted) return null;
+	const auth = msg.auth;
+	if (original.method === 'from-header' && auth) {
+		if (auth.dmarc?.result === 'pass') return null;
+		if (auth.dkim?.signatures?.some((s) => s.result === 'pass' && s.aligned)) return null;
+		if (auth.spf?.result === 'pass' && auth.spf.domain?.toLowerCase() === domainOf(original.address)) return null;
+	}
+	return `its sender ${original.address} is not authenticated (no DMARC pass, no passing DKIM or SPF aligned with its domain, not a trusted original sender)`;
+}
+
+/**
+ * Why an automatic message must not answer this mail (RFC 3834 section 2, and no backscatter), or null when it
+ * may. A manual reply by an agent never asks this: it is always allowed.
  */
 export function automaticReplyRefusal(msg: AnsweredMessage, ownAddresses: string[] = []): string | null {
 	if (msg.kind === 'auto-reply') return 'it is an automatic reply (out of office, vacation or another auto-responder)';
 	if (msg.kind === 'bounce') return 'it is a bounce (a delivery status notification)';
 	if (msg.kind !== 'message') return `it is a ${msg.kind}, not a message from a contact`;
+	if (msg.action !== 'accept') return msg.action ? `the intake did not accept it (${msg.action})` : 'it carries no intake verdict';
 	if (msg.mailFrom !== null && /^<?>?$/.test(msg.mailFrom.trim())) return 'its envelope sender is empty (<>), as bounces have';
-	const flag = msg.flags.find((f) => SUPPRESSING_FLAGS.has(f));
-	if (flag) return `the intake flagged it "${flag}"`;
-	if (msg.originalSenderMethod === 'list-rewrite') return 'it came through a mailing list or group (list mail)';
+	if (msg.originalSender?.method === 'list-rewrite') return 'it came through a mailing list or group (list mail)';
 	const autoSubmitted = header(msg, 'auto-submitted');
 	if (autoSubmitted && autoSubmitted.trim().toLowerCase() !== 'no') return `it is marked Auto-Submitted: ${autoSubmitted.trim()}`;
 	const precedence = header(msg, 'precedence')?.trim().toLowerCase();
@@ -44,7 +71,36 @@ export function automaticReplyRefusal(msg: AnsweredMessage, ownAddresses: string
 	if (header(msg, LOOP_HEADER.toLowerCase())) return 'it is our own mail coming back (loop marker)';
 	const from = msg.from?.trim().toLowerCase();
 	if (from && ownAddresses.some((a) => a.toLowerCase() === from)) return `it was sent from our own address ${from}`;
-	return null;
+	const unproven = unauthenticated(msg);
+	if (unproven) return unproven;
+	return msg.flags.length ? `it is flagged ${msg.flags.map((f) => `"${f}"`).join(', ')}` : null;
+}
+
+const object = (value: unknown): Record<string, unknown> => (value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
+const textOrNull = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+
+/** What an automatic message answers, read from an item of the trigger (after Resolve Original Sender); null when the item is not one. */
+export function answeredMessageOf(json: Record<string, unknown>): AnsweredMessage | null {
+	if (typeof json.kind !== 'string') return null;
+	const verdict = object(json.verdict);
+	const original = object(json.originalSender);
+	const auth = object(json.auth);
+	const headers = object(json.headers);
+	const flags = [
+		...(Array.isArray(verdict.flags) ? verdict.flags.map(String) : []),
+		...(object(json.contact).flagged === true ? ['untrusted-sender'] : []),
+		...(textOrNull(object(json.conversation).threadRefused) ? ['thread-refused'] : []),
+	];
+	return {
+		kind: json.kind,
+		action: textOrNull(verdict.action),
+		mailFrom: textOrNull(object(json.envelope).mailFrom),
+		flags,
+		originalSender: typeof original.method === 'string' ? { address: textOrNull(original.address), method: original.method, trusted: original.trusted === true } : null,
+		auth: Object.keys(auth).length ? (auth as AnsweredMessage['auth']) : null,
+		from: textOrNull(object(object(json.email).from).address),
+		...(Object.keys(headers).length ? { headers: headers as AnsweredMessage['headers'] } : {}),
+	};
 }
 
 /** Headers every automatic message carries, so other auto-responders (Exchange included) stay quiet. */

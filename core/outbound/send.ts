@@ -1,6 +1,6 @@
 import { publicKeyOf } from '../sending-domain/keys';
 import { verifySendingDomain, type DnsResolver } from '../sending-domain/verify';
-import { newOutboundMessageId } from '../store/message-id';
+import { bodyHash, newOutboundMessageId } from '../store/message-id';
 import type { Agent, Contact, Conversation, Inbox, Store, StoredMessage } from '../store/types';
 import { automaticReplyRefusal, type AnsweredMessage } from './automatic';
 import { buildTeamEmail, type DkimKey, type Mailbox } from './compose';
@@ -197,6 +197,8 @@ export async function sendTeamEmail(request: TeamEmailRequest, deps: TeamEmailDe
 			conversationId: conversation?.id,
 			direction: 'out',
 			messageId,
+			// The body as sent: our own mail coming back (a forwarding loop) is then recognised as a replay.
+			contentHash: bodyHash(raw),
 			inReplyTo: thread.inReplyTo,
 			references: thread.references,
 			from: fromAddress,

@@ -1,4 +1,4 @@
-import { isOwnMessageId, normalizeMessageId } from '../store/message-id';
+import { isOwnMessageId } from '../store/message-id';
 import type { StoredMessage } from '../store/types';
 
 /**
@@ -26,8 +26,9 @@ const MAX_REFERENCES = 20;
 export function replyThreadHeaders(messages: StoredMessage[]): ThreadHeaders {
 	const lastInbound = [...messages].reverse().find((m) => m.direction === 'in');
 	if (!lastInbound) return { inReplyTo: [], references: [] };
-	const parent = normalizeMessageId(lastInbound.messageId);
-	const chain = [...new Set([...lastInbound.references.map(normalizeMessageId), parent])].filter(Boolean);
+	// Stored ids are normalised already (core/store/message-id).
+	const parent = lastInbound.messageId;
+	const chain = [...new Set([...lastInbound.references, parent])];
 	const references = chain.length > MAX_REFERENCES ? [chain[0], ...chain.slice(chain.length - MAX_REFERENCES + 1)] : chain;
 	return { inReplyTo: [parent], references };
 }

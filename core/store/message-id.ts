@@ -1,25 +1,56 @@
 import { createHash, randomUUID } from 'node:crypto';
 
-/** Message-IDs are stored without angle brackets or surrounding space, as the headers' ids are compared. */
-export function normalizeMessageId(value: string): string {
-	return value.trim().replace(/^<+/, '').replace(/>+$/, '').trim();
+import { headerSectionLength } from '../intake/headers';
+
+/**
+ * The one Message-ID normaliser, for the intake's thread keys and the store alike: "<Local@Example.COM>" ->
+ * "Local@example.com". Brackets and surrounding space go; the domain part is case-insensitive, the local part is
+ * kept as written. null when nothing usable is left (empty, or space inside the id).
+ */
+export function normalizeMessageId(value: string): string | null {
+	const bare = value.trim().replace(/^<+/, '').replace(/>+$/, '').trim();
+	if (!bare || /\s/.test(bare)) return null;
+	const at = bare.lastIndexOf('@');
+	return at > 0 ? `${bare.slice(0, at)}@${bare.slice(at + 1).toLowerCase()}` : bare;
 }
 
 /** Domain of the ids the store derives for messages that came without one. */
 export const CONTENT_ID_DOMAIN = 'content.hosted-inbox.invalid';
 
-/**
- * A stable Message-ID for a message that has none, from what a replay carries unchanged (sender, recipients,
- * subject, bodies), so a replayed copy is recognised as the same message. The receipt time is left out: a
- * re-fetch or re-delivery would change it.
- */
-export function contentMessageId(input: { from: string; to: string[]; cc: string[]; subject: string; text: string; html: string | null }): string {
+function sha256(parts: Array<string | Buffer>): string {
 	const hash = createHash('sha256');
-	for (const part of [input.from, input.to.join(','), input.cc.join(','), input.subject, input.text, input.html ?? '']) {
+	for (const part of parts) {
 		hash.update(part);
 		hash.update('\u0000');
 	}
-	return `${hash.digest('hex').slice(0, 40)}@${CONTENT_ID_DOMAIN}`;
+	return hash.digest('hex');
+}
+
+/**
+ * What tells a redelivery of a message from another message reusing its Message-ID: SHA-256 of the raw body
+ * (everything after the top-level header section of the raw message). An SMTP retry or an IMAP re-fetch delivers the same bytes, and
+ * a relay or forwarder on the way adds or rewrites headers (Received, ARC, DKIM-Signature, X-Forwarded-For) but
+ * not the body, so the body alone is what every copy of one message shares. Line endings (CRLF or LF, as a file
+ * or a mailbox stores them) and trailing blank lines do not count, as in DKIM's simple body canonicalisation.
+ */
+export function bodyHash(raw: Buffer): string {
+	const text = raw.toString('latin1', headerSectionLength(raw)).replace(/\r\n/g, '\n');
+	let end = text.length;
+	while (end > 0 && text.charCodeAt(end - 1) === 0x0a) end--;
+	return sha256([text.slice(0, end)]);
+}
+
+/** The content hash of a message known only by its recorded fields (no raw bytes), e.g. one we sent. */
+export function fieldsHash(input: { from: string; to: string[]; cc: string[]; subject: string; text: string; html: string | null }): string {
+	return sha256([input.from, input.to.join(','), input.cc.join(','), input.subject, input.text, input.html ?? '']);
+}
+
+/**
+ * A stable Message-ID for a message that has none, from what a replay carries unchanged, so a replayed copy is
+ * recognised as the same message. The receipt time is left out: a re-fetch or re-delivery would change it.
+ */
+export function contentMessageId(input: Parameters<typeof fieldsHash>[0]): string {
+	return `${fieldsHash(input).slice(0, 40)}@${CONTENT_ID_DOMAIN}`;
 }
 
 /** Prefix of the Message-IDs our outbound mail carries, so mail that comes back is recognised as ours. */
@@ -31,5 +62,5 @@ export function newOutboundMessageId(domain: string): string {
 }
 
 export function isOwnMessageId(messageId: string): boolean {
-	return normalizeMessageId(messageId).startsWith(OUTBOUND_ID_PREFIX);
+	return (normalizeMessageId(messageId) ?? '').startsWith(OUTBOUND_ID_PREFIX);
 }

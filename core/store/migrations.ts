@@ -173,6 +173,50 @@ export const MIGRATIONS: Array<{ version: number; name: string; statements: stri
 			)`,
 		],
 	},
+	{
+		version: 2,
+		name: 'message identity: Message-ID, sender and content hash',
+		// A message is the same message (a replay) only when its Message-ID, its sender and its content all match: a
+		// stranger reusing a known Message-ID must be recorded, not dropped. The UNIQUE (inbox_id, message_id) of
+		// version 1 is a table constraint SQLite cannot drop, so the table is copied into the new shape in this
+		// transaction (nothing references messages). Rows from before have no content hash (NULL): their
+		// Message-ID and sender decide, as they did then.
+		statements: [
+			`CREATE TABLE messages_v2 (
+				id TEXT PRIMARY KEY,
+				inbox_id TEXT NOT NULL REFERENCES inboxes (id),
+				conversation_id TEXT NOT NULL REFERENCES conversations (id),
+				direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+				message_id TEXT NOT NULL,
+				sender_key TEXT NOT NULL,
+				content_hash TEXT,
+				in_reply_to TEXT NOT NULL,
+				refs TEXT NOT NULL,
+				thread_refused TEXT,
+				from_address TEXT NOT NULL,
+				to_addresses TEXT NOT NULL,
+				cc_addresses TEXT NOT NULL,
+				subject TEXT NOT NULL,
+				text_body TEXT NOT NULL,
+				html_body TEXT,
+				size INTEGER NOT NULL,
+				received_at TEXT NOT NULL,
+				auth_summary TEXT,
+				original_sender_method TEXT,
+				sender_agent_id TEXT REFERENCES agents (id),
+				created_at TEXT NOT NULL,
+				UNIQUE (inbox_id, message_id, sender_key, content_hash)
+			)`,
+			`INSERT INTO messages_v2 (id, inbox_id, conversation_id, direction, message_id, sender_key, content_hash, in_reply_to, refs, thread_refused,
+				from_address, to_addresses, cc_addresses, subject, text_body, html_body, size, received_at, auth_summary, original_sender_method, sender_agent_id, created_at)
+			SELECT id, inbox_id, conversation_id, direction, message_id, LOWER(TRIM(from_address)), NULL, in_reply_to, refs, NULL,
+				from_address, to_addresses, cc_addresses, subject, text_body, html_body, size, received_at, auth_summary, original_sender_method, sender_agent_id, created_at
+			FROM messages`,
+			'DROP TABLE messages',
+			'ALTER TABLE messages_v2 RENAME TO messages',
+			'CREATE INDEX messages_conversation ON messages (conversation_id, received_at)',
+		],
+	},
 ];
 
 const ENGINE_TYPES: Record<SqlDriver['engine'], Record<string, string>> = {

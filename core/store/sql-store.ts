@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { contentMessageId, normalizeMessageId } from './message-id';
+import { contentMessageId, fieldsHash, normalizeMessageId } from './message-id';
 import { placeholders, type Row, type SqlDriver, type SqlExecutor, type SqlValue } from './sql';
 import {
 	StoreInputError,
@@ -106,6 +106,7 @@ function toMessage(row: Row): StoredMessage {
 		authSummary: text(row.auth_summary),
 		originalSenderMethod: text(row.original_sender_method),
 		senderAgentId: text(row.sender_agent_id),
+		threadRefused: text(row.thread_refused),
 	};
 }
 
@@ -204,7 +205,12 @@ function unique<T>(values: T[]): T[] {
 	return [...new Set(values)];
 }
 
-/** Thrown inside recordMessage's transaction when a concurrent caller stored the same Message-ID first: roll back, report a duplicate. */
+/** In-Reply-To / References as the store keeps them: normalised, unusable ones dropped, each once. */
+function messageIds(values: string[] | undefined): string[] {
+	return unique((values ?? []).map(normalizeMessageId).filter((id): id is string => id !== null));
+}
+
+/** Thrown inside recordMessage's transaction when a concurrent caller stored the same message first: roll back, report a duplicate. */
 class Replay extends Error {}
 
 /** The store on any SqlDriver: every statement is portable between SQLite >= 3.35 and PostgreSQL. */
@@ -549,26 +555,51 @@ export class SqlStore implements Store {
 
 	// ---- conversations and messages
 
+	/** What makes a message the same message: its Message-ID (derived from the content when it has none), its From and its content hash. */
+	private identity(input: Omit<RecordMessageInput, 'contactId'>) {
+		const fields = { from: input.from ?? '', to: input.to ?? [], cc: input.cc ?? [], subject: input.subject ?? '', text: input.text ?? '', html: input.html ?? null };
+		return {
+			fields,
+			messageId: (input.messageId ? normalizeMessageId(input.messageId) : null) ?? contentMessageId(fields),
+			senderKey: fields.from.trim().toLowerCase(),
+			contentHash: input.contentHash || fieldsHash(fields),
+		};
+	}
+
+	/** The recorded message a copy with this identity replays; a row from before content hashes (NULL) matches on Message-ID and From. */
+	private recorded(q: SqlExecutor, inboxId: string, id: ReturnType<SqlStore['identity']>): Promise<Row | null> {
+		return this.one(q, 'SELECT * FROM messages WHERE inbox_id = $1 AND message_id = $2 AND sender_key = $3 AND (content_hash = $4 OR content_hash IS NULL) ORDER BY created_at, id LIMIT 1', [
+			inboxId,
+			id.messageId,
+			id.senderKey,
+			id.contentHash,
+		]);
+	}
+
+	async findReplay(input: Omit<RecordMessageInput, 'contactId'>): Promise<StoredMessage | null> {
+		const row = await this.recorded(this.db, String((await this.inboxRow(this.db, input.inboxId)).id), this.identity(input));
+		return row ? toMessage(row) : null;
+	}
+
 	async recordMessage(input: RecordMessageInput): Promise<RecordMessageResult> {
 		if (input.direction !== 'in' && input.direction !== 'out') throw new StoreInputError(`direction must be "in" or "out", not ${JSON.stringify(input.direction)}`);
 		const receivedAt = checkTimestamp(input.receivedAt, 'receivedAt');
-		const inReplyTo = unique((input.inReplyTo ?? []).map(normalizeMessageId).filter(Boolean));
-		const references = unique((input.references ?? []).map(normalizeMessageId).filter(Boolean));
-		const to = input.to ?? [];
-		const cc = input.cc ?? [];
-		const given = input.messageId ? normalizeMessageId(input.messageId) : '';
-		const messageId = given || contentMessageId({ from: input.from, to, cc, subject: input.subject, text: input.text, html: input.html });
+		const inReplyTo = messageIds(input.inReplyTo);
+		const references = messageIds(input.references);
+		const identity = this.identity(input);
+		const { fields, messageId, senderKey, contentHash } = identity;
+		const { to, cc } = fields;
 		const inbox = await this.inboxRow(this.db, input.inboxId);
 		const inboxId = String(inbox.id);
-
-		const replay = async (): Promise<RecordMessageResult> => {
-			const message = await this.one(this.db, 'SELECT * FROM messages WHERE inbox_id = $1 AND message_id = $2', [inboxId, messageId]);
-			const conversation = await this.conversationRow(this.db, String(message!.conversation_id));
-			return { outcome: 'duplicate', conversation: toConversation(conversation), message: toMessage(message!), reopened: false };
+		const recorded = (q: SqlExecutor) => this.recorded(q, inboxId, identity);
+		const replay = async (message: Row): Promise<RecordMessageResult> => {
+			const conversation = await this.conversationRow(this.db, String(message.conversation_id));
+			return { outcome: 'duplicate', conversation: toConversation(conversation), message: toMessage(message), reopened: false };
 		};
 
 		// A replay is the common case after a crash: answer it without opening a write transaction.
-		if (await this.one(this.db, 'SELECT id FROM messages WHERE inbox_id = $1 AND message_id = $2', [inboxId, messageId])) return replay();
+		const earlier = await recorded(this.db);
+		if (earlier) return replay(earlier);
 		return this.db
 			.transaction(async (q): Promise<RecordMessageResult> => {
 				const contact = await this.one(q, 'SELECT inbox_id FROM contacts WHERE id = $1', [input.contactId]);
@@ -576,11 +607,13 @@ export class SqlStore implements Store {
 				const senderAgentId = await this.optionalAgentId(q, input.senderAgentId, 'sender agent');
 
 				let conversation: Row | null = null;
+				let threadRefused: string | null = null;
 				if (input.conversationId) {
 					conversation = await this.conversationRow(q, input.conversationId);
 					if (conversation.inbox_id !== inboxId) throw new StoreInputError(`Conversation ${input.conversationId} is not in the inbox ${String(inbox.address)}`);
 				} else {
-					conversation = await this.threadOf(q, inboxId, inReplyTo, references);
+					const sender = input.direction === 'in' ? (input.sender ?? fields.from) : null;
+					({ conversation, refused: threadRefused } = await this.threadOf(q, inbox, unique([...inReplyTo, ...[...references].reverse()]), sender));
 				}
 				let outcome: RecordMessageResult['outcome'] = 'existing-conversation';
 				if (!conversation) {
@@ -588,29 +621,32 @@ export class SqlStore implements Store {
 					conversation = await this.one(
 						q,
 						"INSERT INTO conversations (id, inbox_id, contact_id, status, assignee_id, team_id, subject, created_at, last_message_at) VALUES ($1, $2, $3, 'open', NULL, NULL, $4, $5, $6) RETURNING *",
-						[randomUUID(), inboxId, input.contactId, input.subject ?? '', now(), receivedAt],
+						[randomUUID(), inboxId, input.contactId, fields.subject, now(), receivedAt],
 					);
 				}
 				const conversationId = String(conversation!.id);
 				const message = await this.one(
 					q,
-					`INSERT INTO messages (id, inbox_id, conversation_id, direction, message_id, in_reply_to, refs, from_address, to_addresses, cc_addresses, subject,
-						text_body, html_body, size, received_at, auth_summary, original_sender_method, sender_agent_id, created_at)
-					VALUES (${placeholders(1, 19)}) ON CONFLICT (inbox_id, message_id) DO NOTHING RETURNING *`,
+					`INSERT INTO messages (id, inbox_id, conversation_id, direction, message_id, sender_key, content_hash, in_reply_to, refs, thread_refused, from_address,
+						to_addresses, cc_addresses, subject, text_body, html_body, size, received_at, auth_summary, original_sender_method, sender_agent_id, created_at)
+					VALUES (${placeholders(1, 22)}) ON CONFLICT (inbox_id, message_id, sender_key, content_hash) DO NOTHING RETURNING *`,
 					[
 						randomUUID(),
 						inboxId,
 						conversationId,
 						input.direction,
 						messageId,
+						senderKey,
+						contentHash,
 						JSON.stringify(inReplyTo),
 						JSON.stringify(references),
-						input.from ?? '',
+						threadRefused,
+						fields.from,
 						JSON.stringify(to),
 						JSON.stringify(cc),
-						input.subject ?? '',
-						input.text ?? '',
-						input.html ?? null,
+						fields.subject,
+						fields.text,
+						fields.html,
 						Math.max(0, Math.trunc(Number(input.size) || 0)),
 						receivedAt,
 						input.authSummary ?? null,
@@ -619,7 +655,7 @@ export class SqlStore implements Store {
 						now(),
 					],
 				);
-				// A concurrent caller committed this Message-ID while we threaded: undo our conversation, report the replay.
+				// A concurrent caller committed this message while we threaded: undo our conversation, report the replay.
 				if (!message) throw new Replay();
 				const reopened = input.direction === 'in' && (await q.run("UPDATE conversations SET status = 'open' WHERE id = $1 AND status = 'closed'", [conversationId])) > 0;
 				const updated = await this.one(
@@ -629,22 +665,52 @@ export class SqlStore implements Store {
 				);
 				return { outcome, conversation: toConversation(updated!), message: toMessage(message), reopened };
 			})
-			.catch((error: unknown) => (error instanceof Replay ? replay() : Promise.reject(error)));
+			.catch(async (error: unknown) => (error instanceof Replay ? replay((await recorded(this.db))!) : Promise.reject(error)));
 	}
 
-	/** In-Reply-To first, then References from the most recent back, as mail clients order them; our outbound ids are stored messages too. */
-	private async threadOf(q: SqlExecutor, inboxId: string, inReplyTo: string[], references: string[]): Promise<Row | null> {
-		const keys = unique([...inReplyTo, ...[...references].reverse()]);
-		if (keys.length === 0) return null;
-		const found = await q.all(`SELECT message_id, conversation_id FROM messages WHERE inbox_id = $1 AND message_id IN (${placeholders(2, keys.length)})`, [inboxId, ...keys]);
-		const byId = new Map(found.map((row) => [String(row.message_id), String(row.conversation_id)]));
-		const hit = keys.find((key) => byId.has(key));
-		return hit ? this.conversationRow(q, byId.get(hit)!) : null;
+	/**
+	 * The conversation In-Reply-To / References lead to (keys in order: In-Reply-To first, then References from the
+	 * most recent back, as mail clients order them; our outbound ids are stored messages too). Anyone can write these
+	 * headers and a Message-ID is no secret, so an inbound message joins a conversation only when its sender is an
+	 * agent, or that conversation's contact or a participant in it (an address in its From, To or Cc, the inbox's own
+	 * addresses aside); otherwise it is refused, and why. Outbound (sender null) follows the keys.
+	 */
+	private async threadOf(q: SqlExecutor, inbox: Row, keys: string[], sender: string | null): Promise<{ conversation: Row | null; refused: string | null }> {
+		if (keys.length === 0) return { conversation: null, refused: null };
+		const found = await q.all(`SELECT message_id, conversation_id FROM messages WHERE inbox_id = $1 AND message_id IN (${placeholders(2, keys.length)}) ORDER BY created_at, id`, [
+			String(inbox.id),
+			...keys,
+		]);
+		const candidates = unique(keys.flatMap((key) => found.filter((row) => row.message_id === key).map((row) => String(row.conversation_id))));
+		if (candidates.length === 0) return { conversation: null, refused: null };
+		const senderKey = sender?.trim().toLowerCase() ?? null;
+		if (senderKey === null || (senderKey && (await this.one(q, 'SELECT id FROM agents WHERE email_key = $1', [senderKey])))) {
+			return { conversation: await this.conversationRow(q, candidates[0]), refused: null };
+		}
+		const list = placeholders(1, candidates.length);
+		const contacts = await q.all(`SELECT c.id, ct.email_key FROM conversations c JOIN contacts ct ON ct.id = c.contact_id WHERE c.id IN (${list})`, candidates);
+		const messages = await q.all(`SELECT conversation_id, direction, from_address, to_addresses, cc_addresses FROM messages WHERE conversation_id IN (${list})`, candidates);
+		const ours = new Set([String(inbox.address_key), text(inbox.from_address)?.toLowerCase()]);
+		for (const id of candidates) {
+			const participants = new Set(contacts.filter((c) => c.id === id).map((c) => String(c.email_key)));
+			for (const m of messages.filter((row) => row.conversation_id === id)) {
+				const addresses = [...(m.direction === 'in' ? [String(m.from_address)] : []), ...json<string[]>(m.to_addresses, []), ...json<string[]>(m.cc_addresses, [])];
+				for (const address of addresses) if (!ours.has(address.trim().toLowerCase())) participants.add(address.trim().toLowerCase());
+			}
+			if (senderKey && participants.has(senderKey)) return { conversation: await this.conversationRow(q, id), refused: null };
+		}
+		return {
+			conversation: null,
+			refused: `In-Reply-To/References name conversation ${candidates.join(', ')}, but ${sender || 'the sender'} is not its contact, a participant in it or an agent: filed as a new conversation`,
+		};
 	}
 
 	async findMessage(inboxId: string, messageId: string): Promise<StoredMessage | null> {
 		const inbox = await this.inboxRow(this.db, inboxId);
-		const row = await this.one(this.db, 'SELECT * FROM messages WHERE inbox_id = $1 AND message_id = $2', [String(inbox.id), normalizeMessageId(messageId)]);
+		const row = await this.one(this.db, 'SELECT * FROM messages WHERE inbox_id = $1 AND message_id = $2 ORDER BY created_at, id LIMIT 1', [
+			String(inbox.id),
+			normalizeMessageId(messageId) ?? '',
+		]);
 		return row ? toMessage(row) : null;
 	}
 

@@ -84,6 +84,8 @@ export interface StoredMessage {
 	originalSenderMethod: string | null;
 	/** Outbound only: the agent who sent it. */
 	senderAgentId: string | null;
+	/** Set when In-Reply-To/References named a conversation this sender may not join: why it opened a new one instead. */
+	threadRefused: string | null;
 }
 
 export interface Ticket {
@@ -133,6 +135,11 @@ export interface RecordMessageInput {
 	direction: 'in' | 'out';
 	/** Without one the store derives a stable id from the content (so replays are still recognised). */
 	messageId: string | null;
+	/**
+	 * SHA-256 of the raw body (the intake's thread.contentHash); without one the store hashes the recorded fields.
+	 * Message-ID, From and content hash together make a copy a replay; a different message reusing the Message-ID is recorded.
+	 */
+	contentHash?: string | null;
 	inReplyTo: string[];
 	references: string[];
 	from: string;
@@ -148,10 +155,16 @@ export interface RecordMessageInput {
 	senderAgentId?: string | null;
 	/** Outbound replies name their conversation explicitly. */
 	conversationId?: string;
+	/**
+	 * Inbound: who the message is from as far as the intake could establish it (the authenticated original sender,
+	 * else the From header; default `from`). In-Reply-To/References lead into a conversation only when this is its
+	 * contact, a participant in it or an agent; otherwise the message opens a new conversation, with threadRefused.
+	 */
+	sender?: string | null;
 }
 
 export interface RecordMessageResult {
-	/** duplicate: the Message-ID was already recorded for this inbox (a replay); nothing was written. */
+	/** duplicate: this message (Message-ID, From and content) was already recorded for this inbox (a replay); nothing was written. */
 	outcome: 'new-conversation' | 'existing-conversation' | 'duplicate';
 	conversation: Conversation;
 	message: StoredMessage;
@@ -268,9 +281,15 @@ export interface Store {
 	importContacts(inboxId: string, contacts: Array<{ email: string; name?: string | null; ownerId?: string | null }>): Promise<{ created: number; existing: number }>;
 
 	// Conversations and messages
-	/** Records the message and threads it (In-Reply-To / References, incl. our own outbound ids); a seen Message-ID is a duplicate. */
+	/**
+	 * Records the message and threads it (In-Reply-To / References, incl. our own outbound ids, followed only for the
+	 * conversation's contact, participants and agents); a message seen before (Message-ID, From, content) is a duplicate.
+	 */
 	recordMessage(input: RecordMessageInput): Promise<RecordMessageResult>;
+	/** The first message recorded under this Message-ID in the inbox. */
 	findMessage(inboxId: string, messageId: string): Promise<StoredMessage | null>;
+	/** The recorded message this one would replay (same Message-ID, From and content), or null: what recordMessage would answer with. */
+	findReplay(input: Omit<RecordMessageInput, 'contactId'>): Promise<StoredMessage | null>;
 	listMessages(conversationId: string): Promise<StoredMessage[]>;
 	getConversation(id: string): Promise<Conversation | null>;
 	listConversations(filter?: { inboxId?: string; status?: ConversationStatus; assigneeId?: string }): Promise<Conversation[]>;

@@ -7,7 +7,7 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import type { AnsweredMessage } from '../../core/outbound/automatic';
+import { answeredMessageOf } from '../../core/outbound/automatic';
 import { OutboundError } from '../../core/outbound/errors';
 import type { FromNameStyle } from '../../core/outbound/from-name';
 import { sendTeamEmail, type TeamEmailRequest } from '../../core/outbound/send';
@@ -26,25 +26,6 @@ function list(value: unknown): string[] {
 		.split(',')
 		.map((a) => a.trim())
 		.filter(Boolean);
-}
-
-function object(value: unknown): IDataObject {
-	return value && typeof value === 'object' && !Array.isArray(value) ? (value as IDataObject) : {};
-}
-
-/** What an automatic message answers, read from the trigger's item; null when the item is not one. */
-function answeredMessage(json: IDataObject): AnsweredMessage | null {
-	if (typeof json.kind !== 'string') return null;
-	const flags = object(json.verdict).flags;
-	const headers = object(json.headers);
-	return {
-		kind: json.kind,
-		mailFrom: typeof object(json.envelope).mailFrom === 'string' ? (object(json.envelope).mailFrom as string) : null,
-		flags: Array.isArray(flags) ? flags.map(String) : [],
-		originalSenderMethod: typeof object(json.originalSender).method === 'string' ? (object(json.originalSender).method as string) : null,
-		from: typeof object(object(json.email).from).address === 'string' ? (object(object(json.email).from).address as string) : null,
-		...(Object.keys(headers).length ? { headers: headers as AnsweredMessage['headers'] } : {}),
-	};
 }
 
 export class SendTeamEmail implements INodeType {
@@ -113,7 +94,7 @@ export class SendTeamEmail implements INodeType {
 						extraTo: list(options.extraTo),
 						cc: list(options.cc),
 						automatic,
-						answering: answeredMessage(items[i].json),
+						answering: answeredMessageOf(items[i].json),
 					};
 					const signingKey = key ? { domain: String(key.domain ?? ''), selector: String(key.selector ?? ''), privateKey: String(key.privateKey ?? '') } : null;
 					const sent = await sendTeamEmail(request, { store: await getStore(this, i), send: sender.send, signingKey, resolver });

@@ -1,18 +1,11 @@
 import type { ParsedMail } from 'mailparser';
 
+import { bodyHash, normalizeMessageId } from '../../store/message-id';
 import { headerTexts } from '../headers';
 import type { IntakeStage } from '../state';
 
 /** A References header longer than this keeps its first and last ids (the root and the recent replies). */
 const MAX_REFERENCES = 100;
-
-/** "<Local@Example.COM>" -> "Local@example.com": brackets and spaces go, the domain part is case-insensitive. */
-export function normaliseMessageId(id: string): string | null {
-	const bare = id.trim().replace(/^<+|>+$/g, '').trim();
-	if (!bare || /\s/.test(bare)) return null;
-	const at = bare.lastIndexOf('@');
-	return at > 0 ? `${bare.slice(0, at)}@${bare.slice(at + 1).toLowerCase()}` : bare;
-}
 
 /** All ids of a header: bracketed ones, else whitespace-separated bare ones. */
 export function messageIdList(values: string[]): string[] {
@@ -20,7 +13,7 @@ export function messageIdList(values: string[]): string[] {
 	for (const value of values) {
 		const bracketed = value.match(/<[^<>]+>/g);
 		for (const token of bracketed ?? value.split(/[\s,]+/)) {
-			const id = normaliseMessageId(token);
+			const id = normalizeMessageId(token);
 			if (id) ids.add(id);
 		}
 	}
@@ -39,10 +32,10 @@ export function threadKeysOf(parsed: ParsedMail | null) {
 	};
 }
 
-/** Thread keys: Message-ID, In-Reply-To and References, normalised, for the store to thread on. */
+/** Thread keys: Message-ID, In-Reply-To and References, normalised, for the store to thread on; the body hash tells a redelivery from another message reusing the Message-ID. */
 export const threadKeysStage: IntakeStage = {
 	name: 'thread-keys',
 	run(state) {
-		state.thread = threadKeysOf(state.parsed);
+		state.thread = { ...threadKeysOf(state.parsed), contentHash: bodyHash(state.raw) };
 	},
 };

@@ -171,7 +171,7 @@ export async function startImapMode(this: ITriggerFunctions): Promise<ITriggerRe
 		initialSync,
 		afterProcessing,
 		process,
-		alreadyTakenIn: async (messageId) => (await store.findMessage(inboxId, normalizeMessageId(messageId))) !== null,
+		alreadyTakenIn: async (messageId) => (await store.findMessage(inboxId, messageId)) !== null,
 		onEvent,
 		retry: outputOptions.retry,
 		batchSize: Number(settings.batchSize ?? 50),

@@ -1,4 +1,8 @@
 import { resolveOriginalSender, type ResolvedPart, type ResolveOptions } from '../../../core/conversation/resolve';
+import { zoneResolver } from '../../../core/dns';
+import { parseInboxConfig } from '../../../core/inbox';
+import { buildIntakeEmission } from '../../../core/intake-delivery/emission';
+import { runIntake } from '../../../core/intake/pipeline';
 import type { IntakeItem } from '../../../core/item';
 import type { Store } from '../../../core/store/types';
 import { googleGroupsItem, intakeItem, manualForwardItem } from '../../support/items';
@@ -108,5 +112,55 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 
 		const withCc = await resolved(store, intakeItem({ inbox: address, from: 'lead@example.test', cc }), { createCcContacts: true });
 		expect(withCc.ccContacts).toEqual([{ id: expect.any(String), email: 'partner@vendor.test', name: null, created: true }]);
+	});
+
+	/** Raw bytes through the real intake (offline DNS, no records) into the item the trigger emits. */
+	async function intakeOf(raw: string, address: string): Promise<IntakeItem> {
+		const { result, parsed } = await runIntake(Buffer.from(raw), { inbox: parseInboxConfig({ address }), resolver: zoneResolver({}), envelope: { clientIp: '192.0.2.25', mailFrom: 'x@example.test', rcpt: [address] } });
+		return buildIntakeEmission(result, parsed, { inboxAddress: address, via: 'smtp', receivedAt: new Date().toISOString() }).item;
+	}
+
+	it('records a stranger reusing a customer\'s Message-ID as a new message, and still knows the redelivery through another path', async () => {
+		const store = getStore();
+		const address = inbox();
+		const id = `order-${n}@Mail.Customer.example.test`;
+		const message = (from: string, body: string) =>
+			`From: ${from}\r\nTo: ${address}\r\nSubject: Order ${n}\r\nMessage-ID: <${id}>\r\nDate: Mon, 03 Mar 2025 08:00:00 +0000\r\n\r\n${body}\r\n`;
+		const genuine = message('Zoe <zoe@customer.example.test>', 'My order arrived broken.');
+		const first = await resolved(store, await intakeOf(genuine, address));
+		expect(first).toMatchObject({ replay: false, contact: { email: 'zoe@customer.example.test' }, conversation: { isNew: true } });
+
+		// The stranger got the Message-ID first (a raced or copied id): the customer's mail is recorded all the same.
+		const stranger = await resolved(store, await intakeOf(message('mallory@attacker.example.test', 'Please pay to IBAN XX00 0000.'), address));
+		expect(stranger).toMatchObject({ replay: false, contact: { email: 'mallory@attacker.example.test' }, conversation: { isNew: true } });
+		const forged = await resolved(store, await intakeOf(message('Zoe <zoe@customer.example.test>', 'New bank details: IBAN XX00 0000.'), address));
+		expect(forged.replay).toBe(false);
+		expect(forged.message.id).not.toBe(first.message.id);
+
+		// The same message again: an SMTP retry, and a copy through a forwarder that added trace headers and stored it with LF line ends.
+		const relayed = `Received: from relay.example.net by mx.example.net; Mon, 03 Mar 2025 08:01:00 +0000\r\nX-Forwarded-For: zoe@customer.example.test\r\n${genuine}`.replace(/\r\n/g, '\n');
+		for (const copy of [genuine, relayed]) {
+			const again = await resolved(store, await intakeOf(copy, address));
+			expect(again).toMatchObject({ replay: true, message: { id: first.message.id }, conversation: { id: first.conversation.id } });
+		}
+		expect(await store.listMessages(first.conversation.id)).toHaveLength(1);
+	});
+
+	it('opens a new, flagged conversation for a stranger replying into another customer\'s conversation; the customer\'s own reply threads', async () => {
+		const store = getStore();
+		const address = inbox();
+		const customer = await resolved(store, intakeItem({ inbox: address, from: 'zoe@customer.example.test', messageId: `thread${n}@customer.example.test` }));
+		const stranger = await resolved(store, intakeItem({ inbox: address, from: 'mallory@attacker.example.test', inReplyTo: [`thread${n}@customer.example.test`] }));
+		expect(stranger.contact.email).toBe('mallory@attacker.example.test');
+		expect(stranger.conversation).toMatchObject({ isNew: true, threadRefused: expect.stringContaining(`name conversation ${customer.conversation.id}, but mallory@attacker.example.test is not its contact`) });
+		expect(stranger.conversation.id).not.toBe(customer.conversation.id);
+
+		// An unsigned list rewrite naming the customer is filed under the customer, flagged, but does not join the conversation.
+		const claim = await resolved(store, googleGroupsItem('zoe@customer.example.test', 'open_list@googlegroups.com', false, { inbox: address, inReplyTo: [`thread${n}@customer.example.test`] }));
+		expect(claim.contact).toMatchObject({ email: 'zoe@customer.example.test', flagged: true });
+		expect(claim.conversation).toMatchObject({ isNew: true, threadRefused: expect.stringContaining('open_list@googlegroups.com is not its contact') });
+
+		const own = await resolved(store, intakeItem({ inbox: address, from: 'Zoe@Customer.example.test', inReplyTo: [`thread${n}@customer.example.test`] }));
+		expect(own.conversation).toMatchObject({ id: customer.conversation.id, isNew: false, threadRefused: null });
 	});
 });

@@ -25,7 +25,20 @@ describe('pipeline', () => {
 	it('normalises thread keys', async () => {
 		const raw = Buffer.from(`${head}In-Reply-To: <p.1@Example.COM> <p.2@example.com>\r\nReferences: <r.1@X.org>\r\n bare-ref <p.1@Example.COM>\r\n\r\nbody\r\n`);
 		const r = await explain(raw, inbox, {});
-		expect(r.thread).toEqual({ messageId: 'A.1@customer.test', inReplyTo: ['p.1@example.com', 'p.2@example.com'], references: ['r.1@x.org', 'bare-ref', 'p.1@example.com'] });
+		expect(r.thread).toEqual({
+			messageId: 'A.1@customer.test',
+			inReplyTo: ['p.1@example.com', 'p.2@example.com'],
+			references: ['r.1@x.org', 'bare-ref', 'p.1@example.com'],
+			contentHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+		});
+	});
+
+	it('hashes the body, so a copy with added trace headers or other line ends is the same content and another body is not', async () => {
+		const hash = async (raw: string) => (await explain(Buffer.from(raw), inbox, {})).thread.contentHash;
+		const original = await hash(`${head}\r\nThe box was crushed.\r\n`);
+		expect(await hash(`Received: from relay.example.net by mx.example.net; Mon, 3 Mar 2025 08:01:00 +0000\r\nARC-Seal: i=1; a=rsa-sha256; cv=none; d=example.net; s=a; b=x\r\n${head}\r\nThe box was crushed.\r\n`)).toBe(original);
+		expect(await hash(`${head}\r\nThe box was crushed.\r\n`.replace(/\r\n/g, '\n') + '\n\n')).toBe(original);
+		expect(await hash(`${head}\r\nThe box was crushed!\r\n`)).not.toBe(original);
 	});
 
 	describe('bad input', () => {

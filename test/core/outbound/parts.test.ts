@@ -1,4 +1,4 @@
-import { automaticReplyRefusal, type AnsweredMessage } from '../../../core/outbound/automatic';
+import { answeredMessageOf, automaticReplyRefusal, type AnsweredMessage } from '../../../core/outbound/automatic';
 import { OutboundError } from '../../../core/outbound/errors';
 import { composeFromName, registeredFromName } from '../../../core/outbound/from-name';
 import { htmlToText, renderSignature, unknownSignatureTokens } from '../../../core/outbound/signature';
@@ -6,6 +6,7 @@ import { baseSubject, replySubject } from '../../../core/outbound/subject';
 import { replyThreadHeaders } from '../../../core/outbound/threading';
 import { emailAddress, headerText } from '../../../core/outbound/validate';
 import type { StoredMessage } from '../../../core/store/types';
+import { intakeItem } from '../../support/items';
 
 function refusal(fn: () => unknown): OutboundError {
 	try {
@@ -112,24 +113,39 @@ describe('addresses and header text', () => {
 });
 
 describe('automatic messages', () => {
-	const plain: AnsweredMessage = { kind: 'message', mailFrom: 'jane@example.com', flags: [], originalSenderMethod: 'from-header' };
+	const jane = { address: 'jane@example.com', method: 'from-header', trusted: true };
+	const plain: AnsweredMessage = { kind: 'message', action: 'accept', mailFrom: 'jane@example.com', flags: [], originalSender: jane, auth: null };
 
-	it('may answer a plain message from a contact', () => {
+	it('may answer a plain message from an authenticated contact', () => {
 		expect(automaticReplyRefusal(plain)).toBeNull();
 	});
 
 	it.each<[string, Partial<AnsweredMessage>, RegExp]>([
 		['an auto-reply', { kind: 'auto-reply' }, /automatic reply/],
 		['a bounce', { kind: 'bounce' }, /bounce/],
+		['quarantined mail', { action: 'quarantine' }, /did not accept it \(quarantine\)/],
 		['an empty envelope sender', { mailFrom: '' }, /envelope sender is empty/],
-		['list mail through a group', { originalSenderMethod: 'list-rewrite' }, /list mail/],
+		['list mail through a group', { originalSender: { ...jane, method: 'list-rewrite' } }, /list mail/],
 		['Auto-Submitted', { headers: { 'auto-submitted': 'auto-generated' } }, /Auto-Submitted: auto-generated/],
 		['Precedence: bulk', { headers: { precedence: 'Bulk' } }, /Precedence: bulk/],
 		['a newsletter', { headers: { 'list-unsubscribe': '<mailto:u@news.test>' } }, /List-Unsubscribe/],
 		['our own mail coming back', { headers: { 'x-hosted-inbox-loop': 'support@inbox.example.test' } }, /loop/],
-		['a flagged message', { flags: ['bulk'] }, /flagged it "bulk"/],
+		['a flagged message', { flags: ['bulk'] }, /flagged "bulk"/],
+		['a message whose thread was refused', { flags: ['thread-refused'] }, /flagged "thread-refused"/],
+		['an unauthenticated sender', { originalSender: { ...jane, trusted: false } }, /its sender jane@example.com is not authenticated/],
+		['an unauthenticated sender whose SPF passes for another domain', { originalSender: { ...jane, trusted: false }, auth: { spf: { result: 'pass', domain: 'bulk-mailer.test' }, dkim: { signatures: [{ result: 'pass', aligned: false }] }, dmarc: { result: 'none' } } }, /not authenticated/],
+		['an untrusted original sender named by a forward', { originalSender: { ...jane, method: 'inline-forward', trusted: false }, auth: { dmarc: { result: 'pass' } } }, /not authenticated/],
+		['no sender at all', { originalSender: null }, /names no sender/],
 	])('refuses %s', (_name, patch, reason) => {
 		expect(automaticReplyRefusal({ ...plain, ...patch })).toMatch(reason);
+	});
+
+	it.each<[string, NonNullable<AnsweredMessage['auth']>]>([
+		['DMARC passes', { dmarc: { result: 'pass' } }],
+		['an aligned DKIM signature passes', { dkim: { signatures: [{ result: 'fail', aligned: true }, { result: 'pass', aligned: true }] } }],
+		['SPF passes for the From domain', { spf: { result: 'pass', domain: 'Example.com' } }],
+	])('answers a From-header sender the intake did not trust when %s', (_name, auth) => {
+		expect(automaticReplyRefusal({ ...plain, originalSender: { ...jane, trusted: false }, auth })).toBeNull();
 	});
 
 	it('refuses mail from our own from-address', () => {
@@ -138,6 +154,19 @@ describe('automatic messages', () => {
 
 	it('lets Auto-Submitted: no through', () => {
 		expect(automaticReplyRefusal({ ...plain, headers: { 'auto-submitted': 'no' } })).toBeNull();
+	});
+
+	it('reads the item after Resolve Original Sender: its flagged contact and refused thread are flags', () => {
+		const item = { ...intakeItem({ from: 'jane@example.com' }), contact: { flagged: true }, conversation: { threadRefused: 'In-Reply-To/References name conversation c1, ...' } };
+		expect(answeredMessageOf(item)).toMatchObject({
+			kind: 'message',
+			action: 'accept',
+			flags: ['untrusted-sender', 'thread-refused'],
+			originalSender: { address: 'jane@example.com', method: 'from-header', trusted: true },
+			auth: { dmarc: { result: 'pass' } },
+			from: 'jane@example.com',
+		});
+		expect(answeredMessageOf({ teamEmail: {} })).toBeNull();
 	});
 });
 

@@ -11,6 +11,7 @@ import { parseInboxConfig } from '../../../core/inbox';
 import { buildIntakeEmission } from '../../../core/intake-delivery/emission';
 import { runIntake } from '../../../core/intake/pipeline';
 import type { IntakeItem } from '../../../core/item';
+import { answeredMessageOf, type AnsweredMessage } from '../../../core/outbound/automatic';
 import { OutboundError } from '../../../core/outbound/errors';
 import { sendTeamEmail, type TeamEmailRequest } from '../../../core/outbound/send';
 import { isOwnMail } from '../../../core/outbound/threading';
@@ -163,7 +164,7 @@ describeEachStore('Send Team Email (core) through a real SMTP server', (getStore
 		const part = await resolved(store, item);
 		expect(part.replay).toBe(true);
 		expect(part.conversation.id).toBe(conversationId);
-		const answering = { kind: item.kind, mailFrom: item.envelope.mailFrom, flags: item.verdict.flags, originalSenderMethod: item.originalSender.method, headers: { 'x-hosted-inbox-loop': String(mail.headers.get('x-hosted-inbox-loop')) } };
+		const answering = { ...answeredMessageOf({ ...item, ...part })!, headers: { 'x-hosted-inbox-loop': String(mail.headers.get('x-hosted-inbox-loop')) } };
 		await expect(sendTeamEmail(request({ conversationId, automatic: true, answering }), deps())).rejects.toMatchObject({ message: expect.stringContaining('our own mail coming back') });
 	});
 
@@ -190,7 +191,7 @@ describeEachStore('Send Team Email (core) through a real SMTP server', (getStore
 	it('refuses an automatic reply to an auto-reply, and marks an automatic acknowledgement Auto-Submitted', async () => {
 		const conversationId = await incoming('eve@example.com', 'Out of office', `ooo.${tag}@example.com`);
 		const count = sink.received.length;
-		const answering = { kind: 'auto-reply', mailFrom: 'eve@example.com', flags: [], originalSenderMethod: 'from-header' };
+		const answering: AnsweredMessage = { kind: 'auto-reply', action: 'accept', mailFrom: 'eve@example.com', flags: [], originalSender: { address: 'eve@example.com', method: 'from-header', trusted: true }, auth: null };
 		await expect(sendTeamEmail(request({ conversationId, automatic: true, answering }), deps())).rejects.toMatchObject({
 			refusal: 'automatic-reply-refused',
 			message: 'Automatic message not sent: it is an automatic reply (out of office, vacation or another auto-responder)',
@@ -213,7 +214,7 @@ describeEachStore('Send Team Email (core) through a real SMTP server', (getStore
 		expect(item.originalSender).toMatchObject({ address: 'jane@example.com', method: 'list-rewrite' });
 		const conversationId = (await resolved(store, item)).conversation.id;
 
-		const answering = { kind: item.kind, mailFrom: item.envelope.mailFrom, flags: item.verdict.flags, originalSenderMethod: item.originalSender.method };
+		const answering = answeredMessageOf(item)!;
 		await expect(sendTeamEmail(request({ conversationId, automatic: true, answering }), deps())).rejects.toMatchObject({ message: expect.stringContaining('list mail') });
 
 		await sendTeamEmail(request({ conversationId }), deps());

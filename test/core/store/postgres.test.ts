@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 
+import { MIGRATIONS } from '../../../core/store/migrations';
 import { openStore, type StoreOptions } from '../../../core/store/open';
 import { StoreUnavailableError, type Store } from '../../../core/store/types';
 import { dropSchema, engineGate, TEST_PG_URL } from '../../support/stores';
@@ -57,7 +58,7 @@ engineGate('postgres').describe('PostgreSQL concurrency', () => {
 		await client.connect();
 		const { rows } = await client.query(`SELECT version FROM "${schema}".schema_migrations`);
 		await client.end();
-		expect(rows.map((row) => row.version)).toEqual([1]);
+		expect(rows.map((row) => row.version)).toEqual(MIGRATIONS.map((m) => m.version));
 	});
 
 	it('8 callers recording the same 500 messages store each once, assign each conversation once, 100 per agent', async () => {

@@ -170,14 +170,77 @@ describeEachStore('conversations store', (getStore) => {
 			const byReferences = await store.recordMessage(inbound(inbox.id, contact.id, { references: ['<unknown@elsewhere.test>', `<${byInReplyTo.message.messageId}>`] }));
 			expect(byReferences.conversation.id).toBe(first.conversation.id);
 
-			const replay = await store.recordMessage(inbound(inbox.id, contact.id, { messageId: 'First.1@mail.example.test', subject: 'changed' }));
+			// A redelivery: the same Message-ID (brackets and the domain's case aside), From and content, received later.
+			const replay = await store.recordMessage(inbound(inbox.id, contact.id, { messageId: 'First.1@MAIL.example.test', receivedAt: new Date(Date.now() + 60_000).toISOString() }));
 			expect(replay.outcome).toBe('duplicate');
 			expect(replay.message.id).toBe(first.message.id);
-			expect(replay.message.subject).toBe('Order 1234 arrived broken');
+			expect(replay.message.receivedAt).toBe(first.message.receivedAt);
 			expect(await store.listMessages(first.conversation.id)).toHaveLength(3);
 
 			const unrelated = await store.recordMessage(inbound(inbox.id, contact.id, { inReplyTo: ['<never-seen@elsewhere.test>'] }));
 			expect(unrelated.outcome).toBe('new-conversation');
+		});
+
+		it('records a stranger reusing a customer\'s Message-ID as a new message; the genuine redelivery is still a replay', async () => {
+			const store = getStore();
+			const inbox = await newInbox(store);
+			const customer = (await store.findOrCreateContact(inbox.id, { email: uniqueEmail('ann') })).contact;
+			const stranger = (await store.findOrCreateContact(inbox.id, { email: uniqueEmail('mallory', 'attacker.example.test') })).contact;
+			const messageId = `<${randomUUID()}@Mail.Customer.example.test>`;
+			const genuine = { messageId, from: customer.email, contentHash: 'a'.repeat(64) };
+			const first = await store.recordMessage(inbound(inbox.id, customer.id, genuine));
+			expect(first.outcome).toBe('new-conversation');
+
+			// Known (or raced) Message-ID from another sender, or with the customer's From but other content: recorded, not dropped.
+			const reused = await store.recordMessage(inbound(inbox.id, stranger.id, { ...genuine, from: stranger.email, text: 'Pay this invoice', contentHash: 'b'.repeat(64) }));
+			expect(reused.outcome).toBe('new-conversation');
+			expect(reused.message.id).not.toBe(first.message.id);
+			expect(reused.conversation.contactId).toBe(stranger.id);
+			const spoofed = await store.recordMessage(inbound(inbox.id, stranger.id, { ...genuine, contentHash: 'c'.repeat(64) }));
+			expect(spoofed.outcome).toBe('new-conversation');
+			expect(spoofed.conversation.id).not.toBe(first.conversation.id);
+
+			// The SMTP retry or IMAP re-fetch of the customer's message: same Message-ID, From (any case) and content.
+			const redelivered = await store.recordMessage(inbound(inbox.id, stranger.id, { ...genuine, messageId: messageId.toLowerCase().replace('mail.customer', 'MAIL.CUSTOMER'), from: customer.email.toUpperCase() }));
+			expect(redelivered).toMatchObject({ outcome: 'duplicate', message: { id: first.message.id }, conversation: { id: first.conversation.id } });
+			expect(await store.findReplay(inbound(inbox.id, customer.id, genuine))).toMatchObject({ id: first.message.id });
+			expect(await store.findReplay(inbound(inbox.id, customer.id, { ...genuine, contentHash: 'd'.repeat(64) }))).toBeNull();
+			expect((await store.findMessage(inbox.id, messageId))?.id).toBe(first.message.id);
+			expect(await store.listConversations({ inboxId: inbox.id })).toHaveLength(3);
+		});
+
+		it('opens a new, flagged conversation for a stranger whose In-Reply-To points at another customer\'s conversation; the contact, a participant and an agent thread', async () => {
+			const store = getStore();
+			const inbox = await newInbox(store);
+			const agent = await newAgent(store);
+			const ann = (await store.findOrCreateContact(inbox.id, { email: uniqueEmail('ann') })).contact;
+			const colleague = uniqueEmail('bob');
+			const opened = await store.recordMessage(inbound(inbox.id, ann.id, { from: ann.email, cc: [colleague] }));
+			const parent = opened.message.messageId;
+
+			const mallory = (await store.findOrCreateContact(inbox.id, { email: uniqueEmail('mallory', 'attacker.example.test') })).contact;
+			const intruder = inbound(inbox.id, mallory.id, { from: mallory.email, inReplyTo: [parent], references: ['<unknown@elsewhere.test>', `<${parent}>`] });
+			const refused = await store.recordMessage(intruder);
+			expect(refused.outcome).toBe('new-conversation');
+			expect(refused.conversation).toMatchObject({ contactId: mallory.id });
+			expect(refused.message.threadRefused).toBe(
+				`In-Reply-To/References name conversation ${opened.conversation.id}, but ${mallory.email} is not its contact, a participant in it or an agent: filed as a new conversation`,
+			);
+			expect((await store.recordMessage(intruder)).message).toMatchObject({ id: refused.message.id, threadRefused: refused.message.threadRefused });
+			// Filed under the customer's contact by an unproven claim, the sender is still the stranger.
+			const claim = await store.recordMessage(inbound(inbox.id, ann.id, { from: mallory.email, sender: mallory.email, inReplyTo: [parent] }));
+			expect(claim.conversation.id).not.toBe(opened.conversation.id);
+			expect(claim.message.threadRefused).toMatch(/is not its contact/);
+
+			const own = await store.recordMessage(inbound(inbox.id, ann.id, { from: ann.email.toUpperCase(), inReplyTo: [`<${parent}>`] }));
+			expect(own).toMatchObject({ outcome: 'existing-conversation', conversation: { id: opened.conversation.id }, message: { threadRefused: null } });
+			const bob = (await store.findOrCreateContact(inbox.id, { email: colleague })).contact;
+			const cc = await store.recordMessage(inbound(inbox.id, bob.id, { from: colleague, references: [parent] }));
+			expect(cc.conversation.id).toBe(opened.conversation.id);
+			const agentContact = (await store.findOrCreateContact(inbox.id, { email: agent.email })).contact;
+			const fromAgent = await store.recordMessage(inbound(inbox.id, agentContact.id, { from: agent.email, inReplyTo: [own.message.messageId] }));
+			expect(fromAgent.conversation.id).toBe(opened.conversation.id);
+			expect((await store.listMessages(opened.conversation.id)).map((m) => m.id)).toEqual([opened.message.id, own.message.id, cc.message.id, fromAgent.message.id]);
 		});
 
 		it('threads a reply to our outbound message even when the client dropped References', async () => {

@@ -112,6 +112,34 @@ describeEachNodeStore('Send Team Email inside n8n', (get) => {
 		expect(sink.received.length).toBe(count);
 	});
 
+	it('refuses an automatic acknowledgement to an unauthenticated, thread-refused or quarantined message, sending nothing; a manual reply still goes', async () => {
+		const { inbox, send } = await setup();
+		const count = sink.received.length;
+		const spoofed = intakeItem({ inbox, from: 'victim@example.com', subject: 'Hello', messageId: `spoof.${inbox}`, originalSender: { trusted: false, evidence: ['not authenticated'] } });
+		spoofed.auth = { spf: { result: 'softfail', domain: 'example.com' }, dkim: { result: 'none', signatures: [] }, dmarc: { result: 'none' } };
+		const customer = intakeItem({ inbox, from: 'zoe@example.com', messageId: `zoe.${inbox}` });
+		const stranger = intakeItem({ inbox, from: 'mallory@example.org', inReplyTo: [`zoe.${inbox}`] });
+		const quarantined = intakeItem({ inbox, from: 'dan@example.com', messageId: `dan.${inbox}` });
+		quarantined.verdict = { ...quarantined.verdict, action: 'quarantine', smtpCode: 250 };
+		const result = await send({ automatic: true }, [spoofed, customer, stranger, quarantined] as unknown as IDataObject[], { resolveFirst: true });
+		expect(result.error).toBeUndefined();
+		const outcomes = result.json('Step').map((item) => item.teamEmail as IDataObject);
+		expect(outcomes[0]).toEqual({
+			sent: false,
+			automatic: true,
+			reason: 'Automatic message not sent: its sender victim@example.com is not authenticated (no DMARC pass, no passing DKIM or SPF aligned with its domain, not a trusted original sender)',
+		});
+		expect(outcomes[1]).toMatchObject({ sent: true, to: ['zoe@example.com'] });
+		expect(outcomes[2]).toEqual({ sent: false, automatic: true, reason: 'Automatic message not sent: it is flagged "thread-refused"' });
+		expect(outcomes[3]).toEqual({ sent: false, automatic: true, reason: 'Automatic message not sent: the intake did not accept it (quarantine)' });
+		expect(sink.received.map((r) => r.rcptTo).slice(count)).toEqual([['zoe@example.com']]);
+
+		// An agent's manual reply is never refused.
+		const manual = await send({}, [spoofed as unknown as IDataObject], { resolveFirst: true });
+		expect(manual.json('Step')[0].teamEmail).toMatchObject({ sent: true, to: ['victim@example.com'] });
+		expect(sink.received.length).toBe(count + 2);
+	});
+
 	it('fails with a clear error for a from-name another inbox holds, and for an unknown signature token', async () => {
 		const first = await setup();
 		const second = await setup();
