@@ -48,7 +48,7 @@ async function main(): Promise<void> {
 	const zoneFile = path.join(dir, 'demo-zone.json');
 	fs.writeFileSync(zoneFile, JSON.stringify(demoZone(key)));
 
-	process.stderr.write(`demo: ${saved ? 'starting' : 'setting up'} n8n in ${dir} (the first run installs n8n, which takes several minutes)\n`);
+	process.stderr.write(saved ? `demo: starting n8n in ${dir}\n` : `demo: setting up n8n in ${dir} (a first install of n8n takes several minutes)\n`);
 	const n8n = await N8n.start({
 		version: N8N_CURRENT,
 		port: editorPort,

@@ -45,8 +45,7 @@ export function savedDemoState(): DemoState | null {
 
 /** The demo company's signing key: its Google Group and its agents sign with it, as Google Workspace would. */
 export function demoKey(privateKey?: string): TestKey {
-	const key = makeKey(DEMO_COMPANY, 'demo');
-	return privateKey ? { ...key, privateKey } : key;
+	return makeKey(DEMO_COMPANY, 'demo', privateKey);
 }
 
 /** The demo's offline DNS: the company's DKIM key and a strict DMARC policy (p=reject), nothing else. */

@@ -370,6 +370,7 @@ export class N8n {
 			return id;
 		});
 		const { output, failure } = await this.cli(['import:workflow', '--separate', `--input=${dir}`]);
+		fs.rmSync(dir, { recursive: true, force: true });
 		if (!new RegExp(`Successfully imported ${files.length} workflows?`, 'i').test(output)) {
 			throw new Error(`n8n import:workflow did not import ${files.join(', ')}:\n${failure?.message ?? output}`);
 		}
@@ -382,6 +383,7 @@ export class N8n {
 		const file = path.join(this.userFolder, `credentials-${randomBytes(4).toString('hex')}.json`);
 		fs.writeFileSync(file, JSON.stringify(credentials));
 		const { output, failure } = await this.cli(['import:credentials', `--input=${file}`]);
+		fs.rmSync(file, { force: true });
 		if (!new RegExp(`Successfully imported ${credentials.length} credentials?`, 'i').test(output)) {
 			throw new Error(`n8n import:credentials did not import ${credentials.map((c) => c.name).join(', ')}:\n${failure?.message ?? output}`);
 		}
