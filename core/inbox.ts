@@ -11,6 +11,9 @@ export const DEFAULT_TRUSTED_ARC_SEALERS = ['google.com', 'messagingengine.com',
 export const DEFAULT_TRUSTED_LIST_DOMAINS = ['googlegroups.com'];
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 30 * 1024 * 1024;
+export const DEFAULT_INTAKE_DEADLINE_SECONDS = 30;
+/** A sender waits 10 minutes for the reply to its DATA (RFC 5321 4.5.3.2.6): a longer deadline would never be met. */
+export const MAX_INTAKE_DEADLINE_SECONDS = 600;
 
 const emailAddress = z.string().trim().toLowerCase().email();
 const domainName = z
@@ -43,6 +46,8 @@ export const inboxConfigSchema = z.object({
 	/** DNS trouble never rejects: accept and flag (default) or answer 451 so the sender retries. */
 	onDnsError: z.enum(['accept', 'defer']).default('accept'),
 	maxMessageBytes: z.number().int().positive().default(DEFAULT_MAX_MESSAGE_BYTES),
+	/** Time one message may take in the intake (DNS waits included); past it the sender is answered 451 and retries. */
+	intakeDeadlineSeconds: z.number().positive().max(MAX_INTAKE_DEADLINE_SECONDS).default(DEFAULT_INTAKE_DEADLINE_SECONDS),
 });
 
 /** How a message reached the intake: from an SMTP client, or from the mailbox an IMAP server delivered it to. */

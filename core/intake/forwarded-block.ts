@@ -12,8 +12,34 @@ export interface ForwardedBlock {
 	via: 'email-forward-parser' | 'forward-separator';
 }
 
-/** Forward headers sit near the top; without RE2 the parser's regexes must not run over megabytes. */
-const MAX_TEXT = 256 * 1024;
+/**
+ * Forward headers sit near the top of a body: a reader sees at most this much of it, and each level of a chain
+ * half as much as the level outside it (its headers open what it reads), so a whole chain reads at most twice this.
+ */
+const MAX_TEXT = 32 * 1024;
+/** Lines are cut here: forward header lines are shorter (Yahoo's one-line header block opens with its From). */
+const MAX_LINE = 256;
+/** A whitespace run keeps at most two line breaks and this much of the indentation after them. */
+const MAX_INDENT = 8;
+
+/**
+ * The part of a body the forward readers see, in one linear pass: at most `limit` characters, lines cut at
+ * MAX_LINE, whitespace runs folded. email-forward-parser's regexes run on V8's backtracking engine (its RE2 option
+ * is a native addon) and cost a power of the length of a whitespace run or a line: bounding both keeps them linear.
+ */
+function boundedText(text: string, limit: number): string {
+	return text
+		.slice(0, limit)
+		.split(/\r\n|[\n\r\u2028\u2029]/)
+		.map((line) => line.slice(0, MAX_LINE))
+		.join('\n')
+		.replace(/\s+/g, (run) => {
+			const lastBreak = run.lastIndexOf('\n');
+			if (lastBreak < 0) return run.slice(0, MAX_INDENT);
+			const breaks = run.split('\n').length - 1;
+			return '\n'.repeat(Math.min(breaks, 2)) + run.slice(lastBreak + 1, lastBreak + 1 + MAX_INDENT);
+		});
+}
 
 /**
  * "From" in languages email-forward-parser lacks (it knows 22 locales); used to pick the author line of a
@@ -24,30 +50,47 @@ const FROM_LABELS = [
 	'pošiljalac', 'odesílatel', 'gönderen', 'từ', 'จาก', 'dari', 'daripada', 'מאת', 'من', 'از', 'प्रेषक', 'от', 'від', 'from',
 ];
 
-/** "---------- 转发的邮件 ---------", "-------- Edastatud kiri --------": a dashed line with words inside. */
-const SEPARATOR = /^[ \t>]*-{3,}[ \t]*[^\s-][^\n]{0,80}?[ \t]*-{3,}[ \t]*$/gm;
-const HEADER_LINE = /^[ \t>]*\**([^:：\n*]{1,40}?)\**[ \t]*[:：][ \t]*(.+)$/;
+/** "---------- 转发的邮件 ---------", "-------- Edastatud kiri --------": a dashed line with a few words inside. */
+function isSeparator(line: string): boolean {
+	const s = line.replace(/^[ \t>]+/, '').trimEnd();
+	let start = 0;
+	while (s[start] === '-') start++;
+	let end = s.length;
+	while (end > start && s[end - 1] === '-') end--;
+	const words = s.slice(start, end).trim();
+	return start >= 3 && s.length - end >= 3 && words.length > 0 && words.length <= 80;
+}
+
+/** "Label: value" (also "**Label**：value"); the label is searched for only near the start of the line. */
+function headerLine(line: string): { label: string; value: string } | null {
+	const colon = line.slice(0, 64).search(/[:：]/);
+	if (colon < 0) return null;
+	const label = line.slice(0, colon).replace(/^[ \t>]*\**/, '').trimEnd().replace(/(?<!\*)\*+$/, '').trim();
+	const value = line.slice(colon + 1).trim();
+	return label && label.length <= 40 && !label.includes('*') && value ? { label: label.toLowerCase(), value } : null;
+}
 
 /** Fallback for a forwarded block email-forward-parser does not know: separator + "Label: value" lines. */
 function readSeparatedBlock(text: string): { address: string; name: string; body: string } | null {
-	for (const match of text.matchAll(SEPARATOR)) {
-		const after = text.slice((match.index ?? 0) + match[0].length).replace(/^\s*\n/, '');
-		const lines = after.split('\n');
+	const lines = text.split('\n');
+	for (let i = 0; i < lines.length; i++) {
+		if (!isSeparator(lines[i])) continue;
+		let first = i + 1;
+		while (first < lines.length && !lines[first].trim()) first++;
 		const headers: Array<{ label: string; value: string }> = [];
-		let consumed = 0;
-		for (const line of lines.slice(0, 12)) {
-			const header = HEADER_LINE.exec(line.replace(/\r$/, ''));
+		let next = first;
+		for (; next < lines.length && next < first + 12; next++) {
+			const header = headerLine(lines[next]);
 			if (!header) break;
-			headers.push({ label: header[1].trim().toLowerCase(), value: header[2].trim() });
-			consumed++;
+			headers.push(header);
 		}
 		if (headers.length < 2) continue;
 		const withAddress = headers
-			.map((h) => ({ ...h, mailbox: parseAddresses(h.value.replace(/\[mailto:[^\]]*\]/gi, ''))[0] }))
+			.map((h) => ({ ...h, mailbox: parseAddresses(h.value.replace(/\[mailto:[^[\]]*\]/gi, ''))[0] }))
 			.filter((h) => h.mailbox);
 		const author = withAddress.find((h) => FROM_LABELS.includes(h.label)) ?? withAddress[0];
 		if (!author) continue;
-		return { address: author.mailbox.address, name: author.mailbox.name, body: lines.slice(consumed).join('\n') };
+		return { address: author.mailbox.address, name: author.mailbox.name, body: lines.slice(next).join('\n') };
 	}
 	return null;
 }
@@ -55,10 +98,10 @@ function readSeparatedBlock(text: string): { address: string; name: string; body
 /**
  * The first manually forwarded block in a plain-text body: email-forward-parser first (many clients and
  * locales, a note typed above the block), a separator-and-labels reader where it falls short. A chain is read
- * one block at a time (the caller decides how deep, by who forwarded what).
+ * one block at a time (the caller decides how deep, by who forwarded what); `depth` is this block's level in it.
  */
-export function readForwardedBlock(text: string, subject: string): ForwardedBlock | null {
-	const bounded = text.slice(0, MAX_TEXT);
+export function readForwardedBlock(text: string, subject: string, depth = 0): ForwardedBlock | null {
+	const bounded = boundedText(text, Math.ceil(MAX_TEXT / 2 ** depth));
 	const result = new EmailForwardParser().read(bounded, subject);
 	const from = result.forwarded ? result.email.from : null;
 	if (from && isEmailAddress(from.address)) {

@@ -31,10 +31,12 @@ export function firstHeader(parsed: ParsedMail | null, key: string): string | nu
 	return headerTexts(parsed, key)[0] || null;
 }
 
-const EMAIL = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
+/** One "@", no spaces or angle brackets; the domain holds a dot between other characters. */
+const MAILBOX = /^[^\s@<>]+@([^\s@<>]+)$/;
 
 export function isEmailAddress(value: string | null | undefined): value is string {
-	return !!value && EMAIL.test(value);
+	const domain = value ? MAILBOX.exec(value)?.[1] : undefined;
+	return !!domain && domain.slice(1, -1).includes('.');
 }
 
 /** Mailboxes in a header value, groups flattened, only entries that look like addresses. */

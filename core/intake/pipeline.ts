@@ -3,7 +3,7 @@ import type { ParsedMail } from 'mailparser';
 import { systemResolver, type DnsResolver } from '../dns';
 import type { InboxConfig, IntakeDoor } from '../inbox';
 import { addressesOf, headerSectionLength } from './headers';
-import type { Decision, IntakeStage, IntakeState } from './state';
+import { note, type Decision, type IntakeStage, type IntakeState } from './state';
 import { authenticateStage } from './stages/authenticate';
 import { classifyStage } from './stages/classify';
 import { originalSenderStage } from './stages/original-sender';
@@ -108,15 +108,70 @@ function envelopeOf(ctx: IntakeContext): Envelope {
 	return { clientIp: e.clientIp ?? null, helo: e.helo ?? null, mailFrom: e.mailFrom ?? null, rcpt: e.rcpt ?? [] };
 }
 
+/** A lookup still pending when the deadline passes fails then, as a DNS timeout does: no stage waits past it. */
+function resolverUntil(resolver: DnsResolver, deadline: AbortSignal): DnsResolver {
+	const timedOut = (name: string, rrtype: string) =>
+		Object.assign(new Error(`DNS lookup ${name} ${rrtype} cut off by the intake deadline`), { code: 'ETIMEOUT', hostname: name });
+	return async (name, rrtype) => {
+		if (deadline.aborted) throw timedOut(name, rrtype);
+		let onAbort = () => {};
+		const cutOff = new Promise<never>((_resolve, reject) => {
+			onAbort = () => reject(timedOut(name, rrtype));
+			deadline.addEventListener('abort', onAbort, { once: true });
+		});
+		try {
+			return await Promise.race([resolver(name, rrtype), cutOff]);
+		} finally {
+			deadline.removeEventListener('abort', onAbort);
+		}
+	};
+}
+
+/** Settles when the deadline passes (never rejects, so a stage that loses the race leaves nothing unhandled). */
+function passing(deadline: AbortSignal): Promise<void> {
+	return new Promise((resolve) => deadline.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+/**
+ * Runs the stages in order until the deadline. A stage cut off by the deadline keeps running in the background
+ * (its DNS lookups fail at once), but its work no longer counts.
+ */
+async function runStages(state: IntakeState, deadline: AbortSignal): Promise<void> {
+	const deadlinePassed = passing(deadline);
+	for (const stage of INTAKE_STAGES) {
+		if (deadline.aborted) return;
+		const run = Promise.resolve().then(() => stage.run(state));
+		try {
+			await Promise.race([run, deadlinePassed]);
+		} catch (error) {
+			// A library failing on hostile input must not lose the message: the verdict names the stage instead.
+			state.flags.add('stage-error');
+			state.reasons.push(`${stage.name} stage failed: ${(error as Error).message}`);
+		}
+		if (deadline.aborted) {
+			run.catch(() => {});
+			note(state, 'intake-deadline');
+			state.decisions.push({
+				action: 'defer',
+				smtpCode: 451,
+				enhancedCode: '4.7.0',
+				reason: `the checks took longer than this inbox's intake deadline of ${state.inbox.intakeDeadlineSeconds} s (stopped in the ${stage.name} stage); answered 451 so the sender retries (inbox intakeDeadlineSeconds)`,
+			});
+		}
+	}
+}
+
 /** One raw message through every stage: the same code path for the SMTP listener, the IMAP poller and the CLI. */
 export async function runIntake(raw: Buffer, ctx: IntakeContext): Promise<IntakeOutcome> {
 	assertLooksLikeEmail(raw);
+	const deadline = new AbortController();
+	const timer = setTimeout(() => deadline.abort(), ctx.inbox.intakeDeadlineSeconds * 1000);
 	const state: IntakeState = {
 		raw,
 		inbox: ctx.inbox,
 		via: ctx.via ?? 'smtp',
 		envelope: envelopeOf(ctx),
-		resolver: ctx.resolver ?? systemResolver(),
+		resolver: resolverUntil(ctx.resolver ?? systemResolver(), deadline.signal),
 		now: ctx.now ?? null,
 		headerBytes: headerSectionLength(raw),
 		bodySkipped: null,
@@ -132,14 +187,10 @@ export async function runIntake(raw: Buffer, ctx: IntakeContext): Promise<Intake
 		auth: null,
 		thread: { messageId: null, inReplyTo: [], references: [], contentHash: null },
 	};
-	for (const stage of INTAKE_STAGES) {
-		try {
-			await stage.run(state);
-		} catch (error) {
-			// A library failing on hostile input must not lose the message: the verdict names the stage instead.
-			state.flags.add('stage-error');
-			state.reasons.push(`${stage.name} stage failed: ${(error as Error).message}`);
-		}
+	try {
+		await runStages(state, deadline.signal);
+	} finally {
+		clearTimeout(timer);
 	}
 	const result: IntakeResult = {
 		verdict: verdictOf(state),

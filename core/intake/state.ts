@@ -53,6 +53,11 @@ export interface IntakeStage {
 	run(state: IntakeState): Promise<void> | void;
 }
 
+/** Rejected or deferred: the sender is told no, so nothing more is worked out (quarantine is not a refusal). */
+export function isRefused(state: IntakeState): boolean {
+	return state.decisions.some((d) => d.action === 'reject' || d.action === 'defer');
+}
+
 /** Flags a problem with its reason (both deduplicated). */
 export function note(state: IntakeState, flag: string, reason?: string): void {
 	state.flags.add(flag);

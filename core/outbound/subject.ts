@@ -2,7 +2,8 @@ import { headerText } from './validate';
 
 // Reply and forward prefixes as mail clients write them in many languages (Re, AW, SV, Antw, Fwd, WG, TR ...),
 // with an optional counter ("Re[2]:", "Re(3):") and the full-width colon some East Asian clients use.
-const PREFIX = /^\s*(re|aw|sv|vs|antw|antwort|ref|rif|odp|ynt|atb|vá|fw|fwd|wg|tr|rv|enc|doorst)\s*(\[\d+\]|\(\d+\))?\s*[:：]\s*/i;
+// No two whitespace runs touch, so a subject of blanks is read once, not once per blank.
+const PREFIX = /^\s*(re|aw|sv|vs|antw|antwort|ref|rif|odp|ynt|atb|vá|fw|fwd|wg|tr|rv|enc|doorst)\s*(?:(?:\[\d+\]|\(\d+\))\s*)?[:：]\s*/i;
 
 /**
  * The subject without its stacked reply/forward prefixes. A forward prefix goes too: the reply goes to the

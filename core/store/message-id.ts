@@ -8,7 +8,8 @@ import { headerSectionLength } from '../intake/headers';
  * kept as written. null when nothing usable is left (empty, or space inside the id).
  */
 export function normalizeMessageId(value: string): string | null {
-	const bare = value.trim().replace(/^<+/, '').replace(/>+$/, '').trim();
+	// (?<!>) starts the closing run at its first ">": a long run is scanned once, not once per ">".
+	const bare = value.trim().replace(/^<+/, '').replace(/(?<!>)>+$/, '').trim();
 	if (!bare || /\s/.test(bare)) return null;
 	const at = bare.lastIndexOf('@');
 	return at > 0 ? `${bare.slice(0, at)}@${bare.slice(at + 1).toLowerCase()}` : bare;

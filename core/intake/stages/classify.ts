@@ -23,6 +23,21 @@ function bodyText(parsed: ParsedMail): string {
 	return [parsed.text ?? '', typeof parsed.html === 'string' ? parsed.html : ''].join('\n');
 }
 
+/**
+ * Addresses in free text: the words between separators that end in a letters-only top-level domain, once any
+ * trailing punctuation is dropped. One split and one look at each word, so "a@a@a@…" costs no more than prose.
+ */
+function addressesIn(text: string): string[] {
+	return text
+		.split(/[\s<>()"',;:]+/)
+		.map((word) => {
+			let end = word.length;
+			while (end > 0 && !/[A-Za-z]/.test(word[end - 1])) end--;
+			return word.slice(0, end).toLowerCase();
+		})
+		.filter((word) => /\.[a-z]{2,}$/.test(word) && isEmailAddress(word));
+}
+
 /** Gmail and Google Workspace confirmations: the subject is localised and may carry an organisation name. */
 function googleForwardingConfirmation(parsed: ParsedMail, inboxAddress: string): Verification | null {
 	const from = addressesOf(parsed.from)[0]?.address;
@@ -33,9 +48,7 @@ function googleForwardingConfirmation(parsed: ParsedMail, inboxAddress: string):
 	// "(#123456789) ..." in the subject; else a "<label>: 123456789" line in the body (never a URL parameter).
 	const code = /\(#\s*(\d{5,12})\)/.exec(subject)?.[1] ?? /[:：]\s*(\d{6,12})\b/.exec(parsed.text ?? '')?.[1] ?? null;
 	if (!confirmUrl && !code) return null;
-	const candidates = [...subject.matchAll(/[^\s<>()"',;:]+@[^\s<>()"',;:]+\.[A-Za-z]{2,}/g), ...(parsed.text ?? '').matchAll(/[^\s<>()"',;:]+@[^\s<>()"',;:]+\.[A-Za-z]{2,}/g)]
-		.map((m) => m[0].replace(/\.$/, '').toLowerCase())
-		.filter((a) => isEmailAddress(a) && a !== inboxAddress && a !== GOOGLE_FORWARDING_SENDER);
+	const candidates = [...addressesIn(subject), ...addressesIn(parsed.text ?? '')].filter((a) => a !== inboxAddress && a !== GOOGLE_FORWARDING_SENDER);
 	return { provider: 'google', code, confirmUrl, requestedBy: candidates[0] ?? null };
 }
 

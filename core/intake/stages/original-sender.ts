@@ -5,7 +5,7 @@ import { alignedWith, arcVouchFor } from '../authentication';
 import { readForwardedBlock } from '../forwarded-block';
 import { addressesOf, domainOf, firstHeader, headerTexts, parseAddresses } from '../headers';
 import type { IntakeStage, IntakeState } from '../state';
-import { note } from '../state';
+import { isRefused, note } from '../state';
 import { parseMessage } from './parse';
 import type { AddressValue, OriginalSender } from '../types';
 
@@ -35,8 +35,11 @@ interface Content {
 
 const contentOf = (parsed: ParsedMail): Content => ({ text: parsed.text ?? '', subject: parsed.subject ?? '', attachments: parsed.attachments });
 
-/** The message forwarded inside `content`: an attached message/rfc822 (a forward "as attachment"), else an inline block. */
-async function forwardedIn(content: Content): Promise<{ forwarded: Forwarded; inner: Content } | null> {
+/**
+ * The message forwarded inside `content`: an attached message/rfc822 (a forward "as attachment"), else an inline
+ * block, read on less text the deeper it sits in a chain (`depth`).
+ */
+async function forwardedIn(content: Content, depth = 0): Promise<{ forwarded: Forwarded; inner: Content } | null> {
 	const attached = content.attachments.find((a) => a.contentType === 'message/rfc822');
 	if (attached) {
 		const inner = await parseMessage(attached.content).catch(() => null);
@@ -44,7 +47,7 @@ async function forwardedIn(content: Content): Promise<{ forwarded: Forwarded; in
 		if (!inner || !author) return null;
 		return { forwarded: { author, method: 'attached-message', carrier: 'attached message/rfc822' }, inner: contentOf(inner) };
 	}
-	const block = readForwardedBlock(content.text, content.subject);
+	const block = readForwardedBlock(content.text, content.subject, depth);
 	if (!block) return null;
 	return {
 		forwarded: { author: { address: block.address, name: block.name }, method: 'inline-forward', carrier: `inline forwarded block (read by ${block.via})` },
@@ -61,7 +64,7 @@ async function forwardChain(parsed: ParsedMail, inbox: InboxConfig): Promise<For
 	const chain: Forwarded[] = [];
 	let content = contentOf(parsed);
 	while (chain.length < MAX_CHAIN) {
-		const found = await forwardedIn(content);
+		const found = await forwardedIn(content, chain.length);
 		if (!found) break;
 		chain.push(found.forwarded);
 		const forwarder = chain[chain.length - 2]?.author;
@@ -148,11 +151,20 @@ function listTrust(state: IntakeState, list: AddressValue, poster: AddressValue)
 	return vouch ? `${vouch}: the poster's own mail, before the list rewrote it` : null;
 }
 
+/** "'Jane' via Support" -> [, 'Jane', 'Support'], read with indexOf: a display name is attacker text. */
+function listVia(name: string): [string, string, string] | null {
+	const at = name.toLowerCase().indexOf(' via ');
+	const list = name.slice(at + 5);
+	if (at < 0 || !list || /[\r\n\u2028\u2029]/.test(name)) return null;
+	const poster = name.slice(0, at);
+	return [name, poster.slice(poster.startsWith("'") ? 1 : 0, poster.endsWith("'") && poster.length > 1 ? -1 : undefined), list];
+}
+
 /** A list that rewrote From (Google Groups "'Jane' via Support", X-Original-From/Sender, Reply-To). */
 function listRewrite(state: IntakeState, parsed: ParsedMail, from: AddressValue): OriginalSender | null {
 	const originalFrom = parseAddresses(firstHeader(parsed, 'x-original-from'))[0];
 	const originalSender = parseAddresses(firstHeader(parsed, 'x-original-sender'))[0];
-	const via = /^'?(.*?)'? via (.+)$/i.exec(from.name);
+	const via = listVia(from.name);
 	const replyTo = addressesOf(parsed.replyTo)[0];
 	const evidence: string[] = [];
 	let poster: AddressValue | undefined;
@@ -194,8 +206,9 @@ export const originalSenderStage: IntakeStage = {
 			state.originalSender = { address: null, name: null, method: 'from-header', forwardedBy: null, trusted: false, evidence: [raw ? `unusable From: ${raw}` : 'no From header'] };
 			return;
 		}
-		state.originalSender =
-			(await manualForward(state, parsed, from)) ?? listRewrite(state, parsed, from) ?? fromHeader(state, parsed, from);
+		// A refused message keeps the sender its headers name; reading the forwards it carries would only refine it.
+		const forward = isRefused(state) ? null : await manualForward(state, parsed, from);
+		state.originalSender = forward ?? listRewrite(state, parsed, from) ?? fromHeader(state, parsed, from);
 	},
 };
 

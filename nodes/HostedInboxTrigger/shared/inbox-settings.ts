@@ -1,6 +1,13 @@
 import type { INodeProperties, ITriggerFunctions } from 'n8n-workflow';
 
-import { DEFAULT_TRUSTED_ARC_SEALERS, DEFAULT_TRUSTED_LIST_DOMAINS, parseInboxConfig, type InboxConfig } from '../../../core/inbox';
+import {
+	DEFAULT_INTAKE_DEADLINE_SECONDS,
+	DEFAULT_TRUSTED_ARC_SEALERS,
+	DEFAULT_TRUSTED_LIST_DOMAINS,
+	MAX_INTAKE_DEADLINE_SECONDS,
+	parseInboxConfig,
+	type InboxConfig,
+} from '../../../core/inbox';
 
 /**
  * The inbox's trust settings (the one place they are set): shared by both ways of receiving mail.
@@ -31,6 +38,14 @@ export const inboxSettingsProperties: INodeProperties[] = [
 					},
 				],
 				default: 'enforce',
+			},
+			{
+				displayName: 'Intake Deadline (Seconds)',
+				name: 'intakeDeadlineSeconds',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: MAX_INTAKE_DEADLINE_SECONDS },
+				default: DEFAULT_INTAKE_DEADLINE_SECONDS,
+				description: 'Time the checks of one message may take, DNS included; past it the sender is answered 451 4.7.0 and retries',
 			},
 			{
 				displayName: 'Internal Addresses',
@@ -127,5 +142,6 @@ export function readInboxConfig(context: ITriggerFunctions, address: string): In
 		dmarcPolicy: security.dmarcPolicy ?? 'enforce',
 		onDnsError: security.onDnsError ?? 'accept',
 		maxMessageBytes: Math.round(Number(security.maxMessageMb ?? 30) * 1024 * 1024),
+		intakeDeadlineSeconds: Number(security.intakeDeadlineSeconds ?? DEFAULT_INTAKE_DEADLINE_SECONDS),
 	});
 }

@@ -1,7 +1,7 @@
 import { connect, createServer, type Socket } from 'node:net';
 import { createTransport } from 'nodemailer';
 
-import { zoneResolver, type Zone } from '../../../core/dns';
+import { zoneResolver, type DnsResolver, type Zone } from '../../../core/dns';
 import { parseInboxConfig, type InboxConfigInput } from '../../../core/inbox';
 import { createSmtpIntake } from '../../../core/smtp/intake';
 import { openStore, type StoreOptions } from '../../../core/store/open';
@@ -52,7 +52,7 @@ describeEachStore('SMTP intake on the store', (getStore, _engine, getOptions) =>
 		attached = undefined;
 	});
 
-	async function listen(store = getStore(), trust: Partial<InboxConfigInput> = {}, zone: Zone = {}) {
+	async function listen(store = getStore(), trust: Partial<InboxConfigInput> = {}, zone: Zone = {}, resolver: DnsResolver = zoneResolver(zone)) {
 		const inbox = parseInboxConfig({ address: ADDRESS, ...trust });
 		const { id: inboxId } = await store.registerInbox({ address: ADDRESS });
 		const spooled: SpoolEntry[] = [];
@@ -61,7 +61,7 @@ describeEachStore('SMTP intake on the store', (getStore, _engine, getOptions) =>
 			store,
 			inbox,
 			inboxId,
-			resolver: zoneResolver(zone),
+			resolver,
 			onSpooled: (entry) => spooled.push(entry),
 			onTrouble: (error) => troubles.push(error),
 		});
@@ -111,6 +111,17 @@ describeEachStore('SMTP intake on the store', (getStore, _engine, getOptions) =>
 		const relay = await listen(store, { trustedAuthservIds: ['mx.company.test'], trustedRelays: ['127.0.0.1/32'] }, zone);
 		expect((await send(relay.transport)).response).toMatch(/^250 2\.0\.0 Queued as /);
 		relay.transport.close();
+	});
+
+	it('answers 451 4.7.0 with the reason when the checks outlast the intake deadline (a DNS server that never answers)', async () => {
+		const store = getStore();
+		const silentDns: DnsResolver = () => new Promise(() => {});
+		const { inboxId, spooled, transport } = await listen(store, { intakeDeadlineSeconds: 0.5 }, {}, silentDns);
+		const error = await transport.sendMail({ from: 'a@customer.example', to: ADDRESS, subject: 'slow dns', text: 'x', envelope: { from: 'a@customer.example', to: [ADDRESS] } }).catch((e: unknown) => e);
+		expect(error).toMatchObject({ responseCode: 451, response: expect.stringMatching(/^451 4\.7\.0 the checks took longer than this inbox's intake deadline of 0\.5 s \(stopped in the authenticate stage\)/) });
+		expect(spooled).toEqual([]);
+		const [logged] = await store.listIntake({ inboxId, kind: 'deferred' });
+		expect(logged.details.verdict).toMatchObject({ action: 'defer', smtpCode: 451, enhancedCode: '4.7.0', flags: expect.arrayContaining(['intake-deadline']) });
 	});
 
 	it('answers a plain 451 4.3.0, never 250, when the store is down: the cause goes to the log, not to the sender', async () => {

@@ -1,0 +1,125 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { replySubject } from '../../../core/outbound/subject';
+import { compose, sign, testWorld } from '../../fixtures/mail';
+import { runCli } from '../../support/cli';
+
+/**
+ * The attacks of the red-team review, each mounted through `hosted-inbox explain`. Before the fix each of these
+ * held the process for seconds to minutes; now each must simply come back with its verdict.
+ */
+describe('hostile input through explain: bounded work, verdicts intact', () => {
+	const dir = mkdtempSync(join(tmpdir(), 'hostile-'));
+	const world = testWorld();
+	const zoneFile = join(dir, 'zone.json');
+	writeFileSync(zoneFile, JSON.stringify(world.zone));
+	const inboxFile = (name: string, settings: Record<string, unknown> = {}) => {
+		const path = join(dir, `${name}.json`);
+		writeFileSync(path, JSON.stringify({ address: 'support@inbox.example.test', internalDomains: ['company.test'], ...settings }));
+		return path;
+	};
+	const enforce = inboxFile('enforce');
+	const monitor = inboxFile('monitor', { dmarcPolicy: 'monitor' });
+	let n = 0;
+	async function explain(raw: Buffer, inbox = enforce) {
+		const eml = join(dir, `m${++n}.eml`);
+		writeFileSync(eml, raw);
+		const r = await runCli(['explain', eml, '--inbox', inbox, '--dns', zoneFile]);
+		expect(r).toMatchObject({ code: 0, stderr: '' });
+		return JSON.parse(r.stdout);
+	}
+	const forward = (note: string) =>
+		`${note}\n\n---------- Forwarded message ---------\nFrom: Carol Customer <carol@customer.test>\nSubject: Order late\nTo: agent@company.test\n\nWhere is my order?`;
+
+	it('a forged Google confirmation with "a@a@a@…" in its subject and body is still read as one (code, no requester)', async () => {
+		const raw = await compose({ from: 'forwarding-noreply@google.com', to: 'support@inbox.example.test', subject: `(#123456) ${'a@'.repeat(2000)}`, text: 'a@'.repeat(4096) });
+		const r = await explain(raw);
+		expect(r.kind).toBe('forwarding-confirmation');
+		expect(r.verification).toMatchObject({ provider: 'google', code: '123456', requestedBy: null });
+		expect(r.verdict.flags).toContain('verification-unauthenticated');
+	});
+
+	it('a Google confirmation still names who asked, among "a@a@" noise', async () => {
+		const raw = await compose({ from: 'forwarding-noreply@google.com', to: 'support@inbox.example.test', subject: '(#123456) Gmail Forwarding Confirmation - Receive Mail from alex@company.test.', text: `${'a@'.repeat(4096)}\nalex@company.test has requested to automatically forward mail` });
+		expect((await explain(raw)).verification).toMatchObject({ code: '123456', requestedBy: 'alex@company.test' });
+	});
+
+	it('whitespace runs in a forward from an internal-looking but unauthenticated From: the forward is reported, the From stands', async () => {
+		const text = forward(`FYI\nFrom: ${' '.repeat(12_000)}x\n${' \n'.repeat(5_000)}${'\t'.repeat(8_000)}`);
+		const raw = await compose({ from: 'agent@company.test', to: 'support@inbox.example.test', subject: 'Fwd: Order late', text });
+		const r = await explain(raw, monitor);
+		expect(r.originalSender).toMatchObject({ address: 'agent@company.test', method: 'from-header', trusted: false });
+		expect(r.verdict.flags).toContain('forward-ignored');
+	});
+
+	it('an authenticated insider whose forward note carries long whitespace runs still files the mail under the author', async () => {
+		const text = forward(`FYI${' '.repeat(5_000)}\n${'\n'.repeat(5_000)}${'\u00a0\u2003 '.repeat(2_000)}\nsee below`);
+		const raw = await sign(await compose({ from: 'agent@company.test', to: 'support@inbox.example.test', subject: 'Fwd: Order late', text }), world.company);
+		expect((await explain(raw)).originalSender).toMatchObject({ address: 'carol@customer.test', method: 'inline-forward', trusted: true });
+	});
+
+	it('an authenticated insider cannot make the forward reader backtrack either (long lines of quotes and brackets, bare separators)', async () => {
+		const lines = `On x, "${'a" <'.repeat(2000)}\n`.repeat(8) + '-----Original Message-----\nFrom: a\nTo: b\n'.repeat(500);
+		const raw = await sign(await compose({ from: 'agent@company.test', to: 'support@inbox.example.test', subject: 'Fwd: x', text: lines }), world.company);
+		expect((await explain(raw)).originalSender).toMatchObject({ address: 'agent@company.test', method: 'from-header', trusted: true });
+	});
+
+	it(`a "' via a' via a…" display name and ">>>>" thread headers`, async () => {
+		const raw = await compose({
+			from: `"${"' via a".repeat(5_000)}" <list@lists.example.test>`,
+			replyTo: 'carol@customer.test',
+			to: 'support@inbox.example.test',
+			subject: 'hello',
+			text: 'hi',
+			headers: { References: `<a@b> ${'>'.repeat(50_000)}x`, 'In-Reply-To': `<${'>'.repeat(50_000)}` },
+		});
+		const r = await explain(raw, monitor);
+		expect(r.originalSender).toMatchObject({ address: 'carol@customer.test', method: 'list-rewrite' });
+		expect(r.thread.references[0]).toBe('a@b');
+	});
+
+	it('a reply subject of blanks is read once', () => {
+		expect(replySubject(`Re:${' '.repeat(100_000)}x`)).toBe('Re: x');
+		const noColon = `Re${' '.repeat(100_000)}x`;
+		expect(replySubject(noColon)).toBe(`Re: ${noColon}`);
+	});
+});
+
+describe('a refused message is not refined by its forward; a quarantined one is', () => {
+	const dir = mkdtempSync(join(tmpdir(), 'refused-'));
+	const world = testWorld();
+	const zoneFile = join(dir, 'zone.json');
+	writeFileSync(zoneFile, JSON.stringify(world.zone));
+	const inbox = join(dir, 'inbox.json');
+	writeFileSync(inbox, JSON.stringify({ address: 'support@inbox.example.test', internalDomains: ['company.test'] }));
+	async function explain(raw: Buffer) {
+		const eml = join(dir, `m${Math.random()}.eml`);
+		writeFileSync(eml, raw);
+		return JSON.parse((await runCli(['explain', eml, '--inbox', inbox, '--dns', zoneFile])).stdout);
+	}
+
+	it('a DMARC rejection carries its kind and the sender its headers name', async () => {
+		const raw = await compose({ from: 'carol@customer.test', to: 'support@inbox.example.test', subject: 'Automatic reply: away', text: 'x', headers: { 'Auto-Submitted': 'auto-replied' } });
+		const r = await explain(raw);
+		expect(r.verdict).toMatchObject({ action: 'reject', smtpCode: 550 });
+		expect(r).toMatchObject({ kind: 'auto-reply', originalSender: { address: 'carol@customer.test', method: 'from-header' } });
+	});
+
+	it('an unauthenticated insider refused by DMARC: its forward is not read (no forward-ignored either), its From stands', async () => {
+		const text = 'FYI\n\n---------- Forwarded message ---------\nFrom: Carol <carol@customer.test>\nSubject: x\n\nhi';
+		const r = await explain(await compose({ from: 'agent@company.test', to: 'support@inbox.example.test', subject: 'Fwd: x', text }));
+		expect(r.verdict.action).toBe('reject');
+		expect(r.originalSender).toMatchObject({ address: 'agent@company.test', method: 'from-header' });
+		expect(r.verdict.flags).not.toContain('forward-ignored');
+	});
+
+	it('a quarantined message runs every stage, so it can be released with its sender', async () => {
+		const raw = await compose({ from: 'dana@quarantined.test', to: 'support@inbox.example.test', subject: 'Automatic reply: away', text: 'x', headers: { 'Auto-Submitted': 'auto-replied' } });
+		const r = await explain(raw);
+		expect(r.verdict.action).toBe('quarantine');
+		expect(r.kind).toBe('auto-reply');
+		expect(r.originalSender).toMatchObject({ address: 'dana@quarantined.test', method: 'from-header' });
+	});
+});
