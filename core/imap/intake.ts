@@ -34,7 +34,7 @@ export class IntakeDeferredError extends Error {
 function returnPath(raw: Buffer): string | null {
 	const end = raw.indexOf('\r\n\r\n');
 	const head = raw.subarray(0, end === -1 ? Math.min(raw.length, 64 * 1024) : end).toString('latin1');
-	const match = /^Return-Path:\s*<([^>\r\n]*)>/im.exec(head);
+	const match = /^Return-Path:[ \t]*<([^>\r\n]*)>/im.exec(head);
 	return match ? match[1] || null : null;
 }
 
