@@ -65,10 +65,10 @@ async function main(): Promise<void> {
 		for (const c of cases(size)) {
 			const crafted = await build(c, false);
 			const twin = await build(c, true);
-			for (let i = 0; i < 3; i++) await Promise.all([once(crafted), once(twin)]);
+			for (let i = 0; i < 5; i++) await Promise.all([once(crafted), once(twin)]);
 			// Alternating, so both see the same machine load; the median of each.
 			const times = { crafted: [] as number[], twin: [] as number[] };
-			for (let i = 0; i < 21; i++) {
+			for (let i = 0; i < 31; i++) {
 				times.crafted.push(await once(crafted));
 				times.twin.push(await once(twin));
 			}

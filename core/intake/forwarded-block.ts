@@ -18,7 +18,7 @@ export interface ForwardedBlock {
  */
 const MAX_TEXT = 32 * 1024;
 /** Lines are cut here: forward header lines are shorter (Yahoo's one-line header block opens with its From). */
-const MAX_LINE = 256;
+const MAX_LINE = 160;
 /** A whitespace run keeps at most two line breaks and this much of the indentation after them. */
 const MAX_INDENT = 8;
 
