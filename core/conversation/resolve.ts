@@ -104,6 +104,7 @@ function recordInput(inboxId: string, item: IntakeItem): Omit<RecordMessageInput
 		references: item.thread.references,
 		from: item.email.from?.address ?? item.originalSender.address ?? item.envelope.mailFrom ?? '',
 		sender: threadingSender(item),
+		senderAuthenticated: item.originalSender.trusted,
 		to: item.email.to.map((a) => a.address),
 		cc: item.email.cc.map((a) => a.address),
 		subject: item.email.subject,

@@ -613,7 +613,8 @@ export class SqlStore implements Store {
 					if (conversation.inbox_id !== inboxId) throw new StoreInputError(`Conversation ${input.conversationId} is not in the inbox ${String(inbox.address)}`);
 				} else {
 					const sender = input.direction === 'in' ? (input.sender ?? fields.from) : null;
-					({ conversation, refused: threadRefused } = await this.threadOf(q, inbox, unique([...inReplyTo, ...[...references].reverse()]), sender));
+					const keys = unique([...inReplyTo, ...[...references].reverse()]);
+					({ conversation, refused: threadRefused } = await this.threadOf(q, inbox, keys, sender, input.senderAuthenticated === true));
 				}
 				let outcome: RecordMessageResult['outcome'] = 'existing-conversation';
 				if (!conversation) {
@@ -672,10 +673,10 @@ export class SqlStore implements Store {
 	 * The conversation In-Reply-To / References lead to (keys in order: In-Reply-To first, then References from the
 	 * most recent back, as mail clients order them; our outbound ids are stored messages too). Anyone can write these
 	 * headers and a Message-ID is no secret, so an inbound message joins a conversation only when its sender is an
-	 * agent, or that conversation's contact or a participant in it (an address in its From, To or Cc, the inbox's own
-	 * addresses aside); otherwise it is refused, and why. Outbound (sender null) follows the keys.
+	 * authenticated agent, or that conversation's contact or a participant in it (an address in its From, To or Cc, the
+	 * inbox's own addresses aside); otherwise it is refused, and why. Outbound (sender null) follows the keys.
 	 */
-	private async threadOf(q: SqlExecutor, inbox: Row, keys: string[], sender: string | null): Promise<{ conversation: Row | null; refused: string | null }> {
+	private async threadOf(q: SqlExecutor, inbox: Row, keys: string[], sender: string | null, authenticated: boolean): Promise<{ conversation: Row | null; refused: string | null }> {
 		if (keys.length === 0) return { conversation: null, refused: null };
 		const found = await q.all(`SELECT message_id, conversation_id FROM messages WHERE inbox_id = $1 AND message_id IN (${placeholders(2, keys.length)}) ORDER BY created_at, id`, [
 			String(inbox.id),
@@ -684,7 +685,7 @@ export class SqlStore implements Store {
 		const candidates = unique(keys.flatMap((key) => found.filter((row) => row.message_id === key).map((row) => String(row.conversation_id))));
 		if (candidates.length === 0) return { conversation: null, refused: null };
 		const senderKey = sender?.trim().toLowerCase() ?? null;
-		if (senderKey === null || (senderKey && (await this.one(q, 'SELECT id FROM agents WHERE email_key = $1', [senderKey])))) {
+		if (senderKey === null || (senderKey && authenticated && (await this.one(q, 'SELECT id FROM agents WHERE email_key = $1', [senderKey])))) {
 			return { conversation: await this.conversationRow(q, candidates[0]), refused: null };
 		}
 		const list = placeholders(1, candidates.length);
@@ -701,7 +702,7 @@ export class SqlStore implements Store {
 		}
 		return {
 			conversation: null,
-			refused: `In-Reply-To/References name conversation ${candidates.join(', ')}, but ${sender || 'the sender'} is not its contact, a participant in it or an agent: filed as a new conversation`,
+			refused: `In-Reply-To/References name conversation ${candidates.join(', ')}, but ${sender || 'the sender'} is not its contact, a participant in it or an authenticated agent: filed as a new conversation`,
 		};
 	}
 

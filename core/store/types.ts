@@ -161,6 +161,8 @@ export interface RecordMessageInput {
 	 * contact, a participant in it or an agent; otherwise the message opens a new conversation, with threadRefused.
 	 */
 	sender?: string | null;
+	/** Inbound: the intake authenticated `sender`. Only an authenticated agent joins a conversation as an agent (anyone can write an agent's From). */
+	senderAuthenticated?: boolean;
 }
 
 export interface RecordMessageResult {

@@ -163,4 +163,20 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 		const own = await resolved(store, intakeItem({ inbox: address, from: 'Zoe@Customer.example.test', inReplyTo: [`thread${n}@customer.example.test`] }));
 		expect(own.conversation).toMatchObject({ id: customer.conversation.id, isNew: false, threadRefused: null });
 	});
+
+	it('does not let an unauthenticated From naming an agent into another customer\'s conversation; the authenticated agent threads', async () => {
+		const store = getStore();
+		const address = inbox();
+		const agent = await store.createAgent({ email: `agent${n}@company.test`, firstName: 'A', fullName: 'A Gent' });
+		const id = `thread${n}@customer.example.test`;
+		const customer = await resolved(store, intakeItem({ inbox: address, from: 'zoe@customer.example.test', messageId: id }));
+		// company.test publishes no DMARC: the forged From is accepted, but only as a claim.
+		const forged = await resolved(
+			store,
+			await intakeOf(`From: ${agent.email}\r\nTo: ${address}\r\nSubject: Re: Order\r\nMessage-ID: <forged${n}@attacker.example.test>\r\nIn-Reply-To: <${id}>\r\n\r\nNew bank details: IBAN XX00 0000.\r\n`, address),
+		);
+		expect(forged.conversation).toMatchObject({ isNew: true, threadRefused: expect.stringContaining(`${agent.email} is not its contact`) });
+		const real = await resolved(store, intakeItem({ inbox: address, from: agent.email, inReplyTo: [id] }));
+		expect(real.conversation).toMatchObject({ id: customer.conversation.id, isNew: false, threadRefused: null });
+	});
 });

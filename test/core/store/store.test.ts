@@ -224,7 +224,7 @@ describeEachStore('conversations store', (getStore) => {
 			expect(refused.outcome).toBe('new-conversation');
 			expect(refused.conversation).toMatchObject({ contactId: mallory.id });
 			expect(refused.message.threadRefused).toBe(
-				`In-Reply-To/References name conversation ${opened.conversation.id}, but ${mallory.email} is not its contact, a participant in it or an agent: filed as a new conversation`,
+				`In-Reply-To/References name conversation ${opened.conversation.id}, but ${mallory.email} is not its contact, a participant in it or an authenticated agent: filed as a new conversation`,
 			);
 			expect((await store.recordMessage(intruder)).message).toMatchObject({ id: refused.message.id, threadRefused: refused.message.threadRefused });
 			// Filed under the customer's contact by an unproven claim, the sender is still the stranger.
@@ -238,7 +238,10 @@ describeEachStore('conversations store', (getStore) => {
 			const cc = await store.recordMessage(inbound(inbox.id, bob.id, { from: colleague, references: [parent] }));
 			expect(cc.conversation.id).toBe(opened.conversation.id);
 			const agentContact = (await store.findOrCreateContact(inbox.id, { email: agent.email })).contact;
-			const fromAgent = await store.recordMessage(inbound(inbox.id, agentContact.id, { from: agent.email, inReplyTo: [own.message.messageId] }));
+			// Anyone can write an agent's From: only an authenticated one joins as an agent.
+			const forgedAgent = await store.recordMessage(inbound(inbox.id, agentContact.id, { from: agent.email, text: 'forged', inReplyTo: [own.message.messageId] }));
+			expect(forgedAgent.message.threadRefused).toMatch(/is not its contact, a participant in it or an authenticated agent/);
+			const fromAgent = await store.recordMessage(inbound(inbox.id, agentContact.id, { from: agent.email, senderAuthenticated: true, inReplyTo: [own.message.messageId] }));
 			expect(fromAgent.conversation.id).toBe(opened.conversation.id);
 			expect((await store.listMessages(opened.conversation.id)).map((m) => m.id)).toEqual([opened.message.id, own.message.id, cc.message.id, fromAgent.message.id]);
 		});
