@@ -28,10 +28,20 @@ export async function settleForwardingTest(store: ForwardingCheckStore, inboxId:
 		await logBouncedTest(store, inboxId, received);
 		return null;
 	}
-	// The classify stage made it a forwarding test only for a token issued for this inbox.
+	// The classify stage made it a forwarding test for a token of the right shape bound to this inbox.
 	const token = firstHeader(received.parsed, FORWARDING_TEST_HEADER);
 	if (result.kind !== 'forwarding-test' || !result.verification || !token) return null;
-	const outcome = await outcomeFor(store, inboxId, token, received);
+	const check = await checkOf(store, inboxId, token);
+	if (!check) {
+		// Anyone can mint a token of that shape (its binding is keyed by its own nonce): only one a check of this
+		// inbox holds makes a forwarding test; any other is an ordinary message, never one for the Forwarding output.
+		result.kind = 'message';
+		result.verification = null;
+		result.verdict.flags.push('forwarding-test-foreign');
+		result.verdict.reasons.push(`${FORWARDING_TEST_HEADER} carries a token no forwarding check of this inbox holds (unknown, used or superseded): taken as an ordinary message`);
+		return null;
+	}
+	const outcome = await outcomeFor(store, inboxId, check, token, received);
 	result.verification.check = outcome;
 	return outcome;
 }
@@ -41,9 +51,7 @@ async function checkOf(store: ForwardingCheckStore, inboxId: string, token: stri
 	return (await store.latestForwardingChecks(inboxId)).find((check) => check.token === token);
 }
 
-async function outcomeFor(store: ForwardingCheckStore, inboxId: string, token: string, received: ReceivedTest): Promise<ForwardingTestOutcome> {
-	const check = await checkOf(store, inboxId, token);
-	if (!check) return { outcome: 'unknown-token', checkId: null, detail: 'No open forwarding check has this token (unknown, already used or superseded): nothing verified' };
+async function outcomeFor(store: ForwardingCheckStore, inboxId: string, check: ForwardingCheck, token: string, received: ReceivedTest): Promise<ForwardingTestOutcome> {
 	const { verdict } = received.result;
 	if (verdict.action === 'reject' || verdict.action === 'defer') {
 		// It did arrive, but a refused message is not mail the team would get: the check stays open until its deadline.

@@ -13,8 +13,9 @@ function binding(nonce: string, inboxAddress: string): string {
 
 /**
  * A new forwarding-check token for the inbox at this hosted address: 32 random bytes (base64url) plus an HMAC
- * binding it to the address, so the intake (which knows the address, not the store) can tell our token from any
- * other header value, and a test message that reaches another inbox verifies nothing.
+ * binding it to the address, so the intake (which knows the address, not the store) can tell a token for this inbox
+ * from any other header value, and a test message that reaches another inbox verifies nothing. The binding is no
+ * secret (it is keyed by the token's own nonce): only a token a forwarding check of the inbox holds is a test.
  */
 export function newForwardingToken(inboxAddress: string): string {
 	const nonce = randomBytes(NONCE_BYTES).toString('base64url');

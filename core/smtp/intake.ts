@@ -101,9 +101,9 @@ function smtpDecision(options: SmtpIntakeOptions): (raw: Buffer, envelope: Envel
 		const { result, parsed } = outcome;
 		const run: IntakeRun = { result, parsed, receivedAt: receivedAt.toISOString() };
 		const { verdict } = result;
-		const logKind = LOG_KIND[verdict.action === 'accept' ? result.kind : verdict.action];
-		// A forwarding test completes its check first, so the log and the item carry the outcome.
+		// A forwarding test completes its check first, so the log and the item carry the outcome (or it is no test).
 		await settleForwardingTest(store, inboxId, run);
+		const logKind = LOG_KIND[verdict.action === 'accept' ? result.kind : verdict.action];
 		if (logKind) await store.logIntake(intakeLogEntry(inboxId, logKind, result));
 		if (verdict.action === 'reject' || verdict.action === 'defer') {
 			options.onRefused?.(run);

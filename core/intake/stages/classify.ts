@@ -9,7 +9,7 @@ import type { MessageKind, Verification } from '../types';
 /** The header a forwarding test sent by this package carries; core/forwarding checks the token against the store. */
 export const FORWARDING_TEST_HEADER = 'x-hosted-inbox-verify';
 
-/** The message's test token when it was issued for this inbox (HMAC-checked); any other value is not ours. */
+/** The message's test token when it is bound to this inbox; a shape check only (anyone can mint one): the store's check decides (core/forwarding/complete). */
 export function forwardingTestToken(parsed: ParsedMail | null, inboxAddress: string): string | null {
 	const token = firstHeader(parsed, FORWARDING_TEST_HEADER);
 	return token && tokenBelongsTo(token, inboxAddress) ? token : null;

@@ -175,11 +175,14 @@ describeEachStore('forwarding verification through the SMTP intake', (getStore) 
 		};
 		expect(await settle(real.raw, real.envelope)).toMatchObject({ outcome: 'already-verified' });
 
-		// A new waiting check; a forged message with a well-formed token bound to this inbox but never issued.
+		// A new waiting check; a forged message with a token bound to this inbox but never issued (anyone can mint
+		// one: the binding is keyed by the token's own nonce) is an ordinary message, never a forwarding test.
 		const second = await verifyForwarding({ inbox: hosted, publicAddress: PUBLIC }, { store, send: sender.send });
-		const forgedToken = newForwardingToken(hosted);
-		const forged = await composeForwardingTest({ publicAddress: PUBLIC, inboxAddress: hosted, token: forgedToken, deadline: new Date() });
-		expect(await settle(forwarded(forged.raw, hosted).raw, real.envelope)).toMatchObject({ outcome: 'unknown-token', checkId: null });
+		const forged = await composeForwardingTest({ publicAddress: PUBLIC, inboxAddress: hosted, token: newForwardingToken(hosted), deadline: new Date() });
+		const outcome = await runIntake(forwarded(forged.raw, hosted).raw, { inbox: parseInboxConfig({ address: hosted }), envelope: real.envelope, resolver: zoneResolver({}) });
+		expect(await settleForwardingTest(store, (await store.getInbox(hosted))!.id, { ...outcome, receivedAt: new Date().toISOString() })).toBeNull();
+		expect(outcome.result).toMatchObject({ kind: 'message', verification: null, verdict: { flags: expect.arrayContaining(['forwarding-test-foreign']) } });
+		expect(outputFor(outcome.result)).toBe('message');
 		// The real token of another inbox's check.
 		const other = await setup();
 		const foreign = forwarded(other.sender.sent[0].raw, hosted);
