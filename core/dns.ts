@@ -6,27 +6,39 @@ import { z } from 'zod';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type DnsResolver = (name: string, rrtype: string) => Promise<any>;
 
-/** The offline zone format of the corpus README: name -> RR type -> answers as Node returns them. */
-export const zoneSchema = z.record(
-	z.string(),
-	z.record(z.string(), z.array(z.unknown()), { invalid_type_error: 'each name must map RR types to lists' }),
-);
-export type Zone = z.infer<typeof zoneSchema>;
+/** Node DNS error codes a zone may give a name, to show a broken nameserver offline. */
+export const ZONE_FAILURES = ['ESERVFAIL', 'ETIMEOUT', 'ECONNREFUSED'] as const;
+type ZoneFailure = (typeof ZONE_FAILURES)[number];
+
+const zoneName = z
+	.object({ error: z.enum(ZONE_FAILURES).optional() })
+	.catchall(z.array(z.unknown(), { invalid_type_error: 'each RR type must map to a list of answers' }))
+	.refine((records) => records.error === undefined || Object.keys(records).length === 1, 'a name with "error" holds no records');
+
+/**
+ * The offline zone format of the corpus README: name -> RR type -> answers as Node returns them,
+ * or name -> {"error": "ESERVFAIL"} for a name whose every lookup fails with that code.
+ */
+export const zoneSchema = z.record(z.string(), zoneName, { invalid_type_error: 'each name must map RR types to lists' });
+export type Zone = Record<string, Record<string, unknown[]> | { error: ZoneFailure }>;
+
+const ERROR_TEXT: Record<string, string> = { ENOTFOUND: 'NXDOMAIN', ENODATA: 'NODATA' };
 
 function dnsError(code: string, name: string, rrtype: string): Error {
-	return Object.assign(new Error(`${code === 'ENOTFOUND' ? 'NXDOMAIN' : 'NODATA'} ${name} ${rrtype}`), {
-		code,
-		hostname: name,
-	});
+	return Object.assign(new Error(`${ERROR_TEXT[code] ?? code} ${name} ${rrtype}`), { code, hostname: name });
 }
 
-/** A resolver that answers only from `zone`: an absent name is NXDOMAIN, an absent type NODATA. */
+/**
+ * A resolver that answers only from `zone`: an absent name is NXDOMAIN, an absent type NODATA,
+ * a name holding {"error": code} fails every lookup with that code.
+ */
 export function zoneResolver(zone: Zone): DnsResolver {
 	const byName = new Map(Object.entries(zone).map(([name, rrs]) => [normaliseName(name), rrs]));
 	return async (name, rrtype) => {
 		const records = byName.get(normaliseName(name));
 		if (!records) throw dnsError('ENOTFOUND', name, rrtype);
-		const answers = records[rrtype.toUpperCase()];
+		if ('error' in records && typeof records.error === 'string') throw dnsError(records.error, name, rrtype);
+		const answers = (records as Record<string, unknown[]>)[rrtype.toUpperCase()];
 		if (!answers) throw dnsError('ENODATA', name, rrtype);
 		return structuredClone(answers);
 	};
@@ -58,7 +70,7 @@ export function loadZoneFile(path: string): Zone {
 		const issue = parsed.error.issues[0];
 		throw new Error(`zone file ${path} is not a zone: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
 	}
-	return parsed.data;
+	return parsed.data as Zone;
 }
 
 /** Real DNS with a bounded wait, so a dead resolver becomes a temporary error instead of a hang. */

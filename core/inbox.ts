@@ -45,6 +45,11 @@ export const inboxConfigSchema = z.object({
 	dmarcPolicy: z.enum(['enforce', 'monitor']).default('enforce'),
 	/** DNS trouble never rejects: accept and flag (default) or answer 451 so the sender retries. */
 	onDnsError: z.enum(['accept', 'defer']).default('accept'),
+	/**
+	 * A From that is not exactly one mailbox (none, several, a group, no address) or a header section that
+	 * cannot be read: the author is unknown, so quarantine (default) or refuse 550 5.7.1; never filed under the envelope sender.
+	 */
+	onMalformedFrom: z.enum(['quarantine', 'reject']).default('quarantine'),
 	maxMessageBytes: z.number().int().positive().default(DEFAULT_MAX_MESSAGE_BYTES),
 	/** Time one message may take in the intake (DNS waits included); past it the sender is answered 451 and retries. */
 	intakeDeadlineSeconds: z.number().positive().max(MAX_INTAKE_DEADLINE_SECONDS).default(DEFAULT_INTAKE_DEADLINE_SECONDS),

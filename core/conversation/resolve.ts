@@ -58,7 +58,8 @@ export type ResolveOutcome =
 /** The author the message is filed under, and whether that choice carries a flag. */
 export function chooseSender(item: IntakeItem, options: ResolveOptions): { address: string; name: string | null; flagReason: string | null } {
 	const original = item.originalSender;
-	const outer = item.email.from ?? (item.envelope.mailFrom ? { address: item.envelope.mailFrom, name: '' } : null);
+	// Never the envelope sender: anyone may write any MAIL FROM, and a message without one author is held by the intake.
+	const outer = item.email.from;
 	if (original.address && original.trusted) return { address: original.address, name: original.name, flagReason: null };
 	const claim = original.address
 		? `original sender ${original.address} (${original.method}) could not be authenticated${original.evidence.length ? `: ${original.evidence.join('; ')}` : ''}`
@@ -66,7 +67,7 @@ export function chooseSender(item: IntakeItem, options: ResolveOptions): { addre
 	if (original.address && (options.untrustedSender === 'createAndFlag' || !outer)) {
 		return { address: original.address, name: original.name, flagReason: claim };
 	}
-	if (!outer) throw new Error('The message names no sender at all (no original sender, no From header, no envelope sender)');
+	if (!outer) throw new Error('The message names no author (its From is not exactly one mailbox), so it is filed under no contact');
 	return { address: outer.address, name: outer.name || null, flagReason: null };
 }
 

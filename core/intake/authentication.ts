@@ -1,12 +1,18 @@
 // mailauth 4.13 is the newest line that runs on Node 20: 7.x needs Node >= 22.19 and crashes on 20.
 import { arc, dkimVerify, dmarc, spf } from 'mailauth';
 import type { ARCChainEntry, ARCResult, DKIMResult, DKIMVerifyResult, DMARCResult, SPFResult } from 'mailauth';
+import { getAlignment, parseDkimHeaders, parseHeaders } from 'mailauth/lib/tools';
+import type { ParsedMail } from 'mailparser';
 import { BlockList, isIP } from 'node:net';
 import { hostname } from 'node:os';
 
 import type { DnsResolver } from '../dns';
 import type { InboxConfig, IntakeDoor } from '../inbox';
+import { authorOf, domainOf } from './headers';
 import type { AuthSummary, Envelope } from './types';
+
+/** RFC 6376 §6.1 lets a verifier limit the signatures it checks: each costs a key lookup and may cost a body hash. */
+export const MAX_DKIM_SIGNATURES = 10;
 
 /** What later stages need to know about authentication beyond the printed summary. */
 export interface AuthDetails {
@@ -26,6 +32,10 @@ export interface AuthDetails {
 	upstreamIgnored: string | null;
 	/** DNS lookups that failed temporarily, described for a person. */
 	dnsTrouble: string[];
+	/** Those of them DMARC depends on: its own record, or an identifier that could align with the From domain. */
+	dmarcDnsTrouble: string[];
+	/** DKIM signatures left unverified over MAX_DKIM_SIGNATURES. */
+	ignoredDkimSignatures: number;
 	dmarcResult: DMARCResult | false;
 	spfResult: SPFResult | null;
 	dkimResults: DKIMResult[];
@@ -49,18 +59,15 @@ export interface ArcRecord {
 
 export interface AuthInput {
 	raw: Buffer;
+	/** Bytes of the top-level header section, blank line included. */
+	headerBytes: number;
+	parsed: ParsedMail | null;
 	inbox: InboxConfig;
 	/** Which door the message came through: decides whose Authentication-Results can be believed. */
 	via: IntakeDoor;
 	envelope: Envelope;
 	resolver: DnsResolver;
 	now: Date | null;
-}
-
-function domainOf(address: string | null | undefined): string | null {
-	if (!address) return null;
-	const at = address.lastIndexOf('@');
-	return at >= 0 ? address.slice(at + 1).toLowerCase() : null;
 }
 
 /**
@@ -181,24 +188,71 @@ export function arcVouchFor(details: Pick<AuthDetails, 'arcRecords'>, domain: st
 	return null;
 }
 
+function alignsWith(fromDomain: string | null, domain: string | null | undefined): boolean {
+	return !!fromDomain && !!domain && !!getAlignment(fromDomain, [domain]);
+}
+
+interface SignatureField {
+	line: Buffer;
+	domain: string;
+	selector: string | null;
+	aligned: boolean;
+}
+
+/**
+ * The message as DKIM verifies it: at most MAX_DKIM_SIGNATURES signatures, those aligned with the From domain
+ * first, then from the top; the others are left out of the copy mailauth reads, so they cost nothing.
+ */
+function limitDkimSignatures(input: AuthInput): { raw: Buffer; ignored: SignatureField[] } {
+	const { parsed } = input;
+	const count = parsed?.headerLines.filter((h) => h.key === 'dkim-signature').length ?? 0;
+	if (!parsed || count <= MAX_DKIM_SIGNATURES) return { raw: input.raw, ignored: [] };
+	const fromDomain = domainOf(authorOf(parsed).author?.address);
+	const fields = parseHeaders(input.raw.subarray(0, input.headerBytes)).parsed;
+	const signatures = fields
+		.filter((field) => field.key === 'dkim-signature')
+		.map((field): SignatureField => {
+			const tags = parseDkimHeaders(field.line).parsed;
+			const domain = tags?.d?.value ?? '';
+			return { line: field.line, domain, selector: tags?.s?.value ?? null, aligned: alignsWith(fromDomain, domain) };
+		});
+	const ignored = [...signatures.filter((s) => s.aligned), ...signatures.filter((s) => !s.aligned)].slice(MAX_DKIM_SIGNATURES);
+	const left = new Set(ignored.map((s) => s.line));
+	const crlf = Buffer.from('\r\n');
+	const kept = fields.filter((field) => !left.has(field.line)).flatMap((field) => [field.line, crlf]);
+	return { raw: Buffer.concat([...kept, crlf, input.raw.subarray(input.headerBytes)]), ignored };
+}
+
 /** SPF, DKIM, ARC and DMARC, composed from mailauth's own steps the way its authenticate() does. */
 export async function checkAuthentication(input: AuthInput): Promise<{ summary: AuthSummary; details: AuthDetails }> {
 	const { envelope, resolver, inbox } = input;
+	const limited = limitDkimSignatures(input);
 	// authenticate() does not pass a current time to DKIM, dkimVerify does (curTime): needed for --now.
-	const dkim = await dkimVerify(input.raw, {
+	const dkim = await dkimVerify(limited.raw, {
 		resolver,
 		sender: envelope.mailFrom || undefined,
 		curTime: input.now ?? undefined,
 	});
 	const { upstream, ignored: upstreamIgnored } = findUpstream(input, dkim.headers);
+	const headerFromDomain = domainOf(dkim.headerFrom?.[0]);
 	const dnsTrouble: string[] = [];
+	const dmarcDnsTrouble: string[] = [];
+	// A failed lookup matters to DMARC only if its answer could have made DMARC pass: an attacker's own
+	// unaligned DKIM d= or MAIL FROM domain failing on purpose must not turn a definite fail into an error.
+	const lookupFailed = (what: string, concernsDmarc: boolean) => {
+		dnsTrouble.push(what);
+		if (concernsDmarc) dmarcDnsTrouble.push(what);
+	};
 
 	let spfResult: SPFResult | null = null;
 	if (envelope.clientIp) {
 		const helo = envelope.helo && isIP(envelope.helo) ? `[${envelope.helo}]` : envelope.helo || `[${envelope.clientIp}]`;
 		spfResult = await spf({ ip: envelope.clientIp, helo, sender: envelope.mailFrom || undefined, mta: hostname(), resolver });
 		if (spfResult.status.result === 'temperror') {
-			dnsTrouble.push(`SPF lookup for ${spfResult.domain} failed temporarily (${spfResult.status.comment || 'DNS error'})`);
+			lookupFailed(
+				`SPF lookup for ${spfResult.domain} failed temporarily (${spfResult.status.comment || 'DNS error'})`,
+				alignsWith(headerFromDomain, spfResult.domain),
+			);
 		}
 	}
 	const spfDomain = spfResult?.domain ?? domainOf(envelope.mailFrom);
@@ -206,7 +260,7 @@ export async function checkAuthentication(input: AuthInput): Promise<{ summary: 
 	const dkimResults = dkim.results ?? [];
 	for (const r of dkimResults) {
 		if (r.status.result === 'temperror') {
-			dnsTrouble.push(`DKIM key lookup for ${r.selector}._domainkey.${r.signingDomain} failed temporarily`);
+			lookupFailed(`DKIM key lookup for ${r.selector}._domainkey.${r.signingDomain} failed temporarily`, !!r.status.aligned);
 		}
 	}
 	const trustedRecords = trustedArcRecords(dkim.arc?.chain, inbox);
@@ -216,7 +270,6 @@ export async function checkAuthentication(input: AuthInput): Promise<{ summary: 
 	// A failed chain vouches for nothing; a passing one only through the sets its trusted sealers sealed.
 	const arcRecords = arcResult.status.result === 'pass' && arcTrusted ? trustedRecords : [];
 
-	const headerFromDomain = domainOf(dkim.headerFrom?.[0]);
 	let dmarcResult: DMARCResult | false = false;
 	if (dkim.headerFrom?.length) {
 		dmarcResult = await dmarc({
@@ -229,9 +282,11 @@ export async function checkAuthentication(input: AuthInput): Promise<{ summary: 
 			resolver,
 		} as Parameters<typeof dmarc>[0]);
 		if (dmarcResult && dmarcResult.status.result === 'temperror') {
-			dnsTrouble.push(`DMARC record lookup for _dmarc.${headerFromDomain} failed temporarily`);
+			lookupFailed(`DMARC record lookup for _dmarc.${headerFromDomain} failed temporarily`, true);
 		}
 	}
+	// RFC 7489 §6.6.2: a fail that a failed lookup could have turned into a pass is not decided.
+	const undecided = !!dmarcResult && dmarcResult.status.result === 'fail' && dmarcDnsTrouble.length > 0;
 
 	const passing = dkimResults.filter((r) => r.status.result === 'pass');
 	const dkimAlignedPass = passing.some((r) => !!r.status.aligned);
@@ -245,16 +300,30 @@ export async function checkAuthentication(input: AuthInput): Promise<{ summary: 
 		spf: spfSummary,
 		dkim: {
 			result: passing.length ? 'pass' : (dkimResults[0]?.status.result ?? 'none'),
-			signatures: dkimResults.map((r) => ({
-				domain: r.signingDomain,
-				selector: r.selector ?? null,
-				result: r.status.result,
-				aligned: !!r.status.aligned,
-				comment: r.status.comment || null,
-			})),
+			signatures: [
+				...dkimResults.map((r) => ({
+					domain: r.signingDomain,
+					selector: r.selector ?? null,
+					result: r.status.result,
+					aligned: !!r.status.aligned,
+					comment: r.status.comment || null,
+				})),
+				...limited.ignored.map((s) => ({
+					domain: s.domain,
+					selector: s.selector,
+					result: 'policy',
+					aligned: s.aligned,
+					comment: `not verified: at most ${MAX_DKIM_SIGNATURES} signatures are checked per message (RFC 6376 §6.1)`,
+				})),
+			],
 		},
 		dmarc: dmarcResult
-			? { result: dmarcResult.status.result, domain: headerFromDomain, policy: dmarcResult.policy ?? null, comment: dmarcResult.status.comment || null }
+			? {
+					result: undecided ? 'temperror' : dmarcResult.status.result,
+					domain: headerFromDomain,
+					policy: dmarcResult.policy ?? null,
+					comment: undecided ? `fails unless these lookups would have passed: ${dmarcDnsTrouble.join('; ')}` : dmarcResult.status.comment || null,
+				}
 			: { result: 'none', domain: headerFromDomain, policy: null, comment: headerFromDomain ? null : 'no From address to check' },
 		arc: {
 			result: arcResult.status.result,
@@ -276,6 +345,8 @@ export async function checkAuthentication(input: AuthInput): Promise<{ summary: 
 			upstream,
 			upstreamIgnored,
 			dnsTrouble,
+			dmarcDnsTrouble,
+			ignoredDkimSignatures: limited.ignored.length,
 			dmarcResult,
 			spfResult,
 			dkimResults,

@@ -61,6 +61,26 @@ export function addressesOf(field: AddressObject | AddressObject[] | undefined):
 	return out;
 }
 
+export type Author = { author: AddressValue; problem: null } | { author: null; problem: string };
+
+/**
+ * The author of a message: one From field holding one mailbox. Anything else (no From, several From fields,
+ * several mailboxes, a group, a name without an address) names no author DMARC can check (RFC 7489 §6.6.1).
+ */
+export function authorOf(parsed: ParsedMail): Author {
+	const fields = parsed.headerLines.filter((h) => h.key === 'from');
+	if (!fields.length) return { author: null, problem: 'the message has no From header' };
+	if (fields.length > 1) return { author: null, problem: `the message has ${fields.length} From headers` };
+	const value = headerTexts(parsed, 'from')[0];
+	const text = value.length > 200 ? `${value.slice(0, 200)}…` : value;
+	const entries = (Array.isArray(parsed.from) ? parsed.from[0] : parsed.from)?.value ?? [];
+	if (entries.length > 1) return { author: null, problem: `From "${text}" names ${entries.length} mailboxes` };
+	const [entry] = entries;
+	if (entry?.group) return { author: null, problem: `From "${text}" is a group, not a mailbox` };
+	if (!entry || !isEmailAddress(entry.address)) return { author: null, problem: `From "${text}" holds no usable address` };
+	return { author: { address: entry.address.toLowerCase(), name: entry.name ?? '' }, problem: null };
+}
+
 export function domainOf(address: string | null | undefined): string | null {
 	if (!address) return null;
 	const at = address.lastIndexOf('@');

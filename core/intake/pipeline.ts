@@ -2,7 +2,7 @@ import type { ParsedMail } from 'mailparser';
 
 import { systemResolver, type DnsResolver } from '../dns';
 import type { InboxConfig, IntakeDoor } from '../inbox';
-import { addressesOf, headerSectionLength } from './headers';
+import { addressesOf, authorOf, headerSectionLength } from './headers';
 import { note, type Decision, type IntakeStage, type IntakeState } from './state';
 import { authenticateStage } from './stages/authenticate';
 import { classifyStage } from './stages/classify';
@@ -78,7 +78,7 @@ function messageFacts(parsed: ParsedMail | null): MessageFacts | null {
 	if (!parsed) return null;
 	return {
 		subject: parsed.subject ?? '',
-		from: addressesOf(parsed.from)[0] ?? null,
+		from: authorOf(parsed).author,
 		to: addressesOf(parsed.to),
 		cc: addressesOf(parsed.cc),
 		replyTo: addressesOf(parsed.replyTo),

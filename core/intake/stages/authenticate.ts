@@ -1,4 +1,4 @@
-import { checkAuthentication, type AuthDetails } from '../authentication';
+import { checkAuthentication, MAX_DKIM_SIGNATURES, type AuthDetails } from '../authentication';
 import type { IntakeStage, IntakeState } from '../state';
 import { note } from '../state';
 import type { AuthSummary } from '../types';
@@ -60,12 +60,20 @@ function dnsErrorDecision(state: IntakeState, trouble: string[]): void {
 function applyPolicy(state: IntakeState, summary: AuthSummary, details: AuthDetails): void {
 	const domain = details.headerFromDomain ?? '(no From domain)';
 	const result = summary.dmarc.result;
-	if (result === 'temperror' || (result === 'fail' && details.dnsTrouble.length && !details.arcTrustedPass)) {
-		if (result === 'fail') note(state, 'dmarc-fail', dmarcFailure(summary, domain));
-		dnsErrorDecision(state, details.dnsTrouble.length ? details.dnsTrouble : [`DMARC lookup for ${domain} failed`]);
+	if (details.ignoredDkimSignatures) {
+		note(
+			state,
+			'dkim-signatures-ignored',
+			`${details.ignoredDkimSignatures} of ${summary.dkim.signatures.length} DKIM signatures were not verified: at most ${MAX_DKIM_SIGNATURES} are checked per message (RFC 6376 §6.1), those aligned with the From domain first`,
+		);
+	}
+	if (result === 'temperror') {
+		dnsErrorDecision(state, details.dmarcDnsTrouble.length ? details.dmarcDnsTrouble : [`DMARC lookup for ${domain} failed`]);
 		return;
 	}
-	if (details.dnsTrouble.length) note(state, 'dns-error', `some lookups failed temporarily (${details.dnsTrouble.join('; ')}), without changing the verdict`);
+	if (details.dnsTrouble.length) {
+		note(state, 'dns-error', `some lookups failed temporarily (${details.dnsTrouble.join('; ')}), without changing the verdict: none concerns the DMARC record of ${domain} or a domain aligned with it`);
+	}
 	if (result === 'permerror') note(state, 'dmarc-permerror', `DMARC record of ${domain} is broken (${summary.dmarc.comment ?? 'permerror'}); treated as no policy`);
 	if (result !== 'fail') return;
 

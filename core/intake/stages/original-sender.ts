@@ -3,7 +3,7 @@ import type { ParsedMail } from 'mailparser';
 import type { InboxConfig } from '../../inbox';
 import { alignedWith, arcVouchFor } from '../authentication';
 import { readForwardedBlock } from '../forwarded-block';
-import { addressesOf, domainOf, firstHeader, headerTexts, parseAddresses } from '../headers';
+import { addressesOf, authorOf, domainOf, firstHeader, parseAddresses } from '../headers';
 import type { IntakeStage, IntakeState } from '../state';
 import { isRefused, note } from '../state';
 import { parseMessage } from './parse';
@@ -199,11 +199,10 @@ export const originalSenderStage: IntakeStage = {
 	async run(state) {
 		const parsed = state.parsed;
 		if (!parsed) return;
-		const from = addressesOf(parsed.from)[0];
+		// The parse stage already held a message without a single author; it names no contact.
+		const { author: from, problem } = authorOf(parsed);
 		if (!from) {
-			const raw = headerTexts(parsed, 'from')[0];
-			note(state, 'no-from', raw ? `From header "${raw}" holds no usable address: the message cannot be filed under a contact` : 'message has no From header: it cannot be filed under a contact; check the sending application');
-			state.originalSender = { address: null, name: null, method: 'from-header', forwardedBy: null, trusted: false, evidence: [raw ? `unusable From: ${raw}` : 'no From header'] };
+			state.originalSender = { address: null, name: null, method: 'from-header', forwardedBy: null, trusted: false, evidence: [problem] };
 			return;
 		}
 		// A refused message keeps the sender its headers name; reading the forwards it carries would only refine it.

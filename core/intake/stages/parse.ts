@@ -1,5 +1,6 @@
 import { simpleParser, type ParsedMail } from 'mailparser';
 
+import { authorOf } from '../headers';
 import { inspectMimeStructure, MAX_MIME_DEPTH } from '../mime-structure';
 import type { IntakeStage, IntakeState } from '../state';
 import { note } from '../state';
@@ -20,6 +21,26 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMail> {
 	return await simpleParser(raw, PARSER_OPTIONS);
 }
 
+/**
+ * A message whose author cannot be told is quarantined or refused per the inbox: DMARC cannot check it,
+ * and filing it under the envelope sender would let anyone pick the contact.
+ */
+function holdWithoutAuthor(state: IntakeState, flag: string, problem: string): void {
+	const setting = state.inbox.onMalformedFrom;
+	const reason = `${problem}: a message must name exactly one author for DMARC to check it and to be filed under a contact (never under the envelope sender); ${setting === 'reject' ? 'refused' : 'quarantined'} (inbox onMalformedFrom: ${setting})`;
+	note(state, flag);
+	state.decisions.push(
+		setting === 'reject'
+			? { action: 'reject', smtpCode: 550, enhancedCode: '5.7.1', reason }
+			: { action: 'quarantine', smtpCode: 250, enhancedCode: '2.0.0', reason },
+	);
+}
+
+function checkAuthor(state: IntakeState, parsed: ParsedMail): void {
+	const { problem } = authorOf(parsed);
+	if (problem) holdWithoutAuthor(state, 'from-not-one-mailbox', problem);
+}
+
 async function parseWhole(state: IntakeState): Promise<void> {
 	state.structure = await inspectMimeStructure(state.raw, MAX_HEADER_BYTES);
 	const { structure } = state;
@@ -34,13 +55,21 @@ async function parseWhole(state: IntakeState): Promise<void> {
 	try {
 		state.parsed = await parseMessage(state.raw);
 	} catch (error) {
+		try {
+			// Within the parser's usual limits: a header section past them is neither read nor authenticated.
+			state.parsed = await parseMessage(state.raw.subarray(0, state.headerBytes));
+		} catch (headerError) {
+			state.bodySkipped = 'the header section cannot be read';
+			holdWithoutAuthor(state, 'header-unreadable', `the header section cannot be read (${(headerError as Error).message})`);
+			return;
+		}
 		note(
 			state,
 			'mime-parse-error',
 			`MIME structure could not be parsed (${(error as Error).message}); only the header section was read`,
 		);
-		state.parsed = await parseHeaderSection(state.raw, state.headerBytes);
 	}
+	checkAuthor(state, state.parsed);
 	if (structure.error && !state.flags.has('mime-parse-error')) {
 		note(state, 'mime-parse-error', `MIME structure is broken (${structure.error})`);
 	}
@@ -55,6 +84,7 @@ export const parseStage: IntakeStage = {
 	async run(state) {
 		if (state.bodySkipped) {
 			state.parsed = await parseHeaderSection(state.raw, state.headerBytes);
+			checkAuthor(state, state.parsed);
 			return;
 		}
 		await parseWhole(state);

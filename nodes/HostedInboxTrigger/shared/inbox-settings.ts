@@ -84,6 +84,18 @@ export const inboxSettingsProperties: INodeProperties[] = [
 				description: 'What to do when SPF, DKIM or DMARC cannot be checked because DNS failed',
 			},
 			{
+				displayName: 'On Malformed From',
+				name: 'onMalformedFrom',
+				type: 'options',
+				options: [
+					{ name: 'Quarantine', value: 'quarantine' },
+					{ name: 'Refuse (550 5.7.1)', value: 'reject' },
+				],
+				default: 'quarantine',
+				description:
+					'A From that is not exactly one mailbox (none, several, a group) or a header section that cannot be read: the author is unknown, so the message is never filed under the envelope sender',
+			},
+			{
 				displayName: 'Trusted ARC Sealers',
 				name: 'trustedArcSealers',
 				type: 'string',
@@ -141,6 +153,7 @@ export function readInboxConfig(context: ITriggerFunctions, address: string): In
 		trustedAuthservIds: list(security.trustedAuthservIds),
 		dmarcPolicy: security.dmarcPolicy ?? 'enforce',
 		onDnsError: security.onDnsError ?? 'accept',
+		onMalformedFrom: security.onMalformedFrom ?? 'quarantine',
 		maxMessageBytes: Math.round(Number(security.maxMessageMb ?? 30) * 1024 * 1024),
 		intakeDeadlineSeconds: Number(security.intakeDeadlineSeconds ?? DEFAULT_INTAKE_DEADLINE_SECONDS),
 	});

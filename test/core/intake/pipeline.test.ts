@@ -50,10 +50,13 @@ describe('pipeline', () => {
 			await expect(runIntake(raw, { inbox, resolver: zoneResolver({}) })).rejects.toBeInstanceOf(NotAnEmailError);
 		});
 
-		it('explains a message with no From', async () => {
-			const r = await explain(Buffer.from('To: support@inbox.example.test\r\nSubject: hi\r\n\r\nbody\r\n'), inbox, {});
-			expect(r.verdict.flags).toContain('no-from');
+		it('quarantines a message with no From, filed under no contact', async () => {
+			const r = await explain(Buffer.from('To: support@inbox.example.test\r\nSubject: hi\r\n\r\nbody\r\n'), inbox, {}, { mailFrom: 'someone@example.test' });
+			expect(r.verdict).toMatchObject({ action: 'quarantine', smtpCode: 250 });
+			expect(r.verdict.flags).toContain('from-not-one-mailbox');
+			expect(r.verdict.reasons[0]).toContain('the message has no From header');
 			expect(r.originalSender).toMatchObject({ address: null, trusted: false });
+			expect(r.message?.from).toBeNull();
 		});
 
 		it('rejects a 2 MB header section with a reason, still naming the sender', async () => {
