@@ -101,6 +101,15 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 		expect(known.status).toBe('resolved');
 	});
 
+	it('never files a message without a single author under its envelope sender', async () => {
+		const store = getStore();
+		const address = inbox();
+		const item = intakeItem({ inbox: address, from: 'bounce@attacker.test', originalSender: { address: null, trusted: false, evidence: ['From "Board: CEO <ceo@company.test>;" is a group, not a mailbox'] } });
+		item.email.from = null;
+		await expect(resolveOriginalSender(store, item)).rejects.toThrow('The message names no author (its From is not exactly one mailbox), so it is filed under no contact');
+		expect(await store.listContacts((await store.getInbox(address))!.id)).toEqual([]);
+	});
+
 	it('creates contacts for external Cc addresses only when asked', async () => {
 		const store = getStore();
 		const address = inbox();
