@@ -53,6 +53,8 @@ export interface UpstreamResults {
 export interface ArcRecord {
 	i: number;
 	sealer: string;
+	/** The From domain the sealer saw (its dmarc header.from, whatever the result), when it recorded one. */
+	from: string | null;
 	/** Passing results as "method domain": `dmarc` with header.from, `dkim` with header.d/i, `spf` with smtp.mailfrom. */
 	passes: Array<{ method: 'dmarc' | 'dkim' | 'spf'; domain: string }>;
 }
@@ -170,7 +172,8 @@ function trustedArcRecords(chain: ARCChainEntry[] | false | undefined, inbox: In
 	for (const set of [...(chain || [])].reverse()) {
 		const sealer = String(set['arc-seal']?.parsed?.d?.value ?? '').toLowerCase();
 		if (!sealer || !matchesDomain(sealer, inbox.trustedArcSealers)) break;
-		records.push({ i: set.i, sealer, passes: arcPasses((set['arc-authentication-results']?.parsed ?? {}) as Record<string, unknown>) });
+		const aar = (set['arc-authentication-results']?.parsed ?? {}) as Record<string, unknown>;
+		records.push({ i: set.i, sealer, from: propertyDomain((aar.dmarc as ParsedMethod | undefined)?.header?.from), passes: arcPasses(aar) });
 	}
 	return records;
 }
@@ -182,6 +185,8 @@ function trustedArcRecords(chain: ARCChainEntry[] | false | undefined, inbox: In
 export function arcVouchFor(details: Pick<AuthDetails, 'arcRecords'>, domain: string | null): string | null {
 	if (!domain) return null;
 	for (const record of details.arcRecords) {
+		// A DKIM or SPF pass on mail whose From was another domain proves that mail, not mail of `domain`.
+		if (record.from && record.from !== domain) continue;
 		const pass = record.passes.find((p) => (p.method === 'dmarc' ? p.domain === domain : alignedWith(p.domain, domain)));
 		if (pass) return `the ARC set i=${record.i} sealed by ${record.sealer} (trusted) recorded ${pass.method}=pass for ${pass.domain}`;
 	}

@@ -147,7 +147,10 @@ function listTrust(state: IntakeState, list: AddressValue, poster: AddressValue)
 	if (isInternal(list.address, state.inbox) && fromAuthenticated(state)) {
 		return `the list ${list.address} is internal and its message authenticates: ${describeAuthentication(state)}`;
 	}
-	const vouch = state.authDetails ? arcVouchFor(state.authDetails, domainOf(poster.address)) : null;
+	// A pass for the list's own domain proves the list address's mail: on a shared domain, any user could name another.
+	const posterDomain = domainOf(poster.address) ?? '';
+	const ownDomain = alignedWith(listDomain, posterDomain) || alignedWith(posterDomain, listDomain);
+	const vouch = state.authDetails && !ownDomain ? arcVouchFor(state.authDetails, posterDomain) : null;
 	return vouch ? `${vouch}: the poster's own mail, before the list rewrote it` : null;
 }
 

@@ -139,4 +139,18 @@ describe('original sender stage', () => {
 		const sealedList = await arcSeal(signed, world.forwarder, 'forwarder.test; dkim=pass header.d=lists.example.test; dmarc=pass header.from=lists.example.test');
 		expect((await explain(sealedList, inbox, zone)).originalSender).toMatchObject({ method: 'list-rewrite', trusted: false });
 	});
+
+	it('does not trust a poster a trusted seal vouches for only through someone else\'s mail of the same domain', async () => {
+		// A mail provider many people use (a Gmail): Mallory's own mail passes, and names another user as the poster;
+		// the inbox receives it through a trusted sealer (the team's forwarding), which recorded Mallory's pass.
+		const provider = makeKey('mail.example.test');
+		const posing = (from: string) =>
+			compose({ from, to: inbox.address, subject: 'New bank details', text: 'x', headers: { 'X-Original-From': 'Victor <victor@mail.example.test>' } });
+		const zoned = zoneOf(zone, provider.zone);
+		const neighbour = await arcSeal(await sign(await posing('Mallory <mallory@mail.example.test>'), provider), world.forwarder, 'forwarder.test; dkim=pass header.d=mail.example.test; dmarc=pass header.from=mail.example.test');
+		expect((await explain(neighbour, inbox, zoned)).originalSender).toMatchObject({ address: 'victor@mail.example.test', method: 'list-rewrite', trusted: false });
+		// The provider's signature on mail sent "as" a list of the attacker's: the sealer saw a From of another domain.
+		const sentAs = await arcSeal(await sign(await posing('"\'Victor\' via Orders" <orders@lists.example.test>'), provider), world.forwarder, 'forwarder.test; dkim=pass header.d=mail.example.test; dmarc=fail header.from=lists.example.test');
+		expect((await explain(sentAs, inbox, zoned)).originalSender).toMatchObject({ address: 'victor@mail.example.test', method: 'list-rewrite', trusted: false });
+	});
 });
