@@ -73,10 +73,23 @@ export function loadZoneFile(path: string): Zone {
 	return parsed.data as Zone;
 }
 
-/** Real DNS with a bounded wait, so a dead resolver becomes a temporary error instead of a hang. */
+/** Node's codes for a name no DNS can hold (a label over 63 octets, an empty label): no query is even sent. */
+const IMPOSSIBLE_NAME = new Set(['EBADNAME', 'EBADQUERY']);
+
+/**
+ * Real DNS with a bounded wait, so a dead resolver becomes a temporary error instead of a hang. A name that cannot
+ * exist is NXDOMAIN: mailauth counts any other code as a temporary error, and a sender writes these names (a DKIM
+ * selector, a MAIL FROM domain), so a crafted one would turn a definite DMARC fail into a DNS error.
+ */
 export function systemResolver(timeoutMs = 5000): DnsResolver {
 	const resolver = new dnsPromises.Resolver({ timeout: timeoutMs, tries: 2 });
-	return async (name, rrtype) => await resolver.resolve(name, rrtype);
+	return async (name, rrtype) => {
+		try {
+			return await resolver.resolve(name, rrtype);
+		} catch (error) {
+			throw IMPOSSIBLE_NAME.has((error as NodeJS.ErrnoException).code ?? '') ? dnsError('ENOTFOUND', name, rrtype) : error;
+		}
+	};
 }
 
 /** Real DNS, or the offline zone file named by HOSTED_INBOX_DNS_ZONE (tests, demos, air-gapped setups). */

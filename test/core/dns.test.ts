@@ -2,7 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { loadZoneFile, zoneResolver } from '../../core/dns';
+import { loadZoneFile, systemResolver, zoneResolver } from '../../core/dns';
+import { parseInboxConfig } from '../../core/inbox';
+import { runIntake } from '../../core/intake/pipeline';
+import { compose, dmarcRecord, makeKey, sign, testWorld, zoneOf } from '../fixtures/mail';
 
 describe('offline DNS zones', () => {
 	const resolve = zoneResolver({ 'Example.test': { TXT: [['v=spf1 ', '-all']], MX: [{ exchange: 'mx.example.test', priority: 10 }] } });
@@ -32,5 +35,28 @@ describe('offline DNS zones', () => {
 		writeFileSync(join(dir, 'mixed.json'), '{"a": {"error": "ESERVFAIL", "TXT": [["x"]]}}');
 		expect(() => loadZoneFile(join(dir, 'mixed.json'))).toThrow(/mixed\.json is not a zone: a: a name with "error" holds no records/);
 		expect(() => loadZoneFile(join(dir, 'missing.json'))).toThrow(/cannot read zone file/);
+	});
+});
+
+describe('real DNS', () => {
+	// A sender writes the DKIM selector and the MAIL FROM domain: a name no DNS can hold must not read as a DNS error,
+	// or a forged DKIM-Signature d=<the From domain> with such a selector turns DMARC p=reject into "accept, flagged".
+	it('answers NXDOMAIN for a name that cannot exist, without sending a query', async () => {
+		const resolve = systemResolver(1000);
+		for (const name of [`${'s'.repeat(64)}._domainkey.company.test`, 'a..b._domainkey.company.test', `${'x.'.repeat(130)}company.test`]) {
+			await expect(resolve(name, 'TXT')).rejects.toMatchObject({ code: 'ENOTFOUND' });
+		}
+	});
+
+	it('a forged DKIM signature of the From domain with an impossible selector leaves DMARC p=reject a rejection', async () => {
+		const world = testWorld();
+		const zone = zoneResolver(zoneOf(world.zone, dmarcRecord('company.test', 'reject')));
+		const system = systemResolver(1000);
+		// The zone answers every real name offline; only the impossible one goes to real DNS (no query leaves the machine).
+		const resolver = async (name: string, rrtype: string) => (name.split('.').some((label) => label.length > 63) ? system(name, rrtype) : zone(name, rrtype));
+		const forged = await sign(await compose({ from: 'CEO <ceo@company.test>', to: 'support@inbox.example.test', subject: 'Pay today', text: 'x' }), makeKey('company.test', 's'.repeat(64)));
+		const { result } = await runIntake(forged, { inbox: parseInboxConfig({ address: 'support@inbox.example.test' }), resolver, envelope: { clientIp: '192.0.2.9', mailFrom: 'x@attacker.test', rcpt: [] } });
+		expect(result.auth?.dmarc).toMatchObject({ result: 'fail', policy: 'reject' });
+		expect(result.verdict).toMatchObject({ action: 'reject', smtpCode: 550 });
 	});
 });
