@@ -78,7 +78,12 @@ export function authorOf(parsed: ParsedMail): Author {
 	const [entry] = entries;
 	if (entry?.group) return { author: null, problem: `From "${text}" is a group, not a mailbox` };
 	if (!entry || !isEmailAddress(entry.address)) return { author: null, problem: `From "${text}" holds no usable address` };
-	return { author: { address: entry.address.toLowerCase(), name: entry.name ?? '' }, problem: null };
+	const address = entry.address.toLowerCase();
+	// The parser decodes encoded words even inside <...>; DMARC reads the raw field: both must name this mailbox.
+	const line = String(fields[0].line);
+	const raw = parseAddresses(line.slice(line.indexOf(':') + 1));
+	if (raw.length !== 1 || raw[0].address !== address) return { author: null, problem: `From "${text}" names ${address} only once decoded, not as written, where DMARC reads it` };
+	return { author: { address, name: entry.name ?? '' }, problem: null };
 }
 
 export function domainOf(address: string | null | undefined): string | null {

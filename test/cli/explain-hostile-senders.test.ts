@@ -95,6 +95,8 @@ describe('explain: hostile senders', () => {
 			['two From headers', 'From: ceo@company.test\r\nFrom: carol@customer.test', 'has 2 From headers'],
 			['group syntax', 'From: Board: CEO <ceo@company.test>;', 'is a group, not a mailbox'],
 			['no address', 'From: The Chief Executive', 'holds no usable address'],
+			// mailparser decodes the encoded word into ceo@company.test; DMARC reads no domain in it at all.
+			['an address written as an encoded word', 'From: =?utf-8?q?CEO?= <=?utf-8?q?ceo=40company.test?=>', 'names ceo@company.test only once decoded'],
 			['no From at all', 'Sender: ceo@company.test', 'has no From header'],
 		])('%s: quarantined, flagged, filed under no contact', async (_label, from, problem) => {
 			const r = await explain(head(from), world.zone, { mailFrom: 'carol@customer.test' });
