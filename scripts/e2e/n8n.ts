@@ -147,6 +147,21 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /**
+ * fetch, and for a GET once more when the connection failed: n8n may close a kept-alive connection just as the
+ * next request goes out on it (undici: "other side closed"), which says nothing about n8n. Other methods are not
+ * repeated.
+ */
+async function fetchN8n(url: string, init: RequestInit = {}): Promise<Response> {
+	try {
+		return await fetch(url, init);
+	} catch (error) {
+		if ((init.method ?? 'GET') !== 'GET') throw error;
+		await sleep(250);
+		return await fetch(url, init);
+	}
+}
+
+/**
  * `hosted-inbox store ...` from the built package, on the Node that runs n8n (the embedded store needs
  * node:sqlite, so Node 24 for 2.41), against the store the workflow uses.
  */
@@ -467,7 +482,7 @@ export class N8n {
 	private async setupOwner(): Promise<void> {
 		const post = (route: string, body: unknown) =>
 			fetch(`${this.url}/rest${route}`, { method: 'POST', headers: { 'content-type': 'application/json', 'browser-id': 'hosted-inbox-e2e' }, body: JSON.stringify(body) });
-		const settings = (await (await fetch(`${this.url}/rest/settings`)).json()) as { data?: { userManagement?: { showSetupOnFirstLoad?: boolean } } };
+		const settings = (await (await fetchN8n(`${this.url}/rest/settings`)).json()) as { data?: { userManagement?: { showSetupOnFirstLoad?: boolean } } };
 		const signIn =
 			settings.data?.userManagement?.showSetupOnFirstLoad === false
 				? await post('/login', { emailOrLdapLoginId: OWNER.email, email: OWNER.email, password: OWNER.password })
@@ -485,7 +500,7 @@ export class N8n {
 
 	/** n8n's internal REST API (what the editor uses), logged in as the owner. */
 	async rest<T>(method: string, route: string, body?: unknown): Promise<T> {
-		const response = await fetch(`${this.url}/rest${route}`, {
+		const response = await fetchN8n(`${this.url}/rest${route}`, {
 			method,
 			headers: { cookie: this.cookie, 'content-type': 'application/json', 'browser-id': 'hosted-inbox-e2e' },
 			body: body === undefined ? undefined : JSON.stringify(body),
@@ -498,7 +513,7 @@ export class N8n {
 
 	/** n8n's public API (/api/v1), with the owner's API key. */
 	async api<T>(method: string, route: string, body?: unknown): Promise<T> {
-		const response = await fetch(`${this.url}/api/v1${route}`, {
+		const response = await fetchN8n(`${this.url}/api/v1${route}`, {
 			method,
 			headers: { 'x-n8n-api-key': this.apiKey, 'content-type': 'application/json' },
 			body: body === undefined ? undefined : JSON.stringify(body),
@@ -552,7 +567,7 @@ export class N8n {
 
 	/** The node types this n8n knows (the editor's own list). */
 	async nodeTypes(): Promise<Array<{ name: string; version: number | number[]; displayName: string }>> {
-		const response = await fetch(`${this.url}/types/nodes.json`, { headers: { cookie: this.cookie } });
+		const response = await fetchN8n(`${this.url}/types/nodes.json`, { headers: { cookie: this.cookie } });
 		if (!response.ok) throw new Error(`GET /types/nodes.json: HTTP ${response.status}`);
 		return (await response.json()) as Array<{ name: string; version: number | number[]; displayName: string }>;
 	}

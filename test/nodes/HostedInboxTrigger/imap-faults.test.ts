@@ -184,7 +184,7 @@ describeWithDovecot('Hosted Inbox Trigger, IMAP mode, under faults', () => {
 				expect(checkedWhileRunning).toBeGreaterThan(250);
 				await eventually(
 					async () => [...(await observer!.flagsByMessageId(observedMailbox)).values()].filter((f) => f.has('\\Seen')).length === 300,
-					10_000,
+					60_000,
 					'all 300 marked read',
 				);
 				// The cut and the stopped server: each reported (once per outage, not per reconnect attempt).
