@@ -7,23 +7,21 @@
 type Body = jest.ProvidesCallback;
 
 export interface Gate {
-	/** Why it is missing, or null when the suite can run. */
-	missing: string | null;
 	describe: (name: string, fn: () => void) => void;
 	it: (name: string, fn: Body, timeout?: number) => void;
 }
 
+/** `missing`: why the suite cannot run here, or null when it can. */
 export function gate(what: string, missing: string | null, options: { mayBeMissingInCi?: boolean } = {}): Gate {
-	if (!missing) return { missing, describe: (name, fn) => describe(name, fn), it: (name, fn, timeout) => it(name, fn, timeout) };
+	if (!missing) return { describe: (name, fn) => describe(name, fn), it: (name, fn, timeout) => it(name, fn, timeout) };
 	if (process.env.CI === 'true' && !options.mayBeMissingInCi) {
 		const fail = () => {
 			throw new Error(`${what} is needed in CI: ${missing}`);
 		};
-		return { missing, describe: (name) => describe(name, () => it(`needs ${what}`, fail)), it: (name) => it(name, fail) };
+		return { describe: (name) => describe(name, () => it(`needs ${what}`, fail)), it: (name) => it(name, fail) };
 	}
 	process.stderr.write(`\n  skipped (${what}): ${missing}\n`);
 	return {
-		missing,
 		describe: (name) => describe(name, () => it.skip(`skipped: ${missing}`, () => undefined)),
 		it: (name) => it.skip(`${name} (skipped: ${missing})`, () => undefined),
 	};
