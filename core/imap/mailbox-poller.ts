@@ -743,9 +743,14 @@ export class MailboxPoller {
 		const { client } = session;
 		const action = this.o.afterProcessing ?? { action: 'mark-read' };
 		try {
-			if (action.action === 'mark-read') await client.messageFlagsAdd(uids, ['\\Seen'], { uid: true });
-			else if (action.action === 'move') await client.messageMove(uids, action.folder, { uid: true });
-			else await client.messageDelete(uids, { uid: true });
+			// imapflow answers false, without throwing, when a command failed (a connection lost mid-STORE included).
+			const applied =
+				action.action === 'mark-read'
+					? await client.messageFlagsAdd(uids, ['\\Seen'], { uid: true })
+					: action.action === 'move'
+						? await client.messageMove(uids, action.folder, { uid: true })
+						: await client.messageDelete(uids, { uid: true });
+			if (!applied) throw new Error(`the server did not apply the after-processing action (${action.action})`);
 		} catch (error) {
 			if (session.closed || !client.usable) this.oweAction(session.uidValidity, uids);
 			else this.emit({ type: 'action-failed', uids, error: errorOf(error) });
