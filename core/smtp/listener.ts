@@ -31,7 +31,6 @@ export interface ListenerSettings extends ListenerLimits {
 	 */
 	auth: { username: string; password: string } | null;
 	maxConnections: number;
-	maxRecipients: number;
 	/** Idle time after which a silent client is dropped (421). */
 	socketTimeoutMs: number;
 	/** Host name in the greeting and EHLO (defaults to the machine's name). */
@@ -64,7 +63,6 @@ export const DEFAULT_LISTENER_SETTINGS: Omit<ListenerSettings, 'host' | 'port'> 
 	requireTls: false,
 	auth: null,
 	maxConnections: 100,
-	maxRecipients: 50,
 	socketTimeoutMs: 60_000,
 };
 
@@ -143,7 +141,6 @@ class SharedListener {
 			cert: certificate.cert,
 			key: certificate.key,
 			maxClients: settings.maxConnections,
-			maxRecipients: settings.maxRecipients,
 			socketTimeout: settings.socketTimeoutMs,
 			closeTimeout: 5_000,
 			// Reverse lookups would reach the network and slow every greeting; SPF uses the IP, not the PTR name.
@@ -221,6 +218,12 @@ class SharedListener {
 				? { code: 550, enhancedCode: '5.1.1', text: `<${address}>: no such hosted inbox here` }
 				: { code: 550, enhancedCode: '5.1.1', text: `<${address}>: relaying denied, this server only accepts mail for its hosted addresses` };
 		}
+		// One hosted inbox per transaction, so each 250 speaks for exactly one inbox's stored copy; the sending MTA
+		// delivers to the next inbox in another transaction (RFC 5321 4.5.3.1.10).
+		const taken = session.envelope.rcptTo[0];
+		if (taken && this.inboxes.get(taken.address.toLowerCase()) !== inbox) {
+			return { code: 452, enhancedCode: '4.5.3', text: `<${address}>: one hosted inbox per message, send it for this address in another transaction` };
+		}
 		const mailFrom = session.envelope.mailFrom;
 		const declared = mailFrom && mailFrom.args ? Number(mailFrom.args.SIZE) : NaN;
 		if (declared > inbox.maxMessageBytes) {
@@ -229,16 +232,12 @@ class SharedListener {
 		return null;
 	}
 
-	/** Reads the message up to the largest limit of its recipients, then only counts: the excess is never buffered. */
+	/** Reads the message up to its inbox's limit, then only counts: the excess is never buffered. */
 	private async receive(stream: SMTPServerDataStream, session: SMTPServerSession, received: () => void): Promise<SmtpReply> {
-		const targets = new Map<HostedInboxBinding, string[]>();
-		for (const rcpt of session.envelope.rcptTo) {
-			const inbox = this.inboxes.get(rcpt.address.toLowerCase());
-			// The inbox may have been deactivated since RCPT: the sender should try again later.
-			if (!inbox) continue;
-			targets.set(inbox, [...(targets.get(inbox) ?? []), rcpt.address]);
-		}
-		const limit = Math.max(0, ...[...targets.keys()].map((inbox) => inbox.maxMessageBytes));
+		const rcpt = session.envelope.rcptTo.map((r) => r.address);
+		// The inbox may have been deactivated since RCPT: the sender should try again later.
+		const inbox = rcpt.length ? this.inboxes.get(rcpt[0].toLowerCase()) : undefined;
+		const limit = inbox?.maxMessageBytes ?? 0;
 		const chunks: Buffer[] = [];
 		let size = 0;
 		await new Promise<void>((resolve, reject) => {
@@ -250,30 +249,19 @@ class SharedListener {
 			stream.once('end', resolve);
 			stream.once('error', reject);
 		}).finally(received);
-		if (!targets.size) {
-			return { code: 451, enhancedCode: '4.3.0', text: 'The hosted inbox was just deactivated, try again later' };
-		}
-		if (size > limit) return tooBig([...targets.keys()][0]);
+		if (!inbox) return { code: 451, enhancedCode: '4.3.0', text: 'The hosted inbox was just deactivated, try again later' };
+		if (size > limit) return tooBig(inbox);
 
 		const raw = Buffer.concat(chunks, size);
 		chunks.length = 0;
 		const mailFrom = session.envelope.mailFrom;
-		const replies: SmtpReply[] = [];
-		for (const [inbox, rcpt] of targets) {
-			if (size > inbox.maxMessageBytes) {
-				replies.push(tooBig(inbox));
-				continue;
-			}
-			const envelope: Envelope = {
-				clientIp: clientAddress(session),
-				helo: session.hostNameAppearsAs || null,
-				mailFrom: mailFrom ? mailFrom.address : null,
-				rcpt,
-			};
-			replies.push(await inbox.receive(raw, envelope));
-		}
-		// One SMTP answer for all inboxes: accepted if any inbox took it, else a retry beats a refusal.
-		return replies.find((r) => r.code < 400) ?? replies.find((r) => r.code < 500) ?? replies[0];
+		const envelope: Envelope = {
+			clientIp: clientAddress(session),
+			helo: session.hostNameAppearsAs || null,
+			mailFrom: mailFrom ? mailFrom.address : null,
+			rcpt,
+		};
+		return await inbox.receive(raw, envelope);
 	}
 
 	async listen(): Promise<void> {

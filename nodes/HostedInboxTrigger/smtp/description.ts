@@ -122,14 +122,6 @@ export const smtpProperties: INodeProperties[] = [
 				description: 'Connections at once from one IP address beyond this are answered 421, so one sender cannot lock the others out',
 			},
 			{
-				displayName: 'Max Recipients per Message',
-				name: 'maxRecipients',
-				type: 'number',
-				typeOptions: { minValue: 1 },
-				default: 50,
-				description: 'Recipients beyond this are answered 452 4.5.3',
-			},
-			{
 				displayName: 'Max Refused Recipients',
 				name: 'maxRecipientErrors',
 				type: 'number',

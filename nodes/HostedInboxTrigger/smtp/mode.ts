@@ -39,7 +39,6 @@ async function readListenerSettings(context: ITriggerFunctions): Promise<Listene
 		auth: authUser ? { username: authUser, password: String(credential.authPassword ?? '') } : null,
 		maxConnections: count('maxConnections'),
 		maxConnectionsPerClient: count('maxConnectionsPerClient'),
-		maxRecipients: count('maxRecipients'),
 		maxRecipientErrors: count('maxRecipientErrors'),
 		maxJunkCommands: count('maxJunkCommands'),
 		hardErrorLimit: count('hardErrorLimit'),

@@ -140,18 +140,31 @@ describe('SMTP listener of the hosted inbox', () => {
 		expect(received).toHaveLength(0);
 	});
 
-	test('answers 452 4.5.3 past the recipient limit', async () => {
+	test('takes one hosted inbox per transaction: a second inbox is answered 452 4.5.3 and gets its own transaction, so its failure is not hidden behind the first one\'s 250', async () => {
 		const port = await freePort();
-		const s = settings({ port, maxRecipients: 2 });
-		await attach(s, binding('a@inbox.example.test').inbox);
-		await attach(s, binding('b@inbox.example.test').inbox);
-		await attach(s, binding('c@inbox.example.test').inbox);
+		const s = settings({ port });
+		const a = binding('a@inbox.example.test');
+		const b = binding('b@inbox.example.test', () => ({ code: 451, enhancedCode: '4.3.0', text: 'Temporary local problem, try again later' }));
+		await attach(s, a.inbox);
+		await attach(s, b.inbox);
 		const client = await session(port);
 		await client.command('MAIL FROM:<x@sender.example>');
 		expect(await client.command('RCPT TO:<a@inbox.example.test>')).toMatch(/^250 /);
+		expect(await client.command('RCPT TO:<b@inbox.example.test>')).toBe(
+			'452 4.5.3 <b@inbox.example.test>: one hosted inbox per message, send it for this address in another transaction',
+		);
+		expect(await client.command('DATA')).toMatch(/^354 /);
+		await client.write('From: x@sender.example\r\nSubject: both\r\n\r\nfor a and b\r\n.\r\n');
+		expect(await client.reply()).toMatch(/^250 /);
+		// The sending MTA's next transaction, for the inbox it was told to try again: that inbox's own answer.
+		await client.command('MAIL FROM:<x@sender.example>');
 		expect(await client.command('RCPT TO:<b@inbox.example.test>')).toMatch(/^250 /);
-		expect(await client.command('RCPT TO:<c@inbox.example.test>')).toMatch(/^452 4\.5\.3 /);
+		expect(await client.command('DATA')).toMatch(/^354 /);
+		await client.write('From: x@sender.example\r\nSubject: both\r\n\r\nfor a and b\r\n.\r\n');
+		expect(await client.reply()).toBe('451 4.3.0 Temporary local problem, try again later');
 		client.close();
+		expect(a.received.map((r) => r.envelope.rcpt)).toEqual([['a@inbox.example.test']]);
+		expect(b.received.map((r) => r.envelope.rcpt)).toEqual([['b@inbox.example.test']]);
 	});
 
 	test('drops a client that sends nothing with 421 after the socket timeout', async () => {
