@@ -21,7 +21,7 @@ import { zoneResolver } from '../core/dns';
 import { parseInboxConfig } from '../core/inbox';
 import { buildIntakeEmission } from '../core/intake-delivery/emission';
 import { SpoolDelivery } from '../core/intake-delivery/spool-delivery';
-import { createSmtpIntake, rerunSpooled } from '../core/smtp/intake';
+import { createSmtpIntake, runOfSpooled } from '../core/smtp/intake';
 import { attachHostedInbox, clientAddress, DEFAULT_LISTENER_SETTINGS } from '../core/smtp/listener';
 import { embeddedEngineAvailable, openStore, parseStoreArg, type StoreOptions } from '../core/store/open';
 
@@ -71,7 +71,7 @@ async function runOurs(port: number): Promise<void> {
 		store,
 		inboxId,
 		prepare: async (entry) => {
-			const run = await rerunSpooled(entry, inbox, resolver);
+			const run = await runOfSpooled(entry, inbox, resolver);
 			return buildIntakeEmission(run.result, run.parsed, { inboxAddress: ADDRESS, via: 'smtp', receivedAt: run.receivedAt });
 		},
 		// The workflow's own cost is not the listener's: the execution succeeds at once.

@@ -1,17 +1,20 @@
 import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 
 import { forwardingStatus } from '../core/forwarding/status';
+import { deleteQuarantined, listQuarantine, releaseQuarantined } from '../core/quarantine/quarantine';
 import { defaultEmbeddedPath, openStore, parseStoreArg, type StoreOptions } from '../core/store/open';
 import { attempt, settle } from '../core/store/sql';
 import { seedStore } from '../core/store/seed';
 import { StoreInputError, type Agent, type Store } from '../core/store/types';
 
 export const STORE_USAGE =
-	'hosted-inbox store <agents|teams|contacts|conversations|tickets|intake|inboxes|forwarding> list [--store PATH|postgres://...] [--json]\n' +
+	'hosted-inbox store <agents|teams|contacts|conversations|tickets|intake|inboxes|forwarding|quarantine> list [--store PATH|postgres://...] [--json]\n' +
+	'       hosted-inbox store quarantine <release|delete> <id> [--by NAME] [--store PATH|postgres://...] [--json]\n' +
 	'       hosted-inbox store seed <file.json> [--store PATH|postgres://...]';
 
-const KINDS = ['agents', 'teams', 'contacts', 'conversations', 'tickets', 'intake', 'inboxes', 'forwarding'] as const;
+const KINDS = ['agents', 'teams', 'contacts', 'conversations', 'tickets', 'intake', 'inboxes', 'forwarding', 'quarantine'] as const;
 type Kind = (typeof KINDS)[number];
 
 /** Bad options or an unreadable file: exit 2 with one line. */
@@ -87,6 +90,16 @@ async function listing(store: Store, kind: Kind): Promise<{ records: unknown[]; 
 				},
 			};
 		}
+		case 'quarantine': {
+			const held = await listQuarantine(store);
+			return {
+				records: held.map(({ id, from, subject, receivedAt, reasons }) => ({ id, from, subject, receivedAt, reasons })),
+				table: {
+					columns: ['id', 'received', 'from', 'subject', 'reasons'],
+					rows: held.map((q) => [q.id, q.receivedAt, q.from ?? '-', q.subject ?? '-', q.reasons.join('; ') || '-']),
+				},
+			};
+		}
 		case 'intake': {
 			const entries = await store.listIntake({ limit: 1000 });
 			return {
@@ -117,14 +130,19 @@ export function formatTable({ columns, rows }: Table): string {
 
 function parseOptions(args: string[]) {
 	const parsed = attempt(() =>
-		parseArgs({ args, allowPositionals: true, strict: true, options: { store: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }),
+		parseArgs({
+			args,
+			allowPositionals: true,
+			strict: true,
+			options: { store: { type: 'string' }, json: { type: 'boolean' }, by: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+		}),
 	);
 	if (!parsed.ok) throw new UsageError((parsed.error as Error).message);
 	const { values, positionals } = parsed.value;
 	const storeArg = values.store;
 	const storeOptions = attempt((): StoreOptions => (storeArg === undefined ? { engine: 'sqlite', path: defaultEmbeddedPath() } : parseStoreArg(storeArg)));
 	if (!storeOptions.ok) throw new UsageError((storeOptions.error as Error).message);
-	return { positionals, json: values.json === true, help: values.help === true, store: storeOptions.value };
+	return { positionals, json: values.json === true, help: values.help === true, by: values.by, store: storeOptions.value };
 }
 
 async function withStore<T>(options: StoreOptions, fn: (store: Store) => Promise<T>): Promise<T> {
@@ -136,7 +154,7 @@ async function withStore<T>(options: StoreOptions, fn: (store: Store) => Promise
 }
 
 async function run(args: string[]): Promise<number> {
-	const { positionals, json, help, store } = parseOptions(args);
+	const { positionals, json, help, by, store } = parseOptions(args);
 	if (help) {
 		process.stdout.write(`usage: ${STORE_USAGE}\n`);
 		return 0;
@@ -152,6 +170,15 @@ async function run(args: string[]): Promise<number> {
 			const parts = Object.entries(counts).map(([kind, c]) => `${kind} ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged`);
 			process.stdout.write(`seeded: ${parts.join('; ')}\n`);
 		}
+		return 0;
+	}
+	if (what === 'quarantine' && (action === 'release' || action === 'delete')) {
+		if (rest.length !== 1) throw new UsageError(`quarantine ${action} takes one id; usage: ${STORE_USAGE.split('\n')[1].trim()}`);
+		const [id] = rest;
+		const done: object = await withStore(store, async (opened) =>
+			action === 'release' ? await releaseQuarantined(opened, id, by?.trim() || `hosted-inbox CLI (${userInfo().username})`) : await deleteQuarantined(opened, id),
+		);
+		process.stdout.write(json ? `${JSON.stringify(done)}\n` : action === 'release' ? `released ${id}: the trigger of its inbox emits it within seconds\n` : `deleted ${id}\n`);
 		return 0;
 	}
 	if (!KINDS.includes(what as Kind) || action !== 'list' || rest.length > 0) {

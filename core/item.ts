@@ -62,6 +62,8 @@ export const intakeItemSchema = z.object({
 		),
 	}),
 	auth: z.unknown(),
+	/** Quarantined, then released by someone: it came out of Message with its verdict as it was. */
+	released: z.object({ by: z.string(), at: z.string() }).optional(),
 });
 
 const contactPart = z.object({ id: z.string(), email: z.string(), name: z.string().nullable(), ownerId: z.string().nullable() });

@@ -6,17 +6,19 @@
 import type { DnsResolver } from '../dns';
 import { settleForwardingTest, type ForwardingCheckStore } from '../forwarding/complete';
 import type { InboxConfig } from '../inbox';
-import { NotAnEmailError, runIntake } from '../intake/pipeline';
+import { decisionOf, NotAnEmailError, runIntake } from '../intake/pipeline';
 import type { Envelope } from '../intake/types';
 import { intakeLogEntry, LOG_KIND, type IntakeRun } from '../smtp/intake';
 import type { Store } from '../store/types';
 import type { MailboxMessage } from './mailbox-poller';
 
 export interface ImapIntakeOptions {
-	store: Pick<Store, 'logIntake'> & ForwardingCheckStore;
+	store: Pick<Store, 'logIntake' | 'spoolPut'> & ForwardingCheckStore;
 	inbox: InboxConfig;
 	inboxId: string;
 	resolver?: DnsResolver;
+	/** A test run changes nothing: quarantined mail is then only logged, not held (the poller will hold it). */
+	holdQuarantined?: boolean;
 }
 
 /** What became of one message: `emit` for accepted mail and confirmations; `aside` for refused mail (already logged). */
@@ -73,7 +75,12 @@ export function createImapIntake(options: ImapIntakeOptions): (message: MailboxM
 		// Same as SMTP mode: a forwarding test completes its check before it is logged and emitted.
 		await settleForwardingTest(store, inboxId, run);
 		const logKind = LOG_KIND[verdict.action === 'accept' ? result.kind : verdict.action];
-		if (logKind) await store.logIntake(intakeLogEntry(inboxId, logKind, result));
+		// Quarantined mail is held in the spool with its decision, to be released or deleted from there.
+		const held =
+			verdict.action === 'quarantine' && options.holdQuarantined !== false
+				? await store.spoolPut({ inboxId, raw: message.raw, envelope, receivedAt: run.receivedAt, decision: decisionOf(result), quarantined: true })
+				: null;
+		if (logKind) await store.logIntake(intakeLogEntry(inboxId, logKind, result, held?.id));
 		return { action: verdict.action === 'accept' ? 'emit' : 'aside', run };
 	};
 }

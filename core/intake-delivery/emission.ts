@@ -26,11 +26,16 @@ export interface EmissionSource {
 	inboxAddress: string;
 	via: IntakeItem['via'];
 	receivedAt: string;
+	/** Who released it from quarantine: it then flows out of Message, its verdict kept as it was. */
+	released?: { by: string; at: string } | null;
 }
 
-/** Accepted mail goes to Message, provider confirmations and forwarding tests to their own output, the rest aside. */
-export function outputFor(result: IntakeResult): IntakeOutput {
-	if (result.verdict.action !== 'accept') return 'rejected';
+/**
+ * Accepted mail (and quarantined mail someone released) goes to Message, provider confirmations and forwarding
+ * tests to their own output, the rest aside.
+ */
+export function outputFor(result: IntakeResult, released = false): IntakeOutput {
+	if (result.verdict.action !== 'accept' && !released) return 'rejected';
 	if (result.kind === 'forwarding-confirmation' || result.kind === 'forwarding-test') return 'forwarding';
 	return 'message';
 }
@@ -81,8 +86,9 @@ export function buildIntakeEmission(result: IntakeResult, parsed: ParsedMail | n
 				: (facts?.attachments ?? []).map((a) => ({ filename: a.filename, contentType: a.contentType, size: a.size, binaryKey: null })),
 		},
 		auth: result.auth,
+		...(source.released ? { released: source.released } : {}),
 	};
 	// passthrough keeps `verification` (not part of the base shape, but what the confirmation output is for).
 	const item = parseItem(intakeItemSchema.passthrough(), 'an intake item', json) as IntakeItem;
-	return { output: outputFor(result), item, attachments };
+	return { output: outputFor(result, !!source.released), item, attachments };
 }

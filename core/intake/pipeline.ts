@@ -7,10 +7,10 @@ import { note, type Decision, type IntakeStage, type IntakeState } from './state
 import { authenticateStage } from './stages/authenticate';
 import { classifyStage } from './stages/classify';
 import { originalSenderStage } from './stages/original-sender';
-import { parseStage } from './stages/parse';
+import { parseMessage, parseStage } from './stages/parse';
 import { sizeStage } from './stages/size';
 import { threadKeysStage } from './stages/thread-keys';
-import type { Envelope, IntakeResult, MessageFacts, Verdict } from './types';
+import type { Envelope, IntakeDecision, IntakeResult, MessageFacts, Verdict } from './types';
 
 export { FORWARDING_TEST_HEADER, forwardingTestToken } from './stages/classify';
 export type { IntakeStage, IntakeState } from './state';
@@ -204,4 +204,19 @@ export async function runIntake(raw: Buffer, ctx: IntakeContext): Promise<Intake
 		message: messageFacts(state.parsed),
 	};
 	return { result, parsed: state.parsed };
+}
+
+/** The decision alone, kept with the bytes in the spool. */
+export function decisionOf(result: IntakeResult): IntakeDecision {
+	const { verdict, kind, verification, originalSender, auth, thread, size, envelope } = result;
+	return { verdict, kind, verification, originalSender, auth, thread, size, envelope };
+}
+
+/**
+ * A spooled message emitted again with the decision it was answered with: only its bytes are read again (for the
+ * text and the attachments), so no DNS answer of later can re-decide mail that was already answered 250.
+ */
+export async function rereadDecided(raw: Buffer, decision: IntakeDecision): Promise<IntakeOutcome> {
+	const parsed = await parseMessage(raw).catch(async () => await parseMessage(raw.subarray(0, headerSectionLength(raw))).catch(() => null));
+	return { result: { ...decision, message: messageFacts(parsed) }, parsed };
 }

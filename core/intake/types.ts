@@ -114,3 +114,6 @@ export interface IntakeResult {
 	envelope: Envelope;
 	message: MessageFacts | null;
 }
+
+/** What the intake decided about a message, without what is read again from its bytes (the message's facts). */
+export type IntakeDecision = Omit<IntakeResult, 'message'>;

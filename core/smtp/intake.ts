@@ -3,7 +3,7 @@ import type { ParsedMail } from 'mailparser';
 import type { DnsResolver } from '../dns';
 import { settleForwardingTest } from '../forwarding/complete';
 import type { InboxConfig } from '../inbox';
-import { NotAnEmailError, runIntake, type IntakeOutcome } from '../intake/pipeline';
+import { decisionOf, NotAnEmailError, rereadDecided, runIntake, type IntakeOutcome } from '../intake/pipeline';
 import type { Envelope, IntakeResult } from '../intake/types';
 import type { IntakeLogKind, SpoolEntry, Store } from '../store/types';
 import { TEMPORARY_FAILURE, type SmtpReply } from './listener';
@@ -38,7 +38,7 @@ export const LOG_KIND: Partial<Record<string, IntakeLogKind>> = {
 };
 
 /** What the intake log keeps: the decision and its reasons, or the confirmation; never a rejected body. */
-export function intakeLogEntry(inboxId: string, kind: IntakeLogKind, result: IntakeResult) {
+export function intakeLogEntry(inboxId: string, kind: IntakeLogKind, result: IntakeResult, spoolId?: string) {
 	return {
 		inboxId,
 		kind,
@@ -50,6 +50,7 @@ export function intakeLogEntry(inboxId: string, kind: IntakeLogKind, result: Int
 		from: result.message?.from?.address ?? null,
 		subject: result.message?.subject ?? null,
 		details: {
+			...(spoolId ? { spoolId } : {}),
 			verdict: result.verdict,
 			...(result.verification ? { verification: result.verification } : {}),
 			...(result.auth ? { auth: result.auth } : {}),
@@ -104,25 +105,33 @@ function smtpDecision(options: SmtpIntakeOptions): (raw: Buffer, envelope: Envel
 		// A forwarding test completes its check first, so the log and the item carry the outcome (or it is no test).
 		await settleForwardingTest(store, inboxId, run);
 		const logKind = LOG_KIND[verdict.action === 'accept' ? result.kind : verdict.action];
-		if (logKind) await store.logIntake(intakeLogEntry(inboxId, logKind, result));
 		if (verdict.action === 'reject' || verdict.action === 'defer') {
+			if (logKind) await store.logIntake(intakeLogEntry(inboxId, logKind, result));
 			options.onRefused?.(run);
 			// An SMTP reply line holds 512 bytes: the full reasons are in the intake log.
 			const text = verdict.reasons.join('; ').slice(0, 400) || 'Message refused';
 			return { code: verdict.smtpCode, enhancedCode: verdict.enhancedCode, text };
 		}
-		if (verdict.action === 'quarantine') {
+		// Accepted and quarantined mail is spooled with its decision before the 250: the decision is made once.
+		const quarantined = verdict.action === 'quarantine';
+		const entry = await store.spoolPut({ inboxId, raw, envelope, receivedAt: run.receivedAt, decision: decisionOf(result), quarantined });
+		if (logKind) await store.logIntake(intakeLogEntry(inboxId, logKind, result, entry.id));
+		if (quarantined) {
 			options.onRefused?.(run);
-			return { code: 250, enhancedCode: '2.6.0', text: 'Message accepted and held for review' };
+			return { code: 250, enhancedCode: '2.6.0', text: `Message accepted and held for review as ${entry.id}` };
 		}
-		const entry = await store.spoolPut({ inboxId, raw, envelope, receivedAt: run.receivedAt });
 		options.onSpooled(entry, run);
 		return { code: 250, enhancedCode: '2.0.0', text: `Queued as ${entry.id}` };
 	};
 }
 
-/** A spooled message left over from an earlier run goes through the pipeline again, as of when it arrived. */
-export async function rerunSpooled(entry: SpoolEntry, inbox: InboxConfig, resolver?: DnsResolver): Promise<IntakeRun> {
-	const { result, parsed } = await runIntake(entry.raw, { inbox, envelope: entry.envelope, resolver, now: new Date(entry.receivedAt) });
+/**
+ * A spooled message emitted again (a failed execution, a restart, a release from quarantine): with the decision
+ * it was answered with. Entries spooled before decisions were kept go through the pipeline again, as of arrival.
+ */
+export async function runOfSpooled(entry: SpoolEntry, inbox: InboxConfig, resolver?: DnsResolver): Promise<IntakeRun> {
+	const { result, parsed } = entry.decision
+		? await rereadDecided(entry.raw, entry.decision)
+		: await runIntake(entry.raw, { inbox, envelope: entry.envelope, resolver, now: new Date(entry.receivedAt) });
 	return { result, parsed, receivedAt: entry.receivedAt };
 }

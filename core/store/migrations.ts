@@ -217,6 +217,32 @@ export const MIGRATIONS: Array<{ version: number; name: string; statements: stri
 			'CREATE INDEX messages_conversation ON messages (conversation_id, received_at)',
 		],
 	},
+	{
+		version: 3,
+		name: 'spool: the decision kept with the bytes, quarantine held in the spool',
+		// The status CHECK is a column constraint SQLite cannot alter: the table is copied into the new shape.
+		statements: [
+			`CREATE TABLE spool_v3 (
+				id TEXT PRIMARY KEY,
+				inbox_id TEXT NOT NULL,
+				raw {blob} NOT NULL,
+				envelope TEXT NOT NULL,
+				received_at TEXT NOT NULL,
+				decision TEXT,
+				attempts INTEGER NOT NULL,
+				next_attempt_at TEXT NOT NULL,
+				last_error TEXT,
+				status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed', 'quarantined')),
+				released_by TEXT,
+				released_at TEXT
+			)`,
+			`INSERT INTO spool_v3 (id, inbox_id, raw, envelope, received_at, decision, attempts, next_attempt_at, last_error, status)
+			SELECT id, inbox_id, raw, envelope, received_at, NULL, attempts, next_attempt_at, last_error, status FROM spool`,
+			'DROP TABLE spool',
+			'ALTER TABLE spool_v3 RENAME TO spool',
+			'CREATE INDEX spool_due ON spool (inbox_id, status, next_attempt_at)',
+		],
+	},
 ];
 
 const ENGINE_TYPES: Record<SqlDriver['engine'], Record<string, string>> = {

@@ -154,6 +154,9 @@ function toIntake(row: Row): IntakeLogEntry {
 	};
 }
 
+/** Enough of a quarantined message to show its From and Subject in a list. */
+const QUARANTINE_HEAD_BYTES = 64 * 1024;
+
 function toSpool(row: Row): SpoolEntry {
 	return {
 		id: String(row.id),
@@ -163,8 +166,10 @@ function toSpool(row: Row): SpoolEntry {
 		receivedAt: String(row.received_at),
 		attempts: Number(row.attempts),
 		nextAttemptAt: String(row.next_attempt_at),
+		decision: json(row.decision, null),
 		lastError: text(row.last_error),
 		status: row.status as SpoolEntry['status'],
+		released: row.released_by ? { by: String(row.released_by), at: String(row.released_at) } : null,
 	};
 }
 
@@ -965,15 +970,28 @@ export class SqlStore implements Store {
 
 	// ---- SMTP spool
 
-	async spoolPut(input: { inboxId: string; raw: Buffer; envelope: SpoolEntry['envelope']; receivedAt?: string }): Promise<SpoolEntry> {
+	async spoolPut(input: Parameters<Store['spoolPut']>[0]): Promise<SpoolEntry> {
 		if (!Buffer.isBuffer(input.raw)) throw new StoreInputError('Spool entry needs the raw message as a Buffer');
 		const receivedAt = input.receivedAt ? checkTimestamp(input.receivedAt, 'receivedAt') : now();
 		const row = await this.one(
 			this.db,
-			"INSERT INTO spool (id, inbox_id, raw, envelope, received_at, attempts, next_attempt_at, last_error, status) VALUES ($1, $2, $3, $4, $5, 0, $5, NULL, 'pending') RETURNING *",
-			[randomUUID(), input.inboxId, input.raw, JSON.stringify(input.envelope), receivedAt],
+			'INSERT INTO spool (id, inbox_id, raw, envelope, received_at, decision, attempts, next_attempt_at, last_error, status) VALUES ($1, $2, $3, $4, $5, $6, 0, $5, NULL, $7) RETURNING *',
+			[
+				randomUUID(),
+				input.inboxId,
+				input.raw,
+				JSON.stringify(input.envelope),
+				receivedAt,
+				input.decision ? JSON.stringify(input.decision) : null,
+				input.quarantined ? 'quarantined' : 'pending',
+			],
 		);
 		return toSpool(row!);
+	}
+
+	async spoolGet(id: string): Promise<SpoolEntry | null> {
+		const row = await this.one(this.db, 'SELECT * FROM spool WHERE id = $1', [id]);
+		return row ? toSpool(row) : null;
 	}
 
 	async spoolDue(inboxId: string, at: string = now(), limit = 100): Promise<SpoolEntry[]> {
@@ -1012,6 +1030,42 @@ export class SqlStore implements Store {
 		}
 		const rows = await this.db.all(`SELECT * FROM spool${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at, id`, params);
 		return rows.map(toSpool);
+	}
+
+	async listQuarantined(filter: { inboxId?: string; limit?: number } = {}): Promise<Array<Omit<SpoolEntry, 'raw'> & { head: Buffer }>> {
+		const params: SqlValue[] = [QUARANTINE_HEAD_BYTES];
+		let where = "status = 'quarantined'";
+		if (filter.inboxId !== undefined) {
+			params.push(filter.inboxId);
+			where += ` AND inbox_id = $${params.length}`;
+		}
+		params.push(Math.max(1, Math.trunc(filter.limit ?? 1000)));
+		// substr works on BLOB (SQLite) and bytea (PostgreSQL) alike.
+		const rows = await this.db.all(
+			`SELECT id, inbox_id, SUBSTR(raw, 1, $1) AS raw, envelope, received_at, decision, attempts, next_attempt_at, last_error, status, released_by, released_at
+			FROM spool WHERE ${where} ORDER BY received_at DESC, id LIMIT $${params.length}`,
+			params,
+		);
+		return rows.map((row) => {
+			const { raw, ...entry } = toSpool(row);
+			return { ...entry, head: raw };
+		});
+	}
+
+	async releaseQuarantined(id: string, by: string, at: string = now()): Promise<SpoolEntry> {
+		const releasedAt = checkTimestamp(at, 'at');
+		const row = await this.one(
+			this.db,
+			"UPDATE spool SET status = 'pending', next_attempt_at = $3, released_by = $2, released_at = $3 WHERE id = $1 AND status = 'quarantined' RETURNING *",
+			[id, checkText(by, 'released by'), releasedAt],
+		);
+		if (!row) throw new StoreInputError(`No quarantined message with id ${id} (unknown, already released or deleted)`);
+		return toSpool(row);
+	}
+
+	async deleteQuarantined(id: string): Promise<void> {
+		const changed = await this.db.run("DELETE FROM spool WHERE id = $1 AND status = 'quarantined'", [id]);
+		if (changed === 0) throw new StoreInputError(`No quarantined message with id ${id} (unknown, already released or deleted)`);
 	}
 
 	// ---- IMAP checkpoints

@@ -3,6 +3,7 @@
  * Every operation that concurrent callers can race on is atomic in SQL.
  * Ids are strings (UUIDs) so both engines and n8n items carry them the same way.
  */
+import type { IntakeDecision } from '../intake/types';
 
 export type Availability = 'available' | 'away';
 
@@ -189,11 +190,16 @@ export interface SpoolEntry {
 	raw: Buffer;
 	envelope: { clientIp: string | null; helo: string | null; mailFrom: string | null; rcpt: string[] };
 	receivedAt: string;
+	/** The intake's decision as it was answered (verdict, kind, original sender, thread keys): re-emissions reuse it. */
+	decision: IntakeDecision | null;
 	attempts: number;
 	/** When it may be emitted again (backoff after a failed execution). */
 	nextAttemptAt: string;
 	lastError: string | null;
-	status: 'pending' | 'done' | 'failed';
+	/** `quarantined`: held for review, emitted only once released (then `pending`). */
+	status: 'pending' | 'done' | 'failed' | 'quarantined';
+	/** Who released it from quarantine, and when. */
+	released: { by: string; at: string } | null;
 }
 
 export interface MailboxCheckpoint {
@@ -319,13 +325,20 @@ export interface Store {
 	listIntake(filter?: { inboxId?: string; kind?: IntakeLogKind; limit?: number }): Promise<IntakeLogEntry[]>;
 
 	// SMTP spool: a message is durably stored here before the 250, completed after its execution succeeded.
-	spoolPut(input: { inboxId: string; raw: Buffer; envelope: SpoolEntry['envelope']; receivedAt?: string }): Promise<SpoolEntry>;
+	// Quarantined mail is kept here too, held until someone releases or deletes it.
+	spoolPut(input: { inboxId: string; raw: Buffer; envelope: SpoolEntry['envelope']; receivedAt?: string; decision?: IntakeDecision; quarantined?: boolean }): Promise<SpoolEntry>;
+	spoolGet(id: string): Promise<SpoolEntry | null>;
 	/** Pending entries whose nextAttemptAt has come (for re-emission on activation and with backoff). */
 	spoolDue(inboxId: string, now?: string, limit?: number): Promise<SpoolEntry[]>;
 	spoolComplete(id: string): Promise<void>;
 	/** Counts a failed attempt, sets the backoff; after maxAttempts the entry becomes 'failed' (reported, kept). */
 	spoolFail(id: string, error: string, input: { nextAttemptAt: string; maxAttempts: number }): Promise<SpoolEntry>;
 	spoolList(filter?: { inboxId?: string; status?: SpoolEntry['status'] }): Promise<SpoolEntry[]>;
+	/** Quarantined entries, newest first, with only the start of each message (`head`), never whole 30 MB bodies. */
+	listQuarantined(filter?: { inboxId?: string; limit?: number }): Promise<Array<Omit<SpoolEntry, 'raw'> & { head: Buffer }>>;
+	/** A quarantined entry becomes pending, due now, noting who released it (atomic: released once). */
+	releaseQuarantined(id: string, by: string, at?: string): Promise<SpoolEntry>;
+	deleteQuarantined(id: string): Promise<void>;
 
 	// IMAP checkpoints: UIDVALIDITY + the set of UIDs done (not a high-water mark).
 	getMailboxCheckpoint(mailboxKey: string): Promise<MailboxCheckpoint | null>;

@@ -7,7 +7,7 @@ import type { ICredentialDataDecryptedObject, INodeParameters } from 'n8n-workfl
 
 import type { Store } from '../../core/store/types';
 import { closeSharedStores, embeddedOptions, postgresOptionsFromCredential, sharedStore } from '../../nodes/shared/store';
-import { dropSchema, engineGate, storeEngines, TEST_PG_URL, type EngineName } from './stores';
+import { dropSchema, engineGate, storeArg, storeEngines, TEST_PG_URL, type EngineName } from './stores';
 
 export interface NodeStore {
 	engine: EngineName;
@@ -17,6 +17,8 @@ export interface NodeStore {
 	/** Pass to runWorkflow; node JSON names the credential as `credentials`. */
 	credentials: Record<string, ICredentialDataDecryptedObject>;
 	nodeCredentials: Record<string, { id: string; name: string }> | undefined;
+	/** The same store for the CLI's --store. */
+	cliStore: string;
 }
 
 function pgCredential(): ICredentialDataDecryptedObject {
@@ -40,12 +42,15 @@ export function describeEachNodeStore(title: string, fn: (get: () => NodeStore) 
 			const schema = `hi_nodes_${randomBytes(6).toString('hex')}`;
 			beforeAll(async () => {
 				if (engine.name === 'sqlite') {
-					current = { engine: 'sqlite', store: await sharedStore(embeddedOptions()), params: { store: 'embedded' }, credentials: {}, nodeCredentials: undefined };
+					const options = embeddedOptions();
+					current = { engine: 'sqlite', store: await sharedStore(options), params: { store: 'embedded' }, credentials: {}, nodeCredentials: undefined, cliStore: storeArg(options) };
 				} else {
 					const credential = pgCredential();
+					const options = postgresOptionsFromCredential(credential, schema);
 					current = {
 						engine: 'postgres',
-						store: await sharedStore(postgresOptionsFromCredential(credential, schema)),
+						store: await sharedStore(options),
+						cliStore: storeArg(options),
 						params: { store: 'postgres', storeSchema: schema },
 						credentials: { postgres: credential },
 						nodeCredentials: { postgres: { id: 'pg-test', name: 'Test PostgreSQL' } },

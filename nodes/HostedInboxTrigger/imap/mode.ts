@@ -13,13 +13,13 @@ import {
 	type PollerEvent,
 	TOO_LARGE_KEYWORD,
 } from '../../../core/imap/mailbox-poller';
-import { buildIntakeEmission, type IntakeEmission } from '../../../core/intake-delivery/emission';
+import type { IntakeEmission } from '../../../core/intake-delivery/emission';
 import { withTimeout } from '../../../core/intake-delivery/retry';
-import type { IntakeRun } from '../../../core/smtp/intake';
 import { normalizeMessageId } from '../../../core/store/message-id';
 import { getStore } from '../../shared/store';
 import { readInboxConfig } from '../shared/inbox-settings';
 import { createTriggerOutputs, readOutputOptions } from '../shared/outputs';
+import { createSpoolDelivery } from '../shared/spool';
 import { environmentResolver } from '../../../core/dns';
 
 /** An execution that never reports back counts as failed (and is retried), so a message is never stuck. */
@@ -74,8 +74,10 @@ export async function startImapMode(this: ITriggerFunctions): Promise<ITriggerRe
 	const { id: inboxId } = await store.registerInbox({ address: inbox.address });
 	const outputOptions = readOutputOptions(this);
 	const outputs = createTriggerOutputs(this, outputOptions);
-	const takeIn = createImapIntake({ store, inbox, inboxId, resolver: environmentResolver() });
-	const emissionFor = (run: IntakeRun) => buildIntakeEmission(run.result, run.parsed, { inboxAddress: inbox.address, via: 'imap', receivedAt: run.receivedAt });
+	const resolver = environmentResolver();
+	const takeIn = createImapIntake({ store, inbox, inboxId, resolver });
+	// Quarantined mail waits in the spool; once released, it comes out of Message from there.
+	const { delivery, emissionFor } = createSpoolDelivery(this, { store, inboxId, inbox, via: 'imap', resolver, outputs, outputOptions });
 	const where = `${connection.user}@${connection.host}:${connection.port}/${mailbox}`;
 	const report = (message: string) => this.saveFailedExecution(new NodeOperationError(this.getNode(), message));
 
@@ -99,7 +101,7 @@ export async function startImapMode(this: ITriggerFunctions): Promise<ITriggerRe
 				if ('tooLarge' in latest) {
 					throw new NodeOperationError(this.getNode(), `The newest message in ${where} is ${latest.tooLarge} bytes, over the inbox limit of ${inbox.maxMessageBytes}`);
 				}
-				const outcome = await takeIn(latest);
+				const outcome = await createImapIntake({ store, inbox, inboxId, resolver, holdQuarantined: false })(latest);
 				if (outcome.action === 'refused-not-email') throw new NodeOperationError(this.getNode(), 'The newest message is not an email');
 				const emission = emissionFor(outcome.run);
 				await outputs.deliverMany([{ emission: outcome.action === 'emit' ? emission : { ...emission, output: 'rejected' }, raw: latest.raw }]);
@@ -185,10 +187,12 @@ export async function startImapMode(this: ITriggerFunctions): Promise<ITriggerRe
 	);
 	if (startFailure instanceof MailboxConfigError) throw new NodeOperationError(this.getNode(), startFailure.message);
 	if (startFailure) throw new NodeOperationError(this.getNode(), startFailure);
+	delivery.start();
 	return {
 		closeFunction: async () => {
 			await poller.stop();
 			outputs.close();
+			await delivery.stop();
 		},
 	};
 }

@@ -2,14 +2,13 @@ import { NodeOperationError, type IDataObject, type ITriggerFunctions, type ITri
 
 import { environmentResolver } from '../../../core/dns';
 import { inboxWarnings } from '../../../core/inbox';
-import { buildIntakeEmission } from '../../../core/intake-delivery/emission';
-import { SpoolDelivery } from '../../../core/intake-delivery/spool-delivery';
 import { defaultSelfSignedCertificateFile } from '../../../core/smtp/certificate';
-import { createSmtpIntake, rerunSpooled, type IntakeRun } from '../../../core/smtp/intake';
+import { createSmtpIntake } from '../../../core/smtp/intake';
 import { attachHostedInbox, DEFAULT_LISTENER_SETTINGS, type ListenerSettings } from '../../../core/smtp/listener';
 import { getStore } from '../../shared/store';
 import { readInboxConfig } from '../shared/inbox-settings';
 import { createTriggerOutputs, readOutputOptions } from '../shared/outputs';
+import { createSpoolDelivery } from '../shared/spool';
 
 /** Offline DNS for tests and air-gapped setups: a zone file in the corpus format instead of real lookups. */
 async function readListenerSettings(context: ITriggerFunctions): Promise<ListenerSettings> {
@@ -72,29 +71,14 @@ export async function startSmtpMode(this: ITriggerFunctions): Promise<ITriggerRe
 	const { id: inboxId } = await store.registerInbox({ address });
 	const outputOptions = readOutputOptions(this);
 	const outputs = createTriggerOutputs(this, outputOptions);
-	const emissionFor = (run: IntakeRun) =>
-		buildIntakeEmission(run.result, run.parsed, { inboxAddress: address, via: 'smtp', receivedAt: run.receivedAt });
-
-	const delivery = new SpoolDelivery({
-		store,
-		inboxId,
-		prepare: async (entry) => emissionFor(await rerunSpooled(entry, inbox, resolver)),
-		deliver: async (emission, entry) => await outputs.deliver(emission, entry.raw),
-		onGiveUp: (entry, error) =>
-			outputs.reportGivenUp(
-				`The message received at ${entry.receivedAt} (spool entry ${entry.id}) failed in ${entry.attempts} executions and is no longer retried: ${error.message}. It stays in the store's spool.`,
-			),
-		onError: (error) => this.logger.warn(`Hosted inbox ${address}: spool trouble, will retry: ${error.message}`),
-		retry: outputOptions.retry,
-		sweepIntervalMs: Math.min(15_000, outputOptions.retry.baseDelayMs),
-	});
+	const { delivery, emissionFor } = createSpoolDelivery(this, { store, inboxId, inbox, via: 'smtp', resolver, outputs, outputOptions });
 	const receive = createSmtpIntake({
 		store,
 		inbox,
 		inboxId,
 		resolver,
 		onTrouble: (error) => this.logger.warn(`Hosted inbox ${address}: answered 451 (try again later) because of local trouble: ${error.message}`),
-		onSpooled: (entry, run) => delivery.submit(entry, Promise.resolve(run).then(emissionFor)),
+		onSpooled: (entry, run) => delivery.submit(entry, Promise.resolve(run).then((r) => emissionFor(r))),
 		onRefused: (run) => {
 			try {
 				outputs.setAside(emissionFor(run));

@@ -1,7 +1,7 @@
-import type { DnsResolver } from '../../../core/dns';
+import { zoneResolver, type DnsResolver } from '../../../core/dns';
 import { parseInboxConfig } from '../../../core/inbox';
 import { createImapIntake, IntakeDeferredError } from '../../../core/imap/intake';
-import { compose } from '../../fixtures/mail';
+import { compose, testWorld } from '../../fixtures/mail';
 import { describeEachStore } from '../../support/stores';
 
 describeEachStore('IMAP intake on the store', (getStore) => {
@@ -16,5 +16,24 @@ describeEachStore('IMAP intake on the store', (getStore) => {
 		await expect(outcome).rejects.toThrow(IntakeDeferredError);
 		await expect(outcome).rejects.toThrow(/intake deadline of 0\.5 s/);
 		expect(await store.listIntake({ inboxId })).toEqual([]);
+	});
+
+	it('holds quarantined mail in the spool with its decision (a test run only logs it); the mailbox message is then done', async () => {
+		const store = getStore();
+		const address = `support-q-${Date.now()}@inbox.example.test`;
+		const { id: inboxId } = await store.registerInbox({ address });
+		const options = { store, inbox: parseInboxConfig({ address }), inboxId, resolver: zoneResolver(testWorld().zone) };
+		const raw = await compose({ from: 'quinn@quarantined.test', to: address, subject: 'held over IMAP', text: 'x' });
+		const message = { mailbox: 'INBOX', uidValidity: '1', uid: 7, raw, size: raw.length, messageId: null, internalDate: new Date().toISOString(), attempt: 1 };
+
+		expect(await createImapIntake({ ...options, holdQuarantined: false })(message)).toMatchObject({ action: 'aside' });
+		expect(await store.listQuarantined({ inboxId })).toEqual([]);
+
+		expect(await createImapIntake(options)(message)).toMatchObject({ action: 'aside', run: { result: { verdict: { action: 'quarantine' } } } });
+		const [held] = await store.listQuarantined({ inboxId });
+		expect(held).toMatchObject({ envelope: { rcpt: [address] }, decision: { verdict: { action: 'quarantine' }, originalSender: { address: 'quinn@quarantined.test' } } });
+		const logged = await store.listIntake({ inboxId, kind: 'quarantined' });
+		expect(logged).toHaveLength(2);
+		expect(logged.filter((l) => l.details.spoolId === held.id)).toHaveLength(1);
 	});
 });

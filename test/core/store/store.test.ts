@@ -456,6 +456,41 @@ describeEachStore('conversations store', (getStore) => {
 			await expect(store.spoolComplete(randomUUID())).rejects.toBeInstanceOf(StoreInputError);
 		});
 
+		it('keeps the decision with the bytes, and holds quarantined mail until it is released once or deleted', async () => {
+			const store = getStore();
+			const { id: inboxId } = await newInbox(store);
+			const envelope = { clientIp: '192.0.2.1', helo: 'h', mailFrom: 'a@b.test', rcpt: ['s@i.test'] };
+			const decision = {
+				verdict: { action: 'quarantine' as const, smtpCode: 250, enhancedCode: '2.0.0', reasons: ['DMARC policy of b.test is quarantine'], flags: ['dmarc-fail'] },
+				kind: 'message' as const,
+				verification: null,
+				originalSender: { address: 'a@b.test', name: null, method: 'from-header' as const, forwardedBy: null, trusted: false, evidence: [] },
+				auth: null,
+				thread: { messageId: 'm1@b.test', inReplyTo: [], references: [], contentHash: null },
+				size: 10,
+				envelope,
+			};
+			const big = Buffer.concat([Buffer.from('From: a@b.test\r\nSubject: held\r\n\r\n'), Buffer.alloc(200_000, 0x78)]);
+			const held = await store.spoolPut({ inboxId, raw: big, envelope, receivedAt: '2026-01-01T00:00:00.000Z', decision, quarantined: true });
+			expect(held).toMatchObject({ status: 'quarantined', decision, released: null });
+			expect(await store.spoolDue(inboxId, '2027-01-01T00:00:00.000Z')).toEqual([]);
+			const [listed] = await store.listQuarantined({ inboxId });
+			expect(listed).toMatchObject({ id: held.id, decision });
+			expect(listed.head.length).toBeLessThan(big.length);
+			expect(big.subarray(0, listed.head.length).equals(listed.head)).toBe(true);
+
+			const released = await store.releaseQuarantined(held.id, 'ana@company.test', '2026-01-02T00:00:00.000Z');
+			expect(released).toMatchObject({ status: 'pending', released: { by: 'ana@company.test', at: '2026-01-02T00:00:00.000Z' }, nextAttemptAt: '2026-01-02T00:00:00.000Z' });
+			expect((await store.spoolDue(inboxId, '2026-01-02T00:00:01.000Z')).map((e) => e.id)).toEqual([held.id]);
+			await expect(store.releaseQuarantined(held.id, 'bob@company.test')).rejects.toThrow(`No quarantined message with id ${held.id}`);
+			await expect(store.deleteQuarantined(held.id)).rejects.toBeInstanceOf(StoreInputError);
+			expect(await store.listQuarantined({ inboxId })).toEqual([]);
+
+			const other = await store.spoolPut({ inboxId, raw: big, envelope, decision, quarantined: true });
+			await store.deleteQuarantined(other.id);
+			expect(await store.spoolGet(other.id)).toBeNull();
+		});
+
 		it('keeps the done UIDs of a mailbox and resets them on a new UIDVALIDITY', async () => {
 			const store = getStore();
 			const key = `imap://u@imap.test/INBOX/${randomUUID()}`;

@@ -8,6 +8,7 @@ import { createTransport } from 'nodemailer';
 import { intakeItemSchema } from '../../../core/item';
 import { HostedInboxTrigger } from '../../../nodes/HostedInboxTrigger/HostedInboxTrigger.node';
 import { codeNode, packageNodeTypes, PACKAGE, n8nLogger, startTrigger, type TriggerHandle, type WorkflowJson } from '../../support/n8n';
+import { runCli } from '../../support/cli';
 import { CORPUS, corpus } from '../../support/items';
 import { describeEachNodeStore, type NodeStore } from '../../support/nodeStores';
 import { PIPELINE_NODE_TYPES } from '../../support/pipeline';
@@ -195,6 +196,44 @@ describeEachNodeStore('Hosted Inbox Trigger, SMTP mode, in n8n', (get) => {
 		// Batched: it comes out on the third output within the batch delay.
 		const [execution] = await handle.waitForExecutions(1, 20_000);
 		expect(execution.emitted[2].map((i) => i.json)).toMatchObject([{ verdict: { action: 'reject' }, email: { subject: 'Wire money' } }]);
+	});
+
+	it('holds a p=quarantine failure in the spool (250 2.6.0 with its id); released from the CLI, it comes out of Message once, within 5 s, saying who released it', async () => {
+		process.env.HOSTED_INBOX_DNS_ZONE = zoneFile('world', world.zone);
+		const { handle, transport, ns, inboxId } = await start({}, true);
+		const subject = `Held ${ns.engine}`;
+		const info = await transport.sendMail({ from: 'Quinn <quinn@quarantined.test>', to: 'support@inbox.example.test', subject, text: 'is this real?' });
+		const held = /^250 2\.6\.0 Message accepted and held for review as (\S+)$/.exec(info.response);
+		expect(held).not.toBeNull();
+		const id = held![1];
+		expect(await ns.store.spoolDue(inboxId, new Date(Date.now() + 3600_000).toISOString())).toEqual([]);
+		const [logged] = await ns.store.listIntake({ inboxId, kind: 'quarantined' });
+		expect(logged.details).toMatchObject({ spoolId: id, verdict: { action: 'quarantine' } });
+
+		const listed = await runCli(['store', 'quarantine', 'list', '--store', ns.cliStore, '--json']);
+		expect(listed).toMatchObject({ code: 0, stderr: '' });
+		const entry = (JSON.parse(listed.stdout) as Array<Record<string, unknown>>).find((q) => q.id === id);
+		expect(Object.keys(entry!).sort()).toEqual(['from', 'id', 'reasons', 'receivedAt', 'subject']);
+		expect(entry).toMatchObject({ from: 'quinn@quarantined.test', subject, reasons: expect.arrayContaining([expect.stringMatching(/quarantine/)]) });
+		expect(handle.executions).toHaveLength(0);
+
+		const released = await runCli(['store', 'quarantine', 'release', id, '--by', 'ana@company.test', '--store', ns.cliStore]);
+		expect(released).toMatchObject({ code: 0, stdout: `released ${id}: the trigger of its inbox emits it within seconds\n` });
+		const releasedAt = Date.now();
+		const [execution] = await handle.waitForExecutions(1, 10_000);
+		expect(Date.now() - releasedAt).toBeLessThan(5_000 + 1_000);
+		expect(execution.emitted[0][0].json).toMatchObject({
+			verdict: { action: 'quarantine' },
+			released: { by: 'ana@company.test' },
+			email: { subject },
+			originalSender: { address: 'quinn@quarantined.test', trusted: false },
+		});
+		expect(execution.json('Create Ticket')).toMatchObject([{ contact: { email: 'quinn@quarantined.test' }, ticket: { name: subject } }]);
+		// Once: the next sweeps find nothing more to emit, and the entry is done.
+		await new Promise((r) => setTimeout(r, 6_000));
+		expect(handle.executions).toHaveLength(1);
+		expect((await ns.store.spoolGet(id))?.status).toBe('done');
+		expect(await runCli(['store', 'quarantine', 'release', id, '--store', ns.cliStore])).toMatchObject({ code: 2, stderr: expect.stringContaining(`No quarantined message with id ${id}`) });
 	});
 
 	it('"Accept everything, only flag" accepts the same failure onto Message, flagged', async () => {

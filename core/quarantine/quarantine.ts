@@ -1,0 +1,60 @@
+import { authorOf, headerSectionLength } from '../intake/headers';
+import { parseHeaderSection } from '../intake/stages/parse';
+import type { IntakeDecision } from '../intake/types';
+import { StoreInputError, type SpoolEntry, type Store } from '../store/types';
+
+/** A quarantined message as a reviewer sees it: who wrote it, about what, when, and why it is held. */
+export interface QuarantinedMessage {
+	id: string;
+	inboxId: string;
+	from: string | null;
+	subject: string | null;
+	receivedAt: string;
+	reasons: string[];
+	flags: string[];
+	/** The full decision it was held with (verdict, original sender, authentication). */
+	decision: IntakeDecision | null;
+}
+
+/** Only the header section is read again (mailparser), for From and Subject: bounded work however large the message. */
+async function summaryOf(entry: Omit<SpoolEntry, 'raw'>, head: Buffer): Promise<QuarantinedMessage> {
+	const parsed = await parseHeaderSection(head, headerSectionLength(head)).catch(() => null);
+	return {
+		id: entry.id,
+		inboxId: entry.inboxId,
+		from: (parsed && authorOf(parsed).author?.address) ?? null,
+		subject: parsed?.subject ?? null,
+		receivedAt: entry.receivedAt,
+		reasons: entry.decision?.verdict.reasons ?? [],
+		flags: entry.decision?.verdict.flags ?? [],
+		decision: entry.decision,
+	};
+}
+
+export type QuarantineStore = Pick<Store, 'listQuarantined' | 'spoolGet' | 'releaseQuarantined' | 'deleteQuarantined'>;
+
+/** Held messages, newest first. */
+export async function listQuarantine(store: QuarantineStore, filter: { inboxId?: string; limit?: number } = {}): Promise<QuarantinedMessage[]> {
+	const held = await store.listQuarantined(filter);
+	return await Promise.all(held.map(async ({ head, ...entry }) => await summaryOf(entry, head)));
+}
+
+export async function getQuarantined(store: QuarantineStore, id: string): Promise<QuarantinedMessage> {
+	const entry = await store.spoolGet(id);
+	if (!entry || entry.status !== 'quarantined') throw new StoreInputError(`No quarantined message with id ${id} (unknown, already released or deleted)`);
+	return await summaryOf(entry, entry.raw);
+}
+
+/**
+ * Releases a held message: the running trigger of its inbox emits it once from Message (within seconds), noting
+ * who released it. Works from any process, through the store.
+ */
+export async function releaseQuarantined(store: QuarantineStore, id: string, by: string): Promise<QuarantinedMessage & { released: { by: string; at: string } }> {
+	const entry = await store.releaseQuarantined(id, by);
+	return { ...(await summaryOf(entry, entry.raw)), released: entry.released! };
+}
+
+export async function deleteQuarantined(store: QuarantineStore, id: string): Promise<{ id: string; deleted: true }> {
+	await store.deleteQuarantined(id);
+	return { id, deleted: true };
+}

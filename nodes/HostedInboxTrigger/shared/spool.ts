@@ -1,0 +1,40 @@
+import type { ITriggerFunctions } from 'n8n-workflow';
+
+import type { DnsResolver } from '../../../core/dns';
+import type { InboxConfig } from '../../../core/inbox';
+import { buildIntakeEmission } from '../../../core/intake-delivery/emission';
+import { SpoolDelivery } from '../../../core/intake-delivery/spool-delivery';
+import type { IntakeItem } from '../../../core/item';
+import { runOfSpooled, type IntakeRun } from '../../../core/smtp/intake';
+import type { SpoolEntry, Store } from '../../../core/store/types';
+import type { OutputOptions, TriggerOutputs } from './outputs';
+
+/** How soon a release from quarantine (by the CLI, a node, another process) comes out of the running trigger. */
+const RELEASE_PICKUP_MS = 5_000;
+
+/**
+ * The spool's side of the trigger: SMTP mail spooled before its 250, and quarantined mail of either door once
+ * someone releases it, emitted with the decision it was answered with, re-emitted with backoff after a failure.
+ */
+export function createSpoolDelivery(
+	context: ITriggerFunctions,
+	options: { store: Store; inboxId: string; inbox: InboxConfig; via: IntakeItem['via']; resolver: DnsResolver; outputs: TriggerOutputs; outputOptions: OutputOptions },
+): { delivery: SpoolDelivery; emissionFor(run: IntakeRun, entry?: SpoolEntry): ReturnType<typeof buildIntakeEmission> } {
+	const { store, inboxId, inbox, outputs } = options;
+	const emissionFor = (run: IntakeRun, entry?: SpoolEntry) =>
+		buildIntakeEmission(run.result, run.parsed, { inboxAddress: inbox.address, via: options.via, receivedAt: run.receivedAt, released: entry?.released });
+	const delivery = new SpoolDelivery({
+		store,
+		inboxId,
+		prepare: async (entry) => emissionFor(await runOfSpooled(entry, inbox, options.resolver), entry),
+		deliver: async (emission, entry) => await outputs.deliver(emission, entry.raw),
+		onGiveUp: (entry, error) =>
+			outputs.reportGivenUp(
+				`The message received at ${entry.receivedAt} (spool entry ${entry.id}) failed in ${entry.attempts} executions and is no longer retried: ${error.message}. It stays in the store's spool.`,
+			),
+		onError: (error) => context.logger.warn(`Hosted inbox ${inbox.address}: spool trouble, will retry: ${error.message}`),
+		retry: options.outputOptions.retry,
+		sweepIntervalMs: Math.min(RELEASE_PICKUP_MS, options.outputOptions.retry.baseDelayMs),
+	});
+	return { delivery, emissionFor };
+}
