@@ -3,12 +3,12 @@ import { createTransport } from 'nodemailer';
 
 import { zoneResolver, type DnsResolver, type Zone } from '../../../core/dns';
 import { parseInboxConfig, type InboxConfigInput } from '../../../core/inbox';
-import { createSmtpIntake } from '../../../core/smtp/intake';
+import { createSmtpIntake, runOfSpooled } from '../../../core/smtp/intake';
 import { openStore, type StoreOptions } from '../../../core/store/open';
 import { attachHostedInbox, DEFAULT_LISTENER_SETTINGS, type AttachedInbox } from '../../../core/smtp/listener';
 import type { SpoolEntry, Store } from '../../../core/store/types';
 import { describeEachStore } from '../../support/stores';
-import { compose, testWorld } from '../../fixtures/mail';
+import { compose, sign, testWorld } from '../../fixtures/mail';
 
 const ADDRESS = 'support@inbox.example.test';
 
@@ -78,6 +78,36 @@ describeEachStore('SMTP intake on the store', (getStore, _engine, getOptions) =>
 		const [entry] = await store.spoolList({ inboxId, status: 'pending' });
 		expect(entry.raw.toString()).toContain('Subject: spooled');
 		expect(entry.envelope).toEqual({ clientIp: '127.0.0.1', helo: expect.any(String), mailFrom: 'bounce@customer.example', rcpt: [ADDRESS] });
+	});
+
+	it('decides once: a re-emission of a spooled message reuses the decision it was answered with, with no DNS lookup, whatever DNS says later', async () => {
+		const store = getStore();
+		const world = testWorld();
+		let lookups = 0;
+		let dnsDown = false;
+		const answers = zoneResolver(world.zone);
+		const resolver: DnsResolver = async (name, type) => {
+			lookups++;
+			if (dnsDown) throw Object.assign(new Error('DNS is down'), { code: 'ESERVFAIL' });
+			return await answers(name, type);
+		};
+		const { inboxId, spooled, transport } = await listen(store, {}, {}, resolver);
+		const raw = await sign(await compose({ from: 'Carol <carol@customer.test>', to: ADDRESS, subject: 'decided once', text: 'x' }), world.customer);
+		await transport.sendMail({ envelope: { from: 'carol@customer.test', to: [ADDRESS] }, raw });
+		expect(lookups).toBeGreaterThan(0);
+		const [entry] = await store.spoolList({ inboxId, status: 'pending' });
+		expect(entry.id).toBe(spooled[0].id);
+		expect(entry.decision).toMatchObject({ verdict: { action: 'accept' }, originalSender: { address: 'carol@customer.test', trusted: true } });
+
+		dnsDown = true;
+		const before = lookups;
+		const again = await runOfSpooled(entry, parseInboxConfig({ address: ADDRESS }), resolver);
+		expect(lookups).toBe(before);
+		expect(again.result).toMatchObject({ ...entry.decision, message: { subject: 'decided once', from: { address: 'carol@customer.test' } } });
+		// Only an entry spooled without a decision (before they were kept) goes through the checks again.
+		const old = await store.spoolPut({ inboxId, raw, envelope: entry.envelope });
+		expect((await runOfSpooled(old, parseInboxConfig({ address: ADDRESS }), resolver)).result.verdict.flags).toContain('dns-error');
+		expect(lookups).toBeGreaterThan(before);
 	});
 
 	it('refuses data that is not an email with 554 5.6.0 and logs it', async () => {
