@@ -44,6 +44,7 @@ function fallbackSender(result: IntakeResult): OriginalSender {
 		forwardedBy: null,
 		trusted: false,
 		evidence: [],
+		subject: null,
 	};
 }
 
