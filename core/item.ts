@@ -28,6 +28,8 @@ export const intakeItemSchema = z.object({
 		forwardedBy: z.string().nullable(),
 		trusted: z.boolean(),
 		evidence: z.array(z.string()),
+		/** A team member's manual forward: the forwarded message's subject (items from before it was added have none). */
+		subject: z.string().nullable().optional(),
 	}),
 	thread: z.object({
 		messageId: z.string().nullable(),

@@ -109,6 +109,7 @@ function recordInput(inboxId: string, item: IntakeItem): Omit<RecordMessageInput
 		to: item.email.to.map((a) => a.address),
 		cc: item.email.cc.map((a) => a.address),
 		subject: item.email.subject,
+		conversationSubject: item.originalSender.subject ?? undefined,
 		text: item.email.text,
 		html: item.email.html,
 		size: item.size,

@@ -49,6 +49,7 @@ function fallbackSender(result: IntakeResult): OriginalSender {
 		forwardedBy: null,
 		trusted: false,
 		evidence: [],
+		subject: null,
 	};
 }
 

@@ -51,6 +51,11 @@ export interface OriginalSender {
 	/** false when the claim could not be authenticated (e.g. a list rewrite whose list message did not verify). */
 	trusted: boolean;
 	evidence: string[];
+	/**
+	 * A team member's manual forward (inline or attached): the forwarded message's subject (its block's Subject,
+	 * else the outer subject without forward prefixes), what its conversation and ticket are named. null otherwise.
+	 */
+	subject: string | null;
 }
 
 export interface AuthSummary {

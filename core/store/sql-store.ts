@@ -627,7 +627,7 @@ export class SqlStore implements Store {
 					conversation = await this.one(
 						q,
 						"INSERT INTO conversations (id, inbox_id, contact_id, status, assignee_id, team_id, subject, created_at, last_message_at) VALUES ($1, $2, $3, 'open', NULL, NULL, $4, $5, $6) RETURNING *",
-						[randomUUID(), inboxId, input.contactId, fields.subject, now(), receivedAt],
+						[randomUUID(), inboxId, input.contactId, input.conversationSubject || fields.subject, now(), receivedAt],
 					);
 				}
 				const conversationId = String(conversation!.id);

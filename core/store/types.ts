@@ -156,6 +156,8 @@ export interface RecordMessageInput {
 	senderAgentId?: string | null;
 	/** Outbound replies name their conversation explicitly. */
 	conversationId?: string;
+	/** The subject of a conversation this message opens (default `subject`): a forward's is the forwarded message's. */
+	conversationSubject?: string;
 	/**
 	 * Inbound: who the message is from as far as the intake could establish it (the authenticated original sender,
 	 * else the From header; default `from`). In-Reply-To/References lead into a conversation only when this is its

@@ -2,7 +2,7 @@ import { StoreInputError, type Store, type Ticket } from '../store/types';
 
 /** Ticket properties of the inbox's "Tickets" settings; empty values take the documented defaults. */
 export interface TicketOptions {
-	/** Default: the email subject, or "(no subject)". */
+	/** Default: the email subject (for a team member's forward, the forwarded message's subject), or "(no subject)". */
 	name?: string;
 	/** Default: the store's default pipeline. */
 	pipeline?: string;

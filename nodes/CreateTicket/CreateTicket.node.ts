@@ -48,7 +48,7 @@ export class CreateTicket implements INodeType {
 				default: '',
 				placeholder: '={{ $json.email.subject }}',
 				displayOptions: whenTickets,
-				description: 'Default: the email subject, or "(no subject)"',
+				description: 'Default: the email subject (for a team member\'s forward, the forwarded message\'s subject), or "(no subject)"',
 			},
 			{
 				displayName: 'Pipeline',
@@ -151,7 +151,7 @@ export class CreateTicket implements INodeType {
 					await getStore(this, i),
 					item.conversation.id,
 					{
-						subject: item.email.subject,
+						subject: item.originalSender.subject || item.email.subject,
 						assigneeId: item.assignment ? (item.assignment.assignee?.id ?? null) : item.conversation.assigneeId,
 						conversationReopened: item.conversation.reopened,
 					},

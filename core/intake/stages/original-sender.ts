@@ -2,7 +2,7 @@ import type { ParsedMail } from 'mailparser';
 
 import type { InboxConfig } from '../../inbox';
 import { alignedWith, arcVouchFor } from '../authentication';
-import { readForwardedBlock } from '../forwarded-block';
+import { readForwardedBlock, withoutForwardPrefixes } from '../forwarded-block';
 import { addressesOf, authorOf, domainOf, firstHeader, parseAddresses } from '../headers';
 import type { IntakeStage, IntakeState } from '../state';
 import { isRefused, note } from '../state';
@@ -19,12 +19,16 @@ export function isInternal(address: string, inbox: InboxConfig): boolean {
 	return !!domain && inbox.internalDomains.includes(domain);
 }
 
-/** One forwarded message of a chain: its author and how it was carried. */
+/** One forwarded message of a chain: its author (null: a From line with a name and no address), its subject, how it was carried. */
 interface Forwarded {
-	author: AddressValue;
+	author: AddressValue | null;
+	authorName: string;
+	subject: string;
 	method: 'attached-message' | 'inline-forward';
 	carrier: string;
 }
+
+const authorText = (f: Forwarded) => f.author?.address ?? `"${f.authorName}" (no address)`;
 
 /** What a message (or a forwarded block) holds: where a forward inside it may sit. */
 interface Content {
@@ -45,12 +49,18 @@ async function forwardedIn(content: Content, depth = 0): Promise<{ forwarded: Fo
 		const inner = await parseMessage(attached.content).catch(() => null);
 		const author = inner ? addressesOf(inner.from)[0] : undefined;
 		if (!inner || !author) return null;
-		return { forwarded: { author, method: 'attached-message', carrier: 'attached message/rfc822' }, inner: contentOf(inner) };
+		return { forwarded: { author, authorName: author.name, subject: inner.subject ?? '', method: 'attached-message', carrier: 'attached message/rfc822' }, inner: contentOf(inner) };
 	}
 	const block = readForwardedBlock(content.text, content.subject, depth);
 	if (!block) return null;
 	return {
-		forwarded: { author: { address: block.address, name: block.name }, method: 'inline-forward', carrier: `inline forwarded block (read by ${block.via})` },
+		forwarded: {
+			author: block.address ? { address: block.address, name: block.name } : null,
+			authorName: block.name,
+			subject: block.subject,
+			method: 'inline-forward',
+			carrier: `inline forwarded block (read by ${block.via})`,
+		},
 		inner: { text: block.body, subject: block.subject, attachments: [] },
 	};
 }
@@ -58,7 +68,7 @@ async function forwardedIn(content: Content, depth = 0): Promise<{ forwarded: Fo
 /**
  * The forwards inside a team member's message, outermost first. Only a team member's forward vouches for the
  * message it carries, so the chain is followed while each author is internal; the first forward an outsider's
- * message holds is read too, to be reported, never believed.
+ * message holds is read too, to be reported, never believed. An author without an address ends the chain.
  */
 async function forwardChain(parsed: ParsedMail, inbox: InboxConfig): Promise<Forwarded[]> {
 	const chain: Forwarded[] = [];
@@ -67,6 +77,7 @@ async function forwardChain(parsed: ParsedMail, inbox: InboxConfig): Promise<For
 		const found = await forwardedIn(content, chain.length);
 		if (!found) break;
 		chain.push(found.forwarded);
+		if (!found.forwarded.author) break;
 		const forwarder = chain[chain.length - 2]?.author;
 		if (forwarder && !isInternal(forwarder.address, inbox)) break;
 		content = found.inner;
@@ -114,24 +125,31 @@ async function manualForward(state: IntakeState, parsed: ParsedMail, from: Addre
 	if (!isInternal(from.address, state.inbox)) return null;
 	if (!fromAuthenticated(state)) {
 		const first = (await forwardedIn(contentOf(parsed)))?.forwarded;
-		if (first) note(state, 'forward-ignored', `a ${first.carrier} from ${first.author.address} was ignored: the outer sender ${from.address} is internal but not authenticated (${describeAuthentication(state)})`);
+		if (first) note(state, 'forward-ignored', `a ${first.carrier} from ${authorText(first)} was ignored: the outer sender ${from.address} is internal but not authenticated (${describeAuthentication(state)})`);
 		return null;
 	}
 	const chain = await forwardChain(parsed, state.inbox);
 	if (!chain.length) return null;
-	const outsider = chain.findIndex((f) => !isInternal(f.author.address, state.inbox));
+	const outsider = chain.findIndex((f) => !f.author || !isInternal(f.author.address, state.inbox));
 	const deepest = outsider === -1 ? chain.length - 1 : outsider;
 	const original = chain[deepest];
-	const path = [from.address, ...chain.slice(0, deepest + 1).map((f) => f.author.address)].join(' > ');
-	const evidence = [
-		`${original.carrier} from ${original.author.address}${deepest ? `, the deepest of ${deepest + 1} forwards passed on by team members (${path})` : ''}`,
-		`outer sender ${from.address} is internal to this inbox`,
-		`outer sender is authenticated: ${describeAuthentication(state)}`,
-	];
-	for (const claim of chain.slice(deepest + 1)) {
-		evidence.push(`the message of ${original.author.address} holds an ${claim.carrier} from ${claim.author.address}: not followed, ${original.author.address} is not internal`);
+	// The forwarded message's own subject, else the team member's without "Fwd:": what the conversation is about.
+	const subject = original.subject.trim() || withoutForwardPrefixes(parsed.subject ?? '');
+	const path = [from.address, ...chain.slice(0, deepest + 1).map(authorText)].join(' > ');
+	const carried = `${original.carrier} from ${authorText(original)}${deepest ? `, the deepest of ${deepest + 1} forwards passed on by team members (${path})` : ''}`;
+	const outer = [`outer sender ${from.address} is internal to this inbox`, `outer sender is authenticated: ${describeAuthentication(state)}`];
+	if (!original.author) {
+		// A name names no mailbox: filing under an address from another line (the To:) would file under the wrong person.
+		const reason = `the ${carried} names its author "${original.authorName}" without an address: the mail stays filed under the outer sender ${from.address}, untrusted as its author`;
+		note(state, 'forward-author-without-address', reason);
+		return { address: from.address, name: from.name || null, method: 'from-header', forwardedBy: null, trusted: false, evidence: [reason, ...outer], subject };
 	}
-	return { address: original.author.address, name: original.author.name || null, method: original.method, forwardedBy: from.address, trusted: true, evidence };
+	const author = original.author;
+	const evidence = [carried, ...outer];
+	for (const claim of chain.slice(deepest + 1)) {
+		evidence.push(`the message of ${author.address} holds an ${claim.carrier} from ${authorText(claim)}: not followed, ${author.address} is not internal`);
+	}
+	return { address: author.address, name: author.name || null, method: original.method, forwardedBy: from.address, trusted: true, evidence, subject };
 }
 
 /**
@@ -193,7 +211,7 @@ function listRewrite(state: IntakeState, parsed: ParsedMail, from: AddressValue)
 		);
 		note(state, 'list-rewrite-untrusted', `original poster ${poster.address} named by the list ${from.address} is not authenticated: any domain can write such a rewrite; treat the contact match with care`);
 	}
-	return { address: poster.address, name: poster.name || null, method: 'list-rewrite', forwardedBy: from.address, trusted: !!trust, evidence };
+	return { address: poster.address, name: poster.name || null, method: 'list-rewrite', forwardedBy: from.address, trusted: !!trust, evidence, subject: null };
 }
 
 /** Original sender: the author of the original email, never the forwarder; trust rules from the design notes. */
@@ -205,7 +223,7 @@ export const originalSenderStage: IntakeStage = {
 		// The parse stage already held a message without a single author; it names no contact.
 		const { author: from, problem } = authorOf(parsed);
 		if (!from) {
-			state.originalSender = { address: null, name: null, method: 'from-header', forwardedBy: null, trusted: false, evidence: [problem] };
+			state.originalSender = { address: null, name: null, method: 'from-header', forwardedBy: null, trusted: false, evidence: [problem], subject: null };
 			return;
 		}
 		// A refused message keeps the sender its headers name; reading the forwards it carries would only refine it.
@@ -220,5 +238,5 @@ function fromHeader(state: IntakeState, parsed: ParsedMail, from: AddressValue):
 	const evidence = [`From: ${from.address}`];
 	if (forwarder) evidence.push(forwarder.evidence);
 	evidence.push(trusted ? `authenticated: ${describeAuthentication(state)}` : `not authenticated: ${describeAuthentication(state)}`);
-	return { address: from.address, name: from.name || null, method: 'from-header', forwardedBy: forwarder?.by ?? null, trusted, evidence };
+	return { address: from.address, name: from.name || null, method: 'from-header', forwardedBy: forwarder?.by ?? null, trusted, evidence, subject: null };
 }

@@ -30,6 +30,15 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 		expect(message).toMatchObject({ from: 'acme_group@googlegroups.com', originalSenderMethod: 'list-rewrite', authSummary: 'spf=pass dkim=pass dmarc=pass arc=none' });
 	});
 
+	it("names a manual forward's conversation by the forwarded message's subject; the message keeps its own", async () => {
+		const store = getStore();
+		const item = manualForwardItem('author@customer.test', 'ana@company.test', { inbox: inbox(), subject: 'Fwd: Question about invoice 77' });
+		const part = await resolved(store, { ...item, originalSender: { ...item.originalSender, subject: 'Question about invoice 77' } });
+		expect(part.conversation.subject).toBe('Question about invoice 77');
+		const [message] = await store.listMessages(part.conversation.id);
+		expect(message.subject).toBe('Fwd: Question about invoice 77');
+	});
+
 	it('refuses a forwarding confirmation or test wired into it, recording nothing', async () => {
 		const store = getStore();
 		const address = inbox();

@@ -70,6 +70,42 @@ describe('original sender stage', () => {
 		}
 	});
 
+	it('a forwarded From line with a name and no address leaves the outer sender standing, untrusted and flagged, never the To', async () => {
+		const text = ['FYI', '', '________________________________', 'From: Carol Customer', 'Sent: Monday, 3 March 2025 10:00', 'To: Bob Partner <bob@partner.example>', 'Subject: Order late', '', 'Where is it?'].join('\n');
+		const raw = await sign(await compose({ from: 'Alex Agent <agent@company.test>', to: inbox.address, subject: 'FW: Order late', text }), world.company);
+		const r = await explain(raw, inbox, zone);
+		expect(r.originalSender).toMatchObject({ address: 'agent@company.test', method: 'from-header', trusted: false, subject: 'Order late' });
+		expect(r.verdict.flags).toContain('forward-author-without-address');
+		expect(r.verdict.reasons).toContainEqual(expect.stringContaining('names its author "Carol Customer" without an address'));
+	});
+
+	it("reads an HTML-only Outlook forward (<b>From:</b> …) in a language the library lacks, and a quoted forward in a colleague's forward", async () => {
+		const html = '<p>FYI</p><hr><p><b>Από:</b> Γιάννης &lt;giannis@pelatis.example&gt;<br><b>Αποστολή:</b> Δευτέρα<br><b>Προς:</b> agent@company.test<br><b>Θέμα:</b> Τιμολόγιο 77</p><p>κείμενο</p>';
+		const raw = await sign(await compose({ from: 'agent@company.test', to: inbox.address, subject: 'ΠΡΘ: Τιμολόγιο 77', html }), world.company);
+		expect((await explain(raw, inbox, zone)).originalSender).toMatchObject({ address: 'giannis@pelatis.example', method: 'inline-forward', trusted: true, subject: 'Τιμολόγιο 77' });
+
+		const chain = [
+			'see below', '', '---------- Forwarded message ---------', 'From: Bob Middle <bob@company.test>', 'Date: Tue', 'Subject: Fwd: Order', 'To: agent@company.test', '',
+			'> see the customer\'s mail', '>', '> > -------- Πρωτότυπο μήνυμα --------', '> > Από: Carol <carol@customer.test>', '> > Αποστολή: Δευτέρα', '> > Προς: bob@company.test', '> > Θέμα: Order', '> >', '> > late again',
+		].join('\n');
+		const colleague = await sign(await compose({ from: 'agent@company.test', to: inbox.address, subject: 'Fwd: Fwd: Order', text: chain }), world.company);
+		const c = await explain(colleague, inbox, zone);
+		expect(c.originalSender).toMatchObject({ address: 'carol@customer.test', method: 'inline-forward', trusted: true, subject: 'Order' });
+		expect(c.originalSender?.evidence[0]).toContain('agent@company.test > bob@company.test > carol@customer.test');
+	});
+
+	it("names the forwarded message's subject: its block's Subject, else the outer subject without forward prefixes", async () => {
+		const withoutSubject = ['FYI', '', '---------- Forwarded message ---------', 'From: Carol <carol@customer.test>', 'Date: Mon, 3 Mar 2025', 'To: agent@company.test', '', 'Hello'].join('\n');
+		const raw = await sign(await compose({ from: 'agent@company.test', to: inbox.address, subject: 'Fwd: Fw: WG: Question about invoice 77', text: withoutSubject }), world.company);
+		const r = await explain(raw, inbox, zone);
+		expect(r.originalSender).toMatchObject({ address: 'carol@customer.test', subject: 'Question about invoice 77' });
+		const own = await sign(await compose({ from: 'agent@company.test', to: inbox.address, subject: 'TR: whatever', text: forwardBody('FYI') }), world.company);
+		expect((await explain(own, inbox, zone)).originalSender?.subject).toBe('Order late');
+		// Not a forward: no subject of its own.
+		const plain = await sign(await compose({ from: 'carol@customer.test', to: inbox.address, subject: 'Fwd: x', text: 'hi' }), world.customer);
+		expect((await explain(plain, inbox, zone)).originalSender?.subject).toBeNull();
+	});
+
 	it('takes the deepest attached message/rfc822 reached through team members', async () => {
 		const original = await compose({ from: 'Carol <carol@customer.test>', to: 'bob@company.test', subject: 'Order', text: 'late' });
 		const attach = (content: Buffer) => [{ content, contentType: 'message/rfc822', filename: 'fwd.eml' }];
@@ -78,7 +114,7 @@ describe('original sender stage', () => {
 			return await sign(await compose({ from: 'agent@company.test', to: inbox.address, subject: 'Fwd: Order', text: 'for the queue', attachments: attach(inner) }), world.company);
 		};
 		const r = await explain(await forwardOf('bob@company.test'), inbox, zone);
-		expect(r.originalSender).toMatchObject({ address: 'carol@customer.test', method: 'attached-message', forwardedBy: 'agent@company.test', trusted: true });
+		expect(r.originalSender).toMatchObject({ address: 'carol@customer.test', method: 'attached-message', forwardedBy: 'agent@company.test', trusted: true, subject: 'Order' });
 		const outsider = await explain(await forwardOf('bob@partner.example'), inbox, zone);
 		expect(outsider.originalSender).toMatchObject({ address: 'bob@partner.example', method: 'attached-message', trusted: true });
 		expect(outsider.originalSender?.evidence).toContainEqual(expect.stringContaining('holds an attached message/rfc822 from carol@customer.test: not followed'));

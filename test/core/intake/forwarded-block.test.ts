@@ -1,0 +1,94 @@
+import forwardLabels from '../../../core/intake/forward-labels.json';
+import { readForwardedBlock, withoutForwardPrefixes } from '../../../core/intake/forwarded-block';
+
+const block = (...lines: string[]) => ['FYI, see below', '', ...lines, '', 'The original text.'].join('\n');
+
+describe('forward label data', () => {
+	it('names a source for every template and prefix, covers at least 30 languages, and says where a client has fewer', () => {
+		const sources = Object.keys(forwardLabels.sources);
+		for (const entry of [...forwardLabels.templates, ...forwardLabels.subjectPrefixes]) expect(sources).toContain(entry.source);
+		const languages = new Set(forwardLabels.templates.map((t) => t.language.split('-')[0]).filter((l) => l !== '*'));
+		expect(languages.size).toBeGreaterThanOrEqual(30);
+		expect(Object.keys(forwardLabels.coverage)).toEqual(expect.arrayContaining(['Outlook desktop / web / mobile', 'Proton Mail', 'Zoho Mail', 'Spark', 'Samsung Mail']));
+	});
+});
+
+describe('reading a forwarded block', () => {
+	it('reads blocks in languages email-forward-parser lacks, by the separators and labels of the data', () => {
+		// K-9 Mail's Greek, Korean and Japanese headers; Thunderbird's Slovenian one.
+		const cases: Array<[string[], string, string]> = [
+			[['-------- Πρωτότυπο μήνυμα --------', 'Από: Γιάννης <giannis@pelatis.example>', 'Αποστολή: 3/3/2025', 'Προς: agent@company.test', 'Θέμα: Παραγγελία 12'], 'giannis@pelatis.example', 'Παραγγελία 12'],
+			[['-------- 원본 메시지 --------', '보낸 사람: 김민수 <minsu@gogaek.example>', '보낸 날짜: 2025-03-03', '받는 사람: agent@company.test', '제목: 주문'], 'minsu@gogaek.example', '주문'],
+			[['-------- 元メール --------', '差出人: 佐藤 <sato@kokyaku.example>', '送信日: 2025/03/03', '宛先: agent@company.test', '件名: 請求書'], 'sato@kokyaku.example', '請求書'],
+			[['-------- Posredovano sporočilo --------', 'Zadeva: Račun', 'Datum: 3. 3. 2025', 'Od: Ana <ana@stranka.example>', 'Za: agent@company.test'], 'ana@stranka.example', 'Račun'],
+		];
+		for (const [lines, address, subject] of cases) {
+			expect(readForwardedBlock(block(...lines), 'x')).toMatchObject({ address, subject, via: 'forward-labels' });
+		}
+	});
+
+	it("reads Outlook's block with the underscore rule or with no separator at all, in the user's language", () => {
+		const rule = block('________________________________', 'Από: Γιάννης <giannis@pelatis.example>', 'Αποστολή: Δευτέρα', 'Προς: agent@company.test', 'Θέμα: Τιμολόγιο 77');
+		expect(readForwardedBlock(rule, 'x')).toMatchObject({ address: 'giannis@pelatis.example', subject: 'Τιμολόγιο 77' });
+		const bare = block('Từ: Nguyễn <nguyen@khach.example>', 'Ngày: 3/3/2025', 'Đến: agent@company.test', 'Chủ đề: Hóa đơn 77');
+		expect(readForwardedBlock(bare, 'x')).toMatchObject({ address: 'nguyen@khach.example', subject: 'Hóa đơn 77', body: expect.stringContaining('The original text.') });
+		// "-----Original Message-----" and a "Name [mailto:…]" From, as Outlook desktop writes them.
+		const original = block('-----Original Message-----', 'Od: Jan Kowalski [mailto:jan@klient.example]', 'Wysłane: poniedziałek', 'Do: agent@company.test', 'Temat: Faktura');
+		expect(readForwardedBlock(original, 'x')).toMatchObject({ address: 'jan@klient.example', name: 'Jan Kowalski' });
+	});
+
+	it('does not open a block on a From line alone (a note that mentions who wrote)', () => {
+		expect(readForwardedBlock('From: Carol <carol@customer.test>\nthanks for the quick answer', 'x')).toBeNull();
+		expect(readForwardedBlock('From: Carol <carol@customer.test>\nTo: agent@company.test\n\nhi', 'x')).toBeNull();
+	});
+
+	it('takes the author only from a From label: a name without an address gives no address, never the To', () => {
+		for (const separator of ['---------- Forwarded message ---------', '________________________________']) {
+			const text = block(separator, 'From: Carol Customer', 'Date: Mon, 3 Mar 2025', 'Subject: Order 12', 'To: Alex Agent <agent@company.test>', 'Cc: Bob <bob@partner.example>');
+			expect(readForwardedBlock(text, 'Fwd: Order 12')).toMatchObject({ address: null, name: 'Carol Customer', subject: 'Order 12' });
+		}
+		// Thunderbird's order puts the To before nothing else to pick: still no author without a From label.
+		expect(readForwardedBlock(block('-------- Forwarded Message --------', 'Subject: x', 'To: Alex <agent@company.test>', 'Date: Mon'), 'x')).toBeNull();
+	});
+
+	it('strips quote marks at any depth for the block, and reads a quoted forward inside another client\'s forward', () => {
+		const inner = ['Begin forwarded message:', '', 'From: Carol <carol@customer.test>', 'Subject: Deep order', 'Date: 3 March 2025', 'To: bob@company.test', '', 'Where is it?'];
+		const quoted = (depth: number) => inner.map((line) => `${'> '.repeat(depth)}${line}`.trimEnd());
+		for (const depth of [1, 2, 3]) {
+			const text = ['see below', '', ...quoted(depth)].join('\n');
+			const read = readForwardedBlock(text, 'x');
+			expect(read).toMatchObject({ address: 'carol@customer.test', subject: 'Deep order' });
+			expect(read?.body).toContain('Where is it?');
+			expect(read?.body).not.toMatch(/^>/m);
+		}
+		// Gmail's block carrying Bob's message that quotes an Outlook forward of Carol's mail: each level is read in turn.
+		const gmail = [
+			'---------- Forwarded message ---------', 'From: Bob <bob@company.test>', 'Date: Tue', 'Subject: Fwd: Invoice', 'To: agent@company.test', '',
+			'> Bob wrote, quoting Carol\'s Outlook forward:', '>', '> > ________________________________', '> > Από: Carol <carol@customer.test>', '> > Αποστολή: Δευτέρα',
+			'> > Προς: bob@company.test', '> > Θέμα: Invoice', '> >', '> > Pay me',
+		].join('\n');
+		const outer = readForwardedBlock(gmail, 'Fwd: Fwd: Invoice');
+		expect(outer).toMatchObject({ address: 'bob@company.test' });
+		expect(readForwardedBlock(outer!.body, outer!.subject, 1)).toMatchObject({ address: 'carol@customer.test', subject: 'Invoice', via: 'forward-labels' });
+	});
+
+	it('keeps the bounded work: a hostile run of separators and From lines comes back at once', () => {
+		const hostile = `${'________________________________\nFrom: a\nSent: b\nTo: c\n'.repeat(4000)}${'> '.repeat(20_000)}From: x\n`;
+		const started = Date.now();
+		expect(readForwardedBlock(hostile, 'Fwd: x')).toMatchObject({ address: null });
+		expect(Date.now() - started).toBeLessThan(2000);
+	});
+});
+
+describe('a forward subject without its prefixes', () => {
+	it('strips prefixes of any language in the data, repeated or bracketed, and nothing else', () => {
+		expect(withoutForwardPrefixes('Fwd: Fw: WG: Question about invoice 77')).toBe('Question about invoice 77');
+		expect(withoutForwardPrefixes('TR: RV: ENC: I: PD: VS: Question')).toBe('Question');
+		expect(withoutForwardPrefixes('[Fwd: Question about invoice 77]')).toBe('Question about invoice 77');
+		expect(withoutForwardPrefixes('转发: 订单')).toBe('订单');
+		expect(withoutForwardPrefixes('Re: Question')).toBe('Re: Question');
+		expect(withoutForwardPrefixes('Meeting: tomorrow')).toBe('Meeting: tomorrow');
+		expect(withoutForwardPrefixes('Fwd:')).toBe('');
+		expect(withoutForwardPrefixes(`${'Fw: '.repeat(50_000)}x`)).toBe('x');
+	});
+});
