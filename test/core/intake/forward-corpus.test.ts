@@ -1,4 +1,5 @@
 import { FORWARD_CASES, type ForwardCase } from '../../support/forward-corpus/cases';
+import { TEMPLATES } from '../../support/forward-corpus/templates';
 import { explain } from '../../fixtures/intake';
 import { compose, sign, testInbox, testWorld } from '../../fixtures/mail';
 
@@ -28,6 +29,16 @@ describe('forward corpus', () => {
 	it('holds hundreds of cases, each named once', () => {
 		expect(FORWARD_CASES.length).toBeGreaterThanOrEqual(300);
 		expect(new Set(FORWARD_CASES.map((c) => c.id)).size).toBe(FORWARD_CASES.length);
+		expect(new Set(TEMPLATES.map((t) => t.lang.split('-')[0])).size).toBeGreaterThanOrEqual(30);
+	});
+
+	it('reads every template whole from its source: From, To, Subject and Date once each, and where it comes from', () => {
+		for (const t of TEMPLATES) {
+			const fields = t.fields.map((f) => f.field);
+			expect({ template: `${t.client}/${t.lang}`, fields: [...fields].sort().filter((f) => f !== 'cc') }).toEqual({ template: `${t.client}/${t.lang}`, fields: ['date', 'from', 'subject', 'to'] });
+			expect(new Set(fields).size).toBe(fields.length);
+			expect(t.source).toBeTruthy();
+		}
 	});
 
 	test.each(FORWARD_CASES.map((c) => [c.id, c] as const))('%s', async (_id, c) => {
