@@ -464,7 +464,7 @@ describeEachStore('conversations store', (getStore) => {
 				verdict: { action: 'quarantine' as const, smtpCode: 250, enhancedCode: '2.0.0', reasons: ['DMARC policy of b.test is quarantine'], flags: ['dmarc-fail'] },
 				kind: 'message' as const,
 				verification: null,
-				originalSender: { address: 'a@b.test', name: null, method: 'from-header' as const, forwardedBy: null, trusted: false, evidence: [] },
+				originalSender: { address: 'a@b.test', name: null, method: 'from-header' as const, forwardedBy: null, trusted: false, evidence: [], subject: null },
 				auth: null,
 				thread: { messageId: 'm1@b.test', inReplyTo: [], references: [], contentHash: null },
 				size: 10,
