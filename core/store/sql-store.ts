@@ -32,7 +32,15 @@ const DEFAULT_PIPELINE = 'support';
 const DEFAULT_STAGE = 'new';
 const CLOSED_STAGE = 'closed';
 
-const now = () => new Date().toISOString();
+let lastNow = 0;
+/**
+ * Strictly increasing within the process (a millisecond later than the last when the clock has not moved on), so
+ * "the first recorded" (ORDER BY created_at) is never a tie broken by a random id.
+ */
+function now(): string {
+	lastNow = Math.max(Date.now(), lastNow + 1);
+	return new Date(lastNow).toISOString();
+}
 const text = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
 const json = <T>(value: unknown, fallback: T): T => (value === null || value === undefined ? fallback : (JSON.parse(String(value)) as T));
 
