@@ -21,7 +21,7 @@ export class HostedInbox implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
-		description: 'Manage the hosted inbox: inboxes, agents, teams, contacts, conversations, tickets and the intake log',
+		description: 'Manage the hosted inbox: inboxes, agents, teams, contacts, conversations, tickets, the intake log and the quarantine',
 		defaults: { name: 'Hosted Inbox' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],

@@ -411,6 +411,42 @@ describeEachStore('Hosted Inbox node', (getStore) => {
 			expect(confirmation).toMatchObject({ kind: 'forwarding-confirmation', details: { provider: 'gmail', code: '123456789' } });
 		});
 	});
+
+	describe('quarantine', () => {
+		it('lists held messages with their reasons, gets one, releases it once noting who, and deletes another', async () => {
+			const inbox = (await store.getInbox(inboxAddress))!;
+			const held = async (subject: string) => {
+				const raw = Buffer.from(`From: Quinn <quinn@quarantined.test>\r\nSubject: ${subject}\r\n\r\nis this real?\r\n`);
+				const decision = {
+					verdict: { action: 'quarantine' as const, smtpCode: 250, enhancedCode: '2.0.0', reasons: ['dmarc=fail (p=quarantine) for quarantined.test'], flags: ['dmarc-fail'] },
+					kind: 'message' as const,
+					verification: null,
+					originalSender: { address: 'quinn@quarantined.test', name: 'Quinn', method: 'from-header' as const, forwardedBy: null, trusted: false, evidence: [], subject: null },
+					auth: null,
+					thread: { messageId: null, inReplyTo: [], references: [], contentHash: null },
+					size: raw.length,
+					envelope: { clientIp: '192.0.2.9', helo: 'mx.quarantined.test', mailFrom: 'quinn@quarantined.test', rcpt: [inboxAddress] },
+				};
+				return await store.spoolPut({ inboxId: inbox.id, raw, envelope: decision.envelope, decision, quarantined: true });
+			};
+			const first = await held('Invoice overdue');
+			const second = await held('Gift card');
+
+			const listed = await ok(target, { resource: 'quarantine', operation: 'getAll', inbox: inboxAddress, returnAll: true });
+			expect(listed.map((q) => q.id).sort()).toEqual([first.id, second.id].sort());
+			expect(listed.find((q) => q.id === first.id)).toMatchObject({ from: 'quinn@quarantined.test', subject: 'Invoice overdue', reasons: ['dmarc=fail (p=quarantine) for quarantined.test'], flags: ['dmarc-fail'] });
+			expect(await ok(target, { resource: 'quarantine', operation: 'get', quarantineId: second.id })).toMatchObject([{ id: second.id, subject: 'Gift card' }]);
+
+			const [released] = await ok(target, { resource: 'quarantine', operation: 'release', quarantineId: first.id, releasedBy: 'ana@company.test' });
+			expect(released).toMatchObject({ id: first.id, released: { by: 'ana@company.test' } });
+			expect((await store.spoolGet(first.id))?.status).toBe('pending');
+			expect((await fails(target, { resource: 'quarantine', operation: 'release', quarantineId: first.id })).message).toContain(`No quarantined message with id ${first.id}`);
+
+			expect(await ok(target, { resource: 'quarantine', operation: 'delete', quarantineId: second.id })).toEqual([{ id: second.id, deleted: true }]);
+			expect(await store.spoolGet(second.id)).toBeNull();
+			expect(await ok(target, { resource: 'quarantine', operation: 'getAll', inbox: inboxAddress, returnAll: true })).toEqual([]);
+		});
+	});
 });
 
 describe('Hosted Inbox node store selection', () => {
