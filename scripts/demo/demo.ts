@@ -8,6 +8,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
+import { loadZoneFile } from '../../core/dns';
+import { zoneOf } from '../../test/fixtures/mail';
+
 import { N8N_CURRENT, N8n, OWNER, freePort, packPackage, storeCli, waitForPort } from '../e2e/n8n';
 import { notifySmtpCredential, startMailSink, templateCopy } from '../e2e/setup';
 import { DEMO_ADDRESS, demoDir, demoKey, demoStatePath, demoZone, savedDemoState, type DemoState } from './state';
@@ -44,9 +47,11 @@ async function main(): Promise<void> {
 		process.stdout.write(`notification to ${message.to.join(', ')}: ${subject}\n`);
 	}, saved ? await keptPort(saved.sinkPort, 'the notification mail sink') : 0);
 	const key = demoKey(saved?.privateKey);
-	// Offline DNS with the demo company's DKIM key: the sample mail is judged the same on any machine.
+	// Offline DNS with the demo company's DKIM key: the sample mail is judged the same on any machine. An extra zone
+	// file (HOSTED_INBOX_DEMO_ZONE, e.g. a domain publishing p=quarantine) is merged in.
 	const zoneFile = path.join(dir, 'demo-zone.json');
-	fs.writeFileSync(zoneFile, JSON.stringify(demoZone(key)));
+	const extraZone = process.env.HOSTED_INBOX_DEMO_ZONE ? loadZoneFile(process.env.HOSTED_INBOX_DEMO_ZONE) : {};
+	fs.writeFileSync(zoneFile, JSON.stringify(zoneOf(extraZone, demoZone(key))));
 
 	process.stderr.write(saved ? `demo: starting n8n in ${dir}\n` : `demo: setting up n8n in ${dir} (a first install of n8n takes several minutes)\n`);
 	const n8n = await N8n.start({
