@@ -1,5 +1,6 @@
 import type { ParsedMail } from 'mailparser';
 
+import { foldControlCharacters } from '../intake/headers';
 import type { IntakeResult, OriginalSender } from '../intake/types';
 import { intakeItemSchema, parseItem, type IntakeItem } from '../item';
 
@@ -55,10 +56,11 @@ function fallbackSender(result: IntakeResult): OriginalSender {
 
 /** Intake result + parsed mail -> the item (validated against the item shape) and its attachments. */
 export function buildIntakeEmission(result: IntakeResult, parsed: ParsedMail | null, source: EmissionSource): IntakeEmission {
+	// Decoded header text, folded as in the intake result (core/intake/pipeline.ts, storedValues).
 	const attachments: IntakeAttachment[] = (parsed?.attachments ?? []).map((attachment, index) => ({
 		binaryKey: `attachment_${index}`,
-		filename: attachment.filename ?? null,
-		contentType: attachment.contentType,
+		filename: attachment.filename === undefined ? null : foldControlCharacters(attachment.filename),
+		contentType: foldControlCharacters(attachment.contentType),
 		content: attachment.content,
 	}));
 	const facts = result.message;

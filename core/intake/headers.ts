@@ -11,6 +11,21 @@ export function headerSectionLength(raw: Buffer): number {
 	return ends.length ? Math.min(...ends) : raw.length;
 }
 
+// C0 controls (NUL, CR, LF, TAB ...) and DEL belong in no line of decoded header text: CR/LF would start a new
+// header line in a reply, PostgreSQL refuses NUL in text.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+const CONTROL_CHARACTERS = new RegExp(CONTROL_CHARACTER.source, 'g');
+
+export function hasControlCharacters(value: string): boolean {
+	return CONTROL_CHARACTER.test(value);
+}
+
+/** Header text (decoded) made one plain line: each control character becomes a space. */
+export function foldControlCharacters(value: string): string {
+	return value.replace(CONTROL_CHARACTERS, ' ');
+}
+
 /** Every value of a header as decoded text (address headers as mailparser's text form). */
 export function headerTexts(parsed: ParsedMail | null, key: string): string[] {
 	const value = parsed?.headers.get(key.toLowerCase());
@@ -31,8 +46,9 @@ export function firstHeader(parsed: ParsedMail | null, key: string): string | nu
 	return headerTexts(parsed, key)[0] || null;
 }
 
-/** One "@", no spaces or angle brackets; the domain holds a dot between other characters. */
-const MAILBOX = /^[^\s@<>]+@([^\s@<>]+)$/;
+/** One "@", no spaces, control characters or angle brackets; the domain holds a dot between other characters. */
+// eslint-disable-next-line no-control-regex
+const MAILBOX = /^[^\s\x00-\x1f\x7f@<>]+@([^\s\x00-\x1f\x7f@<>]+)$/;
 
 export function isEmailAddress(value: string | null | undefined): value is string {
 	const domain = value ? MAILBOX.exec(value)?.[1] : undefined;

@@ -2,7 +2,7 @@ import type { ParsedMail } from 'mailparser';
 
 import { systemResolver, type DnsResolver } from '../dns';
 import type { InboxConfig, IntakeDoor } from '../inbox';
-import { addressesOf, authorOf, headerSectionLength } from './headers';
+import { addressesOf, authorOf, foldControlCharacters, headerSectionLength } from './headers';
 import { note, type Decision, type IntakeStage, type IntakeState } from './state';
 import { authenticateStage } from './stages/authenticate';
 import { classifyStage } from './stages/classify';
@@ -53,25 +53,47 @@ const SEVERITY = { accept: 0, quarantine: 1, defer: 2, reject: 3 } as const;
 const ACCEPT: Decision = { action: 'accept', smtpCode: 250, enhancedCode: '2.0.0', reason: '' };
 
 const HEADER_FIELD = /^[\x21-\x39\x3b-\x7e]+[ \t]*:/;
+/** How far a header section is looked for: junk before it, or a first line longer than this, is not an email. */
+const HEAD_BYTES = 64 * 1024;
 
-/** Rejects what is not an email at all; anything with a header section goes on to be explained. */
-export function assertLooksLikeEmail(raw: Buffer): void {
+const BLANK_LINES = 'blank or indented lines';
+const MBOX_LINE = 'an mbox "From " line';
+
+/** Where the message starts in the input, and what came before it. */
+export interface MessageStart {
+	offset: number;
+	skipped: string[];
+}
+
+/**
+ * Finds the header section: a byte-order mark, blank or indented lines (a continuation with nothing to continue)
+ * and an mbox "From " line before it are skipped; anything else first is not an email. One linear pass over the
+ * first 64 KB.
+ */
+export function locateMessage(raw: Buffer): MessageStart {
 	if (!raw.length || !raw.toString('latin1', 0, Math.min(raw.length, 4096)).trim()) {
 		throw new NotAnEmailError('input is empty');
 	}
-	const head = raw.subarray(0, Math.min(raw.length, 64 * 1024));
-	if (head.includes(0)) throw new NotAnEmailError('input is binary (NUL bytes), not an RFC 5322 message');
-	let start = head.toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, '');
-	// An mbox "From " line may precede the message.
-	if (start.startsWith('From ')) start = start.slice(start.indexOf('\n') + 1);
-	const firstLine = start.split(/\r?\n/, 1)[0];
-	if (!HEADER_FIELD.test(firstLine)) {
-		// eslint-disable-next-line no-control-regex
-		const printable = /^[\x09\x0a\x0d\x20-\x7e]*$/.test(head.toString('latin1', 0, Math.min(head.length, 512)));
-		throw new NotAnEmailError(
-			printable ? 'input has no header section (the first line is not "Name: value")' : 'input is binary, not an RFC 5322 message',
-		);
+	const head = raw.toString('latin1', 0, Math.min(raw.length, HEAD_BYTES));
+	const skipped = new Set<string>();
+	let offset = 0;
+	if (head.startsWith('\xEF\xBB\xBF')) {
+		offset = 3;
+		skipped.add('a byte-order mark');
 	}
+	for (;;) {
+		const end = head.indexOf('\n', offset);
+		const line = head.slice(offset, end < 0 ? head.length : end);
+		if (HEADER_FIELD.test(line)) return { offset, skipped: [...skipped] };
+		const blank = !line.trim() || line[0] === ' ' || line[0] === '\t';
+		const junk = blank ? BLANK_LINES : line.startsWith('From ') && !skipped.has(MBOX_LINE) ? MBOX_LINE : null;
+		if (!junk || end < 0) break;
+		skipped.add(junk);
+		offset = end + 1;
+	}
+	// eslint-disable-next-line no-control-regex
+	const printable = /^[\x09\x0a\x0d\x20-\x7e]*$/.test(head.slice(0, 512));
+	throw new NotAnEmailError(printable ? 'input has no header section (the first line is not "Name: value")' : 'input is binary, not an RFC 5322 message');
 }
 
 function messageFacts(parsed: ParsedMail | null): MessageFacts | null {
@@ -98,7 +120,8 @@ function messageFacts(parsed: ParsedMail | null): MessageFacts | null {
 function verdictOf(state: IntakeState): Verdict {
 	const winner = state.decisions.reduce((a, b) => (SEVERITY[b.action] > SEVERITY[a.action] ? b : a), ACCEPT);
 	const decisionReasons = state.decisions.map((d) => d.reason);
-	const reasons = [...new Set([...(winner === ACCEPT ? [] : [winner.reason]), ...decisionReasons, ...state.reasons])];
+	// Reasons quote header text; they go to the SMTP reply and the intake log as single lines.
+	const reasons = [...new Set([...(winner === ACCEPT ? [] : [winner.reason]), ...decisionReasons, ...state.reasons].map(foldControlCharacters))];
 	if (winner === ACCEPT) reasons.unshift(state.flags.size ? 'accepted with flags' : 'accepted: no check failed');
 	return { action: winner.action, smtpCode: winner.smtpCode, enhancedCode: winner.enhancedCode, reasons, flags: [...state.flags] };
 }
@@ -161,19 +184,56 @@ async function runStages(state: IntakeState, deadline: AbortSignal): Promise<voi
 	}
 }
 
+/** Every string in a plain JSON value (objects, arrays) through `map`. */
+function mapStrings<T>(value: T, map: (text: string) => string): T {
+	if (typeof value === 'string') return map(value) as T;
+	if (Array.isArray(value)) return value.map((item: unknown) => mapStrings(item, map)) as T;
+	if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, mapStrings(item, map)])) as T;
+	return value;
+}
+
+/**
+ * The decoded values as they are stored and emitted: a NUL in the body (PostgreSQL refuses it in text) becomes
+ * U+FFFD; in every other value (subject, names, file names, header-derived fields) each control character becomes a
+ * space, so a decoded "a\r\nBcc: x" never becomes a header line of a reply. Only decoded values: the raw bytes (spool,
+ * DKIM/ARC) are untouched.
+ */
+function storedValues(state: IntakeState, values: Omit<IntakeResult, 'verdict'>): Omit<IntakeResult, 'verdict'> {
+	const fold = (text: string) => {
+		const folded = foldControlCharacters(text);
+		if (folded !== text) note(state, 'control-characters-folded', 'control characters (line breaks, NUL ...) in decoded header text were turned into spaces');
+		return folded;
+	};
+	const replaceNul = (text: string) => {
+		if (!text.includes('\0')) return text;
+		note(state, 'nul-replaced', 'NUL bytes in the body text were replaced by U+FFFD');
+		return text.replaceAll('\0', '\uFFFD');
+	};
+	const { message, ...others } = values;
+	if (!message) return { ...mapStrings(others, fold), message };
+	const { text, html, ...headerFacts } = message;
+	return {
+		...mapStrings(others, fold),
+		message: { ...mapStrings(headerFacts, fold), text: replaceNul(text), html: html === null ? null : replaceNul(html) },
+	};
+}
+
 /** One raw message through every stage: the same code path for the SMTP listener, the IMAP poller and the CLI. */
 export async function runIntake(raw: Buffer, ctx: IntakeContext): Promise<IntakeOutcome> {
-	assertLooksLikeEmail(raw);
+	const start = locateMessage(raw);
+	// The stages (parsing, DKIM and ARC included) read the message from its first header field on: a signer signed
+	// that, never the junk a mailbox export or a broken client put before it. The caller keeps the bytes as received.
+	const message = raw.subarray(start.offset);
 	const deadline = new AbortController();
 	const timer = setTimeout(() => deadline.abort(), ctx.inbox.intakeDeadlineSeconds * 1000);
 	const state: IntakeState = {
-		raw,
+		raw: message,
 		inbox: ctx.inbox,
 		via: ctx.via ?? 'smtp',
 		envelope: envelopeOf(ctx),
 		resolver: resolverUntil(ctx.resolver ?? systemResolver(), deadline.signal),
 		now: ctx.now ?? null,
-		headerBytes: headerSectionLength(raw),
+		headerBytes: headerSectionLength(message),
 		bodySkipped: null,
 		parsed: null,
 		structure: null,
@@ -187,13 +247,15 @@ export async function runIntake(raw: Buffer, ctx: IntakeContext): Promise<Intake
 		auth: null,
 		thread: { messageId: null, inReplyTo: [], references: [], contentHash: null },
 	};
+	if (start.skipped.length) {
+		note(state, 'leading-junk-skipped', `${start.offset} bytes before the header section (${start.skipped.join(', ')}) were skipped: the message was read and authenticated from its first header field on`);
+	}
 	try {
 		await runStages(state, deadline.signal);
 	} finally {
 		clearTimeout(timer);
 	}
-	const result: IntakeResult = {
-		verdict: verdictOf(state),
+	const values = storedValues(state, {
 		kind: state.kind,
 		verification: state.verification,
 		originalSender: state.originalSender,
@@ -202,8 +264,8 @@ export async function runIntake(raw: Buffer, ctx: IntakeContext): Promise<Intake
 		size: raw.length,
 		envelope: state.envelope,
 		message: messageFacts(state.parsed),
-	};
-	return { result, parsed: state.parsed };
+	});
+	return { result: { verdict: verdictOf(state), ...values }, parsed: state.parsed };
 }
 
 /** The decision alone, kept with the bytes in the spool. */

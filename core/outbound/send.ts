@@ -10,7 +10,7 @@ import { escapeHtml, htmlToText, renderSignature } from './signature';
 import { replySubject } from './subject';
 import { replyThreadHeaders } from './threading';
 import type { SendRaw, SmtpDelivery } from './transport';
-import { domainOf, emailAddress, headerText } from './validate';
+import { domainOf, emailAddress, headerText, storedHeaderText } from './validate';
 
 export interface TeamEmailRequest {
 	/** The hosted address of the inbox the team answers from. */
@@ -174,7 +174,7 @@ export async function sendTeamEmail(request: TeamEmailRequest, deps: TeamEmailDe
 	const raw = await buildTeamEmail(
 		{
 			from: { name: fromName, address: fromAddress },
-			to: to.map((address): Mailbox => ({ address, name: address === contact!.email.toLowerCase() ? contact!.name : null })),
+			to: to.map((address): Mailbox => ({ address, name: address === contact!.email.toLowerCase() && contact!.name ? storedHeaderText(contact!.name) : null })),
 			cc: cc.map((address) => ({ address })),
 			subject,
 			text,

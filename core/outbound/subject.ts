@@ -1,4 +1,4 @@
-import { headerText } from './validate';
+import { storedHeaderText } from './validate';
 
 // Reply and forward prefixes as mail clients write them in many languages (Re, AW, SV, Antw, Fwd, WG, TR ...),
 // with an optional counter ("Re[2]:", "Re(3):") and the full-width colon some East Asian clients use.
@@ -19,8 +19,8 @@ export function baseSubject(subject: string): string {
 	return rest.trim();
 }
 
-/** "Re: <subject>" exactly once, whatever prefixes the conversation's subject carried. */
+/** "Re: <subject>" exactly once, whatever prefixes the conversation's (stored) subject carried. */
 export function replySubject(subject: string): string {
-	const base = baseSubject(headerText('Subject', subject));
+	const base = baseSubject(storedHeaderText(subject));
 	return base ? `Re: ${base}` : 'Re:';
 }

@@ -1,16 +1,21 @@
+import { foldControlCharacters, hasControlCharacters } from '../intake/headers';
 import { OutboundError } from './errors';
 
-// Any control character (CR and LF included) in a header value could start a new header line.
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
-/** A single-line header text (a name, a subject): control characters are refused, never stripped. */
+/** A single-line header text the workflow gives (a name, a subject): control characters are refused, never stripped. */
 export function headerText(field: string, value: string): string {
-	if (CONTROL.test(value)) {
+	if (hasControlCharacters(value)) {
 		const what = /[\r\n]/.test(value) ? 'a line break (CR/LF)' : 'a control character';
 		throw new OutboundError('invalid-header', `${field} contains ${what}, which could inject mail headers: ${JSON.stringify(value)}`);
 	}
 	return value.trim();
+}
+
+/**
+ * A stored header text (a conversation's subject, a contact's name) decoded from a customer's mail: control
+ * characters are folded to spaces, as the intake does, so one stored before it did cannot block every reply.
+ */
+export function storedHeaderText(value: string): string {
+	return foldControlCharacters(value).trim();
 }
 
 // Dot-atom local part and a domain of LDH labels: what we put in From/To ourselves, no quoting needed.

@@ -138,6 +138,22 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 		return buildIntakeEmission(result, parsed, { inboxAddress: address, via: 'smtp', receivedAt: new Date().toISOString() }).item;
 	}
 
+	it('stores a message with a NUL in its body and in its encoded subject and sender name (replaced, folded), and logs one like it', async () => {
+		const store = getStore();
+		const address = inbox();
+		const b64 = (text: string) => `=?UTF-8?B?${Buffer.from(text).toString('base64')}?=`;
+		const raw = `From: ${b64('Zoe\0Z')} <zoe@customer.example.test>\r\nTo: ${address}\r\nSubject: ${b64('Order\0 9\r\nBcc: x@example.test')}\r\nMessage-ID: <nul.${n}@customer.example.test>\r\n\r\nbroken\0box\r\n`;
+		const item = await intakeOf(raw, address);
+		expect(item.verdict.flags).toEqual(expect.arrayContaining(['nul-replaced', 'control-characters-folded']));
+		const part = await resolved(store, item);
+		expect(part.contact).toMatchObject({ email: 'zoe@customer.example.test', name: 'Zoe Z' });
+		expect(part.conversation.subject).toBe('Order  9  Bcc: x@example.test');
+		const [message] = await store.listMessages(part.conversation.id);
+		expect(message).toMatchObject({ subject: 'Order  9  Bcc: x@example.test', text: 'broken\uFFFDbox\n' });
+		const logged = await store.logIntake({ inboxId: address, kind: 'quarantined', ...item.envelope, messageId: item.thread.messageId, from: item.email.from?.address ?? null, subject: item.email.subject, details: { verdict: item.verdict } });
+		expect(logged.subject).toBe('Order  9  Bcc: x@example.test');
+	});
+
 	it('records a stranger reusing a customer\'s Message-ID as a new message, and still knows the redelivery through another path', async () => {
 		const store = getStore();
 		const address = inbox();

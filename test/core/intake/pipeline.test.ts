@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 
+import { isEmailAddress } from '../../../core/intake/headers';
 import { NotAnEmailError, runIntake, INTAKE_STAGES } from '../../../core/intake/pipeline';
 import { zoneResolver } from '../../../core/dns';
-import { compose, testInbox } from '../../fixtures/mail';
+import { compose, sign, testInbox, testWorld } from '../../fixtures/mail';
 import { explain } from '../../fixtures/intake';
 
 const inbox = testInbox();
@@ -39,6 +40,93 @@ describe('pipeline', () => {
 		expect(await hash(`Received: from relay.example.net by mx.example.net; Mon, 3 Mar 2025 08:01:00 +0000\r\nARC-Seal: i=1; a=rsa-sha256; cv=none; d=example.net; s=a; b=x\r\n${head}\r\nThe box was crushed.\r\n`)).toBe(original);
 		expect(await hash(`${head}\r\nThe box was crushed.\r\n`.replace(/\r\n/g, '\n') + '\n\n')).toBe(original);
 		expect(await hash(`${head}\r\nThe box was crushed!\r\n`)).not.toBe(original);
+	});
+
+	describe('junk before the header section', () => {
+		const world = testWorld();
+		const signed = async () => await sign(await compose({ from: 'carol@customer.test', to: inbox.address, subject: 'Order 42', text: 'The box was crushed.' }), world.customer);
+
+		it.each([
+			['blank lines', '\r\n\r\n', 'blank or indented lines'],
+			['a line of spaces', '   \n', 'blank or indented lines'],
+			['an indented line', '\tX-Stray: continued from nothing\r\n', 'blank or indented lines'],
+			['an mbox From line', 'From carol@customer.test  Mon Mar  3 08:00:00 2025\n', 'an mbox "From " line'],
+			['a byte-order mark', '\uFEFF', 'a byte-order mark'],
+		])('reads and authenticates the message after %s, and flags what was skipped', async (_label, prefix, what) => {
+			const message = await signed();
+			const r = await explain(Buffer.concat([Buffer.from(prefix), message]), inbox, world.zone);
+			expect(r.verdict.action).toBe('accept');
+			expect(r.verdict.flags).toEqual(['leading-junk-skipped']);
+			expect(r.verdict.reasons).toContain(`${Buffer.byteLength(prefix)} bytes before the header section (${what}) were skipped: the message was read and authenticated from its first header field on`);
+			expect(r.auth?.dkim.signatures[0]).toMatchObject({ domain: 'customer.test', result: 'pass' });
+			expect(r.message).toMatchObject({ subject: 'Order 42', from: { address: 'carol@customer.test' } });
+			expect(r.size).toBe(Buffer.byteLength(prefix) + message.length);
+			expect(r.thread.contentHash).toBe((await explain(message, inbox, world.zone)).thread.contentHash);
+		});
+
+		it('reads a header field named "From " as the header section, not as an mbox line', async () => {
+			const r = await explain(Buffer.from('From : Carol <carol@customer.test>\r\nSubject: x\r\n\r\nbody\r\n'), inbox, {});
+			expect(r.message?.subject).toBe('x');
+			expect(r.verdict.flags).not.toContain('leading-junk-skipped');
+		});
+
+		it.each([
+			['words before the header section', Buffer.from(`Hello there\r\n${head}\r\nbody\r\n`)],
+			['two mbox From lines', Buffer.from(`From a@b.test Mon\nFrom a@b.test Mon\n${head}\r\nbody\r\n`)],
+			['64 KB of blank lines before it', Buffer.from(`${'\r\n'.repeat(32 * 1024)}${head}\r\nbody\r\n`)],
+			['spaces and tabs only', Buffer.from(' \t\r\n'.repeat(5000))],
+		])('is still not an email with %s', async (_label, raw) => {
+			await expect(runIntake(raw, { inbox, resolver: zoneResolver({}) })).rejects.toBeInstanceOf(NotAnEmailError);
+		});
+	});
+
+	describe('NUL and control characters in decoded values', () => {
+		const b64 = (text: string) => `=?UTF-8?B?${Buffer.from(text).toString('base64')}?=`;
+
+		it('accepts a NUL in the body, replaced by U+FFFD in the text and HTML and flagged', async () => {
+			const part = (type: string, body: string) => `--b\r\nContent-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n${body}\r\n`;
+			const raw = Buffer.from(`${head}Content-Type: multipart/alternative; boundary=b\r\n\r\n${part('text/plain', 'before\0after')}${part('text/html', '<p>a\0b</p>')}--b--\r\n`);
+			const r = await explain(raw, inbox, {});
+			expect(r.verdict.action).toBe('accept');
+			expect(r.verdict.flags).toEqual(['nul-replaced']);
+			expect(r.message?.text).toBe('before\uFFFDafter');
+			expect(r.message?.html).toBe('<p>a\uFFFDb</p>');
+		});
+
+		it('accepts a raw NUL in the header section (a NUL before 64 KB no longer means binary)', async () => {
+			const r = await explain(Buffer.from(`${head}X-Note: a\0b\r\n\r\nbody\r\n`), inbox, {});
+			expect(r.verdict.action).toBe('accept');
+			expect(r.message?.subject).toBe('x');
+		});
+
+		it('folds CR/LF, NUL and other control characters of encoded subjects and names to spaces, and flags it', async () => {
+			const raw = Buffer.from(
+				`From: ${b64('Carol\r\nBcc: all@example.test')} <carol@customer.test>\r\nTo: ${b64('Sup\0port')} <${inbox.address}>\r\nSubject: ${b64('Order\0 42\r\nBcc: all@example.test\x07')}\r\n` +
+					`Message-ID: <c.1@customer.test>\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: application/pdf; name="${b64('a\r\nb.pdf')}"\r\nContent-Disposition: attachment\r\n\r\nx\r\n--b--\r\n`,
+			);
+			const r = await explain(raw, inbox, {});
+			expect(r.verdict.action).toBe('accept');
+			expect(r.verdict.flags).toEqual(['control-characters-folded']);
+			expect(r.message?.subject).toBe('Order  42  Bcc: all@example.test ');
+			expect(r.message?.from).toEqual({ address: 'carol@customer.test', name: 'Carol  Bcc: all@example.test' });
+			expect(r.message?.to).toEqual([{ address: inbox.address, name: 'Sup port' }]);
+			expect(r.message?.attachments[0].filename).toBe('a  b.pdf');
+			expect(r.originalSender).toMatchObject({ address: 'carol@customer.test', name: 'Carol  Bcc: all@example.test' });
+		});
+
+		it('takes no address with a control character in it', async () => {
+			expect(isEmailAddress('carol\0@customer.test')).toBe(false);
+			expect(isEmailAddress('carol@customer.test\r')).toBe(false);
+			// The address parser drops a raw NUL of an address, as written and as decoded alike.
+			const r = await explain(Buffer.from(`From: carol\0@customer.test\r\nTo: ${inbox.address}\r\nSubject: x\r\n\r\nbody\r\n`), inbox, {});
+			expect(r.message?.from?.address).toBe('carol@customer.test');
+		});
+
+		it('keeps the line breaks, tabs and other controls of the body text (only NUL is replaced)', async () => {
+			const r = await explain(Buffer.from(`${head}\r\nline one\r\n\tline two\x07\r\n`), inbox, {});
+			expect(r.verdict.flags).toEqual([]);
+			expect(r.message?.text).toBe('line one\n\tline two\x07\n');
+		});
 	});
 
 	describe('bad input', () => {

@@ -61,8 +61,9 @@ describe('subject', () => {
 		expect(baseSubject('Refund for order 42')).toBe('Refund for order 42');
 	});
 
-	it('refuses CR/LF in a subject', () => {
-		expect(refusal(() => replySubject('Hello\r\nBcc: x@example.com')).refusal).toBe('invalid-header');
+	it('folds CR/LF and other control characters of a stored subject to spaces: one header line, no injected field', () => {
+		expect(replySubject('Hello\r\nBcc: x@example.com')).toBe('Re: Hello  Bcc: x@example.com');
+		expect(replySubject('RE:\tOrder\u000042\n')).toBe('Re: Order 42');
 	});
 });
 

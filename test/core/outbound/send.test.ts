@@ -188,6 +188,36 @@ describeEachStore('Send Team Email (core) through a real SMTP server', (getStore
 		expect((await store.listMessages(conversationId)).map((m) => m.direction)).toEqual(['in']);
 	});
 
+	it('replies in a conversation whose stored subject and contact name hold CR/LF (stored before the intake folded them), folded to spaces', async () => {
+		const outcome = await resolveOriginalSender(store, intakeItem({ inbox, from: 'gus@example.com', fromName: 'Gus\r\nBcc: all@example.com', subject: 'Order 7\r\nBcc: all@example.com', messageId: `crlf.${tag}@example.com` }));
+		if (outcome.status !== 'resolved') throw new Error(outcome.reason);
+		expect(outcome.part.conversation.subject).toBe('Order 7\r\nBcc: all@example.com');
+		const sent = await sendTeamEmail(request({ conversationId: outcome.part.conversation.id }), deps());
+		const { mail, raw, rcptTo } = await lastReceived();
+		expect(sent.subject).toBe('Re: Order 7  Bcc: all@example.com');
+		expect(mail.subject).toBe('Re: Order 7  Bcc: all@example.com');
+		expect((mail.to as AddressObject).value).toEqual([{ address: 'gus@example.com', name: 'Gus  Bcc: all@example.com' }]);
+		expect(rcptTo).toEqual(['gus@example.com']);
+		expect(mail.headers.has('bcc')).toBe(false);
+		expect(raw.toString('latin1')).not.toMatch(/^Bcc:/im);
+	});
+
+	it('replies to a customer whose encoded subject and display name decode to CR/LF, through the real intake', async () => {
+		const b64 = (text: string) => `=?UTF-8?B?${Buffer.from(text).toString('base64')}?=`;
+		const raw = Buffer.from(
+			`From: ${b64('Hana\r\nBcc: all@example.com')} <hana@example.com>\r\nTo: ${inbox}\r\nSubject: ${b64('Refund\r\nBcc: all@example.com')}\r\nMessage-ID: <enc.${tag}@example.com>\r\n\r\nPlease refund.\r\n`,
+		);
+		const item = await intakeOf(raw, inbox, 'hana@example.com');
+		expect(item.verdict.flags).toContain('control-characters-folded');
+		expect(item.email.subject).toBe('Refund  Bcc: all@example.com');
+		const part = await resolved(store, item);
+		expect(part.contact.name).toBe('Hana  Bcc: all@example.com');
+		await sendTeamEmail(request({ conversationId: part.conversation.id }), deps());
+		const { mail } = await lastReceived();
+		expect(mail.subject).toBe('Re: Refund  Bcc: all@example.com');
+		expect(mail.headers.has('bcc')).toBe(false);
+	});
+
 	it('refuses an automatic reply to an auto-reply, and marks an automatic acknowledgement Auto-Submitted', async () => {
 		const conversationId = await incoming('eve@example.com', 'Out of office', `ooo.${tag}@example.com`);
 		const count = sink.received.length;
