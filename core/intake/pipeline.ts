@@ -198,15 +198,15 @@ function mapStrings<T>(value: T, map: (text: string) => string): T {
  * space, so a decoded "a\r\nBcc: x" never becomes a header line of a reply. Only decoded values: the raw bytes (spool,
  * DKIM/ARC) are untouched.
  */
-function storedValues(state: IntakeState, values: Omit<IntakeResult, 'verdict'>): Omit<IntakeResult, 'verdict'> {
+function storedValues(flag: (flag: string, reason: string) => void, values: Omit<IntakeResult, 'verdict'>): Omit<IntakeResult, 'verdict'> {
 	const fold = (text: string) => {
 		const folded = foldControlCharacters(text);
-		if (folded !== text) note(state, 'control-characters-folded', 'control characters (line breaks, NUL ...) in decoded header text were turned into spaces');
+		if (folded !== text) flag('control-characters-folded', 'control characters (line breaks, NUL ...) in decoded header text were turned into spaces');
 		return folded;
 	};
 	const replaceNul = (text: string) => {
 		if (!text.includes('\0')) return text;
-		note(state, 'nul-replaced', 'NUL bytes in the body text were replaced by U+FFFD');
+		flag('nul-replaced', 'NUL bytes in the body text were replaced by U+FFFD');
 		return text.replaceAll('\0', '\uFFFD');
 	};
 	const { message, ...others } = values;
@@ -255,7 +255,7 @@ export async function runIntake(raw: Buffer, ctx: IntakeContext): Promise<Intake
 	} finally {
 		clearTimeout(timer);
 	}
-	const values = storedValues(state, {
+	const values = storedValues((flag, reason) => note(state, flag, reason), {
 		kind: state.kind,
 		verification: state.verification,
 		originalSender: state.originalSender,
@@ -279,6 +279,9 @@ export function decisionOf(result: IntakeResult): IntakeDecision {
  * text and the attachments), so no DNS answer of later can re-decide mail that was already answered 250.
  */
 export async function rereadDecided(raw: Buffer, decision: IntakeDecision): Promise<IntakeOutcome> {
-	const parsed = await parseMessage(raw).catch(async () => await parseMessage(raw.subarray(0, headerSectionLength(raw))).catch(() => null));
-	return { result: { ...decision, message: messageFacts(parsed) }, parsed };
+	const message = raw.subarray(locateMessage(raw).offset);
+	const parsed = await parseMessage(message).catch(async () => await parseMessage(message.subarray(0, headerSectionLength(message))).catch(() => null));
+	// Cleaned as when it was decided; what that flagged is in the verdict already.
+	const { verdict, ...decided } = decision;
+	return { result: { verdict, ...storedValues(() => {}, { ...decided, message: messageFacts(parsed) }) }, parsed };
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { isEmailAddress } from '../../../core/intake/headers';
-import { NotAnEmailError, runIntake, INTAKE_STAGES } from '../../../core/intake/pipeline';
+import { decisionOf, NotAnEmailError, rereadDecided, runIntake, INTAKE_STAGES } from '../../../core/intake/pipeline';
 import { zoneResolver } from '../../../core/dns';
 import { compose, sign, testInbox, testWorld } from '../../fixtures/mail';
 import { explain } from '../../fixtures/intake';
@@ -91,6 +91,14 @@ describe('pipeline', () => {
 			expect(r.verdict.flags).toEqual(['nul-replaced']);
 			expect(r.message?.text).toBe('before\uFFFDafter');
 			expect(r.message?.html).toBe('<p>a\uFFFDb</p>');
+		});
+
+		it('reads a spooled message again exactly as it was decided: the same junk skipped, the same values cleaned, no flag twice', async () => {
+			const raw = Buffer.from(`From carol@customer.test  Mon Mar  3 08:00:00 2025\n${head.replace('Subject: x', 'Subject: =?UTF-8?B?YQ0KQmNjOiB4?=')}\r\nbefore\0after\r\n`);
+			const first = await runIntake(raw, { inbox, resolver: zoneResolver({}) });
+			expect(first.result.verdict.flags).toEqual(expect.arrayContaining(['leading-junk-skipped', 'nul-replaced', 'control-characters-folded']));
+			const again = await rereadDecided(raw, decisionOf(first.result));
+			expect(again.result).toEqual(first.result);
 		});
 
 		it('accepts a raw NUL in the header section (a NUL before 64 KB no longer means binary)', async () => {
