@@ -1,7 +1,7 @@
 import MailComposer from 'nodemailer/lib/mail-composer';
 
 import { FORWARDING_TEST_HEADER } from '../intake/pipeline';
-import { LOOP_HEADER } from '../outbound/threading';
+import { LOOP_HEADER } from '../flags';
 import { domainOf, emailAddress, headerText } from '../outbound/validate';
 import { newOutboundMessageId } from '../store/message-id';
 

@@ -1,6 +1,7 @@
 import type { ParsedMail } from 'mailparser';
 
 import { systemResolver, type DnsResolver } from '../dns';
+import type { Flag } from '../flags';
 import type { InboxConfig, IntakeDoor } from '../inbox';
 import { addressesOf, authorOf, foldControlCharacters, headerSectionLength } from './headers';
 import { note, type Decision, type IntakeStage, type IntakeState } from './state';
@@ -198,7 +199,7 @@ function mapStrings<T>(value: T, map: (text: string) => string): T {
  * space, so a decoded "a\r\nBcc: x" never becomes a header line of a reply. Only decoded values: the raw bytes (spool,
  * DKIM/ARC) are untouched.
  */
-function storedValues(flag: (flag: string, reason: string) => void, values: Omit<IntakeResult, 'verdict'>): Omit<IntakeResult, 'verdict'> {
+function storedValues(flag: (flag: Flag, reason: string) => void, values: Omit<IntakeResult, 'verdict'>): Omit<IntakeResult, 'verdict'> {
 	const fold = (text: string) => {
 		const folded = foldControlCharacters(text);
 		if (folded !== text) flag('control-characters-folded', 'control characters (line breaks, NUL ...) in decoded header text were turned into spaces');

@@ -1,6 +1,7 @@
 import type { ParsedMail } from 'mailparser';
 
 import type { DnsResolver } from '../dns';
+import type { Flag } from '../flags';
 import type { InboxConfig, IntakeDoor } from '../inbox';
 import type { AuthDetails } from './authentication';
 import type { MimeStructure } from './mime-structure';
@@ -40,7 +41,7 @@ export interface IntakeState {
 	authDetails: AuthDetails | null;
 	decisions: Decision[];
 	reasons: string[];
-	flags: Set<string>;
+	flags: Set<Flag>;
 	kind: MessageKind;
 	verification: Verification | null;
 	originalSender: OriginalSender | null;
@@ -59,7 +60,7 @@ export function isRefused(state: IntakeState): boolean {
 }
 
 /** Flags a problem with its reason (both deduplicated). */
-export function note(state: IntakeState, flag: string, reason?: string): void {
+export function note(state: IntakeState, flag: Flag, reason?: string): void {
 	state.flags.add(flag);
 	if (reason && !state.reasons.includes(reason)) state.reasons.push(reason);
 }

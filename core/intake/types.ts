@@ -1,3 +1,5 @@
+import type { Flag } from '../flags';
+
 /**
  * What the intake pipeline decides about one raw message. This is exactly what
  * `hosted-inbox explain` prints, and the heart of the item the trigger emits.
@@ -14,8 +16,8 @@ export interface Verdict {
 	enhancedCode: string;
 	/** Human-readable reasons an IT person can act on. */
 	reasons: string[];
-	/** Machine-readable flags, e.g. "dns-error", "dmarc-fail-arc-rescued", "no-from", "monitor-mode". */
-	flags: string[];
+	/** Machine-readable facts from the one vocabulary (core/flags.ts), e.g. "dns-error", "dmarc-fail-arc-rescued", "list". */
+	flags: Flag[];
 }
 
 export type MessageKind = 'message' | 'forwarding-confirmation' | 'forwarding-test' | 'auto-reply' | 'bounce';

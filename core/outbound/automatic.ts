@@ -1,8 +1,8 @@
-import { LOOP_HEADER } from './threading';
+import { NOT_ANSWERED, type Flag } from '../flags';
 
 /**
  * What an automatic message (an acknowledgement, say) needs to know about the mail it answers: read from the
- * trigger's item after Resolve Original Sender (answeredMessageOf) and, when the item has them, the raw headers.
+ * trigger's item after Resolve Original Sender (answeredMessageOf).
  */
 export interface AnsweredMessage {
 	kind: string;
@@ -10,8 +10,8 @@ export interface AnsweredMessage {
 	action: string | null;
 	/** Envelope sender; an empty one (`<>`) is a bounce. null when unknown (IMAP). */
 	mailFrom: string | null;
-	/** The intake's verdict flags, plus those Resolve Original Sender set (`untrusted-sender`, `thread-refused`). */
-	flags: string[];
+	/** The intake's verdict flags (automated, list and our own mail included), plus those Resolve Original Sender set. */
+	flags: Flag[];
 	/** Who the answer would go to, and whether the intake authenticated that claim. */
 	originalSender: { address: string | null; method: string; trusted: boolean } | null;
 	/** The item's authentication results (SPF, DKIM, DMARC), for a From-header sender. */
@@ -20,15 +20,8 @@ export interface AnsweredMessage {
 		dkim?: { signatures?: Array<{ result?: string; aligned?: boolean }> };
 		dmarc?: { result?: string };
 	} | null;
-	/** Lower-cased header names; values as strings. */
-	headers?: Record<string, string | string[] | undefined>;
 	/** The sender's address, compared with our own from-address to catch our mail coming back. */
 	from?: string | null;
-}
-
-function header(msg: AnsweredMessage, name: string): string | undefined {
-	const value = msg.headers?.[name];
-	return Array.isArray(value) ? value.join(', ') : value;
 }
 
 const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
@@ -63,12 +56,8 @@ export function automaticReplyRefusal(msg: AnsweredMessage, ownAddresses: string
 	if (msg.action !== 'accept') return msg.action ? `the intake did not accept it (${msg.action})` : 'it carries no intake verdict';
 	if (msg.mailFrom !== null && /^<?>?$/.test(msg.mailFrom.trim())) return 'its envelope sender is empty (<>), as bounces have';
 	if (msg.originalSender?.method === 'list-rewrite') return 'it came through a mailing list or group (list mail)';
-	const autoSubmitted = header(msg, 'auto-submitted');
-	if (autoSubmitted && autoSubmitted.trim().toLowerCase() !== 'no') return `it is marked Auto-Submitted: ${autoSubmitted.trim()}`;
-	const precedence = header(msg, 'precedence')?.trim().toLowerCase();
-	if (precedence && ['bulk', 'list', 'junk', 'auto_reply'].includes(precedence)) return `it is marked Precedence: ${precedence}`;
-	if (header(msg, 'list-id') || header(msg, 'list-unsubscribe')) return 'it is list or bulk mail (List-Id / List-Unsubscribe)';
-	if (header(msg, LOOP_HEADER.toLowerCase())) return 'it is our own mail coming back (loop marker)';
+	const automated = msg.flags.find((flag) => NOT_ANSWERED[flag]);
+	if (automated) return NOT_ANSWERED[automated]!;
 	const from = msg.from?.trim().toLowerCase();
 	if (from && ownAddresses.some((a) => a.toLowerCase() === from)) return `it was sent from our own address ${from}`;
 	const unproven = unauthenticated(msg);
@@ -85,11 +74,11 @@ export function answeredMessageOf(json: Record<string, unknown>): AnsweredMessag
 	const verdict = object(json.verdict);
 	const original = object(json.originalSender);
 	const auth = object(json.auth);
-	const headers = object(json.headers);
-	const flags = [
-		...(Array.isArray(verdict.flags) ? verdict.flags.map(String) : []),
-		...(object(json.contact).flagged === true ? ['untrusted-sender'] : []),
-		...(textOrNull(object(json.conversation).threadRefused) ? ['thread-refused'] : []),
+	// A flag this version does not know still refuses: it is kept, typed as the nearest known fact.
+	const flags: Flag[] = [
+		...(Array.isArray(verdict.flags) ? verdict.flags.map((flag) => String(flag) as Flag) : []),
+		...(object(json.contact).flagged === true ? (['untrusted-sender'] as const) : []),
+		...(textOrNull(object(json.conversation).threadRefused) ? (['thread-refused'] as const) : []),
 	];
 	return {
 		kind: json.kind,
@@ -99,7 +88,6 @@ export function answeredMessageOf(json: Record<string, unknown>): AnsweredMessag
 		originalSender: typeof original.method === 'string' ? { address: textOrNull(original.address), method: original.method, trusted: original.trusted === true } : null,
 		auth: Object.keys(auth).length ? (auth as AnsweredMessage['auth']) : null,
 		from: textOrNull(object(object(json.email).from).address),
-		...(Object.keys(headers).length ? { headers: headers as AnsweredMessage['headers'] } : {}),
 	};
 }
 

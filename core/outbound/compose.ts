@@ -3,7 +3,7 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 
 import { AUTOMATIC_MESSAGE_HEADERS } from './automatic';
 import { OutboundError } from './errors';
-import { LOOP_HEADER } from './threading';
+import { LOOP_HEADER } from '../flags';
 import { emailAddress, headerText } from './validate';
 
 export interface Mailbox {

@@ -1,18 +1,4 @@
-import { isOwnMessageId } from '../store/message-id';
 import type { StoredMessage } from '../store/types';
-
-/**
- * Marks every message we send, naming the inbox that sent it, so that our own mail coming back
- * (a forwarding rule, a group echoing it) is recognised as a loop and never answered.
- */
-export const LOOP_HEADER = 'X-Hosted-Inbox-Loop';
-
-/** True when a received message carries our loop marker or one of our Message-IDs: it is our own mail coming back. */
-export function isOwnMail(headers: { get(name: string): unknown }): boolean {
-	if (headers.get(LOOP_HEADER.toLowerCase()) !== undefined) return true;
-	const messageId = headers.get('message-id');
-	return typeof messageId === 'string' && isOwnMessageId(messageId);
-}
 
 export interface ThreadHeaders {
 	inReplyTo: string[];

@@ -94,7 +94,7 @@ function applyPolicy(state: IntakeState, summary: AuthSummary, details: AuthDeta
 	if (state.inbox.dmarcPolicy === 'monitor') {
 		note(state, 'dmarc-fail', failure);
 		note(state, 'monitor-mode', `inbox dmarcPolicy is monitor: would have ${policy === 'reject' ? 'rejected' : 'quarantined'} the message, accepted and flagged instead`);
-		state.flags.add(policy === 'reject' ? 'would-reject' : 'would-quarantine');
+		note(state, policy === 'reject' ? 'would-reject' : 'would-quarantine');
 		return;
 	}
 	note(state, 'dmarc-fail');

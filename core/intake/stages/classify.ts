@@ -1,6 +1,8 @@
 import type { ParsedMail } from 'mailparser';
 
+import { LOOP_HEADER } from '../../flags';
 import { tokenBelongsTo } from '../../forwarding/token';
+import { isOwnMessageId } from '../../store/message-id';
 import { addressesOf, firstHeader, headerTexts, isEmailAddress } from '../headers';
 import type { IntakeStage, IntakeState } from '../state';
 import { note } from '../state';
@@ -109,11 +111,26 @@ function classify(state: IntakeState, parsed: ParsedMail): { kind: MessageKind; 
 	return { kind: 'message', verification: null, why: null };
 }
 
+/** Automated, bulk and list mail, and our own mail coming back: flags that keep automatic replies away (RFC 3834). */
+function noteAutomation(state: IntakeState, parsed: ParsedMail): void {
+	const autoSubmitted = firstHeader(parsed, 'auto-submitted');
+	if (autoSubmitted && !/^no\b/i.test(autoSubmitted)) note(state, 'auto-submitted', `Auto-Submitted: ${autoSubmitted.slice(0, 60)} (never answered automatically)`);
+	const precedence = firstHeader(parsed, 'precedence')?.trim().toLowerCase();
+	if (precedence === 'bulk' || precedence === 'junk') note(state, 'bulk', `Precedence: ${precedence} (never answered automatically)`);
+	// mailparser folds List-* fields into one "list" object: their raw lines tell which are there.
+	const listHeader = parsed.headerLines.find((h) => h.key === 'list-id' || h.key === 'list-unsubscribe' || h.key === 'list-post')?.key;
+	if (precedence === 'list' || listHeader) note(state, 'list', `${listHeader ?? 'Precedence: list'}: list mail (never answered automatically)`);
+	if (headerTexts(parsed, LOOP_HEADER).length) note(state, 'loop', `${LOOP_HEADER}: our own mail coming back (never answered automatically)`);
+	const messageId = firstHeader(parsed, 'message-id');
+	if (messageId && isOwnMessageId(messageId)) note(state, 'own-mail', 'the Message-ID is one of ours: our own mail coming back (never answered automatically)');
+}
+
 /** Classification: provider confirmations and our own test first, then bounces (they are auto-submitted too), then auto-replies. */
 export const classifyStage: IntakeStage = {
 	name: 'classify',
 	run(state) {
 		if (!state.parsed) return;
+		noteAutomation(state, state.parsed);
 		const { kind, verification, why } = classify(state, state.parsed);
 		state.kind = kind;
 		state.verification = verification;

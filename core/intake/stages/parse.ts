@@ -2,6 +2,7 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 
 import { authorOf } from '../headers';
 import { inspectMimeStructure, MAX_MIME_DEPTH } from '../mime-structure';
+import type { Flag } from '../../flags';
 import type { IntakeStage, IntakeState } from '../state';
 import { note } from '../state';
 import { MAX_HEADER_BYTES } from './size';
@@ -25,7 +26,7 @@ export async function parseMessage(raw: Buffer): Promise<ParsedMail> {
  * A message whose author cannot be told is quarantined or refused per the inbox: DMARC cannot check it,
  * and filing it under the envelope sender would let anyone pick the contact.
  */
-function holdWithoutAuthor(state: IntakeState, flag: string, problem: string): void {
+function holdWithoutAuthor(state: IntakeState, flag: Flag, problem: string): void {
 	const setting = state.inbox.onMalformedFrom;
 	const reason = `${problem}: a message must name exactly one author for DMARC to check it and to be filed under a contact (never under the envelope sender); ${setting === 'reject' ? 'refused' : 'quarantined'} (inbox onMalformedFrom: ${setting})`;
 	note(state, flag);

@@ -124,4 +124,20 @@ describe('classify stage', () => {
 		const daemon = await compose({ from: 'mailer-daemon@mx.example.test', to: inbox.address, subject: 'failure', text: 'x' });
 		expect((await explain(daemon, inbox, zone)).kind).toBe('bounce');
 	});
+
+	it.each<[string, Record<string, string>, string[]]>([
+		['Auto-Submitted: auto-generated', { 'Auto-Submitted': 'auto-generated' }, ['auto-submitted']],
+		['Auto-Submitted: no', { 'Auto-Submitted': 'no' }, []],
+		['Precedence: bulk', { Precedence: 'Bulk' }, ['bulk']],
+		['Precedence: list', { Precedence: 'list' }, ['list']],
+		['a newsletter (List-Unsubscribe)', { 'List-Unsubscribe': '<mailto:u@news.test>' }, ['list']],
+		['a mailing list (List-Id)', { 'List-Id': 'Support <support.lists.example.test>' }, ['list']],
+		['our loop marker', { 'X-Hosted-Inbox-Loop': 'support@inbox.example.test' }, ['loop']],
+		['one of our Message-IDs', { 'Message-ID': '<hosted-inbox.1b2c@inbox.example.test>' }, ['own-mail']],
+		['a plain message', {}, []],
+	])('flags automated, list and our own mail for what answers it: %s', async (_name, headers, flags) => {
+		const raw = await compose({ from: 'carol@customer.test', to: inbox.address, subject: 'hello', text: 'x', headers });
+		const automation = (await explain(raw, inbox, {})).verdict.flags.filter((f) => ['auto-submitted', 'bulk', 'list', 'loop', 'own-mail'].includes(f));
+		expect(automation).toEqual(flags);
+	});
 });

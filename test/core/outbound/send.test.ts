@@ -1,5 +1,6 @@
 import { dkimVerify } from 'mailauth';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
+import { createTransport } from 'nodemailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
 
 import { readFileSync } from 'node:fs';
@@ -14,8 +15,9 @@ import type { IntakeItem } from '../../../core/item';
 import { answeredMessageOf, type AnsweredMessage } from '../../../core/outbound/automatic';
 import { OutboundError } from '../../../core/outbound/errors';
 import { sendTeamEmail, type TeamEmailRequest } from '../../../core/outbound/send';
-import { isOwnMail } from '../../../core/outbound/threading';
 import { smtpSender } from '../../../core/outbound/transport';
+import { createSmtpIntake, type IntakeRun } from '../../../core/smtp/intake';
+import { attachHostedInbox, DEFAULT_LISTENER_SETTINGS } from '../../../core/smtp/listener';
 import { generateDkimKeyPair } from '../../../core/sending-domain/keys';
 import { sendingDomainRecords } from '../../../core/sending-domain/records';
 import type { Store } from '../../../core/store/types';
@@ -47,11 +49,13 @@ async function lastReceived(): Promise<{ mail: ParsedMail; raw: Buffer; rcptTo: 
 	return { mail: await simpleParser(last.raw), raw: last.raw, rcptTo: last.rcptTo, mailFrom: last.mailFrom };
 }
 
+const inboxConfig = (inbox: string) => parseInboxConfig({ address: inbox, internalDomains: ['company.test'], trustedArcSealers: ['google.com'] });
+const itemOf = ({ result, parsed }: Pick<IntakeRun, 'result' | 'parsed'>, inbox: string) =>
+	buildIntakeEmission(result, parsed, { inboxAddress: inbox, via: 'smtp', receivedAt: new Date().toISOString() }).item;
+
 /** Raw bytes through the real intake (offline DNS, no records) into the item the trigger would emit. */
 async function intakeOf(raw: Buffer, inbox: string, mailFrom: string): Promise<IntakeItem> {
-	const config = parseInboxConfig({ address: inbox, internalDomains: ['company.test'], trustedArcSealers: ['google.com'] });
-	const { result, parsed } = await runIntake(raw, { inbox: config, resolver: zoneResolver({}), envelope: { clientIp: '192.0.2.25', helo: 'mail.example.com', mailFrom, rcpt: [inbox] } });
-	return buildIntakeEmission(result, parsed, { inboxAddress: inbox, via: 'smtp', receivedAt: new Date().toISOString() }).item;
+	return itemOf(await runIntake(raw, { inbox: inboxConfig(inbox), resolver: zoneResolver({}), envelope: { clientIp: '192.0.2.25', helo: 'mail.example.com', mailFrom, rcpt: [inbox] } }), inbox);
 }
 
 async function resolved(store: Store, item: IntakeItem): Promise<ResolvedPart> {
@@ -154,17 +158,27 @@ describeEachStore('Send Team Email (core) through a real SMTP server', (getStore
 		]);
 	});
 
-	it('recognises our own mail coming back (a forwarding loop) and never answers it automatically', async () => {
+	it('recognises our own reply sent back through the listener (a forwarding loop) and never answers it automatically', async () => {
 		const conversationId = await incoming('hal@example.com', 'Loop', `loop.${tag}@example.com`);
 		await sendTeamEmail(request({ conversationId }), deps());
-		const { raw, mail } = await lastReceived();
-		expect(isOwnMail(mail.headers)).toBe(true);
-		// The customer's mailbox forwards everything back to the hosted address: the store sees our own Message-ID.
-		const item = await intakeOf(raw, inbox, 'hal@example.com');
+		const { raw } = await lastReceived();
+		// The customer's mailbox forwards everything back to the hosted address, through the real SMTP listener.
+		const runs: IntakeRun[] = [];
+		const { id: inboxId } = await store.registerInbox({ address: inbox });
+		const receive = createSmtpIntake({ store, inbox: inboxConfig(inbox), inboxId, resolver: zoneResolver({}), onSpooled: (_entry, run) => runs.push(run) });
+		const listener = await attachHostedInbox({ ...DEFAULT_LISTENER_SETTINGS, host: '127.0.0.1', port: 0 }, { address: inbox, maxMessageBytes: 1024 * 1024, receive });
+		try {
+			const sent = await createTransport({ host: '127.0.0.1', port: listener.port, ignoreTLS: true }).sendMail({ envelope: { from: 'hal@example.com', to: [inbox] }, raw });
+			expect(sent.response).toMatch(/^250 2\.0\.0 /);
+		} finally {
+			await listener.detach();
+		}
+		const item = itemOf(runs[0], inbox);
+		expect(item.verdict.flags).toEqual(expect.arrayContaining(['loop', 'own-mail']));
 		const part = await resolved(store, item);
 		expect(part.replay).toBe(true);
 		expect(part.conversation.id).toBe(conversationId);
-		const answering = { ...answeredMessageOf({ ...item, ...part })!, headers: { 'x-hosted-inbox-loop': String(mail.headers.get('x-hosted-inbox-loop')) } };
+		const answering = answeredMessageOf({ ...item, ...part })!;
 		await expect(sendTeamEmail(request({ conversationId, automatic: true, answering }), deps())).rejects.toMatchObject({ message: expect.stringContaining('our own mail coming back') });
 	});
 

@@ -461,7 +461,7 @@ describeEachStore('conversations store', (getStore) => {
 			const { id: inboxId } = await newInbox(store);
 			const envelope = { clientIp: '192.0.2.1', helo: 'h', mailFrom: 'a@b.test', rcpt: ['s@i.test'] };
 			const decision = {
-				verdict: { action: 'quarantine' as const, smtpCode: 250, enhancedCode: '2.0.0', reasons: ['DMARC policy of b.test is quarantine'], flags: ['dmarc-fail'] },
+				verdict: { action: 'quarantine' as const, smtpCode: 250, enhancedCode: '2.0.0', reasons: ['DMARC policy of b.test is quarantine'], flags: ['dmarc-fail' as const] },
 				kind: 'message' as const,
 				verification: null,
 				originalSender: { address: 'a@b.test', name: null, method: 'from-header' as const, forwardedBy: null, trusted: false, evidence: [], subject: null },

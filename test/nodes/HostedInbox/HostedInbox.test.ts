@@ -418,7 +418,7 @@ describeEachStore('Hosted Inbox node', (getStore) => {
 			const held = async (subject: string) => {
 				const raw = Buffer.from(`From: Quinn <quinn@quarantined.test>\r\nSubject: ${subject}\r\n\r\nis this real?\r\n`);
 				const decision = {
-					verdict: { action: 'quarantine' as const, smtpCode: 250, enhancedCode: '2.0.0', reasons: ['dmarc=fail (p=quarantine) for quarantined.test'], flags: ['dmarc-fail'] },
+					verdict: { action: 'quarantine' as const, smtpCode: 250, enhancedCode: '2.0.0', reasons: ['dmarc=fail (p=quarantine) for quarantined.test'], flags: ['dmarc-fail' as const] },
 					kind: 'message' as const,
 					verification: null,
 					originalSender: { address: 'quinn@quarantined.test', name: 'Quinn', method: 'from-header' as const, forwardedBy: null, trusted: false, evidence: [], subject: null },
