@@ -1,4 +1,5 @@
 import EmailForwardParser from 'email-forward-parser';
+import { htmlToText } from 'html-to-text';
 
 import forwardLabels from './forward-labels.json';
 import { isEmailAddress, parseAddresses } from './headers';
@@ -37,12 +38,37 @@ function boundedText(text: string, limit: number): string {
 		.split(/\r\n|[\n\r\u2028\u2029]/)
 		.map((line) => line.slice(0, MAX_LINE))
 		.join('\n')
+		.replace(/\u00a0/g, ' ')
+		.replace(/\ufeff/g, '')
 		.replace(/\s+/g, (run) => {
 			const lastBreak = run.lastIndexOf('\n');
 			if (lastBreak < 0) return run.slice(0, MAX_INDENT);
 			const breaks = run.split('\n').length - 1;
 			return '\n'.repeat(Math.min(breaks, 2)) + run.slice(lastBreak + 1, lastBreak + 1 + MAX_INDENT);
 		});
+}
+
+/** A message's HTML is read this far for forwards: the forward header opens it, after the head's styles. */
+const MAX_HTML = 128 * 1024;
+/** As mailparser's own conversion: html-to-text's walk overflows the stack past about 2000 levels. */
+const MAX_HTML_DEPTH = 1000;
+
+/**
+ * The text the forward readers see of a message: its HTML when it has one, converted by html-to-text as a forward
+ * header needs it, else its text. mailparser's text of HTML wraps lines at 80 characters and runs table cells
+ * together, so Thunderbird's header table (a row per header) came out as one line of labels and values.
+ */
+export function forwardReadingText(text: string, html: string | false | undefined): string {
+	if (!html) return text;
+	try {
+		return htmlToText(html.slice(0, MAX_HTML), {
+			wordwrap: false,
+			limits: { maxDepth: MAX_HTML_DEPTH },
+			selectors: [{ selector: 'tr', format: 'block', options: { leadingLineBreaks: 1, trailingLineBreaks: 1 } }],
+		});
+	} catch {
+		return text;
+	}
 }
 
 type Field = 'from' | 'date' | 'to' | 'cc' | 'subject' | 'replyTo';
@@ -59,6 +85,9 @@ function separatorWords(line: string): string {
 	return line.slice(start, end).trim().toLowerCase();
 }
 
+/** What ends a label: the colon, the full-width colon, and the Armenian "՝" K-9 Mail's Armenian labels end with. */
+const LABEL_END = /[:：՝]/;
+
 /** Every label of forward-labels.json (lower-cased) with the fields it names: "da" is From in Italian, To in Breton. */
 const LABELS = new Map<string, Set<Field>>();
 /** The separator words of forward-labels.json. */
@@ -66,7 +95,8 @@ const SEPARATORS = new Set<string>();
 for (const template of forwardLabels.templates) {
 	for (const field of FIELDS) {
 		for (const label of template[field]) {
-			const key = label.toLowerCase();
+			// The data drops the colon; a few labels keep their own ("Ումից՝"), which a line's label never holds.
+			const key = (LABEL_END.test(label.slice(-1)) ? label.slice(0, -1) : label).trim().toLowerCase();
 			LABELS.set(key, (LABELS.get(key) ?? new Set<Field>()).add(field));
 		}
 	}
@@ -123,7 +153,7 @@ interface Header {
 
 /** "Label: value" (also "**Label**：value", "*Label:* value"); the label is searched for only near the start of the line. */
 function headerLine(text: string): Header | null {
-	const colon = text.slice(0, 64).search(/[:：]/);
+	const colon = text.slice(0, 64).search(LABEL_END);
 	if (colon <= 0) return null;
 	let label = text.slice(0, colon).trim();
 	let start = 0;
@@ -164,55 +194,105 @@ function authorOf(headers: Header[]): { address: string | null; name: string } |
 	return { address: null, name: value.replace(/^["']+|["']+$/g, '').slice(0, 100) };
 }
 
+/** Where a forward opens, by line: read, or seen and not read (`reason` says why). */
+interface Found {
+	line: number;
+	block: Omit<ForwardedBlock, 'via'> | null;
+	reason: string;
+}
+
 /**
- * A forwarded block by the data: a separator line (or any dashed or underscore rule) and header lines after it,
- * or, as Outlook writes it, no separator and a From line opening From, Sent/Date and To/Subject lines. Quote marks
- * (at any depth) are taken off the block's lines as they stand on its first header line.
+ * The first forward the data sees, in line order: a separator line (or any dashed or underscore rule) and header
+ * lines after it, or, as Outlook writes it, no separator and a From line opening From, Sent/Date and To/Subject
+ * lines. Quote marks (at any depth) are taken off the block's lines as they stand on its first header line.
+ * A separator of the data, or a From line opening a run of header lines, that cannot be read is returned too, without
+ * a block: nothing below it is looked at (what sits below a forward header is the forwarded sender's to write).
  */
-function readLabelledBlock(text: string): Omit<ForwardedBlock, 'via'> | null {
-	const raw = text.split('\n');
-	const lines = raw.map(unquoted);
+function firstLabelledBlock(raw: string[], lines: Line[]): Found | null {
 	for (let i = 0; i < lines.length; i++) {
 		let first = i;
-		const separated = lines[i].text !== '' && isSeparator(lines[i].text);
+		const named = SEPARATORS.has(separatorWords(lines[i].text));
+		const separated = lines[i].text !== '' && (named || isSeparator(lines[i].text));
 		if (separated) {
 			first = i + 1;
 			while (first < lines.length && !lines[first].text) first++;
 		} else if (!headerLine(lines[i].text)?.fields?.has('from')) continue;
-		if (first >= lines.length) return null;
-		const { headers, next } = headerRun(lines, first);
+		const { headers, next } = first < lines.length ? headerRun(lines, first) : { headers: [], next: first };
 		const known = headers.filter((h) => h.fields);
-		if (known.length < 2 || (!separated && !(has(headers, 'date') && (has(headers, 'to') || has(headers, 'subject'))))) continue;
 		const author = authorOf(headers);
-		if (!author) continue;
-		const depth = lines[first].depth;
-		return {
-			...author,
-			subject: headers.find((h) => h.fields?.has('subject') && !h.fields.has('from'))?.value ?? '',
-			body: raw.slice(next).map((line) => withoutQuotes(line, depth)).join('\n'),
-		};
+		if (author && known.length >= 2 && (separated || (has(headers, 'date') && (has(headers, 'to') || has(headers, 'subject'))))) {
+			const depth = lines[first].depth;
+			const subject = headers.find((h) => h.fields?.has('subject') && !h.fields.has('from'))?.value ?? '';
+			return { line: i, block: { ...author, subject, body: raw.slice(next).map((line) => withoutQuotes(line, depth)).join('\n') }, reason: '' };
+		}
+		if (named) return { line: i, block: null, reason: `a forward separator ("${lines[i].text.slice(0, 60)}") without header lines naming an author` };
+		if (!separated && headers.length >= 3) return { line: i, block: null, reason: `forward header lines ("${lines[i].text.slice(0, 60)}") that do not make a block` };
 	}
 	return null;
 }
 
 /**
- * The first manually forwarded block in a plain-text body (mailparser's text of an HTML-only message included):
- * email-forward-parser first (many clients and locales, a note typed above the block), the labels of
- * forward-labels.json where it falls short. A chain is read one block at a time (the caller decides how deep, by
- * who forwarded what); `depth` is this block's level in it.
+ * email-forward-parser's block, placed: the line it starts on (after the note the library returns) and whether the
+ * author it answers is that block's own. The library looks for a From line anywhere below its separator, so a From
+ * label it lacks would let it answer a deeper block's author: its author must stand on the first line of the block
+ * that carries an address, and that line must not be a header line of another field.
  */
-export function readForwardedBlock(text: string, subject: string, depth = 0): ForwardedBlock | null {
-	const bounded = boundedText(text, Math.ceil(MAX_TEXT / 2 ** depth));
+function libraryBlock(bounded: string, raw: string[], lines: Line[], subject: string): Found | null {
 	const result = new EmailForwardParser().read(bounded, subject);
-	const from = result.forwarded ? result.email.from : null;
-	const block = readLabelledBlock(bounded);
-	if (from && isEmailAddress(from.address)) {
-		const address = from.address.toLowerCase();
-		// The library answers the outer subject when that has a forward prefix: the block's own Subject line is the forwarded message's.
-		const own = block?.address === address ? block.subject : '';
-		return { address, name: from.name ?? '', body: result.email.body ?? '', subject: own, via: 'email-forward-parser' };
+	if (result.email.body === undefined) return null;
+	// boundedText leaves nothing for the library to clean (line breaks, BOM, no-break spaces): its note is ours verbatim.
+	const note = result.message ?? '';
+	const lead = bounded.length - bounded.trimStart().length;
+	if (!bounded.startsWith(note, lead)) return { line: 0, block: null, reason: 'email-forward-parser read a forward it could not place' };
+	const rest = lead + note.length;
+	const start = rest + (bounded.length - rest - bounded.slice(rest).trimStart().length);
+	const line = countLines(bounded, start);
+	const from = result.email.from;
+	const address = isEmailAddress(from.address) ? from.address.toLowerCase() : null;
+	const at = bounded.indexOf('@', start);
+	const authorAt = at < 0 ? -1 : countLines(bounded, at);
+	const authorLine = lines[authorAt];
+	const header = authorLine ? headerLine(authorLine.text) : null;
+	if (!address || !authorLine?.text.toLowerCase().includes(address) || (header?.fields && !header.fields.has('from'))) {
+		return { line, block: null, reason: `email-forward-parser read a forward whose author${address ? ` (${address}) is not on its first address line` : ' has no address'}` };
 	}
-	return block ? { ...block, via: 'forward-labels' } : null;
+	// The body is what follows the author's header lines: the library's own skips down to the last Subject line it finds, a deeper block's included.
+	const { next } = headerRun(lines, authorAt);
+	const body = raw.slice(Math.max(next, authorAt + 1)).map((text) => withoutQuotes(text, authorLine.depth)).join('\n');
+	// Its subject is the outer one when that has a forward prefix: the block's own Subject line is not told apart.
+	return { line, block: { address, name: from.name ?? '', body, subject: '' }, reason: '' };
+}
+
+/** The line `offset` falls on. */
+function countLines(text: string, offset: number): number {
+	let count = 0;
+	for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) count++;
+	return count;
+}
+
+/** A forward the readers saw and could not read: whoever is named below it is not believed. */
+export interface UnreadableBlock {
+	unreadable: string;
+}
+
+/**
+ * The first manually forwarded block in a plain-text body (mailparser's text of an HTML-only message included):
+ * email-forward-parser (many clients and locales, a note typed above the block) and the labels of
+ * forward-labels.json, the block that opens first. A forward seen first and not read makes the whole body unreadable:
+ * taking a deeper block would name whoever the forwarded message's own sender chose to write there. A chain is read
+ * one block at a time (the caller decides how deep, by who forwarded what); `depth` is this block's level in it.
+ */
+export function readForwardedBlock(text: string, subject: string, depth = 0): ForwardedBlock | UnreadableBlock | null {
+	const bounded = boundedText(text, Math.ceil(MAX_TEXT / 2 ** depth));
+	const raw = bounded.split('\n');
+	const lines = raw.map(unquoted);
+	const labelled = firstLabelledBlock(raw, lines);
+	const library = libraryBlock(bounded, raw, lines, subject);
+	// The block that opens first; on the same line a block read beats one not read, and the labels beat the library (they read the block's own lines).
+	const first = [labelled, library].filter((f): f is Found => !!f).sort((a, b) => a.line - b.line || Number(!a.block) - Number(!b.block))[0];
+	if (!first) return null;
+	if (!first.block) return { unreadable: first.reason };
+	return { ...first.block, via: first === library ? 'email-forward-parser' : 'forward-labels' };
 }
 
 /**

@@ -2,7 +2,7 @@ import type { ParsedMail } from 'mailparser';
 
 import type { InboxConfig } from '../../inbox';
 import { alignedWith, arcVouchFor } from '../authentication';
-import { readForwardedBlock, withoutForwardPrefixes } from '../forwarded-block';
+import { forwardReadingText, readForwardedBlock, withoutForwardPrefixes } from '../forwarded-block';
 import { addressesOf, authorOf, domainOf, firstHeader, parseAddresses } from '../headers';
 import type { IntakeStage, IntakeState } from '../state';
 import { isRefused, note } from '../state';
@@ -19,16 +19,20 @@ export function isInternal(address: string, inbox: InboxConfig): boolean {
 	return !!domain && inbox.internalDomains.includes(domain);
 }
 
-/** One forwarded message of a chain: its author (null: a From line with a name and no address), its subject, how it was carried. */
+/**
+ * One forwarded message of a chain: its author (null: a From line with a name and no address, or a forward seen and
+ * not read, `unreadable` says why), its subject, how it was carried.
+ */
 interface Forwarded {
 	author: AddressValue | null;
 	authorName: string;
+	unreadable?: string;
 	subject: string;
 	method: 'attached-message' | 'inline-forward';
 	carrier: string;
 }
 
-const authorText = (f: Forwarded) => f.author?.address ?? `"${f.authorName}" (no address)`;
+const authorText = (f: Forwarded) => f.author?.address ?? (f.unreadable ? 'an author it could not read' : `"${f.authorName}" (no address)`);
 
 /** What a message (or a forwarded block) holds: where a forward inside it may sit. */
 interface Content {
@@ -37,7 +41,7 @@ interface Content {
 	attachments: ParsedMail['attachments'];
 }
 
-const contentOf = (parsed: ParsedMail): Content => ({ text: parsed.text ?? '', subject: parsed.subject ?? '', attachments: parsed.attachments });
+const contentOf = (parsed: ParsedMail): Content => ({ text: forwardReadingText(parsed.text ?? '', parsed.html), subject: parsed.subject ?? '', attachments: parsed.attachments });
 
 /**
  * The message forwarded inside `content`: an attached message/rfc822 (a forward "as attachment"), else an inline
@@ -53,6 +57,9 @@ async function forwardedIn(content: Content, depth = 0): Promise<{ forwarded: Fo
 	}
 	const block = readForwardedBlock(content.text, content.subject, depth);
 	if (!block) return null;
+	if ('unreadable' in block) {
+		return { forwarded: { author: null, authorName: '', unreadable: block.unreadable, subject: '', method: 'inline-forward', carrier: 'inline forwarded block' }, inner: { text: '', subject: '', attachments: [] } };
+	}
 	return {
 		forwarded: {
 			author: block.address ? { address: block.address, name: block.name } : null,
@@ -138,6 +145,13 @@ async function manualForward(state: IntakeState, parsed: ParsedMail, from: Addre
 	const path = [from.address, ...chain.slice(0, deepest + 1).map(authorText)].join(' > ');
 	const carried = `${original.carrier} from ${authorText(original)}${deepest ? `, the deepest of ${deepest + 1} forwards passed on by team members (${path})` : ''}`;
 	const outer = [`outer sender ${from.address} is internal to this inbox`, `outer sender is authenticated: ${describeAuthentication(state)}`];
+	if (original.unreadable) {
+		// Whatever is named below a forward header nobody could read was written by whoever sent that forwarded message.
+		const inside = deepest ? ` in the message of ${authorText(chain[deepest - 1])} (forwarded by team members: ${path})` : '';
+		const reason = `a forward${inside} could not be read: ${original.unreadable}; no author named below it is believed: the mail stays filed under the outer sender ${from.address}, untrusted as its author`;
+		note(state, 'forward-unreadable', reason);
+		return { address: from.address, name: from.name || null, method: 'from-header', forwardedBy: null, trusted: false, evidence: [reason, ...outer], subject };
+	}
 	if (!original.author) {
 		// A name names no mailbox: filing under an address from another line (the To:) would file under the wrong person.
 		const reason = `the ${carried} names its author "${original.authorName}" without an address: the mail stays filed under the outer sender ${from.address}, untrusted as its author`;

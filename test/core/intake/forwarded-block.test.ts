@@ -1,7 +1,13 @@
 import forwardLabels from '../../../core/intake/forward-labels.json';
-import { readForwardedBlock, withoutForwardPrefixes } from '../../../core/intake/forwarded-block';
+import { readForwardedBlock, withoutForwardPrefixes, type ForwardedBlock } from '../../../core/intake/forwarded-block';
 
 const block = (...lines: string[]) => ['FYI, see below', '', ...lines, '', 'The original text.'].join('\n');
+/** A block that must be read (not one seen and not read). */
+function readBlock(text: string, subject: string, depth?: number): ForwardedBlock | null {
+	const read = readForwardedBlock(text, subject, depth);
+	if (read && 'unreadable' in read) throw new Error(`unreadable: ${read.unreadable}`);
+	return read;
+}
 
 describe('forward label data', () => {
 	it('names a source for every template and prefix, covers at least 30 languages, and says where a client has fewer', () => {
@@ -47,8 +53,9 @@ describe('reading a forwarded block', () => {
 			const text = block(separator, 'From: Carol Customer', 'Date: Mon, 3 Mar 2025', 'Subject: Order 12', 'To: Alex Agent <agent@company.test>', 'Cc: Bob <bob@partner.example>');
 			expect(readForwardedBlock(text, 'Fwd: Order 12')).toMatchObject({ address: null, name: 'Carol Customer', subject: 'Order 12' });
 		}
-		// Thunderbird's order puts the To before nothing else to pick: still no author without a From label.
-		expect(readForwardedBlock(block('-------- Forwarded Message --------', 'Subject: x', 'To: Alex <agent@company.test>', 'Date: Mon'), 'x')).toBeNull();
+		// Thunderbird's order puts the To before nothing else to pick: still no author without a From label, and the
+		// forward it saw and could not read says so (nothing below it is taken instead).
+		expect(readForwardedBlock(block('-------- Forwarded Message --------', 'Subject: x', 'To: Alex <agent@company.test>', 'Date: Mon'), 'x')).toEqual({ unreadable: expect.any(String) });
 	});
 
 	it('strips quote marks at any depth for the block, and reads a quoted forward inside another client\'s forward', () => {
@@ -56,7 +63,7 @@ describe('reading a forwarded block', () => {
 		const quoted = (depth: number) => inner.map((line) => `${'> '.repeat(depth)}${line}`.trimEnd());
 		for (const depth of [1, 2, 3]) {
 			const text = ['see below', '', ...quoted(depth)].join('\n');
-			const read = readForwardedBlock(text, 'x');
+			const read = readBlock(text, 'x');
 			expect(read).toMatchObject({ address: 'carol@customer.test', subject: 'Deep order' });
 			expect(read?.body).toContain('Where is it?');
 			expect(read?.body).not.toMatch(/^>/m);
@@ -67,7 +74,7 @@ describe('reading a forwarded block', () => {
 			'> Bob wrote, quoting Carol\'s Outlook forward:', '>', '> > ________________________________', '> > Από: Carol <carol@customer.test>', '> > Αποστολή: Δευτέρα',
 			'> > Προς: bob@company.test', '> > Θέμα: Invoice', '> >', '> > Pay me',
 		].join('\n');
-		const outer = readForwardedBlock(gmail, 'Fwd: Fwd: Invoice');
+		const outer = readBlock(gmail, 'Fwd: Fwd: Invoice');
 		expect(outer).toMatchObject({ address: 'bob@company.test' });
 		expect(readForwardedBlock(outer!.body, outer!.subject, 1)).toMatchObject({ address: 'carol@customer.test', subject: 'Invoice', via: 'forward-labels' });
 	});

@@ -60,7 +60,7 @@ describe('original sender stage', () => {
 		const partner = await sign(await compose({ from: 'agent@company.test', to: inbox.address, subject: 'Fwd: Fwd: Order', text: chain('bob@partner.example') }), world.company);
 		const p = await explain(partner, inbox, zone);
 		expect(p.originalSender).toMatchObject({ address: 'bob@partner.example', method: 'inline-forward', trusted: true });
-		expect(p.originalSender?.evidence).toContainEqual(expect.stringContaining('holds an inline forwarded block (read by email-forward-parser) from carol@customer.test: not followed'));
+		expect(p.originalSender?.evidence).toContainEqual(expect.stringMatching(/holds an inline forwarded block \(read by [a-z-]+\) from carol@customer\.test: not followed/));
 
 		const estonian = ['Vaata seda', '', '-------- Edastatud kiri --------', 'Teema: Tellimus', 'Kuupäev: 02.03.2025 09:00', 'Saatja: Mari Maasikas <mari@klient.example>', 'Saaja: agent@company.test', '', 'Minu tellimus hilineb.'].join('\n');
 		const chinese = ['看看这个', '', '---------- 转发的邮件 ---------', '发件人： 王伟 <wang.wei@kehu.example>', '日期：2025年3月2日 09:00', '主题：订单', '收件人： <agent@company.test>', '', '我的订单迟到了。'].join('\n');
