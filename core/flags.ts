@@ -33,6 +33,7 @@ export const FLAGS = [
 	// Forwarding and the original sender
 	'forward-ignored',
 	'forward-author-without-address',
+	'forward-unreadable',
 	'list-rewrite-untrusted',
 	'forwarding-test-foreign',
 	'verification-unauthenticated',

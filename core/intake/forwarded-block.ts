@@ -169,6 +169,56 @@ function headerLine(text: string): Header | null {
 
 const has = (headers: Header[], field: Field) => headers.some((h) => h.fields?.has(field));
 
+/** The longest label the data knows, in characters: how far back from a colon a label is looked for. */
+const MAX_LABEL = Math.max(...[...LABELS.keys()].map((label) => label.length));
+
+const isLower = (c: string) => c !== c.toUpperCase() && c === c.toLowerCase();
+const isUpper = (c: string) => c !== c.toLowerCase() && c === c.toUpperCase();
+
+/** A label can start a field at `at`: after a space or a sign, or glued to a word as a capital ("NovákAn:"), never inside one ("mailto:"). */
+function startsField(value: string, at: number): boolean {
+	const previous = value[at - 1];
+	return at === 0 || !/[\p{L}\p{N}]/u.test(previous) || (isLower(previous) && isUpper(value[at]));
+}
+
+/**
+ * A From value that runs into the next field on its line ("Jan NovákAn: Alex <alex@x>", as Yahoo's text part
+ * writes it) ends where that field's label starts, so the next field's address is never the author's. Each colon
+ * is looked behind at most MAX_LABEL characters: linear in the line.
+ */
+function ownValue(value: string): string {
+	for (let colon = value.search(LABEL_END); colon > 0; ) {
+		const label = labelEndingAt(value, colon);
+		if (label && !label.fields.has('from')) return value.slice(0, label.at).trim();
+		const next = value.slice(colon + 1).search(LABEL_END);
+		colon = next < 0 ? -1 : colon + 1 + next;
+	}
+	return value;
+}
+
+/** The longest label of the data that ends at `colon` and can start a field there, looked for at most MAX_LABEL back. */
+function labelEndingAt(text: string, colon: number): { fields: Set<Field>; at: number } | null {
+	const before = text.slice(Math.max(0, colon - MAX_LABEL), colon).toLowerCase();
+	for (let start = 0; start < before.length; start++) {
+		const fields = LABELS.get(before.slice(start));
+		const at = colon - (before.length - start);
+		if (fields && startsField(text, at)) return { fields, at };
+	}
+	return null;
+}
+
+/** The fields of the label an address stands under on its line: the nearest label before it (at most 8 colons back). */
+function fieldsBefore(text: string, index: number): Set<Field> | null {
+	let colon = index;
+	for (let looked = 0; looked < 8; looked++) {
+		colon = Math.max(text.lastIndexOf(':', colon - 1), text.lastIndexOf('：', colon - 1), text.lastIndexOf('՝', colon - 1));
+		if (colon <= 0) return null;
+		const label = labelEndingAt(text, colon);
+		if (label) return label.fields;
+	}
+	return null;
+}
+
 /** The header lines from `first` on, at one quote depth; lines with a label the data lacks ("Importance:") are kept. */
 function headerRun(lines: Line[], first: number): { headers: Header[]; next: number } {
 	const headers: Header[] = [];
@@ -186,7 +236,7 @@ function authorOf(headers: Header[]): { address: string | null; name: string } |
 	const line = headers.find((h) => h.fields?.size === 1 && h.fields.has('from')) ?? headers.find((h) => h.fields?.has('from'));
 	if (!line) return null;
 	// Outlook writes "Name [mailto:a@b]"; an HTML forward's links become "a@b <mailto:a@b>" or "Name [a@b]".
-	const value = line.value.replace(/\[mailto:([^[\]]*)\]/gi, '<$1>').replace(/<mailto:([^<>]*)>/gi, '<$1>');
+	const value = ownValue(line.value).replace(/\[mailto:([^[\]]*)\]/gi, '<$1>').replace(/<mailto:([^<>]*)>/gi, '<$1>');
 	const mailbox = parseAddresses(value)[0];
 	if (mailbox) return mailbox;
 	const bracketed = /\[([^[\]\s]+@[^[\]\s]+)\]/.exec(value)?.[1];
@@ -259,6 +309,10 @@ function libraryBlock(bounded: string, raw: string[], lines: Line[], subject: st
 	// The body is what follows the author's header lines: the library's own skips down to the last Subject line it finds, a deeper block's included.
 	const { next } = headerRun(lines, authorAt);
 	const body = raw.slice(Math.max(next, authorAt + 1)).map((text) => withoutQuotes(text, authorLine.depth)).join('\n');
+	// The address the library took may stand under another field's label on the author's line (Yahoo's text runs the
+	// fields together): then the author has none.
+	const fields = fieldsBefore(authorLine.text, authorLine.text.toLowerCase().indexOf(address));
+	if (fields && !fields.has('from')) return { line, block: { address: null, name: ownValue(from.name ?? '').slice(0, 100), body, subject: '' }, reason: '' };
 	// Its subject is the outer one when that has a forward prefix: the block's own Subject line is not told apart.
 	return { line, block: { address, name: from.name ?? '', body, subject: '' }, reason: '' };
 }
