@@ -4,6 +4,8 @@ import { parseArgs } from 'node:util';
 
 import { forwardingStatus } from '../core/forwarding/status';
 import { deleteQuarantined, listQuarantine, releaseQuarantined } from '../core/quarantine/quarantine';
+import { erasePerson } from '../core/retention/erase';
+import { purgeAll } from '../core/retention/purge';
 import { defaultEmbeddedPath, openStore, parseStoreArg, type StoreOptions } from '../core/store/open';
 import { attempt, settle } from '../core/store/sql';
 import { seedStore } from '../core/store/seed';
@@ -12,7 +14,9 @@ import { StoreInputError, type Agent, type Store } from '../core/store/types';
 export const STORE_USAGE =
 	'hosted-inbox store <agents|teams|contacts|conversations|tickets|intake|inboxes|forwarding|quarantine> list [--store PATH|postgres://...] [--json]\n' +
 	'       hosted-inbox store quarantine <release|delete> <id> [--by NAME] [--store PATH|postgres://...] [--json]\n' +
-	'       hosted-inbox store seed <file.json> [--store PATH|postgres://...]';
+	'       hosted-inbox store seed <file.json> [--store PATH|postgres://...]\n' +
+	'       hosted-inbox store purge [--store PATH|postgres://...] [--json]\n' +
+	'       hosted-inbox store contacts erase <email> [--store PATH|postgres://...] [--json]';
 
 const KINDS = ['agents', 'teams', 'contacts', 'conversations', 'tickets', 'intake', 'inboxes', 'forwarding', 'quarantine'] as const;
 type Kind = (typeof KINDS)[number];
@@ -179,6 +183,36 @@ async function run(args: string[]): Promise<number> {
 			action === 'release' ? await releaseQuarantined(opened, id, by?.trim() || `hosted-inbox CLI (${userInfo().username})`) : await deleteQuarantined(opened, id),
 		);
 		process.stdout.write(json ? `${JSON.stringify(done)}\n` : action === 'release' ? `released ${id}: the trigger of its inbox emits it within seconds\n` : `deleted ${id}\n`);
+		return 0;
+	}
+	if (what === 'purge') {
+		if (action !== undefined) throw new UsageError(`purge takes no argument; usage: ${STORE_USAGE.split('\n')[3].trim()}`);
+		const purged = await withStore(store, (opened) => purgeAll(opened));
+		if (json) process.stdout.write(`${JSON.stringify(purged)}\n`);
+		else {
+			for (const p of purged) {
+				const days = (n: number) => (n > 0 ? `${n} d` : 'for ever');
+				const kept = `kept: delivered ${days(p.retention.deliveredRawDays)}, quarantine ${days(p.retention.quarantineDays)}, intake log ${days(p.retention.intakeLogDays)}`;
+				process.stdout.write(`${p.inbox ?? '(no inbox)'}: purged ${p.delivered} delivered, ${p.quarantined} quarantined, ${p.intakeLog} intake log (${kept})\n`);
+			}
+		}
+		return 0;
+	}
+	if (what === 'contacts' && action === 'erase') {
+		if (rest.length !== 1) throw new UsageError(`contacts erase takes one email address; usage: ${STORE_USAGE.split('\n')[4].trim()}`);
+		const erased = await withStore(store, (opened) => erasePerson(opened, rest[0]));
+		if (json) process.stdout.write(`${JSON.stringify(erased)}\n`);
+		else {
+			process.stdout.write(
+				`erased ${erased.email}: ${erased.contacts} contacts, ${erased.conversations} conversations, ${erased.messages} messages, ${erased.tickets} tickets, ` +
+					`${erased.assignments} assignments, ${erased.intakeLog} intake log entries, ${erased.spool} spooled messages; ${erased.redacted} other records had the address removed\n`,
+			);
+		}
+		// Committed, but a copy may remain in the WAL until no other process reads: store trouble, run it again.
+		if (!erased.filesClean) {
+			process.stderr.write('hosted-inbox store: erased, but another process kept the embedded store\'s WAL open: run the erase again to clear it\n');
+			return 1;
+		}
 		return 0;
 	}
 	if (!KINDS.includes(what as Kind) || action !== 'list' || rest.length > 0) {

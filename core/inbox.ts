@@ -15,6 +15,11 @@ export const DEFAULT_INTAKE_DEADLINE_SECONDS = 30;
 /** A sender waits 10 minutes for the reply to its DATA (RFC 5321 4.5.3.2.6): a longer deadline would never be met. */
 export const MAX_INTAKE_DEADLINE_SECONDS = 600;
 
+/** Days an inbox keeps what it holds (0 = for ever): delivered raw messages, held mail, the intake log. */
+export const DEFAULT_RETENTION = { deliveredRawDays: 30, quarantineDays: 30, intakeLogDays: 90 } as const;
+
+const retentionDays = z.number().int().min(0);
+
 const emailAddress = z.string().trim().toLowerCase().email();
 const domainName = z
 	.string()
@@ -53,6 +58,14 @@ export const inboxConfigSchema = z.object({
 	maxMessageBytes: z.number().int().positive().default(DEFAULT_MAX_MESSAGE_BYTES),
 	/** Time one message may take in the intake (DNS waits included); past it the sender is answered 451 and retries. */
 	intakeDeadlineSeconds: z.number().positive().max(MAX_INTAKE_DEADLINE_SECONDS).default(DEFAULT_INTAKE_DEADLINE_SECONDS),
+	/** Purged once at activation and daily by the trigger, and by `hosted-inbox store purge`; 0 keeps that kind for ever. */
+	retention: z
+		.object({
+			deliveredRawDays: retentionDays.default(DEFAULT_RETENTION.deliveredRawDays),
+			quarantineDays: retentionDays.default(DEFAULT_RETENTION.quarantineDays),
+			intakeLogDays: retentionDays.default(DEFAULT_RETENTION.intakeLogDays),
+		})
+		.default({}),
 });
 
 /** How a message reached the intake: from an SMTP client, or from the mailbox an IMAP server delivered it to. */

@@ -243,6 +243,12 @@ export const MIGRATIONS: Array<{ version: number; name: string; statements: stri
 			'CREATE INDEX spool_due ON spool (inbox_id, status, next_attempt_at)',
 		],
 	},
+	{
+		version: 4,
+		name: 'inboxes: retention settings',
+		// Kept with the inbox (JSON; NULL = the defaults) so `hosted-inbox store purge` applies what the trigger was set to.
+		statements: ['ALTER TABLE inboxes ADD COLUMN retention TEXT'],
+	},
 ];
 
 const ENGINE_TYPES: Record<SqlDriver['engine'], Record<string, string>> = {

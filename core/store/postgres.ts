@@ -118,6 +118,10 @@ export class PostgresDriver implements SqlDriver {
 		}
 	}
 
+	async truncateLog(): Promise<boolean> {
+		return true;
+	}
+
 	async close(): Promise<void> {
 		await this.pool.end();
 	}

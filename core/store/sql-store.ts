@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
+import { likeAny, mentions, rawMentions, redact } from './mentions';
 import { contentMessageId, fieldsHash, normalizeMessageId } from './message-id';
 import { placeholders, type Row, type SqlDriver, type SqlExecutor, type SqlValue } from './sql';
 import {
@@ -10,11 +11,14 @@ import {
 	type Contact,
 	type Conversation,
 	type ConversationStatus,
+	type ErasureCounts,
 	type ForwardingCheck,
 	type Inbox,
 	type IntakeLogEntry,
 	type IntakeLogKind,
 	type MailboxCheckpoint,
+	type PurgeCounts,
+	type PurgeCutoffs,
 	type RecordMessageInput,
 	type RecordMessageResult,
 	type SendingDomain,
@@ -25,7 +29,7 @@ import {
 	type Ticket,
 	type TicketInput,
 } from './types';
-import { checkAvailability, checkCapacity, checkEmail, checkText, checkWorkingHours } from './validate';
+import { checkAvailability, checkCapacity, checkEmail, checkRetention, checkText, checkWorkingHours } from './validate';
 
 const INTAKE_KINDS: IntakeLogKind[] = ['rejected', 'quarantined', 'deferred', 'forwarding-confirmation', 'forwarding-test'];
 const DEFAULT_PIPELINE = 'support';
@@ -65,6 +69,7 @@ function toInbox(row: Row): Inbox {
 		address: String(row.address),
 		fromName: text(row.from_name),
 		fromAddress: text(row.from_address),
+		retention: json(row.retention, null),
 		createdAt: String(row.created_at),
 	};
 }
@@ -165,11 +170,13 @@ function toIntake(row: Row): IntakeLogEntry {
 /** Enough of a quarantined message to show its From and Subject in a list. */
 const QUARANTINE_HEAD_BYTES = 64 * 1024;
 
+const bytes = (value: unknown): Buffer => (Buffer.isBuffer(value) ? value : Buffer.from(value as Uint8Array));
+
 function toSpool(row: Row): SpoolEntry {
 	return {
 		id: String(row.id),
 		inboxId: String(row.inbox_id),
-		raw: Buffer.isBuffer(row.raw) ? row.raw : Buffer.from(row.raw as Uint8Array),
+		raw: bytes(row.raw),
 		envelope: json(row.envelope, { clientIp: null, helo: null, mailFrom: null, rcpt: [] }),
 		receivedAt: String(row.received_at),
 		attempts: Number(row.attempts),
@@ -222,6 +229,14 @@ function unique<T>(values: T[]): T[] {
 function messageIds(values: string[] | undefined): string[] {
 	return unique((values ?? []).map(normalizeMessageId).filter((id): id is string => id !== null));
 }
+
+/** Text columns of other people's records where an erased address is replaced by `[erased]` (identity columns aside: Message-ID, sender key, hash). */
+const REDACTED_COLUMNS: Array<[table: string, columns: string[]]> = [
+	['conversations', ['subject']],
+	['messages', ['in_reply_to', 'refs', 'thread_refused', 'from_address', 'to_addresses', 'cc_addresses', 'subject', 'text_body', 'html_body', 'auth_summary', 'original_sender_method']],
+	['tickets', ['name', 'pipeline', 'stage', 'priority', 'properties']],
+	['assignment_log', ['rule', 'reason']],
+];
 
 /** Thrown inside recordMessage's transaction when a concurrent caller stored the same message first: roll back, report a duplicate. */
 class Replay extends Error {}
@@ -295,8 +310,9 @@ export class SqlStore implements Store {
 
 	// ---- inboxes
 
-	async registerInbox(input: { address: string; fromName?: string | null; fromAddress?: string | null }): Promise<Inbox> {
+	async registerInbox(input: Parameters<Store['registerInbox']>[0]): Promise<Inbox> {
 		const { email: address, key } = checkEmail(input.address, 'inbox');
+		const retention = input.retention === undefined ? undefined : checkRetention(input.retention);
 		const fromName = input.fromName === undefined ? undefined : input.fromName === null || input.fromName.trim() === '' ? null : input.fromName.trim();
 		const fromAddress = input.fromAddress === undefined || input.fromAddress === null ? input.fromAddress : checkEmail(input.fromAddress, 'from-address').email;
 		return this.db.transaction(async (q) => {
@@ -308,8 +324,8 @@ export class SqlStore implements Store {
 			if (!existing) {
 				const row = await this.one(
 					q,
-					'INSERT INTO inboxes (id, address, address_key, from_name, from_name_key, from_address, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (address_key) DO NOTHING RETURNING *',
-					[randomUUID(), address, key, fromName ?? null, fromName ? fromName.toLowerCase() : null, fromAddress ?? null, now()],
+					'INSERT INTO inboxes (id, address, address_key, from_name, from_name_key, from_address, retention, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (address_key) DO NOTHING RETURNING *',
+					[randomUUID(), address, key, fromName ?? null, fromName ? fromName.toLowerCase() : null, fromAddress ?? null, retention ? JSON.stringify(retention) : null, now()],
 				);
 				// A concurrent registration of the same address won: ours becomes an update of it.
 				if (row) return toInbox(row);
@@ -317,11 +333,13 @@ export class SqlStore implements Store {
 			const current = existing ?? (await this.inboxRow(q, key));
 			const nextName = fromName === undefined ? text(current.from_name) : fromName;
 			const nextAddress = fromAddress === undefined ? text(current.from_address) : fromAddress;
-			const row = await this.one(q, 'UPDATE inboxes SET from_name = $2, from_name_key = $3, from_address = $4 WHERE id = $1 RETURNING *', [
+			const nextRetention = retention === undefined ? text(current.retention) : retention && JSON.stringify(retention);
+			const row = await this.one(q, 'UPDATE inboxes SET from_name = $2, from_name_key = $3, from_address = $4, retention = $5 WHERE id = $1 RETURNING *', [
 				String(current.id),
 				nextName,
 				nextName ? nextName.toLowerCase() : null,
 				nextAddress,
+				nextRetention,
 			]);
 			return toInbox(row!);
 		});
@@ -1074,6 +1092,86 @@ export class SqlStore implements Store {
 	async deleteQuarantined(id: string): Promise<void> {
 		const changed = await this.db.run("DELETE FROM spool WHERE id = $1 AND status = 'quarantined'", [id]);
 		if (changed === 0) throw new StoreInputError(`No quarantined message with id ${id} (unknown, already released or deleted)`);
+	}
+
+	// ---- retention and erasure
+
+	async purgeExpired(inboxId: string | null, cutoffs: PurgeCutoffs): Promise<PurgeCounts> {
+		const before = (at: string | null, what: string) => (at === null ? null : checkTimestamp(at, what));
+		const delivered = before(cutoffs.deliveredBefore, 'deliveredBefore');
+		const quarantined = before(cutoffs.quarantinedBefore, 'quarantinedBefore');
+		const intakeLog = before(cutoffs.intakeLogBefore, 'intakeLogBefore');
+		return this.db.transaction(async (q) => {
+			const expire = async (sql: string, at: string | null, params: SqlValue[]) => (at === null ? 0 : await q.run(sql, [...params, at]));
+			if (inboxId === null) {
+				return { delivered: 0, quarantined: 0, intakeLog: await expire('DELETE FROM intake_log WHERE inbox_id IS NULL AND at < $1', intakeLog, []) };
+			}
+			const id = String((await this.inboxRow(q, inboxId)).id);
+			return {
+				// Pending and failed entries are owed to the workflow: only these two statuses ever expire.
+				delivered: await expire("DELETE FROM spool WHERE inbox_id = $1 AND status = 'done' AND received_at < $2", delivered, [id]),
+				quarantined: await expire("DELETE FROM spool WHERE inbox_id = $1 AND status = 'quarantined' AND received_at < $2", quarantined, [id]),
+				intakeLog: await expire('DELETE FROM intake_log WHERE inbox_id = $1 AND at < $2', intakeLog, [id]),
+			};
+		});
+	}
+
+	/** Rows of the table whose text columns name the address (LIKE finds candidates, mentions() decides). */
+	private async rowsNaming(q: SqlExecutor, table: string, columns: string[], key: string): Promise<Row[]> {
+		const where = columns.map((column) => `LOWER(${column}) LIKE $1 ESCAPE '\\'`).join(' OR ');
+		const rows = await q.all(`SELECT id, ${columns.join(', ')} FROM ${table} WHERE ${where}`, [likeAny(key)]);
+		return rows.filter((row) => columns.some((column) => mentions(text(row[column]), key)));
+	}
+
+	private async deleteIds(q: SqlExecutor, table: string, ids: string[]): Promise<number> {
+		let deleted = 0;
+		for (let start = 0; start < ids.length; start += 500) {
+			const chunk = ids.slice(start, start + 500);
+			deleted += await q.run(`DELETE FROM ${table} WHERE id IN (${placeholders(1, chunk.length)})`, chunk);
+		}
+		return deleted;
+	}
+
+	async eraseContact(email: string): Promise<ErasureCounts & { filesClean: boolean }> {
+		const { key } = checkEmail(email, 'contact');
+		const counts = await this.db.transaction(async (q): Promise<ErasureCounts> => {
+			const theirConversations = 'SELECT c.id FROM conversations c JOIN contacts ct ON ct.id = c.contact_id WHERE ct.email_key = $1';
+			const tickets = await q.run(`DELETE FROM tickets WHERE conversation_id IN (${theirConversations})`, [key]);
+			const assignments = await q.run(`DELETE FROM assignment_log WHERE conversation_id IN (${theirConversations})`, [key]);
+			// Their conversations' messages, and what they wrote in other conversations (as a participant).
+			const messages = await q.run(`DELETE FROM messages WHERE conversation_id IN (${theirConversations}) OR sender_key = $1`, [key]);
+			const conversations = await q.run('DELETE FROM conversations WHERE contact_id IN (SELECT id FROM contacts WHERE email_key = $1)', [key]);
+			const contacts = await q.run('DELETE FROM contacts WHERE email_key = $1', [key]);
+
+			// Refused and held mail is about its sender: an entry naming them anywhere goes whole.
+			const intakeLog = await this.deleteIds(
+				q,
+				'intake_log',
+				(await this.rowsNaming(q, 'intake_log', ['helo', 'mail_from', 'rcpt', 'message_id', 'from_address', 'subject', 'details'], key)).map((row) => String(row.id)),
+			);
+			// Spool entries, whatever their status (erasure outranks a delivery still owed): envelope, decision, raw bytes.
+			const spooled = new Set((await this.rowsNaming(q, 'spool', ['envelope', 'decision', 'last_error', 'released_by'], key)).map((row) => String(row.id)));
+			for (const row of await q.all('SELECT id FROM spool')) {
+				const id = String(row.id);
+				if (spooled.has(id)) continue;
+				// One raw message at a time (up to the size limit each), never the whole spool in memory.
+				const [entry] = await q.all('SELECT raw FROM spool WHERE id = $1', [id]);
+				if (entry && rawMentions(bytes(entry.raw), key)) spooled.add(id);
+			}
+			const spool = await this.deleteIds(q, 'spool', [...spooled]);
+
+			// Other people's records that name the address (a Cc, a quoted reply, a ticket property) keep their rest.
+			let redacted = 0;
+			for (const [table, columns] of REDACTED_COLUMNS) {
+				for (const row of await this.rowsNaming(q, table, columns, key)) {
+					const named = columns.filter((column) => mentions(text(row[column]), key));
+					const sets = named.map((column, i) => `${column} = $${i + 2}`).join(', ');
+					redacted += await q.run(`UPDATE ${table} SET ${sets} WHERE id = $1`, [String(row.id), ...named.map((column) => redact(String(row[column]), key))]);
+				}
+			}
+			return { contacts, conversations, messages, tickets, assignments, intakeLog, spool, redacted };
+		});
+		return { ...counts, filesClean: await this.db.truncateLog() };
 	}
 
 	// ---- IMAP checkpoints

@@ -19,6 +19,11 @@ export interface SqlDriver extends SqlExecutor {
 	readonly forUpdate: string;
 	/** One write transaction; rolled back when fn throws. */
 	transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+	/**
+	 * After an erasure: leaves no copy of deleted rows in the store's own files (embedded: checkpoints the WAL and
+	 * truncates it to nothing; false when another process's open read kept it). PostgreSQL's files are the server's: true.
+	 */
+	truncateLog(): Promise<boolean>;
 	close(): Promise<void>;
 }
 

@@ -82,6 +82,8 @@ class SqliteConnection {
 			// FULL: a commit is on disk before it returns, so a kill -9 (or power loss) right after keeps it.
 			db.exec('PRAGMA synchronous = FULL');
 			db.exec('PRAGMA foreign_keys = ON');
+			// Deleted rows are overwritten with zeros, not just unlinked: an erased person leaves no bytes in free pages.
+			db.exec('PRAGMA secure_delete = ON');
 			return db;
 		});
 		if (!opened.ok) throw new StoreUnavailableError(`Cannot open the embedded store at ${location}: ${(opened.error as Error).message}`, opened.error);
@@ -182,6 +184,13 @@ class SqliteDriver implements SqlDriver {
 	transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
 		this.check();
 		return this.connection.transaction(fn);
+	}
+
+	async truncateLog(): Promise<boolean> {
+		this.check();
+		// TRUNCATE copies every WAL frame into the database file and empties the WAL, so old page images go too.
+		const [result] = await this.connection.all('PRAGMA wal_checkpoint(TRUNCATE)');
+		return Number(result?.busy) === 0;
 	}
 
 	async close(): Promise<void> {

@@ -14,12 +14,50 @@ export interface WorkingHours {
 	days: Partial<Record<'0' | '1' | '2' | '3' | '4' | '5' | '6', { start: string; end: string }>>;
 }
 
+/** How long an inbox keeps what it holds, in days; 0 keeps it for ever. */
+export interface InboxRetention {
+	/** Spool entries delivered to the workflow ('done'), raw message included, counted from receipt. */
+	deliveredRawDays: number;
+	/** Held (quarantined) messages nobody released or deleted, counted from receipt. */
+	quarantineDays: number;
+	/** Intake log entries (refusals, quarantines, deferrals, confirmations). */
+	intakeLogDays: number;
+}
+
 export interface Inbox {
 	id: string;
 	address: string;
 	fromName: string | null;
 	fromAddress: string | null;
+	/** Set by the inbox's trigger; null = the defaults. */
+	retention: InboxRetention | null;
 	createdAt: string;
+}
+
+/** Entries older than each cutoff are deleted; a null cutoff keeps that kind for ever. */
+export interface PurgeCutoffs {
+	deliveredBefore: string | null;
+	quarantinedBefore: string | null;
+	intakeLogBefore: string | null;
+}
+
+export interface PurgeCounts {
+	delivered: number;
+	quarantined: number;
+	intakeLog: number;
+}
+
+/** What an erasure removed (rows deleted) and rewrote (other people's rows that named the address, now without it). */
+export interface ErasureCounts {
+	contacts: number;
+	conversations: number;
+	messages: number;
+	tickets: number;
+	assignments: number;
+	intakeLog: number;
+	spool: number;
+	/** Rows of other people's conversations, messages, tickets and assignment log whose text named the address. */
+	redacted: number;
 }
 
 export interface Agent {
@@ -260,7 +298,7 @@ export interface Store {
 
 	// Inboxes
 	/** Create or update the inbox by address; a fromName held by another inbox is a StoreInputError naming it. */
-	registerInbox(input: { address: string; fromName?: string | null; fromAddress?: string | null }): Promise<Inbox>;
+	registerInbox(input: { address: string; fromName?: string | null; fromAddress?: string | null; retention?: InboxRetention | null }): Promise<Inbox>;
 	getInbox(address: string): Promise<Inbox | null>;
 	listInboxes(): Promise<Inbox[]>;
 	addInboxAgent(inboxId: string, agentId: string): Promise<void>;
@@ -341,6 +379,21 @@ export interface Store {
 	/** A quarantined entry becomes pending, due now, noting who released it (atomic: released once). */
 	releaseQuarantined(id: string, by: string, at?: string): Promise<SpoolEntry>;
 	deleteQuarantined(id: string): Promise<void>;
+
+	// Retention and erasure
+	/**
+	 * Deletes the inbox's delivered ('done') and quarantined spool entries and intake log entries older than the
+	 * cutoffs, in one transaction; pending and failed entries are owed to the workflow and never touched.
+	 * inboxId null: only the intake log entries that belong to no inbox.
+	 */
+	purgeExpired(inboxId: string | null, cutoffs: PurgeCutoffs): Promise<PurgeCounts>;
+	/**
+	 * Erases a person (every inbox), in one transaction: their contacts, those contacts' conversations with their
+	 * messages, tickets and assignment log, the messages they sent elsewhere, every intake log and spool entry
+	 * (raw bytes included) naming the address; other rows naming it have it replaced by `[erased]`. The embedded
+	 * store then truncates its WAL, so no copy is left in its files (connections run with secure_delete).
+	 */
+	eraseContact(email: string): Promise<ErasureCounts & { filesClean: boolean }>;
 
 	// IMAP checkpoints: UIDVALIDITY + the set of UIDs done (not a high-water mark).
 	getMailboxCheckpoint(mailboxKey: string): Promise<MailboxCheckpoint | null>;

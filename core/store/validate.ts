@@ -1,5 +1,5 @@
 import { attempt } from './sql';
-import { StoreInputError, type Availability, type WorkingHours } from './types';
+import { StoreInputError, type Availability, type InboxRetention, type WorkingHours } from './types';
 
 const EMAIL = /^[^\s@<>()[\]",;:\\]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
@@ -46,4 +46,16 @@ export function checkWorkingHours(value: unknown): WorkingHours | null {
 		}
 	}
 	return { timeZone: hours.timeZone, days: { ...hours.days } };
+}
+
+/** Retention days: whole numbers, 0 = for ever. */
+export function checkRetention(value: unknown): InboxRetention | null {
+	if (value === null || value === undefined) return null;
+	const retention = value as Record<string, unknown>;
+	const days = (name: keyof InboxRetention): number => {
+		const n = retention[name];
+		if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new StoreInputError(`Retention ${name} must be a whole number of days (0 keeps for ever), not ${JSON.stringify(n)}`);
+		return n;
+	};
+	return { deliveredRawDays: days('deliveredRawDays'), quarantineDays: days('quarantineDays'), intakeLogDays: days('intakeLogDays') };
 }

@@ -1,10 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { runCli as run } from '../support/cli';
-import { describeEachStore, storeArg } from '../support/stores';
+import { Client } from 'pg';
+
+import { quoteIdent } from '../../core/store/postgres';
+import type { Store } from '../../core/store/types';
+import { describeEachStore, storeArg, TEST_PG_URL } from '../support/stores';
 import { REGISTER_TS } from '../core/store/children/spawn';
 
 const ROOT = join(__dirname, '..', '..');
@@ -102,5 +106,104 @@ describeEachStore('hosted-inbox store', (getStore, _engine, getOptions) => {
 			expect(Array.isArray(JSON.parse(r.stdout))).toBe(true);
 		}
 		expect((await run(['store', 'tickets', 'list', '--store', store])).stdout).toBe('(none)\n');
+	});
+});
+
+/** A person's data in every place the store keeps it: contact, conversation, message, ticket, assignment, intake log, spool. */
+async function personEverywhere(store: Store, email: string, name: string): Promise<void> {
+	const inbox = await store.registerInbox({ address: 'erasure@inbox.example.test' });
+	const agent = await store.createAgent({ email: 'erin@team.example.test', firstName: 'Erin', fullName: 'Erin Agent' });
+	const contact = await store.createContact(inbox.id, { email, name });
+	const recorded = await store.recordMessage({
+		inboxId: inbox.id,
+		contactId: contact.id,
+		direction: 'in',
+		messageId: '<m1@mail.example.test>',
+		inReplyTo: [],
+		references: [],
+		from: email,
+		to: [inbox.address],
+		cc: [],
+		subject: `Refund for ${name}`,
+		text: `Regards, ${name}`,
+		html: null,
+		size: 100,
+		receivedAt: new Date().toISOString(),
+		authSummary: null,
+		originalSenderMethod: null,
+	});
+	await store.createTicketOnce(recorded.conversation.id, { name: `Refund ${name}`, properties: { email } });
+	await store.assignConversation(recorded.conversation.id, { assigneeId: agent.id, teamId: null, rule: 'owner', reason: `contact ${email}` });
+	await store.logIntake({ inboxId: inbox.id, kind: 'rejected', clientIp: '192.0.2.9', helo: 'x', mailFrom: email, rcpt: [inbox.address], messageId: null, from: email, subject: `from ${name}`, details: {} });
+	const raw = Buffer.from(`From: "${name}" <${email.toUpperCase()}>\r\nSubject: again\r\n\r\n${'padding '.repeat(3000)}${name}\r\n`);
+	await store.spoolComplete((await store.spoolPut({ inboxId: inbox.id, raw, envelope: { clientIp: null, helo: null, mailFrom: email, rcpt: [inbox.address] } })).id);
+	await store.spoolPut({ inboxId: inbox.id, raw, envelope: { clientIp: null, helo: null, mailFrom: null, rcpt: [inbox.address] }, quarantined: true });
+}
+
+/** Where the engine keeps text that names the person: the embedded store's files as bytes, or every PostgreSQL row. */
+async function traces(engine: string, options: ReturnType<Parameters<Parameters<typeof describeEachStore>[1]>[2]>, needles: string[]): Promise<string[]> {
+	const found: string[] = [];
+	if (options.engine === 'sqlite') {
+		for (const path of [options.path, `${options.path}-wal`, `${options.path}-shm`].filter((p) => existsSync(p))) {
+			const bytes = readFileSync(path).toString('latin1').toLowerCase();
+			for (const needle of needles) if (bytes.includes(needle.toLowerCase())) found.push(`${needle} in ${path}`);
+		}
+		return found;
+	}
+	const client = new Client({ connectionString: TEST_PG_URL });
+	await client.connect();
+	try {
+		const tables = await client.query<{ table_name: string }>('SELECT table_name FROM information_schema.tables WHERE table_schema = $1', [options.schema]);
+		expect(tables.rows.length).toBeGreaterThan(10);
+		for (const { table_name: table } of tables.rows) {
+			const name = `${quoteIdent(options.schema!)}.${quoteIdent(table)}`;
+			for (const needle of needles) {
+				// Every column as text (bytea as hex), plus the bytes of every bytea column.
+				const bytea = await client.query<{ column_name: string }>("SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND data_type = 'bytea'", [options.schema, table]);
+				const inBytes = bytea.rows.map((c) => `position(convert_to(lower($1), 'UTF8') in ${quoteIdent(c.column_name)}) > 0 OR position(convert_to(upper($1), 'UTF8') in ${quoteIdent(c.column_name)}) > 0`);
+				const where = [`lower(t::text) LIKE '%' || lower($1) || '%'`, ...inBytes].join(' OR ');
+				const hits = await client.query(`SELECT count(*)::int AS n FROM ${name} t WHERE ${where}`, [needle]);
+				if (hits.rows[0].n > 0) found.push(`${needle} in ${engine} ${table}`);
+			}
+		}
+		return found;
+	} finally {
+		await client.end();
+	}
+}
+
+describeEachStore('hosted-inbox store: retention and erasure', (getStore, engine, getOptions) => {
+	const email = 'zelda.quist@customer.example.test';
+	const name = 'Zelda Erasable-Quist';
+
+	it('contacts erase leaves no byte of the address or the name in the store', async () => {
+		await personEverywhere(getStore(), email, name);
+		expect(await traces(engine, getOptions(), [email, name])).not.toEqual([]);
+		const erased = await run(['store', 'contacts', 'erase', email.toUpperCase(), '--store', storeArg(getOptions()), '--json']);
+		expect(erased).toMatchObject({ code: 0, stderr: '' });
+		expect(JSON.parse(erased.stdout)).toMatchObject({ contacts: 1, conversations: 1, messages: 1, tickets: 1, assignments: 1, intakeLog: 1, spool: 2, filesClean: true });
+		expect(await traces(engine, getOptions(), [email, name])).toEqual([]);
+		expect(await getStore().getAgent('erin@team.example.test')).not.toBeNull();
+	});
+
+	it('contacts erase: exit 2 with one line for a bad address or a missing one', async () => {
+		for (const args of [['store', 'contacts', 'erase', 'not-an-address'], ['store', 'contacts', 'erase'], ['store', 'purge', 'now']]) {
+			const r = await run([...args, '--store', storeArg(getOptions())]);
+			expect(r.code).toBe(2);
+			expect(r.stderr.trim().split('\n')).toHaveLength(1);
+		}
+	});
+
+	it('purge applies each inbox\'s retention and says what it removed', async () => {
+		const inbox = await getStore().registerInbox({ address: 'purged@inbox.example.test', retention: { deliveredRawDays: 1, quarantineDays: 0, intakeLogDays: 0 } });
+		const old = new Date(Date.now() - 2 * 86_400_000).toISOString();
+		const done = await getStore().spoolPut({ inboxId: inbox.id, raw: Buffer.from('x'), envelope: { clientIp: null, helo: null, mailFrom: null, rcpt: [] }, receivedAt: old });
+		await getStore().spoolComplete(done.id);
+		const pending = await getStore().spoolPut({ inboxId: inbox.id, raw: Buffer.from('y'), envelope: { clientIp: null, helo: null, mailFrom: null, rcpt: [] }, receivedAt: old });
+		const r = await run(['store', 'purge', '--store', storeArg(getOptions())]);
+		expect(r).toMatchObject({ code: 0, stderr: '' });
+		expect(r.stdout).toContain('purged@inbox.example.test: purged 1 delivered, 0 quarantined, 0 intake log (kept: delivered 1 d, quarantine for ever, intake log for ever)');
+		expect(await getStore().spoolGet(done.id)).toBeNull();
+		expect(await getStore().spoolGet(pending.id)).not.toBeNull();
 	});
 });

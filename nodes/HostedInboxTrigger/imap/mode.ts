@@ -19,6 +19,7 @@ import { normalizeMessageId } from '../../../core/store/message-id';
 import { getStore } from '../../shared/store';
 import { readInboxConfig } from '../shared/inbox-settings';
 import { createTriggerOutputs, readOutputOptions } from '../shared/outputs';
+import { startRetention } from '../shared/retention';
 import { createSpoolDelivery } from '../shared/spool';
 import { environmentResolver } from '../../../core/dns';
 
@@ -71,7 +72,7 @@ export async function startImapMode(this: ITriggerFunctions): Promise<ITriggerRe
 	const initialSync = initialSyncFrom(this);
 	const settings = this.getNodeParameter('imapSettings', {}) as IDataObject;
 	const store = await getStore(this);
-	const { id: inboxId } = await store.registerInbox({ address: inbox.address });
+	const { id: inboxId } = await store.registerInbox({ address: inbox.address, retention: inbox.retention });
 	const outputOptions = readOutputOptions(this);
 	const outputs = createTriggerOutputs(this, outputOptions);
 	const resolver = environmentResolver();
@@ -188,11 +189,13 @@ export async function startImapMode(this: ITriggerFunctions): Promise<ITriggerRe
 	if (startFailure instanceof MailboxConfigError) throw new NodeOperationError(this.getNode(), startFailure.message);
 	if (startFailure) throw new NodeOperationError(this.getNode(), startFailure);
 	delivery.start();
+	const retention = startRetention(this, store, inboxId, inbox);
 	return {
 		closeFunction: async () => {
 			await poller.stop();
 			outputs.close();
 			await delivery.stop();
+			await retention.stop();
 		},
 	};
 }

@@ -131,6 +131,41 @@ export const inboxSettingsProperties: INodeProperties[] = [
 			},
 		],
 	},
+	{
+		displayName: 'Retention',
+		name: 'retention',
+		type: 'collection',
+		placeholder: 'Add Setting',
+		default: {},
+		// The defaults are core/inbox.ts DEFAULT_RETENTION (the linter wants literals here).
+		description: 'How long the store keeps what this inbox holds, purged at activation and daily; 0 keeps it for ever. Pending and failed deliveries are never purged.',
+		options: [
+			{
+				displayName: 'Delivered Messages (Days)',
+				name: 'deliveredRawDays',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 30,
+				description: 'Raw messages the workflow has received are deleted from the spool this many days after they arrived (what the workflow recorded stays)',
+			},
+			{
+				displayName: 'Intake Log (Days)',
+				name: 'intakeLogDays',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 90,
+				description: 'Entries of refused, held and deferred mail and forwarding confirmations are deleted after this many days',
+			},
+			{
+				displayName: 'Quarantine (Days)',
+				name: 'quarantineDays',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 30,
+				description: 'Held messages nobody released or deleted are deleted this many days after they arrived',
+			},
+		],
+	},
 ];
 
 function list(value: unknown): string[] {
@@ -143,6 +178,7 @@ function list(value: unknown): string[] {
 /** The inbox configuration from the node's settings; invalid values are an error naming the field. */
 export function readInboxConfig(context: ITriggerFunctions, address: string): InboxConfig {
 	const security = context.getNodeParameter('security', {}) as Record<string, unknown>;
+	const retention = context.getNodeParameter('retention', {}) as Record<string, unknown>;
 	return parseInboxConfig({
 		address,
 		internalDomains: list(security.internalDomains),
@@ -156,5 +192,6 @@ export function readInboxConfig(context: ITriggerFunctions, address: string): In
 		onMalformedFrom: security.onMalformedFrom ?? 'quarantine',
 		maxMessageBytes: Math.round(Number(security.maxMessageMb ?? 30) * 1024 * 1024),
 		intakeDeadlineSeconds: Number(security.intakeDeadlineSeconds ?? DEFAULT_INTAKE_DEADLINE_SECONDS),
+		retention,
 	});
 }

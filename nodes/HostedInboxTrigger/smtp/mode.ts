@@ -8,6 +8,7 @@ import { attachHostedInbox, DEFAULT_LISTENER_SETTINGS, type ListenerSettings } f
 import { getStore } from '../../shared/store';
 import { readInboxConfig } from '../shared/inbox-settings';
 import { createTriggerOutputs, readOutputOptions } from '../shared/outputs';
+import { startRetention } from '../shared/retention';
 import { createSpoolDelivery } from '../shared/spool';
 
 /** Offline DNS for tests and air-gapped setups: a zone file in the corpus format instead of real lookups. */
@@ -68,7 +69,7 @@ export async function startSmtpMode(this: ITriggerFunctions): Promise<ITriggerRe
 	const settings = await readListenerSettings(this);
 	const resolver = environmentResolver();
 	const store = await getStore(this);
-	const { id: inboxId } = await store.registerInbox({ address });
+	const { id: inboxId } = await store.registerInbox({ address, retention: inbox.retention });
 	const outputOptions = readOutputOptions(this);
 	const outputs = createTriggerOutputs(this, outputOptions);
 	const { delivery, emissionFor } = createSpoolDelivery(this, { store, inboxId, inbox, via: 'smtp', resolver, outputs, outputOptions });
@@ -95,12 +96,14 @@ export async function startSmtpMode(this: ITriggerFunctions): Promise<ITriggerRe
 		);
 	}
 	delivery.start();
+	const retention = startRetention(this, store, inboxId, inbox);
 
 	return {
 		closeFunction: async () => {
 			await attached.detach();
 			outputs.close();
 			await delivery.stop();
+			await retention.stop();
 		},
 	};
 }

@@ -1,0 +1,17 @@
+import type { ErasureCounts, Store } from '../store/types';
+import { checkEmail } from '../store/validate';
+
+export interface Erasure extends ErasureCounts {
+	email: string;
+	/** false: the embedded store's WAL could not be emptied (another process was reading); erasing again finishes it. */
+	filesClean: boolean;
+}
+
+/**
+ * Erases one person from the whole store (every inbox), in one transaction: see Store.eraseContact. Erasing an
+ * address the store does not hold changes nothing and is not an error (the request is satisfied).
+ */
+export async function erasePerson(store: Pick<Store, 'eraseContact'>, email: string): Promise<Erasure> {
+	const { email: address } = checkEmail(email, 'contact');
+	return { email: address, ...(await store.eraseContact(address)) };
+}
