@@ -3,22 +3,27 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 
 import { forwardingStatus } from '../core/forwarding/status';
+import { inboxHealth } from '../core/health/health';
 import { deleteQuarantined, listQuarantine, releaseQuarantined } from '../core/quarantine/quarantine';
 import { erasePerson } from '../core/retention/erase';
 import { purgeAll } from '../core/retention/purge';
+import { listSpool, redriveFailed } from '../core/spool/spool';
 import { defaultEmbeddedPath, openStore, parseStoreArg, type StoreOptions } from '../core/store/open';
 import { attempt, settle } from '../core/store/sql';
 import { seedStore } from '../core/store/seed';
-import { StoreInputError, type Agent, type Store } from '../core/store/types';
+import { StoreInputError, type Agent, type SpoolEntry, type Store } from '../core/store/types';
 
 export const STORE_USAGE =
-	'hosted-inbox store <agents|teams|contacts|conversations|tickets|intake|inboxes|forwarding|quarantine> list [--store PATH|postgres://...] [--json]\n' +
-	'       hosted-inbox store quarantine <release|delete> <id> [--by NAME] [--store PATH|postgres://...] [--json]\n' +
+	'hosted-inbox store <agents|teams|contacts|conversations|tickets|intake|inboxes|forwarding|quarantine|spool> list [--status pending|done|failed|quarantined] [--store PATH|postgres://...] [--json]\n' +
 	'       hosted-inbox store seed <file.json> [--store PATH|postgres://...]\n' +
+	'       hosted-inbox store quarantine <release|delete> <id> [--by NAME] [--store PATH|postgres://...] [--json]\n' +
+	'       hosted-inbox store spool redrive <id> [--store PATH|postgres://...] [--json]\n' +
+	'       hosted-inbox store health [--store PATH|postgres://...] [--json]\n' +
 	'       hosted-inbox store purge [--store PATH|postgres://...] [--json]\n' +
 	'       hosted-inbox store contacts erase <email> [--store PATH|postgres://...] [--json]';
 
-const KINDS = ['agents', 'teams', 'contacts', 'conversations', 'tickets', 'intake', 'inboxes', 'forwarding', 'quarantine'] as const;
+const KINDS = ['agents', 'teams', 'contacts', 'conversations', 'tickets', 'intake', 'inboxes', 'forwarding', 'quarantine', 'spool'] as const;
+const SPOOL_STATUSES: Array<SpoolEntry['status']> = ['pending', 'done', 'failed', 'quarantined'];
 type Kind = (typeof KINDS)[number];
 
 /** Bad options or an unreadable file: exit 2 with one line. */
@@ -27,7 +32,7 @@ class UsageError extends Error {}
 type Table = { columns: string[]; rows: string[][] };
 
 /** Records as JSON (an array) for scripts, and the columns a person scans for in the table. */
-async function listing(store: Store, kind: Kind): Promise<{ records: unknown[]; table: Table }> {
+async function listing(store: Store, kind: Kind, status: SpoolEntry['status'] | undefined): Promise<{ records: unknown[]; table: Table }> {
 	const agents = await store.listAgents();
 	const agentEmail = new Map(agents.map((agent: Agent) => [agent.id, agent.email]));
 	const who = (id: string | null) => (id ? (agentEmail.get(id) ?? id) : '-');
@@ -104,6 +109,17 @@ async function listing(store: Store, kind: Kind): Promise<{ records: unknown[]; 
 				},
 			};
 		}
+		case 'spool': {
+			// Without --status: everything not done (waiting, failed, held).
+			const entries = await listSpool(store, status ? { statuses: [status] } : {});
+			return {
+				records: entries,
+				table: {
+					columns: ['id', 'status', 'received', 'attempts', 'from', 'subject', 'last error'],
+					rows: entries.map((e) => [e.id, e.status, e.receivedAt, String(e.attempts), e.from ?? '-', e.subject ?? '-', e.lastError ?? '-']),
+				},
+			};
+		}
 		case 'intake': {
 			const entries = await store.listIntake({ limit: 1000 });
 			return {
@@ -132,13 +148,36 @@ export function formatTable({ columns, rows }: Table): string {
 	return `${[line(columns), line(widths.map((w) => '-'.repeat(w))), ...clean.map(line)].join('\n')}\n`;
 }
 
+const age = (seconds: number | null) =>
+	seconds === null ? '-' : seconds < 120 ? `${seconds} s` : seconds < 7200 ? `${Math.floor(seconds / 60)} min` : seconds < 172_800 ? `${Math.floor(seconds / 3600)} h` : `${Math.floor(seconds / 86_400)} d`;
+
+async function health(store: Store): Promise<{ records: unknown[]; table: Table }> {
+	const inboxes = await inboxHealth(store);
+	return {
+		records: inboxes,
+		table: {
+			columns: ['inbox', 'trigger', 'last received', 'backlog', 'oldest waiting', 'failed', 'quarantined', 'last error'],
+			rows: inboxes.map((h) => [
+				h.inbox.address,
+				h.trigger.via ? `${h.trigger.status} (${h.trigger.via})` : h.trigger.status,
+				h.lastReceivedAt ? `${age(h.secondsSinceLastReceived)} ago` : '-',
+				String(h.backlog.count),
+				age(h.backlog.oldestAgeSeconds),
+				String(h.failed),
+				String(h.quarantined),
+				h.lastError ? `${h.lastError.at} ${h.lastError.message}` : '-',
+			]),
+		},
+	};
+}
+
 function parseOptions(args: string[]) {
 	const parsed = attempt(() =>
 		parseArgs({
 			args,
 			allowPositionals: true,
 			strict: true,
-			options: { store: { type: 'string' }, json: { type: 'boolean' }, by: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+			options: { store: { type: 'string' }, json: { type: 'boolean' }, by: { type: 'string' }, status: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
 		}),
 	);
 	if (!parsed.ok) throw new UsageError((parsed.error as Error).message);
@@ -146,7 +185,9 @@ function parseOptions(args: string[]) {
 	const storeArg = values.store;
 	const storeOptions = attempt((): StoreOptions => (storeArg === undefined ? { engine: 'sqlite', path: defaultEmbeddedPath() } : parseStoreArg(storeArg)));
 	if (!storeOptions.ok) throw new UsageError((storeOptions.error as Error).message);
-	return { positionals, json: values.json === true, help: values.help === true, by: values.by, store: storeOptions.value };
+	const status = values.status as SpoolEntry['status'] | undefined;
+	if (status !== undefined && !SPOOL_STATUSES.includes(status)) throw new UsageError(`--status must be one of ${SPOOL_STATUSES.join(', ')}, not "${status}"`);
+	return { positionals, json: values.json === true, help: values.help === true, by: values.by, status, store: storeOptions.value };
 }
 
 async function withStore<T>(options: StoreOptions, fn: (store: Store) => Promise<T>): Promise<T> {
@@ -158,14 +199,15 @@ async function withStore<T>(options: StoreOptions, fn: (store: Store) => Promise
 }
 
 async function run(args: string[]): Promise<number> {
-	const { positionals, json, help, by, store } = parseOptions(args);
+	const { positionals, json, help, by, status, store } = parseOptions(args);
+	const usageLine = (n: number) => STORE_USAGE.split('\n')[n].trim();
 	if (help) {
 		process.stdout.write(`usage: ${STORE_USAGE}\n`);
 		return 0;
 	}
 	const [what, action, ...rest] = positionals;
 	if (what === 'seed') {
-		if (!action || rest.length > 0) throw new UsageError(`seed takes one JSON file; usage: ${STORE_USAGE.split('\n')[1].trim()}`);
+		if (!action || rest.length > 0) throw new UsageError(`seed takes one JSON file; usage: ${usageLine(1)}`);
 		const read = attempt(() => JSON.parse(readFileSync(action, 'utf8')) as unknown);
 		if (!read.ok) throw new UsageError(`cannot read seed file ${action}: ${(read.error as NodeJS.ErrnoException).code ?? (read.error as Error).message}`);
 		const counts = await withStore(store, (opened) => seedStore(opened, read.value));
@@ -177,7 +219,7 @@ async function run(args: string[]): Promise<number> {
 		return 0;
 	}
 	if (what === 'quarantine' && (action === 'release' || action === 'delete')) {
-		if (rest.length !== 1) throw new UsageError(`quarantine ${action} takes one id; usage: ${STORE_USAGE.split('\n')[1].trim()}`);
+		if (rest.length !== 1) throw new UsageError(`quarantine ${action} takes one id; usage: ${usageLine(2)}`);
 		const [id] = rest;
 		const done: object = await withStore(store, async (opened) =>
 			action === 'release' ? await releaseQuarantined(opened, id, by?.trim() || `hosted-inbox CLI (${userInfo().username})`) : await deleteQuarantined(opened, id),
@@ -186,7 +228,7 @@ async function run(args: string[]): Promise<number> {
 		return 0;
 	}
 	if (what === 'purge') {
-		if (action !== undefined) throw new UsageError(`purge takes no argument; usage: ${STORE_USAGE.split('\n')[3].trim()}`);
+		if (action !== undefined) throw new UsageError(`purge takes no argument; usage: ${usageLine(5)}`);
 		const purged = await withStore(store, (opened) => purgeAll(opened));
 		if (json) process.stdout.write(`${JSON.stringify(purged)}\n`);
 		else {
@@ -199,7 +241,7 @@ async function run(args: string[]): Promise<number> {
 		return 0;
 	}
 	if (what === 'contacts' && action === 'erase') {
-		if (rest.length !== 1) throw new UsageError(`contacts erase takes one email address; usage: ${STORE_USAGE.split('\n')[4].trim()}`);
+		if (rest.length !== 1) throw new UsageError(`contacts erase takes one email address; usage: ${usageLine(6)}`);
 		const erased = await withStore(store, (opened) => erasePerson(opened, rest[0]));
 		if (json) process.stdout.write(`${JSON.stringify(erased)}\n`);
 		else {
@@ -215,10 +257,23 @@ async function run(args: string[]): Promise<number> {
 		}
 		return 0;
 	}
-	if (!KINDS.includes(what as Kind) || action !== 'list' || rest.length > 0) {
-		throw new UsageError(`expected "<${KINDS.join('|')}> list" or "seed <file.json>"; usage: ${STORE_USAGE.split('\n')[0]}`);
+	if (what === 'spool' && action === 'redrive') {
+		if (rest.length !== 1) throw new UsageError(`spool redrive takes one id; usage: ${usageLine(3)}`);
+		const redriven = await withStore(store, async (opened) => await redriveFailed(opened, rest[0]));
+		process.stdout.write(json ? `${JSON.stringify(redriven)}\n` : `re-driven ${redriven.id}: the trigger of its inbox emits it within seconds\n`);
+		return 0;
 	}
-	const { records, table } = await withStore(store, (opened) => listing(opened, what as Kind));
+	if (what === 'health') {
+		if (action !== undefined) throw new UsageError(`health takes no arguments; usage: ${usageLine(4)}`);
+		const { records, table } = await withStore(store, health);
+		process.stdout.write(json ? `${JSON.stringify(records, null, 2)}\n` : formatTable(table));
+		return 0;
+	}
+	if (!KINDS.includes(what as Kind) || action !== 'list' || rest.length > 0) {
+		throw new UsageError(`expected "<${KINDS.join('|')}> list", "health" or "seed <file.json>"; usage: ${STORE_USAGE.split('\n')[0]}`);
+	}
+	if (status !== undefined && what !== 'spool') throw new UsageError('--status applies to "spool list" only');
+	const { records, table } = await withStore(store, (opened) => listing(opened, what as Kind, status));
 	process.stdout.write(json ? `${JSON.stringify(records, null, 2)}\n` : formatTable(table));
 	return 0;
 }

@@ -1,6 +1,5 @@
-import { authorOf, headerSectionLength } from '../intake/headers';
-import { parseHeaderSection } from '../intake/stages/parse';
 import type { IntakeDecision } from '../intake/types';
+import { headerSummary } from '../spool/spool';
 import { StoreInputError, type SpoolEntry, type Store } from '../store/types';
 
 /** A quarantined message as a reviewer sees it: who wrote it, about what, when, and why it is held. */
@@ -16,14 +15,11 @@ export interface QuarantinedMessage {
 	decision: IntakeDecision | null;
 }
 
-/** Only the header section is read again (mailparser), for From and Subject: bounded work however large the message. */
 async function summaryOf(entry: Omit<SpoolEntry, 'raw'>, head: Buffer): Promise<QuarantinedMessage> {
-	const parsed = await parseHeaderSection(head, headerSectionLength(head)).catch(() => null);
 	return {
 		id: entry.id,
 		inboxId: entry.inboxId,
-		from: (parsed && authorOf(parsed).author?.address) ?? null,
-		subject: parsed?.subject ?? null,
+		...(await headerSummary(head)),
 		receivedAt: entry.receivedAt,
 		reasons: entry.decision?.verdict.reasons ?? [],
 		flags: entry.decision?.verdict.flags ?? [],

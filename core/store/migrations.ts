@@ -249,6 +249,26 @@ export const MIGRATIONS: Array<{ version: number; name: string; statements: stri
 		// Kept with the inbox (JSON; NULL = the defaults) so `hosted-inbox store purge` applies what the trigger was set to.
 		statements: ['ALTER TABLE inboxes ADD COLUMN retention TEXT'],
 	},
+	{
+		version: 5,
+		name: 'inbox health: trigger heartbeats, and the last message received per inbox found by index',
+		statements: [
+			`CREATE TABLE trigger_heartbeats (
+				inbox_id TEXT PRIMARY KEY REFERENCES inboxes (id),
+				via TEXT NOT NULL CHECK (via IN ('smtp', 'imap')),
+				state TEXT NOT NULL CHECK (state IN ('running', 'stopped')),
+				interval_ms INTEGER NOT NULL,
+				started_at TEXT NOT NULL,
+				beat_at TEXT NOT NULL,
+				stopped_at TEXT,
+				last_error TEXT,
+				last_error_at TEXT
+			)`,
+			'CREATE INDEX spool_inbox_received ON spool (inbox_id, received_at)',
+			'CREATE INDEX intake_log_inbox ON intake_log (inbox_id, at)',
+			'CREATE INDEX messages_inbox_received ON messages (inbox_id, direction, received_at)',
+		],
+	},
 ];
 
 const ENGINE_TYPES: Record<SqlDriver['engine'], Record<string, string>> = {

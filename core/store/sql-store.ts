@@ -22,12 +22,15 @@ import {
 	type RecordMessageInput,
 	type RecordMessageResult,
 	type SendingDomain,
+	type InboxHealthFacts,
 	type SpoolEntry,
+	type SpoolHead,
 	type Store,
 	type StoredMessage,
 	type Team,
 	type Ticket,
 	type TicketInput,
+	type TriggerHeartbeat,
 } from './types';
 import { checkAvailability, checkCapacity, checkEmail, checkRetention, checkText, checkWorkingHours } from './validate';
 
@@ -167,8 +170,9 @@ function toIntake(row: Row): IntakeLogEntry {
 	};
 }
 
-/** Enough of a quarantined message to show its From and Subject in a list. */
-const QUARANTINE_HEAD_BYTES = 64 * 1024;
+/** Enough of a spooled message to show its From and Subject in a list. */
+const SPOOL_HEAD_BYTES = 64 * 1024;
+const SPOOL_STATUSES: Array<SpoolEntry['status']> = ['pending', 'done', 'failed', 'quarantined'];
 
 const bytes = (value: unknown): Buffer => (Buffer.isBuffer(value) ? value : Buffer.from(value as Uint8Array));
 
@@ -185,6 +189,19 @@ function toSpool(row: Row): SpoolEntry {
 		lastError: text(row.last_error),
 		status: row.status as SpoolEntry['status'],
 		released: row.released_by ? { by: String(row.released_by), at: String(row.released_at) } : null,
+	};
+}
+
+function toHeartbeat(row: Row): TriggerHeartbeat {
+	return {
+		inboxId: String(row.inbox_id),
+		via: row.via as TriggerHeartbeat['via'],
+		state: row.state as TriggerHeartbeat['state'],
+		intervalMs: Number(row.interval_ms),
+		startedAt: String(row.started_at),
+		beatAt: String(row.beat_at),
+		stoppedAt: text(row.stopped_at),
+		lastError: row.last_error === null || row.last_error === undefined ? null : { message: String(row.last_error), at: String(row.last_error_at) },
 	};
 }
 
@@ -1058,9 +1075,12 @@ export class SqlStore implements Store {
 		return rows.map(toSpool);
 	}
 
-	async listQuarantined(filter: { inboxId?: string; limit?: number } = {}): Promise<Array<Omit<SpoolEntry, 'raw'> & { head: Buffer }>> {
-		const params: SqlValue[] = [QUARANTINE_HEAD_BYTES];
-		let where = "status = 'quarantined'";
+	async spoolHeads(filter: { inboxId?: string; statuses?: Array<SpoolEntry['status']>; limit?: number } = {}): Promise<SpoolHead[]> {
+		const statuses = filter.statuses ?? SPOOL_STATUSES.filter((status) => status !== 'done');
+		const unknown = statuses.filter((status) => !SPOOL_STATUSES.includes(status));
+		if (unknown.length || statuses.length === 0) throw new StoreInputError(`Spool status must be one of ${SPOOL_STATUSES.join(', ')}, not ${JSON.stringify(unknown[0] ?? null)}`);
+		const params: SqlValue[] = [SPOOL_HEAD_BYTES, ...statuses];
+		let where = `status IN (${placeholders(2, statuses.length)})`;
 		if (filter.inboxId !== undefined) {
 			params.push(filter.inboxId);
 			where += ` AND inbox_id = $${params.length}`;
@@ -1076,6 +1096,20 @@ export class SqlStore implements Store {
 			const { raw, ...entry } = toSpool(row);
 			return { ...entry, head: raw };
 		});
+	}
+
+	async spoolRedrive(id: string, at: string = now()): Promise<SpoolEntry> {
+		const row = await this.one(
+			this.db,
+			"UPDATE spool SET status = 'pending', attempts = 0, next_attempt_at = $2 WHERE id = $1 AND status = 'failed' RETURNING *",
+			[id, checkTimestamp(at, 'at')],
+		);
+		if (!row) throw new StoreInputError(`No failed spool entry with id ${id} (unknown, or not failed: pending, done or quarantined)`);
+		return toSpool(row);
+	}
+
+	async listQuarantined(filter: { inboxId?: string; limit?: number } = {}): Promise<SpoolHead[]> {
+		return await this.spoolHeads({ ...filter, statuses: ['quarantined'] });
 	}
 
 	async releaseQuarantined(id: string, by: string, at: string = now()): Promise<SpoolEntry> {
@@ -1202,6 +1236,55 @@ export class SqlStore implements Store {
 				await q.run(`INSERT INTO mailbox_done_uids (mailbox_key, uid) VALUES ${values} ON CONFLICT DO NOTHING`, [key, ...chunk]);
 			}
 		});
+	}
+
+	// ---- trigger heartbeats and inbox health
+
+	async beatTrigger(inboxId: string, beat: { via: TriggerHeartbeat['via']; event: 'started' | 'running' | 'stopped'; intervalMs: number; at?: string }): Promise<TriggerHeartbeat> {
+		const id = String((await this.inboxRow(this.db, inboxId)).id);
+		const at = beat.at ? checkTimestamp(beat.at, 'at') : now();
+		const stopped = beat.event === 'stopped';
+		// started_at moves only at an activation; a later beat or the stop keeps it.
+		const row = await this.one(
+			this.db,
+			`INSERT INTO trigger_heartbeats (inbox_id, via, state, interval_ms, started_at, beat_at, stopped_at) VALUES ($1, $2, $3, $4, $5, $5, $6)
+			ON CONFLICT (inbox_id) DO UPDATE SET via = excluded.via, state = excluded.state, interval_ms = excluded.interval_ms,
+				started_at = CASE WHEN $7 = 1 THEN excluded.started_at ELSE trigger_heartbeats.started_at END,
+				beat_at = excluded.beat_at, stopped_at = excluded.stopped_at
+			RETURNING *`,
+			[id, beat.via, stopped ? 'stopped' : 'running', Math.max(1, Math.trunc(beat.intervalMs)), at, stopped ? at : null, beat.event === 'started' ? 1 : 0],
+		);
+		return toHeartbeat(row!);
+	}
+
+	async noteTriggerError(inboxId: string, message: string, at: string = now()): Promise<void> {
+		await this.db.run('UPDATE trigger_heartbeats SET last_error = $2, last_error_at = $3 WHERE inbox_id = $1', [inboxId, String(message), checkTimestamp(at, 'at')]);
+	}
+
+	async inboxHealthFacts(inboxId: string): Promise<InboxHealthFacts> {
+		const id = String((await this.inboxRow(this.db, inboxId)).id);
+		const heartbeat = await this.one(this.db, 'SELECT * FROM trigger_heartbeats WHERE inbox_id = $1', [id]);
+		const latest = await this.one(
+			this.db,
+			`SELECT MAX(at) AS at FROM (
+				SELECT MAX(received_at) AS at FROM spool WHERE inbox_id = $1
+				UNION ALL SELECT MAX(at) AS at FROM intake_log WHERE inbox_id = $1
+				UNION ALL SELECT MAX(received_at) AS at FROM messages WHERE inbox_id = $1 AND direction = 'in'
+			) latest`,
+			[id],
+		);
+		const counts = await this.db.all(
+			"SELECT status, COUNT(*) AS n, MIN(received_at) AS oldest FROM spool WHERE inbox_id = $1 AND status IN ('pending', 'failed', 'quarantined') GROUP BY status",
+			[id],
+		);
+		const of = (status: SpoolEntry['status']) => counts.find((row) => row.status === status);
+		return {
+			heartbeat: heartbeat ? toHeartbeat(heartbeat) : null,
+			lastReceivedAt: text(latest?.at),
+			backlog: { count: Number(of('pending')?.n ?? 0), oldestReceivedAt: text(of('pending')?.oldest) },
+			failed: Number(of('failed')?.n ?? 0),
+			quarantined: Number(of('quarantined')?.n ?? 0),
+		};
 	}
 
 	// ---- forwarding verification

@@ -242,6 +242,37 @@ export interface SpoolEntry {
 	released: { by: string; at: string } | null;
 }
 
+/** A spool entry listed with only the start of its message (`head`), never whole 30 MB bodies. */
+export type SpoolHead = Omit<SpoolEntry, 'raw'> & { head: Buffer };
+
+/**
+ * What a Hosted Inbox Trigger last wrote about itself: a heartbeat while it listens (SMTP) or polls (IMAP), a
+ * clean stop at deactivation, and its last error. Any process reads it through the store.
+ */
+export interface TriggerHeartbeat {
+	inboxId: string;
+	via: 'smtp' | 'imap';
+	/** `running` until a clean stop; a running heartbeat that went stale means the trigger died (a crash). */
+	state: 'running' | 'stopped';
+	/** How often it beats while running: a heartbeat older than two intervals is stale. */
+	intervalMs: number;
+	startedAt: string;
+	beatAt: string;
+	stoppedAt: string | null;
+	lastError: { message: string; at: string } | null;
+}
+
+/** The store's facts about one inbox, for its health. */
+export interface InboxHealthFacts {
+	heartbeat: TriggerHeartbeat | null;
+	/** Latest of the spool, the intake log and the inbound messages recorded for the inbox. */
+	lastReceivedAt: string | null;
+	/** Pending spool entries (waiting for a successful execution). */
+	backlog: { count: number; oldestReceivedAt: string | null };
+	failed: number;
+	quarantined: number;
+}
+
 export interface MailboxCheckpoint {
 	mailboxKey: string;
 	uidValidity: string;
@@ -374,8 +405,12 @@ export interface Store {
 	/** Counts a failed attempt, sets the backoff; after maxAttempts the entry becomes 'failed' (reported, kept). */
 	spoolFail(id: string, error: string, input: { nextAttemptAt: string; maxAttempts: number }): Promise<SpoolEntry>;
 	spoolList(filter?: { inboxId?: string; status?: SpoolEntry['status'] }): Promise<SpoolEntry[]>;
+	/** Entries in these statuses (default: all but done), newest first, with only the start of each message. */
+	spoolHeads(filter?: { inboxId?: string; statuses?: Array<SpoolEntry['status']>; limit?: number }): Promise<SpoolHead[]>;
+	/** A failed entry becomes pending again, due now, its attempts counted from zero (its last error is kept until it succeeds). */
+	spoolRedrive(id: string, at?: string): Promise<SpoolEntry>;
 	/** Quarantined entries, newest first, with only the start of each message (`head`), never whole 30 MB bodies. */
-	listQuarantined(filter?: { inboxId?: string; limit?: number }): Promise<Array<Omit<SpoolEntry, 'raw'> & { head: Buffer }>>;
+	listQuarantined(filter?: { inboxId?: string; limit?: number }): Promise<SpoolHead[]>;
 	/** A quarantined entry becomes pending, due now, noting who released it (atomic: released once). */
 	releaseQuarantined(id: string, by: string, at?: string): Promise<SpoolEntry>;
 	deleteQuarantined(id: string): Promise<void>;
@@ -399,6 +434,13 @@ export interface Store {
 	getMailboxCheckpoint(mailboxKey: string): Promise<MailboxCheckpoint | null>;
 	/** Adds UIDs to the done set; a different uidValidity replaces the set (resync). */
 	markUidsDone(mailboxKey: string, uidValidity: string, uids: number[]): Promise<void>;
+
+	// Trigger heartbeats and inbox health
+	/** `started` (activation) and `running` (every interval) keep the trigger running; `stopped` is its clean deactivation. */
+	beatTrigger(inboxId: string, beat: { via: TriggerHeartbeat['via']; event: 'started' | 'running' | 'stopped'; intervalMs: number; at?: string }): Promise<TriggerHeartbeat>;
+	/** The trigger's latest trouble (local trouble answered 451, an IMAP outage, a message given up), kept with its time. */
+	noteTriggerError(inboxId: string, message: string, at?: string): Promise<void>;
+	inboxHealthFacts(inboxId: string): Promise<InboxHealthFacts>;
 
 	// Forwarding verification
 	createForwardingCheck(input: { inboxId: string; publicAddress: string; token: string; deadline: string }): Promise<ForwardingCheck>;

@@ -21,7 +21,7 @@ export class HostedInbox implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
-		description: 'Manage the hosted inbox: inboxes, agents, teams, contacts, conversations, tickets, the intake log and the quarantine',
+		description: 'Manage the hosted inbox: inboxes, agents, teams, contacts, conversations, tickets, the intake log, the quarantine, failed messages and inbox health',
 		defaults: { name: 'Hosted Inbox' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],

@@ -40,7 +40,8 @@ describe('hosted-inbox store: options', () => {
 	});
 
 	it('exits 2 with one line on a bad subcommand, option or store', async () => {
-		for (const args of [['store', 'agents'], ['store', 'robots', 'list'], ['store', 'agents', 'list', '--color'], ['store', 'agents', 'list', '--store', 'mysql://x/y'], ['store', 'seed']]) {
+		for (const args of [['store', 'agents'], ['store', 'robots', 'list'], ['store', 'agents', 'list', '--color'], ['store', 'agents', 'list', '--store', 'mysql://x/y'], ['store', 'seed'],
+			['store', 'spool', 'list', '--status', 'lost'], ['store', 'agents', 'list', '--status', 'failed'], ['store', 'spool', 'redrive'], ['store', 'health', 'now']]) {
 			const r = await run(args);
 			expect(r.code).toBe(2);
 			expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -106,6 +107,57 @@ describeEachStore('hosted-inbox store', (getStore, _engine, getOptions) => {
 			expect(Array.isArray(JSON.parse(r.stdout))).toBe(true);
 		}
 		expect((await run(['store', 'tickets', 'list', '--store', store])).stdout).toBe('(none)\n');
+	});
+
+	it('lists failed spool entries (From and Subject from the message head), re-drives one once, and reports each inbox\'s health', async () => {
+		const store = storeArg(getOptions());
+		const opened = getStore();
+		const inbox = await opened.registerInbox({ address: `health-${Date.now()}@inbox.example.test` });
+		const envelope = { clientIp: '192.0.2.1', helo: 'mx.customer.test', mailFrom: 'ann@customer.test', rcpt: [inbox.address] };
+		const raw = Buffer.concat([Buffer.from('From: Ann <ann@customer.test>\r\nSubject: Refund please\r\n\r\n'), Buffer.alloc(100_000, 0x78)]);
+		const entry = await opened.spoolPut({ inboxId: inbox.id, raw, envelope, receivedAt: new Date(Date.now() - 3 * 3600_000).toISOString() });
+		await opened.spoolFail(entry.id, 'Code node: boom', { nextAttemptAt: new Date().toISOString(), maxAttempts: 1 });
+		await opened.beatTrigger(inbox.id, { via: 'smtp', event: 'started', intervalMs: 30_000 });
+		await opened.noteTriggerError(inbox.id, 'Answered 451 (try again later) because of local trouble: disk full');
+
+		const failed = await run(['store', 'spool', 'list', '--status', 'failed', '--store', store, '--json']);
+		expect(failed).toMatchObject({ code: 0, stderr: '' });
+		expect((JSON.parse(failed.stdout) as Array<{ id: string }>).find((e) => e.id === entry.id)).toEqual({
+			id: entry.id,
+			inboxId: inbox.id,
+			status: 'failed',
+			from: 'ann@customer.test',
+			subject: 'Refund please',
+			receivedAt: entry.receivedAt,
+			attempts: 1,
+			nextAttemptAt: expect.any(String),
+			lastError: 'Code node: boom',
+		});
+		const table = await run(['store', 'spool', 'list', '--store', store]);
+		expect(table.stdout.split('\n')[0]).toMatch(/^id\s+status\s+received\s+attempts\s+from\s+subject\s+last error$/);
+		expect(table.stdout).toMatch(new RegExp(`${entry.id}\\s+failed\\s+\\S+\\s+1\\s+ann@customer\\.test\\s+Refund please\\s+Code node: boom`));
+
+		const health = await run(['store', 'health', '--store', store, '--json']);
+		expect(health).toMatchObject({ code: 0, stderr: '' });
+		expect((JSON.parse(health.stdout) as Array<{ inbox: { id: string } }>).find((h) => h.inbox.id === inbox.id)).toMatchObject({
+			trigger: { status: 'running', via: 'smtp' },
+			lastReceivedAt: entry.receivedAt,
+			backlog: { count: 0 },
+			failed: 1,
+			quarantined: 0,
+			lastError: { message: 'Answered 451 (try again later) because of local trouble: disk full' },
+		});
+		const healthTable = (await run(['store', 'health', '--store', store])).stdout.split('\n');
+		expect(healthTable[0]).toMatch(/^inbox\s+trigger\s+last received\s+backlog\s+oldest waiting\s+failed\s+quarantined\s+last error$/);
+		expect(healthTable.find((line) => line.startsWith(inbox.address))).toMatch(/running \(smtp\)\s+3 h ago\s+0\s+-\s+1\s+0\s+\S+ Answered 451/);
+
+		const redriven = await run(['store', 'spool', 'redrive', entry.id, '--store', store]);
+		expect(redriven).toMatchObject({ code: 0, stdout: `re-driven ${entry.id}: the trigger of its inbox emits it within seconds\n` });
+		expect(await opened.spoolGet(entry.id)).toMatchObject({ status: 'pending', attempts: 0 });
+		const again = await run(['store', 'spool', 'redrive', entry.id, '--store', store]);
+		expect(again).toMatchObject({ code: 2, stdout: '', stderr: expect.stringContaining(`No failed spool entry with id ${entry.id}`) });
+		const after = JSON.parse((await run(['store', 'health', '--store', store, '--json'])).stdout) as Array<{ inbox: { id: string } }>;
+		expect(after.find((h) => h.inbox.id === inbox.id)).toMatchObject({ failed: 0, backlog: { count: 1, oldestAgeSeconds: expect.any(Number) } });
 	});
 });
 

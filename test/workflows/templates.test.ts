@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DateTime } from 'luxon';
 import type { INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
 
 const root = path.join(__dirname, '..', '..');
@@ -23,6 +24,7 @@ const N8N_NODE_VERSIONS: Record<string, number[]> = {
 	'n8n-nodes-base.webhook': [2],
 	'n8n-nodes-base.formTrigger': [2.2],
 	'n8n-nodes-base.respondToWebhook': [1.1],
+	'n8n-nodes-base.code': [2],
 };
 
 interface TemplateNode {
@@ -124,7 +126,7 @@ describe('workflow templates', () => {
 	const descriptions = ourNodeDescriptions();
 
 	it('are bundled', () => {
-		expect(templateFiles).toEqual(expect.arrayContaining(['hosted-inbox-smtp.json', 'google-groups.json', 'agent-availability.json']));
+		expect(templateFiles).toEqual(expect.arrayContaining(['hosted-inbox-smtp.json', 'google-groups.json', 'agent-availability.json', 'hosted-inbox-health.json']));
 	});
 
 	it.each(templateFiles)('%s fits the node descriptions', (file) => {
@@ -143,6 +145,64 @@ describe('workflow templates', () => {
 		const [pass, fail] = template.connections[gate.name].main;
 		expect(fail ?? []).toEqual([]);
 		expect(pass.map((t) => template.nodes.find((n) => n.name === t.node)?.type)).toEqual(['n8n-nodes-base.emailSend']);
+	});
+
+	describe('hosted-inbox-health.json', () => {
+		const template = JSON.parse(fs.readFileSync(path.join(workflowsDir, 'hosted-inbox-health.json'), 'utf8')) as Template;
+		const node = (name: string) => template.nodes.find((n) => n.name === name)!;
+		const settings = Object.fromEntries(
+			(node('Alert Settings').parameters.assignments as { assignments: Array<{ name: string; value: unknown }> }).assignments.map((a) => [a.name, a.value]),
+		);
+		/** Runs the Find Problems Code node as n8n would: its inputs, the settings node, $now and the workflow's static data. */
+		const findProblems = (now: string, inboxes: object[], staticData: Record<string, unknown> = {}) =>
+			new Function('$input', '$', '$now', '$getWorkflowStaticData', node('Find Problems').parameters.jsCode as string)(
+				{ all: () => inboxes.map((json) => ({ json })) },
+				() => ({ first: () => ({ json: settings }) }),
+				DateTime.fromISO(now),
+				() => staticData,
+			) as Array<{ json: { inbox: string; problems: string[] } }>;
+		const health = (overrides: object = {}) => ({
+			inbox: { id: 'i1', address: 'support@inbox.example.com' },
+			trigger: { status: 'running', lastBeatAt: '2026-03-02T09:59:40.000Z' },
+			lastReceivedAt: '2026-03-02T04:00:00.000Z',
+			secondsSinceLastReceived: 6 * 3600,
+			backlog: { count: 0, oldestReceivedAt: null, oldestAgeSeconds: null },
+			failed: 0,
+			quarantined: 0,
+			lastError: null,
+			...overrides,
+		});
+
+		it('runs the health operation, then the problems, then the email', () => {
+			expect(node('Get Inbox Health').parameters).toMatchObject({ resource: 'inbox', operation: 'getHealth' });
+			expect(template.connections['Get Inbox Health'].main[0][0].node).toBe('Find Problems');
+			expect(template.connections['Find Problems'].main[0].map((t) => node(t.node).type)).toEqual(['n8n-nodes-base.emailSend']);
+			expect(settings).toMatchObject({ timeZone: 'Europe/Berlin', workDays: '1,2,3,4,5', workStartHour: 9, workEndHour: 17, quietHours: 4 });
+		});
+
+		it('alerts on a quiet inbox only inside working hours (Mon-Fri 09-17 Berlin)', () => {
+			// Monday 2 March 2026, 11:00 in Berlin (10:00 UTC): six quiet hours are too many.
+			expect(findProblems('2026-03-02T10:00:00.000Z', [health()])).toEqual([
+				expect.objectContaining({ json: expect.objectContaining({ inbox: 'support@inbox.example.com', problems: ['nothing received for 6 hours (last at 2026-03-02T04:00:00.000Z)'] }) }),
+			]);
+			// The same at 18:00 Berlin, and on a Saturday: nobody is expected to write.
+			expect(findProblems('2026-03-02T17:00:00.000Z', [health()])).toEqual([]);
+			expect(findProblems('2026-03-07T10:00:00.000Z', [health()])).toEqual([]);
+			expect(findProblems('2026-03-02T10:00:00.000Z', [health({ secondsSinceLastReceived: 3600 })])).toEqual([]);
+		});
+
+		it('alerts on a backlog, an old waiting message, failures that grew since the last check, and a silent trigger', () => {
+			const saturday = '2026-03-07T10:00:00.000Z';
+			const [backlog] = findProblems(saturday, [health({ backlog: { count: 25, oldestReceivedAt: 'x', oldestAgeSeconds: 3600 } })]);
+			expect(backlog.json.problems).toEqual(['25 messages wait for a successful execution', 'the oldest waiting message arrived 60 minutes ago']);
+			const seen = {};
+			expect(findProblems(saturday, [health({ failed: 2 })], seen)[0].json.problems).toEqual([expect.stringMatching(/^2 failed messages \(2 new\)/)]);
+			expect(findProblems(saturday, [health({ failed: 2 })], seen)).toEqual([]);
+			expect(findProblems(saturday, [health({ failed: 3 })], seen)[0].json.problems).toEqual([expect.stringMatching(/^3 failed messages \(1 new\)/)]);
+			expect(findProblems(saturday, [health({ trigger: { status: 'silent', lastBeatAt: '2026-03-07T08:00:00.000Z' } })])[0].json.problems).toEqual([
+				'its trigger went silent: no heartbeat since 2026-03-07T08:00:00.000Z (n8n stopped or crashed)',
+			]);
+		});
 	});
 
 	it('catches what n8n import would let through', () => {

@@ -2,6 +2,7 @@ import type { Resource } from '../shared/operation';
 import { agent } from './agent';
 import { contact } from './contact';
 import { conversation } from './conversation';
+import { failedMessage } from './failedMessage';
 import { forwarding } from './forwarding';
 import { inbox } from './inbox';
 import { intakeLog } from './intakeLog';
@@ -14,4 +15,4 @@ import { ticket } from './ticket';
  * The node's resources. A new one (e.g. Sending Domain, Forwarding) is a folder `resources/<resource>/` with one file
  * per operation and an index.ts exporting its Resource, listed here: the node picks it up, nothing else changes.
  */
-export const resources: Resource[] = [inbox, agent, team, contact, conversation, ticket, intakeLog, quarantine, forwarding, sendingDomain];
+export const resources: Resource[] = [inbox, agent, team, contact, conversation, ticket, intakeLog, quarantine, failedMessage, forwarding, sendingDomain];

@@ -102,6 +102,18 @@ export const limitField: INodeProperties = {
 	displayOptions: { show: { returnAll: [false] } },
 };
 
+/** An optional Inbox filter of a listing (Get Many): `what` names the records, e.g. "held messages". */
+export function inboxFilterField(what: string): INodeProperties {
+	return {
+		displayName: 'Inbox',
+		name: 'inbox',
+		type: 'string',
+		default: '',
+		placeholder: 'support@inbox.example.com',
+		description: `Only this inbox's ${what} (its hosted address or ID); empty for all inboxes`,
+	};
+}
+
 export const emailField: INodeProperties = {
 	displayName: 'Email',
 	name: 'email',

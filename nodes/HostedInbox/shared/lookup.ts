@@ -67,6 +67,14 @@ export function limited<T>(context: IExecuteFunctions, itemIndex: number, record
 	return records.slice(0, context.getNodeParameter('limit', itemIndex, 50) as number);
 }
 
+/** The Inbox filter and Return All / Limit of a listing read in the store (the limit goes to the query). */
+export async function listingFilter(context: IExecuteFunctions, store: Store, itemIndex: number): Promise<{ inboxId?: string; limit?: number }> {
+	const inboxRef = text(context, 'inbox', itemIndex);
+	const inboxId = inboxRef ? (await requireInbox(store, inboxRef)).id : undefined;
+	const limit = context.getNodeParameter('returnAll', itemIndex, false) ? undefined : (context.getNodeParameter('limit', itemIndex, 50) as number);
+	return { ...(inboxId ? { inboxId } : {}), ...(limit ? { limit } : {}) };
+}
+
 /** An Owner parameter: the agent's ID (an unknown agent is an error); empty means no owner. */
 export async function ownerIdFromParameter(store: Store, value: unknown): Promise<string | null> {
 	const owner = String(value ?? '').trim();

@@ -1,5 +1,6 @@
 import { NodeOperationError, type IDataObject, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
 
+import { Heartbeat } from '../../../core/health/heartbeat';
 import { createImapIntake } from '../../../core/imap/intake';
 import {
 	FAILED_KEYWORD,
@@ -77,8 +78,9 @@ export async function startImapMode(this: ITriggerFunctions): Promise<ITriggerRe
 	const outputs = createTriggerOutputs(this, outputOptions);
 	const resolver = environmentResolver();
 	const takeIn = createImapIntake({ store, inbox, inboxId, resolver });
+	const heartbeat = new Heartbeat({ store, inboxId, via: 'imap', onError: (error) => this.logger.warn(`Hosted inbox ${inbox.address}: could not write its heartbeat: ${error.message}`) });
 	// Quarantined mail waits in the spool; once released, it comes out of Message from there.
-	const { delivery, emissionFor } = createSpoolDelivery(this, { store, inboxId, inbox, via: 'imap', resolver, outputs, outputOptions });
+	const { delivery, emissionFor } = createSpoolDelivery(this, { store, inboxId, inbox, via: 'imap', resolver, outputs, outputOptions, heartbeat });
 	const where = `${connection.user}@${connection.host}:${connection.port}/${mailbox}`;
 	const report = (message: string) => this.saveFailedExecution(new NodeOperationError(this.getNode(), message));
 
@@ -112,9 +114,12 @@ export async function startImapMode(this: ITriggerFunctions): Promise<ITriggerRe
 
 	const onEvent = (event: PollerEvent) => {
 		switch (event.type) {
-			case 'outage':
-				report(`Lost the IMAP connection to ${where}: ${event.error.message}. Reconnecting on its own; mail waits in the mailbox meanwhile.`);
+			case 'outage': {
+				const message = `Lost the IMAP connection to ${where}: ${event.error.message}. Reconnecting on its own; mail waits in the mailbox meanwhile.`;
+				heartbeat.noteError(message);
+				report(message);
 				break;
+			}
 			case 'reconnected':
 				this.logger.info(`Hosted inbox ${inbox.address}: IMAP connection to ${where} is back after ${Math.round(event.downForMs / 1000)} s`);
 				break;
@@ -152,14 +157,18 @@ export async function startImapMode(this: ITriggerFunctions): Promise<ITriggerRe
 			case 'retry':
 				this.logger.warn(`Hosted inbox ${inbox.address}: message ${event.messageId ?? `UID ${event.uid}`} failed (attempt ${event.attempt}): ${event.error.message}; retrying in ${Math.round(event.retryInMs / 1000)} s`);
 				break;
-			case 'given-up':
-				outputs.reportGivenUp(
-					`The message ${event.messageId ?? `UID ${event.uid}`} in ${where} failed in ${event.attempts} executions and is no longer retried: ${event.error.message}. It stays in the mailbox, flagged ${FAILED_KEYWORD} (remove the flag to have it tried again).`,
-				);
+			case 'given-up': {
+				const message = `The message ${event.messageId ?? `UID ${event.uid}`} in ${where} failed in ${event.attempts} executions and is no longer retried: ${event.error.message}. It stays in the mailbox, flagged ${FAILED_KEYWORD} (remove the flag to have it tried again).`;
+				heartbeat.noteError(message);
+				outputs.reportGivenUp(message);
 				break;
-			case 'action-failed':
-				report(`Processed messages (UIDs ${event.uids.join(', ')}) in ${where} could not be marked, moved or deleted: ${event.error.message}`);
+			}
+			case 'action-failed': {
+				const message = `Processed messages (UIDs ${event.uids.join(', ')}) in ${where} could not be marked, moved or deleted: ${event.error.message}`;
+				heartbeat.noteError(message);
+				report(message);
 				break;
+			}
 			case 'connected':
 				this.logger.info(`Hosted inbox ${inbox.address}: taking mail from ${where} (${event.idle ? 'IDLE' : 'polling'})`);
 				break;
@@ -190,12 +199,14 @@ export async function startImapMode(this: ITriggerFunctions): Promise<ITriggerRe
 	if (startFailure) throw new NodeOperationError(this.getNode(), startFailure);
 	delivery.start();
 	const retention = startRetention(this, store, inboxId, inbox);
+	await heartbeat.start();
 	return {
 		closeFunction: async () => {
 			await poller.stop();
 			outputs.close();
 			await delivery.stop();
 			await retention.stop();
+			await heartbeat.stop();
 		},
 	};
 }

@@ -1,6 +1,7 @@
 import type { ITriggerFunctions } from 'n8n-workflow';
 
 import type { DnsResolver } from '../../../core/dns';
+import type { Heartbeat } from '../../../core/health/heartbeat';
 import type { InboxConfig } from '../../../core/inbox';
 import { buildIntakeEmission } from '../../../core/intake-delivery/emission';
 import { SpoolDelivery } from '../../../core/intake-delivery/spool-delivery';
@@ -18,9 +19,18 @@ const RELEASE_PICKUP_MS = 5_000;
  */
 export function createSpoolDelivery(
 	context: ITriggerFunctions,
-	options: { store: Store; inboxId: string; inbox: InboxConfig; via: IntakeItem['via']; resolver: DnsResolver; outputs: TriggerOutputs; outputOptions: OutputOptions },
+	options: {
+		store: Store;
+		inboxId: string;
+		inbox: InboxConfig;
+		via: IntakeItem['via'];
+		resolver: DnsResolver;
+		outputs: TriggerOutputs;
+		outputOptions: OutputOptions;
+		heartbeat: Heartbeat;
+	},
 ): { delivery: SpoolDelivery; emissionFor(run: IntakeRun, entry?: SpoolEntry): ReturnType<typeof buildIntakeEmission> } {
-	const { store, inboxId, inbox, outputs } = options;
+	const { store, inboxId, inbox, outputs, heartbeat } = options;
 	const emissionFor = (run: IntakeRun, entry?: SpoolEntry) =>
 		buildIntakeEmission(run.result, run.parsed, { inboxAddress: inbox.address, via: options.via, receivedAt: run.receivedAt, released: entry?.released });
 	const delivery = new SpoolDelivery({
@@ -28,11 +38,15 @@ export function createSpoolDelivery(
 		inboxId,
 		prepare: async (entry) => emissionFor(await runOfSpooled(entry, inbox, options.resolver), entry),
 		deliver: async (emission, entry) => await outputs.deliver(emission, entry.raw),
-		onGiveUp: (entry, error) =>
-			outputs.reportGivenUp(
-				`The message received at ${entry.receivedAt} (spool entry ${entry.id}) failed in ${entry.attempts} executions and is no longer retried: ${error.message}. It stays in the store's spool.`,
-			),
-		onError: (error) => context.logger.warn(`Hosted inbox ${inbox.address}: spool trouble, will retry: ${error.message}`),
+		onGiveUp: (entry, error) => {
+			const message = `The message received at ${entry.receivedAt} (spool entry ${entry.id}) failed in ${entry.attempts} executions and is no longer retried: ${error.message}. It stays in the store's spool as failed: re-drive it with Failed Message > Re-drive or "hosted-inbox store spool redrive ${entry.id}".`;
+			heartbeat.noteError(message);
+			outputs.reportGivenUp(message);
+		},
+		onError: (error) => {
+			heartbeat.noteError(`Spool trouble (will retry): ${error.message}`);
+			context.logger.warn(`Hosted inbox ${inbox.address}: spool trouble, will retry: ${error.message}`);
+		},
 		retry: options.outputOptions.retry,
 		sweepIntervalMs: Math.min(RELEASE_PICKUP_MS, options.outputOptions.retry.baseDelayMs),
 	});

@@ -1,6 +1,7 @@
 import { NodeOperationError, type IDataObject, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
 
 import { environmentResolver } from '../../../core/dns';
+import { Heartbeat } from '../../../core/health/heartbeat';
 import { inboxWarnings } from '../../../core/inbox';
 import { defaultSelfSignedCertificateFile } from '../../../core/smtp/certificate';
 import { createSmtpIntake } from '../../../core/smtp/intake';
@@ -72,13 +73,17 @@ export async function startSmtpMode(this: ITriggerFunctions): Promise<ITriggerRe
 	const { id: inboxId } = await store.registerInbox({ address, retention: inbox.retention });
 	const outputOptions = readOutputOptions(this);
 	const outputs = createTriggerOutputs(this, outputOptions);
-	const { delivery, emissionFor } = createSpoolDelivery(this, { store, inboxId, inbox, via: 'smtp', resolver, outputs, outputOptions });
+	const heartbeat = new Heartbeat({ store, inboxId, via: 'smtp', onError: (error) => this.logger.warn(`Hosted inbox ${address}: could not write its heartbeat: ${error.message}`) });
+	const { delivery, emissionFor } = createSpoolDelivery(this, { store, inboxId, inbox, via: 'smtp', resolver, outputs, outputOptions, heartbeat });
 	const receive = createSmtpIntake({
 		store,
 		inbox,
 		inboxId,
 		resolver,
-		onTrouble: (error) => this.logger.warn(`Hosted inbox ${address}: answered 451 (try again later) because of local trouble: ${error.message}`),
+		onTrouble: (error) => {
+			heartbeat.noteError(`Answered 451 (try again later) because of local trouble: ${error.message}`);
+			this.logger.warn(`Hosted inbox ${address}: answered 451 (try again later) because of local trouble: ${error.message}`);
+		},
 		onSpooled: (entry, run) => delivery.submit(entry, Promise.resolve(run).then((r) => emissionFor(r))),
 		onRefused: (run) => {
 			try {
@@ -97,6 +102,7 @@ export async function startSmtpMode(this: ITriggerFunctions): Promise<ITriggerRe
 	}
 	delivery.start();
 	const retention = startRetention(this, store, inboxId, inbox);
+	await heartbeat.start();
 
 	return {
 		closeFunction: async () => {
@@ -104,6 +110,7 @@ export async function startSmtpMode(this: ITriggerFunctions): Promise<ITriggerRe
 			outputs.close();
 			await delivery.stop();
 			await retention.stop();
+			await heartbeat.stop();
 		},
 	};
 }

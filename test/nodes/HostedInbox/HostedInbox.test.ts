@@ -447,6 +447,41 @@ describeEachStore('Hosted Inbox node', (getStore) => {
 			expect(await ok(target, { resource: 'quarantine', operation: 'getAll', inbox: inboxAddress, returnAll: true })).toEqual([]);
 		});
 	});
+
+	describe('failed messages and health', () => {
+		it('lists failed messages with From, Subject and the error, re-drives one once, and reports the inbox\'s health', async () => {
+			const inbox = await store.registerInbox({ address: 'failing@inbox.example.test' });
+			const envelope = { clientIp: '192.0.2.9', helo: 'mx.customer.test', mailFrom: 'ann@customer.test', rcpt: [inbox.address] };
+			const raw = Buffer.concat([Buffer.from('From: Ann <ann@customer.test>\r\nSubject: Refund please\r\n\r\n'), Buffer.alloc(100_000, 0x78)]);
+			const entry = await store.spoolPut({ inboxId: inbox.id, raw, envelope, receivedAt: '2030-01-01T08:00:00.000Z' });
+			await store.spoolFail(entry.id, 'Create Ticket: boom', { nextAttemptAt: '2030-01-01T08:00:00.000Z', maxAttempts: 1 });
+			const waiting = await store.spoolPut({ inboxId: inbox.id, raw, envelope, receivedAt: '2030-01-01T09:00:00.000Z' });
+			await store.beatTrigger(inbox.id, { via: 'smtp', event: 'started', intervalMs: 30_000 });
+			await store.beatTrigger(inbox.id, { via: 'smtp', event: 'stopped', intervalMs: 30_000 });
+
+			const listed = await ok(target, { resource: 'failedMessage', operation: 'getAll', inbox: inbox.address, returnAll: true });
+			expect(listed).toEqual([
+				{ id: entry.id, inboxId: inbox.id, status: 'failed', from: 'ann@customer.test', subject: 'Refund please', receivedAt: entry.receivedAt, attempts: 1, nextAttemptAt: '2030-01-01T08:00:00.000Z', lastError: 'Create Ticket: boom' },
+			]);
+			const [health] = await ok(target, { resource: 'inbox', operation: 'getHealth', inbox: inbox.address });
+			expect(health).toMatchObject({
+				inbox: { address: inbox.address },
+				trigger: { status: 'stopped', via: 'smtp' },
+				lastReceivedAt: waiting.receivedAt,
+				backlog: { count: 1, oldestReceivedAt: waiting.receivedAt },
+				failed: 1,
+				quarantined: 0,
+			});
+			const everyInbox = await ok(target, { resource: 'inbox', operation: 'getHealth' });
+			expect(everyInbox.map((h) => (h.inbox as IDataObject).address)).toEqual(expect.arrayContaining([inboxAddress, inbox.address]));
+
+			const [redriven] = await ok(target, { resource: 'failedMessage', operation: 'redrive', failedMessageId: entry.id });
+			expect(redriven).toMatchObject({ id: entry.id, status: 'pending', attempts: 0, subject: 'Refund please' });
+			expect((await fails(target, { resource: 'failedMessage', operation: 'redrive', failedMessageId: entry.id })).message).toContain(`No failed spool entry with id ${entry.id}`);
+			expect(await ok(target, { resource: 'failedMessage', operation: 'getAll', inbox: inbox.address, returnAll: true })).toEqual([]);
+			expect(await ok(target, { resource: 'inbox', operation: 'getHealth', inbox: inbox.address })).toMatchObject([{ failed: 0, backlog: { count: 2 } }]);
+		});
+	});
 });
 
 describe('Hosted Inbox node store selection', () => {

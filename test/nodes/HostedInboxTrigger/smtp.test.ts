@@ -324,6 +324,50 @@ describeEachNodeStore('Hosted Inbox Trigger, SMTP mode, in n8n', (get) => {
 		expect(failed[0].raw.toString()).toContain(`Subject: ${doomed}`);
 	});
 
+	it('beats in the store (health: running), notes a message given up as its last error; re-driven from the CLI, the message comes out again; stopped after deactivation', async () => {
+		const { handle, transport, ns, inboxId } = await start({ options: { retryDelaySeconds: 1, maxAttempts: 1 } });
+		const health = async () => {
+			const listed = await runCli(['store', 'health', '--store', ns.cliStore, '--json']);
+			expect(listed).toMatchObject({ code: 0, stderr: '' });
+			return (JSON.parse(listed.stdout) as Array<{ inbox: { id: string } } & IDataObject>).find((h) => h.inbox.id === inboxId);
+		};
+		// The inbox is the whole file's: messages given up by earlier tests stay failed.
+		const before = (await health())!;
+		expect(before).toMatchObject({ trigger: { status: 'running', via: 'smtp', stoppedAt: null } });
+
+		const subject = `given up, then re-driven ${ns.engine}`;
+		failFirst.add(subject);
+		const errorsBefore = handle.failedExecutions.length;
+		await transport.sendMail({ from: 'c@customer.example', to: 'support@inbox.example.test', subject, text: 'x' });
+		for (let i = 0; i < 100 && handle.failedExecutions.length === errorsBefore; i++) await new Promise((r) => setTimeout(r, 100));
+		expect(handle.failedExecutions[errorsBefore].message).toMatch(/failed in 1 executions and is no longer retried/);
+		const listed = await runCli(['store', 'spool', 'list', '--status', 'failed', '--store', ns.cliStore, '--json']);
+		const [failed] = (JSON.parse(listed.stdout) as Array<{ id: string; inboxId: string; subject: string }>).filter((e) => e.inboxId === inboxId);
+		expect(failed).toMatchObject({ subject, attempts: 1, lastError: expect.stringContaining(`first attempt of "${subject}" fails`) });
+		const noted = async () => String(((await health())?.lastError as IDataObject | null)?.message).includes(failed.id);
+		for (let i = 0; i < 50 && !(await noted()); i++) await new Promise((r) => setTimeout(r, 100));
+		expect(await health()).toMatchObject({
+			trigger: { status: 'running' },
+			failed: Number(before.failed) + 1,
+			lastError: { message: expect.stringContaining(`spool entry ${failed.id}) failed in 1 executions`) },
+		});
+
+		const executionsBefore = handle.executions.length;
+		expect(await runCli(['store', 'spool', 'redrive', failed.id, '--store', ns.cliStore])).toMatchObject({ code: 0, stderr: '' });
+		const redrivenAt = Date.now();
+		const executions = await handle.waitForExecutions(executionsBefore + 1, 10_000);
+		expect(Date.now() - redrivenAt).toBeLessThan(5_000 + 1_000);
+		const again = executions[executionsBefore];
+		expect(again.error).toBeUndefined();
+		expect(again.emitted[0][0].json).toMatchObject({ email: { subject } });
+		for (let i = 0; i < 50 && (await ns.store.spoolGet(failed.id))?.status !== 'done'; i++) await new Promise((r) => setTimeout(r, 100));
+		expect(await ns.store.spoolGet(failed.id)).toMatchObject({ status: 'done', lastError: null });
+		expect(await health()).toMatchObject({ failed: before.failed, backlog: { count: 0 } });
+
+		await handle.stop();
+		expect(await health()).toMatchObject({ trigger: { status: 'stopped', stoppedAt: expect.any(String) } });
+	});
+
 	it('re-emits messages left in the spool by an earlier run when it is activated', async () => {
 		const ns = get();
 		const inbox = await ns.store.registerInbox({ address: 'support@inbox.example.test' });
