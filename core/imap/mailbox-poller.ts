@@ -5,10 +5,12 @@
  * - IDLE when the server has it (restarted every maxIdleTime, since idle links die silently), else polling.
  * - imapflow does not reconnect: every lost connection gets a new client, with exponential backoff and
  *   jitter, forever; each outage is reported once through `onEvent`.
- * - The durable checkpoint is UIDVALIDITY + the set of UIDs done (store), not a high-water mark.
+ * - The durable checkpoint is UIDVALIDITY + the set of UIDs done (store), not a high-water mark: a low-water mark
+ *   under which every UID is done, and the done UIDs above it.
  * - The size is checked before downloading; larger messages are flagged and reported, never downloaded.
  * - The after-processing action runs only once the processing of that message succeeded; a failure
- *   leaves the message untouched and it is retried with backoff, then flagged and reported.
+ *   leaves the message untouched and it is retried with backoff, then flagged and reported. The attempts are
+ *   kept in the store: a restart does not give a failing message a fresh set of them.
  */
 import { ImapFlow, type FetchMessageObject, type ImapFlowOptions, type SearchObject } from 'imapflow';
 
@@ -64,7 +66,7 @@ export interface MailboxPollerOptions {
 	mailbox?: string;
 	/** Names the checkpoint; default user@host:port/mailbox. */
 	mailboxKey?: string;
-	store: Pick<Store, 'getMailboxCheckpoint' | 'markUidsDone'>;
+	store: Pick<Store, 'getMailboxCheckpoint' | 'markUidsDone' | 'setMailboxAttempts' | 'clearMailboxAttempts'>;
 	maxMessageBytes: number;
 	initialSync?: InitialSync;
 	afterProcessing?: AfterProcessing;
@@ -224,8 +226,8 @@ export class MailboxPoller {
 	private stopped = false;
 	private loop: Promise<void> | null = null;
 	private session: Session | null = null;
-	/** The done set of the current UIDVALIDITY (mirrors the store). */
-	private done: { uidValidity: string; uids: Set<number> } | null = null;
+	/** The done set of the current UIDVALIDITY (mirrors the store): every UID at or below `through`, and `uids`. */
+	private done: { uidValidity: string; through: number; uids: Set<number> } | null = null;
 	/** `${uidValidity}:${uid}` -> Message-ID of messages being processed. Kept across reconnects. */
 	private readonly inFlight = new Map<string, string | null>();
 	private readonly retries = new Map<string, RetryState>();
@@ -379,7 +381,7 @@ export class MailboxPoller {
 		// Without IDLE, imapflow's fallback polls (NOOP) at maxIdleTime: make that the poll interval.
 		if (!session.idle) client.maxIdleTime = this.o.pollIntervalMs;
 		if (this.o.afterProcessing?.action === 'move') await this.ensureFolder(client, this.o.afterProcessing.folder);
-		await this.loadCheckpoint(session);
+		await this.loadCheckpoint(session, opened.uidNext);
 		this.session = session;
 		onReady();
 		this.emit({ type: 'connected', mailbox: this.mailbox, uidValidity: session.uidValidity, idle: session.idle });
@@ -411,18 +413,22 @@ export class MailboxPoller {
 	}
 
 	/** Loads the checkpoint; on the first start or a UIDVALIDITY change decides which messages are out of scope. */
-	private async loadCheckpoint(session: Session): Promise<void> {
+	private async loadCheckpoint(session: Session, uidNext: number | undefined): Promise<void> {
 		const { client, uidValidity } = session;
 		const checkpoint = await this.o.store.getMailboxCheckpoint(this.mailboxKey);
 		if (checkpoint && checkpoint.uidValidity === uidValidity) {
-			this.done = { uidValidity, uids: new Set(checkpoint.doneUids) };
+			this.done = { uidValidity, through: checkpoint.doneThrough, uids: new Set(checkpoint.doneUids) };
+			this.resumeAttempts(uidValidity, checkpoint.attempts);
 			return;
 		}
 		let outOfScope: number[];
+		// Every UID below UIDNEXT that is out of scope, gaps included (a gap is a message gone for good).
+		let outOfScopeThrough = 0;
 		if (!checkpoint) {
 			const sync = this.o.initialSync ?? { mode: 'new' };
 			const query: SearchObject = sync.mode === 'new' ? { all: true } : sync.mode === 'unread' ? { seen: true } : { before: sync.since };
 			outOfScope = (await client.search(query, { uid: true })) || [];
+			if (sync.mode === 'new' && uidNext) outOfScopeThrough = uidNext - 1;
 		} else {
 			this.emit({ type: 'resync', previousUidValidity: checkpoint.uidValidity, uidValidity });
 			// Marked-read messages were done under the old numbering; moved or deleted ones are gone.
@@ -434,8 +440,31 @@ export class MailboxPoller {
 			for (const key of [...this.retries.keys()]) if (!key.startsWith(`${uidValidity}:`)) this.retries.delete(key);
 		}
 		// Written even when empty: the checkpoint's existence is what says "first start is over".
-		await this.o.store.markUidsDone(this.mailboxKey, uidValidity, outOfScope);
-		this.done = { uidValidity, uids: new Set(outOfScope) };
+		await this.o.store.markUidsDone(this.mailboxKey, uidValidity, outOfScope, outOfScopeThrough);
+		this.done = { uidValidity, through: outOfScopeThrough, uids: new Set() };
+		this.addDone(outOfScope);
+	}
+
+	/** Attempts counted before a restart: retried at once, one by one, counting on; those used up are flagged. */
+	private resumeAttempts(uidValidity: string, stored: Array<{ uid: number; attempts: number }>): void {
+		for (const { uid, attempts } of stored) {
+			const key = this.key(uidValidity, uid);
+			// This process's own count (a reconnect, not a restart) is the same or newer, and knows the backoff.
+			if (this.retries.has(key) || this.inFlight.has(key) || this.pendingDone.get(uidValidity)?.has(uid)) continue;
+			if (attempts >= this.o.retry.maxAttempts) this.pendingFlags.set(key, { uid, keyword: FAILED_KEYWORD });
+			else this.retries.set(key, { attempts, dueAt: 0 });
+		}
+	}
+
+	private isDone(uid: number): boolean {
+		return uid <= this.done!.through || this.done!.uids.has(uid);
+	}
+
+	/** Adds to the mirror and folds the run right above the mark into it, as the store does. */
+	private addDone(uids: number[]): void {
+		const done = this.done!;
+		for (const uid of uids) if (uid > done.through) done.uids.add(uid);
+		while (done.uids.delete(done.through + 1)) done.through++;
 	}
 
 	private nextLookInMs(session: Session): number {
@@ -495,12 +524,11 @@ export class MailboxPoller {
 		const present = ((await client.search(query, { uid: true })) || []).filter((uid) => uid >= from);
 		this.assertAlive(session);
 		if (client.mailbox && String(client.mailbox.uidValidity) !== uidValidity) throw new ConnectionLost('UIDVALIDITY changed while connected');
-		const done = this.done!.uids;
 		const owedDone = this.pendingDone.get(uidValidity);
 		const candidates: number[] = [];
 		let lowest = Infinity;
 		for (const uid of present) {
-			if (done.has(uid)) continue;
+			if (this.isDone(uid)) continue;
 			lowest = Math.min(lowest, uid);
 			const key = this.key(uidValidity, uid);
 			// In flight, succeeded but not yet recorded, or given up/too large but not yet flagged: not again.
@@ -509,7 +537,26 @@ export class MailboxPoller {
 			if (!retry || retry.dueAt <= now) candidates.push(uid);
 		}
 		session.low = lowest === Infinity ? Math.max(from, (present[present.length - 1] ?? 0) + 1) : lowest;
+		this.dropOverRetries(uidValidity, present);
 		if (candidates.length) await this.handOver(session, candidates);
+	}
+
+	/**
+	 * A retry whose message was expunged or flagged by someone else, or was done meanwhile, is over: its due time would
+	 * keep waking the loop. Retried messages are never below the low mark unless gone (the mark is the lowest not done).
+	 */
+	private dropOverRetries(uidValidity: string, present: number[]): void {
+		const prefix = `${uidValidity}:`;
+		const here = new Set(present);
+		const over: number[] = [];
+		for (const key of this.retries.keys()) {
+			if (!key.startsWith(prefix) || this.inFlight.has(key)) continue;
+			const uid = Number(key.slice(prefix.length));
+			if (!here.has(uid) || this.isDone(uid)) over.push(uid);
+		}
+		if (!over.length) return;
+		for (const uid of over) this.retries.delete(this.key(uidValidity, uid));
+		void this.o.store.clearMailboxAttempts(this.mailboxKey, uidValidity, over).catch(() => undefined);
 	}
 
 	/** Fetches sizes, then the messages, and starts their processing in batches (retries one by one). */
@@ -656,7 +703,7 @@ export class MailboxPoller {
 				);
 			}
 		} else {
-			for (const message of messages) this.failed(uidValidity, message, failure);
+			for (const message of messages) await this.failed(uidValidity, message, failure);
 		}
 		this.wake();
 	}
@@ -666,18 +713,21 @@ export class MailboxPoller {
 		if (this.takenIn.size > TAKEN_IN_MEMORY) this.takenIn.delete(this.takenIn.values().next().value as string);
 	}
 
-	private failed(uidValidity: string, message: MailboxMessage, error: Error): void {
+	private async failed(uidValidity: string, message: MailboxMessage, error: Error): Promise<void> {
 		const key = this.key(uidValidity, message.uid);
 		const attempts = message.attempt;
 		if (attempts >= this.o.retry.maxAttempts) {
 			this.retries.delete(key);
 			this.pendingFlags.set(key, { uid: message.uid, keyword: FAILED_KEYWORD });
 			this.emit({ type: 'given-up', uid: message.uid, messageId: message.messageId, attempts, error });
-			return;
+		} else {
+			const retryInMs = retryDelayMs(attempts, this.o.retry);
+			this.retries.set(key, { attempts, dueAt: Date.now() + retryInMs });
+			this.emit({ type: 'retry', uid: message.uid, messageId: message.messageId, attempt: attempts, error, retryInMs });
 		}
-		const retryInMs = retryDelayMs(attempts, this.o.retry);
-		this.retries.set(key, { attempts, dueAt: Date.now() + retryInMs });
-		this.emit({ type: 'retry', uid: message.uid, messageId: message.messageId, attempt: attempts, error, retryInMs });
+		// Kept until the message is done or flagged: a restart meanwhile counts on from here. An unreachable store
+		// loses only this count, and only across a restart: this process keeps counting in memory.
+		await this.o.store.setMailboxAttempts(this.mailboxKey, uidValidity, message.uid, attempts).catch(() => undefined);
 	}
 
 	/** Store first (the durable record that processing succeeded), then the action on the server. */
@@ -719,10 +769,8 @@ export class MailboxPoller {
 				return false;
 			}
 			// The set stays in the map even when empty: a concurrent recordDone may be filling it again.
-			for (const uid of uids) {
-				this.done.uids.add(uid);
-				owed.delete(uid);
-			}
+			this.addDone(uids);
+			for (const uid of uids) owed.delete(uid);
 		}
 		return true;
 	}
@@ -733,8 +781,10 @@ export class MailboxPoller {
 				this.pendingFlags.delete(key);
 				continue;
 			}
-			await session.client.messageFlagsAdd([uid], [keyword], { uid: true });
+			const flagged = await session.client.messageFlagsAdd([uid], [keyword], { uid: true });
 			this.pendingFlags.delete(key);
+			// Flagged, it is out of the search: a retry someone asks for by removing the keyword starts again at 1.
+			if (flagged && keyword === FAILED_KEYWORD) await this.o.store.clearMailboxAttempts(this.mailboxKey, session.uidValidity, [uid]).catch(() => undefined);
 		}
 	}
 

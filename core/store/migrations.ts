@@ -269,6 +269,22 @@ export const MIGRATIONS: Array<{ version: number; name: string; statements: stri
 			'CREATE INDEX messages_inbox_received ON messages (inbox_id, direction, received_at)',
 		],
 	},
+	{
+		version: 6,
+		name: 'IMAP ledger: a low-water mark under the done UIDs, attempts kept per message',
+		// Every UID at or below done_through is done; mailbox_done_uids keeps only the done UIDs above it. The failed
+		// attempts of a message survive a restart, so a message is given up after maxAttempts in all, not per process.
+		statements: [
+			'ALTER TABLE mailbox_checkpoints ADD COLUMN done_through INTEGER NOT NULL DEFAULT 0',
+			`CREATE TABLE mailbox_attempts (
+				mailbox_key TEXT NOT NULL REFERENCES mailbox_checkpoints (mailbox_key),
+				uid_validity TEXT NOT NULL,
+				uid INTEGER NOT NULL,
+				attempts INTEGER NOT NULL,
+				PRIMARY KEY (mailbox_key, uid_validity, uid)
+			)`,
+		],
+	},
 ];
 
 const ENGINE_TYPES: Record<SqlDriver['engine'], Record<string, string>> = {

@@ -243,6 +243,12 @@ function unique<T>(values: T[]): T[] {
 }
 
 /** In-Reply-To / References as the store keeps them: normalised, unusable ones dropped, each once. */
+function checkUids(uids: number[]): number[] {
+	const checked = unique(uids);
+	if (checked.some((uid) => !Number.isInteger(uid) || uid <= 0)) throw new StoreInputError(`UIDs must be positive whole numbers, got ${JSON.stringify(uids)}`);
+	return checked;
+}
+
 function messageIds(values: string[] | undefined): string[] {
 	return unique((values ?? []).map(normalizeMessageId).filter((id): id is string => id !== null));
 }
@@ -1211,30 +1217,59 @@ export class SqlStore implements Store {
 	// ---- IMAP checkpoints
 
 	async getMailboxCheckpoint(mailboxKey: string): Promise<MailboxCheckpoint | null> {
-		const row = await this.one(this.db, 'SELECT * FROM mailbox_checkpoints WHERE mailbox_key = $1', [mailboxKey]);
-		if (!row) return null;
-		const uids = await this.db.all('SELECT uid FROM mailbox_done_uids WHERE mailbox_key = $1 ORDER BY uid', [mailboxKey]);
-		return { mailboxKey, uidValidity: String(row.uid_validity), doneUids: uids.map((uid) => Number(uid.uid)) };
+		// One statement, one snapshot: a fold committed between reading the mark and the UIDs would hide done UIDs.
+		const rows = await this.db.all(
+			`SELECT c.uid_validity, c.done_through, d.uid FROM mailbox_checkpoints c
+			LEFT JOIN mailbox_done_uids d ON d.mailbox_key = c.mailbox_key WHERE c.mailbox_key = $1 ORDER BY d.uid`,
+			[mailboxKey],
+		);
+		if (!rows.length) return null;
+		const uidValidity = String(rows[0].uid_validity);
+		const attempts = await this.db.all('SELECT uid, attempts FROM mailbox_attempts WHERE mailbox_key = $1 AND uid_validity = $2 ORDER BY uid', [mailboxKey, uidValidity]);
+		return {
+			mailboxKey,
+			uidValidity,
+			doneThrough: Number(rows[0].done_through),
+			doneUids: rows.filter((row) => row.uid !== null).map((row) => Number(row.uid)),
+			attempts: attempts.map((row) => ({ uid: Number(row.uid), attempts: Number(row.attempts) })),
+		};
 	}
 
-	async markUidsDone(mailboxKey: string, uidValidity: string, uids: number[]): Promise<void> {
+	async markUidsDone(mailboxKey: string, uidValidity: string, uids: number[], doneThrough = 0): Promise<void> {
 		const key = checkText(mailboxKey, 'Mailbox key');
 		const validity = checkText(String(uidValidity), 'UIDVALIDITY');
-		const done = unique(uids);
-		if (done.some((uid) => !Number.isInteger(uid) || uid <= 0)) throw new StoreInputError(`UIDs must be positive whole numbers, got ${JSON.stringify(uids)}`);
+		const done = checkUids(uids);
+		if (!Number.isInteger(doneThrough) || doneThrough < 0) throw new StoreInputError(`The done-through UID must be a whole number >= 0, got ${doneThrough}`);
 		await this.db.transaction(async (q) => {
 			await q.run('INSERT INTO mailbox_checkpoints (mailbox_key, uid_validity) VALUES ($1, $2) ON CONFLICT (mailbox_key) DO NOTHING', [key, validity]);
-			const current = await this.one(q, `SELECT uid_validity FROM mailbox_checkpoints WHERE mailbox_key = $1${this.db.forUpdate}`, [key]);
+			const current = await this.one(q, `SELECT uid_validity, done_through FROM mailbox_checkpoints WHERE mailbox_key = $1${this.db.forUpdate}`, [key]);
+			let mark = Number(current!.done_through);
 			if (String(current!.uid_validity) !== validity) {
 				// A new UIDVALIDITY means the server renumbered the mailbox: the old UIDs name nothing any more.
 				await q.run('DELETE FROM mailbox_done_uids WHERE mailbox_key = $1', [key]);
-				await q.run('UPDATE mailbox_checkpoints SET uid_validity = $2 WHERE mailbox_key = $1', [key, validity]);
+				await q.run('DELETE FROM mailbox_attempts WHERE mailbox_key = $1', [key]);
+				mark = 0;
 			}
-			for (let start = 0; start < done.length; start += 500) {
-				const chunk = done.slice(start, start + 500);
-				const values = chunk.map((_, i) => `($1, $${i + 2})`).join(', ');
-				await q.run(`INSERT INTO mailbox_done_uids (mailbox_key, uid) VALUES ${values} ON CONFLICT DO NOTHING`, [key, ...chunk]);
+			mark = Math.max(mark, doneThrough);
+			const above = done.filter((uid) => uid > mark);
+			for (let start = 0; start < above.length; start += 500) {
+				const chunk = above.slice(start, start + 500);
+				await q.run(`INSERT INTO mailbox_done_uids (mailbox_key, uid) VALUES ${chunk.map((_, i) => `($1, $${i + 2})`).join(', ')} ON CONFLICT DO NOTHING`, [key, ...chunk]);
+				await q.run(`DELETE FROM mailbox_attempts WHERE mailbox_key = $1 AND uid IN (${chunk.map((_, i) => `$${i + 2}`).join(', ')})`, [key, ...chunk]);
 			}
+			// Fold the run of done UIDs right above the mark into it, a page at a time (the run is what gets deleted).
+			for (;;) {
+				const page = await q.all('SELECT uid FROM mailbox_done_uids WHERE mailbox_key = $1 AND uid > $2 ORDER BY uid LIMIT 500', [key, mark]);
+				let i = 0;
+				while (i < page.length && Number(page[i].uid) === mark + 1) {
+					mark++;
+					i++;
+				}
+				if (i < page.length || page.length < 500) break;
+			}
+			await q.run('DELETE FROM mailbox_done_uids WHERE mailbox_key = $1 AND uid <= $2', [key, mark]);
+			await q.run('DELETE FROM mailbox_attempts WHERE mailbox_key = $1 AND uid <= $2', [key, mark]);
+			await q.run('UPDATE mailbox_checkpoints SET uid_validity = $2, done_through = $3 WHERE mailbox_key = $1', [key, validity, mark]);
 		});
 	}
 
@@ -1285,6 +1320,30 @@ export class SqlStore implements Store {
 			failed: Number(of('failed')?.n ?? 0),
 			quarantined: Number(of('quarantined')?.n ?? 0),
 		};
+	}
+
+	async setMailboxAttempts(mailboxKey: string, uidValidity: string, uid: number, attempts: number): Promise<void> {
+		const [checked] = checkUids([uid]);
+		if (!Number.isInteger(attempts) || attempts < 1) throw new StoreInputError(`Attempts must be a whole number >= 1, got ${attempts}`);
+		// Only under the checkpoint's own UIDVALIDITY: a count for the old numbering would name another message.
+		await this.db.run(
+			`INSERT INTO mailbox_attempts (mailbox_key, uid_validity, uid, attempts)
+			SELECT mailbox_key, uid_validity, $3, $4 FROM mailbox_checkpoints WHERE mailbox_key = $1 AND uid_validity = $2
+			ON CONFLICT (mailbox_key, uid_validity, uid) DO UPDATE SET attempts = excluded.attempts`,
+			[String(mailboxKey), String(uidValidity), checked, attempts],
+		);
+	}
+
+	async clearMailboxAttempts(mailboxKey: string, uidValidity: string, uids: number[]): Promise<void> {
+		const checked = checkUids(uids);
+		for (let start = 0; start < checked.length; start += 500) {
+			const chunk = checked.slice(start, start + 500);
+			await this.db.run(`DELETE FROM mailbox_attempts WHERE mailbox_key = $1 AND uid_validity = $2 AND uid IN (${chunk.map((_, i) => `$${i + 3}`).join(', ')})`, [
+				String(mailboxKey),
+				String(uidValidity),
+				...chunk,
+			]);
+		}
 	}
 
 	// ---- forwarding verification

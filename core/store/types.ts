@@ -276,7 +276,12 @@ export interface InboxHealthFacts {
 export interface MailboxCheckpoint {
 	mailboxKey: string;
 	uidValidity: string;
+	/** Every UID at or below this is done (0: none yet). */
+	doneThrough: number;
+	/** The done UIDs above doneThrough, ascending. */
 	doneUids: number[];
+	/** Failed processing attempts of messages not yet done nor flagged as given up, under this uidValidity. */
+	attempts: Array<{ uid: number; attempts: number }>;
 }
 
 export type ForwardingCheckStatus = 'waiting' | 'verified' | 'failed';
@@ -430,10 +435,18 @@ export interface Store {
 	 */
 	eraseContact(email: string): Promise<ErasureCounts & { filesClean: boolean }>;
 
-	// IMAP checkpoints: UIDVALIDITY + the set of UIDs done (not a high-water mark).
+	// IMAP checkpoints: UIDVALIDITY + the set of UIDs done (a low-water mark and the done UIDs above it, not a
+	// high-water mark), and the failed attempts per message.
 	getMailboxCheckpoint(mailboxKey: string): Promise<MailboxCheckpoint | null>;
-	/** Adds UIDs to the done set; a different uidValidity replaces the set (resync). */
-	markUidsDone(mailboxKey: string, uidValidity: string, uids: number[]): Promise<void>;
+	/**
+	 * Adds UIDs to the done set (and forgets their attempts); `doneThrough` says every UID at or below it is done too.
+	 * The run of done UIDs right above the mark is folded into it. A different uidValidity replaces the set (resync).
+	 */
+	markUidsDone(mailboxKey: string, uidValidity: string, uids: number[], doneThrough?: number): Promise<void>;
+	/** Records how many times processing this message failed (the checkpoint must exist). */
+	setMailboxAttempts(mailboxKey: string, uidValidity: string, uid: number, attempts: number): Promise<void>;
+	/** Forgets the attempts of these messages (given up and flagged: a retry asked for later starts again at 1). */
+	clearMailboxAttempts(mailboxKey: string, uidValidity: string, uids: number[]): Promise<void>;
 
 	// Trigger heartbeats and inbox health
 	/** `started` (activation) and `running` (every interval) keep the trigger running; `stopped` is its clean deactivation. */

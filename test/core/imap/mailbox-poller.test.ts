@@ -113,7 +113,32 @@ describeWithDovecot('MailboxPoller against Dovecot', () => {
 		await new Promise((r) => setTimeout(r, 500));
 		expect(ids(second.processed)).toEqual([testMessage(2, { tag: 'r' }).messageId, testMessage(3, { tag: 'r' }).messageId]);
 		const checkpoint = await store.getMailboxCheckpoint(second.poller.mailboxKey);
-		expect(checkpoint?.doneUids).toEqual([1, 2, 3]);
+		expect(checkpoint).toMatchObject({ doneThrough: 3, doneUids: [] });
+	});
+
+	it('keeps the done-UID ledger small after many messages (the mailbox\'s gaps before the first start included)', async () => {
+		const box = await folder('Ledger');
+		for (let n = 1; n <= 4; n++) dovecot.deliver(testMessage(n, { tag: 'lold' }).raw, box);
+		const c = dovecot.credentials;
+		const other = new ImapFlow({ host: c.host, port: c.port, secure: false, auth: { user: c.user, pass: c.password }, logger: false });
+		await other.connect();
+		await other.mailboxOpen(box);
+		await other.messageDelete('2', { uid: true });
+		await other.logout();
+		// Parallel batches finish out of order: the ledger folds the run as it closes.
+		const run = poller(box, { batchSize: 4, maxInFlight: 3 });
+		await run.poller.start();
+		const fresh = Array.from({ length: 60 }, (_, i) => testMessage(i + 1, { tag: 'ledger' }));
+		for (const m of fresh) dovecot.deliver(m.raw, box);
+		await eventually(() => run.processed.length >= 60, 30_000, '60 messages', () => `${run.processed.length}`);
+		expect(ids(run.processed)).toEqual(fresh.map((m) => m.messageId).sort());
+		await eventually(
+			async () => (await store.getMailboxCheckpoint(run.poller.mailboxKey))?.doneThrough === 64,
+			5000,
+			'every UID done through 64',
+			() => 'see the checkpoint',
+		);
+		expect(await store.getMailboxCheckpoint(run.poller.mailboxKey)).toMatchObject({ doneThrough: 64, doneUids: [], attempts: [] });
 	});
 
 	it('keeps its place across a restart that finds an empty mailbox first', async () => {
@@ -201,6 +226,63 @@ describeWithDovecot('MailboxPoller against Dovecot', () => {
 		expect(flags.get(testMessage(3, { tag: 'f' }).messageId)?.has('\\Seen')).toBe(true);
 		// The good two then succeeded alone, once each.
 		expect(ids(run.processed)).toEqual([testMessage(1, { tag: 'f' }).messageId, testMessage(3, { tag: 'f' }).messageId]);
+	});
+
+	it('gives a failing message up after maxAttempts in all, across restarts (not maxAttempts per process)', async () => {
+		const box = await folder('FailingAcrossRestarts');
+		const bad = testMessage(1, { tag: 'fr' });
+		const good = testMessage(2, { tag: 'fr' });
+		dovecot.deliver(bad.raw, box);
+		dovecot.deliver(good.raw, box);
+		const attempts: number[][] = [];
+		// A long backoff: each process makes one attempt, then is restarted before its retry is due.
+		const runProcess = async (n: number) => {
+			const seen: number[] = [];
+			attempts.push(seen);
+			const run = poller(box, { initialSync: { mode: 'unread' }, retry: { maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000 } }, (m) => {
+				if (m.messageId !== bad.messageId) return false;
+				seen.push(m.attempt);
+				return true;
+			});
+			await run.poller.start();
+			await eventually(() => run.events.some((e) => (e.type === 'retry' || e.type === 'given-up') && e.messageId === bad.messageId), 10_000, `attempt in process ${n}`);
+			return run;
+		};
+		for (const n of [1, 2]) {
+			const run = await runProcess(n);
+			await eventually(async () => (await store.getMailboxCheckpoint(run.poller.mailboxKey))?.attempts[0]?.attempts === n, 5000, `attempt ${n} stored`);
+			await run.poller.stop();
+		}
+		const third = await runProcess(3);
+		expect(attempts).toEqual([[1], [2], [3]]);
+		expect(third.events.find((e) => e.type === 'given-up')).toMatchObject({ messageId: bad.messageId, attempts: 3 });
+		await eventually(async () => (await observer.flagsByMessageId(box)).get(bad.messageId)?.has(FAILED_KEYWORD) === true, 5000, 'failed keyword');
+		// Flagged, its count is forgotten: removing the keyword asks for a fresh set of attempts.
+		await eventually(async () => (await store.getMailboxCheckpoint(third.poller.mailboxKey))?.attempts.length === 0, 5000, 'attempts cleared once flagged');
+		await third.poller.stop();
+		// A fourth start neither tries nor flags it again; the good one (failed with it in one batch at first) went through.
+		const fourth = poller(box, {}, (m) => m.messageId === bad.messageId);
+		await fourth.poller.start();
+		await new Promise((r) => setTimeout(r, 500));
+		expect(fourth.events.filter((e) => e.type === 'retry' || e.type === 'given-up')).toEqual([]);
+		expect((await observer.flagsByMessageId(box)).get(good.messageId)?.has('\\Seen')).toBe(true);
+	});
+
+	it('flags at the next start a message given up just before a crash (its count was kept, its flag not yet set)', async () => {
+		const box = await folder('GivenUpBeforeCrash');
+		const bad = testMessage(1, { tag: 'gc' });
+		const first = poller(box);
+		await first.poller.start();
+		await first.poller.stop();
+		dovecot.deliver(bad.raw, box);
+		// As a process that counted the last attempt, then died before setting the keyword.
+		await store.setMailboxAttempts(first.poller.mailboxKey, (await store.getMailboxCheckpoint(first.poller.mailboxKey))!.uidValidity, 1, 3);
+		const tried: MailboxMessage[] = [];
+		const second = poller(box, {}, (m) => tried.push(m) > 0);
+		await second.poller.start();
+		await eventually(async () => (await observer.flagsByMessageId(box)).get(bad.messageId)?.has(FAILED_KEYWORD) === true, 5000, 'failed keyword');
+		expect(tried).toEqual([]);
+		expect(second.processed).toEqual([]);
 	});
 
 	it('never downloads mail over the size limit: flags and reports it, and takes in the rest', async () => {

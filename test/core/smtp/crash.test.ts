@@ -2,19 +2,20 @@
  * Crash test of the "nothing lost, nothing twice" contract: a child process runs the trigger and the real pipeline
  * nodes in n8n-core; 200 messages are sent by a client that, as a real MTA, resends whatever got no reply or a 4xx;
  * the child is SIGKILLed at random points (and once right after a spool write, before its 250) and restarted.
- * At the end every message is exactly one conversation with exactly one ticket.
+ * At the end every message is exactly one conversation with exactly one ticket. Once per store engine: the embedded
+ * store (SQLite in n8n's data folder, Node >= 22.13) and PostgreSQL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
 
-import { openStore } from '../../../core/store/open';
+import { defaultEmbeddedPath, openStore, type StoreOptions } from '../../../core/store/open';
 import type { Store } from '../../../core/store/types';
-import { dropSchema, engineGate, TEST_PG_URL } from '../../support/stores';
+import { dropSchema, engineGate, storeEngines, TEST_PG_URL, type EngineName } from '../../support/stores';
 import { REGISTER_TS } from '../store/children/spawn';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -37,12 +38,12 @@ interface Child {
 	output: string[];
 }
 
-function startChild(port: number, schema: string, dir: string, dieAfterSpoolWrites?: number): Child {
+function startChild(port: number, engine: EngineName, schema: string, dir: string, dieAfterSpoolWrites?: number): Child {
 	const zone = join(dir, 'empty-zone.json');
 	writeFileSync(zone, '{}');
 	const child = spawn(
 		process.execPath,
-		[REGISTER_TS, join(__dirname, 'children/crash-inbox.ts'), String(port), schema, ...(dieAfterSpoolWrites ? [String(dieAfterSpoolWrites)] : [])],
+		[REGISTER_TS, join(__dirname, 'children/crash-inbox.ts'), String(port), engine, schema, ...(dieAfterSpoolWrites ? [String(dieAfterSpoolWrites)] : [])],
 		{ cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOSTED_INBOX_DNS_ZONE: zone, N8N_USER_FOLDER: dir, HOSTED_INBOX_TEST_PG: TEST_PG_URL } },
 	);
 	const output: string[] = [];
@@ -63,21 +64,25 @@ function message(i: number): { from: string; to: string; subject: string; text: 
 	return { from: `customer${i}@crash.example`, to: 'support@inbox.example.test', subject: `crash test ${i}`, text: `message ${i}`, messageId: `<crash-${i}@crash.example>` };
 }
 
-engineGate('postgres').describe('SMTP trigger crash test (SIGKILL + restart)', () => {
+for (const { name: engine } of storeEngines()) engineGate(engine).describe(`SMTP trigger crash test (SIGKILL + restart) [${engine}]`, () => {
 	const schema = `hi_crash_${randomBytes(5).toString('hex')}`;
 	const dir = mkdtempSync(join(tmpdir(), 'hi-crash-'));
+	// The child's store: the embedded one in its n8n data folder, or a schema of the test's PostgreSQL.
+	const storeOptions: StoreOptions =
+		engine === 'sqlite' ? { engine: 'sqlite', path: defaultEmbeddedPath({ N8N_USER_FOLDER: dir }) } : { engine: 'postgres', connectionString: TEST_PG_URL, schema };
 	let child: Child | undefined;
 	let store: Store | undefined;
 
 	afterAll(async () => {
 		child?.process.kill('SIGKILL');
 		await store?.close();
-		await dropSchema(schema);
+		if (engine === 'postgres') await dropSchema(schema);
+		rmSync(dir, { recursive: true, force: true });
 	});
 
 	test('every message ends as exactly one conversation with exactly one ticket', async () => {
 		const port = await freePort();
-		child = startChild(port, schema, dir);
+		child = startChild(port, engine, schema, dir);
 		await child.ready;
 
 		const acknowledged = new Set<number>();
@@ -120,7 +125,7 @@ engineGate('postgres').describe('SMTP trigger crash test (SIGKILL + restart)', (
 			if (dieAfter) {
 				child.process.kill('SIGKILL');
 				await child.exited;
-				child = startChild(port, schema, dir, dieAfter);
+				child = startChild(port, engine, schema, dir, dieAfter);
 				// It dies by itself after its third spool write; if sending ends first, it is killed here.
 				await Promise.race([child.exited, senders]);
 				if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL');
@@ -132,7 +137,7 @@ engineGate('postgres').describe('SMTP trigger crash test (SIGKILL + restart)', (
 				await child.exited;
 			}
 			kills++;
-			child = startChild(port, schema, dir);
+			child = startChild(port, engine, schema, dir);
 			await child.ready;
 		}
 		await senders;
@@ -142,7 +147,7 @@ engineGate('postgres').describe('SMTP trigger crash test (SIGKILL + restart)', (
 		expect(refusals).toEqual([]);
 		expect(acknowledged.size).toBe(MESSAGES);
 
-		store = await openStore({ engine: 'postgres', connectionString: TEST_PG_URL, schema });
+		store = await openStore(storeOptions);
 		const inbox = (await store.getInbox('support@inbox.example.test'))!;
 		// Emitted at least once: wait until the spool has nothing pending and every message is recorded.
 		let conversations = await store.listConversations({ inboxId: inbox.id });
@@ -152,18 +157,31 @@ engineGate('postgres').describe('SMTP trigger crash test (SIGKILL + restart)', (
 			if (!pending.length && conversations.length >= MESSAGES) break;
 			await sleep(500);
 		}
-		expect(await store.spoolList({ inboxId: inbox.id, status: 'failed' })).toEqual([]);
-		expect(conversations).toHaveLength(MESSAGES);
+		// Counted first and printed (the figures the durability claim rests on), then asserted.
+		let lost = 0;
+		let extraMessages = 0;
+		const wrongTickets: number[] = [];
 		for (let i = 0; i < MESSAGES; i++) {
 			const stored = await store.findMessage(inbox.id, `crash-${i}@crash.example`);
-			expect(stored).not.toBeNull();
-			expect(await store.listMessages(stored!.conversationId)).toHaveLength(1);
-			const ticket = await store.getTicketForConversation(stored!.conversationId);
-			expect(ticket?.name).toBe(`crash test ${i}`);
+			if (!stored) {
+				lost++;
+				continue;
+			}
+			extraMessages += (await store.listMessages(stored.conversationId)).length - 1;
+			const ticket = await store.getTicketForConversation(stored.conversationId);
+			if (ticket?.name !== `crash test ${i}`) wrongTickets.push(i);
 		}
+		// A message stored twice is an extra conversation or an extra message in its conversation.
+		const duplicated = conversations.length - (MESSAGES - lost) + extraMessages;
 		const tickets = (await store.listTickets()).filter((t) => conversations.some((c) => c.id === t.conversationId));
-		expect(tickets).toHaveLength(MESSAGES);
 		const spooled = await store.spoolList({ inboxId: inbox.id });
-		process.stdout.write(`crash test: ${MESSAGES} messages, ${kills} kills, ${spooled.length} spool entries (${spooled.length - MESSAGES} resent after a crash), ${retries} client retries\n`);
+		process.stdout.write(
+			`crash test [${engine}]: ${MESSAGES} messages, ${kills} kills, ${lost} lost, ${duplicated} duplicated, ` +
+				`${spooled.length} spool entries (${spooled.length - MESSAGES} resent after a crash), ${retries} client retries\n`,
+		);
+		expect(await store.spoolList({ inboxId: inbox.id, status: 'failed' })).toEqual([]);
+		expect(conversations).toHaveLength(MESSAGES);
+		expect({ lost, duplicated, wrongTickets }).toEqual({ lost: 0, duplicated: 0, wrongTickets: [] });
+		expect(tickets).toHaveLength(MESSAGES);
 	}, 600_000);
 });

@@ -1,4 +1,3 @@
-import { connect, createServer, type Socket } from 'node:net';
 import { createTransport } from 'nodemailer';
 
 import { zoneResolver, type DnsResolver, type Zone } from '../../../core/dns';
@@ -7,45 +6,59 @@ import { createSmtpIntake, runOfSpooled } from '../../../core/smtp/intake';
 import { openStore, type StoreOptions } from '../../../core/store/open';
 import { attachHostedInbox, DEFAULT_LISTENER_SETTINGS, type AttachedInbox } from '../../../core/smtp/listener';
 import type { SpoolEntry, Store } from '../../../core/store/types';
+import { pgClusterGate, PgCluster } from '../../support/pg-cluster';
 import { describeEachStore } from '../../support/stores';
 import { compose, sign, testWorld } from '../../fixtures/mail';
 
 const ADDRESS = 'support@inbox.example.test';
 
-/**
- * A second handle on the same store, and the outage to cut it off: closing the embedded file, or (PostgreSQL) closing
- * the TCP relay the handle reaches the server through, so queries fail as when the database host goes away.
- */
-async function storeWithOutage(options: StoreOptions): Promise<{ store: Store; location: string[]; cut(): Promise<void> }> {
-	if (options.engine === 'sqlite') {
-		const store = await openStore(options);
-		return { store, location: [options.path], cut: () => store.close() };
-	}
-	const server = new URL(options.connectionString!);
-	const sockets = new Set<Socket>();
-	const relay = createServer((socket) => {
-		const upstream = connect(Number(server.port) || 5432, server.hostname);
-		[socket, upstream].forEach((s) => (sockets.add(s), s.on('error', () => s.destroy())));
-		socket.pipe(upstream).pipe(socket);
-	});
-	await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-	const { port } = relay.address() as { port: number };
-	const url = new URL(server);
-	url.port = String(port);
-	const store = await openStore({ ...options, connectionString: url.toString() });
-	return {
-		store,
-		location: [`127.0.0.1:${port}`, options.schema!],
-		cut: async () => {
-			await new Promise<void>((resolve) => {
-				relay.close(() => resolve());
-				sockets.forEach((s) => s.destroy());
-			});
-		},
-	};
+interface StoreOutage {
+	/** The handle the intake under test writes to. */
+	store: Store;
+	/** Where the store is (the log may name it, the sender must not learn it). */
+	location: string[];
+	/** Takes the store away. */
+	cut(): Promise<void>;
+	/** Brings it back; the handle to use from then on. */
+	restore(): Promise<Store>;
+	close(): Promise<void>;
 }
 
-describeEachStore('SMTP intake on the store', (getStore, _engine, getOptions) => {
+/**
+ * A store to take away and bring back: the embedded file closed and reopened, or (PostgreSQL) a throwaway cluster of
+ * the test's own, stopped as a crash would (pg_ctl stop -m immediate) and started again: the same handle reconnects.
+ */
+async function storeWithOutage(options: StoreOptions): Promise<StoreOutage> {
+	if (options.engine === 'sqlite') {
+		let store = await openStore(options);
+		return {
+			store,
+			location: [options.path],
+			cut: () => store.close(),
+			restore: async () => (store = await openStore(options)),
+			close: () => store.close(),
+		};
+	}
+	const cluster = await PgCluster.create();
+	try {
+		const store = await openStore({ ...options, connectionString: cluster.url });
+		return {
+			store,
+			location: [`127.0.0.1:${cluster.port}`, options.schema!],
+			cut: () => cluster.stopImmediately(),
+			restore: async () => (await cluster.start(), store),
+			close: async () => {
+				await store.close().catch(() => undefined);
+				await cluster.destroy();
+			},
+		};
+	} catch (error) {
+		await cluster.destroy();
+		throw error;
+	}
+}
+
+describeEachStore('SMTP intake on the store', (getStore, engine, getOptions) => {
 	let attached: AttachedInbox | undefined;
 	afterEach(async () => {
 		await attached?.detach();
@@ -154,12 +167,26 @@ describeEachStore('SMTP intake on the store', (getStore, _engine, getOptions) =>
 		expect(logged.details.verdict).toMatchObject({ action: 'defer', smtpCode: 451, enhancedCode: '4.7.0', flags: expect.arrayContaining(['intake-deadline']) });
 	});
 
-	it('answers a plain 451 4.3.0, never 250, when the store is down: the cause goes to the log, not to the sender', async () => {
-		const store = getStore();
-		const outage = await storeWithOutage(getOptions());
-		const { spooled, troubles, transport } = await listen(outage.store);
-		await outage.cut();
-		const error = await transport.sendMail({ from: 'a@customer.example', to: ADDRESS, subject: 'outage', text: 'x' }).catch((e: unknown) => e);
+	// PostgreSQL: a cluster of the test's own to stop (initdb and pg_ctl are needed; under CI=true their absence fails).
+	const outageIt = engine === 'postgres' ? pgClusterGate().it : it;
+	let outage: StoreOutage | undefined;
+	afterAll(async () => {
+		await outage?.close();
+	});
+
+	outageIt('answers a plain 451 4.3.0, never 250, when the store goes down mid-delivery; once it is back, the resent message is stored exactly once', async () => {
+		outage = await storeWithOutage(getOptions());
+		// The store goes away while the message is being decided (at its first DNS lookup), before its spool write.
+		let cutting: Promise<void> | undefined;
+		const answers = zoneResolver({});
+		const resolver: DnsResolver = async (name, type) => {
+			await (cutting ??= outage!.cut());
+			return await answers(name, type);
+		};
+		const { troubles, spooled, transport } = await listen(outage.store, {}, {}, resolver);
+		const mail = { from: 'a@customer.example', to: ADDRESS, subject: 'outage', text: 'x', messageId: '<outage-1@customer.example>' };
+		const error = await transport.sendMail(mail).catch((e: unknown) => e);
+		expect(cutting).toBeDefined();
 		expect(error).toMatchObject({ responseCode: 451, response: '451 4.3.0 Temporary local problem, try again later' });
 		expect(troubles).toHaveLength(1);
 		// What the sender must not learn, and the log does: the database file, or the server and schema.
@@ -168,7 +195,28 @@ describeEachStore('SMTP intake on the store', (getStore, _engine, getOptions) =>
 			expect((error as { response: string }).response).not.toContain(secret);
 		}
 		expect(spooled).toEqual([]);
-		if (getOptions().engine === 'postgres') await outage.store.close().catch(() => undefined);
-		expect((await store.spoolList()).filter((e) => e.raw.toString().includes('Subject: outage'))).toEqual([]);
+
+		// Back again; the sender resends as an MTA does after a 4xx, until a 250.
+		const store = await outage.restore();
+		let receiver = { spooled, transport };
+		if (store !== outage.store) {
+			await attached?.detach();
+			receiver = await listen(store, {}, {}, resolver);
+		}
+		let resends = 0;
+		for (;;) {
+			resends++;
+			const refusal = await receiver.transport.sendMail(mail).then(
+				() => null,
+				(e: unknown) => e,
+			);
+			if (!refusal) break;
+			expect(refusal).toMatchObject({ responseCode: 451 });
+			expect(resends).toBeLessThan(20);
+			await new Promise((resolve) => setTimeout(resolve, 250));
+		}
+		const stored = (await store.spoolList()).filter((e) => e.raw.toString().includes('Message-ID: <outage-1@customer.example>'));
+		expect(stored).toHaveLength(1);
+		expect(receiver.spooled.map((e) => e.id)).toEqual([stored[0].id]);
 	});
 });

@@ -496,11 +496,58 @@ describeEachStore('conversations store', (getStore) => {
 			const key = `imap://u@imap.test/INBOX/${randomUUID()}`;
 			expect(await store.getMailboxCheckpoint(key)).toBeNull();
 			await store.markUidsDone(key, '100', [3, 1]);
+			expect(await store.getMailboxCheckpoint(key)).toEqual({ mailboxKey: key, uidValidity: '100', doneThrough: 1, doneUids: [3], attempts: [] });
 			await store.markUidsDone(key, '100', [2, 3]);
-			expect(await store.getMailboxCheckpoint(key)).toEqual({ mailboxKey: key, uidValidity: '100', doneUids: [1, 2, 3] });
+			expect(await store.getMailboxCheckpoint(key)).toEqual({ mailboxKey: key, uidValidity: '100', doneThrough: 3, doneUids: [], attempts: [] });
 			await store.markUidsDone(key, '200', [7]);
-			expect(await store.getMailboxCheckpoint(key)).toEqual({ mailboxKey: key, uidValidity: '200', doneUids: [7] });
+			expect(await store.getMailboxCheckpoint(key)).toEqual({ mailboxKey: key, uidValidity: '200', doneThrough: 0, doneUids: [7], attempts: [] });
+			// Everything at or below doneThrough is done, gaps included (messages gone for good).
+			await store.markUidsDone(key, '200', [9], 5);
+			expect(await store.getMailboxCheckpoint(key)).toMatchObject({ doneThrough: 5, doneUids: [7, 9] });
+			await store.markUidsDone(key, '200', [6, 8]);
+			expect(await store.getMailboxCheckpoint(key)).toMatchObject({ doneThrough: 9, doneUids: [] });
 			await expect(store.markUidsDone(key, '200', [0])).rejects.toBeInstanceOf(StoreInputError);
+			await expect(store.markUidsDone(key, '200', [], -1)).rejects.toBeInstanceOf(StoreInputError);
+		});
+
+		it('keeps the done-UID ledger small: only the done UIDs above the run from the low-water mark', async () => {
+			const store = getStore();
+			const key = `imap://u@imap.test/INBOX/${randomUUID()}`;
+			// 3000 UIDs done in shuffled batches of 100, as parallel processing finishes them; 1501 stays out until the end.
+			const uids = Array.from({ length: 3000 }, (_, i) => i + 1).filter((uid) => uid !== 1501);
+			for (let i = uids.length - 1; i > 0; i--) {
+				const j = (i * 7919) % (i + 1);
+				[uids[i], uids[j]] = [uids[j], uids[i]];
+			}
+			for (let i = 0; i < uids.length; i += 100) await store.markUidsDone(key, '1', uids.slice(i, i + 100));
+			const held = await store.getMailboxCheckpoint(key);
+			expect(held?.doneThrough).toBe(1500);
+			expect(held?.doneUids).toEqual(Array.from({ length: 1499 }, (_, i) => 1502 + i));
+			await store.markUidsDone(key, '1', [1501]);
+			expect(await store.getMailboxCheckpoint(key)).toMatchObject({ doneThrough: 3000, doneUids: [] });
+		});
+
+		it('keeps the failed attempts per message until it is done, flagged or the mailbox renumbered', async () => {
+			const store = getStore();
+			const key = `imap://u@imap.test/INBOX/${randomUUID()}`;
+			await store.markUidsDone(key, '100', [1]);
+			await store.setMailboxAttempts(key, '100', 5, 1);
+			await store.setMailboxAttempts(key, '100', 5, 2);
+			await store.setMailboxAttempts(key, '100', 8, 1);
+			await store.setMailboxAttempts(key, '100', 9, 3);
+			// Under an old numbering the count would name another message: ignored.
+			await store.setMailboxAttempts(key, '99', 6, 1);
+			expect((await store.getMailboxCheckpoint(key))?.attempts).toEqual([
+				{ uid: 5, attempts: 2 },
+				{ uid: 8, attempts: 1 },
+				{ uid: 9, attempts: 3 },
+			]);
+			await store.markUidsDone(key, '100', [5]);
+			await store.clearMailboxAttempts(key, '100', [9]);
+			expect((await store.getMailboxCheckpoint(key))?.attempts).toEqual([{ uid: 8, attempts: 1 }]);
+			await store.markUidsDone(key, '200', []);
+			expect((await store.getMailboxCheckpoint(key))?.attempts).toEqual([]);
+			await expect(store.setMailboxAttempts(key, '200', 3, 0)).rejects.toBeInstanceOf(StoreInputError);
 		});
 
 		it('verifies a forwarding check once, before its deadline only', async () => {

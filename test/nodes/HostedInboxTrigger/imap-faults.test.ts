@@ -24,7 +24,7 @@ writeFileSync(zoneFile, '{}');
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** What the workflow saw: attempts per message number, flags seen during its execution. */
+/** What the workflow saw (per test: each engine's run starts afresh): attempts per message, flags seen during its execution. */
 const attempts = new Map<string, number>();
 const markedBeforeSuccess: string[] = [];
 let checkedWhileRunning = 0;
@@ -136,16 +136,21 @@ describeWithDovecot('Hosted Inbox Trigger, IMAP mode, under faults', () => {
 
 			it('300 messages through a cut mid-fetch, a 20 s Dovecot outage and failing first attempts: each exactly one successful execution, none marked before it', async () => {
 				const ns = get();
-				observedMailbox = await folder('Faults');
+				attempts.clear();
+				markedBeforeSuccess.length = 0;
+				checkedWhileRunning = 0;
+				// One Dovecot for both engines' runs: a folder and Message-IDs of their own.
+				const tag = `fault-${ns.engine}`;
+				observedMailbox = await folder(`Faults-${ns.engine}`);
 				handle = await startTrigger(workflow(ns, { mailbox: observedMailbox }, false), {
 					nodeTypes: NODE_TYPES,
 					credentials: { ...ns.credentials, imap: { ...dovecot.credentials, port: proxy.port } },
 				});
-				const ids = Array.from({ length: 300 }, (_, i) => testMessage(i + 1, { tag: 'fault' }).messageId.slice(1, -1));
+				const ids = Array.from({ length: 300 }, (_, i) => testMessage(i + 1, { tag }).messageId.slice(1, -1));
 
 				// 1. 100 messages of 30 KB at once; the link dies after 1.5 MB of the server's answers.
 				const cut = proxy.cutAfterServerBytes(1_500_000);
-				for (let n = 1; n <= 100; n++) dovecot.deliver(testMessage(n, { tag: 'fault', size: 30 * 1024 }).raw, observedMailbox);
+				for (let n = 1; n <= 100; n++) dovecot.deliver(testMessage(n, { tag, size: 30 * 1024 }).raw, observedMailbox);
 				await cut;
 				const successesAtCut = successesByMessageId(handle).size;
 				expect(successesAtCut).toBeLessThan(100);
@@ -158,7 +163,7 @@ describeWithDovecot('Hosted Inbox Trigger, IMAP mode, under faults', () => {
 				// 2. 200 more at 20 per second; 2 s in, Dovecot goes away for 20 s (delivery to the maildir goes on).
 				const delivery = (async () => {
 					for (let n = 101; n <= 300; n++) {
-						dovecot.deliver(testMessage(n, { tag: 'fault' }).raw, observedMailbox);
+						dovecot.deliver(testMessage(n, { tag }).raw, observedMailbox);
 						await sleep(50);
 					}
 				})();
@@ -194,15 +199,16 @@ describeWithDovecot('Hosted Inbox Trigger, IMAP mode, under faults', () => {
 
 			it('a UIDVALIDITY change mid-delivery: nothing lost, nothing twice', async () => {
 				const ns = get();
-				observedMailbox = await folder('Renumbered');
+				const tag = `uidv-${ns.engine}`;
+				observedMailbox = await folder(`Renumbered-${ns.engine}`);
 				handle = await startTrigger(workflow(ns, { mailbox: observedMailbox }, true), {
 					nodeTypes: NODE_TYPES,
 					credentials: { ...ns.credentials, imap: dovecot.credentials },
 				});
-				const ids = Array.from({ length: 80 }, (_, i) => testMessage(i + 1, { tag: 'uidv' }).messageId.slice(1, -1));
+				const ids = Array.from({ length: 80 }, (_, i) => testMessage(i + 1, { tag }).messageId.slice(1, -1));
 				const renumbered = String(Math.floor(Date.now() / 1000) + 7);
 				for (let n = 1; n <= 80; n++) {
-					dovecot.deliver(testMessage(n, { tag: 'uidv' }).raw, observedMailbox);
+					dovecot.deliver(testMessage(n, { tag }).raw, observedMailbox);
 					await sleep(25);
 					if (n === 40) await dovecot.doveadm(['mailbox', 'update', '-u', dovecot.user, '--uid-validity', renumbered, observedMailbox]);
 				}
@@ -229,6 +235,5 @@ describeWithDovecot('Hosted Inbox Trigger, IMAP mode, under faults', () => {
 				);
 			}, 120_000);
 		},
-		'postgres',
 	);
 });

@@ -43,5 +43,4 @@ describeEachNodeStore(
 			expect(logs.filter((log) => log.length !== 1)).toEqual([]);
 		}, 300_000); // 400 routings in 4 parallel n8n executions
 	},
-	'postgres',
 );

@@ -1,23 +1,24 @@
 /**
  * The crash test's n8n: activates Hosted Inbox Trigger (SMTP) -> Resolve Original Sender -> Route Conversation ->
  * Create Ticket through the in-process n8n harness, then runs until it is killed.
- * argv: <script> <port> <postgres schema> [die after this many spool writes, before the 250]
- * env: HOSTED_INBOX_TEST_PG (the test's PostgreSQL URL)
+ * argv: <script> <port> <sqlite|postgres> <postgres schema> [die after this many spool writes, before the 250]
+ * env: HOSTED_INBOX_TEST_PG (the test's PostgreSQL URL); N8N_USER_FOLDER (where the embedded store lives)
  */
 import { HostedInboxTrigger } from '../../../../nodes/HostedInboxTrigger/HostedInboxTrigger.node';
-import { postgresOptionsFromCredential, sharedStore } from '../../../../nodes/shared/store';
+import { embeddedOptions, postgresOptionsFromCredential, sharedStore } from '../../../../nodes/shared/store';
 import { packageNodeTypes, PACKAGE, startTrigger, type WorkflowJson } from '../../../support/n8n';
 import { PIPELINE_NODE_TYPES } from '../../../support/pipeline';
 import { TEST_PG_URL } from '../../../support/stores';
 
-const [port, schema, dieAfterSpoolWrites] = process.argv.slice(3);
+const [port, engine, schema, dieAfterSpoolWrites] = process.argv.slice(3);
+const embedded = engine === 'sqlite';
 
 async function main(): Promise<void> {
 	const url = new URL(TEST_PG_URL);
 	const credential = { host: url.hostname, port: Number(url.port) || 5432, database: url.pathname.slice(1) || 'postgres', user: decodeURIComponent(url.username) || 'postgres', password: decodeURIComponent(url.password), ssl: 'disable' };
 	if (dieAfterSpoolWrites) {
 		// The nastiest moment: the message is durably spooled, the sender has not had its 250 yet.
-		const store = await sharedStore(postgresOptionsFromCredential(credential, schema));
+		const store = await sharedStore(embedded ? embeddedOptions() : postgresOptionsFromCredential(credential, schema));
 		const spoolPut = store.spoolPut.bind(store);
 		let writes = 0;
 		store.spoolPut = async (input) => {
@@ -26,10 +27,10 @@ async function main(): Promise<void> {
 			return entry;
 		};
 	}
-	const params = { store: 'postgres', storeSchema: schema };
-	const credentials = { postgres: { id: 'pg', name: 'PostgreSQL' } };
+	const params = embedded ? { store: 'embedded' } : { store: 'postgres', storeSchema: schema };
+	const credentials = embedded ? undefined : { postgres: { id: 'pg', name: 'PostgreSQL' } };
 	const to = (node: string) => [{ node, type: 'main' as const, index: 0 }];
-	const ours = (name: string, type: string, extra = {}) => ({ name, type: `${PACKAGE}.${type}`, parameters: { ...params, ...extra }, credentials });
+	const ours = (name: string, type: string, extra = {}) => ({ name, type: `${PACKAGE}.${type}`, parameters: { ...params, ...extra }, ...(credentials ? { credentials } : {}) });
 	const workflow: WorkflowJson = {
 		nodes: [
 			ours('Hosted Inbox Trigger', 'hostedInboxTrigger', {
