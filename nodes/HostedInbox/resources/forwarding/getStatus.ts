@@ -1,4 +1,5 @@
 import { forwardingStatus } from '../../../../core/forwarding/status';
+import { inboxFilterField } from '../../shared/fields';
 import { text } from '../../shared/lookup';
 import type { Operation } from '../../shared/operation';
 import { asData } from '../../shared/operation';
@@ -10,16 +11,7 @@ export const getStatus: Operation = {
 		action: 'Get forwarding status',
 		description: 'The latest forwarding check per inbox (unknown, waiting, verified or failed); a failed one lists its likely causes',
 	},
-	properties: [
-		{
-			displayName: 'Inbox',
-			name: 'inbox',
-			type: 'string',
-			default: '',
-			placeholder: 'support@inbox.example.com',
-			description: 'Only this inbox (its hosted address or ID); empty for every inbox',
-		},
-	],
+	properties: [inboxFilterField('forwarding status')],
 	async execute(store, itemIndex) {
 		const inbox = text(this, 'inbox', itemIndex);
 		return (await forwardingStatus(store, inbox || undefined)).map(asData);

@@ -1,6 +1,7 @@
 import { inboxHealth } from '../../../../core/health/health';
 import type { Operation } from '../../shared/operation';
 import { asData } from '../../shared/operation';
+import { inboxFilterField } from '../../shared/fields';
 import { text } from '../../shared/lookup';
 
 export const getHealth: Operation = {
@@ -11,16 +12,7 @@ export const getHealth: Operation = {
 		description:
 			'Per inbox: whether its trigger runs (running, stopped, silent), the last message received, the backlog and its oldest age, failed and quarantined counts, the last error',
 	},
-	properties: [
-		{
-			displayName: 'Inbox',
-			name: 'inbox',
-			type: 'string',
-			default: '',
-			placeholder: 'support@inbox.example.com',
-			description: 'Only this inbox (its hosted address or ID); empty for one item per inbox',
-		},
-	],
+	properties: [inboxFilterField('health')],
 	async execute(store, itemIndex) {
 		const inbox = text(this, 'inbox', itemIndex);
 		return (await inboxHealth(store, inbox ? { inbox } : {})).map(asData);

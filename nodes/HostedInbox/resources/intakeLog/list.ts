@@ -1,21 +1,10 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
 import type { IntakeLogEntry, IntakeLogKind, Store } from '../../../../core/store/types';
-import { limitField, returnAllField } from '../../shared/fields';
+import { inboxFilterField, limitField, returnAllField } from '../../shared/fields';
 import { requireInbox } from '../../shared/lookup';
 
-export const intakeFilters: INodeProperties[] = [
-	returnAllField,
-	limitField,
-	{
-		displayName: 'Inbox',
-		name: 'inbox',
-		type: 'string',
-		default: '',
-		placeholder: 'support@inbox.example.com',
-		description: 'Only this inbox\'s entries (its hosted address or ID); empty for all inboxes',
-	},
-];
+export const intakeFilters: INodeProperties[] = [returnAllField, limitField, inboxFilterField('entries')];
 
 /** The newest intake-log entries of these kinds, for the node's Inbox filter and Return All / Limit. */
 export async function listIntake(context: IExecuteFunctions, store: Store, itemIndex: number, kinds: IntakeLogKind[]): Promise<IntakeLogEntry[]> {
