@@ -16,7 +16,7 @@ import { Dovecot } from '../support/dovecot';
 import { tarball } from './support';
 
 const HOSTED_ADDRESS = 'support@inbox.example.test';
-const TEMPLATES = ['agent-availability.json', 'google-groups.json', 'forwarding-check.json', 'reply.json', 'hosted-inbox-imap.json'];
+const TEMPLATES = ['agent-availability.json', 'google-groups.json', 'forwarding-check.json', 'reply.json', 'hosted-inbox-imap.json', 'hosted-inbox-health.json'];
 
 const CHECKED_INBOX = 'support@inbox.example.com';
 
@@ -88,7 +88,7 @@ describe(`n8n ${N8N_CURRENT}, embedded store: every other template runs with a s
 
 		const files = TEMPLATES.map((name) => {
 			if (name === 'google-groups.json') return templateCopy(name, { smtpPort: googleGroupsPort });
-			if (name === 'forwarding-check.json' || name === 'agent-availability.json') return manualTriggerFirst(name);
+			if (name === 'forwarding-check.json' || name === 'agent-availability.json' || name === 'hosted-inbox-health.json') return manualTriggerFirst(name);
 			return templatePath(name);
 		});
 		n8n = await N8n.start({
@@ -221,5 +221,15 @@ describe(`n8n ${N8N_CURRENT}, embedded store: every other template runs with a s
 		expect(kim).toBeDefined();
 		const conversations = await storeList<Conversation>(n8n.install, store, 'conversations');
 		expect(conversations.filter((c) => c.contactId === kim!.id)).toHaveLength(1);
+	});
+
+	it('hosted-inbox-health.json: its Manual Trigger reads every inbox\'s health; the active IMAP inbox reads as running', async () => {
+		const execution = await runManually('hosted-inbox-health.json');
+		expect(execution.status).toBe('success');
+		const runData = execution.data!.resultData.runData;
+		expect(Object.keys(runData)).toEqual(expect.arrayContaining(['Run Now', 'Get Inbox Health', 'Find Problems']));
+		const health = JSON.stringify(runData['Get Inbox Health']);
+		expect(health).toContain(dovecot.user);
+		expect(health).toMatch(/"status":"running"/);
 	});
 });
