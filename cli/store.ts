@@ -17,7 +17,7 @@ export const STORE_USAGE =
 	'hosted-inbox store <agents|teams|contacts|conversations|tickets|intake|inboxes|forwarding|quarantine|spool> list [--status pending|done|failed|quarantined] [--store PATH|postgres://...] [--json]\n' +
 	'       hosted-inbox store seed <file.json> [--store PATH|postgres://...]\n' +
 	'       hosted-inbox store quarantine <release|delete> <id> [--by NAME] [--store PATH|postgres://...] [--json]\n' +
-	'       hosted-inbox store spool redrive <id> [--store PATH|postgres://...] [--json]\n' +
+	'       hosted-inbox store spool redrive <id> [--recheck] [--store PATH|postgres://...] [--json]\n' +
 	'       hosted-inbox store health [--store PATH|postgres://...] [--json]\n' +
 	'       hosted-inbox store purge [--store PATH|postgres://...] [--json]\n' +
 	'       hosted-inbox store contacts erase <email> [--store PATH|postgres://...] [--json]';
@@ -177,7 +177,14 @@ function parseOptions(args: string[]) {
 			args,
 			allowPositionals: true,
 			strict: true,
-			options: { store: { type: 'string' }, json: { type: 'boolean' }, by: { type: 'string' }, status: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+			options: {
+				store: { type: 'string' },
+				json: { type: 'boolean' },
+				by: { type: 'string' },
+				status: { type: 'string' },
+				recheck: { type: 'boolean' },
+				help: { type: 'boolean', short: 'h' },
+			},
 		}),
 	);
 	if (!parsed.ok) throw new UsageError((parsed.error as Error).message);
@@ -187,7 +194,7 @@ function parseOptions(args: string[]) {
 	if (!storeOptions.ok) throw new UsageError((storeOptions.error as Error).message);
 	const status = values.status as SpoolEntry['status'] | undefined;
 	if (status !== undefined && !SPOOL_STATUSES.includes(status)) throw new UsageError(`--status must be one of ${SPOOL_STATUSES.join(', ')}, not "${status}"`);
-	return { positionals, json: values.json === true, help: values.help === true, by: values.by, status, store: storeOptions.value };
+	return { positionals, json: values.json === true, help: values.help === true, by: values.by, status, recheck: values.recheck === true, store: storeOptions.value };
 }
 
 async function withStore<T>(options: StoreOptions, fn: (store: Store) => Promise<T>): Promise<T> {
@@ -199,7 +206,7 @@ async function withStore<T>(options: StoreOptions, fn: (store: Store) => Promise
 }
 
 async function run(args: string[]): Promise<number> {
-	const { positionals, json, help, by, status, store } = parseOptions(args);
+	const { positionals, json, help, by, status, recheck, store } = parseOptions(args);
 	const usageLine = (n: number) => STORE_USAGE.split('\n')[n].trim();
 	if (help) {
 		process.stdout.write(`usage: ${STORE_USAGE}\n`);
@@ -259,7 +266,7 @@ async function run(args: string[]): Promise<number> {
 	}
 	if (what === 'spool' && action === 'redrive') {
 		if (rest.length !== 1) throw new UsageError(`spool redrive takes one id; usage: ${usageLine(3)}`);
-		const redriven = await withStore(store, async (opened) => await redriveFailed(opened, rest[0]));
+		const redriven = await withStore(store, async (opened) => await redriveFailed(opened, rest[0], { recheck }));
 		process.stdout.write(json ? `${JSON.stringify(redriven)}\n` : `re-driven ${redriven.id}: the trigger of its inbox emits it within seconds\n`);
 		return 0;
 	}

@@ -42,9 +42,10 @@ export async function listSpool(
 /**
  * A message given up after its last failed execution goes round again: pending, due now, its attempts counted
  * from zero. The running trigger of its inbox emits it at its next spool sweep (within seconds); any process can
- * ask, through the store.
+ * ask, through the store. It keeps the decision it was answered with, unless `recheck` asks for the checks to run
+ * again (DNS included) and decide anew.
  */
-export async function redriveFailed(store: SpoolStore, id: string): Promise<SpooledMessage> {
-	const entry = await store.spoolRedrive(id);
+export async function redriveFailed(store: SpoolStore, id: string, options: { recheck?: boolean } = {}): Promise<SpooledMessage> {
+	const entry = await store.spoolRedrive(id, undefined, options.recheck === true);
 	return await summaryOf(entry, entry.raw);
 }

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
+import type { IntakeDecision } from '../intake/types';
+
 import { likeAny, mentions, rawMentions, redact } from './mentions';
 import { contentMessageId, fieldsHash, normalizeMessageId } from './message-id';
 import { placeholders, type Row, type SqlDriver, type SqlExecutor, type SqlValue } from './sql';
@@ -1104,14 +1106,19 @@ export class SqlStore implements Store {
 		});
 	}
 
-	async spoolRedrive(id: string, at: string = now()): Promise<SpoolEntry> {
+	async spoolRedrive(id: string, at: string = now(), recheck = false): Promise<SpoolEntry> {
+		// A re-check forgets the decision: the next emission runs the checks again and keeps what they decide.
 		const row = await this.one(
 			this.db,
-			"UPDATE spool SET status = 'pending', attempts = 0, next_attempt_at = $2 WHERE id = $1 AND status = 'failed' RETURNING *",
-			[id, checkTimestamp(at, 'at')],
+			"UPDATE spool SET status = 'pending', attempts = 0, next_attempt_at = $2, decision = CASE WHEN $3 = 1 THEN NULL ELSE decision END WHERE id = $1 AND status = 'failed' RETURNING *",
+			[id, checkTimestamp(at, 'at'), recheck ? 1 : 0],
 		);
 		if (!row) throw new StoreInputError(`No failed spool entry with id ${id} (unknown, or not failed: pending, done or quarantined)`);
 		return toSpool(row);
+	}
+
+	async spoolKeepDecision(id: string, decision: IntakeDecision): Promise<void> {
+		await this.db.run('UPDATE spool SET decision = $2 WHERE id = $1 AND decision IS NULL', [id, JSON.stringify(decision)]);
 	}
 
 	async listQuarantined(filter: { inboxId?: string; limit?: number } = {}): Promise<SpoolHead[]> {

@@ -413,7 +413,9 @@ export interface Store {
 	/** Entries in these statuses (default: all but done), newest first, with only the start of each message. */
 	spoolHeads(filter?: { inboxId?: string; statuses?: Array<SpoolEntry['status']>; limit?: number }): Promise<SpoolHead[]>;
 	/** A failed entry becomes pending again, due now, its attempts counted from zero (its last error is kept until it succeeds). */
-	spoolRedrive(id: string, at?: string): Promise<SpoolEntry>;
+	spoolRedrive(id: string, at?: string, recheck?: boolean): Promise<SpoolEntry>;
+	/** Keeps the decision a re-check made (an entry re-driven with `recheck`, or spooled before decisions were kept). */
+	spoolKeepDecision(id: string, decision: IntakeDecision): Promise<void>;
 	/** Quarantined entries, newest first, with only the start of each message (`head`), never whole 30 MB bodies. */
 	listQuarantined(filter?: { inboxId?: string; limit?: number }): Promise<SpoolHead[]>;
 	/** A quarantined entry becomes pending, due now, noting who released it (atomic: released once). */

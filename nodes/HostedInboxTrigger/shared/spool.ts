@@ -4,6 +4,7 @@ import type { DnsResolver } from '../../../core/dns';
 import type { Heartbeat } from '../../../core/health/heartbeat';
 import type { InboxConfig } from '../../../core/inbox';
 import { buildIntakeEmission } from '../../../core/intake-delivery/emission';
+import { decisionOf } from '../../../core/intake/pipeline';
 import { SpoolDelivery } from '../../../core/intake-delivery/spool-delivery';
 import type { IntakeItem } from '../../../core/item';
 import { runOfSpooled, type IntakeRun } from '../../../core/smtp/intake';
@@ -36,7 +37,12 @@ export function createSpoolDelivery(
 	const delivery = new SpoolDelivery({
 		store,
 		inboxId,
-		prepare: async (entry) => emissionFor(await runOfSpooled(entry, inbox, options.resolver), entry),
+		prepare: async (entry) => {
+			const run = await runOfSpooled(entry, inbox, options.resolver);
+			// Decided anew (a re-check, or an entry from before decisions were kept): that decision is kept from now on.
+			if (!entry.decision) await store.spoolKeepDecision(entry.id, decisionOf(run.result));
+			return emissionFor(run, entry);
+		},
 		deliver: async (emission, entry) => await outputs.deliver(emission, entry.raw),
 		onGiveUp: (entry, error) => {
 			const message = `The message received at ${entry.receivedAt} (spool entry ${entry.id}) failed in ${entry.attempts} executions and is no longer retried: ${error.message}. It stays in the store's spool as failed: re-drive it with Failed Message > Re-drive or "hosted-inbox store spool redrive ${entry.id}".`;

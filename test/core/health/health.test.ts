@@ -70,6 +70,35 @@ describeEachStore('failed spool entries and inbox health', (getStore) => {
 		expect((await store.spoolFail(again.id, 'x', { nextAttemptAt: '2026-03-02T10:00:00.000Z', maxAttempts: 2 })).status).toBe('pending');
 	});
 
+	it('re-drives with the decision the message was answered with, or, asked to re-check, without it until a new one is kept', async () => {
+		const store = getStore();
+		const { id: inboxId } = await store.registerInbox({ address: uniqueEmail('support', 'inbox.test') });
+		const decision = {
+			verdict: { action: 'accept' as const, smtpCode: 250, enhancedCode: '2.0.0', reasons: ['accepted: no check failed'], flags: [] },
+			kind: 'message' as const,
+			verification: null,
+			originalSender: { address: 'ann@customer.test', name: null, method: 'from-header' as const, forwardedBy: null, trusted: true, evidence: [], subject: null },
+			auth: null,
+			thread: { messageId: 'r1@customer.test', inReplyTo: [], references: [], contentHash: null },
+			size: 10,
+			envelope,
+		};
+		const fail = async (id: string) => {
+			await store.spoolFail(id, 'x', { nextAttemptAt: '2026-03-03T10:00:00.000Z', maxAttempts: 1 });
+		};
+		const kept = await store.spoolPut({ inboxId, raw: bigMessage('Kept'), envelope, decision });
+		await fail(kept.id);
+		expect((await redriveFailed(store, kept.id)) && (await store.spoolGet(kept.id))?.decision).toEqual(decision);
+		const rechecked = await store.spoolPut({ inboxId, raw: bigMessage('Rechecked'), envelope, decision });
+		await fail(rechecked.id);
+		await redriveFailed(store, rechecked.id, { recheck: true });
+		expect((await store.spoolGet(rechecked.id))?.decision).toBeNull();
+		const anew = { ...decision, verdict: { ...decision.verdict, flags: ['dns-error' as const] } };
+		await store.spoolKeepDecision(rechecked.id, anew);
+		await store.spoolKeepDecision(rechecked.id, decision);
+		expect((await store.spoolGet(rechecked.id))?.decision).toEqual(anew);
+	});
+
 	it('says a trigger is running while its heartbeat is fresh, silent once it went stale, stopped after a clean stop, and keeps its last error', async () => {
 		const store = getStore();
 		const inbox = await store.registerInbox({ address: uniqueEmail('support', 'inbox.test') });

@@ -19,8 +19,15 @@ export const redrive: Operation = {
 			default: '',
 			description: 'The ID of the failed message (from Get Many, the health check, or the error the trigger reported)',
 		},
+		{
+			displayName: 'Check Again',
+			name: 'recheck',
+			type: 'boolean',
+			default: false,
+			description: 'Whether to run the security checks again (DNS included) and decide anew, instead of the decision it was answered with',
+		},
 	],
 	async execute(store, itemIndex) {
-		return asData(await redriveFailed(store, text(this, 'failedMessageId', itemIndex)));
+		return asData(await redriveFailed(store, text(this, 'failedMessageId', itemIndex), { recheck: this.getNodeParameter('recheck', itemIndex, false) === true }));
 	},
 };
