@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { createHash, randomUUID } from 'node:crypto';
 
 import { headerSectionLength } from '../intake/headers';
@@ -35,10 +36,26 @@ function sha256(parts: Array<string | Buffer>): string {
  * or a mailbox stores them) and trailing blank lines do not count, as in DKIM's simple body canonicalisation.
  */
 export function bodyHash(raw: Buffer): string {
-	const text = raw.toString('latin1', headerSectionLength(raw)).replace(/\r\n/g, '\n');
+	const body = raw.subarray(headerSectionLength(raw));
+	// The bytes of what the body read as latin1 text gives as UTF-8 (the hashes stored so far): the body itself when
+	// it is ASCII, as mail nearly always is.
+	const text = isAscii(body) ? body : Buffer.from(body.toString('latin1'), 'utf8');
 	let end = text.length;
-	while (end > 0 && text.charCodeAt(end - 1) === 0x0a) end--;
-	return sha256([text.slice(0, end)]);
+	while (end > 0 && text[end - 1] === 0x0a) end -= end > 1 && text[end - 2] === 0x0d ? 2 : 1;
+	// CRLF as LF: the runs between CRs copied natively, a CR kept unless an LF follows.
+	const lines = Buffer.allocUnsafe(end);
+	let length = 0;
+	for (let start = 0; start < end; ) {
+		const cr = text.indexOf(0x0d, start);
+		if (cr < 0 || cr >= end) {
+			length += text.copy(lines, length, start, end);
+			break;
+		}
+		length += text.copy(lines, length, start, cr);
+		if (text[cr + 1] !== 0x0a) lines[length++] = 0x0d;
+		start = cr + 1;
+	}
+	return sha256([lines.subarray(0, length)]);
 }
 
 /** The content hash of a message known only by its recorded fields (no raw bytes), e.g. one we sent. */
