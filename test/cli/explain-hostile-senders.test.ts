@@ -137,6 +137,7 @@ describe('explain: hostile senders', () => {
 		const authored = await sign(await spoof(), world.customer);
 		const flood = await dkimSign(authored, {
 			canonicalization: 'relaxed/relaxed',
+			signTime: new Date(),
 			signatureData: selectors.map((selector) => ({ signingDomain: world.list.domain, selector, privateKey: world.list.privateKey })),
 		} as Parameters<typeof dkimSign>[1]);
 		const raw = Buffer.concat([Buffer.from(flood.signatures), authored]);

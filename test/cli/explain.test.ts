@@ -40,7 +40,7 @@ describe('hosted-inbox explain', () => {
 		const { dkimSign } = await import('mailauth');
 		const raw = await compose({ from: 'carol@customer.test', to: 'support@inbox.example.test', subject: 'x', text: 'y' });
 		const expires = new Date(Date.now() + 3_600_000);
-		const signed = await dkimSign(raw, { expires, signatureData: [{ signingDomain: 'customer.test', selector: 's1', privateKey: world.customer.privateKey }] } as never);
+		const signed = await dkimSign(raw, { expires, signTime: new Date(), signatureData: [{ signingDomain: 'customer.test', selector: 's1', privateKey: world.customer.privateKey }] } as never);
 		const eml = file('expiring.eml', Buffer.concat([Buffer.from(signed.signatures), raw]));
 		const now = JSON.parse((await run(['explain', eml, '--inbox', inboxFile, '--dns', zoneFile])).stdout);
 		expect(now.auth.dkim.result).toBe('pass');

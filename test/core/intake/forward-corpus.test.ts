@@ -46,5 +46,8 @@ describe('forward corpus', () => {
 		const { address: expectedAddress, method, trusted, forwardedBy, flags } = c.expected;
 		expect(r.originalSender).toMatchObject({ address: expectedAddress, method, trusted, forwardedBy });
 		for (const flag of flags) expect(r.verdict.flags).toContain(flag);
+		// A team member's forward is named by the forwarded message's subject, also when its author cannot be told.
+		const forwardRead = method === 'inline-forward' || flags.includes('forward-author-without-address');
+		expect(r.originalSender?.subject).toBe(forwardRead ? c.expected.subject : null);
 	});
 });
