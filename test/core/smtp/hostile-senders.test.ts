@@ -44,11 +44,12 @@ describeEachStore('SMTP listener against hostile senders', (getStore) => {
 		expect(logged.details).toMatchObject({ auth: { spf: { result: 'temperror' }, dmarc: { result: 'fail' } } });
 	});
 
-	it('holds a From in group syntax (250 2.6.0), spools nothing and logs it under no sender', async () => {
+	it('holds a From in group syntax in the quarantine (250 2.6.0 with its id), emits nothing and logs it under no sender', async () => {
 		const { store, inboxId, spooled, transport } = await listen();
 		const raw = `From: Board: CEO <ceo@company.test>;\r\nTo: ${ADDRESS}\r\nSubject: Wire transfer\r\nMessage-ID: <group-1@attacker.test>\r\n\r\nWire it today.\r\n`;
 		const info = await transport.sendMail({ envelope: { from: 'bounce@attacker.test', to: [ADDRESS] }, raw });
-		expect(info.response).toBe('250 2.6.0 Message accepted and held for review');
+		const id = /^250 2\.6\.0 Message accepted and held for review as (\S+)$/.exec(info.response)?.[1];
+		expect((await store.spoolGet(id!))?.status).toBe('quarantined');
 		expect(spooled).toEqual([]);
 		const [logged] = await store.listIntake({ inboxId, kind: 'quarantined' });
 		expect(logged).toMatchObject({ from: null, mailFrom: 'bounce@attacker.test' });
