@@ -2,6 +2,7 @@ import { Heartbeat } from '../../../core/health/heartbeat';
 import { inboxHealth } from '../../../core/health/health';
 import { listSpool, redriveFailed } from '../../../core/spool/spool';
 import { StoreInputError, type Store } from '../../../core/store/types';
+import { decisionFor } from '../../fixtures/intake';
 import { describeEachStore } from '../../support/stores';
 import { inbound, uniqueEmail } from '../store/fixtures';
 
@@ -73,16 +74,7 @@ describeEachStore('failed spool entries and inbox health', (getStore) => {
 	it('re-drives with the decision the message was answered with, or, asked to re-check, without it until a new one is kept', async () => {
 		const store = getStore();
 		const { id: inboxId } = await store.registerInbox({ address: uniqueEmail('support', 'inbox.test') });
-		const decision = {
-			verdict: { action: 'accept' as const, smtpCode: 250, enhancedCode: '2.0.0', reasons: ['accepted: no check failed'], flags: [] },
-			kind: 'message' as const,
-			verification: null,
-			originalSender: { address: 'ann@customer.test', name: null, method: 'from-header' as const, forwardedBy: null, trusted: true, evidence: [], subject: null },
-			auth: null,
-			thread: { messageId: 'r1@customer.test', inReplyTo: [], references: [], contentHash: null },
-			size: 10,
-			envelope,
-		};
+		const decision = decisionFor('ann@customer.test', envelope);
 		const fail = async (id: string) => {
 			await store.spoolFail(id, 'x', { nextAttemptAt: '2026-03-03T10:00:00.000Z', maxAttempts: 1 });
 		};

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { CONTENT_ID_DOMAIN, newOutboundMessageId } from '../../../core/store/message-id';
 import { StoreInputError, type Inbox, type Store } from '../../../core/store/types';
+import { decisionFor } from '../../fixtures/intake';
 import { describeEachStore } from '../../support/stores';
 import { inbound, uniqueEmail } from './fixtures';
 
@@ -460,16 +461,7 @@ describeEachStore('conversations store', (getStore) => {
 			const store = getStore();
 			const { id: inboxId } = await newInbox(store);
 			const envelope = { clientIp: '192.0.2.1', helo: 'h', mailFrom: 'a@b.test', rcpt: ['s@i.test'] };
-			const decision = {
-				verdict: { action: 'quarantine' as const, smtpCode: 250, enhancedCode: '2.0.0', reasons: ['DMARC policy of b.test is quarantine'], flags: ['dmarc-fail' as const] },
-				kind: 'message' as const,
-				verification: null,
-				originalSender: { address: 'a@b.test', name: null, method: 'from-header' as const, forwardedBy: null, trusted: false, evidence: [], subject: null },
-				auth: null,
-				thread: { messageId: 'm1@b.test', inReplyTo: [], references: [], contentHash: null },
-				size: 10,
-				envelope,
-			};
+			const decision = decisionFor('a@b.test', envelope, { action: 'quarantine', reasons: ['DMARC policy of b.test is quarantine'], flags: ['dmarc-fail'] });
 			const big = Buffer.concat([Buffer.from('From: a@b.test\r\nSubject: held\r\n\r\n'), Buffer.alloc(200_000, 0x78)]);
 			const held = await store.spoolPut({ inboxId, raw: big, envelope, receivedAt: '2026-01-01T00:00:00.000Z', decision, quarantined: true });
 			expect(held).toMatchObject({ status: 'quarantined', decision, released: null });

@@ -11,6 +11,7 @@ import { HostedInbox } from '../../../nodes/HostedInbox/HostedInbox.node';
 import { closeSharedStores } from '../../../nodes/shared/store';
 import type { Store } from '../../../core/store/types';
 import { packageNodeTypes, runWorkflow, type CredentialMap, type RunResult } from '../../support/n8n';
+import { decisionFor } from '../../fixtures/intake';
 import { describeEachStore, TEST_PG_URL } from '../../support/stores';
 
 const nodeTypes = packageNodeTypes(HostedInbox);
@@ -417,16 +418,8 @@ describeEachStore('Hosted Inbox node', (getStore) => {
 			const inbox = (await store.getInbox(inboxAddress))!;
 			const held = async (subject: string) => {
 				const raw = Buffer.from(`From: Quinn <quinn@quarantined.test>\r\nSubject: ${subject}\r\n\r\nis this real?\r\n`);
-				const decision = {
-					verdict: { action: 'quarantine' as const, smtpCode: 250, enhancedCode: '2.0.0', reasons: ['dmarc=fail (p=quarantine) for quarantined.test'], flags: ['dmarc-fail' as const] },
-					kind: 'message' as const,
-					verification: null,
-					originalSender: { address: 'quinn@quarantined.test', name: 'Quinn', method: 'from-header' as const, forwardedBy: null, trusted: false, evidence: [], subject: null },
-					auth: null,
-					thread: { messageId: null, inReplyTo: [], references: [], contentHash: null },
-					size: raw.length,
-					envelope: { clientIp: '192.0.2.9', helo: 'mx.quarantined.test', mailFrom: 'quinn@quarantined.test', rcpt: [inboxAddress] },
-				};
+				const envelope = { clientIp: '192.0.2.9', helo: 'mx.quarantined.test', mailFrom: 'quinn@quarantined.test', rcpt: [inboxAddress] };
+				const decision = decisionFor('quinn@quarantined.test', envelope, { action: 'quarantine', reasons: ['dmarc=fail (p=quarantine) for quarantined.test'], flags: ['dmarc-fail'] });
 				return await store.spoolPut({ inboxId: inbox.id, raw, envelope: decision.envelope, decision, quarantined: true });
 			};
 			const first = await held('Invoice overdue');
