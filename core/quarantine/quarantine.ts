@@ -1,3 +1,4 @@
+import type { Flag } from '../flags';
 import type { IntakeDecision } from '../intake/types';
 import { headerSummary } from '../spool/spool';
 import { StoreInputError, type SpoolEntry, type Store } from '../store/types';
@@ -10,7 +11,7 @@ export interface QuarantinedMessage {
 	subject: string | null;
 	receivedAt: string;
 	reasons: string[];
-	flags: string[];
+	flags: Flag[];
 	/** The full decision it was held with (verdict, original sender, authentication). */
 	decision: IntakeDecision | null;
 }
