@@ -16,7 +16,7 @@ import { Client, Pool } from 'pg';
 
 import { embeddedEngineAvailable, openStore, type StoreOptions } from '../core/store/open';
 import { quoteIdent } from '../core/store/postgres';
-import type { Store } from '../core/store/types';
+import type { Store } from '../core/store/roles';
 
 const PG_URL = process.env.BENCH_PG || process.env.HOSTED_INBOX_TEST_PG || 'postgres://postgres@127.0.0.1:5432/postgres';
 const OPS = Number(process.env.BENCH_OPS) || 1000;

@@ -11,7 +11,8 @@ import { listSpool, redriveFailed } from '../core/spool/spool';
 import { defaultEmbeddedPath, openStore, parseStoreArg, type StoreOptions } from '../core/store/open';
 import { attempt, settle } from '../core/store/sql';
 import { seedStore } from '../core/store/seed';
-import { StoreInputError, type Agent, type SpoolEntry, type Store } from '../core/store/types';
+import { StoreInputError, type Agent, type SpoolEntry } from '../core/store/types';
+import type { Store } from '../core/store/roles';
 
 export const STORE_USAGE =
 	'hosted-inbox store <agents|teams|contacts|conversations|tickets|intake|inboxes|forwarding|quarantine|spool> list [--status pending|done|failed|quarantined] [--store PATH|postgres://...] [--json]\n' +

@@ -1,5 +1,6 @@
 import type { IntakeItem } from '../item';
-import { StoreInputError, type Contact, type Conversation, type RecordMessageInput, type Store, type StoredMessage } from '../store/types';
+import { StoreInputError, type Contact, type Conversation, type RecordMessageInput, type StoredMessage } from '../store/types';
+import type { Store } from '../store/roles';
 
 /** Settings of the Resolve Original Sender step, with the documented defaults. */
 export interface ResolveOptions {

@@ -3,10 +3,10 @@ import type { ParsedMail } from 'mailparser';
 import { firstHeader } from '../intake/headers';
 import { FORWARDING_TEST_HEADER } from '../intake/pipeline';
 import type { ForwardingTestOutcome, IntakeResult } from '../intake/types';
-import type { ForwardingCheck, Store } from '../store/types';
+import type { ForwardingCheck } from '../store/types';
+import type { ForwardingCheckStore, IntakeLogStore } from '../store/roles';
 import { forwardingEvidence } from './evidence';
 
-export type ForwardingCheckStore = Pick<Store, 'completeForwardingCheck' | 'failForwardingCheck' | 'latestForwardingChecks' | 'logIntake'>;
 
 /** One message as an intake door (SMTP listener, IMAP poller) saw it. */
 export interface ReceivedTest {
@@ -22,7 +22,7 @@ export interface ReceivedTest {
  * `verification.check` to the intake log and the Forwarding confirmation output. A used or late token completes
  * nothing. Returns null for any other kind of message.
  */
-export async function settleForwardingTest(store: ForwardingCheckStore, inboxId: string, received: ReceivedTest): Promise<ForwardingTestOutcome | null> {
+export async function settleForwardingTest(store: ForwardingCheckStore & IntakeLogStore, inboxId: string, received: ReceivedTest): Promise<ForwardingTestOutcome | null> {
 	const { result } = received;
 	if (result.kind === 'bounce') {
 		await logBouncedTest(store, inboxId, received);
@@ -47,11 +47,11 @@ export async function settleForwardingTest(store: ForwardingCheckStore, inboxId:
 }
 
 /** The latest check of the inbox, when this token is its token (an older check's token opens nothing). */
-async function checkOf(store: ForwardingCheckStore, inboxId: string, token: string): Promise<ForwardingCheck | undefined> {
+async function checkOf(store: ForwardingCheckStore & IntakeLogStore, inboxId: string, token: string): Promise<ForwardingCheck | undefined> {
 	return (await store.latestForwardingChecks(inboxId)).find((check) => check.token === token);
 }
 
-async function outcomeFor(store: ForwardingCheckStore, inboxId: string, check: ForwardingCheck, token: string, received: ReceivedTest): Promise<ForwardingTestOutcome> {
+async function outcomeFor(store: ForwardingCheckStore & IntakeLogStore, inboxId: string, check: ForwardingCheck, token: string, received: ReceivedTest): Promise<ForwardingTestOutcome> {
 	const { verdict } = received.result;
 	if (verdict.action === 'reject' || verdict.action === 'defer') {
 		// It did arrive, but a refused message is not mail the team would get: the check stays open until its deadline.
@@ -90,7 +90,7 @@ function bounceTexts(parsed: ParsedMail): string[] {
  * Bounce Address is the hosted address) is written to the intake log with its check's id (never the token), so the
  * status can name it.
  */
-async function logBouncedTest(store: ForwardingCheckStore, inboxId: string, received: ReceivedTest): Promise<void> {
+async function logBouncedTest(store: ForwardingCheckStore & IntakeLogStore, inboxId: string, received: ReceivedTest): Promise<void> {
 	if (!received.parsed) return;
 	const texts = bounceTexts(received.parsed);
 	const token = texts.map((text) => BOUNCED_TOKEN.exec(text)?.[1]).find(Boolean);

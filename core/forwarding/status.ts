@@ -1,8 +1,9 @@
 import type { Verification } from '../intake/types';
-import { StoreInputError, type ForwardingCheck, type Inbox, type IntakeLogEntry, type IntakeLogKind, type Store } from '../store/types';
+import { StoreInputError, type ForwardingCheck, type Inbox, type IntakeLogEntry, type IntakeLogKind } from '../store/types';
+import type { ForwardingCheckStore, InboxStore, IntakeLogStore } from '../store/roles';
 import type { ForwardingEvidence } from './evidence';
 
-export type ForwardingStatusStore = Pick<Store, 'latestForwardingChecks' | 'listIntake' | 'listInboxes' | 'getInbox'>;
+export type ForwardingStatusStore = ForwardingCheckStore & IntakeLogStore & InboxStore;
 
 export type ForwardingCauseName =
 	| 'test-not-sent'

@@ -1,5 +1,6 @@
 import type { SendRaw } from '../outbound/transport';
-import { StoreInputError, type ForwardingCheck, type Store } from '../store/types';
+import { StoreInputError, type ForwardingCheck } from '../store/types';
+import type { ForwardingCheckStore, InboxStore } from '../store/roles';
 import { withoutToken } from './status';
 import { composeForwardingTest } from './test-message';
 import { newForwardingToken } from './token';
@@ -39,7 +40,7 @@ export class ForwardingTestNotSentError extends Error {
  */
 export async function verifyForwarding(
 	request: VerifyForwardingRequest,
-	deps: { store: Pick<Store, 'getInbox' | 'createForwardingCheck' | 'failForwardingCheck'>; send: SendRaw },
+	deps: { store: InboxStore & ForwardingCheckStore; send: SendRaw },
 ): Promise<VerifyForwardingResult> {
 	const inbox = await deps.store.getInbox(request.inbox.trim());
 	if (!inbox) throw new StoreInputError(`Unknown inbox "${request.inbox}": no inbox has this address or ID (a Hosted Inbox Trigger registers it when activated)`);

@@ -1,4 +1,5 @@
-import { StoreInputError, type Inbox, type Store, type TriggerHeartbeat } from '../store/types';
+import { StoreInputError, type Inbox, type TriggerHeartbeat } from '../store/types';
+import type { InboxStore } from '../store/roles';
 
 /**
  * running: its heartbeat is fresh (within two intervals); stopped: it was deactivated cleanly; silent: its
@@ -29,10 +30,9 @@ export function triggerStatus(heartbeat: TriggerHeartbeat | null, at: Date): Tri
 
 const secondsSince = (iso: string | null, at: Date) => (iso === null ? null : Math.max(0, Math.floor((at.getTime() - Date.parse(iso)) / 1000)));
 
-export type HealthStore = Pick<Store, 'listInboxes' | 'getInbox' | 'inboxHealthFacts'>;
 
 /** Per inbox (or the one named by its address): whether its trigger runs, what it received last, what waits or failed. */
-export async function inboxHealth(store: HealthStore, options: { inbox?: string; at?: Date } = {}): Promise<InboxHealth[]> {
+export async function inboxHealth(store: InboxStore, options: { inbox?: string; at?: Date } = {}): Promise<InboxHealth[]> {
 	const at = options.at ?? new Date();
 	let inboxes: Inbox[];
 	if (options.inbox) {

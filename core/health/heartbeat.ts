@@ -1,4 +1,5 @@
-import type { Store, TriggerHeartbeat } from '../store/types';
+import type { TriggerHeartbeat } from '../store/types';
+import type { HeartbeatStore } from '../store/roles';
 
 /** How often a running trigger says so in the store; two missed beats make it "silent". */
 export const HEARTBEAT_INTERVAL_MS = 30_000;
@@ -14,7 +15,7 @@ export class Heartbeat {
 
 	constructor(
 		private readonly options: {
-			store: Pick<Store, 'beatTrigger' | 'noteTriggerError'>;
+			store: HeartbeatStore;
 			inboxId: string;
 			via: TriggerHeartbeat['via'];
 			onError(error: Error): void;

@@ -4,16 +4,16 @@
  * the mailbox's own server wrote the topmost one, so on this door it is believed without a relay IP.
  */
 import type { DnsResolver } from '../dns';
-import { settleForwardingTest, type ForwardingCheckStore } from '../forwarding/complete';
+import { settleForwardingTest } from '../forwarding/complete';
 import type { InboxConfig } from '../inbox';
 import { decisionOf, NotAnEmailError, runIntake } from '../intake/pipeline';
 import type { Envelope } from '../intake/types';
 import { intakeLogEntry, LOG_KIND, type IntakeRun } from '../smtp/intake';
-import type { Store } from '../store/types';
+import type { ForwardingCheckStore, IntakeLogStore, SpoolStore } from '../store/roles';
 import type { MailboxMessage } from './mailbox-poller';
 
 export interface ImapIntakeOptions {
-	store: Pick<Store, 'logIntake' | 'spoolPut'> & ForwardingCheckStore;
+	store: IntakeLogStore & SpoolStore & ForwardingCheckStore;
 	inbox: InboxConfig;
 	inboxId: string;
 	resolver?: DnsResolver;

@@ -15,7 +15,7 @@
 import { ImapFlow, type FetchMessageObject, type ImapFlowOptions, type SearchObject } from 'imapflow';
 
 import { retryDelayMs, type RetryPolicy } from '../intake-delivery/retry';
-import type { Store } from '../store/types';
+import type { MailboxCheckpointStore } from '../store/roles';
 
 /** Keyword set on a message whose processing kept failing (remove it to have the message tried again). */
 export const FAILED_KEYWORD = '$HostedInboxFailed';
@@ -66,7 +66,7 @@ export interface MailboxPollerOptions {
 	mailbox?: string;
 	/** Names the checkpoint; default user@host:port/mailbox. */
 	mailboxKey?: string;
-	store: Pick<Store, 'getMailboxCheckpoint' | 'markUidsDone' | 'setMailboxAttempts' | 'clearMailboxAttempts'>;
+	store: MailboxCheckpointStore;
 	maxMessageBytes: number;
 	initialSync?: InitialSync;
 	afterProcessing?: AfterProcessing;

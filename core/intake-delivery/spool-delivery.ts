@@ -1,4 +1,5 @@
-import type { SpoolEntry, Store } from '../store/types';
+import type { SpoolEntry } from '../store/types';
+import type { Store } from '../store/roles';
 import type { IntakeEmission } from './emission';
 import { DEFAULT_RETRY_POLICY, retryDelayMs, withTimeout, type RetryPolicy } from './retry';
 

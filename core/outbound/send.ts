@@ -1,7 +1,8 @@
 import { publicKeyOf } from '../sending-domain/keys';
 import { verifySendingDomain, type DnsResolver } from '../sending-domain/verify';
 import { bodyHash, newOutboundMessageId } from '../store/message-id';
-import type { Agent, Contact, Conversation, Inbox, Store, StoredMessage } from '../store/types';
+import type { Agent, Contact, Conversation, Inbox, StoredMessage } from '../store/types';
+import type { Store } from '../store/roles';
 import { automaticReplyRefusal, type AnsweredMessage } from './automatic';
 import { buildTeamEmail, type DkimKey, type Mailbox } from './compose';
 import { OutboundError, UnrecordedEmailError } from './errors';

@@ -1,7 +1,8 @@
 import type { Flag } from '../flags';
 import type { IntakeDecision } from '../intake/types';
 import { headerSummary } from '../spool/spool';
-import { StoreInputError, type SpoolEntry, type Store } from '../store/types';
+import { StoreInputError, type SpoolEntry } from '../store/types';
+import type { QuarantineStore, SpoolStore } from '../store/roles';
 
 /** A quarantined message as a reviewer sees it: who wrote it, about what, when, and why it is held. */
 export interface QuarantinedMessage {
@@ -28,15 +29,14 @@ async function summaryOf(entry: Omit<SpoolEntry, 'raw'>, head: Buffer): Promise<
 	};
 }
 
-export type QuarantineStore = Pick<Store, 'listQuarantined' | 'spoolGet' | 'releaseQuarantined' | 'deleteQuarantined'>;
 
 /** Held messages, newest first. */
-export async function listQuarantine(store: QuarantineStore, filter: { inboxId?: string; limit?: number } = {}): Promise<QuarantinedMessage[]> {
+export async function listQuarantine(store: QuarantineStore & SpoolStore, filter: { inboxId?: string; limit?: number } = {}): Promise<QuarantinedMessage[]> {
 	const held = await store.listQuarantined(filter);
 	return await Promise.all(held.map(async ({ head, ...entry }) => await summaryOf(entry, head)));
 }
 
-export async function getQuarantined(store: QuarantineStore, id: string): Promise<QuarantinedMessage> {
+export async function getQuarantined(store: QuarantineStore & SpoolStore, id: string): Promise<QuarantinedMessage> {
 	const entry = await store.spoolGet(id);
 	if (!entry || entry.status !== 'quarantined') throw new StoreInputError(`No quarantined message with id ${id} (unknown, already released or deleted)`);
 	return await summaryOf(entry, entry.raw);
@@ -46,12 +46,12 @@ export async function getQuarantined(store: QuarantineStore, id: string): Promis
  * Releases a held message: the running trigger of its inbox emits it once from Message (within seconds), noting
  * who released it. Works from any process, through the store.
  */
-export async function releaseQuarantined(store: QuarantineStore, id: string, by: string): Promise<QuarantinedMessage & { released: { by: string; at: string } }> {
+export async function releaseQuarantined(store: QuarantineStore & SpoolStore, id: string, by: string): Promise<QuarantinedMessage & { released: { by: string; at: string } }> {
 	const entry = await store.releaseQuarantined(id, by);
 	return { ...(await summaryOf(entry, entry.raw)), released: entry.released! };
 }
 
-export async function deleteQuarantined(store: QuarantineStore, id: string): Promise<{ id: string; deleted: true }> {
+export async function deleteQuarantined(store: QuarantineStore & SpoolStore, id: string): Promise<{ id: string; deleted: true }> {
 	await store.deleteQuarantined(id);
 	return { id, deleted: true };
 }

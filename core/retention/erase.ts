@@ -1,4 +1,5 @@
-import type { ErasureCounts, Store } from '../store/types';
+import type { ErasureCounts } from '../store/types';
+import type { RetentionStore } from '../store/roles';
 import { checkEmail } from '../store/validate';
 
 export interface Erasure extends ErasureCounts {
@@ -11,7 +12,7 @@ export interface Erasure extends ErasureCounts {
  * Erases one person from the whole store (every inbox), in one transaction: see Store.eraseContact. Erasing an
  * address the store does not hold changes nothing and is not an error (the request is satisfied).
  */
-export async function erasePerson(store: Pick<Store, 'eraseContact'>, email: string): Promise<Erasure> {
+export async function erasePerson(store: RetentionStore, email: string): Promise<Erasure> {
 	const { email: address } = checkEmail(email, 'contact');
 	return { email: address, ...(await store.eraseContact(address)) };
 }

@@ -1,5 +1,6 @@
 import { DEFAULT_RETENTION } from '../inbox';
-import type { InboxRetention, PurgeCounts, PurgeCutoffs, Store } from '../store/types';
+import type { InboxRetention, PurgeCounts, PurgeCutoffs } from '../store/types';
+import type { InboxStore, RetentionStore } from '../store/roles';
 
 const DAY_MS = 24 * 60 * 60_000;
 
@@ -13,7 +14,7 @@ export function cutoffsFor(retention: InboxRetention, now: Date): PurgeCutoffs {
 	};
 }
 
-export type PurgeStore = Pick<Store, 'purgeExpired' | 'listInboxes'>;
+export type PurgeStore = RetentionStore & InboxStore;
 
 /** One inbox, with the settings it runs with (the trigger's). */
 export async function purgeInbox(store: PurgeStore, inboxId: string, retention: InboxRetention, now = new Date()): Promise<PurgeCounts> {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Assignment } from '../item';
-import { StoreInputError, type Agent, type Conversation, type Store, type Team } from '../store/types';
+import { StoreInputError, type Agent, type Conversation, type Team } from '../store/types';
+import type { Store } from '../store/roles';
 import { checkAvailability } from './availability';
 
 export type AssignTo = 'specificUsersAndTeams' | 'contactOwner';

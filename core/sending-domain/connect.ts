@@ -1,4 +1,5 @@
-import type { SendingDomain, Store } from '../store/types';
+import type { SendingDomain } from '../store/types';
+import type { SendingDomainStore } from '../store/roles';
 import { publicKeyOf } from './keys';
 import { checkedDomain, checkedSelector, checkedSpfMechanism, dkimRecordName, sendingDomainRecords, SendingDomainError, type DnsRecordToPublish } from './records';
 
@@ -22,7 +23,7 @@ export interface ConnectedSendingDomain {
  * the answer lists the DNS records to publish. The private key is never returned. A verified domain keeps its key:
  * re-keying under the same selector would silently break the DKIM record it was verified with.
  */
-export async function connectSendingDomain(store: Pick<Store, 'getSendingDomain' | 'upsertSendingDomain' | 'setSendingDomainVerified'>, request: ConnectSendingDomainRequest): Promise<ConnectedSendingDomain> {
+export async function connectSendingDomain(store: SendingDomainStore, request: ConnectSendingDomainRequest): Promise<ConnectedSendingDomain> {
 	const domain = checkedDomain(request.domain);
 	const selector = checkedSelector(request.selector);
 	const spfMechanism = request.spfMechanism ? checkedSpfMechanism(request.spfMechanism) : null;

@@ -5,7 +5,8 @@ import { settleForwardingTest } from '../forwarding/complete';
 import type { InboxConfig } from '../inbox';
 import { decisionOf, NotAnEmailError, rereadDecided, runIntake, type IntakeOutcome } from '../intake/pipeline';
 import type { Envelope, IntakeResult } from '../intake/types';
-import type { IntakeLogKind, SpoolEntry, Store } from '../store/types';
+import type { IntakeLogKind, SpoolEntry } from '../store/types';
+import type { Store } from '../store/roles';
 import { TEMPORARY_FAILURE, type SmtpReply } from './listener';
 
 /** One message through the pipeline, as the listener saw it. */

@@ -1,6 +1,7 @@
 import { authorOf, headerSectionLength } from '../intake/headers';
 import { parseHeaderSection } from '../intake/stages/parse';
-import type { SpoolEntry, SpoolHead, Store } from '../store/types';
+import type { SpoolEntry, SpoolHead } from '../store/types';
+import type { SpoolStore } from '../store/roles';
 
 /** From and Subject of a spooled message, read from its header section only (mailparser): bounded work however large the message. */
 export async function headerSummary(head: Buffer): Promise<{ from: string | null; subject: string | null }> {
@@ -28,7 +29,6 @@ async function summaryOf(entry: Omit<SpoolEntry, 'raw'>, head: Buffer): Promise<
 	return { id, inboxId, status, ...(await headerSummary(head)), receivedAt, attempts, nextAttemptAt, lastError };
 }
 
-export type SpoolStore = Pick<Store, 'spoolHeads' | 'spoolRedrive'>;
 
 /** Spooled messages, newest first (default: all but those done); only the start of each message is read. */
 export async function listSpool(

@@ -6,7 +6,8 @@ import { PostgresDriver, quoteIdent, type PostgresConnection } from './postgres'
 import { embeddedEngineAvailable, openSqliteDriver } from './sqlite';
 import { settle } from './sql';
 import { SqlStore } from './sql-store';
-import { StoreInputError, type Store } from './types';
+import { StoreInputError } from './types';
+import type { Store } from './roles';
 
 export { embeddedEngineAvailable } from './sqlite';
 

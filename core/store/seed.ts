@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
-import { StoreInputError, type Agent, type Store } from './types';
+import { StoreInputError, type Agent } from './types';
+import type { Store } from './roles';
 import { checkAvailability, checkCapacity, checkEmail, checkWorkingHours } from './validate';
 
 /** The `hosted-inbox store seed` file: agents, teams and contacts with owners for one inbox. */

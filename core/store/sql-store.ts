@@ -5,35 +5,8 @@ import type { IntakeDecision } from '../intake/types';
 import { likeAny, mentions, rawMentions, redact } from './mentions';
 import { contentMessageId, fieldsHash, normalizeMessageId } from './message-id';
 import { placeholders, type Row, type SqlDriver, type SqlExecutor, type SqlValue } from './sql';
-import {
-	StoreInputError,
-	type Agent,
-	type AssignmentLogEntry,
-	type Availability,
-	type Contact,
-	type Conversation,
-	type ConversationStatus,
-	type ErasureCounts,
-	type ForwardingCheck,
-	type Inbox,
-	type IntakeLogEntry,
-	type IntakeLogKind,
-	type MailboxCheckpoint,
-	type PurgeCounts,
-	type PurgeCutoffs,
-	type RecordMessageInput,
-	type RecordMessageResult,
-	type SendingDomain,
-	type InboxHealthFacts,
-	type SpoolEntry,
-	type SpoolHead,
-	type Store,
-	type StoredMessage,
-	type Team,
-	type Ticket,
-	type TicketInput,
-	type TriggerHeartbeat,
-} from './types';
+import { StoreInputError, type Agent, type AssignmentLogEntry, type Availability, type Contact, type Conversation, type ConversationStatus, type ErasureCounts, type ForwardingCheck, type Inbox, type IntakeLogEntry, type IntakeLogKind, type MailboxCheckpoint, type PurgeCounts, type PurgeCutoffs, type RecordMessageInput, type RecordMessageResult, type SendingDomain, type InboxHealthFacts, type SpoolEntry, type SpoolHead, type StoredMessage, type Team, type Ticket, type TicketInput, type TriggerHeartbeat } from './types';
+import type { Store } from './roles';
 import { checkAvailability, checkCapacity, checkEmail, checkRetention, checkText, checkWorkingHours } from './validate';
 
 const INTAKE_KINDS: IntakeLogKind[] = ['rejected', 'quarantined', 'deferred', 'forwarding-confirmation', 'forwarding-test'];

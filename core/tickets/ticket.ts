@@ -1,4 +1,5 @@
-import { StoreInputError, type Store, type Ticket } from '../store/types';
+import { StoreInputError, type Ticket } from '../store/types';
+import type { Store } from '../store/roles';
 
 /** Ticket properties of the inbox's "Tickets" settings; empty values take the documented defaults. */
 export interface TicketOptions {

@@ -8,7 +8,7 @@ import type {
 
 import { assertEmbeddedAllowed, defaultEmbeddedPath, openStore, type StoreOptions } from '../../core/store/open';
 import { DEFAULT_SCHEMA } from '../../core/store/postgres';
-import type { Store } from '../../core/store/types';
+import type { Store } from '../../core/store/roles';
 
 /** Every node's store selection: the embedded store in n8n's data folder, or PostgreSQL via n8n's `postgres` credential. */
 export type StoreEngineChoice = 'embedded' | 'postgres';

@@ -7,7 +7,7 @@ import { runCli as run } from '../support/cli';
 import { Client } from 'pg';
 
 import { quoteIdent } from '../../core/store/postgres';
-import type { Store } from '../../core/store/types';
+import type { Store } from '../../core/store/roles';
 import { describeEachStore, storeArg, TEST_PG_URL } from '../support/stores';
 import { REGISTER_TS } from '../core/store/children/spawn';
 

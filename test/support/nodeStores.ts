@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ICredentialDataDecryptedObject, INodeParameters } from 'n8n-workflow';
 
-import type { Store } from '../../core/store/types';
+import type { Store } from '../../core/store/roles';
 import { closeSharedStores, embeddedOptions, postgresOptionsFromCredential, sharedStore } from '../../nodes/shared/store';
 import { dropSchema, engineGate, storeArg, storeEngines, TEST_PG_URL, type EngineName } from './stores';
 

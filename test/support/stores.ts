@@ -11,7 +11,7 @@ import { Client } from 'pg';
 
 import { embeddedEngineAvailable, openStore, type StoreOptions } from '../../core/store/open';
 import { quoteIdent } from '../../core/store/postgres';
-import type { Store } from '../../core/store/types';
+import type { Store } from '../../core/store/roles';
 import { gate, type Gate } from './gates';
 
 export type EngineName = 'sqlite' | 'postgres';

@@ -1,6 +1,7 @@
 import type { IExecuteFunctions } from 'n8n-workflow';
 
-import { StoreInputError, type Agent, type Inbox, type Store, type Team, type WorkingHours } from '../../../core/store/types';
+import { StoreInputError, type Agent, type Inbox, type Team, type WorkingHours } from '../../../core/store/types';
+import type { Store } from '../../../core/store/roles';
 
 /** A text parameter, trimmed. */
 export function text(context: IExecuteFunctions, name: string, itemIndex: number): string {

@@ -1,6 +1,6 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties, INodePropertyOptions } from 'n8n-workflow';
 
-import type { Store } from '../../../core/store/types';
+import type { Store } from '../../../core/store/roles';
 
 /** One operation of a resource: its option in the Operation list, its fields, and what it does for one item. */
 export interface Operation {

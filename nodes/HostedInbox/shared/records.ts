@@ -1,4 +1,5 @@
-import { StoreInputError, type Conversation, type Store, type Ticket } from '../../../core/store/types';
+import { StoreInputError, type Conversation, type Ticket } from '../../../core/store/types';
+import type { Store } from '../../../core/store/roles';
 
 export async function requireConversation(store: Store, id: string): Promise<Conversation> {
 	const conversation = id ? await store.getConversation(id) : null;

@@ -2,7 +2,7 @@ import type { ITriggerFunctions } from 'n8n-workflow';
 
 import type { InboxConfig } from '../../../core/inbox';
 import { purgeInbox, schedulePurge } from '../../../core/retention/purge';
-import type { Store } from '../../../core/store/types';
+import type { Store } from '../../../core/store/roles';
 
 /** The inbox's retention, applied at activation and then daily while the trigger runs. */
 export function startRetention(context: ITriggerFunctions, store: Store, inboxId: string, inbox: InboxConfig): { stop(): Promise<void> } {

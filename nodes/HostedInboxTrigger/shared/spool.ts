@@ -8,7 +8,8 @@ import { decisionOf } from '../../../core/intake/pipeline';
 import { SpoolDelivery } from '../../../core/intake-delivery/spool-delivery';
 import type { IntakeItem } from '../../../core/item';
 import { runOfSpooled, type IntakeRun } from '../../../core/smtp/intake';
-import type { SpoolEntry, Store } from '../../../core/store/types';
+import type { SpoolEntry } from '../../../core/store/types';
+import type { Store } from '../../../core/store/roles';
 import type { OutputOptions, TriggerOutputs } from './outputs';
 
 /** How soon a release from quarantine (by the CLI, a node, another process) comes out of the running trigger. */

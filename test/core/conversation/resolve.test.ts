@@ -4,7 +4,7 @@ import { parseInboxConfig } from '../../../core/inbox';
 import { buildIntakeEmission } from '../../../core/intake-delivery/emission';
 import { runIntake } from '../../../core/intake/pipeline';
 import type { IntakeItem } from '../../../core/item';
-import type { Store } from '../../../core/store/types';
+import type { Store } from '../../../core/store/roles';
 import { googleGroupsItem, intakeItem, manualForwardItem } from '../../support/items';
 import { describeEachStore } from '../../support/stores';
 

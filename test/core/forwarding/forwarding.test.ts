@@ -11,7 +11,7 @@ import { outputFor } from '../../../core/intake-delivery/emission';
 import type { SendRaw } from '../../../core/outbound/transport';
 import { createImapIntake } from '../../../core/imap/intake';
 import { createSmtpIntake } from '../../../core/smtp/intake';
-import type { Store } from '../../../core/store/types';
+import type { Store } from '../../../core/store/roles';
 import { describeEachStore } from '../../support/stores';
 
 const PUBLIC = 'support@company.test';

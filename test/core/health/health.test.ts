@@ -1,7 +1,8 @@
 import { Heartbeat } from '../../../core/health/heartbeat';
 import { inboxHealth } from '../../../core/health/health';
 import { listSpool, redriveFailed } from '../../../core/spool/spool';
-import { StoreInputError, type Store } from '../../../core/store/types';
+import { StoreInputError } from '../../../core/store/types';
+import type { Store } from '../../../core/store/roles';
 import { decisionFor } from '../../fixtures/intake';
 import { describeEachStore } from '../../support/stores';
 import { inbound, uniqueEmail } from '../store/fixtures';

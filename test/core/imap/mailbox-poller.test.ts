@@ -5,7 +5,7 @@
 import { ImapFlow } from 'imapflow';
 
 import { FAILED_KEYWORD, MailboxConfigError, MailboxPoller, TOO_LARGE_KEYWORD, type MailboxMessage, type MailboxPollerOptions, type PollerEvent } from '../../../core/imap/mailbox-poller';
-import type { Store } from '../../../core/store/types';
+import type { Store } from '../../../core/store/roles';
 import { CuttableProxy, Dovecot, describeWithDovecot } from '../../support/dovecot';
 import { freshStore, storeEngines } from '../../support/stores';
 import { MailboxObserver, eventually, testMessage } from './support';

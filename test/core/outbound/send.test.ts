@@ -20,7 +20,7 @@ import { createSmtpIntake, type IntakeRun } from '../../../core/smtp/intake';
 import { attachHostedInbox, DEFAULT_LISTENER_SETTINGS } from '../../../core/smtp/listener';
 import { generateDkimKeyPair } from '../../../core/sending-domain/keys';
 import { sendingDomainRecords } from '../../../core/sending-domain/records';
-import type { Store } from '../../../core/store/types';
+import type { Store } from '../../../core/store/roles';
 import { CORPUS, corpus, intakeItem } from '../../support/items';
 import { describeEachStore } from '../../support/stores';
 import { startSmtpSink, type SmtpSink } from './smtp-sink';

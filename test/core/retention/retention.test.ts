@@ -3,7 +3,8 @@ import type { IntakeDecision } from '../../../core/intake/types';
 import { erasePerson } from '../../../core/retention/erase';
 import { cutoffsFor, purgeAll, purgeInbox, schedulePurge } from '../../../core/retention/purge';
 import { mentions, rawMentions, redact } from '../../../core/store/mentions';
-import type { SpoolEntry, Store } from '../../../core/store/types';
+import type { SpoolEntry } from '../../../core/store/types';
+import type { Store } from '../../../core/store/roles';
 import { describeEachStore } from '../../support/stores';
 import { inbound, uniqueEmail } from '../store/fixtures';
 

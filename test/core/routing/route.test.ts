@@ -1,7 +1,8 @@
 import { resolveOriginalSender } from '../../../core/conversation/resolve';
 import { insideWorkingHours, checkAvailability } from '../../../core/routing/availability';
 import { routeConversation, RoutingConfigError, type RoutingOptions } from '../../../core/routing/route';
-import type { Agent, Inbox, Store, WorkingHours } from '../../../core/store/types';
+import type { Agent, Inbox, WorkingHours } from '../../../core/store/types';
+import type { Store } from '../../../core/store/roles';
 import { describeEachStore } from '../../support/stores';
 import { intakeItem } from '../../support/items';
 

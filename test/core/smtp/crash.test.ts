@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
 
 import { defaultEmbeddedPath, openStore, type StoreOptions } from '../../../core/store/open';
-import type { Store } from '../../../core/store/types';
+import type { Store } from '../../../core/store/roles';
 import { dropSchema, engineGate, storeEngines, TEST_PG_URL, type EngineName } from '../../support/stores';
 import { REGISTER_TS } from '../store/children/spawn';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { openStore } from '../../../core/store/open';
-import type { Store } from '../../../core/store/types';
+import type { Store } from '../../../core/store/roles';
 import { engineGate } from '../../support/stores';
 import { spawnChild, waitForLines } from './children/spawn';
 

@@ -6,7 +6,8 @@ import { createServer } from 'node:net';
 
 import { MIGRATIONS } from '../../../core/store/migrations';
 import { openStore, type StoreOptions } from '../../../core/store/open';
-import { StoreUnavailableError, type Store } from '../../../core/store/types';
+import { StoreUnavailableError } from '../../../core/store/types';
+import type { Store } from '../../../core/store/roles';
 import { dropSchema, engineGate, TEST_PG_URL } from '../../support/stores';
 import { inbound } from './fixtures';
 

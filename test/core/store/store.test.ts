@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
 import { CONTENT_ID_DOMAIN, newOutboundMessageId } from '../../../core/store/message-id';
-import { StoreInputError, type Inbox, type Store } from '../../../core/store/types';
+import { StoreInputError, type Inbox } from '../../../core/store/types';
+import type { Store } from '../../../core/store/roles';
 import { decisionFor } from '../../fixtures/intake';
 import { describeEachStore } from '../../support/stores';
 import { inbound, uniqueEmail } from './fixtures';

@@ -1,6 +1,6 @@
 import { resolveOriginalSender } from '../../../core/conversation/resolve';
 import { createTicket } from '../../../core/tickets/ticket';
-import type { Store } from '../../../core/store/types';
+import type { Store } from '../../../core/store/roles';
 import { intakeItem, type IntakeItemInput } from '../../support/items';
 import { describeEachStore } from '../../support/stores';
 

@@ -1,4 +1,5 @@
-import type { Agent, Store } from '../../../../core/store/types';
+import type { Agent } from '../../../../core/store/types';
+import type { Store } from '../../../../core/store/roles';
 import type { Operation } from '../../shared/operation';
 import { asData } from '../../shared/operation';
 import { agentField, availabilityField, capacityField, updateFieldsCollection, workingHoursField } from '../../shared/fields';

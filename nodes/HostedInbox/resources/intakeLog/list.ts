@@ -1,6 +1,7 @@
 import type { IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import type { IntakeLogEntry, IntakeLogKind, Store } from '../../../../core/store/types';
+import type { IntakeLogEntry, IntakeLogKind } from '../../../../core/store/types';
+import type { Store } from '../../../../core/store/roles';
 import { inboxFilterField, limitField, returnAllField } from '../../shared/fields';
 import { requireInbox } from '../../shared/lookup';
 
