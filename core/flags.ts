@@ -33,6 +33,7 @@ export const FLAGS = [
 	// Forwarding and the original sender
 	'forward-ignored',
 	'forward-author-without-address',
+	'forward-author-ambiguous',
 	'forward-unreadable',
 	'list-rewrite-untrusted',
 	'forwarding-test-foreign',

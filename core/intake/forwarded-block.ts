@@ -2,13 +2,15 @@ import EmailForwardParser from 'email-forward-parser';
 import { htmlToText } from 'html-to-text';
 
 import forwardLabels from './forward-labels.json';
-import { isEmailAddress, parseAddresses } from './headers';
+import { domainOf, isEmailAddress, parseAddresses } from './headers';
 
 /** One forwarded block: who wrote the message inside it, and what it says (where a deeper block may sit). */
 export interface ForwardedBlock {
-	/** null when the block's From line names its author without an address (nobody to file the mail under). */
+	/** null when the block's From line names its author without an address, or names several (nobody to file the mail under). */
 	address: string | null;
 	name: string;
+	/** The addresses a From line names when it names more than one author: a display name can carry any address. */
+	ambiguous?: string[];
 	body: string;
 	subject: string;
 	/** Which reader recognised the block. */
@@ -22,6 +24,8 @@ export interface ForwardedBlock {
 const MAX_TEXT = 32 * 1024;
 /** Lines are cut here: forward header lines are shorter (Yahoo's one-line header block opens with its From). */
 const MAX_LINE = 160;
+/** Ends a line cut at MAX_LINE whose cut part named an address: a From line cut there may name its author further on. */
+const CUT_ADDRESS = '\u2026@';
 /** A whitespace run keeps at most two line breaks and this much of the indentation after them. */
 const MAX_INDENT = 8;
 /** A forward header block is at most this many lines (From, Sent, To, Cc, Subject, Reply-To and a few others). */
@@ -36,7 +40,7 @@ function boundedText(text: string, limit: number): string {
 	return text
 		.slice(0, limit)
 		.split(/\r\n|[\n\r\u2028\u2029]/)
-		.map((line) => line.slice(0, MAX_LINE))
+		.map((line) => (line.length > MAX_LINE && line.includes('@', MAX_LINE) ? line.slice(0, MAX_LINE) + CUT_ADDRESS : line.slice(0, MAX_LINE)))
 		.join('\n')
 		.replace(/\u00a0/g, ' ')
 		.replace(/\ufeff/g, '')
@@ -196,12 +200,16 @@ function ownValue(value: string): string {
 	return value;
 }
 
-/** The longest label of the data that ends at `colon` and can start a field there, looked for at most MAX_LABEL back. */
+/**
+ * The longest label of the data that ends at `colon` (French writes a space before it: "À :") and can start a field
+ * there, looked for at most MAX_LABEL back.
+ */
 function labelEndingAt(text: string, colon: number): { fields: Set<Field>; at: number } | null {
-	const before = text.slice(Math.max(0, colon - MAX_LABEL), colon).toLowerCase();
+	const end = text[colon - 1] === ' ' ? colon - 1 : colon;
+	const before = text.slice(Math.max(0, end - MAX_LABEL), end).toLowerCase();
 	for (let start = 0; start < before.length; start++) {
 		const fields = LABELS.get(before.slice(start));
-		const at = colon - (before.length - start);
+		const at = end - (before.length - start);
 		if (fields && startsField(text, at)) return { fields, at };
 	}
 	return null;
@@ -231,12 +239,58 @@ function headerRun(lines: Line[], first: number): { headers: Header[]; next: num
 	return { headers, next };
 }
 
+/**
+ * The author's part of a From value. Only Yahoo's text part runs the other fields into the From line, and then they
+ * stand on no line of their own: in a block with other header lines, a label inside the From value is the display
+ * name's own text ("Carol <carol@x> To: y" <mallory@z>), so the whole value is the author's.
+ */
+function authorValue(value: string, labelledLines: number): string {
+	const own = ownValue(value);
+	return own !== value && labelledLines > 1 ? value : own;
+}
+
+/** The distinct addresses a value names, mailto: links folded into their address; one linear split, no regex on the words. */
+function addressesNamed(value: string): string[] {
+	const named = new Set<string>();
+	for (const word of value.split(/[\s<>()[\]"',;]+/)) {
+		const address = word.replace(/^mailto:/i, '').toLowerCase();
+		if (address.includes('@') && isEmailAddress(address)) named.add(address);
+	}
+	return [...named];
+}
+
+const ON_BEHALF_OF = /\son behalf of\s/i;
+
+/**
+ * A From value naming more than one address has no author to believe: a display name can carry any text, so the
+ * forwarder's client shows `"Victim <ceo@bank.example>" <attacker@evil.example>` as two addresses, the victim's
+ * first. Outlook's "A on behalf of B" (a delegate sending from a mailbox) is read as A only when A and B are of one
+ * domain: across domains the delegate is a Sender header anyone can write. A line cut with an address beyond the
+ * cut is ambiguous too: the address that follows is never seen.
+ */
+function ambiguousAuthor(value: string): { address: null; name: string; ambiguous: string[] } | null {
+	const named = addressesNamed(value);
+	const cut = value.endsWith(CUT_ADDRESS);
+	if (!cut && named.length <= 1) return null;
+	const behalf = value.search(ON_BEHALF_OF);
+	if (!cut && behalf > 0) {
+		const [delegate, ...others] = addressesNamed(value.slice(0, behalf));
+		const [mailbox, ...more] = addressesNamed(value.slice(behalf));
+		if (delegate && mailbox && !others.length && !more.length && domainOf(delegate) === domainOf(mailbox)) return null;
+	}
+	const name = value.slice(0, Math.max(0, value.indexOf('<'))).replace(/^["'\s]+|["'\s]+$/g, '').slice(0, 100);
+	return { address: null, name, ambiguous: cut ? [...named, '(more beyond the line\'s first ' + MAX_LINE + ' characters)'] : named };
+}
+
 /** The author line: a From label of the data (one that names only From, when a block has both kinds). */
-function authorOf(headers: Header[]): { address: string | null; name: string } | null {
+function authorOf(headers: Header[]): { address: string | null; name: string; ambiguous?: string[] } | null {
 	const line = headers.find((h) => h.fields?.size === 1 && h.fields.has('from')) ?? headers.find((h) => h.fields?.has('from'));
 	if (!line) return null;
+	const own = authorValue(line.value, headers.filter((h) => h.fields).length);
+	const ambiguous = ambiguousAuthor(own);
+	if (ambiguous) return ambiguous;
 	// Outlook writes "Name [mailto:a@b]"; an HTML forward's links become "a@b <mailto:a@b>" or "Name [a@b]".
-	const value = ownValue(line.value).replace(/\[mailto:([^[\]]*)\]/gi, '<$1>').replace(/<mailto:([^<>]*)>/gi, '<$1>');
+	const value = own.replace(/\[mailto:([^[\]]*)\]/gi, '<$1>').replace(/<mailto:([^<>]*)>/gi, '<$1>');
 	const mailbox = parseAddresses(value)[0];
 	if (mailbox) return mailbox;
 	const bracketed = /\[([^[\]\s]+@[^[\]\s]+)\]/.exec(value)?.[1];
@@ -313,6 +367,10 @@ function libraryBlock(bounded: string, raw: string[], lines: Line[], subject: st
 	// fields together): then the author has none.
 	const fields = fieldsBefore(authorLine.text, authorLine.text.toLowerCase().indexOf(address));
 	if (fields && !fields.has('from')) return { line, block: { address: null, name: ownValue(from.name ?? '').slice(0, 100), body, subject: '' }, reason: '' };
+	const colon = Math.max(...[':', '：', '՝'].map((c) => authorLine.text.lastIndexOf(c, authorLine.text.toLowerCase().indexOf(address))));
+	const labelled = lines.slice(authorAt, next).filter((l) => headerLine(l.text)?.fields).length;
+	const ambiguous = ambiguousAuthor(authorValue(header?.fields ? header.value : authorLine.text.slice(colon + 1), labelled));
+	if (ambiguous) return { line, block: { ...ambiguous, body, subject: '' }, reason: '' };
 	// Its subject is the outer one when that has a forward prefix: the block's own Subject line is not told apart.
 	return { line, block: { address, name: from.name ?? '', body, subject: '' }, reason: '' };
 }

@@ -26,13 +26,16 @@ export function isInternal(address: string, inbox: InboxConfig): boolean {
 interface Forwarded {
 	author: AddressValue | null;
 	authorName: string;
+	/** The addresses a From line names when it names several: none of them is the author. */
+	ambiguous?: string[];
 	unreadable?: string;
 	subject: string;
 	method: 'attached-message' | 'inline-forward';
 	carrier: string;
 }
 
-const authorText = (f: Forwarded) => f.author?.address ?? (f.unreadable ? 'an author it could not read' : `"${f.authorName}" (no address)`);
+const authorText = (f: Forwarded) =>
+	f.author?.address ?? (f.unreadable ? 'an author it could not read' : f.ambiguous ? `"${f.authorName}" (naming ${f.ambiguous.join(', ')})` : `"${f.authorName}" (no address)`);
 
 /** What a message (or a forwarded block) holds: where a forward inside it may sit. */
 interface Content {
@@ -64,6 +67,7 @@ async function forwardedIn(content: Content, depth = 0): Promise<{ forwarded: Fo
 		forwarded: {
 			author: block.address ? { address: block.address, name: block.name } : null,
 			authorName: block.name,
+			ambiguous: block.ambiguous,
 			subject: block.subject,
 			method: 'inline-forward',
 			carrier: `inline forwarded block (read by ${block.via})`,
@@ -150,6 +154,12 @@ async function manualForward(state: IntakeState, parsed: ParsedMail, from: Addre
 		const inside = deepest ? ` in the message of ${authorText(chain[deepest - 1])} (forwarded by team members: ${path})` : '';
 		const reason = `a forward${inside} could not be read: ${original.unreadable}; no author named below it is believed: the mail stays filed under the outer sender ${from.address}, untrusted as its author`;
 		note(state, 'forward-unreadable', reason);
+		return { address: from.address, name: from.name || null, method: 'from-header', forwardedBy: null, trusted: false, evidence: [reason, ...outer], subject };
+	}
+	if (original.ambiguous) {
+		// Which of them the forwarded message's sender really was, its client's rendering does not say.
+		const reason = `the ${carried} names more than one address on its From line (${original.ambiguous.join(', ')}): a display name can carry any address, so none is believed: the mail stays filed under the outer sender ${from.address}, untrusted as its author`;
+		note(state, 'forward-author-ambiguous', reason);
 		return { address: from.address, name: from.name || null, method: 'from-header', forwardedBy: null, trusted: false, evidence: [reason, ...outer], subject };
 	}
 	if (!original.author) {

@@ -79,6 +79,34 @@ describe('original sender stage', () => {
 		expect(r.verdict.reasons).toContainEqual(expect.stringContaining('names its author "Carol Customer" without an address'));
 	});
 
+	it('a forwarded From line naming two addresses believes neither: a display name can carry any address', async () => {
+		const forwardOf = (fromLine: string, separator = '---------- Forwarded message ---------') =>
+			['FYI', '', separator, fromLine, 'Date: Mon, 3 Mar 2025 at 10:00', 'Subject: Wire the money', 'To: Alex Agent <agent@company.test>', '', 'Urgent.'].join('\n');
+		const hostile = [
+			// What Gmail and Outlook show for From: "Carol Customer <carol@customer.test>" <mallory@evil.example>
+			forwardOf('From: Carol Customer <carol@customer.test> <mallory@evil.example>'),
+			forwardOf('From: Carol Customer <carol@customer.test> <mallory@evil.example>', '________________________________'),
+			forwardOf('From: "carol@customer.test" <mallory@evil.example>'),
+			// A label inside the display name, as Yahoo's text runs its fields together, in a block whose fields have lines
+			forwardOf('From: Carol Customer <carol@customer.test>To: Alex <mallory@evil.example>'),
+			// Outlook's "on behalf of", with the delegate (a Sender header anyone can write) of another domain
+			forwardOf('From: Carol Customer <carol@customer.test> on behalf of Mallory <mallory@evil.example>', '________________________________'),
+			// The real address pushed beyond what the reader sees of a line
+			forwardOf(`From: Carol Customer <carol@customer.test> ${'x'.repeat(200)} <mallory@evil.example>`),
+		];
+		for (const text of hostile) {
+			const raw = await sign(await compose({ from: 'Alex Agent <agent@company.test>', to: inbox.address, subject: 'Fwd: Wire the money', text }), world.company);
+			const r = await explain(raw, inbox, zone);
+			expect(r.originalSender).toMatchObject({ address: 'agent@company.test', method: 'from-header', trusted: false, forwardedBy: null });
+			expect(r.verdict.flags).toContain('forward-author-ambiguous');
+			expect(r.verdict.reasons).toContainEqual(expect.stringContaining('names more than one address on its From line (carol@customer.test'));
+		}
+		// A delegate sending on behalf of a mailbox of its own organisation is the author, as Outlook shows it.
+		const delegate = forwardOf('From: John Doe <john@customer.test> on behalf of support@customer.test <support@customer.test>', '________________________________');
+		const raw = await sign(await compose({ from: 'Alex Agent <agent@company.test>', to: inbox.address, subject: 'FW: x', text: delegate }), world.company);
+		expect((await explain(raw, inbox, zone)).originalSender).toMatchObject({ address: 'john@customer.test', method: 'inline-forward', trusted: true });
+	});
+
 	it("reads an HTML-only Outlook forward (<b>From:</b> …) in a language the library lacks, and a quoted forward in a colleague's forward", async () => {
 		const html = '<p>FYI</p><hr><p><b>Από:</b> Γιάννης &lt;giannis@pelatis.example&gt;<br><b>Αποστολή:</b> Δευτέρα<br><b>Προς:</b> agent@company.test<br><b>Θέμα:</b> Τιμολόγιο 77</p><p>κείμενο</p>';
 		const raw = await sign(await compose({ from: 'agent@company.test', to: inbox.address, subject: 'ΠΡΘ: Τιμολόγιο 77', html }), world.company);
