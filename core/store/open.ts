@@ -5,7 +5,7 @@ import { migrate } from './migrations';
 import { PostgresDriver, quoteIdent, type PostgresConnection } from './postgres';
 import { embeddedEngineAvailable, openSqliteDriver } from './sqlite';
 import { settle } from './sql';
-import { SqlStore } from './sql-store';
+import { sqlStore } from './sql-store';
 import { StoreInputError } from './types';
 import type { Store } from './roles';
 
@@ -22,7 +22,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 			await driver.close();
 			throw migrated.error;
 		}
-		return new SqlStore(driver);
+		return sqlStore(driver);
 	}
 	const driver = new PostgresDriver(options);
 	// The advisory lock serializes concurrent first starts (main and workers) across the whole server.
@@ -36,7 +36,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 		await driver.close();
 		throw migrated.error;
 	}
-	return new SqlStore(driver);
+	return sqlStore(driver);
 }
 
 /** Where the embedded store lives: n8n's data folder ($N8N_USER_FOLDER/.n8n, ~/.n8n by default). */

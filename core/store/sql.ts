@@ -1,5 +1,5 @@
 /**
- * The small SQL surface both engines offer, so one store implementation (sql-store.ts) serves both.
+ * The small SQL surface both engines offer, so one store implementation (the aggregates composed in sql-store.ts) serves both.
  * Statements use PostgreSQL-style `$1` placeholders; the SQLite driver rewrites them to `?1`.
  */
 

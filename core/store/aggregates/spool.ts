@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+
+import type { QuarantineStore, SpoolStore } from '../roles';
+import type { Row, SqlDriver } from '../sql';
+import { StoreInputError, type SpoolEntry, type SpoolHead } from '../types';
+import { checkText } from '../validate';
+
+import { checkTimestamp, now } from './clock';
+import { Filter } from './filter';
+import { bytes, json, one, text } from './rows';
+
+/** Enough of a spooled message to show its From and Subject in a list. */
+const SPOOL_HEAD_BYTES = 64 * 1024;
+const SPOOL_STATUSES: Array<SpoolEntry['status']> = ['pending', 'done', 'failed', 'quarantined'];
+
+function toSpool(row: Row): SpoolEntry {
+	return {
+		id: String(row.id),
+		inboxId: String(row.inbox_id),
+		raw: bytes(row.raw),
+		envelope: json(row.envelope, { clientIp: null, helo: null, mailFrom: null, rcpt: [] }),
+		receivedAt: String(row.received_at),
+		attempts: Number(row.attempts),
+		nextAttemptAt: String(row.next_attempt_at),
+		decision: json(row.decision, null),
+		lastError: text(row.last_error),
+		status: row.status as SpoolEntry['status'],
+		released: row.released_by ? { by: String(row.released_by), at: String(row.released_at) } : null,
+	};
+}
+
+/** Entries in these statuses (default: all but done), newest first, with only the start of each message. */
+async function spoolHeads(db: SqlDriver, filter: { inboxId?: string; statuses?: Array<SpoolEntry['status']>; limit?: number }): Promise<SpoolHead[]> {
+	const statuses = filter.statuses ?? SPOOL_STATUSES.filter((status) => status !== 'done');
+	const unknown = statuses.filter((status) => !SPOOL_STATUSES.includes(status));
+	if (unknown.length || statuses.length === 0) throw new StoreInputError(`Spool status must be one of ${SPOOL_STATUSES.join(', ')}, not ${JSON.stringify(unknown[0] ?? null)}`);
+	const where = new Filter([SPOOL_HEAD_BYTES]).among('status', statuses).equals('inbox_id', filter.inboxId);
+	const limit = where.param(Math.max(1, Math.trunc(filter.limit ?? 1000)));
+	// substr works on BLOB (SQLite) and bytea (PostgreSQL) alike.
+	const rows = await db.all(
+		`SELECT id, inbox_id, SUBSTR(raw, 1, $1) AS raw, envelope, received_at, decision, attempts, next_attempt_at, last_error, status, released_by, released_at
+		FROM spool${where.clause} ORDER BY received_at DESC, id LIMIT ${limit}`,
+		where.params,
+	);
+	return rows.map((row) => {
+		const { raw, ...entry } = toSpool(row);
+		return { ...entry, head: raw };
+	});
+}
+
+/** The spool, and the quarantined mail it holds until someone releases or deletes it. */
+export function spoolStore(db: SqlDriver): SpoolStore & QuarantineStore {
+	return {
+		async spoolPut(input) {
+			if (!Buffer.isBuffer(input.raw)) throw new StoreInputError('Spool entry needs the raw message as a Buffer');
+			const receivedAt = input.receivedAt ? checkTimestamp(input.receivedAt, 'receivedAt') : now();
+			const row = await one(
+				db,
+				'INSERT INTO spool (id, inbox_id, raw, envelope, received_at, decision, attempts, next_attempt_at, last_error, status) VALUES ($1, $2, $3, $4, $5, $6, 0, $5, NULL, $7) RETURNING *',
+				[
+					randomUUID(),
+					input.inboxId,
+					input.raw,
+					JSON.stringify(input.envelope),
+					receivedAt,
+					input.decision ? JSON.stringify(input.decision) : null,
+					input.quarantined ? 'quarantined' : 'pending',
+				],
+			);
+			return toSpool(row!);
+		},
+
+		async spoolGet(id) {
+			const row = await one(db, 'SELECT * FROM spool WHERE id = $1', [id]);
+			return row ? toSpool(row) : null;
+		},
+
+		async spoolDue(inboxId, at = now(), limit = 100) {
+			const rows = await db.all("SELECT * FROM spool WHERE inbox_id = $1 AND status = 'pending' AND next_attempt_at <= $2 ORDER BY received_at, id LIMIT $3", [
+				inboxId,
+				checkTimestamp(at, 'now'),
+				Math.max(1, Math.trunc(limit)),
+			]);
+			return rows.map(toSpool);
+		},
+
+		async spoolComplete(id) {
+			const changed = await db.run("UPDATE spool SET status = 'done', last_error = NULL WHERE id = $1", [id]);
+			if (changed === 0) throw new StoreInputError(`Unknown spool entry: ${id}`);
+		},
+
+		async spoolFail(id, error, input) {
+			const row = await one(
+				db,
+				"UPDATE spool SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3, status = CASE WHEN attempts + 1 >= $4 THEN 'failed' ELSE 'pending' END WHERE id = $1 AND status = 'pending' RETURNING *",
+				[id, String(error), checkTimestamp(input.nextAttemptAt, 'nextAttemptAt'), Math.max(1, Math.trunc(input.maxAttempts))],
+			);
+			if (!row) throw new StoreInputError(`Unknown or finished spool entry: ${id}`);
+			return toSpool(row);
+		},
+
+		async spoolList(filter = {}) {
+			const where = new Filter().equals('inbox_id', filter.inboxId).equals('status', filter.status);
+			return (await db.all(`SELECT * FROM spool${where.clause} ORDER BY received_at, id`, where.params)).map(toSpool);
+		},
+
+		spoolHeads: (filter = {}) => spoolHeads(db, filter),
+
+		async spoolRedrive(id, at = now(), recheck = false) {
+			// A re-check forgets the decision: the next emission runs the checks again and keeps what they decide.
+			const row = await one(
+				db,
+				"UPDATE spool SET status = 'pending', attempts = 0, next_attempt_at = $2, decision = CASE WHEN $3 = 1 THEN NULL ELSE decision END WHERE id = $1 AND status = 'failed' RETURNING *",
+				[id, checkTimestamp(at, 'at'), recheck ? 1 : 0],
+			);
+			if (!row) throw new StoreInputError(`No failed spool entry with id ${id} (unknown, or not failed: pending, done or quarantined)`);
+			return toSpool(row);
+		},
+
+		async spoolKeepDecision(id, decision) {
+			await db.run('UPDATE spool SET decision = $2 WHERE id = $1 AND decision IS NULL', [id, JSON.stringify(decision)]);
+		},
+
+		listQuarantined: (filter = {}) => spoolHeads(db, { ...filter, statuses: ['quarantined'] }),
+
+		async releaseQuarantined(id, by, at = now()) {
+			const releasedAt = checkTimestamp(at, 'at');
+			const row = await one(
+				db,
+				"UPDATE spool SET status = 'pending', next_attempt_at = $3, released_by = $2, released_at = $3 WHERE id = $1 AND status = 'quarantined' RETURNING *",
+				[id, checkText(by, 'released by'), releasedAt],
+			);
+			if (!row) throw new StoreInputError(`No quarantined message with id ${id} (unknown, already released or deleted)`);
+			return toSpool(row);
+		},
+
+		async deleteQuarantined(id) {
+			const changed = await db.run("DELETE FROM spool WHERE id = $1 AND status = 'quarantined'", [id]);
+			if (changed === 0) throw new StoreInputError(`No quarantined message with id ${id} (unknown, already released or deleted)`);
+		},
+	};
+}
