@@ -2,7 +2,7 @@ import EmailForwardParser from 'email-forward-parser';
 import { htmlToText } from 'html-to-text';
 
 import forwardLabels from './forward-labels.json';
-import { domainOf, isEmailAddress, parseAddresses } from './headers';
+import { isEmailAddress, parseAddresses } from './headers';
 
 /** One forwarded block: who wrote the message inside it, and what it says (where a deeper block may sit). */
 export interface ForwardedBlock {
@@ -24,8 +24,8 @@ export interface ForwardedBlock {
 const MAX_TEXT = 32 * 1024;
 /** Lines are cut here: forward header lines are shorter (Yahoo's one-line header block opens with its From). */
 const MAX_LINE = 160;
-/** Ends a line cut at MAX_LINE whose cut part named an address: a From line cut there may name its author further on. */
-const CUT_ADDRESS = '\u2026@';
+/** Ends a line with an address cut at MAX_LINE: a From line cut there may name another address further on. */
+const CUT_ADDRESS = '\u2026\u2026';
 /** A whitespace run keeps at most two line breaks and this much of the indentation after them. */
 const MAX_INDENT = 8;
 /** A forward header block is at most this many lines (From, Sent, To, Cc, Subject, Reply-To and a few others). */
@@ -39,8 +39,10 @@ const MAX_HEADER_LINES = 12;
 function boundedText(text: string, limit: number): string {
 	return text
 		.slice(0, limit)
-		.split(/\r\n|[\n\r\u2028\u2029]/)
-		.map((line) => (line.length > MAX_LINE && line.includes('@', MAX_LINE) ? line.slice(0, MAX_LINE) + CUT_ADDRESS : line.slice(0, MAX_LINE)))
+		.split(/\r?\n/)
+		// A line is what the forwarding client showed as one: a separator inside it is a display name's or a subject's.
+		.map((line) => line.replace(/[\r\u0085\u2028\u2029]/g, ' '))
+		.map((line) => (line.length > MAX_LINE && line.includes('@') ? line.slice(0, MAX_LINE) + CUT_ADDRESS : line.slice(0, MAX_LINE)))
 		.join('\n')
 		.replace(/\u00a0/g, ' ')
 		.replace(/\ufeff/g, '')
@@ -185,19 +187,25 @@ function startsField(value: string, at: number): boolean {
 	return at === 0 || !/[\p{L}\p{N}]/u.test(previous) || (isLower(previous) && isUpper(value[at]));
 }
 
-/**
- * A From value that runs into the next field on its line ("Jan NovákAn: Alex <alex@x>", as Yahoo's text part
- * writes it) ends where that field's label starts, so the next field's address is never the author's. Each colon
- * is looked behind at most MAX_LABEL characters: linear in the line.
- */
-function ownValue(value: string): string {
+/** The labels of the data along a line, in order: each colon looked behind at most MAX_LABEL characters, linear in the line. */
+function labelsAlong(value: string): Array<{ fields: Set<Field>; at: number; label: string }> {
+	const labels: Array<{ fields: Set<Field>; at: number; label: string }> = [];
 	for (let colon = value.search(LABEL_END); colon > 0; ) {
-		const label = labelEndingAt(value, colon);
-		if (label && !label.fields.has('from')) return value.slice(0, label.at).trim();
+		const found = labelEndingAt(value, colon);
+		if (found) labels.push({ ...found, label: value.slice(found.at, colon).trim().toLowerCase() });
 		const next = value.slice(colon + 1).search(LABEL_END);
 		colon = next < 0 ? -1 : colon + 1 + next;
 	}
-	return value;
+	return labels;
+}
+
+/**
+ * A From value that runs into the next field on its line ("Jan NovákAn: Alex <alex@x>", as Yahoo's text part
+ * writes it) ends where that field's label starts, so the next field's address is never the author's.
+ */
+function ownValue(value: string): string {
+	const next = labelsAlong(value).find((label) => !label.fields.has('from'));
+	return next ? value.slice(0, next.at).trim() : value;
 }
 
 /**
@@ -239,58 +247,73 @@ function headerRun(lines: Line[], first: number): { headers: Header[]; next: num
 	return { headers, next };
 }
 
-/**
- * The author's part of a From value. Only Yahoo's text part runs the other fields into the From line, and then they
- * stand on no line of their own: in a block with other header lines, a label inside the From value is the display
- * name's own text ("Carol <carol@x> To: y" <mallory@z>), so the whole value is the author's.
- */
-function authorValue(value: string, labelledLines: number): string {
-	const own = ownValue(value);
-	return own !== value && labelledLines > 1 ? value : own;
+/** The author's From value: the whole line's value, or (Yahoo's run-together text) up to the next field's label. */
+interface AuthorValue {
+	value: string;
+	/** Where another author's address could hide: the value as far as the To field, for a run-together line. */
+	claims: string;
+	/** Why the value names no author that can be believed. */
+	doubt?: string;
 }
 
-/** The distinct addresses a value names, mailto: links folded into their address; one linear split, no regex on the words. */
+/**
+ * Only Yahoo's text part runs the other fields into the From line, and then they stand on no line of their own: in a
+ * block with other header lines, a label inside the From value is the display name's own text
+ * (`"Carol <carol@x> To: y" <mallory@z>`), so the whole value is the author's. On a run-together line Yahoo writes
+ * each field once, To right after From: a repeated label, or a second address before the To, is a display name's.
+ */
+function authorValue(value: string, labelledLines: number): AuthorValue {
+	const labels = labelsAlong(value).filter((label) => !label.fields.has('from'));
+	if (!labels.length || labelledLines > 1) return { value, claims: value };
+	const to = labels.find((label) => label.fields.has('to'));
+	const claims = value.slice(0, (to ?? labels[0]).at);
+	const repeated = labels.find((label, i) => labels.findIndex((other) => other.label === label.label) !== i);
+	return { value: value.slice(0, labels[0].at).trim(), claims, doubt: repeated ? `the field "${repeated.label}" twice on the author's line` : undefined };
+}
+
+/**
+ * The distinct addresses a value names: every word with an @, whatever it looks like (a quoted local part or a
+ * literal domain is an address too), mailto: links and quotes folded so a client's copies of one address count once.
+ * One linear split, no regex on the words.
+ */
 function addressesNamed(value: string): string[] {
 	const named = new Set<string>();
-	for (const word of value.split(/[\s<>()[\]"',;]+/)) {
-		const address = word.replace(/^mailto:/i, '').toLowerCase();
-		if (address.includes('@') && isEmailAddress(address)) named.add(address);
+	for (const word of value.split(/[\s<>()[\],;]+/)) {
+		const address = word.replace(/^mailto:/i, '').replace(/^["']+|["']+$/g, '').toLowerCase();
+		if (address.length > 1 && address.includes('@')) named.add(address);
 	}
 	return [...named];
 }
 
-const ON_BEHALF_OF = /\son behalf of\s/i;
-
 /**
  * A From value naming more than one address has no author to believe: a display name can carry any text, so the
- * forwarder's client shows `"Victim <ceo@bank.example>" <attacker@evil.example>` as two addresses, the victim's
- * first. Outlook's "A on behalf of B" (a delegate sending from a mailbox) is read as A only when A and B are of one
- * domain: across domains the delegate is a Sender header anyone can write. A line cut with an address beyond the
- * cut is ambiguous too: the address that follows is never seen.
+ * forwarder's client shows `"Carol <carol@customer.example>" <mallory@evil.example>` as two addresses, the victim's
+ * first. That holds for Outlook's "A on behalf of B" too: A is a Sender header anyone writes (and the words can be a
+ * display name's). A line cut with an address in it is ambiguous: an address after the cut is never seen.
  */
-function ambiguousAuthor(value: string): { address: null; name: string; ambiguous: string[] } | null {
-	const named = addressesNamed(value);
-	const cut = value.endsWith(CUT_ADDRESS);
-	if (!cut && named.length <= 1) return null;
-	const behalf = value.search(ON_BEHALF_OF);
-	if (!cut && behalf > 0) {
-		const [delegate, ...others] = addressesNamed(value.slice(0, behalf));
-		const [mailbox, ...more] = addressesNamed(value.slice(behalf));
-		if (delegate && mailbox && !others.length && !more.length && domainOf(delegate) === domainOf(mailbox)) return null;
-	}
+function ambiguousAuthor(author: AuthorValue): { address: null; name: string; ambiguous: string[] } | null {
+	const named = addressesNamed(author.claims);
+	const cut = author.claims.includes(CUT_ADDRESS);
+	if (!cut && !author.doubt && named.length <= 1) return null;
+	const value = author.value;
 	const name = value.slice(0, Math.max(0, value.indexOf('<'))).replace(/^["'\s]+|["'\s]+$/g, '').slice(0, 100);
-	return { address: null, name, ambiguous: cut ? [...named, '(more beyond the line\'s first ' + MAX_LINE + ' characters)'] : named };
+	const more = [...(cut ? [`more beyond the line's first ${MAX_LINE} characters`] : []), ...(author.doubt ? [author.doubt] : [])];
+	return { address: null, name, ambiguous: [...named, ...more] };
 }
 
 /** The author line: a From label of the data (one that names only From, when a block has both kinds). */
 function authorOf(headers: Header[]): { address: string | null; name: string; ambiguous?: string[] } | null {
-	const line = headers.find((h) => h.fields?.size === 1 && h.fields.has('from')) ?? headers.find((h) => h.fields?.has('from'));
+	const fromOnly = headers.filter((h) => h.fields?.size === 1 && h.fields.has('from'));
+	const fromToo = headers.filter((h) => h.fields?.has('from'));
+	const line = fromOnly[0] ?? fromToo[0];
 	if (!line) return null;
-	const own = authorValue(line.value, headers.filter((h) => h.fields).length);
-	const ambiguous = ambiguousAuthor(own);
+	const author = authorValue(line.value, headers.filter((h) => h.fields).length);
+	// A second From line is a display name's or a subject's (a client that kept its line break).
+	if (fromOnly.length > 1 || (!fromOnly.length && fromToo.length > 1)) author.doubt = 'two From lines in one forward header';
+	const ambiguous = ambiguousAuthor(author);
 	if (ambiguous) return ambiguous;
 	// Outlook writes "Name [mailto:a@b]"; an HTML forward's links become "a@b <mailto:a@b>" or "Name [a@b]".
-	const value = own.replace(/\[mailto:([^[\]]*)\]/gi, '<$1>').replace(/<mailto:([^<>]*)>/gi, '<$1>');
+	const value = author.value.replace(/\[mailto:([^[\]]*)\]/gi, '<$1>').replace(/<mailto:([^<>]*)>/gi, '<$1>');
 	const mailbox = parseAddresses(value)[0];
 	if (mailbox) return mailbox;
 	const bracketed = /\[([^[\]\s]+@[^[\]\s]+)\]/.exec(value)?.[1];

@@ -101,10 +101,10 @@ describe('original sender stage', () => {
 			expect(r.verdict.flags).toContain('forward-author-ambiguous');
 			expect(r.verdict.reasons).toContainEqual(expect.stringContaining('names more than one address on its From line (carol@customer.test'));
 		}
-		// A delegate sending on behalf of a mailbox of its own organisation is the author, as Outlook shows it.
+		// Outlook's "A on behalf of B" within one domain too: A is a Sender header, and on a shared domain anyone is B.
 		const delegate = forwardOf('From: John Doe <john@customer.test> on behalf of support@customer.test <support@customer.test>', '________________________________');
 		const raw = await sign(await compose({ from: 'Alex Agent <agent@company.test>', to: inbox.address, subject: 'FW: x', text: delegate }), world.company);
-		expect((await explain(raw, inbox, zone)).originalSender).toMatchObject({ address: 'john@customer.test', method: 'inline-forward', trusted: true });
+		expect((await explain(raw, inbox, zone)).originalSender).toMatchObject({ address: 'agent@company.test', method: 'from-header', trusted: false });
 	});
 
 	it("reads an HTML-only Outlook forward (<b>From:</b> …) in a language the library lacks, and a quoted forward in a colleague's forward", async () => {
