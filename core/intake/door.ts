@@ -14,9 +14,6 @@ import { decisionLogEntry, intakeLogEntry, logKindOf, refusalVerdict } from './i
 import { decisionOf, NotAnEmailError, rereadDecided, runIntake, type IntakeOutcome } from './pipeline';
 import type { DecidedMessage, Envelope, VerdictAction } from './types';
 
-/** The ways into the intake. */
-export type DoorKind = IntakeDoor | 'cli';
-
 /** A message at the door. */
 export interface Arrival {
 	raw: Buffer;
@@ -86,8 +83,8 @@ export function createIntakeDoor(options: DoorOptions): (arrival: Arrival) => Pr
 		// A forwarding test completes its check first, so the log and the item carry the outcome (or it is no test).
 		await settleForwardingTest(store, inboxId, message);
 		const quarantined = verdict.action === 'quarantine';
-		const spools = DOORS[options.door].spools.includes(verdict.action) && !(quarantined && options.holdQuarantined === false);
-		const spooled = spools
+		const spoolsIt = DOORS[options.door].spools.includes(verdict.action) && !(quarantined && options.holdQuarantined === false);
+		const spooled = spoolsIt
 			? await store.spoolPut({ inboxId, raw: arrival.raw, envelope: arrival.envelope, receivedAt: message.receivedAt, decision: decisionOf(message.result), quarantined })
 			: null;
 		const logKind = logKindOf(message.result);
