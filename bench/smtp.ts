@@ -21,7 +21,8 @@ import { zoneResolver } from '../core/dns';
 import { parseInboxConfig } from '../core/inbox';
 import { buildIntakeEmission } from '../core/intake-delivery/emission';
 import { SpoolDelivery } from '../core/intake-delivery/spool-delivery';
-import { createSmtpIntake, runOfSpooled } from '../core/smtp/intake';
+import { runOfSpooled } from '../core/intake/door';
+import { createSmtpIntake } from '../core/smtp/intake';
 import { attachHostedInbox, clientAddress, DEFAULT_LISTENER_SETTINGS } from '../core/smtp/listener';
 import { embeddedEngineAvailable, openStore, parseStoreArg, type StoreOptions } from '../core/store/open';
 
@@ -72,7 +73,7 @@ async function runOurs(port: number): Promise<void> {
 		inboxId,
 		prepare: async (entry) => {
 			const run = await runOfSpooled(entry, inbox, resolver);
-			return buildIntakeEmission(run.result, run.parsed, { inboxAddress: ADDRESS, via: 'smtp', receivedAt: run.receivedAt });
+			return buildIntakeEmission(run.result, run.content, { inboxAddress: ADDRESS, via: 'smtp', receivedAt: run.receivedAt });
 		},
 		// The workflow's own cost is not the listener's: the execution succeeds at once.
 		deliver: async () => undefined,
@@ -85,7 +86,7 @@ async function runOurs(port: number): Promise<void> {
 		inboxId,
 		resolver,
 		onSpooled: (entry, run) =>
-			delivery.submit(entry, Promise.resolve(run).then((r) => buildIntakeEmission(r.result, r.parsed, { inboxAddress: ADDRESS, via: 'smtp', receivedAt: r.receivedAt }))),
+			delivery.submit(entry, Promise.resolve(run).then((r) => buildIntakeEmission(r.result, r.content, { inboxAddress: ADDRESS, via: 'smtp', receivedAt: r.receivedAt }))),
 	});
 	await attachHostedInbox(
 		{ ...DEFAULT_LISTENER_SETTINGS, host: '127.0.0.1', port, maxConnections: 50 },

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 
 import { loadZoneFile, systemResolver, zoneResolver } from '../core/dns';
 import { parseInboxConfig, type InboxConfig, type IntakeDoor } from '../core/inbox';
-import { NotAnEmailError, runIntake } from '../core/intake/pipeline';
+import { createIntakeDoor } from '../core/intake/door';
 import type { IntakeResult } from '../core/intake/types';
 
 export const EXPLAIN_USAGE =
@@ -111,17 +111,18 @@ export async function explainCommand(args: string[]): Promise<number> {
 		const inbox = loadInbox(values.inbox, rcpt[0]);
 		const resolver = values.dns ? zoneResolver(loadZone(values.dns)) : systemResolver();
 		const raw = await readInput(file);
-		const { result } = await runIntake(raw, {
-			inbox,
-			resolver,
-			now,
-			via,
+		const decision = await createIntakeDoor({ door: 'cli', as: via, inbox, resolver })({
+			raw,
 			envelope: { clientIp: clientIp ?? null, helo: values.helo ?? null, mailFrom: values['mail-from'] ?? null, rcpt },
+			receivedAt: now,
 		});
+		// Not an email: bad input, as an unreadable file is.
+		if (decision.outcome === 'not-an-email') throw new UsageError(decision.problem);
+		const { result } = decision.message;
 		process.stdout.write(values.human ? humanSummary(result) : `${JSON.stringify(result, null, 2)}\n`);
 		return 0;
 	} catch (error) {
-		const known = error instanceof UsageError || error instanceof NotAnEmailError || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS');
+		const known = error instanceof UsageError || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS');
 		process.stderr.write(`hosted-inbox explain: ${known ? '' : 'internal error: '}${(error as Error).message.split('\n')[0]}\n`);
 		return known ? 2 : 1;
 	}

@@ -1,35 +1,26 @@
-import type { ParsedMail } from 'mailparser';
-
-import { firstHeader } from '../intake/headers';
+import { headerValues } from '../intake/content';
+import { intakeLogEntry, loggedMessage } from '../intake/intake-log';
 import { FORWARDING_TEST_HEADER } from '../intake/pipeline';
-import type { ForwardingTestOutcome, IntakeResult } from '../intake/types';
+import type { DecidedMessage, ForwardingTestOutcome } from '../intake/types';
 import type { ForwardingCheck } from '../store/types';
 import type { ForwardingCheckStore, IntakeLogStore } from '../store/roles';
 import { forwardingEvidence } from './evidence';
 
-
-/** One message as an intake door (SMTP listener, IMAP poller) saw it. */
-export interface ReceivedTest {
-	result: IntakeResult;
-	parsed: ParsedMail | null;
-	receivedAt: string;
-}
-
 /**
  * A forwarding test that reached the inbox completes its check: verified when it shows it was forwarded (with the
  * path it took as evidence), failed "delivered directly, not forwarded" when it shows no sign of forwarding.
- * Called by both intake doors before they log and emit, so the outcome (never the token) travels in
+ * Called by the intake door (core/intake/door.ts) before it logs and answers, so the outcome (never the token) travels in
  * `verification.check` to the intake log and the Forwarding confirmation output. A used or late token completes
  * nothing. Returns null for any other kind of message.
  */
-export async function settleForwardingTest(store: ForwardingCheckStore & IntakeLogStore, inboxId: string, received: ReceivedTest): Promise<ForwardingTestOutcome | null> {
+export async function settleForwardingTest(store: ForwardingCheckStore & IntakeLogStore, inboxId: string, received: DecidedMessage): Promise<ForwardingTestOutcome | null> {
 	const { result } = received;
 	if (result.kind === 'bounce') {
 		await logBouncedTest(store, inboxId, received);
 		return null;
 	}
 	// The classify stage made it a forwarding test for a token of the right shape bound to this inbox.
-	const token = firstHeader(received.parsed, FORWARDING_TEST_HEADER);
+	const token = headerValues(received.content, FORWARDING_TEST_HEADER)[0] || null;
 	if (result.kind !== 'forwarding-test' || !result.verification || !token) return null;
 	const check = await checkOf(store, inboxId, token);
 	if (!check) {
@@ -51,7 +42,7 @@ async function checkOf(store: ForwardingCheckStore & IntakeLogStore, inboxId: st
 	return (await store.latestForwardingChecks(inboxId)).find((check) => check.token === token);
 }
 
-async function outcomeFor(store: ForwardingCheckStore & IntakeLogStore, inboxId: string, check: ForwardingCheck, token: string, received: ReceivedTest): Promise<ForwardingTestOutcome> {
+async function outcomeFor(store: ForwardingCheckStore & IntakeLogStore, inboxId: string, check: ForwardingCheck, token: string, received: DecidedMessage): Promise<ForwardingTestOutcome> {
 	const { verdict } = received.result;
 	if (verdict.action === 'reject' || verdict.action === 'defer') {
 		// It did arrive, but a refused message is not mail the team would get: the check stays open until its deadline.
@@ -80,9 +71,9 @@ async function outcomeFor(store: ForwardingCheckStore & IntakeLogStore, inboxId:
 const BOUNCED_TOKEN = /X-Hosted-Inbox-Verify:\s*(hiv1\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22})/i;
 
 /** The bounce's own text and its report parts (delivery status, returned headers or message). */
-function bounceTexts(parsed: ParsedMail): string[] {
-	const parts = parsed.attachments.filter((a) => /^(message\/(delivery-status|rfc822|global-headers)|text\/rfc822-headers)$/i.test(a.contentType)).map((a) => a.content.toString('utf8'));
-	return [parsed.text ?? '', ...parts];
+function bounceTexts({ result, content }: DecidedMessage): string[] {
+	const parts = (content?.attachments ?? []).filter((a) => /^(message\/(delivery-status|rfc822|global-headers)|text\/rfc822-headers)$/i.test(a.contentType)).map((a) => a.content.toString('utf8'));
+	return [result.message?.text ?? '', ...parts];
 }
 
 /**
@@ -90,9 +81,9 @@ function bounceTexts(parsed: ParsedMail): string[] {
  * Bounce Address is the hosted address) is written to the intake log with its check's id (never the token), so the
  * status can name it.
  */
-async function logBouncedTest(store: ForwardingCheckStore & IntakeLogStore, inboxId: string, received: ReceivedTest): Promise<void> {
-	if (!received.parsed) return;
-	const texts = bounceTexts(received.parsed);
+async function logBouncedTest(store: ForwardingCheckStore & IntakeLogStore, inboxId: string, received: DecidedMessage): Promise<void> {
+	if (!received.content) return;
+	const texts = bounceTexts(received);
 	const token = texts.map((text) => BOUNCED_TOKEN.exec(text)?.[1]).find(Boolean);
 	const check = token ? await checkOf(store, inboxId, token) : undefined;
 	if (!check) return;
@@ -100,16 +91,5 @@ async function logBouncedTest(store: ForwardingCheckStore & IntakeLogStore, inbo
 	const status = /^Status:\s*([245]\.\d{1,3}\.\d{1,3})/im.exec(all)?.[1] ?? /\b([45]\.\d{1,3}\.\d{1,3})\b/.exec(all)?.[1] ?? null;
 	const diagnostic = /^Diagnostic-Code:\s*(?:smtp;\s*)?(.+(?:\r?\n[ \t].+)*)/im.exec(all)?.[1].replace(/\s+/g, ' ').trim() ?? null;
 	const { result } = received;
-	await store.logIntake({
-		inboxId,
-		kind: 'forwarding-test',
-		clientIp: result.envelope.clientIp,
-		helo: result.envelope.helo,
-		mailFrom: result.envelope.mailFrom,
-		rcpt: result.envelope.rcpt,
-		messageId: result.thread.messageId,
-		from: result.message?.from?.address ?? null,
-		subject: result.message?.subject ?? null,
-		details: { verdict: result.verdict, bounce: { checkId: check.id, status, diagnostic } },
-	});
+	await store.logIntake(intakeLogEntry(inboxId, 'forwarding-test', loggedMessage(result), { verdict: result.verdict, bounce: { checkId: check.id, status, diagnostic } }));
 }

@@ -1,7 +1,5 @@
-import type { ParsedMail } from 'mailparser';
-
-import { headerTexts } from '../intake/headers';
-import type { AuthSummary, IntakeResult, Verdict } from '../intake/types';
+import { headerValues } from '../intake/content';
+import type { AuthSummary, DecidedMessage, MessageContent, Verdict } from '../intake/types';
 
 /** Enough hops for any real forwarding path; a longer chain is cut, not stored whole. */
 const MAX_HOPS = 20;
@@ -61,8 +59,8 @@ function envelopeRewrite(mailFrom: string | null, from: string | null): Envelope
 	return from && mailFrom.toLowerCase() !== from.toLowerCase() ? 'other' : 'none';
 }
 
-function arcSealers(parsed: ParsedMail | null): ForwardingEvidence['arcSealers'] {
-	return headerTexts(parsed, 'arc-seal')
+function arcSealers(content: MessageContent | null): ForwardingEvidence['arcSealers'] {
+	return headerValues(content, 'arc-seal')
 		.map((seal) => ({ instance: Number(/(?:^|;)\s*i\s*=\s*(\d+)/.exec(seal)?.[1] ?? NaN), domain: /(?:^|;)\s*d\s*=\s*([^;\s]+)/.exec(seal)?.[1]?.toLowerCase() ?? '' }))
 		.filter((seal) => Number.isFinite(seal.instance) && seal.domain)
 		.sort((a, b) => a.instance - b.instance);
@@ -77,20 +75,20 @@ function forwardingSigns(publicAddress: string, received: ReceivedHop[], sealers
 	return [...hops, ...seals, ...envelope];
 }
 
-/** The path and the security checks of a test message sent to `publicAddress`, from the intake's result and parsed headers. */
-export function forwardingEvidence(run: { result: IntakeResult; parsed: ParsedMail | null; receivedAt: string }, publicAddress: string): ForwardingEvidence {
-	const { result, parsed } = run;
-	const received = headerTexts(parsed, 'received').slice(0, MAX_HOPS).map(receivedHop);
-	const sealers = arcSealers(parsed);
+/** The path and the security checks of a test message sent to `publicAddress`, from the intake's result and the message's headers. */
+export function forwardingEvidence(message: DecidedMessage, publicAddress: string): ForwardingEvidence {
+	const { result, content } = message;
+	const received = headerValues(content, 'received').slice(0, MAX_HOPS).map(receivedHop);
+	const sealers = arcSealers(content);
 	const rewrite = envelopeRewrite(result.envelope.mailFrom, result.message?.from?.address ?? null);
 	return {
-		arrivedAt: run.receivedAt,
+		arrivedAt: message.receivedAt,
 		messageId: result.thread.messageId,
 		received,
 		forwarding: {
-			xForwardedFor: headerTexts(parsed, 'x-forwarded-for'),
-			xForwardedTo: headerTexts(parsed, 'x-forwarded-to'),
-			resentFrom: headerTexts(parsed, 'resent-from'),
+			xForwardedFor: headerValues(content, 'x-forwarded-for'),
+			xForwardedTo: headerValues(content, 'x-forwarded-to'),
+			resentFrom: headerValues(content, 'resent-from'),
 			envelopeSender: result.envelope.mailFrom,
 			envelopeRewrite: rewrite,
 		},

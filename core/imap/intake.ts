@@ -1,19 +1,20 @@
 /**
- * One message from the mailbox through the same pipeline as SMTP mode. IMAP gives no client IP, HELO or
+ * One message from the mailbox through the same intake door as SMTP mode (core/intake/door.ts). IMAP gives no client IP, HELO or
  * MAIL FROM: SPF is taken only from the Authentication-Results of a server the inbox names (trustedAuthservIds);
  * the mailbox's own server wrote the topmost one, so on this door it is believed without a relay IP.
  */
 import type { DnsResolver } from '../dns';
-import { settleForwardingTest } from '../forwarding/complete';
 import type { InboxConfig } from '../inbox';
-import { decisionOf, NotAnEmailError, runIntake } from '../intake/pipeline';
-import type { Envelope } from '../intake/types';
-import { intakeLogEntry, LOG_KIND, type IntakeRun } from '../smtp/intake';
-import type { ForwardingCheckStore, IntakeLogStore, SpoolStore } from '../store/roles';
-import type { MailboxMessage } from './mailbox-poller';
+import { createIntakeDoor, type DoorDecision, type DoorStore } from '../intake/door';
+import { intakeLogEntry, refusalVerdict } from '../intake/intake-log';
+import type { DecidedMessage, Envelope } from '../intake/types';
+import { SMTP_REPLIES } from '../replies';
+import { normalizeMessageId } from '../store/message-id';
+import type { IntakeLogStore } from '../store/roles';
+import { TOO_LARGE_KEYWORD, type MailboxMessage } from './mailbox-poller';
 
 export interface ImapIntakeOptions {
-	store: IntakeLogStore & SpoolStore & ForwardingCheckStore;
+	store: DoorStore;
 	inbox: InboxConfig;
 	inboxId: string;
 	resolver?: DnsResolver;
@@ -22,7 +23,7 @@ export interface ImapIntakeOptions {
 }
 
 /** What became of one message: `emit` for accepted mail and confirmations; `aside` for refused mail (already logged). */
-export type ImapIntakeOutcome = { action: 'emit'; run: IntakeRun } | { action: 'aside'; run: IntakeRun } | { action: 'refused-not-email' };
+export type ImapIntakeOutcome = { action: 'emit'; run: DecidedMessage } | { action: 'aside'; run: DecidedMessage } | { action: 'refused-not-email' };
 
 /** The pipeline asked to try later (DNS trouble with "defer"): the message stays untouched and is retried. */
 export class IntakeDeferredError extends Error {
@@ -44,43 +45,43 @@ function imapEnvelope(raw: Buffer, inbox: InboxConfig): Envelope {
 	return { clientIp: null, helo: null, mailFrom: returnPath(raw), rcpt: [inbox.address] };
 }
 
+/** The poller's side of the door's decision: a deferred message is left in the mailbox (the poller retries it). */
+function imapOutcome(decision: DoorDecision): ImapIntakeOutcome {
+	if (decision.outcome === 'not-an-email') return { action: 'refused-not-email' };
+	const { message } = decision;
+	const { verdict } = message.result;
+	if (verdict.action === 'defer') throw new IntakeDeferredError(verdict.reasons);
+	return { action: verdict.action === 'accept' ? 'emit' : 'aside', run: message };
+}
+
 export function createImapIntake(options: ImapIntakeOptions): (message: MailboxMessage) => Promise<ImapIntakeOutcome> {
-	const { store, inbox, inboxId } = options;
-	return async (message) => {
-		const envelope = imapEnvelope(message.raw, inbox);
-		// As of when the mailbox received it, so a retry decides the same way (DKIM expiry included).
-		const receivedAt = message.internalDate ? new Date(message.internalDate) : new Date();
-		const outcome = await runIntake(message.raw, { inbox, via: 'imap', envelope, resolver: options.resolver, now: receivedAt }).catch((error: unknown) =>
-			error instanceof NotAnEmailError ? error : Promise.reject(error),
+	const door = createIntakeDoor({ door: 'imap', ...options });
+	return async (message) =>
+		imapOutcome(
+			await door({
+				raw: message.raw,
+				envelope: imapEnvelope(message.raw, options.inbox),
+				// As of when the mailbox received it, so a retry decides the same way (DKIM expiry included).
+				receivedAt: message.internalDate ? new Date(message.internalDate) : new Date(),
+				mailbox: { name: message.mailbox, uidValidity: message.uidValidity, uid: message.uid },
+			}),
 		);
-		if (outcome instanceof NotAnEmailError) {
-			await store.logIntake({
-				inboxId,
-				kind: 'rejected',
-				...envelope,
-				messageId: null,
-				from: null,
-				subject: null,
-				details: {
-					verdict: { action: 'reject', smtpCode: 554, enhancedCode: '5.6.0', reasons: [outcome.message], flags: ['not-an-email'] },
-					mailbox: { name: message.mailbox, uidValidity: message.uidValidity, uid: message.uid },
-				},
-			});
-			return { action: 'refused-not-email' };
-		}
-		const { result, parsed } = outcome;
-		const run: IntakeRun = { result, parsed, receivedAt: receivedAt.toISOString() };
-		const { verdict } = result;
-		if (verdict.action === 'defer') throw new IntakeDeferredError(verdict.reasons);
-		// Same as SMTP mode: a forwarding test completes its check before it is logged and emitted.
-		await settleForwardingTest(store, inboxId, run);
-		const logKind = LOG_KIND[verdict.action === 'accept' ? result.kind : verdict.action];
-		// Quarantined mail is held in the spool with its decision, to be released or deleted from there.
-		const held =
-			verdict.action === 'quarantine' && options.holdQuarantined !== false
-				? await store.spoolPut({ inboxId, raw: message.raw, envelope, receivedAt: run.receivedAt, decision: decisionOf(result), quarantined: true })
-				: null;
-		if (logKind) await store.logIntake(intakeLogEntry(inboxId, logKind, result, held?.id));
-		return { action: verdict.action === 'accept' ? 'emit' : 'aside', run };
-	};
+}
+
+/** A message over the inbox's size limit, which the poller left unread in the mailbox. */
+export interface TooLargeMessage {
+	uid: number;
+	size: number;
+	limit: number;
+	messageId: string | null;
+	from: string | null;
+	subject: string | null;
+}
+
+/** Refused as SMTP refuses it (552 5.3.4), in the intake log with where it stays in the mailbox. */
+export async function logTooLarge(store: IntakeLogStore, inboxId: string, inbox: InboxConfig, mailbox: string, message: TooLargeMessage): Promise<void> {
+	const reason = `Message size ${message.size} bytes exceeds the inbox limit of ${message.limit} bytes; not downloaded, flagged ${TOO_LARGE_KEYWORD}`;
+	const unread = { envelope: { clientIp: null, helo: null, mailFrom: null, rcpt: [inbox.address] }, messageId: message.messageId ? normalizeMessageId(message.messageId) : null, from: message.from, subject: message.subject };
+	const verdict = refusalVerdict(SMTP_REPLIES.tooLarge(reason), reason, 'too-large');
+	await store.logIntake(intakeLogEntry(inboxId, 'rejected', unread, { verdict, mailbox: { name: mailbox, uid: message.uid } }));
 }

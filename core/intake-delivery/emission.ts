@@ -1,7 +1,4 @@
-import type { ParsedMail } from 'mailparser';
-
-import { foldControlCharacters } from '../intake/headers';
-import type { IntakeResult, OriginalSender } from '../intake/types';
+import type { IntakeResult, MessageContent, OriginalSender } from '../intake/types';
 import { intakeItemSchema, parseItem, type IntakeItem } from '../item';
 
 /** The trigger's outputs, in the order the node declares them. */
@@ -54,15 +51,9 @@ function fallbackSender(result: IntakeResult): OriginalSender {
 	};
 }
 
-/** Intake result + parsed mail -> the item (validated against the item shape) and its attachments. */
-export function buildIntakeEmission(result: IntakeResult, parsed: ParsedMail | null, source: EmissionSource): IntakeEmission {
-	// Decoded header text, folded as in the intake result (core/intake/pipeline.ts, storedValues).
-	const attachments: IntakeAttachment[] = (parsed?.attachments ?? []).map((attachment, index) => ({
-		binaryKey: `attachment_${index}`,
-		filename: attachment.filename === undefined ? null : foldControlCharacters(attachment.filename),
-		contentType: foldControlCharacters(attachment.contentType),
-		content: attachment.content,
-	}));
+/** Intake result + the message's content -> the item (validated against the item shape) and its attachments. */
+export function buildIntakeEmission(result: IntakeResult, content: MessageContent | null, source: EmissionSource): IntakeEmission {
+	const attachments: IntakeAttachment[] = (content?.attachments ?? []).map((attachment, index) => ({ binaryKey: `attachment_${index}`, ...attachment }));
 	const facts = result.message;
 	const json = {
 		inbox: { address: source.inboxAddress },

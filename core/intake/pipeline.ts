@@ -3,15 +3,17 @@ import type { ParsedMail } from 'mailparser';
 import { systemResolver, type DnsResolver } from '../dns';
 import type { Flag } from '../flags';
 import type { InboxConfig, IntakeDoor } from '../inbox';
+import { SMTP_REPLIES } from '../replies';
+import { messageContent } from './content';
 import { addressesOf, authorOf, foldControlCharacters, headerSectionLength } from './headers';
-import { note, type Decision, type IntakeStage, type IntakeState } from './state';
+import { decision, note, type IntakeStage, type IntakeState } from './state';
 import { authenticateStage } from './stages/authenticate';
 import { classifyStage } from './stages/classify';
 import { originalSenderStage } from './stages/original-sender';
 import { parseMessage, parseStage } from './stages/parse';
 import { sizeStage } from './stages/size';
 import { threadKeysStage } from './stages/thread-keys';
-import type { Envelope, IntakeDecision, IntakeResult, MessageFacts, Verdict } from './types';
+import type { Envelope, IntakeDecision, IntakeResult, MessageContent, MessageFacts, Verdict } from './types';
 
 export { FORWARDING_TEST_HEADER, forwardingTestToken } from './stages/classify';
 export type { IntakeStage, IntakeState } from './state';
@@ -27,9 +29,10 @@ export interface IntakeContext {
 	now?: Date;
 }
 
+/** What the checks decided, and the message's content as plain data (the parser's object stays inside). */
 export interface IntakeOutcome {
 	result: IntakeResult;
-	parsed: ParsedMail | null;
+	content: MessageContent | null;
 }
 
 /** Thrown only when the input is not an email at all: empty, binary, or without a header section. */
@@ -51,7 +54,7 @@ export const INTAKE_STAGES: readonly IntakeStage[] = [
 ];
 
 const SEVERITY = { accept: 0, quarantine: 1, defer: 2, reject: 3 } as const;
-const ACCEPT: Decision = { action: 'accept', smtpCode: 250, enhancedCode: '2.0.0', reason: '' };
+const ACCEPT = decision('accept', SMTP_REPLIES.accepted(''));
 
 const HEADER_FIELD = /^[\x21-\x39\x3b-\x7e]+[ \t]*:/;
 /** How far a header section is looked for: junk before it, or a first line longer than this, is not an email. */
@@ -175,12 +178,14 @@ async function runStages(state: IntakeState, deadline: AbortSignal): Promise<voi
 		if (deadline.aborted) {
 			run.catch(() => {});
 			note(state, 'intake-deadline');
-			state.decisions.push({
-				action: 'defer',
-				smtpCode: 451,
-				enhancedCode: '4.7.0',
-				reason: `the checks took longer than this inbox's intake deadline of ${state.inbox.intakeDeadlineSeconds} s (stopped in the ${stage.name} stage); answered 451 so the sender retries (inbox intakeDeadlineSeconds)`,
-			});
+			state.decisions.push(
+				decision(
+					'defer',
+					SMTP_REPLIES.tryAgainLater(
+						`the checks took longer than this inbox's intake deadline of ${state.inbox.intakeDeadlineSeconds} s (stopped in the ${stage.name} stage); answered 451 so the sender retries (inbox intakeDeadlineSeconds)`,
+					),
+				),
+			);
 		}
 	}
 }
@@ -266,7 +271,7 @@ export async function runIntake(raw: Buffer, ctx: IntakeContext): Promise<Intake
 		envelope: state.envelope,
 		message: messageFacts(state.parsed),
 	});
-	return { result: { verdict: verdictOf(state), ...values }, parsed: state.parsed };
+	return { result: { verdict: verdictOf(state), ...values }, content: messageContent(state.parsed) };
 }
 
 /** The decision alone, kept with the bytes in the spool. */
@@ -284,5 +289,5 @@ export async function rereadDecided(raw: Buffer, decision: IntakeDecision): Prom
 	const parsed = await parseMessage(message).catch(async () => await parseMessage(message.subarray(0, headerSectionLength(message))).catch(() => null));
 	// Cleaned as when it was decided; what that flagged is in the verdict already.
 	const { verdict, ...decided } = decision;
-	return { result: { verdict, ...storedValues(() => {}, { ...decided, message: messageFacts(parsed) }) }, parsed };
+	return { result: { verdict, ...storedValues(() => {}, { ...decided, message: messageFacts(parsed) }) }, content: messageContent(parsed) };
 }

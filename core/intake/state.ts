@@ -3,6 +3,7 @@ import type { ParsedMail } from 'mailparser';
 import type { DnsResolver } from '../dns';
 import type { Flag } from '../flags';
 import type { InboxConfig, IntakeDoor } from '../inbox';
+import type { SmtpReply } from '../replies';
 import type { AuthDetails } from './authentication';
 import type { MimeStructure } from './mime-structure';
 import type {
@@ -52,6 +53,11 @@ export interface IntakeState {
 export interface IntakeStage {
 	name: string;
 	run(state: IntakeState): Promise<void> | void;
+}
+
+/** A stage's proposal, answered with a reply of the catalogue (core/replies.ts) whose text is the reason. */
+export function decision(action: VerdictAction, reply: SmtpReply): Decision {
+	return { action, smtpCode: reply.code, enhancedCode: reply.enhancedCode, reason: reply.text };
 }
 
 /** Rejected or deferred: the sender is told no, so nothing more is worked out (quarantine is not a refusal). */

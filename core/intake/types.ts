@@ -110,6 +110,23 @@ export interface MessageFacts {
 	attachments: AttachmentInfo[];
 }
 
+/** An attachment's bytes, for the trigger's binary data and a bounce's report parts. */
+export interface AttachmentContent {
+	filename: string | null;
+	contentType: string;
+	content: Buffer;
+}
+
+/**
+ * What of a message leaves the intake besides its facts, as plain data: the attachments with their bytes, and every
+ * header field as decoded text (the forwarding test's token and the path it took). The parser's object stays inside.
+ */
+export interface MessageContent {
+	/** By lower-case field name, in the order the fields stand; read them with headerValues (core/intake/content.ts). */
+	headers: Record<string, string[]>;
+	attachments: AttachmentContent[];
+}
+
 export interface IntakeResult {
 	verdict: Verdict;
 	kind: MessageKind;
@@ -124,3 +141,10 @@ export interface IntakeResult {
 
 /** What the intake decided about a message, without what is read again from its bytes (the message's facts). */
 export type IntakeDecision = Omit<IntakeResult, 'message'>;
+
+/** One message as an intake door decided it: the result, its content, and when it was received. */
+export interface DecidedMessage {
+	result: IntakeResult;
+	content: MessageContent | null;
+	receivedAt: string;
+}

@@ -1,5 +1,7 @@
 import type { SMTPServer } from 'smtp-server';
 
+import { replyLine, SMTP_REPLIES, type SmtpReply } from '../replies';
+
 /** One client connection of smtp-server. */
 export type SmtpConnection = SMTPServer['connections'] extends Set<infer C> ? C : never;
 
@@ -55,10 +57,10 @@ export class ClientGuard {
 	private authFailures = 0;
 	private command = '';
 	private deciding = false;
-	private dueCut: string | null = null;
+	private dueCut: SmtpReply | null = null;
 	private dataTimer: NodeJS.Timeout | undefined;
 	private readonly sessionTimer: NodeJS.Timeout;
-	private readonly reply: SmtpConnection['send'];
+	private readonly send: SmtpConnection['send'];
 
 	constructor(
 		connection: SmtpConnection,
@@ -67,25 +69,29 @@ export class ClientGuard {
 		const send = connection.send.bind(connection);
 		// smtp-server derives the enhanced status code from the reply code alone (550 is always 5.1.1); our replies name
 		// the exact cause (5.7.1 for a DMARC rejection, 5.3.4 for size), so a reply that carries its own code is sent as is.
-		this.reply = (code, data, context) => send(code, data, typeof data === 'string' && ENHANCED_CODE.test(data) ? false : context);
+		this.send = (code, data, context) => send(code, data, typeof data === 'string' && ENHANCED_CODE.test(data) ? false : context);
 		connection.send = (code, data, context) => {
-			this.reply(code, data, context);
+			this.send(code, data, context);
 			this.count(code);
 		};
 		const onCommand = connection._onCommand.bind(connection);
 		connection._onCommand = (line, callback) => {
 			this.command = connection._nextHandler ? 'AUTH' : line.toString('latin1').split(' ', 1)[0].toUpperCase();
 			if (JUNK_COMMANDS.has(this.command) && ++this.junk > limits.maxJunkCommands) {
-				return this.reply(421, '4.7.0 Too many junk commands, closing connection');
+				return this.reply(SMTP_REPLIES.tooManyJunkCommands);
 			}
 			if (this.errors < limits.softErrorLimit) return onCommand(line, callback);
 			setTimeout(() => onCommand(line, callback), limits.errorSleepMs).unref();
 		};
-		this.sessionTimer = setTimeout(() => this.cut('Session time limit exceeded, closing connection'), limits.sessionTimeoutMs).unref();
+		this.sessionTimer = setTimeout(() => this.cut(SMTP_REPLIES.sessionTooLong), limits.sessionTimeoutMs).unref();
 		connection._socket.once('close', () => {
 			clearTimeout(this.sessionTimer);
 			clearTimeout(this.dataTimer);
 		});
+	}
+
+	private reply(smtpReply: SmtpReply): void {
+		this.send(smtpReply.code, replyLine(smtpReply));
 	}
 
 	private count(code: number): void {
@@ -99,23 +105,23 @@ export class ClientGuard {
 		if (this.command === 'RCPT' && code >= 500) this.recipientErrors++;
 		if (this.command === 'AUTH' && code === 535) this.authFailures++;
 		if (this.errors >= this.limits.hardErrorLimit) {
-			this.reply(421, '4.7.0 Too many errors, closing connection');
+			this.reply(SMTP_REPLIES.tooManyErrors);
 		} else if (this.recipientErrors >= this.limits.maxRecipientErrors) {
-			this.reply(421, '4.7.0 Too many refused recipients, closing connection');
+			this.reply(SMTP_REPLIES.tooManyRefusedRecipients);
 		} else if (this.authFailures >= this.limits.maxAuthFailures) {
-			this.reply(421, '4.7.0 Too many failed authentication attempts, closing connection');
+			this.reply(SMTP_REPLIES.tooManyAuthFailures);
 		}
 	}
 
-	/** Closes the connection with 421 4.4.2, or right after the answer if the inbox is deciding on a message. */
-	private cut(text: string): void {
-		if (this.deciding) this.dueCut = text;
-		else this.reply(421, `4.4.2 ${text}`);
+	/** Closes the connection (421 4.4.2), or right after the answer if the inbox is deciding on a message. */
+	private cut(closing: SmtpReply): void {
+		if (this.deciding) this.dueCut = closing;
+		else this.reply(closing);
 	}
 
 	/** DATA began: the message must be in before the DATA deadline. */
 	messageStarted(): void {
-		this.dataTimer = setTimeout(() => this.cut('Message not received in time, closing connection'), this.limits.dataTimeoutMs).unref();
+		this.dataTimer = setTimeout(() => this.cut(SMTP_REPLIES.dataTooSlow), this.limits.dataTimeoutMs).unref();
 	}
 
 	/** The message is in (or the client left): the inbox decides, and nothing cuts the connection meanwhile. */

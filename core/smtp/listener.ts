@@ -4,15 +4,9 @@ import type { TLSSocket } from 'node:tls';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 
 import type { Envelope } from '../intake/types';
+import { replyLine, SMTP_REPLIES, type SmtpReply } from '../replies';
 import { selfSignedCertificate, type TlsCertificate } from './certificate';
 import { ClientGuard, DEFAULT_LISTENER_LIMITS, type ListenerLimits } from './guard';
-
-/** One SMTP answer: the reply code, its RFC 3463 enhanced code and the text a mail admin reads. */
-export interface SmtpReply {
-	code: number;
-	enhancedCode: string;
-	text: string;
-}
 
 /** Settings of the listener on one host:port; every inbox sharing that port must agree on them. */
 export interface ListenerSettings extends ListenerLimits {
@@ -66,11 +60,8 @@ export const DEFAULT_LISTENER_SETTINGS: Omit<ListenerSettings, 'host' | 'port'> 
 	socketTimeoutMs: 60_000,
 };
 
-/** What a client hears on any local trouble; the cause goes to the n8n log, never to the sender. */
-export const TEMPORARY_FAILURE: SmtpReply = { code: 451, enhancedCode: '4.3.0', text: 'Temporary local problem, try again later' };
-
 function smtpError(reply: SmtpReply): Error & { responseCode: number } {
-	return Object.assign(new Error(`${reply.enhancedCode} ${reply.text}`), { responseCode: reply.code });
+	return Object.assign(new Error(replyLine(reply)), { responseCode: reply.code });
 }
 
 /** The client's address without the IPv4-mapped IPv6 prefix, as SPF and the intake log expect it. */
@@ -105,7 +96,7 @@ class HostedSmtpServer extends SMTPServer {
 		this.guards.set(connection.session, new ClientGuard(connection, this.limits));
 		if (this.refuseAuth) {
 			connection.handler_AUTH = (_command, callback) => {
-				connection.send(538, '5.7.11 AUTH needs the listener\'s own TLS certificate, and none is set');
+				connection.send(SMTP_REPLIES.authNeedsOwnCertificate.code, replyLine(SMTP_REPLIES.authNeedsOwnCertificate));
 				callback();
 			};
 		}
@@ -152,7 +143,7 @@ class SharedListener {
 			allowInsecureAuth: false,
 			onConnect: (session, callback) => {
 				if (this.server && this.server.connectionsFrom(session.remoteAddress) > settings.maxConnectionsPerClient) {
-					return callback(smtpError({ code: 421, enhancedCode: '4.7.0', text: 'Too many connections from your address, try again later' }));
+					return callback(smtpError(SMTP_REPLIES.tooManyConnections));
 				}
 				callback();
 			},
@@ -163,13 +154,13 @@ class SharedListener {
 				if (expected && valid.every(Boolean)) return callback(null, { user: auth.username });
 				// The tarpit: each wrong guess costs the client the error sleep.
 				setTimeout(
-					() => callback(smtpError({ code: 535, enhancedCode: '5.7.8', text: 'Authentication credentials invalid' })),
+					() => callback(smtpError(SMTP_REPLIES.authenticationInvalid)),
 					settings.errorSleepMs,
 				).unref();
 			},
 			onMailFrom: (_address, session, callback) => {
 				if (settings.requireTls && !session.secure) {
-					return callback(smtpError({ code: 530, enhancedCode: '5.7.0', text: 'Must issue a STARTTLS command first' }));
+					return callback(smtpError(SMTP_REPLIES.tlsRequired));
 				}
 				callback();
 			},
@@ -181,10 +172,10 @@ class SharedListener {
 				const guard = this.server?.guards.get(session);
 				guard?.messageStarted();
 				const answer = (reply: SmtpReply) => {
-					callback(reply.code < 400 ? null : smtpError(reply), reply.code < 400 ? `${reply.enhancedCode} ${reply.text}` : undefined);
+					callback(reply.code < 400 ? null : smtpError(reply), reply.code < 400 ? replyLine(reply) : undefined);
 					guard?.messageAnswered();
 				};
-				this.receive(stream, session, () => guard?.messageReceived()).then(answer, () => answer(TEMPORARY_FAILURE));
+				this.receive(stream, session, () => guard?.messageReceived()).then(answer, () => answer(SMTP_REPLIES.temporaryFailure));
 			},
 		};
 		const server = new HostedSmtpServer(options, settings, settings.auth !== null && settings.tls === null);
@@ -214,21 +205,17 @@ class SharedListener {
 		if (!inbox) {
 			const domain = address.split('@').pop()?.toLowerCase();
 			const hosted = [...this.inboxes.keys()].some((known) => known.endsWith(`@${domain}`));
-			return hosted
-				? { code: 550, enhancedCode: '5.1.1', text: `<${address}>: no such hosted inbox here` }
-				: { code: 550, enhancedCode: '5.1.1', text: `<${address}>: relaying denied, this server only accepts mail for its hosted addresses` };
+			return hosted ? SMTP_REPLIES.noSuchInbox(address) : SMTP_REPLIES.relayingDenied(address);
 		}
 		// One hosted inbox per transaction, so each 250 speaks for exactly one inbox's stored copy; the sending MTA
 		// delivers to the next inbox in another transaction (RFC 5321 4.5.3.1.10).
 		const taken = session.envelope.rcptTo[0];
 		if (taken && this.inboxes.get(taken.address.toLowerCase()) !== inbox) {
-			return { code: 452, enhancedCode: '4.5.3', text: `<${address}>: one hosted inbox per message, send it for this address in another transaction` };
+			return SMTP_REPLIES.oneInboxPerMessage(address);
 		}
 		const mailFrom = session.envelope.mailFrom;
 		const declared = mailFrom && mailFrom.args ? Number(mailFrom.args.SIZE) : NaN;
-		if (declared > inbox.maxMessageBytes) {
-			return tooBig(inbox);
-		}
+		if (declared > inbox.maxMessageBytes) return tooBig(inbox);
 		return null;
 	}
 
@@ -249,7 +236,7 @@ class SharedListener {
 			stream.once('end', resolve);
 			stream.once('error', reject);
 		}).finally(received);
-		if (!inbox) return { code: 451, enhancedCode: '4.3.0', text: 'The hosted inbox was just deactivated, try again later' };
+		if (!inbox) return SMTP_REPLIES.inboxDeactivated;
 		if (size > limit) return tooBig(inbox);
 
 		const raw = Buffer.concat(chunks, size);
@@ -297,11 +284,7 @@ class SharedListener {
 }
 
 function tooBig(inbox: HostedInboxBinding): SmtpReply {
-	return {
-		code: 552,
-		enhancedCode: '5.3.4',
-		text: `Message too big: the limit of ${inbox.address} is ${inbox.maxMessageBytes} bytes`,
-	};
+	return SMTP_REPLIES.tooLargeFor(inbox.address, inbox.maxMessageBytes);
 }
 
 /** Process-wide: one listener per host:port, shared by every active inbox on it. */

@@ -26,13 +26,13 @@ export async function corpusItem(file: string, inboxAddress?: string): Promise<I
 	if (!entry) throw new Error(`${file} is not in the corpus manifest`);
 	const inbox = parseInboxConfig(JSON.parse(readFileSync(join(CORPUS, entry.inbox), 'utf8')));
 	const args = entry.args ?? {};
-	const { result, parsed } = await runIntake(readFileSync(join(CORPUS, entry.file)), {
+	const { result, content } = await runIntake(readFileSync(join(CORPUS, entry.file)), {
 		inbox,
 		envelope: { clientIp: args.clientIp ?? null, helo: args.helo ?? null, mailFrom: args.mailFrom ?? null, rcpt: [args.rcpt ?? inbox.address] },
 		resolver: zoneResolver(loadZoneFile(join(CORPUS, entry.dns))),
 		...(args.now ? { now: new Date(args.now) } : {}),
 	});
-	const { item } = buildIntakeEmission(result, parsed, { inboxAddress: inboxAddress ?? inbox.address, via: 'smtp', receivedAt: new Date().toISOString() });
+	const { item } = buildIntakeEmission(result, content, { inboxAddress: inboxAddress ?? inbox.address, via: 'smtp', receivedAt: new Date().toISOString() });
 	return item;
 }
 

@@ -1,6 +1,6 @@
 import { checkAuthentication, MAX_DKIM_SIGNATURES, type AuthDetails } from '../authentication';
-import type { IntakeStage, IntakeState } from '../state';
-import { note } from '../state';
+import { SMTP_REPLIES } from '../../replies';
+import { decision, note, type IntakeStage, type IntakeState } from '../state';
 import type { AuthSummary } from '../types';
 
 const FIX_HINT =
@@ -45,12 +45,9 @@ function dnsErrorDecision(state: IntakeState, trouble: string[]): void {
 	const what = trouble.join('; ');
 	if (state.inbox.onDnsError === 'defer') {
 		note(state, 'dns-error');
-		state.decisions.push({
-			action: 'defer',
-			smtpCode: 451,
-			enhancedCode: '4.7.0',
-			reason: `authentication could not be completed: ${what}; answered 451 so the sender retries (inbox onDnsError: defer)`,
-		});
+		state.decisions.push(
+			decision('defer', SMTP_REPLIES.tryAgainLater(`authentication could not be completed: ${what}; answered 451 so the sender retries (inbox onDnsError: defer)`)),
+		);
 		return;
 	}
 	note(state, 'dns-error', `authentication could not be completed: ${what}; accepted and flagged (inbox onDnsError: accept)`);
@@ -99,9 +96,9 @@ function applyPolicy(state: IntakeState, summary: AuthSummary, details: AuthDeta
 	}
 	note(state, 'dmarc-fail');
 	if (policy === 'reject') {
-		state.decisions.push({ action: 'reject', smtpCode: 550, enhancedCode: '5.7.1', reason: `${failure}; ${FIX_HINT}` });
+		state.decisions.push(decision('reject', SMTP_REPLIES.refusedByPolicy(`${failure}; ${FIX_HINT}`)));
 	} else {
-		state.decisions.push({ action: 'quarantine', smtpCode: 250, enhancedCode: '2.0.0', reason: `${failure}; quarantined per the domain's p=quarantine; ${FIX_HINT}` });
+		state.decisions.push(decision('quarantine', SMTP_REPLIES.accepted(`${failure}; quarantined per the domain's p=quarantine; ${FIX_HINT}`)));
 	}
 }
 

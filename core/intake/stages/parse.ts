@@ -3,8 +3,8 @@ import { simpleParser, type ParsedMail } from 'mailparser';
 import { authorOf } from '../headers';
 import { inspectMimeStructure, MAX_MIME_DEPTH } from '../mime-structure';
 import type { Flag } from '../../flags';
-import type { IntakeStage, IntakeState } from '../state';
-import { note } from '../state';
+import { SMTP_REPLIES } from '../../replies';
+import { decision, note, type IntakeStage, type IntakeState } from '../state';
 import { MAX_HEADER_BYTES } from './size';
 
 /**
@@ -30,11 +30,7 @@ function holdWithoutAuthor(state: IntakeState, flag: Flag, problem: string): voi
 	const setting = state.inbox.onMalformedFrom;
 	const reason = `${problem}: a message must name exactly one author for DMARC to check it and to be filed under a contact (never under the envelope sender); ${setting === 'reject' ? 'refused' : 'quarantined'} (inbox onMalformedFrom: ${setting})`;
 	note(state, flag);
-	state.decisions.push(
-		setting === 'reject'
-			? { action: 'reject', smtpCode: 550, enhancedCode: '5.7.1', reason }
-			: { action: 'quarantine', smtpCode: 250, enhancedCode: '2.0.0', reason },
-	);
+	state.decisions.push(setting === 'reject' ? decision('reject', SMTP_REPLIES.refusedByPolicy(reason)) : decision('quarantine', SMTP_REPLIES.accepted(reason)));
 }
 
 function checkAuthor(state: IntakeState, parsed: ParsedMail): void {

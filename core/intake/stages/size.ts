@@ -1,5 +1,5 @@
-import type { IntakeStage } from '../state';
-import { note } from '../state';
+import { SMTP_REPLIES } from '../../replies';
+import { decision, note, type IntakeStage } from '../state';
 
 /** mailparser's own per-part header limit; larger header sections are refused like Exchange does (552 5.3.4). */
 export const MAX_HEADER_BYTES = 1024 * 1024;
@@ -17,13 +17,13 @@ export const sizeStage: IntakeStage = {
 		const limit = state.inbox.maxMessageBytes;
 		if (state.raw.length > limit) {
 			const reason = `message is ${state.raw.length} bytes (${formatBytes(state.raw.length)}), over this inbox's limit of ${limit} bytes (${formatBytes(limit)}), attachments included; send large files as links`;
-			state.decisions.push({ action: 'reject', smtpCode: 552, enhancedCode: '5.3.4', reason });
+			state.decisions.push(decision('reject', SMTP_REPLIES.tooLarge(reason)));
 			note(state, 'too-large');
 			state.bodySkipped = 'the message is over the size limit';
 		}
 		if (state.headerBytes > MAX_HEADER_BYTES) {
 			const reason = `header section is ${state.headerBytes} bytes (${formatBytes(state.headerBytes)}), over the ${formatBytes(MAX_HEADER_BYTES)} a header section may take`;
-			state.decisions.push({ action: 'reject', smtpCode: 552, enhancedCode: '5.3.4', reason });
+			state.decisions.push(decision('reject', SMTP_REPLIES.tooLarge(reason)));
 			note(state, 'header-too-large');
 			state.bodySkipped = 'the header section is over the size limit';
 		}

@@ -1,7 +1,7 @@
 import { NodeOperationError, type IDataObject, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
 
 import { Heartbeat } from '../../../core/health/heartbeat';
-import { createImapIntake } from '../../../core/imap/intake';
+import { createImapIntake, logTooLarge } from '../../../core/imap/intake';
 import {
 	FAILED_KEYWORD,
 	MailboxConfigError,
@@ -12,11 +12,9 @@ import {
 	type MailboxConnection,
 	type MailboxMessage,
 	type PollerEvent,
-	TOO_LARGE_KEYWORD,
 } from '../../../core/imap/mailbox-poller';
 import type { IntakeEmission } from '../../../core/intake-delivery/emission';
 import { withTimeout } from '../../../core/intake-delivery/retry';
-import { normalizeMessageId } from '../../../core/store/message-id';
 import { getStore } from '../../shared/store';
 import { readInboxConfig } from '../shared/inbox-settings';
 import { createTriggerOutputs, readOutputOptions } from '../shared/outputs';
@@ -129,29 +127,7 @@ export async function startImapMode(this: ITriggerFunctions): Promise<ITriggerRe
 				);
 				break;
 			case 'too-large':
-				void store
-					.logIntake({
-						inboxId,
-						kind: 'rejected',
-						clientIp: null,
-						helo: null,
-						mailFrom: null,
-						rcpt: [inbox.address],
-						messageId: event.messageId ? normalizeMessageId(event.messageId) : null,
-						from: event.from,
-						subject: event.subject,
-						details: {
-							verdict: {
-								action: 'reject',
-								smtpCode: 552,
-								enhancedCode: '5.3.4',
-								reasons: [`Message size ${event.size} bytes exceeds the inbox limit of ${event.limit} bytes; not downloaded, flagged ${TOO_LARGE_KEYWORD}`],
-								flags: ['too-large'],
-							},
-							mailbox: { name: mailbox, uid: event.uid },
-						},
-					})
-					.catch((error: Error) => this.logger.warn(`Hosted inbox ${inbox.address}: could not log an oversize message: ${error.message}`));
+				void logTooLarge(store, inboxId, inbox, mailbox, event).catch((error: Error) => this.logger.warn(`Hosted inbox ${inbox.address}: could not log an oversize message: ${error.message}`));
 				this.logger.warn(`Hosted inbox ${inbox.address}: message ${event.messageId ?? `UID ${event.uid}`} in ${where} is ${event.size} bytes, over the limit; flagged, not downloaded`);
 				break;
 			case 'retry':

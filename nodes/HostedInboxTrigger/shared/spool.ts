@@ -4,10 +4,11 @@ import type { DnsResolver } from '../../../core/dns';
 import type { Heartbeat } from '../../../core/health/heartbeat';
 import type { InboxConfig } from '../../../core/inbox';
 import { buildIntakeEmission } from '../../../core/intake-delivery/emission';
+import { runOfSpooled } from '../../../core/intake/door';
 import { decisionOf } from '../../../core/intake/pipeline';
+import type { DecidedMessage } from '../../../core/intake/types';
 import { SpoolDelivery } from '../../../core/intake-delivery/spool-delivery';
 import type { IntakeItem } from '../../../core/item';
-import { runOfSpooled, type IntakeRun } from '../../../core/smtp/intake';
 import type { SpoolEntry } from '../../../core/store/types';
 import type { Store } from '../../../core/store/roles';
 import type { OutputOptions, TriggerOutputs } from './outputs';
@@ -31,18 +32,18 @@ export function createSpoolDelivery(
 		outputOptions: OutputOptions;
 		heartbeat: Heartbeat;
 	},
-): { delivery: SpoolDelivery; emissionFor(run: IntakeRun, entry?: SpoolEntry): ReturnType<typeof buildIntakeEmission> } {
+): { delivery: SpoolDelivery; emissionFor(message: DecidedMessage, entry?: SpoolEntry): ReturnType<typeof buildIntakeEmission> } {
 	const { store, inboxId, inbox, outputs, heartbeat } = options;
-	const emissionFor = (run: IntakeRun, entry?: SpoolEntry) =>
-		buildIntakeEmission(run.result, run.parsed, { inboxAddress: inbox.address, via: options.via, receivedAt: run.receivedAt, released: entry?.released });
+	const emissionFor = (message: DecidedMessage, entry?: SpoolEntry) =>
+		buildIntakeEmission(message.result, message.content, { inboxAddress: inbox.address, via: options.via, receivedAt: message.receivedAt, released: entry?.released });
 	const delivery = new SpoolDelivery({
 		store,
 		inboxId,
 		prepare: async (entry) => {
-			const run = await runOfSpooled(entry, inbox, options.resolver);
+			const message = await runOfSpooled(entry, inbox, options.resolver);
 			// Decided anew (a re-check, or an entry from before decisions were kept): that decision is kept from now on.
-			if (!entry.decision) await store.spoolKeepDecision(entry.id, decisionOf(run.result));
-			return emissionFor(run, entry);
+			if (!entry.decision) await store.spoolKeepDecision(entry.id, decisionOf(message.result));
+			return emissionFor(message, entry);
 		},
 		deliver: async (emission, entry) => await outputs.deliver(emission, entry.raw),
 		onGiveUp: (entry, error) => {

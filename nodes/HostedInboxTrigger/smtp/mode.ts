@@ -84,10 +84,10 @@ export async function startSmtpMode(this: ITriggerFunctions): Promise<ITriggerRe
 			heartbeat.noteError(`Answered 451 (try again later) because of local trouble: ${error.message}`);
 			this.logger.warn(`Hosted inbox ${address}: answered 451 (try again later) because of local trouble: ${error.message}`);
 		},
-		onSpooled: (entry, run) => delivery.submit(entry, Promise.resolve(run).then((r) => emissionFor(r))),
-		onRefused: (run) => {
+		onSpooled: (entry, message) => delivery.submit(entry, Promise.resolve(message).then((m) => emissionFor(m))),
+		onRefused: (message) => {
 			try {
-				outputs.setAside(emissionFor(run));
+				outputs.setAside(emissionFor(message));
 			} catch (error) {
 				// Already in the intake log; the side output is a convenience.
 				this.logger.warn(`Hosted inbox ${address}: could not set a refused message aside: ${(error as Error).message}`);

@@ -134,8 +134,8 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 
 	/** Raw bytes through the real intake (offline DNS, no records) into the item the trigger emits. */
 	async function intakeOf(raw: string, address: string): Promise<IntakeItem> {
-		const { result, parsed } = await runIntake(Buffer.from(raw), { inbox: parseInboxConfig({ address }), resolver: zoneResolver({}), envelope: { clientIp: '192.0.2.25', mailFrom: 'x@example.test', rcpt: [address] } });
-		return buildIntakeEmission(result, parsed, { inboxAddress: address, via: 'smtp', receivedAt: new Date().toISOString() }).item;
+		const { result, content } = await runIntake(Buffer.from(raw), { inbox: parseInboxConfig({ address }), resolver: zoneResolver({}), envelope: { clientIp: '192.0.2.25', mailFrom: 'x@example.test', rcpt: [address] } });
+		return buildIntakeEmission(result, content, { inboxAddress: address, via: 'smtp', receivedAt: new Date().toISOString() }).item;
 	}
 
 	it('stores a message with a NUL in its body and in its encoded subject and sender name (replaced, folded), and logs one like it', async () => {

@@ -11,12 +11,13 @@ import { zoneResolver, type Zone } from '../../../core/dns';
 import { parseInboxConfig } from '../../../core/inbox';
 import { buildIntakeEmission } from '../../../core/intake-delivery/emission';
 import { runIntake } from '../../../core/intake/pipeline';
+import type { DecidedMessage } from '../../../core/intake/types';
 import type { IntakeItem } from '../../../core/item';
 import { answeredMessageOf, type AnsweredMessage } from '../../../core/outbound/automatic';
 import { OutboundError } from '../../../core/outbound/errors';
 import { sendTeamEmail, type TeamEmailRequest } from '../../../core/outbound/send';
 import { smtpSender } from '../../../core/outbound/transport';
-import { createSmtpIntake, type IntakeRun } from '../../../core/smtp/intake';
+import { createSmtpIntake } from '../../../core/smtp/intake';
 import { attachHostedInbox, DEFAULT_LISTENER_SETTINGS } from '../../../core/smtp/listener';
 import { generateDkimKeyPair } from '../../../core/sending-domain/keys';
 import { sendingDomainRecords } from '../../../core/sending-domain/records';
@@ -50,8 +51,8 @@ async function lastReceived(): Promise<{ mail: ParsedMail; raw: Buffer; rcptTo: 
 }
 
 const inboxConfig = (inbox: string) => parseInboxConfig({ address: inbox, internalDomains: ['company.test'], trustedArcSealers: ['google.com'] });
-const itemOf = ({ result, parsed }: Pick<IntakeRun, 'result' | 'parsed'>, inbox: string) =>
-	buildIntakeEmission(result, parsed, { inboxAddress: inbox, via: 'smtp', receivedAt: new Date().toISOString() }).item;
+const itemOf = ({ result, content }: Pick<DecidedMessage, 'result' | 'content'>, inbox: string) =>
+	buildIntakeEmission(result, content, { inboxAddress: inbox, via: 'smtp', receivedAt: new Date().toISOString() }).item;
 
 /** Raw bytes through the real intake (offline DNS, no records) into the item the trigger would emit. */
 async function intakeOf(raw: Buffer, inbox: string, mailFrom: string): Promise<IntakeItem> {
@@ -163,7 +164,7 @@ describeEachStore('Send Team Email (core) through a real SMTP server', (getStore
 		await sendTeamEmail(request({ conversationId }), deps());
 		const { raw } = await lastReceived();
 		// The customer's mailbox forwards everything back to the hosted address, through the real SMTP listener.
-		const runs: IntakeRun[] = [];
+		const runs: DecidedMessage[] = [];
 		const { id: inboxId } = await store.registerInbox({ address: inbox });
 		const receive = createSmtpIntake({ store, inbox: inboxConfig(inbox), inboxId, resolver: zoneResolver({}), onSpooled: (_entry, run) => runs.push(run) });
 		const listener = await attachHostedInbox({ ...DEFAULT_LISTENER_SETTINGS, host: '127.0.0.1', port: 0 }, { address: inbox, maxMessageBytes: 1024 * 1024, receive });

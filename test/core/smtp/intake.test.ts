@@ -2,7 +2,8 @@ import { createTransport } from 'nodemailer';
 
 import { zoneResolver, type DnsResolver, type Zone } from '../../../core/dns';
 import { parseInboxConfig, type InboxConfigInput } from '../../../core/inbox';
-import { createSmtpIntake, runOfSpooled } from '../../../core/smtp/intake';
+import { runOfSpooled } from '../../../core/intake/door';
+import { createSmtpIntake } from '../../../core/smtp/intake';
 import { openStore, type StoreOptions } from '../../../core/store/open';
 import { attachHostedInbox, DEFAULT_LISTENER_SETTINGS, type AttachedInbox } from '../../../core/smtp/listener';
 import type { SpoolEntry } from '../../../core/store/types';

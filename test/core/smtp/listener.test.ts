@@ -13,8 +13,8 @@ import {
 	type AttachedInbox,
 	type HostedInboxBinding,
 	type ListenerSettings,
-	type SmtpReply,
 } from '../../../core/smtp/listener';
+import type { SmtpReply } from '../../../core/replies';
 import { createSelfSignedCertificate } from '../../../core/smtp/certificate';
 import { spawnChild, waitForLines } from '../store/children/spawn';
 import { messageOfSize, RawSmtpClient } from './smtp-client';

@@ -1,0 +1,105 @@
+/**
+ * The intake door: the one way a message comes in, whichever way it arrived (an SMTP client, a mailbox, the CLI's
+ * explain, later an HTTP post). Bytes and envelope in, a final decision out: the checks run, a forwarding test
+ * settles its check, the decision is logged once and the message spooled where its door spools before answering.
+ * Each door maps that decision to its own answer (an SMTP reply, the IMAP poller's emit or set aside, the CLI's print).
+ */
+import type { DnsResolver } from '../dns';
+import { settleForwardingTest } from '../forwarding/complete';
+import type { InboxConfig, IntakeDoor } from '../inbox';
+import type { SpoolEntry } from '../store/types';
+import type { ForwardingCheckStore, IntakeLogStore, SpoolStore } from '../store/roles';
+import { SMTP_REPLIES } from '../replies';
+import { decisionLogEntry, intakeLogEntry, logKindOf, refusalVerdict } from './intake-log';
+import { decisionOf, NotAnEmailError, rereadDecided, runIntake, type IntakeOutcome } from './pipeline';
+import type { DecidedMessage, Envelope, VerdictAction } from './types';
+
+/** A message at the door. */
+export interface Arrival {
+	raw: Buffer;
+	envelope: Envelope;
+	/** When it was received, what the checks run as of (DKIM expiry included); now when absent. */
+	receivedAt?: Date;
+	/** Where a mailbox keeps it (IMAP): logged with a refusal before the checks, to find it again. */
+	mailbox?: { name: string; uidValidity: string; uid: number };
+}
+
+/** What the door decided. */
+export type DoorDecision =
+	/** Empty, binary or headerless: refused for good before any check (and logged). */
+	| { outcome: 'not-an-email'; problem: string }
+	/** Decided by the checks; `spooled` is the spool entry when the door spooled it. */
+	| { outcome: 'decided'; message: DecidedMessage; spooled: SpoolEntry | null };
+
+export type DoorStore = IntakeLogStore & SpoolStore & ForwardingCheckStore;
+
+export type DoorOptions = { inbox: InboxConfig; resolver?: DnsResolver } & (
+	| {
+			door: IntakeDoor;
+			store: DoorStore;
+			inboxId: string;
+			/** A test run changes nothing: quarantined mail is then only logged, not held. */
+			holdQuarantined?: boolean;
+	  }
+	| {
+			/** explain: decides only, keeps nothing (no store, no forwarding check settled). */
+			door: 'cli';
+			/** The door the message is explained as coming through (whose Authentication-Results are believed). */
+			as: IntakeDoor;
+	  }
+);
+
+/** What each door keeps before it answers, and when a deferred message is recorded. */
+const DOORS: Record<IntakeDoor, { spools: readonly VerdictAction[]; recordsDeferral: boolean }> = {
+	// The sender keeps the message only until the 250: accepted and quarantined mail is spooled before it (the
+	// decision with it, made once); each deferral is answered 451 and logged.
+	smtp: { spools: ['accept', 'quarantine'], recordsDeferral: true },
+	// The mailbox keeps the message: only quarantined mail goes to the spool, to be released from there; a deferred
+	// message stays in the mailbox to be tried again, recorded once it is decided.
+	imap: { spools: ['quarantine'], recordsDeferral: false },
+};
+
+export function createIntakeDoor(options: DoorOptions): (arrival: Arrival) => Promise<DoorDecision> {
+	const { inbox, resolver } = options;
+	const via = options.door === 'cli' ? options.as : options.door;
+	return async (arrival) => {
+		const receivedAt = arrival.receivedAt ?? new Date();
+		const outcome: IntakeOutcome | NotAnEmailError = await runIntake(arrival.raw, { inbox, via, envelope: arrival.envelope, resolver, now: receivedAt }).catch(
+			async (error: unknown) => (error instanceof NotAnEmailError ? error : await Promise.reject(error)),
+		);
+		if (outcome instanceof NotAnEmailError) {
+			if (options.door !== 'cli') {
+				const verdict = refusalVerdict(SMTP_REPLIES.notAnEmail(outcome.message), outcome.message, 'not-an-email');
+				const unread = { envelope: arrival.envelope, messageId: null, from: null, subject: null };
+				await options.store.logIntake(intakeLogEntry(options.inboxId, 'rejected', unread, { verdict, ...(arrival.mailbox ? { mailbox: arrival.mailbox } : {}) }));
+			}
+			return { outcome: 'not-an-email', problem: outcome.message };
+		}
+		const message: DecidedMessage = { result: outcome.result, content: outcome.content, receivedAt: receivedAt.toISOString() };
+		const { verdict } = message.result;
+		if (options.door === 'cli' || (verdict.action === 'defer' && !DOORS[options.door].recordsDeferral)) return { outcome: 'decided', message, spooled: null };
+
+		const { store, inboxId } = options;
+		// A forwarding test completes its check first, so the log and the item carry the outcome (or it is no test).
+		await settleForwardingTest(store, inboxId, message);
+		const quarantined = verdict.action === 'quarantine';
+		const spoolsIt = DOORS[options.door].spools.includes(verdict.action) && !(quarantined && options.holdQuarantined === false);
+		const spooled = spoolsIt
+			? await store.spoolPut({ inboxId, raw: arrival.raw, envelope: arrival.envelope, receivedAt: message.receivedAt, decision: decisionOf(message.result), quarantined })
+			: null;
+		const logKind = logKindOf(message.result);
+		if (logKind) await store.logIntake(decisionLogEntry(inboxId, logKind, message.result, spooled?.id ?? null));
+		return { outcome: 'decided', message, spooled };
+	};
+}
+
+/**
+ * A spooled message emitted again (a failed execution, a restart, a release from quarantine): with the decision
+ * it was answered with. Entries spooled before decisions were kept go through the checks again, as of arrival.
+ */
+export async function runOfSpooled(entry: SpoolEntry, inbox: InboxConfig, resolver?: DnsResolver): Promise<DecidedMessage> {
+	const { result, content } = entry.decision
+		? await rereadDecided(entry.raw, entry.decision)
+		: await runIntake(entry.raw, { inbox, envelope: entry.envelope, resolver, now: new Date(entry.receivedAt) });
+	return { result, content, receivedAt: entry.receivedAt };
+}

@@ -1,0 +1,128 @@
+import { zoneResolver, type DnsResolver } from '../../../core/dns';
+import { parseInboxConfig, type InboxConfigInput } from '../../../core/inbox';
+import { createIntakeDoor, type DoorDecision } from '../../../core/intake/door';
+import type { Envelope } from '../../../core/intake/types';
+import { SMTP_REPLIES, verdictReply } from '../../../core/replies';
+import { compose, testWorld } from '../../fixtures/mail';
+import { describeEachStore } from '../../support/stores';
+
+const { zone } = testWorld();
+const envelope = (address: string): Envelope => ({ clientIp: '203.0.113.9', helo: 'mail.sender.test', mailFrom: 'x@sender.test', rcpt: [address] });
+const decided = (decision: DoorDecision) => {
+	if (decision.outcome !== 'decided') throw new Error(`not decided: ${decision.problem}`);
+	return decision;
+};
+
+describe('the intake door without a store (the CLI)', () => {
+	it('decides only, as the door it explains the message through; data that is not an email is named, not thrown', async () => {
+		const inbox = parseInboxConfig({ address: 'support@inbox.example.test' });
+		const door = createIntakeDoor({ door: 'cli', as: 'smtp', inbox, resolver: zoneResolver(zone) });
+		const raw = await compose({ from: 'quinn@quarantined.test', to: inbox.address, subject: 'explained', text: 'x' });
+		const { message, spooled } = decided(await door({ raw, envelope: envelope(inbox.address), receivedAt: new Date('2026-03-01T10:00:00Z') }));
+		expect(message.result.verdict.action).toBe('quarantine');
+		expect(message.receivedAt).toBe('2026-03-01T10:00:00.000Z');
+		expect(spooled).toBeNull();
+		expect(await door({ raw: Buffer.from('just words\r\n'), envelope: envelope(inbox.address) })).toEqual({ outcome: 'not-an-email', problem: expect.stringMatching(/no header section/) });
+	});
+
+	it('hands out the message content as plain data: attachments as bytes, header fields as decoded text', async () => {
+		const inbox = parseInboxConfig({ address: 'support@inbox.example.test' });
+		const raw = await compose({
+			from: 'ann@sender.test',
+			to: inbox.address,
+			subject: 'with a file',
+			text: 'see attached',
+			headers: { 'X-Forwarded-To': inbox.address },
+			attachments: [{ filename: 'notes.txt', content: 'the notes', contentType: 'text/plain' }],
+		});
+		const { message } = decided(await createIntakeDoor({ door: 'cli', as: 'smtp', inbox, resolver: zoneResolver({}) })({ raw, envelope: envelope(inbox.address) }));
+		const { content } = message;
+		expect(Object.getPrototypeOf(content)).toBe(Object.prototype);
+		expect(content?.headers['x-forwarded-to']).toEqual([inbox.address]);
+		expect(content?.headers.subject).toEqual(['with a file']);
+		expect(content?.attachments).toEqual([{ filename: 'notes.txt', contentType: 'text/plain', content: Buffer.from('the notes') }]);
+		expect(JSON.parse(JSON.stringify(content))).toMatchObject({ headers: { subject: ['with a file'] } });
+	});
+});
+
+describeEachStore('the intake door', (getStore) => {
+	let n = 0;
+	async function doorFor(door: 'smtp' | 'imap', settings: Partial<InboxConfigInput> = {}, resolver: DnsResolver = zoneResolver(zone), holdQuarantined?: boolean) {
+		const store = getStore();
+		const address = `support-door-${++n}-${Date.now()}@inbox.example.test`;
+		const { id: inboxId } = await store.registerInbox({ address });
+		const inbox = parseInboxConfig({ address, ...settings });
+		return { store, inboxId, address, pass: createIntakeDoor({ door, store, inbox, inboxId, resolver, holdQuarantined }) };
+	}
+
+	it('spools accepted mail with its decision before the SMTP door answers, and logs nothing for it; the IMAP door leaves it in the mailbox', async () => {
+		for (const door of ['smtp', 'imap'] as const) {
+			const { store, inboxId, address, pass } = await doorFor(door);
+			const raw = await compose({ from: 'ann@sender.test', to: address, subject: `accepted via ${door}`, text: 'x' });
+			const { message, spooled } = decided(await pass({ raw, envelope: envelope(address) }));
+			expect(message.result.verdict.action).toBe('accept');
+			expect(await store.listIntake({ inboxId })).toEqual([]);
+			if (door === 'imap') {
+				expect(spooled).toBeNull();
+				continue;
+			}
+			expect(spooled).toMatchObject({ inboxId, status: 'pending', receivedAt: message.receivedAt, decision: { verdict: { action: 'accept' } } });
+			expect((await store.spoolGet(spooled!.id))?.raw.equals(raw)).toBe(true);
+		}
+	});
+
+	it('holds quarantined mail in the spool and logs it once with its spool entry (a test run only logs it)', async () => {
+		for (const [door, holdQuarantined] of [['smtp', undefined], ['imap', undefined], ['imap', false]] as const) {
+			const { store, inboxId, address, pass } = await doorFor(door, {}, zoneResolver(zone), holdQuarantined);
+			const raw = await compose({ from: 'quinn@quarantined.test', to: address, subject: 'held', text: 'x' });
+			const { spooled } = decided(await pass({ raw, envelope: envelope(address) }));
+			const logged = await store.listIntake({ inboxId });
+			expect(logged).toHaveLength(1);
+			expect(logged[0]).toMatchObject({ kind: 'quarantined', subject: 'held', from: 'quinn@quarantined.test', details: { verdict: { action: 'quarantine' } } });
+			if (holdQuarantined === false) {
+				expect(spooled).toBeNull();
+				expect(logged[0].details).not.toHaveProperty('spoolId');
+			} else {
+				expect(spooled).toMatchObject({ status: 'quarantined' });
+				expect(logged[0].details.spoolId).toBe(spooled!.id);
+			}
+		}
+	});
+
+	it('logs a rejection with its reasons and spools nothing', async () => {
+		const { store, inboxId, address, pass } = await doorFor('smtp');
+		const raw = await compose({ from: 'carol@customer.test', to: address, subject: 'forged', text: 'x' });
+		const { message, spooled } = decided(await pass({ raw, envelope: envelope(address) }));
+		expect(spooled).toBeNull();
+		expect(verdictReply(message.result.verdict)).toMatchObject({ code: 550, enhancedCode: '5.7.1', text: expect.stringMatching(/^dmarc=fail \(p=reject\)/) });
+		expect(await store.listIntake({ inboxId })).toEqual([expect.objectContaining({ kind: 'rejected', details: expect.objectContaining({ verdict: message.result.verdict }) })]);
+		expect(await store.spoolList({ inboxId })).toEqual([]);
+	});
+
+	it('logs each SMTP deferral (the sender retries); over IMAP a deferred message stays in the mailbox, recorded nowhere', async () => {
+		const dnsDown: DnsResolver = async () => await Promise.reject(Object.assign(new Error('DNS is down'), { code: 'ESERVFAIL' }));
+		for (const door of ['smtp', 'imap'] as const) {
+			const { store, inboxId, address, pass } = await doorFor(door, { onDnsError: 'defer' }, dnsDown);
+			const raw = await compose({ from: 'ann@sender.test', to: address, subject: 'later', text: 'x' });
+			const { message, spooled } = decided(await pass({ raw, envelope: envelope(address) }));
+			expect(message.result.verdict).toMatchObject({ action: 'defer', smtpCode: 451, enhancedCode: '4.7.0' });
+			expect(spooled).toBeNull();
+			expect((await store.listIntake({ inboxId })).map((entry) => entry.kind)).toEqual(door === 'smtp' ? ['deferred'] : []);
+		}
+	});
+
+	it('refuses data that is not an email before any check, logged once as 554 5.6.0 with where the mailbox keeps it', async () => {
+		const { store, inboxId, address, pass } = await doorFor('imap');
+		const mailbox = { name: 'INBOX', uidValidity: '7', uid: 42 };
+		expect(await pass({ raw: Buffer.from('\x00\x01\x02 binary'), envelope: envelope(address), mailbox })).toEqual({ outcome: 'not-an-email', problem: expect.stringMatching(/binary/) });
+		const notAnEmail = SMTP_REPLIES.notAnEmail('x');
+		const [logged, ...more] = await store.listIntake({ inboxId });
+		expect(more).toEqual([]);
+		expect(logged).toMatchObject({
+			kind: 'rejected',
+			...envelope(address),
+			messageId: null,
+			details: { verdict: { action: 'reject', smtpCode: notAnEmail.code, enhancedCode: notAnEmail.enhancedCode, flags: ['not-an-email'] }, mailbox },
+		});
+	});
+});
