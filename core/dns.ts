@@ -92,8 +92,15 @@ export function systemResolver(timeoutMs = 5000): DnsResolver {
 	};
 }
 
-/** Real DNS, or the offline zone file named by HOSTED_INBOX_DNS_ZONE (tests, demos, air-gapped setups). */
-export function environmentResolver(env: NodeJS.ProcessEnv = process.env): DnsResolver {
-	const zoneFile = env.HOSTED_INBOX_DNS_ZONE;
+/** Real DNS, or only the offline zone file when one is given (tests, demos, air-gapped setups). */
+export function dnsResolverFor(zoneFile: string | undefined): DnsResolver {
 	return zoneFile ? zoneResolver(loadZoneFile(zoneFile)) : systemResolver();
+}
+
+/**
+ * dnsResolverFor the zone file named by HOSTED_INBOX_DNS_ZONE. Only the Hosted Inbox Trigger still calls this; the
+ * other nodes read the variable in nodes/shared/environment.ts, and the trigger follows when it is reworked.
+ */
+export function environmentResolver(env: NodeJS.ProcessEnv = process.env): DnsResolver {
+	return dnsResolverFor(env.HOSTED_INBOX_DNS_ZONE);
 }

@@ -98,10 +98,34 @@ export const assignmentSchema = z.object({
 /** After Route Conversation. */
 export const routedItemSchema = resolvedItemSchema.extend({ assignment: assignmentSchema });
 
+/** What Create Ticket reads: Route Conversation is optional before it (without it the owner default is the conversation's assignee). */
+export const ticketItemSchema = resolvedItemSchema.extend({ assignment: assignmentSchema.optional() });
+
+const textOrNull = z.string().nullable().catch(null);
+
+/**
+ * What Send Team Email reads from its item, which may be any item (a new conversation can start from a schedule):
+ * the parts of a trigger item that an automatic message checks. Each part is read leniently: one that is missing
+ * or of another shape reads as absent, and an item without a `kind` is not a trigger item.
+ */
+export const answerableItemSchema = z.object({
+	kind: z.string().optional().catch(undefined),
+	verdict: z.object({ action: textOrNull, flags: z.array(z.unknown()).catch([]) }).catch({ action: null, flags: [] }),
+	envelope: z.object({ mailFrom: textOrNull }).catch({ mailFrom: null }),
+	originalSender: z.object({ address: textOrNull, method: z.string(), trusted: z.boolean().catch(false) }).nullable().catch(null),
+	auth: z.record(z.unknown()).catch({}),
+	/** After Resolve Original Sender: a flagged contact, a refused thread. */
+	contact: z.object({ flagged: z.boolean().catch(false) }).catch({ flagged: false }),
+	conversation: z.object({ threadRefused: textOrNull }).catch({ threadRefused: null }),
+	email: z.object({ from: z.object({ address: textOrNull }).nullable().catch(null) }).catch({ from: null }),
+});
+
 export type IntakeItem = z.infer<typeof intakeItemSchema>;
 export type ResolvedItem = z.infer<typeof resolvedItemSchema>;
 export type Assignment = z.infer<typeof assignmentSchema>;
 export type RoutedItem = z.infer<typeof routedItemSchema>;
+export type TicketItem = z.infer<typeof ticketItemSchema>;
+export type AnswerableItem = z.infer<typeof answerableItemSchema>;
 
 /** Thrown when a node gets an item of the wrong shape; the message names every missing or wrong field. */
 export class ItemShapeError extends Error {

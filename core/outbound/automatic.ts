@@ -1,4 +1,5 @@
 import { NOT_ANSWERED, type Flag } from '../flags';
+import { answerableItemSchema, type AnswerableItem } from '../item';
 
 /**
  * What an automatic message (an acknowledgement, say) needs to know about the mail it answers: read from the
@@ -65,30 +66,31 @@ export function automaticReplyRefusal(msg: AnsweredMessage, ownAddresses: string
 	return msg.flags.length ? `it is flagged ${msg.flags.map((f) => `"${f}"`).join(', ')}` : null;
 }
 
-const object = (value: unknown): Record<string, unknown> => (value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
-const textOrNull = (value: unknown): string | null => (typeof value === 'string' ? value : null);
-
-/** What an automatic message answers, read from an item of the trigger (after Resolve Original Sender); null when the item is not one. */
-export function answeredMessageOf(json: Record<string, unknown>): AnsweredMessage | null {
-	if (typeof json.kind !== 'string') return null;
-	const verdict = object(json.verdict);
-	const original = object(json.originalSender);
-	const auth = object(json.auth);
+function answeredMessage(item: AnswerableItem): AnsweredMessage | null {
+	if (item.kind === undefined) return null;
 	// A flag this version does not know still refuses: it is kept, typed as the nearest known fact.
 	const flags: Flag[] = [
-		...(Array.isArray(verdict.flags) ? verdict.flags.map((flag) => String(flag) as Flag) : []),
-		...(object(json.contact).flagged === true ? (['untrusted-sender'] as const) : []),
-		...(textOrNull(object(json.conversation).threadRefused) ? (['thread-refused'] as const) : []),
+		...item.verdict.flags.map((flag) => String(flag) as Flag),
+		...(item.contact.flagged ? (['untrusted-sender'] as const) : []),
+		...(item.conversation.threadRefused ? (['thread-refused'] as const) : []),
 	];
 	return {
-		kind: json.kind,
-		action: textOrNull(verdict.action),
-		mailFrom: textOrNull(object(json.envelope).mailFrom),
+		kind: item.kind,
+		action: item.verdict.action,
+		mailFrom: item.envelope.mailFrom,
 		flags,
-		originalSender: typeof original.method === 'string' ? { address: textOrNull(original.address), method: original.method, trusted: original.trusted === true } : null,
-		auth: Object.keys(auth).length ? (auth as AnsweredMessage['auth']) : null,
-		from: textOrNull(object(object(json.email).from).address),
+		originalSender: item.originalSender,
+		auth: Object.keys(item.auth).length ? (item.auth as AnsweredMessage['auth']) : null,
+		from: item.email.from?.address ?? null,
 	};
+}
+
+/** What an automatic message answers, read from any item through the item schema: null when it is not a trigger item. */
+export const answeredMessageSchema = answerableItemSchema.transform(answeredMessage);
+
+/** answeredMessageSchema applied to an item's JSON (after Resolve Original Sender, its flagged contact and refused thread count). */
+export function answeredMessageOf(json: unknown): AnsweredMessage | null {
+	return answeredMessageSchema.parse(json);
 }
 
 /** Headers every automatic message carries, so other auto-responders (Exchange included) stay quiet. */

@@ -1,5 +1,5 @@
 import { publicKeyOf } from '../sending-domain/keys';
-import { verifySendingDomain, type DnsResolver } from '../sending-domain/verify';
+import { recheckSendingDomain, type DnsResolver } from '../sending-domain/verify';
 import { bodyHash, newOutboundMessageId } from '../store/message-id';
 import type { Agent, Contact, Conversation, Inbox, StoredMessage } from '../store/types';
 import type { Store } from '../store/roles';
@@ -86,12 +86,11 @@ async function checkedSendingDomain(domain: string, deps: TeamEmailDeps): Promis
 		);
 	}
 	if (!sending.verified) {
-		const spfMechanism = typeof sending.lastCheck?.spfMechanism === 'string' ? sending.lastCheck.spfMechanism : null;
 		let summary = typeof sending.lastCheck?.summary === 'string' ? sending.lastCheck.summary : `${domain} has not been verified yet (run Hosted Inbox > Sending Domain > Verify)`;
 		if (deps.resolver) {
-			const check = await verifySendingDomain({ domain, selector: sending.selector, publicKey: sending.publicKey, spfMechanism, resolver: deps.resolver });
-			sending = await deps.store.setSendingDomainVerified(domain, check.verified, { ...check, spfMechanism });
-			summary = check.summary;
+			const rechecked = await recheckSendingDomain(deps.store, sending, deps.resolver);
+			sending = rechecked.domain;
+			summary = rechecked.check.summary;
 		}
 		if (!sending.verified) throw new OutboundError('unverified-sending-domain', `Custom from-address refused: ${summary}`);
 	}

@@ -1,6 +1,6 @@
 import { createTransport } from 'nodemailer';
 
-/** The fields of n8n's built-in `smtp` credential (packages/nodes-base/credentials/Smtp.credentials.ts). */
+/** The SMTP server the team's mail goes out through (the nodes read it from n8n's `smtp` credential). */
 export interface SmtpSettings {
 	host: string;
 	port: number;
@@ -21,24 +21,10 @@ export interface SmtpDelivery {
 	response: string;
 }
 
-/** n8n's `smtp` credential data as SmtpSettings, read the way n8n's Send Email node reads it (secure unless turned off). */
-export function smtpSettingsFromCredential(credential: Record<string, unknown>, allowUnauthorizedCerts = false): SmtpSettings {
-	return {
-		host: String(credential.host ?? ''),
-		port: Number(credential.port) || 465,
-		secure: credential.secure !== false,
-		user: credential.user ? String(credential.user) : undefined,
-		password: credential.password ? String(credential.password) : undefined,
-		disableStartTls: credential.disableStartTls === true,
-		hostName: credential.hostName ? String(credential.hostName) : undefined,
-		allowUnauthorizedCerts,
-	};
-}
-
 /** Sends raw message bytes with this envelope; resolves once the SMTP server accepted them. */
 export type SendRaw = (raw: Buffer, envelope: { from: string; to: string[] }) => Promise<SmtpDelivery>;
 
-/** A sender over SMTP with nodemailer, configured the way n8n's Send Email node reads the same credential. */
+/** A sender over SMTP with nodemailer, connecting the way n8n's Send Email node does. */
 export function smtpSender(settings: SmtpSettings): { send: SendRaw; close(): void } {
 	if (!settings.host) throw new Error('The SMTP credential has no host');
 	const transport = createTransport({

@@ -1,3 +1,4 @@
+import type { AgentStore } from '../store/roles';
 import type { Agent, Availability, WorkingHours } from '../store/types';
 
 /** Why an agent can or cannot take a new conversation right now; `why` reads after the agent's email. */
@@ -68,4 +69,35 @@ export function availabilityFromWorkingHours(agent: Agent, now: Date): { availab
 	if (!agent.workingHours) return null;
 	const { inside, local } = insideWorkingHours(agent.workingHours, now);
 	return { availability: inside ? 'available' : 'away', local: `${local} ${agent.workingHours.timeZone}` };
+}
+
+/** One agent the working-hours sync looked at: what it set, whether that changed anything, and why. */
+export interface AvailabilitySync {
+	id: string;
+	email: string;
+	availability: Availability;
+	changed: boolean;
+	reason: string;
+}
+
+/**
+ * Sets every active agent with working hours available inside them and away outside (a schedule runs it);
+ * agents without working hours are left as they are.
+ */
+export async function syncAvailabilityWithWorkingHours(store: AgentStore, now = new Date()): Promise<AvailabilitySync[]> {
+	const results: AvailabilitySync[] = [];
+	for (const agent of await store.listAgents({ active: true })) {
+		const wanted = availabilityFromWorkingHours(agent, now);
+		if (!wanted) continue;
+		const changed = wanted.availability !== agent.availability;
+		if (changed) await store.updateAgent(agent.id, { availability: wanted.availability });
+		results.push({
+			id: agent.id,
+			email: agent.email,
+			availability: wanted.availability,
+			changed,
+			reason: `${wanted.local} is ${wanted.availability === 'available' ? 'inside' : 'outside'} working hours`,
+		});
+	}
+	return results;
 }

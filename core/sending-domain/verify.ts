@@ -1,4 +1,6 @@
-import { checkedDomain, checkedSelector, checkedSpfMechanism, sendingDomainRecords, type DnsRecordToPublish } from './records';
+import type { SendingDomainStore } from '../store/roles';
+import type { SendingDomain } from '../store/types';
+import { checkedDomain, checkedSelector, checkedSpfMechanism, SendingDomainError, sendingDomainRecords, type DnsRecordToPublish } from './records';
 
 /** Resolves like `dns.promises.resolve(name, rrtype)` (core/dns.ts's resolvers fit); only TXT is asked. */
 export type DnsResolver = (name: string, rrtype: string) => Promise<unknown>;
@@ -112,4 +114,27 @@ export async function verifySendingDomain(input: {
 		? `${domain} is not verified: ${failing.map((r) => `${r.purpose.toUpperCase()} record ${r.status === 'dns-error' ? 'could not be checked' : r.status} (${r.detail}; publish TXT ${r.name} = "${r.expected}")`).join('; ')}`
 		: `${domain} is verified${records.some((r) => r.status !== 'ok') ? `; advice: ${records.filter((r) => r.status !== 'ok').map((r) => r.detail).join('; ')}` : ''}`;
 	return { domain, selector, verified: failing.length === 0, checkedAt: (input.now ?? new Date()).toISOString(), records, summary };
+}
+
+/** A connected domain checked again, with the key and SPF mechanism it was connected with; the verdict is saved. */
+export async function recheckSendingDomain(
+	store: SendingDomainStore,
+	connected: SendingDomain,
+	resolver: DnsResolver,
+): Promise<{ domain: SendingDomain; check: SendingDomainCheck }> {
+	const spfMechanism = typeof connected.lastCheck?.spfMechanism === 'string' ? connected.lastCheck.spfMechanism : null;
+	const check = await verifySendingDomain({ domain: connected.domain, selector: connected.selector, publicKey: connected.publicKey, spfMechanism, resolver });
+	return { domain: await store.setSendingDomainVerified(connected.domain, check.verified, { ...check, spfMechanism }), check };
+}
+
+/** Verify: checks the published records of a connected sending domain and saves the verdict; an unconnected domain is bad input. */
+export async function verifyConnectedSendingDomain(
+	store: SendingDomainStore,
+	domainName: string,
+	resolver: DnsResolver,
+): Promise<{ domain: SendingDomain; check: SendingDomainCheck }> {
+	const domain = checkedDomain(domainName);
+	const connected = await store.getSendingDomain(domain);
+	if (!connected) throw new SendingDomainError(`${domain} is not a connected sending domain: run Sending Domain > Connect first`);
+	return await recheckSendingDomain(store, connected, resolver);
 }

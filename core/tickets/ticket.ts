@@ -1,5 +1,7 @@
+import type { TicketItem } from '../item';
 import { StoreInputError, type Ticket } from '../store/types';
-import type { Store } from '../store/roles';
+import type { AgentStore, TicketStore } from '../store/roles';
+import { DEFAULT_TICKET_STAGE } from './stage';
 
 /** Ticket properties of the inbox's "Tickets" settings; empty values take the documented defaults. */
 export interface TicketOptions {
@@ -7,17 +9,16 @@ export interface TicketOptions {
 	name?: string;
 	/** Default: the store's default pipeline. */
 	pipeline?: string;
-	/** Default: "New". */
+	/** Default: DEFAULT_TICKET_STAGE. */
 	stage?: string;
 	priority?: string | null;
-	/** Agent ID or email. Default: the conversation's assignee. */
+	/** Agent ID or email. Default: the conversation's assignee (ticketContextOf). */
 	owner?: string | null;
 	properties?: Record<string, unknown>;
-	/** Where the ticket of a closed conversation goes when a reply reopens it. Default: "New". */
+	/** Where the ticket of a closed conversation goes when a reply reopens it. Default: DEFAULT_TICKET_STAGE. */
 	reopenStage?: string;
 }
 
-export const DEFAULT_TICKET_STAGE = 'New';
 export const NO_SUBJECT = '(no subject)';
 
 export interface TicketResult {
@@ -34,7 +35,7 @@ const blank = (value: string | null | undefined) => value === undefined || value
  * and moves a closed ticket back to an open stage when a reply reopened its conversation.
  */
 export async function createTicket(
-	store: Store,
+	store: AgentStore & TicketStore,
 	conversationId: string,
 	context: { subject: string; assigneeId: string | null; conversationReopened: boolean },
 	options: TicketOptions = {},
@@ -58,4 +59,22 @@ export async function createTicket(
 		return { ticket: await store.updateTicket(ticket.id, { stage }), created, reopened: true };
 	}
 	return { ticket, created, reopened: false };
+}
+
+/**
+ * What a ticket takes from its item: the subject (a team member's forward: the forwarded message's), the owner
+ * default, and whether the reply reopened the conversation. The owner default is Route Conversation's decision
+ * when it ran (unassigned included), otherwise the conversation's assignee.
+ */
+export function ticketContextOf(item: TicketItem): { subject: string; assigneeId: string | null; conversationReopened: boolean } {
+	return {
+		subject: item.originalSender.subject || item.email.subject,
+		assigneeId: item.assignment ? (item.assignment.assignee?.id ?? null) : item.conversation.assigneeId,
+		conversationReopened: item.conversation.reopened,
+	};
+}
+
+/** The ticket of the item's conversation (createTicket with the item's context). */
+export async function createTicketForItem(store: AgentStore & TicketStore, item: TicketItem, options: TicketOptions = {}): Promise<TicketResult> {
+	return await createTicket(store, item.conversation.id, ticketContextOf(item), options);
 }

@@ -7,11 +7,13 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { storeProperties, toNodeError } from '../shared/descriptions';
+import { storeProperties } from '../shared/descriptions';
+import { eachItem } from '../shared/items';
 import { testSendingDomainCredential } from '../shared/sendingDomainCredential';
 import { getStore } from '../shared/store';
+import { hostedInboxProperties } from './description';
 import { resources } from './resources';
-import { findOperation, isToolNode, resourceParameter, resourceProperties } from './shared/operation';
+import { findOperation, isToolNode } from './shared/operation';
 
 export class HostedInbox implements INodeType {
 	description: INodeTypeDescription = {
@@ -41,35 +43,25 @@ export class HostedInbox implements INodeType {
 				displayOptions: { show: { resource: ['sendingDomain'], operation: ['connect'] } },
 			},
 		],
-		properties: [...storeProperties, resourceParameter(resources), ...resources.flatMap(resourceProperties)],
+		properties: [...storeProperties, ...hostedInboxProperties],
 	};
 
 	methods = { credentialTest: { hostedInboxSendingDomainTest: testSendingDomainCredential } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const items = this.getInputData();
-		const returnData: INodeExecutionData[] = [];
-		for (let itemIndex = 0; itemIndex < items.length; itemIndex++) {
-			try {
-				const resource = this.getNodeParameter('resource', itemIndex) as string;
-				const operationName = this.getNodeParameter('operation', itemIndex) as string;
-				const operation = findOperation(resources, resource, operationName);
-				if (!operation) {
-					throw new NodeOperationError(this.getNode(), `The operation "${operationName}" of resource "${resource}" is not supported`, { itemIndex });
-				}
-				if (operation.secret && isToolNode(this.getNode().type)) {
-					throw new NodeOperationError(this.getNode(), `"${operation.option.name}" (${resource}) reads a secret credential and is not available to AI agents: run it in a workflow of its own`, { itemIndex });
-				}
-				const store = await getStore(this, itemIndex);
-				const result = await operation.execute.call(this, store, itemIndex);
-				const records = result === null ? [] : Array.isArray(result) ? result : [result];
-				returnData.push(...records.map((json) => ({ json, pairedItem: { item: itemIndex } })));
-			} catch (error) {
-				const nodeError = toNodeError(this.getNode(), error, itemIndex);
-				if (!this.continueOnFail()) throw nodeError;
-				returnData.push({ json: { error: nodeError.message }, pairedItem: { item: itemIndex } });
+		// The operations take their input from their parameters, not from the item's JSON.
+		return await eachItem(this, { outputs: 1 }, async (_json, itemIndex) => {
+			const resource = this.getNodeParameter('resource', itemIndex) as string;
+			const operationName = this.getNodeParameter('operation', itemIndex) as string;
+			const operation = findOperation(resources, resource, operationName);
+			if (!operation) {
+				throw new NodeOperationError(this.getNode(), `The operation "${operationName}" of resource "${resource}" is not supported`, { itemIndex });
 			}
-		}
-		return [returnData];
+			if (operation.secret && isToolNode(this.getNode().type)) {
+				throw new NodeOperationError(this.getNode(), `"${operation.option.name}" (${resource}) reads a secret credential and is not available to AI agents: run it in a workflow of its own`, { itemIndex });
+			}
+			const result = await operation.execute.call(this, await getStore(this, itemIndex), itemIndex);
+			return { records: result === null ? [] : Array.isArray(result) ? result : [result] };
+		});
 	}
 }

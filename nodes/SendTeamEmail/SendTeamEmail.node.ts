@@ -7,19 +7,18 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { answeredMessageOf } from '../../core/outbound/automatic';
+import { answeredMessageSchema } from '../../core/outbound/automatic';
 import { OutboundError } from '../../core/outbound/errors';
 import type { FromNameStyle } from '../../core/outbound/from-name';
-import { sendTeamEmail, type TeamEmailRequest } from '../../core/outbound/send';
-import { smtpSender, smtpSettingsFromCredential } from '../../core/outbound/transport';
-import { environmentResolver } from '../../core/dns';
+import { sendTeamEmail, type TeamEmailRequest, type TeamEmailResult } from '../../core/outbound/send';
+import { smtpSender } from '../../core/outbound/transport';
 import { storeProperties } from '../shared/descriptions';
-import { testSendingDomainCredential } from '../shared/sendingDomainCredential';
-import { failedItem, withPart } from '../shared/pipelineItem';
+import { dnsResolver } from '../shared/environment';
+import { eachItem, toNodeError } from '../shared/items';
+import { dkimKeyFromCredential, SENDING_DOMAIN_CREDENTIAL, testSendingDomainCredential } from '../shared/sendingDomainCredential';
+import { smtpSettingsFromCredential } from '../shared/smtpCredential';
 import { getStore } from '../shared/store';
 import { sendTeamEmailProperties } from './description';
-
-const SENDING_DOMAIN_CREDENTIAL = 'hostedInboxSendingDomainApi';
 
 function list(value: unknown): string[] {
 	return String(value ?? '')
@@ -55,86 +54,81 @@ export class SendTeamEmail implements INodeType {
 	methods = { credentialTest: { hostedInboxSendingDomainTest: testSendingDomainCredential } };
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const items = this.getInputData();
-		const output: INodeExecutionData[] = [];
 		const smtp = await this.getCredentials('smtp');
 		const senders = new Map<boolean, ReturnType<typeof smtpSender>>();
-		const resolver = environmentResolver();
+		const resolver = dnsResolver();
+		const run = { outputs: 1, input: { schema: answeredMessageSchema, expected: 'an item (a trigger item, for an automatic message)' } };
 		try {
-			for (let i = 0; i < items.length; i++) {
+			return await eachItem(this, run, async (answering, i) => {
 				const automatic = this.getNodeParameter('automatic', i, false) as boolean;
+				const options = this.getNodeParameter('options', i, {}) as IDataObject;
+				const insecure = options.allowUnauthorizedCerts === true;
+				let sender = senders.get(insecure);
+				if (!sender) senders.set(insecure, (sender = smtpSender(smtpSettingsFromCredential(smtp, insecure))));
+				const custom = this.getNodeParameter('fromAddress', i, 'inbox') === 'custom';
+				const key = custom ? await this.getCredentials(SENDING_DOMAIN_CREDENTIAL, i) : null;
+				const newConversation = this.getNodeParameter('mode', i, 'reply') === 'new';
+				const message = String(this.getNodeParameter('message', i, ''));
+				const request: TeamEmailRequest = {
+					inboxAddress: String(this.getNodeParameter('inbox', i, '') ?? ''),
+					agent: String(this.getNodeParameter('agent', i, '') ?? ''),
+					fromName: {
+						style: this.getNodeParameter('fromNameStyle', i, 'agentAndCompany') as FromNameStyle,
+						companyName: String(this.getNodeParameter('companyName', i, '')),
+						separator: String(this.getNodeParameter('separator', i, ' at ')),
+					},
+					fromAddress: custom ? String(this.getNodeParameter('customFromAddress', i, '')) : null,
+					conversationId: newConversation ? null : String(this.getNodeParameter('conversationId', i, '') ?? ''),
+					newConversation: newConversation
+						? {
+								contactEmail: String(this.getNodeParameter('contactEmail', i, '')),
+								contactName: String(this.getNodeParameter('contactName', i, '')) || null,
+								subject: String(this.getNodeParameter('subject', i, '')),
+							}
+						: null,
+					body: this.getNodeParameter('messageFormat', i, 'text') === 'html' ? { html: message } : { text: message },
+					signature: String(this.getNodeParameter('signature', i, '')),
+					extraTo: list(options.extraTo),
+					cc: list(options.cc),
+					automatic,
+					answering,
+				};
+				const signingKey = key ? dkimKeyFromCredential(key) : null;
+				const store = await getStore(this, i);
+				let sent: TeamEmailResult;
 				try {
-					const options = this.getNodeParameter('options', i, {}) as IDataObject;
-					const insecure = options.allowUnauthorizedCerts === true;
-					let sender = senders.get(insecure);
-					if (!sender) senders.set(insecure, (sender = smtpSender(smtpSettingsFromCredential(smtp, insecure))));
-					const custom = this.getNodeParameter('fromAddress', i, 'inbox') === 'custom';
-					const key = custom ? await this.getCredentials(SENDING_DOMAIN_CREDENTIAL, i) : null;
-					const newConversation = this.getNodeParameter('mode', i, 'reply') === 'new';
-					const message = String(this.getNodeParameter('message', i, ''));
-					const request: TeamEmailRequest = {
-						inboxAddress: String(this.getNodeParameter('inbox', i, '') ?? ''),
-						agent: String(this.getNodeParameter('agent', i, '') ?? ''),
-						fromName: {
-							style: this.getNodeParameter('fromNameStyle', i, 'agentAndCompany') as FromNameStyle,
-							companyName: String(this.getNodeParameter('companyName', i, '')),
-							separator: String(this.getNodeParameter('separator', i, ' at ')),
-						},
-						fromAddress: custom ? String(this.getNodeParameter('customFromAddress', i, '')) : null,
-						conversationId: newConversation ? null : String(this.getNodeParameter('conversationId', i, '') ?? ''),
-						newConversation: newConversation
-							? {
-									contactEmail: String(this.getNodeParameter('contactEmail', i, '')),
-									contactName: String(this.getNodeParameter('contactName', i, '')) || null,
-									subject: String(this.getNodeParameter('subject', i, '')),
-								}
-							: null,
-						body: this.getNodeParameter('messageFormat', i, 'text') === 'html' ? { html: message } : { text: message },
-						signature: String(this.getNodeParameter('signature', i, '')),
-						extraTo: list(options.extraTo),
-						cc: list(options.cc),
-						automatic,
-						answering: answeredMessageOf(items[i].json),
-					};
-					const signingKey = key ? { domain: String(key.domain ?? ''), selector: String(key.selector ?? ''), privateKey: String(key.privateKey ?? '') } : null;
-					const sent = await sendTeamEmail(request, { store: await getStore(this, i), send: sender.send, signingKey, resolver });
-					output.push(
-						withPart(
-							items[i],
-							{
-								teamEmail: {
-									sent: true,
-									messageId: sent.messageId,
-									conversationId: sent.conversation.id,
-									recordId: sent.message.id,
-									from: sent.from,
-									to: sent.to,
-									cc: sent.cc,
-									subject: sent.subject,
-									inReplyTo: sent.inReplyTo,
-									references: sent.references,
-									agent: { id: sent.agent.id, email: sent.agent.email, fullName: sent.agent.fullName },
-									dkim: sent.dkim,
-									automatic,
-									smtpResponse: sent.delivery.response,
-									size: sent.size,
-								},
-							},
-							i,
-						),
-					);
+					sent = await sendTeamEmail(request, { store, send: sender.send, signingKey, resolver });
 				} catch (error) {
-					// An automatic message that must not answer this mail is a normal outcome, not a failed run.
+					// An automatic message that must not answer this mail is a normal outcome, not a failed item.
 					if (error instanceof OutboundError && error.refusal === 'automatic-reply-refused') {
-						output.push(withPart(items[i], { teamEmail: { sent: false, automatic, reason: error.message } }, i));
-					} else {
-						output.push(failedItem(this, items[i], error, i));
+						return { part: { teamEmail: { sent: false, automatic, reason: error.message } } };
 					}
+					throw toNodeError(this.getNode(), error, i);
 				}
-			}
+				return {
+					part: {
+						teamEmail: {
+							sent: true,
+							messageId: sent.messageId,
+							conversationId: sent.conversation.id,
+							recordId: sent.message.id,
+							from: sent.from,
+							to: sent.to,
+							cc: sent.cc,
+							subject: sent.subject,
+							inReplyTo: sent.inReplyTo,
+							references: sent.references,
+							agent: { id: sent.agent.id, email: sent.agent.email, fullName: sent.agent.fullName },
+							dkim: sent.dkim,
+							automatic,
+							smtpResponse: sent.delivery.response,
+							size: sent.size,
+						},
+					},
+				};
+			});
 		} finally {
 			for (const sender of senders.values()) sender.close();
 		}
-		return [output];
 	}
 }

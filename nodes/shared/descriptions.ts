@@ -1,9 +1,6 @@
-import { NodeOperationError, type INode, type INodeCredentialDescription, type INodeProperties } from 'n8n-workflow';
-import { ZodError } from 'zod';
+import type { INodeCredentialDescription, INodeProperties } from 'n8n-workflow';
 
-import { ItemShapeError } from '../../core/item';
 import { DEFAULT_SCHEMA } from '../../core/store/postgres';
-import { StoreInputError, StoreUnavailableError } from '../../core/store/types';
 
 /** The Store parameter every node shows, first, the same way (spread into the node's properties). */
 export const storeProperties: INodeProperties[] = [
@@ -45,31 +42,3 @@ export const storeCredentials: INodeCredentialDescription[] = [
 		displayOptions: { show: { store: ['postgres'] } },
 	},
 ];
-
-/** "Nothing was changed" is true for every input error the store raises: it validates before it writes. */
-const UNCHANGED = 'Nothing was changed.';
-
-/**
- * Turns a store, zod or item-shape error into a NodeOperationError carrying the item index, so that n8n shows
- * which item failed and why; anything already a NodeOperationError passes through.
- */
-export function toNodeError(node: INode, error: unknown, itemIndex?: number): NodeOperationError {
-	if (error instanceof NodeOperationError) return error;
-	if (error instanceof ZodError) {
-		const problems = error.issues.map((issue) => `${issue.path.join('.') || 'value'}: ${issue.message}`);
-		return new NodeOperationError(node, `Invalid input: ${problems.join('; ')}`, { itemIndex, description: UNCHANGED });
-	}
-	if (error instanceof StoreInputError || error instanceof ItemShapeError) {
-		return new NodeOperationError(node, error.message, { itemIndex, description: UNCHANGED });
-	}
-	if (error instanceof StoreUnavailableError) {
-		const nodeError = new NodeOperationError(node, error.message, {
-			itemIndex,
-			description: 'Check that the store is reachable (for PostgreSQL: host, port and credentials), then retry.',
-		});
-		// n8n swaps a message containing e.g. ECONNREFUSED for a generic one; ours names the host and port.
-		nodeError.message = error.message;
-		return nodeError;
-	}
-	return new NodeOperationError(node, error instanceof Error ? error : String(error), { itemIndex });
-}

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { TicketStore } from '../roles';
 import type { Row, SqlDriver } from '../sql';
+import { DEFAULT_TICKET_STAGE } from '../../tickets/stage';
 import { StoreInputError, type Ticket } from '../types';
 import { checkText } from '../validate';
 
@@ -11,7 +12,6 @@ import { conversationRow, optionalAgentId } from './references';
 import { json, one, text } from './rows';
 
 const DEFAULT_PIPELINE = 'support';
-const DEFAULT_STAGE = 'new';
 const CLOSED_STAGE = 'closed';
 
 function toTicket(row: Row): Ticket {
@@ -46,7 +46,7 @@ export function ticketStore(db: SqlDriver): TicketStore {
 						conversationId,
 						name,
 						input.pipeline?.trim() || DEFAULT_PIPELINE,
-						input.stage?.trim() || DEFAULT_STAGE,
+						input.stage?.trim() || DEFAULT_TICKET_STAGE,
 						input.priority ?? null,
 						ownerId,
 						JSON.stringify(input.properties ?? {}),

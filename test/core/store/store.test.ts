@@ -393,7 +393,7 @@ describeEachStore('conversations store', (getStore) => {
 			expect(results.filter((r) => r.created)).toHaveLength(1);
 			const ticket = results.find((r) => r.created)!.ticket;
 			expect(new Set(results.map((r) => r.ticket.id))).toEqual(new Set([ticket.id]));
-			expect(ticket).toMatchObject({ pipeline: 'support', stage: 'new', ownerId: owner.id, closedAt: null, properties: { source: 'email' } });
+			expect(ticket).toMatchObject({ pipeline: 'support', stage: 'New', ownerId: owner.id, closedAt: null, properties: { source: 'email' } });
 			expect((await store.getTicketForConversation(conversation.id))?.id).toBe(ticket.id);
 
 			const updated = await store.updateTicket(ticket.id, { priority: 'high', properties: { order: 1234, source: null } });

@@ -1,5 +1,6 @@
-import { availabilityFromWorkingHours } from '../../../../core/routing/availability';
+import { syncAvailabilityWithWorkingHours } from '../../../../core/routing/availability';
 import type { Operation } from '../../shared/operation';
+import { asData } from '../../shared/operation';
 
 export const syncWorkingHours: Operation = {
 	option: {
@@ -10,22 +11,6 @@ export const syncWorkingHours: Operation = {
 	},
 	properties: [],
 	async execute(store) {
-		const now = new Date();
-		const agents = await store.listAgents({ active: true });
-		const results = [];
-		for (const agent of agents) {
-			const wanted = availabilityFromWorkingHours(agent, now);
-			if (!wanted) continue;
-			const changed = wanted.availability !== agent.availability;
-			if (changed) await store.updateAgent(agent.id, { availability: wanted.availability });
-			results.push({
-				id: agent.id,
-				email: agent.email,
-				availability: wanted.availability,
-				changed,
-				reason: `${wanted.local} is ${wanted.availability === 'available' ? 'inside' : 'outside'} working hours`,
-			});
-		}
-		return results;
+		return (await syncAvailabilityWithWorkingHours(store)).map(asData);
 	},
 };

@@ -1,7 +1,8 @@
 import type { IDataObject } from 'n8n-workflow';
 
 import { DEFAULT_FORWARDING_TIMEOUT_MS, verifyForwarding } from '../../../../core/forwarding/verify';
-import { smtpSender, smtpSettingsFromCredential } from '../../../../core/outbound/transport';
+import { smtpSender } from '../../../../core/outbound/transport';
+import { smtpSettingsFromCredential } from '../../../shared/smtpCredential';
 import { inboxField } from '../../shared/fields';
 import { text } from '../../shared/lookup';
 import type { Operation } from '../../shared/operation';

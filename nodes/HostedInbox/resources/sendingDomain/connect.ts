@@ -1,20 +1,8 @@
 import { connectSendingDomain } from '../../../../core/sending-domain/connect';
-import { SendingDomainError } from '../../../../core/sending-domain/records';
-import { StoreInputError } from '../../../../core/store/types';
+import { dkimKeyFromCredential, SENDING_DOMAIN_CREDENTIAL } from '../../../shared/sendingDomainCredential';
 import type { Operation } from '../../shared/operation';
 import { asData } from '../../shared/operation';
 import { text } from '../../shared/lookup';
-
-const SENDING_DOMAIN_CREDENTIAL = 'hostedInboxSendingDomainApi';
-
-/** The input checks of the sending-domain core as store input errors: the node reports them as "nothing was changed". */
-export async function sendingDomainInput<T>(read: () => Promise<T> | T): Promise<T> {
-	try {
-		return await read();
-	} catch (error) {
-		throw error instanceof SendingDomainError ? new StoreInputError(error.message) : error;
-	}
-}
 
 export const connect: Operation = {
 	option: {
@@ -42,16 +30,8 @@ export const connect: Operation = {
 	],
 	secret: true,
 	async execute(store, itemIndex) {
-		const credential = await this.getCredentials(SENDING_DOMAIN_CREDENTIAL, itemIndex);
-		const connected = await sendingDomainInput(
-			async () =>
-				await connectSendingDomain(store, {
-					domain: String(credential.domain ?? ''),
-					selector: String(credential.selector ?? ''),
-					privateKey: String(credential.privateKey ?? ''),
-					spfMechanism: text(this, 'spfMechanism', itemIndex) || null,
-				}),
-		);
+		const key = dkimKeyFromCredential(await this.getCredentials(SENDING_DOMAIN_CREDENTIAL, itemIndex));
+		const connected = await connectSendingDomain(store, { ...key, spfMechanism: text(this, 'spfMechanism', itemIndex) || null });
 		return { ...asData(connected.domain), records: connected.records.map(asData), next: connected.next };
 	},
 };

@@ -1,11 +1,8 @@
-import { environmentResolver } from '../../../../core/dns';
-import { checkedDomain } from '../../../../core/sending-domain/records';
-import { verifySendingDomain } from '../../../../core/sending-domain/verify';
-import { StoreInputError } from '../../../../core/store/types';
+import { verifyConnectedSendingDomain } from '../../../../core/sending-domain/verify';
+import { dnsResolver } from '../../../shared/environment';
 import type { Operation } from '../../shared/operation';
 import { asData } from '../../shared/operation';
 import { text } from '../../shared/lookup';
-import { sendingDomainInput } from './connect';
 
 export const verify: Operation = {
 	option: {
@@ -25,12 +22,7 @@ export const verify: Operation = {
 		},
 	],
 	async execute(store, itemIndex) {
-		const domain = await sendingDomainInput(() => checkedDomain(text(this, 'domain', itemIndex)));
-		const connected = await store.getSendingDomain(domain);
-		if (!connected) throw new StoreInputError(`${domain} is not a connected sending domain: run Sending Domain > Connect first`);
-		const spfMechanism = typeof connected.lastCheck?.spfMechanism === 'string' ? connected.lastCheck.spfMechanism : null;
-		const check = await verifySendingDomain({ domain, selector: connected.selector, publicKey: connected.publicKey, spfMechanism, resolver: environmentResolver() });
-		const saved = await store.setSendingDomainVerified(domain, check.verified, { ...check, spfMechanism });
-		return { ...asData(saved), summary: check.summary, records: check.records.map(asData) };
+		const { domain, check } = await verifyConnectedSendingDomain(store, text(this, 'domain', itemIndex), dnsResolver());
+		return { ...asData(domain), summary: check.summary, records: check.records.map(asData) };
 	},
 };
