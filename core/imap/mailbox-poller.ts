@@ -1,54 +1,29 @@
 /**
  * The IMAP door of the intake: takes mail from one mailbox and hands it over for processing, losing
  * nothing and never stopping silently. Framework-free (no n8n): the trigger node supplies `process`.
+ * Composes the connection (sessions, reconnecting), the checkpoint in the store, the UID ledger (what is done,
+ * owed, retried, given up), fetching, and one timer.
  *
  * - IDLE when the server has it (restarted every maxIdleTime, since idle links die silently), else polling.
- * - imapflow does not reconnect: every lost connection gets a new client, with exponential backoff and
- *   jitter, forever; each outage is reported once through `onEvent`.
- * - The durable checkpoint is UIDVALIDITY + the set of UIDs done (store), not a high-water mark: a low-water mark
- *   under which every UID is done, and the done UIDs above it.
  * - The size is checked before downloading; larger messages are flagged and reported, never downloaded.
  * - The after-processing action runs only once the processing of that message succeeded; a failure
  *   leaves the message untouched and it is retried with backoff, then flagged and reported. The attempts are
  *   kept in the store: a restart does not give a failing message a fresh set of them.
  */
-import { ImapFlow, type FetchMessageObject, type ImapFlowOptions, type SearchObject } from 'imapflow';
-
-import { retryDelayMs, type RetryPolicy } from '../intake-delivery/retry';
+import { withTimeout, type RetryPolicy } from '../intake-delivery/retry';
 import type { MailboxCheckpointStore } from '../store/roles';
+import { Alarm } from './alarm';
+import { Checkpoint, type InitialSync } from './checkpoint';
+import { errorOf, keepConnected, MailboxSession, type MailboxConnection } from './connection';
+import { FAILED_KEYWORD, fetchHeads, fetchSources, mailboxMessage, searchFrom, TOO_LARGE_KEYWORD, type MailboxMessage, type MessageHead } from './fetch';
+import { Slots } from './slots';
+import { UidLedger, type FlagReason } from './uid-ledger';
 
-/** Keyword set on a message whose processing kept failing (remove it to have the message tried again). */
-export const FAILED_KEYWORD = '$HostedInboxFailed';
-/** Keyword set on a message over the inbox's size limit (never downloaded). */
-export const TOO_LARGE_KEYWORD = '$HostedInboxTooLarge';
-
-export interface MailboxConnection {
-	host: string;
-	port: number;
-	/** TLS from the start (993); otherwise STARTTLS when the server offers it. */
-	secure: boolean;
-	user: string;
-	password: string;
-	allowUnauthorizedCerts?: boolean;
-}
+export type { InitialSync } from './checkpoint';
+export { MailboxConfigError, type MailboxConnection } from './connection';
+export { FAILED_KEYWORD, peekLatestMessage, TOO_LARGE_KEYWORD, type MailboxMessage } from './fetch';
 
 export type AfterProcessing = { action: 'mark-read' } | { action: 'move'; folder: string } | { action: 'delete' };
-
-/** Which messages already in the mailbox the first start takes in: none (default), the unread ones, or all since a day. */
-export type InitialSync = { mode: 'new' } | { mode: 'unread' } | { mode: 'since'; since: Date };
-
-/** One message handed over for processing. */
-export interface MailboxMessage {
-	mailbox: string;
-	uidValidity: string;
-	uid: number;
-	raw: Buffer;
-	size: number;
-	messageId: string | null;
-	internalDate: string | null;
-	/** 1 on the first try, 2 on the first retry ... */
-	attempt: number;
-}
 
 export type PollerEvent =
 	| { type: 'connected'; mailbox: string; uidValidity: string; idle: boolean }
@@ -108,30 +83,11 @@ const DEFAULTS = {
 	stopGraceMs: 10_000,
 };
 
-/** A configuration problem a person must fix (wrong password, missing mailbox): fails the first start. */
-export class MailboxConfigError extends Error {
-	constructor(
-		message: string,
-		readonly cause?: unknown,
-	) {
-		super(message);
-		this.name = 'MailboxConfigError';
-	}
-}
+const KEYWORD: Record<FlagReason, string> = { 'given-up': FAILED_KEYWORD, 'too-large': TOO_LARGE_KEYWORD };
 
-class ConnectionLost extends Error {
-	constructor(message: string) {
-		super(message);
-		this.name = 'ConnectionLost';
-	}
-}
-
-interface Session {
-	client: ImapFlow;
-	uidValidity: string;
-	idle: boolean;
-	closed: boolean;
-	closeError: Error | null;
+/** The poller's side of one session: where its looks start, and what a UIDVALIDITY change left to check. */
+interface SessionState {
+	session: MailboxSession;
 	/** UIDs below this were all settled at the last look; new mail always gets higher UIDs. */
 	low: number;
 	lastFullSweep: number;
@@ -139,118 +95,38 @@ interface Session {
 	resyncUids: Set<number>;
 }
 
-interface RetryState {
-	attempts: number;
-	dueAt: number;
-}
-
-/** An imapflow client for these settings (n8n's IMAP credential fields), quiet, its errors handled. */
-export function createImapClient(connection: MailboxConnection, extra: Partial<ImapFlowOptions> = {}): ImapFlow {
-	const client = new ImapFlow({
-		host: connection.host,
-		port: connection.port,
-		secure: connection.secure,
-		auth: { user: connection.user, pass: connection.password },
-		tls: { rejectUnauthorized: !connection.allowUnauthorizedCerts },
-		logger: false,
-		...extra,
-	});
-	// Without a listener an 'error' event would crash the process; the 'close' that follows tells the owner.
-	client.on('error', () => undefined);
-	return client;
-}
-
-/**
- * The newest message of the mailbox, read-only (nothing flagged, no checkpoint): what a manual test run shows.
- * Null when the mailbox is empty; a message over the limit is not downloaded (its size is reported instead).
- */
-export async function peekLatestMessage(
-	connection: MailboxConnection,
-	mailbox: string,
-	maxMessageBytes: number,
-): Promise<MailboxMessage | { tooLarge: number } | null> {
-	const client = createImapClient(connection, { disableAutoIdle: true });
-	try {
-		await client.connect();
-		const opened = await client.mailboxOpen(mailbox, { readOnly: true });
-		if (!opened.exists) return null;
-		const meta = await client.fetchOne('*', { uid: true, size: true, envelope: true, internalDate: true });
-		if (!meta) return null;
-		if ((meta.size ?? 0) > maxMessageBytes) return { tooLarge: meta.size ?? 0 };
-		const { content } = await client.download(String(meta.uid), undefined, { uid: true, maxBytes: maxMessageBytes + 1 });
-		if (!content) return null;
-		const raw = await collect(content);
-		return {
-			mailbox,
-			uidValidity: String(opened.uidValidity),
-			uid: meta.uid,
-			raw,
-			size: raw.length,
-			messageId: meta.envelope?.messageId ?? null,
-			internalDate: meta.internalDate ? new Date(meta.internalDate).toISOString() : null,
-			attempt: 1,
-		};
-	} finally {
-		await client.logout().catch(() => client.close());
-	}
-}
-
-async function collect(stream: AsyncIterable<Buffer>): Promise<Buffer> {
-	const chunks: Buffer[] = [];
-	let size = 0;
-	for await (const chunk of stream) {
-		size += chunk.length;
-		chunks.push(chunk);
-	}
-	return Buffer.concat(chunks, size);
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function errorOf(value: unknown): Error {
-	return value instanceof Error ? value : new Error(String(value));
-}
-
-function isAuthFailure(error: unknown): boolean {
-	const e = error as { authenticationFailed?: boolean; serverResponseCode?: string };
-	return e?.authenticationFailed === true || e?.serverResponseCode === 'AUTHENTICATIONFAILED';
-}
-
-/** How many remembered Message-IDs of successful processing to keep (to bridge a UIDVALIDITY change). */
-const TAKEN_IN_MEMORY = 10_000;
-
 export class MailboxPoller {
 	readonly mailbox: string;
 	readonly mailboxKey: string;
 	private readonly o: MailboxPollerOptions & typeof DEFAULTS;
+	private readonly ledger: UidLedger;
+	private readonly checkpoint: Checkpoint;
+	private readonly slots: Slots;
+	/** The next look at the mailbox: cut short by new mail, a finished processing, a lost connection, stop. */
+	private readonly nextLook = new Alarm();
+	/** The reconnect backoff: only stop cuts it short. */
+	private readonly backoff = new Alarm();
 	private stopped = false;
 	private loop: Promise<void> | null = null;
-	private session: Session | null = null;
-	/** The done set of the current UIDVALIDITY (mirrors the store): every UID at or below `through`, and `uids`. */
-	private done: { uidValidity: string; through: number; uids: Set<number> } | null = null;
-	/** `${uidValidity}:${uid}` -> Message-ID of messages being processed. Kept across reconnects. */
-	private readonly inFlight = new Map<string, string | null>();
-	private readonly retries = new Map<string, RetryState>();
-	/** Succeeded but not yet recorded in the store (it was unreachable); never processed twice meanwhile. */
-	private readonly pendingDone = new Map<string, Set<number>>();
-	/** After-processing actions owed because the connection was lost before they were applied. */
-	private readonly owedActions = new Map<string, Set<number>>();
-	/** Keywords to set once the connection allows (given-up, too large). */
-	private readonly pendingFlags = new Map<string, { uid: number; keyword: string }>();
-	private readonly reportedTooLarge = new Set<string>();
-	private readonly takenIn = new Set<string>();
+	private current: SessionState | null = null;
 	private readonly deliveries = new Set<Promise<void>>();
-	private batchesRunning = 0;
-	private slotWaiters: Array<() => void> = [];
-	private wakePending = false;
-	private wakeUp: (() => void) | null = null;
-	private stopWaiter: (() => void) | null = null;
 
 	constructor(options: MailboxPollerOptions) {
 		this.o = { ...DEFAULTS, ...options } as MailboxPollerOptions & typeof DEFAULTS;
 		this.mailbox = this.o.mailbox;
 		const c = options.connection;
 		this.mailboxKey = options.mailboxKey ?? `${c.user}@${c.host.toLowerCase()}:${c.port}/${this.mailbox}`;
+		this.ledger = new UidLedger(this.o.retry);
+		const { afterProcessing } = this.o;
+		this.checkpoint = new Checkpoint({
+			store: this.o.store,
+			mailboxKey: this.mailboxKey,
+			ledger: this.ledger,
+			initialSync: this.o.initialSync ?? { mode: 'new' },
+			readMeansDone: !afterProcessing || afterProcessing.action === 'mark-read',
+			onResync: (previousUidValidity, uidValidity) => this.emit({ type: 'resync', previousUidValidity, uidValidity }),
+		});
+		this.slots = new Slots(this.o.maxInFlight);
 	}
 
 	/**
@@ -264,7 +140,31 @@ export class MailboxPoller {
 		const firstAttempt = new Promise<void>((resolve, reject) => {
 			settle = (error) => (error ? reject(error) : resolve());
 		});
-		this.loop = this.runForever(settle);
+		const { connection, mailbox, maxIdleTimeMs, pollIntervalMs, timeouts, afterProcessing } = this.o;
+		const folder = afterProcessing?.action === 'move' ? afterProcessing.folder : undefined;
+		this.loop = keepConnected({
+			newSession: () =>
+				new MailboxSession(
+					{ connection, mailbox, maxIdleTimeMs, pollIntervalMs, folder, timeouts },
+					{
+						closed: () => {
+							this.slots.wakeAll();
+							this.wake();
+						},
+						newMail: () => this.wake(),
+					},
+				),
+			run: (session, ready) => this.run(session, ready),
+			backoff: this.o.reconnect,
+			stopped: () => this.stopped,
+			pause: (ms) => this.backoff.sleep(ms),
+			onOutage: (error, since) => this.emit({ type: 'outage', error, since }),
+			onReconnected: (downForMs) => this.emit({ type: 'reconnected', downForMs }),
+			settleFirst: (error) => {
+				if (error) this.stopped = true;
+				settle(error);
+			},
+		});
 		await firstAttempt;
 	}
 
@@ -272,15 +172,14 @@ export class MailboxPoller {
 	async stop(): Promise<void> {
 		this.stopped = true;
 		this.wake();
-		this.stopWaiter?.();
-		for (const release of this.slotWaiters.splice(0)) release();
+		this.backoff.ring();
+		this.slots.wakeAll();
 		await this.loop;
 	}
 
 	/** Looks at the mailbox now (e.g. a manual trigger). */
 	wake(): void {
-		this.wakePending = true;
-		this.wakeUp?.();
+		this.nextLook.ring();
 	}
 
 	private emit(event: PollerEvent): void {
@@ -291,392 +190,133 @@ export class MailboxPoller {
 		}
 	}
 
-	private async runForever(settleFirst: (error?: Error) => void): Promise<void> {
-		let first = true;
-		let failures = 0;
-		let outageSince: Date | null = null;
-		while (!this.stopped) {
-			const client = this.newClient();
-			let ready = false;
-			try {
-				await this.runSession(client, () => {
-					ready = true;
-					failures = 0;
-					if (outageSince) this.emit({ type: 'reconnected', downForMs: Date.now() - outageSince.getTime() });
-					outageSince = null;
-					if (first) settleFirst();
-					first = false;
-				});
-			} catch (caught) {
-				const error = errorOf(caught);
-				if (first && !ready && error instanceof MailboxConfigError) {
-					this.stopped = true;
-					settleFirst(error);
-					break;
-				}
-				if (this.stopped) break;
-				failures++;
-				if (!outageSince) {
-					outageSince = new Date();
-					this.emit({ type: 'outage', error, since: outageSince });
-				}
-				if (first) settleFirst();
-				first = false;
-				const policy = { ...this.o.reconnect, maxAttempts: Infinity };
-				await this.pause(retryDelayMs(failures, policy));
-			} finally {
-				this.session = null;
-				client.removeAllListeners('exists');
-				client.close();
+	/** One session: the mailbox opened and in sync, then a look at it whenever woken or due, until stopped or lost. */
+	private async run(session: MailboxSession, ready: () => void): Promise<void> {
+		await session.open();
+		const resyncUids = await this.checkpoint.load(session);
+		const state: SessionState = { session, low: 1, lastFullSweep: 0, resyncUids };
+		this.current = state;
+		try {
+			ready();
+			this.emit({ type: 'connected', mailbox: this.mailbox, uidValidity: session.uidValidity, idle: session.idle });
+			while (!this.stopped) {
+				session.assertAlive();
+				this.nextLook.clear();
+				// A command cut off by the lost link says "Connection not available": name the outage instead.
+				await this.drain(state).catch((error: unknown) => Promise.reject(session.closed ? session.lostError() : error));
+				await this.nextLook.sleep(this.nextLookInMs(state));
 			}
-		}
-		if (first) settleFirst();
-	}
-
-	private newClient(): ImapFlow {
-		return createImapClient(this.o.connection, {
-			maxIdleTime: this.o.maxIdleTimeMs,
-			// Back to IDLE quickly after our own commands: mail arriving in between is then seen at once.
-			autoIdleDelay: 250,
-			...(this.o.timeouts?.connectionMs ? { connectionTimeout: this.o.timeouts.connectionMs } : {}),
-			...(this.o.timeouts?.greetingMs ? { greetingTimeout: this.o.timeouts.greetingMs } : {}),
-			...(this.o.timeouts?.socketMs ? { socketTimeout: this.o.timeouts.socketMs } : {}),
-		});
-	}
-
-	private async runSession(client: ImapFlow, onReady: () => void): Promise<void> {
-		const session: Session = {
-			client,
-			uidValidity: '',
-			idle: false,
-			closed: false,
-			closeError: null,
-			low: 1,
-			lastFullSweep: 0,
-			resyncUids: new Set(),
-		};
-		client.on('close', () => {
-			session.closed = true;
-			for (const release of this.slotWaiters.splice(0)) release();
-			this.wake();
-		});
-		client.on('error', (error: Error) => (session.closeError = error));
-		client.on('exists', () => this.wake());
-
-		const loginFailure = await client.connect().then(
-			() => null,
-			(error: unknown) => error,
-		);
-		if (loginFailure) {
-			throw isAuthFailure(loginFailure)
-				? new MailboxConfigError(`IMAP login failed for ${this.o.connection.user}: ${errorOf(loginFailure).message}`, loginFailure)
-				: loginFailure;
-		}
-		const opened = await client.mailboxOpen(this.mailbox).catch((error: { serverResponseCode?: string; mailboxMissing?: boolean }) => {
-			if (!error.mailboxMissing && error.serverResponseCode !== 'NONEXISTENT') return Promise.reject(error);
-			return Promise.reject(new MailboxConfigError(`The mailbox "${this.mailbox}" does not exist on ${this.o.connection.host}`, error));
-		});
-		session.uidValidity = String(opened.uidValidity);
-		session.idle = client.capabilities.has('IDLE');
-		// Without IDLE, imapflow's fallback polls (NOOP) at maxIdleTime: make that the poll interval.
-		if (!session.idle) client.maxIdleTime = this.o.pollIntervalMs;
-		if (this.o.afterProcessing?.action === 'move') await this.ensureFolder(client, this.o.afterProcessing.folder);
-		await this.loadCheckpoint(session, opened.uidNext);
-		this.session = session;
-		onReady();
-		this.emit({ type: 'connected', mailbox: this.mailbox, uidValidity: session.uidValidity, idle: session.idle });
-
-		while (!this.stopped) {
-			this.assertAlive(session);
-			this.wakePending = false;
-			// A command cut off by the lost link says "Connection not available": name the outage instead.
-			await this.drain(session).catch((error: unknown) => Promise.reject(session.closed ? this.lostError(session) : error));
-			await this.waitForWake(this.nextLookInMs(session));
-		}
-		await this.settleDeliveries();
-		if (!session.closed) await client.logout().catch(() => undefined);
-	}
-
-	private assertAlive(session: Session): void {
-		if (session.closed) throw this.lostError(session);
-	}
-
-	private lostError(session: Session): ConnectionLost {
-		const reason = session.closeError ? `: ${session.closeError.message}` : '';
-		return new ConnectionLost(`The IMAP connection to ${this.o.connection.host}:${this.o.connection.port} was lost${reason}`);
-	}
-
-	private async ensureFolder(client: ImapFlow, folder: string): Promise<void> {
-		const list = await client.list();
-		if (list.some((entry) => entry.path === folder)) return;
-		await client.mailboxCreate(folder);
-	}
-
-	/** Loads the checkpoint; on the first start or a UIDVALIDITY change decides which messages are out of scope. */
-	private async loadCheckpoint(session: Session, uidNext: number | undefined): Promise<void> {
-		const { client, uidValidity } = session;
-		const checkpoint = await this.o.store.getMailboxCheckpoint(this.mailboxKey);
-		if (checkpoint && checkpoint.uidValidity === uidValidity) {
-			this.done = { uidValidity, through: checkpoint.doneThrough, uids: new Set(checkpoint.doneUids) };
-			this.resumeAttempts(uidValidity, checkpoint.attempts);
-			return;
-		}
-		let outOfScope: number[];
-		// Every UID below UIDNEXT that is out of scope, gaps included (a gap is a message gone for good).
-		let outOfScopeThrough = 0;
-		if (!checkpoint) {
-			const sync = this.o.initialSync ?? { mode: 'new' };
-			const query: SearchObject = sync.mode === 'new' ? { all: true } : sync.mode === 'unread' ? { seen: true } : { before: sync.since };
-			outOfScope = (await client.search(query, { uid: true })) || [];
-			if (sync.mode === 'new' && uidNext) outOfScopeThrough = uidNext - 1;
-		} else {
-			this.emit({ type: 'resync', previousUidValidity: checkpoint.uidValidity, uidValidity });
-			// Marked-read messages were done under the old numbering; moved or deleted ones are gone.
-			// Everything else is checked against the store's Message-IDs before it is processed.
-			outOfScope = this.o.afterProcessing?.action === 'mark-read' || !this.o.afterProcessing ? (await client.search({ seen: true }, { uid: true })) || [] : [];
-			const all = (await client.search({ all: true }, { uid: true })) || [];
-			const excluded = new Set(outOfScope);
-			session.resyncUids = new Set(all.filter((uid) => !excluded.has(uid)));
-			for (const key of [...this.retries.keys()]) if (!key.startsWith(`${uidValidity}:`)) this.retries.delete(key);
-		}
-		// Written even when empty: the checkpoint's existence is what says "first start is over".
-		await this.o.store.markUidsDone(this.mailboxKey, uidValidity, outOfScope, outOfScopeThrough);
-		this.done = { uidValidity, through: outOfScopeThrough, uids: new Set() };
-		this.addDone(outOfScope);
-	}
-
-	/** Attempts counted before a restart: retried at once, one by one, counting on; those used up are flagged. */
-	private resumeAttempts(uidValidity: string, stored: Array<{ uid: number; attempts: number }>): void {
-		for (const { uid, attempts } of stored) {
-			const key = this.key(uidValidity, uid);
-			// This process's own count (a reconnect, not a restart) is the same or newer, and knows the backoff.
-			if (this.retries.has(key) || this.inFlight.has(key) || this.pendingDone.get(uidValidity)?.has(uid)) continue;
-			if (attempts >= this.o.retry.maxAttempts) this.pendingFlags.set(key, { uid, keyword: FAILED_KEYWORD });
-			else this.retries.set(key, { attempts, dueAt: 0 });
+			await this.settleDeliveries();
+			await session.end();
+		} finally {
+			this.current = null;
 		}
 	}
 
-	private isDone(uid: number): boolean {
-		return uid <= this.done!.through || this.done!.uids.has(uid);
+	private sweepIntervalMs(session: MailboxSession): number {
+		return session.idle ? this.o.sweepIntervalMs : this.o.pollIntervalMs;
 	}
 
-	/** Adds to the mirror and folds the run right above the mark into it, as the store does. */
-	private addDone(uids: number[]): void {
-		const done = this.done!;
-		for (const uid of uids) if (uid > done.through) done.uids.add(uid);
-		while (done.uids.delete(done.through + 1)) done.through++;
-	}
-
-	private nextLookInMs(session: Session): number {
-		const now = Date.now();
-		let next = session.idle ? this.o.sweepIntervalMs : this.o.pollIntervalMs;
-		for (const [key, state] of this.retries) if (key.startsWith(`${session.uidValidity}:`)) next = Math.min(next, state.dueAt - now);
-		const owed = [...this.pendingDone.values(), ...this.owedActions.values()].some((set) => set.size > 0);
-		if (owed || this.pendingFlags.size) next = Math.min(next, this.o.reconnect.baseDelayMs);
+	private nextLookInMs(state: SessionState): number {
+		let next = Math.min(this.sweepIntervalMs(state.session), this.ledger.nextRetryAt() - Date.now());
+		if (this.ledger.owesSomething()) next = Math.min(next, this.o.reconnect.baseDelayMs);
 		return Math.max(0, next);
 	}
 
-	/** Waits until woken (new mail, finished processing) or the time is up. */
-	private async waitForWake(ms: number): Promise<void> {
-		if (this.stopped || this.wakePending) return;
-		await new Promise<void>((resolve) => {
-			const timer = setTimeout(done, ms);
-			function done() {
-				clearTimeout(timer);
-				resolve();
-			}
-			this.wakeUp = done;
-		});
-		this.wakeUp = null;
-	}
-
-	/** The reconnect backoff: only stop() cuts it short. */
-	private async pause(ms: number): Promise<void> {
-		if (this.stopped) return;
-		await new Promise<void>((resolve) => {
-			const timer = setTimeout(done, ms);
-			function done() {
-				clearTimeout(timer);
-				resolve();
-			}
-			this.stopWaiter = done;
-		});
-		this.stopWaiter = null;
-	}
-
-	private key(uidValidity: string, uid: number): string {
-		return `${uidValidity}:${uid}`;
-	}
-
 	/** One look at the mailbox: settle what is owed, then hand new messages over. */
-	private async drain(session: Session): Promise<void> {
-		const { client, uidValidity } = session;
-		await this.flushPendingDone();
-		await this.flushPendingFlags(session);
-		await this.flushOwedActions(session);
+	private async drain(state: SessionState): Promise<void> {
+		const { session } = state;
+		await this.checkpoint.writeOwedDone();
+		await this.setOwedFlags(session);
+		const owedActions = this.ledger.takeOwedActions(session.uidValidity);
+		if (owedActions.length) await this.applyAction(session, owedActions);
 
 		const now = Date.now();
-		const fullSweep = now - session.lastFullSweep >= (session.idle ? this.o.sweepIntervalMs : this.o.pollIntervalMs);
-		const from = fullSweep ? 1 : session.low;
-		if (fullSweep) session.lastFullSweep = now;
-		const query: SearchObject = { uid: `${from}:*`, unKeyword: FAILED_KEYWORD, not: { keyword: TOO_LARGE_KEYWORD } };
-		// "n:*" always names the last message even below n: filter again.
-		const present = ((await client.search(query, { uid: true })) || []).filter((uid) => uid >= from);
-		this.assertAlive(session);
-		if (client.mailbox && String(client.mailbox.uidValidity) !== uidValidity) throw new ConnectionLost('UIDVALIDITY changed while connected');
-		const owedDone = this.pendingDone.get(uidValidity);
-		const candidates: number[] = [];
-		let lowest = Infinity;
-		for (const uid of present) {
-			if (this.isDone(uid)) continue;
-			lowest = Math.min(lowest, uid);
-			const key = this.key(uidValidity, uid);
-			// In flight, succeeded but not yet recorded, or given up/too large but not yet flagged: not again.
-			if (this.inFlight.has(key) || owedDone?.has(uid) || this.pendingFlags.has(key)) continue;
-			const retry = this.retries.get(key);
-			if (!retry || retry.dueAt <= now) candidates.push(uid);
-		}
-		session.low = lowest === Infinity ? Math.max(from, (present[present.length - 1] ?? 0) + 1) : lowest;
-		this.dropOverRetries(uidValidity, present);
-		if (candidates.length) await this.handOver(session, candidates);
-	}
-
-	/**
-	 * A retry whose message was expunged or flagged by someone else, or was done meanwhile, is over: its due time would
-	 * keep waking the loop. Retried messages are never below the low mark unless gone (the mark is the lowest not done).
-	 */
-	private dropOverRetries(uidValidity: string, present: number[]): void {
-		const prefix = `${uidValidity}:`;
-		const here = new Set(present);
-		const over: number[] = [];
-		for (const key of this.retries.keys()) {
-			if (!key.startsWith(prefix) || this.inFlight.has(key)) continue;
-			const uid = Number(key.slice(prefix.length));
-			if (!here.has(uid) || this.isDone(uid)) over.push(uid);
-		}
-		if (!over.length) return;
-		for (const uid of over) this.retries.delete(this.key(uidValidity, uid));
-		void this.o.store.clearMailboxAttempts(this.mailboxKey, uidValidity, over).catch(() => undefined);
+		const fullSweep = now - state.lastFullSweep >= this.sweepIntervalMs(session);
+		const from = fullSweep ? 1 : state.low;
+		if (fullSweep) state.lastFullSweep = now;
+		const present = await searchFrom(session.client, from);
+		session.assertAlive();
+		session.assertSameNumbering();
+		const { candidates, low, overRetries } = this.ledger.select(session.uidValidity, present, from, now);
+		state.low = low;
+		if (overRetries.length) void this.checkpoint.forgetAttempts(session.uidValidity, overRetries);
+		if (candidates.length) await this.handOver(state, candidates);
 	}
 
 	/** Fetches sizes, then the messages, and starts their processing in batches (retries one by one). */
-	private async handOver(session: Session, uids: number[]): Promise<void> {
-		const retried = uids.filter((uid) => this.retries.has(this.key(session.uidValidity, uid)));
-		const fresh = uids.filter((uid) => !this.retries.has(this.key(session.uidValidity, uid)));
-		const groups: number[][] = retried.map((uid) => [uid]);
+	private async handOver(state: SessionState, uids: number[]): Promise<void> {
+		const groups: number[][] = uids.filter((uid) => this.ledger.isRetry(uid)).map((uid) => [uid]);
+		const fresh = uids.filter((uid) => !this.ledger.isRetry(uid));
 		for (let i = 0; i < fresh.length; i += this.o.batchSize) groups.push(fresh.slice(i, i + this.o.batchSize));
 		for (const group of groups) {
-			if (!(await this.takeSlot(session))) return;
-			let messages: MailboxMessage[] = [];
-			let fetched = false;
-			try {
-				messages = await this.fetchGroup(session, group);
-				fetched = true;
-			} finally {
-				// A failed fetch hands nothing over: its slot is free again.
-				if (!fetched) this.releaseSlot();
-			}
+			if (!(await this.takeSlot(state.session))) return;
+			// A failed fetch hands nothing over: its slot is free again.
+			const messages = await this.fetchGroup(state, group).catch((error: unknown) => {
+				this.slots.release();
+				return Promise.reject(error);
+			});
 			if (!messages.length) {
-				this.releaseSlot();
+				this.slots.release();
 				continue;
 			}
-			const delivery = this.deliver(session.uidValidity, messages);
+			const delivery = this.deliver(state.session.uidValidity, messages);
 			this.deliveries.add(delivery);
 			void delivery.finally(() => this.deliveries.delete(delivery));
 		}
 	}
 
-	/** Waits for a free processing slot; false when the session ended or the poller stopped meanwhile. */
-	private async takeSlot(session: Session): Promise<boolean> {
-		while (this.batchesRunning >= this.o.maxInFlight && !this.stopped && !session.closed) {
-			await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
-		}
+	/** Waits for a free processing slot; false when the poller stopped meanwhile (throws when the session ended). */
+	private async takeSlot(session: MailboxSession): Promise<boolean> {
+		while (this.slots.full && !this.stopped && !session.closed) await this.slots.released();
 		if (this.stopped) return false;
-		this.assertAlive(session);
-		this.batchesRunning++;
+		session.assertAlive();
+		this.slots.take();
 		return true;
 	}
 
-	private releaseSlot(): void {
-		this.batchesRunning--;
-		this.slotWaiters.shift()?.();
-	}
-
-	private async fetchGroup(session: Session, group: number[]): Promise<MailboxMessage[]> {
+	/** The messages of this group to process: too large ones flagged, ones taken in before a resync recorded done. */
+	private async fetchGroup(state: SessionState, group: number[]): Promise<MailboxMessage[]> {
+		const { session } = state;
 		const { client, uidValidity } = session;
-		const limit = this.o.maxMessageBytes;
-		const metas = await client.fetchAll(group, { uid: true, size: true, envelope: true, internalDate: true }, { uid: true });
-		const small: FetchMessageObject[] = [];
-		const large: FetchMessageObject[] = [];
-		const toRecord: number[] = [];
-		for (const meta of metas) {
-			const messageId = meta.envelope?.messageId ?? null;
-			if ((meta.size ?? 0) > limit) {
-				this.tooLarge(session, meta, messageId);
+		const wanted: MessageHead[] = [];
+		const takenIn: number[] = [];
+		for (const head of await fetchHeads(client, group)) {
+			const messageId = head.envelope?.messageId ?? null;
+			if ((head.size ?? 0) > this.o.maxMessageBytes) {
+				this.tooLarge(uidValidity, head, messageId);
 				continue;
 			}
-			if (session.resyncUids.has(meta.uid) && messageId) {
+			if (state.resyncUids.has(head.uid) && messageId) {
 				// Being processed under the old numbering: its outcome decides at a later look.
-				if ([...this.inFlight.values()].includes(messageId)) continue;
-				session.resyncUids.delete(meta.uid);
-				if (this.takenIn.has(messageId) || (await this.o.alreadyTakenIn?.(messageId))) {
-					toRecord.push(meta.uid);
+				if (this.ledger.isBeingProcessed(messageId)) continue;
+				state.resyncUids.delete(head.uid);
+				if (this.ledger.wasTakenIn(messageId) || (await this.o.alreadyTakenIn?.(messageId))) {
+					takenIn.push(head.uid);
 					continue;
 				}
 			}
-			session.resyncUids.delete(meta.uid);
-			((meta.size ?? 0) > this.o.streamAboveBytes ? large : small).push(meta);
+			state.resyncUids.delete(head.uid);
+			wanted.push(head);
 		}
-		if (toRecord.length) await this.recordDone(uidValidity, toRecord, session);
+		if (takenIn.length) await this.recordDone(uidValidity, takenIn, session);
 
-		const sources = new Map<number, Buffer>();
-		if (small.length) {
-			const fetched = await client.fetchAll(
-				small.map((m) => m.uid),
-				{ uid: true, source: true },
-				{ uid: true },
-			);
-			for (const message of fetched) if (message.source) sources.set(message.uid, message.source);
-		}
-		for (const meta of large) {
-			const raw = await this.download(client, meta.uid, limit);
-			if (raw) sources.set(meta.uid, raw);
-		}
+		const sources = await fetchSources(client, wanted, this.o.maxMessageBytes, this.o.streamAboveBytes);
 		const messages: MailboxMessage[] = [];
-		for (const meta of [...small, ...large].sort((a, b) => a.uid - b.uid)) {
-			const raw = sources.get(meta.uid);
+		for (const head of wanted.sort((a, b) => a.uid - b.uid)) {
+			const raw = sources.get(head.uid);
 			// Expunged meanwhile: nothing to take in.
 			if (!raw) continue;
-			const key = this.key(uidValidity, meta.uid);
-			const messageId = meta.envelope?.messageId ?? null;
-			this.inFlight.set(key, messageId);
-			messages.push({
-				mailbox: this.mailbox,
-				uidValidity,
-				uid: meta.uid,
-				raw,
-				size: raw.length,
-				messageId,
-				internalDate: meta.internalDate ? new Date(meta.internalDate).toISOString() : null,
-				attempt: (this.retries.get(key)?.attempts ?? 0) + 1,
-			});
+			const attempt = this.ledger.startProcessing(uidValidity, head.uid, head.envelope?.messageId ?? null);
+			messages.push(mailboxMessage(head, raw, { mailbox: this.mailbox, uidValidity, attempt }));
 		}
 		return messages;
 	}
 
-	/** Streams one message in (the size was checked; maxBytes guards a message that grew meanwhile). */
-	private async download(client: ImapFlow, uid: number, limit: number): Promise<Buffer | null> {
-		const { content } = await client.download(String(uid), undefined, { uid: true, maxBytes: limit + 1 });
-		return content ? await collect(content as AsyncIterable<Buffer>) : null;
-	}
-
-	private tooLarge(session: Session, meta: FetchMessageObject, messageId: string | null): void {
-		const key = this.key(session.uidValidity, meta.uid);
-		this.pendingFlags.set(key, { uid: meta.uid, keyword: TOO_LARGE_KEYWORD });
-		if (this.reportedTooLarge.has(key)) return;
-		this.reportedTooLarge.add(key);
-		const from = meta.envelope?.from?.[0]?.address ?? null;
-		this.emit({ type: 'too-large', uid: meta.uid, size: meta.size ?? 0, limit: this.o.maxMessageBytes, messageId, subject: meta.envelope?.subject ?? null, from });
+	private tooLarge(uidValidity: string, head: MessageHead, messageId: string | null): void {
+		if (!this.ledger.tooLarge(uidValidity, head.uid)) return;
+		const from = head.envelope?.from?.[0]?.address ?? null;
+		this.emit({ type: 'too-large', uid: head.uid, size: head.size ?? 0, limit: this.o.maxMessageBytes, messageId, subject: head.envelope?.subject ?? null, from });
 	}
 
 	private async deliver(uidValidity: string, messages: MailboxMessage[]): Promise<void> {
@@ -686,110 +326,49 @@ export class MailboxPoller {
 		} catch (error) {
 			failure = errorOf(error);
 		} finally {
-			this.releaseSlot();
+			this.slots.release();
 		}
-		for (const message of messages) this.inFlight.delete(this.key(uidValidity, message.uid));
-		if (!failure) {
-			for (const message of messages) {
-				this.retries.delete(this.key(uidValidity, message.uid));
-				if (message.messageId) this.remember(message.messageId);
-			}
-			// Processed under an old UIDVALIDITY: the resync finds it again by its Message-ID.
-			if (this.done?.uidValidity === uidValidity) {
-				await this.recordDone(
-					uidValidity,
-					messages.map((m) => m.uid),
-					this.session,
-				);
-			}
-		} else {
-			for (const message of messages) await this.failed(uidValidity, message, failure);
+		if (failure) await this.failed(uidValidity, messages, failure);
+		// Processed under an old UIDVALIDITY: the resync finds it again by its Message-ID.
+		else if (this.ledger.succeeded(uidValidity, messages)) {
+			await this.recordDone(
+				uidValidity,
+				messages.map((m) => m.uid),
+				this.current?.session ?? null,
+			);
 		}
 		this.wake();
 	}
 
-	private remember(messageId: string): void {
-		this.takenIn.add(messageId);
-		if (this.takenIn.size > TAKEN_IN_MEMORY) this.takenIn.delete(this.takenIn.values().next().value as string);
-	}
-
-	private async failed(uidValidity: string, message: MailboxMessage, error: Error): Promise<void> {
-		const key = this.key(uidValidity, message.uid);
-		const attempts = message.attempt;
-		if (attempts >= this.o.retry.maxAttempts) {
-			this.retries.delete(key);
-			this.pendingFlags.set(key, { uid: message.uid, keyword: FAILED_KEYWORD });
-			this.emit({ type: 'given-up', uid: message.uid, messageId: message.messageId, attempts, error });
-		} else {
-			const retryInMs = retryDelayMs(attempts, this.o.retry);
-			this.retries.set(key, { attempts, dueAt: Date.now() + retryInMs });
-			this.emit({ type: 'retry', uid: message.uid, messageId: message.messageId, attempt: attempts, error, retryInMs });
+	private async failed(uidValidity: string, messages: MailboxMessage[], error: Error): Promise<void> {
+		const outcomes = this.ledger.failed(uidValidity, messages, Date.now());
+		for (const [i, { uid, messageId, attempt }] of messages.entries()) {
+			const next = outcomes[i];
+			if (next.giveUp) this.emit({ type: 'given-up', uid, messageId, attempts: attempt, error });
+			else this.emit({ type: 'retry', uid, messageId, attempt, error, retryInMs: next.retryInMs });
+			await this.checkpoint.countAttempts(uidValidity, uid, attempt);
 		}
-		// Kept until the message is done or flagged: a restart meanwhile counts on from here. An unreachable store
-		// loses only this count, and only across a restart: this process keeps counting in memory.
-		await this.o.store.setMailboxAttempts(this.mailboxKey, uidValidity, message.uid, attempts).catch(() => undefined);
 	}
 
 	/** Store first (the durable record that processing succeeded), then the action on the server. */
-	private async recordDone(uidValidity: string, uids: number[], session: Session | null): Promise<void> {
-		let owed = this.pendingDone.get(uidValidity);
-		if (!owed) this.pendingDone.set(uidValidity, (owed = new Set()));
-		for (const uid of uids) owed.add(uid);
-		if (!(await this.flushPendingDone())) return;
+	private async recordDone(uidValidity: string, uids: number[], session: MailboxSession | null): Promise<void> {
+		this.ledger.oweDone(uidValidity, uids);
+		if (!(await this.checkpoint.writeOwedDone())) return;
 		if (session && !session.closed && session.uidValidity === uidValidity) await this.applyAction(session, uids);
-		else this.oweAction(uidValidity, uids);
+		else this.ledger.oweAction(uidValidity, uids);
 	}
 
-	private oweAction(uidValidity: string, uids: number[]): void {
-		let owed = this.owedActions.get(uidValidity);
-		if (!owed) this.owedActions.set(uidValidity, (owed = new Set()));
-		for (const uid of uids) owed.add(uid);
-	}
-
-	private async flushOwedActions(session: Session): Promise<void> {
-		for (const [uidValidity, owed] of [...this.owedActions]) {
-			this.owedActions.delete(uidValidity);
-			// Under another UIDVALIDITY those numbers name other messages now.
-			if (uidValidity === session.uidValidity && owed.size) await this.applyAction(session, [...owed]);
-		}
-	}
-
-	/** Writes owed done UIDs to the store; false when it is unreachable (kept, tried again at the next look). */
-	private async flushPendingDone(): Promise<boolean> {
-		for (const [uidValidity, owed] of [...this.pendingDone]) {
-			if (this.done?.uidValidity !== uidValidity) {
-				this.pendingDone.delete(uidValidity);
-				continue;
-			}
-			if (!owed.size) continue;
-			const uids = [...owed];
-			try {
-				await this.o.store.markUidsDone(this.mailboxKey, uidValidity, uids);
-			} catch {
-				return false;
-			}
-			// The set stays in the map even when empty: a concurrent recordDone may be filling it again.
-			this.addDone(uids);
-			for (const uid of uids) owed.delete(uid);
-		}
-		return true;
-	}
-
-	private async flushPendingFlags(session: Session): Promise<void> {
-		for (const [key, { uid, keyword }] of [...this.pendingFlags]) {
-			if (!key.startsWith(`${session.uidValidity}:`)) {
-				this.pendingFlags.delete(key);
-				continue;
-			}
-			const flagged = await session.client.messageFlagsAdd([uid], [keyword], { uid: true });
-			this.pendingFlags.delete(key);
+	private async setOwedFlags(session: MailboxSession): Promise<void> {
+		for (const { uid, reason } of this.ledger.flagsOwed(session.uidValidity)) {
+			const flagged = await session.client.messageFlagsAdd([uid], [KEYWORD[reason]], { uid: true });
+			this.ledger.flagged(session.uidValidity, uid);
 			// Flagged, it is out of the search: a retry someone asks for by removing the keyword starts again at 1.
-			if (flagged && keyword === FAILED_KEYWORD) await this.o.store.clearMailboxAttempts(this.mailboxKey, session.uidValidity, [uid]).catch(() => undefined);
+			if (flagged && reason === 'given-up') await this.checkpoint.forgetAttempts(session.uidValidity, [uid]);
 		}
 	}
 
 	/** The after-processing action; on a lost connection the next session applies it (the UIDs are done). */
-	private async applyAction(session: Session, uids: number[]): Promise<void> {
+	private async applyAction(session: MailboxSession, uids: number[]): Promise<void> {
 		const { client } = session;
 		const action = this.o.afterProcessing ?? { action: 'mark-read' };
 		try {
@@ -802,13 +381,13 @@ export class MailboxPoller {
 						: await client.messageDelete(uids, { uid: true });
 			if (!applied) throw new Error(`the server did not apply the after-processing action (${action.action})`);
 		} catch (error) {
-			if (session.closed || !client.usable) this.oweAction(session.uidValidity, uids);
+			if (session.closed || !client.usable) this.ledger.oweAction(session.uidValidity, uids);
 			else this.emit({ type: 'action-failed', uids, error: errorOf(error) });
 		}
 	}
 
 	private async settleDeliveries(): Promise<void> {
 		if (!this.deliveries.size) return;
-		await Promise.race([Promise.allSettled([...this.deliveries]), sleep(this.o.stopGraceMs)]);
+		await withTimeout(Promise.allSettled([...this.deliveries]), this.o.stopGraceMs, 'Processing in flight').catch(() => undefined);
 	}
 }

@@ -1,10 +1,10 @@
 import type { SpoolEntry } from '../store/types';
-import type { Store } from '../store/roles';
+import type { SpoolStore } from '../store/roles';
 import type { IntakeEmission } from './emission';
-import { DEFAULT_RETRY_POLICY, retryDelayMs, withTimeout, type RetryPolicy } from './retry';
+import { DEFAULT_RETRY_POLICY, EXECUTION_TIMEOUT_MS, retryDelayMs, withTimeout, type RetryPolicy } from './retry';
 
 export interface SpoolDeliveryOptions {
-	store: Store;
+	store: SpoolStore;
 	inboxId: string;
 	/** Rebuilds what to emit for an entry left over from an earlier run (the intake runs again on its raw bytes). */
 	prepare(entry: SpoolEntry): Promise<IntakeEmission>;
@@ -91,10 +91,11 @@ export class SpoolDelivery {
 		const { store } = this.options;
 		try {
 			const delivery = emission.then((ready) => this.options.deliver(ready, entry));
-			await withTimeout(delivery, this.options.executionTimeoutMs ?? 60 * 60_000, 'The workflow execution for this message');
+			await withTimeout(delivery, this.options.executionTimeoutMs ?? EXECUTION_TIMEOUT_MS, 'The workflow execution for this message');
 		} catch (error) {
 			const failure = error instanceof Error ? error : new Error(String(error));
 			try {
+				// The store counts the attempt and gives the entry up by the same rule as isGivenUp, atomically.
 				const nextAttemptAt = new Date(this.now().getTime() + retryDelayMs(entry.attempts + 1, this.retry)).toISOString();
 				const updated = await store.spoolFail(entry.id, failure.message, { nextAttemptAt, maxAttempts: this.retry.maxAttempts });
 				if (updated.status === 'failed') this.options.onGiveUp(updated, failure);

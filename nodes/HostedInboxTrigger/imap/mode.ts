@@ -14,16 +14,13 @@ import {
 	type PollerEvent,
 } from '../../../core/imap/mailbox-poller';
 import type { IntakeEmission } from '../../../core/intake-delivery/emission';
-import { withTimeout } from '../../../core/intake-delivery/retry';
+import { EXECUTION_TIMEOUT_MS, givenUpReport, withTimeout } from '../../../core/intake-delivery/retry';
 import { getStore } from '../../shared/store';
 import { readInboxConfig } from '../shared/inbox-settings';
 import { createTriggerOutputs, readOutputOptions } from '../shared/outputs';
 import { startRetention } from '../shared/retention';
 import { createSpoolDelivery } from '../shared/spool';
 import { environmentResolver } from '../../../core/dns';
-
-/** An execution that never reports back counts as failed (and is retried), so a message is never stuck. */
-const EXECUTION_TIMEOUT_MS = 60 * 60_000;
 
 function connectionFrom(credential: IDataObject): MailboxConnection {
 	return {
@@ -134,7 +131,12 @@ export async function startImapMode(this: ITriggerFunctions): Promise<ITriggerRe
 				this.logger.warn(`Hosted inbox ${inbox.address}: message ${event.messageId ?? `UID ${event.uid}`} failed (attempt ${event.attempt}): ${event.error.message}; retrying in ${Math.round(event.retryInMs / 1000)} s`);
 				break;
 			case 'given-up': {
-				const message = `The message ${event.messageId ?? `UID ${event.uid}`} in ${where} failed in ${event.attempts} executions and is no longer retried: ${event.error.message}. It stays in the mailbox, flagged ${FAILED_KEYWORD} (remove the flag to have it tried again).`;
+				const message = givenUpReport(
+					`The message ${event.messageId ?? `UID ${event.uid}`} in ${where}`,
+					event.attempts,
+					event.error,
+					`It stays in the mailbox, flagged ${FAILED_KEYWORD} (remove the flag to have it tried again).`,
+				);
 				heartbeat.noteError(message);
 				outputs.reportGivenUp(message);
 				break;

@@ -7,6 +7,7 @@ import { buildIntakeEmission } from '../../../core/intake-delivery/emission';
 import { runOfSpooled } from '../../../core/intake/door';
 import { decisionOf } from '../../../core/intake/pipeline';
 import type { DecidedMessage } from '../../../core/intake/types';
+import { givenUpReport } from '../../../core/intake-delivery/retry';
 import { SpoolDelivery } from '../../../core/intake-delivery/spool-delivery';
 import type { IntakeItem } from '../../../core/item';
 import type { SpoolEntry } from '../../../core/store/types';
@@ -47,7 +48,12 @@ export function createSpoolDelivery(
 		},
 		deliver: async (emission, entry) => await outputs.deliver(emission, entry.raw),
 		onGiveUp: (entry, error) => {
-			const message = `The message received at ${entry.receivedAt} (spool entry ${entry.id}) failed in ${entry.attempts} executions and is no longer retried: ${error.message}. It stays in the store's spool as failed: re-drive it with Failed Message > Re-drive or "hosted-inbox store spool redrive ${entry.id}".`;
+			const message = givenUpReport(
+				`The message received at ${entry.receivedAt} (spool entry ${entry.id})`,
+				entry.attempts,
+				error,
+				`It stays in the store's spool as failed: re-drive it with Failed Message > Re-drive or "hosted-inbox store spool redrive ${entry.id}".`,
+			);
 			heartbeat.noteError(message);
 			outputs.reportGivenUp(message);
 		},
