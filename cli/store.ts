@@ -191,7 +191,7 @@ function parseOptions(args: string[]) {
 	if (!parsed.ok) throw new UsageError((parsed.error as Error).message);
 	const { values, positionals } = parsed.value;
 	const storeArg = values.store;
-	const storeOptions = attempt((): StoreOptions => (storeArg === undefined ? { engine: 'sqlite', path: defaultEmbeddedPath() } : parseStoreArg(storeArg)));
+	const storeOptions = attempt((): StoreOptions => (storeArg === undefined ? { engine: 'sqlite', path: defaultEmbeddedPath(process.env.N8N_USER_FOLDER) } : parseStoreArg(storeArg)));
 	if (!storeOptions.ok) throw new UsageError((storeOptions.error as Error).message);
 	const status = values.status as SpoolEntry['status'] | undefined;
 	if (status !== undefined && !SPOOL_STATUSES.includes(status)) throw new UsageError(`--status must be one of ${SPOOL_STATUSES.join(', ')}, not "${status}"`);

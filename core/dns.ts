@@ -96,11 +96,3 @@ export function systemResolver(timeoutMs = 5000): DnsResolver {
 export function dnsResolverFor(zoneFile: string | undefined): DnsResolver {
 	return zoneFile ? zoneResolver(loadZoneFile(zoneFile)) : systemResolver();
 }
-
-/**
- * dnsResolverFor the zone file named by HOSTED_INBOX_DNS_ZONE. Only the Hosted Inbox Trigger still calls this; the
- * other nodes read the variable in nodes/shared/environment.ts, and the trigger follows when it is reworked.
- */
-export function environmentResolver(env: NodeJS.ProcessEnv = process.env): DnsResolver {
-	return dnsResolverFor(env.HOSTED_INBOX_DNS_ZONE);
-}

@@ -72,8 +72,8 @@ export function createSelfSignedCertificate(serverName = hostname()): TlsCertifi
 }
 
 /** Where the install keeps its self-signed certificate: next to the embedded store, in n8n's data folder. */
-export function defaultSelfSignedCertificateFile(env: NodeJS.ProcessEnv = process.env): string {
-	return join(dirname(defaultEmbeddedPath(env)), 'hosted-inbox-smtp-tls.pem');
+export function defaultSelfSignedCertificateFile(n8nUserFolder: string | undefined): string {
+	return join(dirname(defaultEmbeddedPath(n8nUserFolder)), 'hosted-inbox-smtp-tls.pem');
 }
 
 const loaded = new Map<string | null, Promise<TlsCertificate>>();

@@ -39,9 +39,9 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 	return sqlStore(driver);
 }
 
-/** Where the embedded store lives: n8n's data folder ($N8N_USER_FOLDER/.n8n, ~/.n8n by default). */
-export function defaultEmbeddedPath(env: NodeJS.ProcessEnv = process.env): string {
-	return join(env.N8N_USER_FOLDER || homedir(), '.n8n', 'hosted-inbox.sqlite');
+/** Where the embedded store lives: n8n's data folder (`<n8n user folder>/.n8n`, ~/.n8n by default). */
+export function defaultEmbeddedPath(n8nUserFolder: string | undefined): string {
+	return join(n8nUserFolder || homedir(), '.n8n', 'hosted-inbox.sqlite');
 }
 
 /** `--store`: a postgres:// (or postgresql://) URL, else a filesystem path to the embedded store. `?schema=` picks the PostgreSQL schema. */
@@ -63,8 +63,8 @@ export function parseStoreArg(value: string): StoreOptions {
  * The embedded store serves one n8n process; in queue mode main and workers would each keep their own truth,
  * so the nodes refuse it there.
  */
-export function assertEmbeddedAllowed(env: NodeJS.ProcessEnv = process.env): void {
-	if (env.EXECUTIONS_MODE === 'queue') {
+export function assertEmbeddedAllowed(queueMode: boolean): void {
+	if (queueMode) {
 		throw new StoreInputError(
 			'n8n runs in queue mode (EXECUTIONS_MODE=queue): the embedded hosted-inbox store would give each worker its own data. ' +
 				"Select the PostgreSQL store (Store: PostgreSQL with n8n's Postgres credential), shared by main and workers.",

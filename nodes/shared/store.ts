@@ -8,6 +8,7 @@ import type {
 
 import { assertEmbeddedAllowed, defaultEmbeddedPath, openStore, type StoreOptions } from '../../core/store/open';
 import { DEFAULT_SCHEMA } from '../../core/store/postgres';
+import { n8nUserFolder, queueMode } from './environment';
 import type { Store } from '../../core/store/roles';
 
 /** Every node's store selection: the embedded store in n8n's data folder, or PostgreSQL via n8n's `postgres` credential. */
@@ -34,9 +35,9 @@ export function postgresOptionsFromCredential(credential: ICredentialDataDecrypt
 }
 
 /** The embedded store's options, refused in queue mode and on a Node without node:sqlite (with the reason). */
-export function embeddedOptions(env: NodeJS.ProcessEnv = process.env): StoreOptions {
-	assertEmbeddedAllowed(env);
-	return { engine: 'sqlite', path: defaultEmbeddedPath(env) };
+export function embeddedOptions(): StoreOptions {
+	assertEmbeddedAllowed(queueMode());
+	return { engine: 'sqlite', path: defaultEmbeddedPath(n8nUserFolder()) };
 }
 
 function parameter(context: StoreContext, name: string, itemIndex: number, fallback: unknown): unknown {

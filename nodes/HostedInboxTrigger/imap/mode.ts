@@ -15,12 +15,12 @@ import {
 } from '../../../core/imap/mailbox-poller';
 import type { IntakeEmission } from '../../../core/intake-delivery/emission';
 import { EXECUTION_TIMEOUT_MS, givenUpReport, withTimeout } from '../../../core/intake-delivery/retry';
+import { dnsResolver } from '../../shared/environment';
 import { getStore } from '../../shared/store';
 import { readInboxConfig } from '../shared/inbox-settings';
 import { createTriggerOutputs, readOutputOptions } from '../shared/outputs';
 import { startRetention } from '../shared/retention';
 import { createSpoolDelivery } from '../shared/spool';
-import { environmentResolver } from '../../../core/dns';
 
 function connectionFrom(credential: IDataObject): MailboxConnection {
 	return {
@@ -71,7 +71,7 @@ export async function startImapMode(this: ITriggerFunctions): Promise<ITriggerRe
 	const { id: inboxId } = await store.registerInbox({ address: inbox.address, retention: inbox.retention });
 	const outputOptions = readOutputOptions(this);
 	const outputs = createTriggerOutputs(this, outputOptions);
-	const resolver = environmentResolver();
+	const resolver = dnsResolver();
 	const takeIn = createImapIntake({ store, inbox, inboxId, resolver });
 	const heartbeat = new Heartbeat({ store, inboxId, via: 'imap', onError: (error) => this.logger.warn(`Hosted inbox ${inbox.address}: could not write its heartbeat: ${error.message}`) });
 	// Quarantined mail waits in the spool; once released, it comes out of Message from there.

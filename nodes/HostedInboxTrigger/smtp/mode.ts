@@ -1,11 +1,11 @@
 import { NodeOperationError, type IDataObject, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
 
-import { environmentResolver } from '../../../core/dns';
 import { Heartbeat } from '../../../core/health/heartbeat';
 import { inboxWarnings } from '../../../core/inbox';
 import { defaultSelfSignedCertificateFile } from '../../../core/smtp/certificate';
 import { createSmtpIntake } from '../../../core/smtp/intake';
 import { attachHostedInbox, DEFAULT_LISTENER_SETTINGS, type ListenerSettings } from '../../../core/smtp/listener';
+import { dnsResolver, n8nUserFolder } from '../../shared/environment';
 import { getStore } from '../../shared/store';
 import { readInboxConfig } from '../shared/inbox-settings';
 import { createTriggerOutputs, readOutputOptions } from '../shared/outputs';
@@ -35,7 +35,7 @@ async function readListenerSettings(context: ITriggerFunctions): Promise<Listene
 		host: String(context.getNodeParameter('smtpHost', '0.0.0.0')).trim() || '0.0.0.0',
 		port: Number(context.getNodeParameter('smtpPort', 2525)),
 		tls: cert ? { cert, key } : null,
-		selfSignedCertificateFile: defaultSelfSignedCertificateFile(),
+		selfSignedCertificateFile: defaultSelfSignedCertificateFile(n8nUserFolder()),
 		requireTls: settings.requireTls === true,
 		auth: authUser ? { username: authUser, password: String(credential.authPassword ?? '') } : null,
 		maxConnections: count('maxConnections'),
@@ -68,7 +68,7 @@ export async function startSmtpMode(this: ITriggerFunctions): Promise<ITriggerRe
 	const { address } = inbox;
 	for (const warning of inboxWarnings(inbox, 'smtp')) this.logger.warn(`Hosted inbox ${address}: ${warning}`);
 	const settings = await readListenerSettings(this);
-	const resolver = environmentResolver();
+	const resolver = dnsResolver();
 	const store = await getStore(this);
 	const { id: inboxId } = await store.registerInbox({ address, retention: inbox.retention });
 	const outputOptions = readOutputOptions(this);

@@ -69,7 +69,7 @@ for (const { name: engine } of storeEngines()) engineGate(engine).describe(`SMTP
 	const dir = mkdtempSync(join(tmpdir(), 'hi-crash-'));
 	// The child's store: the embedded one in its n8n data folder, or a schema of the test's PostgreSQL.
 	const storeOptions: StoreOptions =
-		engine === 'sqlite' ? { engine: 'sqlite', path: defaultEmbeddedPath({ N8N_USER_FOLDER: dir }) } : { engine: 'postgres', connectionString: TEST_PG_URL, schema };
+		engine === 'sqlite' ? { engine: 'sqlite', path: defaultEmbeddedPath(dir) } : { engine: 'postgres', connectionString: TEST_PG_URL, schema };
 	let child: Child | undefined;
 	let store: Store | undefined;
 

@@ -25,15 +25,15 @@ describe('choosing a store', () => {
 	});
 
 	it("keeps the embedded store in n8n's data folder", () => {
-		expect(defaultEmbeddedPath({ N8N_USER_FOLDER: '/data' })).toBe(join('/data', '.n8n', 'hosted-inbox.sqlite'));
-		expect(defaultEmbeddedPath({ HOME: '/home/ops' })).toMatch(/[/\\]\.n8n[/\\]hosted-inbox\.sqlite$/);
+		expect(defaultEmbeddedPath('/data')).toBe(join('/data', '.n8n', 'hosted-inbox.sqlite'));
+		expect(defaultEmbeddedPath(undefined)).toMatch(/[/\\]\.n8n[/\\]hosted-inbox\.sqlite$/);
 	});
 
 	it('refuses the embedded store in queue mode, asking for PostgreSQL', () => {
-		expect(() => assertEmbeddedAllowed({ EXECUTIONS_MODE: 'queue' })).toThrow(/queue mode.*PostgreSQL store/);
+		expect(() => assertEmbeddedAllowed(true)).toThrow(/queue mode.*PostgreSQL store/);
 		const available = embeddedEngineAvailable();
-		if (available.ok) expect(() => assertEmbeddedAllowed({ EXECUTIONS_MODE: 'regular' })).not.toThrow();
-		else expect(() => assertEmbeddedAllowed({})).toThrow(/node:sqlite.*PostgreSQL/);
+		if (available.ok) expect(() => assertEmbeddedAllowed(false)).not.toThrow();
+		else expect(() => assertEmbeddedAllowed(false)).toThrow(/node:sqlite.*PostgreSQL/);
 	});
 
 	it('names the PostgreSQL server of a connection string when it is down', async () => {
