@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 
+import { BUDGET_NOTE_INTERVAL_MS, InFlightBudget } from '../../../core/smtp/budget';
 import { attachHostedInbox, DEFAULT_LISTENER_SETTINGS, type AttachedInbox, type HostedInboxBinding, type ListenerSettings } from '../../../core/smtp/listener';
 import type { SmtpReply } from '../../../core/replies';
 import { messageOfSize, RawSmtpClient } from './smtp-client';
@@ -219,5 +220,40 @@ describe("SMTP listener's in-flight byte budget", () => {
 		await expect(attachHostedInbox(settings({ inFlightBudgetBytes: LIMIT - 1 }), binding().inbox)).rejects.toThrow(
 			`The listener's in-flight budget (${LIMIT - 1} bytes) is smaller than the maximum message size of ${ADDRESS} (${LIMIT} bytes): such a message could never be received`,
 		);
+	});
+});
+
+describe('InFlightBudget', () => {
+	test('shares take room chunk by chunk and give all of it back once, however often released', () => {
+		const budget = new InFlightBudget(() => 100, () => {});
+		const one = budget.share();
+		const two = budget.share();
+		expect(one.take(60)).toBe(true);
+		expect(two.take(50)).toBe(false);
+		expect(two.take(40)).toBe(true);
+		expect(budget.left).toBe(0);
+		one.release();
+		one.release();
+		expect(budget.left).toBe(60);
+		two.release();
+		expect(budget.left).toBe(100);
+	});
+
+	test('a spent budget is noted at once, then at most once an interval with the deferrals counted meanwhile', () => {
+		const notes: string[] = [];
+		const budget = new InFlightBudget(() => 100, (message) => notes.push(message));
+		const now = jest.spyOn(Date, 'now').mockReturnValue(1_000_000);
+		try {
+			budget.deferred();
+			budget.deferred();
+			now.mockReturnValue(1_000_000 + BUDGET_NOTE_INTERVAL_MS - 1);
+			budget.deferred();
+			expect(notes).toHaveLength(1);
+			now.mockReturnValue(1_000_000 + BUDGET_NOTE_INTERVAL_MS);
+			budget.deferred();
+			expect(notes.map((note) => /: (\d+) messages? deferred/.exec(note)?.[1])).toEqual(['1', '3']);
+		} finally {
+			now.mockRestore();
+		}
 	});
 });
