@@ -29,6 +29,10 @@ export const SMTP_REPLIES = {
 	temporaryFailure: reply(451, '4.3.0', 'Temporary local problem, try again later'),
 	inboxDeactivated: reply(451, '4.3.0', 'The hosted inbox was just deactivated, try again later'),
 	tooLargeFor: (address: string, limit: number) => tooLarge(`Message too big: the limit of ${address} is ${limit} bytes`),
+	/** The listener's in-flight byte budget had no room: the message was drained, not kept, and the sender retries. */
+	insufficientStorage: reply(451, '4.3.1', 'Insufficient system storage, try again later'),
+	/** A declared SIZE larger than the room left in the budget, answered at MAIL FROM (RFC 1870). */
+	insufficientStorageForSize: reply(452, '4.3.1', 'Insufficient system storage for a message of this size, try again later'),
 
 	// The checks' verdicts: the text is the check's reason.
 	/** Accepted, and what a quarantined message's verdict records (the door answers heldForReview). */

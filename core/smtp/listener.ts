@@ -5,6 +5,7 @@ import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMT
 
 import type { Envelope } from '../intake/types';
 import { replyLine, SMTP_REPLIES, type SmtpReply } from '../replies';
+import { DEFAULT_BUDGET_MESSAGES, InFlightBudget, type BudgetShare } from './budget';
 import { selfSignedCertificate, type TlsCertificate } from './certificate';
 import { ClientGuard, DEFAULT_LISTENER_LIMITS, type ListenerLimits } from './guard';
 
@@ -25,6 +26,11 @@ export interface ListenerSettings extends ListenerLimits {
 	 */
 	auth: { username: string; password: string } | null;
 	maxConnections: number;
+	/**
+	 * Bytes of messages held in memory while they arrive, across all connections (shared by every inbox on the port);
+	 * a message past it is deferred with 451 4.3.1. null: room for 10 messages of the largest inbox limit.
+	 */
+	inFlightBudgetBytes: number | null;
 	/** Idle time after which a silent client is dropped (421). */
 	socketTimeoutMs: number;
 	/** Host name in the greeting and EHLO (defaults to the machine's name). */
@@ -37,6 +43,8 @@ export interface HostedInboxBinding {
 	maxMessageBytes: number;
 	/** Runs the security checks and stores the message; the reply is what the sender gets. */
 	receive(raw: Buffer, envelope: Envelope): Promise<SmtpReply>;
+	/** Local trouble of the listener itself (its in-flight budget spent), for the n8n log and the trigger's status. */
+	noteTrouble?(message: string): void;
 }
 
 export interface ListenerInfo {
@@ -57,6 +65,7 @@ export const DEFAULT_LISTENER_SETTINGS: Omit<ListenerSettings, 'host' | 'port'> 
 	requireTls: false,
 	auth: null,
 	maxConnections: 100,
+	inFlightBudgetBytes: null,
 	socketTimeoutMs: 60_000,
 };
 
@@ -115,9 +124,16 @@ function settingsKey(settings: ListenerSettings): string {
 class SharedListener {
 	readonly inboxes = new Map<string, HostedInboxBinding>();
 	private server: HostedSmtpServer | undefined;
+	private readonly budget: InFlightBudget;
 	port = 0;
 
-	constructor(readonly settings: ListenerSettings) {}
+	constructor(readonly settings: ListenerSettings) {
+		this.budget = new InFlightBudget(
+			() => settings.inFlightBudgetBytes ?? DEFAULT_BUDGET_MESSAGES * this.largestMessageBytes(),
+			// The budget is the whole port's: every inbox on it hears that it was spent.
+			(message) => this.inboxes.forEach((inbox) => inbox.noteTrouble?.(message)),
+		);
+	}
 
 	get usesSelfSignedCertificate(): boolean {
 		return this.settings.tls === null;
@@ -158,9 +174,14 @@ class SharedListener {
 					settings.errorSleepMs,
 				).unref();
 			},
-			onMailFrom: (_address, session, callback) => {
+			onMailFrom: (address, session, callback) => {
 				if (settings.requireTls && !session.secure) {
 					return callback(smtpError(SMTP_REPLIES.tlsRequired));
+				}
+				// smtp-server has already answered a SIZE over the largest limit with 552.
+				if (Number(address.args ? address.args.SIZE : 0) > this.budget.left) {
+					this.budget.deferred();
+					return callback(smtpError(SMTP_REPLIES.insufficientStorageForSize));
 				}
 				callback();
 			},
@@ -171,11 +192,14 @@ class SharedListener {
 			onData: (stream, session, callback) => {
 				const guard = this.server?.guards.get(session);
 				guard?.messageStarted();
+				// The message's bytes count against the budget until it is answered (or the client leaves: answered too).
+				const share = this.budget.share();
 				const answer = (reply: SmtpReply) => {
+					share.release();
 					callback(reply.code < 400 ? null : smtpError(reply), reply.code < 400 ? replyLine(reply) : undefined);
 					guard?.messageAnswered();
 				};
-				this.receive(stream, session, () => guard?.messageReceived()).then(answer, () => answer(SMTP_REPLIES.temporaryFailure));
+				this.receive(stream, session, share, () => guard?.messageReceived()).then(answer, () => answer(SMTP_REPLIES.temporaryFailure));
 			},
 		};
 		const server = new HostedSmtpServer(options, settings, settings.auth !== null && settings.tls === null);
@@ -184,10 +208,14 @@ class SharedListener {
 		return server;
 	}
 
+	private largestMessageBytes(): number {
+		return Math.max(0, ...[...this.inboxes.values()].map((inbox) => inbox.maxMessageBytes));
+	}
+
 	/** The SIZE advertised is the largest limit of the inboxes on this port; each inbox enforces its own. */
 	private refresh(): void {
 		if (!this.server) return;
-		(this.server.options as SMTPServerOptions).size = Math.max(0, ...[...this.inboxes.values()].map((inbox) => inbox.maxMessageBytes));
+		(this.server.options as SMTPServerOptions).size = this.largestMessageBytes();
 	}
 
 	add(binding: HostedInboxBinding): void {
@@ -219,25 +247,35 @@ class SharedListener {
 		return null;
 	}
 
-	/** Reads the message up to its inbox's limit, then only counts: the excess is never buffered. */
-	private async receive(stream: SMTPServerDataStream, session: SMTPServerSession, received: () => void): Promise<SmtpReply> {
+	/** Reads the message within its inbox's limit and its share of the listener's budget, then only counts: the excess is never buffered. */
+	private async receive(stream: SMTPServerDataStream, session: SMTPServerSession, share: BudgetShare, received: () => void): Promise<SmtpReply> {
 		const rcpt = session.envelope.rcptTo.map((r) => r.address);
 		// The inbox may have been deactivated since RCPT: the sender should try again later.
 		const inbox = rcpt.length ? this.inboxes.get(rcpt[0].toLowerCase()) : undefined;
 		const limit = inbox?.maxMessageBytes ?? 0;
 		const chunks: Buffer[] = [];
 		let size = 0;
+		let buffering = true;
 		await new Promise<void>((resolve, reject) => {
 			stream.on('data', (chunk: Buffer) => {
 				size += chunk.length;
-				if (size <= limit) chunks.push(chunk);
-				else chunks.length = 0;
+				if (!buffering) return;
+				if (size > limit || !share.take(chunk.length)) {
+					buffering = false;
+					chunks.length = 0;
+					share.release();
+				} else chunks.push(chunk);
 			});
 			stream.once('end', resolve);
 			stream.once('error', reject);
 		}).finally(received);
 		if (!inbox) return SMTP_REPLIES.inboxDeactivated;
+		// Oversize mail is refused for good before any word on the budget.
 		if (size > limit) return tooBig(inbox);
+		if (!buffering) {
+			this.budget.deferred();
+			return SMTP_REPLIES.insufficientStorage;
+		}
 
 		const raw = Buffer.concat(chunks, size);
 		chunks.length = 0;
@@ -300,6 +338,11 @@ function findOwner(address: string): Promise<SharedListener | undefined> {
  */
 export async function attachHostedInbox(settings: ListenerSettings, binding: HostedInboxBinding): Promise<AttachedInbox> {
 	const address = binding.address.toLowerCase();
+	if (settings.inFlightBudgetBytes !== null && settings.inFlightBudgetBytes < binding.maxMessageBytes) {
+		throw new Error(
+			`The listener's in-flight budget (${settings.inFlightBudgetBytes} bytes) is smaller than the maximum message size of ${address} (${binding.maxMessageBytes} bytes): such a message could never be received`,
+		);
+	}
 	if (await findOwner(address)) {
 		throw new Error(`The hosted address ${address} is already used by another active Hosted Inbox Trigger`);
 	}

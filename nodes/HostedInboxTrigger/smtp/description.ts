@@ -90,6 +90,15 @@ export const smtpProperties: INodeProperties[] = [
 				description: 'A client that sends nothing for this long is disconnected (421)',
 			},
 			{
+				displayName: 'In-Flight Budget (MB)',
+				name: 'inFlightBudgetMb',
+				type: 'number',
+				typeOptions: { minValue: 0 },
+				default: 0,
+				description:
+					'Megabytes of messages held in memory while they arrive, across all connections on this port; a message past it is answered 451 4.3.1 (try again later). 0: room for 10 messages of the largest Maximum Message Size on this port.',
+			},
+			{
 				displayName: 'Junk Command Limit',
 				name: 'maxJunkCommands',
 				type: 'number',

@@ -39,6 +39,8 @@ async function readListenerSettings(context: ITriggerFunctions): Promise<Listene
 		requireTls: settings.requireTls === true,
 		auth: authUser ? { username: authUser, password: String(credential.authPassword ?? '') } : null,
 		maxConnections: count('maxConnections'),
+		// 0 (or unset): the listener's default, room for 10 messages of the largest size limit on the port.
+		inFlightBudgetBytes: Number(settings.inFlightBudgetMb ?? 0) * 1024 * 1024 || null,
 		maxConnectionsPerClient: count('maxConnectionsPerClient'),
 		maxRecipientErrors: count('maxRecipientErrors'),
 		maxJunkCommands: count('maxJunkCommands'),
@@ -74,16 +76,17 @@ export async function startSmtpMode(this: ITriggerFunctions): Promise<ITriggerRe
 	const outputOptions = readOutputOptions(this);
 	const outputs = createTriggerOutputs(this, outputOptions);
 	const heartbeat = new Heartbeat({ store, inboxId, via: 'smtp', onError: (error) => this.logger.warn(`Hosted inbox ${address}: could not write its heartbeat: ${error.message}`) });
+	const noteTrouble = (message: string) => {
+		heartbeat.noteError(message);
+		this.logger.warn(`Hosted inbox ${address}: ${message}`);
+	};
 	const { delivery, emissionFor } = createSpoolDelivery(this, { store, inboxId, inbox, via: 'smtp', resolver, outputs, outputOptions, heartbeat });
 	const receive = createSmtpIntake({
 		store,
 		inbox,
 		inboxId,
 		resolver,
-		onTrouble: (error) => {
-			heartbeat.noteError(`Answered 451 (try again later) because of local trouble: ${error.message}`);
-			this.logger.warn(`Hosted inbox ${address}: answered 451 (try again later) because of local trouble: ${error.message}`);
-		},
+		onTrouble: (error) => noteTrouble(`Answered 451 (try again later) because of local trouble: ${error.message}`),
 		onSpooled: (entry, message) => delivery.submit(entry, Promise.resolve(message).then((m) => emissionFor(m))),
 		onRefused: (message) => {
 			try {
@@ -94,7 +97,7 @@ export async function startSmtpMode(this: ITriggerFunctions): Promise<ITriggerRe
 			}
 		},
 	});
-	const attached = await attachHostedInbox(settings, { address, maxMessageBytes: inbox.maxMessageBytes, receive });
+	const attached = await attachHostedInbox(settings, { address, maxMessageBytes: inbox.maxMessageBytes, receive, noteTrouble });
 	if (attached.usesSelfSignedCertificate && settings.auth) {
 		this.logger.warn(
 			`Hosted inbox ${address}: AUTH is set but refused (538) until the SMTP listener credential has a TLS certificate: STARTTLS presents this install's self-signed one`,
