@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { isEmailAddress } from './address';
+
 /**
  * Sealers whose mail flow only their operator runs (after mailauth's trust list): Gmail and Google Groups,
  * Fastmail, iCloud. Left out: services where anyone can open a tenant and shape what gets sealed (Microsoft 365,
@@ -20,7 +22,7 @@ export const DEFAULT_RETENTION = { deliveredRawDays: 30, quarantineDays: 30, int
 
 const retentionDays = z.number().int().min(0);
 
-const emailAddress = z.string().trim().toLowerCase().email();
+const emailAddress = z.string().trim().toLowerCase().refine(isEmailAddress, 'must be an email address');
 const domainName = z
 	.string()
 	.trim()

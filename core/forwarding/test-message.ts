@@ -1,8 +1,9 @@
 import MailComposer from 'nodemailer/lib/mail-composer';
 
+import { domainOf } from '../address';
 import { FORWARDING_TEST_HEADER } from '../intake/pipeline';
 import { LOOP_HEADER } from '../flags';
-import { domainOf, emailAddress, headerText } from '../outbound/validate';
+import { emailAddress, headerText } from '../outbound/validate';
 import { newOutboundMessageId } from '../store/message-id';
 
 export interface ForwardingTestInput {
@@ -34,7 +35,7 @@ export async function composeForwardingTest(input: ForwardingTestInput): Promise
 	const from = input.from?.trim() ? emailAddress('From address', input.from) : publicAddress;
 	const bounceAddress = input.bounceAddress?.trim() ? emailAddress('Bounce address', input.bounceAddress) : from;
 	const token = headerText('Token', input.token);
-	const messageId = newOutboundMessageId(domainOf(from));
+	const messageId = newOutboundMessageId(domainOf(from)!); // a checked address has a domain
 	const subject = `Forwarding check: ${publicAddress} to the hosted inbox`;
 	const text = [
 		`This is an automatic test sent to ${publicAddress} to check that it forwards to the hosted inbox ${inboxAddress}.`,

@@ -6,9 +6,10 @@ import type { ParsedMail } from 'mailparser';
 import { BlockList, isIP } from 'node:net';
 import { hostname } from 'node:os';
 
+import { domainOf } from '../address';
 import type { DnsResolver } from '../dns';
 import type { InboxConfig, IntakeDoor } from '../inbox';
-import { authorOf, domainOf } from './headers';
+import { authorOf } from './headers';
 import type { AuthSummary, Envelope } from './types';
 
 /** RFC 6376 §6.1 lets a verifier limit the signatures it checks: each costs a key lookup and may cost a body hash. */

@@ -2,8 +2,9 @@
  * A forward header's lines, read by the labels of forward-labels.json (every client and language the data names), and
  * its author: the From line's address, or none when the line names no author that can be believed.
  */
+import { isEmailAddress } from '../address';
 import forwardLabels from './forward-labels.json';
-import { isEmailAddress, parseAddresses } from './headers';
+import { parseAddresses } from './headers';
 
 /** Lines are cut here: forward header lines are shorter (Yahoo's one-line header block opens with its From). */
 export const MAX_LINE = 160;

@@ -1,6 +1,7 @@
 import EmailForwardParser from 'email-forward-parser';
 import { htmlToText } from 'html-to-text';
 
+import { isEmailAddress } from '../address';
 import {
 	ambiguousAuthor,
 	authorOf,
@@ -20,7 +21,6 @@ import {
 	withoutQuotes,
 	type Line,
 } from './forward-header';
-import { isEmailAddress } from './headers';
 
 /** One forwarded block: who wrote the message inside it, and what it says (where a deeper block may sit). */
 export interface ForwardedBlock {

@@ -1,6 +1,7 @@
 import type { AddressObject, ParsedMail } from 'mailparser';
 import addressparser from 'nodemailer/lib/addressparser';
 
+import { isEmailAddress } from '../address';
 import type { AddressValue } from './types';
 
 /** Bytes of the top-level header section up to and including the blank line (or the whole input). */
@@ -44,15 +45,6 @@ export function headerTexts(parsed: ParsedMail | null, key: string): string[] {
 
 export function firstHeader(parsed: ParsedMail | null, key: string): string | null {
 	return headerTexts(parsed, key)[0] || null;
-}
-
-/** One "@", no spaces, control characters or angle brackets; the domain holds a dot between other characters. */
-// eslint-disable-next-line no-control-regex
-const MAILBOX = /^[^\s\x00-\x1f\x7f@<>]+@([^\s\x00-\x1f\x7f@<>]+)$/;
-
-export function isEmailAddress(value: string | null | undefined): value is string {
-	const domain = value ? MAILBOX.exec(value)?.[1] : undefined;
-	return !!domain && domain.slice(1, -1).includes('.');
 }
 
 /** Mailboxes in a header value, groups flattened, only entries that look like addresses. */
@@ -100,10 +92,4 @@ export function authorOf(parsed: ParsedMail): Author {
 	const raw = parseAddresses(line.slice(line.indexOf(':') + 1));
 	if (raw.length !== 1 || raw[0].address !== address) return { author: null, problem: `From "${text}" names ${address} only once decoded, not as written, where DMARC reads it` };
 	return { author: { address, name: entry.name ?? '' }, problem: null };
-}
-
-export function domainOf(address: string | null | undefined): string | null {
-	if (!address) return null;
-	const at = address.lastIndexOf('@');
-	return at >= 0 ? address.slice(at + 1).toLowerCase() : null;
 }

@@ -1,3 +1,4 @@
+import { domainOf } from '../address';
 import { NOT_ANSWERED, type Flag } from '../flags';
 import { answerableItemSchema, type AnswerableItem } from '../item';
 
@@ -24,8 +25,6 @@ export interface AnsweredMessage {
 	/** The sender's address, compared with our own from-address to catch our mail coming back. */
 	from?: string | null;
 }
-
-const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 
 /**
  * Why the address an automatic message would answer is not proven to have sent the mail, or null when it is: the

@@ -1,3 +1,4 @@
+import { domainOf } from '../address';
 import { publicKeyOf } from '../sending-domain/keys';
 import { recheckSendingDomain, type DnsResolver } from '../sending-domain/verify';
 import { bodyHash, newOutboundMessageId } from '../store/message-id';
@@ -11,7 +12,7 @@ import { escapeHtml, htmlToText, renderSignature } from './signature';
 import { replySubject } from './subject';
 import { replyThreadHeaders } from './threading';
 import type { SendRaw, SmtpDelivery } from './transport';
-import { domainOf, emailAddress, headerText, storedHeaderText } from './validate';
+import { emailAddress, headerText, storedHeaderText } from './validate';
 
 export interface TeamEmailRequest {
 	/** The hosted address of the inbox the team answers from. */
@@ -162,7 +163,7 @@ export async function sendTeamEmail(request: TeamEmailRequest, deps: TeamEmailDe
 		contact = (await store.findOrCreateContact(inbox.id, { email: nc.contactEmail, name: nc.contactName ?? null })).contact;
 	}
 
-	const fromDomain = domainOf(fromAddress);
+	const fromDomain = domainOf(fromAddress)!; // a checked address has a domain
 	const dkim = fromAddress === inboxAddress ? await hostedDomainKey(fromDomain, deps) : await checkedSendingDomain(fromDomain, deps);
 
 	const thread = replyThreadHeaders(history);

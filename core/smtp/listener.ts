@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 
+import { domainOf } from '../address';
 import type { Envelope } from '../intake/types';
 import { replyLine, SMTP_REPLIES, type SmtpReply } from '../replies';
 import { DEFAULT_BUDGET_MESSAGES, InFlightBudget, type BudgetShare } from './budget';
@@ -231,7 +232,7 @@ class SharedListener {
 	private checkRecipient(address: string, session: SMTPServerSession): SmtpReply | null {
 		const inbox = this.inboxes.get(address.toLowerCase());
 		if (!inbox) {
-			const domain = address.split('@').pop()?.toLowerCase();
+			const domain = domainOf(address);
 			const hosted = [...this.inboxes.keys()].some((known) => known.endsWith(`@${domain}`));
 			return hosted ? SMTP_REPLIES.noSuchInbox(address) : SMTP_REPLIES.relayingDenied(address);
 		}

@@ -1,12 +1,11 @@
+import { isEmailAddress } from '../address';
 import { attempt } from './sql';
 import { StoreInputError, type Availability, type InboxRetention, type WorkingHours } from './types';
-
-const EMAIL = /^[^\s@<>()[\]",;:\\]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
 /** The address as given (trimmed) and its case-insensitive key; a StoreInputError names a malformed one. */
 export function checkEmail(value: unknown, what: string): { email: string; key: string } {
 	const email = typeof value === 'string' ? value.trim() : '';
-	if (!EMAIL.test(email) || email.length > 254) throw new StoreInputError(`Invalid ${what} email address: ${JSON.stringify(value)}`);
+	if (!isEmailAddress(email)) throw new StoreInputError(`Invalid ${what} email address: ${JSON.stringify(value)}`);
 	return { email, key: email.toLowerCase() };
 }
 

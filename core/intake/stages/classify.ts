@@ -1,9 +1,10 @@
 import type { ParsedMail } from 'mailparser';
 
+import { isEmailAddress } from '../../address';
 import { LOOP_HEADER } from '../../flags';
 import { tokenBelongsTo } from '../../forwarding/token';
 import { isOwnMessageId } from '../../store/message-id';
-import { addressesOf, firstHeader, headerTexts, isEmailAddress } from '../headers';
+import { addressesOf, firstHeader, headerTexts } from '../headers';
 import type { IntakeStage, IntakeState } from '../state';
 import { note } from '../state';
 import type { MessageKind, Verification } from '../types';

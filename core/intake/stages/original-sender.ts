@@ -1,9 +1,10 @@
 import type { ParsedMail } from 'mailparser';
 
+import { domainOf } from '../../address';
 import type { InboxConfig } from '../../inbox';
 import { alignedWith, arcVouchFor } from '../authentication';
 import { forwardReadingText, readForwardedBlock, withoutForwardPrefixes } from '../forwarded-block';
-import { addressesOf, authorOf, domainOf, firstHeader, parseAddresses } from '../headers';
+import { addressesOf, authorOf, firstHeader, parseAddresses } from '../headers';
 import type { IntakeStage, IntakeState } from '../state';
 import { isRefused, note } from '../state';
 import { parseMessage } from './parse';

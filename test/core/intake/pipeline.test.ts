@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-import { isEmailAddress } from '../../../core/intake/headers';
+import { isEmailAddress } from '../../../core/address';
 import { decisionOf, NotAnEmailError, rereadDecided, runIntake, INTAKE_STAGES } from '../../../core/intake/pipeline';
 import { zoneResolver } from '../../../core/dns';
 import { compose, sign, testInbox, testWorld } from '../../fixtures/mail';
