@@ -1,6 +1,6 @@
 /**
  * IMAP intake benchmark in a real n8n (npm run bench:imap:n8n): one n8n 2.41.1 (Node 24, embedded store, this
- * package installed the community-node way by scripts/e2e/n8n.ts) with two workflows active at the same time,
+ * package installed the community-node way by test/support/real-n8n.ts) with two workflows active at the same time,
  * each on its own folder of one throwaway Dovecot, each followed by n8n's No Operation node:
  *   A: Hosted Inbox Trigger (IMAP mode, n8n's `imap` credential, initial sync: unread);
  *   B: n8n's built-in Email Trigger (IMAP) 2.2 (mark as read).
@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
 
-import { N8N_CURRENT, N8n, packPackage, sleep, type Execution } from '../scripts/e2e/n8n';
+import { N8N_CURRENT, N8n, packPackage, sleep, type Execution } from '../test/support/real-n8n';
 import { Dovecot } from '../test/support/dovecot';
 import { appendFromChild, percentile } from './imap-shared';
 

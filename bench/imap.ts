@@ -1,15 +1,15 @@
 /**
  * IMAP intake benchmark (npm run bench:imap): the Hosted Inbox Trigger in IMAP mode against n8n's built-in
  * Email Trigger (IMAP) 2.2, in the same run, the same n8n execution engine (n8n-core in-process, through
- * test/support/n8n.ts) and the same throwaway Dovecot, each followed by the same one-node workflow (No Op).
+ * test/support/n8n-engine.ts) and the same throwaway Dovecot, each followed by the same one-node workflow (No Op).
  *   burst:   both active on an empty folder; 1,000 messages of 5 KB APPENDed back to back, then one more as
  *            the signal; time from the first APPEND and from the signal until all 1,001 finished a successful
  *            execution, and peak RSS growth of this process;
  *   trickle: 100 messages APPENDed at 2 per second; per-message latency from its APPEND to the end of its execution.
  * Targets (issue): burst at least 2x faster than n8n's trigger, trickle p95 under 2 s, none missed, none twice.
- * n8n's node is loaded from the pinned n8n that scripts/e2e/install-n8n.sh caches (N8N_NODES_BASE overrides);
+ * n8n's node is loaded from the pinned n8n that test/support/install-n8n.sh caches (N8N_NODES_BASE overrides);
  * without it only our side runs and the report says so. Missing here: the same measurement inside a real n8n
- * process (scripts/e2e), where n8n's own execution persistence adds the same cost to both sides.
+ * process (bench/imap-n8n.ts), where n8n's own execution persistence adds the same cost to both sides.
  */
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -20,7 +20,7 @@ import type { IDataObject, INodeType, IVersionedNodeType } from 'n8n-workflow';
 import type { HostedInboxTrigger as HostedInboxTriggerNode } from '../nodes/HostedInboxTrigger/HostedInboxTrigger.node';
 import { Dovecot } from '../test/support/dovecot';
 import { appendFromChild, percentile } from './imap-shared';
-import { packageNodeTypes, PACKAGE, startTrigger, type NodeTypeMap, type TriggerHandle, type WorkflowJson } from '../test/support/n8n';
+import { packageNodeTypes, PACKAGE, startTrigger, type NodeTypeMap, type TriggerHandle, type WorkflowJson } from '../test/support/n8n-engine';
 import { freshStore, storeEngines } from '../test/support/stores';
 
 // Outside jest, "X.node" would resolve to the codex file X.node.json before X.node.ts.
@@ -166,7 +166,7 @@ async function main() {
 			process.stdout.write(`${results[results.length - 1]}\n`);
 		}
 	}
-	if (!theirs) results.push("n8n's Email Trigger not found (run scripts/e2e/install-n8n.sh 2.41.1, or set N8N_NODES_BASE): only our side was measured");
+	if (!theirs) results.push("n8n's Email Trigger not found (run test/support/install-n8n.sh 2.41.1, or set N8N_NODES_BASE): only our side was measured");
 	await client.logout();
 	await store.cleanup();
 	await dovecot.destroy();

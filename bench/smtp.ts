@@ -9,7 +9,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authenticate } from 'mailauth';
@@ -25,6 +24,7 @@ import { runOfSpooled } from '../core/intake/door';
 import { createSmtpIntake } from '../core/smtp/intake';
 import { attachHostedInbox, clientAddress, DEFAULT_LISTENER_SETTINGS } from '../core/smtp/listener';
 import { embeddedEngineAvailable, openStore, parseStoreArg, type StoreOptions } from '../core/store/open';
+import { freePort } from '../test/support/ports';
 
 const ADDRESS = 'support@inbox.example.test';
 const resolver = zoneResolver({});
@@ -110,14 +110,6 @@ function reportMemory(): void {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Parent
-
-async function freePort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as { port: number };
-	await new Promise<void>((resolve) => server.close(() => resolve()));
-	return port;
-}
 
 interface Server {
 	port: number;

@@ -11,8 +11,9 @@ import path from 'node:path';
 import { loadZoneFile } from '../../core/dns';
 import { zoneOf } from '../../test/fixtures/mail';
 
-import { N8N_CURRENT, N8n, OWNER, freePort, packPackage, storeCli, waitForPort } from '../e2e/n8n';
-import { notifySmtpCredential, startMailSink, templateCopy } from '../e2e/setup';
+import { freePort, waitForPort } from '../../test/support/ports';
+import { N8N_CURRENT, N8n, OWNER, packPackage, storeCli } from '../../test/support/real-n8n';
+import { notifySmtpCredential, startMailSink, templateCopy } from '../../test/support/real-n8n-setup';
 import { DEMO_ADDRESS, demoDir, demoKey, demoStatePath, demoZone, savedDemoState, type DemoState } from './state';
 
 async function portIsFree(port: number): Promise<boolean> {

@@ -8,8 +8,8 @@ import path from 'node:path';
 
 import { chromium } from 'playwright-core';
 
-import { N8N_CURRENT, N8n, OWNER, REPO_ROOT, packPackage } from '../e2e/n8n';
-import { templatePath } from '../e2e/setup';
+import { N8N_CURRENT, N8n, OWNER, REPO_ROOT, packPackage } from '../../test/support/real-n8n';
+import { templatePath } from '../../test/support/real-n8n-setup';
 
 const CHROMIUM = '/usr/bin/chromium';
 // Without the background-networking flags Chromium keeps dialling Google's hosts, refused on a closed network.

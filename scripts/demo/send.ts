@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import { createTransport } from 'nodemailer';
 
 import { compose, sign } from '../../test/fixtures/mail';
-import { sleep, storeList, waitForPort, type N8nInstall } from '../e2e/n8n';
+import { waitForPort } from '../../test/support/ports';
+import { sleep, storeList, type N8nInstall } from '../../test/support/real-n8n';
 import { DEMO_COMPANY, demoKey, demoStatePath, type DemoState } from './state';
 
 interface Sample {

@@ -1,4 +1,4 @@
-import { installN8n, packPackage } from '../../scripts/e2e/n8n';
+import { installN8n, packPackage } from '../support/real-n8n';
 import { e2eVersions } from './support';
 
 /**

@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { N8n, REPO_ROOT } from '../../scripts/e2e/n8n';
-import { ourNodeTypes } from '../../scripts/e2e/setup';
+import { N8n, REPO_ROOT } from '../support/real-n8n';
+import { ourNodeTypes } from '../support/real-n8n-setup';
 import { e2eVersions, tarball } from './support';
 
 const manualWorkflow = path.join(__dirname, 'fixtures', 'manual-set.json');

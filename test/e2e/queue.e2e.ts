@@ -1,4 +1,4 @@
-import { N8N_CURRENT } from '../../scripts/e2e/n8n';
+import { N8N_CURRENT } from '../support/real-n8n';
 import { smtpScenario } from './smtp-scenario';
 
 /**

@@ -9,8 +9,9 @@ import path from 'node:path';
 
 import { createTransport, type SendMailOptions } from 'nodemailer';
 
-import { N8n, freePort, storeCli, storeList, waitForPort } from '../../scripts/e2e/n8n';
-import { createDatabase, notifySmtpCredential, postgresCredential, startMailSink, templateCopy } from '../../scripts/e2e/setup';
+import { freePort, waitForPort } from '../support/ports';
+import { N8n, storeCli, storeList } from '../support/real-n8n';
+import { createDatabase, notifySmtpCredential, postgresCredential, startMailSink, templateCopy } from '../support/real-n8n-setup';
 import { tarball } from './support';
 
 const HOSTED_ADDRESS = 'support@inbox.example.test';

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
-import { installN8n } from '../../scripts/e2e/n8n';
+import { installN8n } from '../support/real-n8n';
 import { smtpScenario } from './smtp-scenario';
 import { e2eVersions } from './support';
 

@@ -1,5 +1,5 @@
 /** The versions under test and the packed package, for the real-n8n suites. */
-import { N8N_CURRENT, N8N_NODE20, packPackage } from '../../scripts/e2e/n8n';
+import { N8N_CURRENT, N8N_NODE20, packPackage } from '../support/real-n8n';
 
 /** HOSTED_INBOX_E2E_VERSIONS=2.41.1,2.8.4 (the default: the current line on Node 24, the newest on Node 20). */
 export function e2eVersions(): string[] {

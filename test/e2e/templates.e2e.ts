@@ -10,8 +10,9 @@ import path from 'node:path';
 import { ImapFlow } from 'imapflow';
 import { createTransport } from 'nodemailer';
 
-import { N8N_CURRENT, N8n, freePort, sleep, storeCli, storeList, waitForPort, type Execution } from '../../scripts/e2e/n8n';
-import { notifySmtpCredential, startMailSink, templateCopy, templatePath } from '../../scripts/e2e/setup';
+import { freePort, waitForPort } from '../support/ports';
+import { N8N_CURRENT, N8n, sleep, storeCli, storeList, type Execution } from '../support/real-n8n';
+import { notifySmtpCredential, startMailSink, templateCopy, templatePath } from '../support/real-n8n-setup';
 import { Dovecot } from '../support/dovecot';
 import { tarball } from './support';
 

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { gate } from './gates';
+import { freePort } from './ports';
 
 const run = promisify(execFile);
 
@@ -25,18 +26,8 @@ export function dovecotBinary(): string | null {
 /** The IMAP suites run against a throwaway Dovecot, gated as gates.ts says. */
 export const describeWithDovecot = gate('Dovecot', dovecotBinary() ? null : 'Dovecot is not installed (run scripts/services.sh)').describe;
 
-async function freePort(): Promise<number> {
-	return await new Promise((resolve, reject) => {
-		const server = createServer();
-		server.once('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const address = server.address();
-			server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-		});
-	});
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+/** Until Dovecot sends its greeting on the port (accepting the connection is not enough). */
+async function waitForGreeting(port: number, timeoutMs: number): Promise<void> {
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
 		const ok = await new Promise<boolean>((resolve) => {
@@ -180,7 +171,7 @@ service auth {
 			child.once('exit', (code) => reject(new Error(`Dovecot exited (${code}): ${stderr.trim()} ${this.log().slice(-2000)}`))),
 		);
 		exited.catch(() => undefined);
-		await Promise.race([waitForPort(this.port, 15000), exited]);
+		await Promise.race([waitForGreeting(this.port, 15000), exited]);
 	}
 
 	/** Stops the server (every connection drops); the maildir stays. */

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { freePort } from '../../scripts/e2e/n8n';
 import { gate, type Gate } from './gates';
+import { freePort } from './ports';
 
 const run = promisify(execFile);
 const CLUSTER_USER = 'postgres';

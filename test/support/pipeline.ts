@@ -3,7 +3,7 @@ import type { INodeParameters } from 'n8n-workflow';
 import { CreateTicket } from '../../nodes/CreateTicket/CreateTicket.node';
 import { ResolveOriginalSender } from '../../nodes/ResolveOriginalSender/ResolveOriginalSender.node';
 import { RouteConversation } from '../../nodes/RouteConversation/RouteConversation.node';
-import { packageNodeTypes, PACKAGE, type WorkflowJson } from './n8n';
+import { packageNodeTypes, PACKAGE, type WorkflowJson } from './n8n-engine';
 import type { NodeStore } from './nodeStores';
 
 export const PIPELINE_NODE_TYPES = packageNodeTypes(ResolveOriginalSender, RouteConversation, CreateTicket);

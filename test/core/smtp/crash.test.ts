@@ -8,26 +8,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
 
 import { defaultEmbeddedPath, openStore, type StoreOptions } from '../../../core/store/open';
 import type { Store } from '../../../core/store/roles';
+import { freePort } from '../../support/ports';
 import { dropSchema, engineGate, storeEngines, TEST_PG_URL, type EngineName } from '../../support/stores';
 import { REGISTER_TS } from '../store/children/spawn';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const MESSAGES = 200;
-
-async function freePort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as { port: number };
-	await new Promise<void>((resolve) => server.close(() => resolve()));
-	return port;
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -16,6 +16,7 @@ import {
 } from '../../../core/smtp/listener';
 import type { SmtpReply } from '../../../core/replies';
 import { createSelfSignedCertificate } from '../../../core/smtp/certificate';
+import { freePort } from '../../support/ports';
 import { spawnChild, waitForLines } from '../store/children/spawn';
 import { messageOfSize, RawSmtpClient } from './smtp-client';
 
@@ -44,14 +45,6 @@ function binding(address: string, reply: (raw: Buffer) => SmtpReply | Promise<Sm
 
 function settings(overrides: Partial<ListenerSettings> = {}): ListenerSettings {
 	return { ...DEFAULT_LISTENER_SETTINGS, host: '127.0.0.1', port: 0, ...overrides };
-}
-
-async function freePort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as { port: number };
-	await new Promise<void>((resolve) => server.close(() => resolve()));
-	return port;
 }
 
 async function session(port: number): Promise<RawSmtpClient> {

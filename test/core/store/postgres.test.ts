@@ -8,22 +8,14 @@ import { MIGRATIONS } from '../../../core/store/migrations';
 import { openStore, type StoreOptions } from '../../../core/store/open';
 import { StoreUnavailableError } from '../../../core/store/types';
 import type { Store } from '../../../core/store/roles';
+import { freePort } from '../../support/ports';
 import { dropSchema, engineGate, TEST_PG_URL } from '../../support/stores';
 import { inbound } from './fixtures';
 
 
-/** A loopback port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as { port: number };
-	await new Promise<void>((resolve) => server.close(() => resolve()));
-	return port;
-}
-
 describe('PostgreSQL store that is down', () => {
 	it('fails fast with an error naming host and port', async () => {
-		const port = await closedPort();
+		const port = await freePort(); // nothing listens on it
 		const started = Date.now();
 		const opening = openStore({ engine: 'postgres', host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
 		await expect(opening).rejects.toBeInstanceOf(StoreUnavailableError);

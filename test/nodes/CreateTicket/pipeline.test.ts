@@ -2,7 +2,7 @@ import type { IDataObject } from 'n8n-workflow';
 
 import type { Agent } from '../../../core/store/types';
 import { intakeItem, manualForwardItem } from '../../support/items';
-import { runWorkflow, type RunResult } from '../../support/n8n';
+import { runWorkflow, type RunResult } from '../../support/n8n-engine';
 import { describeEachNodeStore } from '../../support/nodeStores';
 import { pipelineWorkflow, PIPELINE_NODE_TYPES, type PipelineParams } from '../../support/pipeline';
 

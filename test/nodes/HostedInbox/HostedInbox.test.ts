@@ -10,7 +10,7 @@ import type { IDataObject, INodeParameters } from 'n8n-workflow';
 import { HostedInbox } from '../../../nodes/HostedInbox/HostedInbox.node';
 import { closeSharedStores } from '../../../nodes/shared/store';
 import type { Store } from '../../../core/store/roles';
-import { packageNodeTypes, runWorkflow, type CredentialMap, type RunResult } from '../../support/n8n';
+import { packageNodeTypes, runWorkflow, type CredentialMap, type RunResult } from '../../support/n8n-engine';
 import { decisionFor } from '../../fixtures/intake';
 import { describeEachStore, TEST_PG_URL } from '../../support/stores';
 

@@ -5,7 +5,6 @@
  * failed with its causes when the forwarder is off; forged and replayed tokens verify nothing.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IDataObject, INodeParameters } from 'n8n-workflow';
@@ -16,20 +15,13 @@ import { newForwardingToken } from '../../../core/forwarding/token';
 import { HostedInbox } from '../../../nodes/HostedInbox/HostedInbox.node';
 import { HostedInboxTrigger } from '../../../nodes/HostedInboxTrigger/HostedInboxTrigger.node';
 import { TestProvider } from '../../core/forwarding/provider';
-import { packageNodeTypes, PACKAGE, runWorkflow, startTrigger, type TriggerHandle } from '../../support/n8n';
+import { packageNodeTypes, PACKAGE, runWorkflow, startTrigger, type TriggerHandle } from '../../support/n8n-engine';
 import { describeEachNodeStore, type NodeStore } from '../../support/nodeStores';
+import { freePort } from '../../support/ports';
 
 const NODE_TYPES = packageNodeTypes(HostedInbox, HostedInboxTrigger);
 const PUBLIC = 'support@company.test';
 const FORWARDING_OUTPUT = 1;
-
-async function freePort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as { port: number };
-	await new Promise<void>((resolve) => server.close(() => resolve()));
-	return port;
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

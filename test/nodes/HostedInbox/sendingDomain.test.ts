@@ -12,7 +12,7 @@ import { NodeHelpers, type ICredentialDataDecryptedObject, type IDataObject, typ
 import { publicKeyOf } from '../../../core/sending-domain/keys';
 import { HostedInbox } from '../../../nodes/HostedInbox/HostedInbox.node';
 import { runCli } from '../../support/cli';
-import { PACKAGE, packageNodeTypes, runWorkflow, type NodeTypeMap } from '../../support/n8n';
+import { PACKAGE, packageNodeTypes, runWorkflow, type NodeTypeMap } from '../../support/n8n-engine';
 import { describeEachNodeStore, type NodeStore } from '../../support/nodeStores';
 
 /** n8n runs a node an AI agent uses as `<name>Tool`: the same class under that type. */

@@ -13,7 +13,7 @@ import { ImapFlow } from 'imapflow';
 import { NodeOperationError, type IDataObject, type INodeParameters } from 'n8n-workflow';
 
 import { HostedInboxTrigger } from '../../../nodes/HostedInboxTrigger/HostedInboxTrigger.node';
-import { codeNode, packageNodeTypes, PACKAGE, startTrigger, type TriggerHandle, type WorkflowJson } from '../../support/n8n';
+import { codeNode, packageNodeTypes, PACKAGE, startTrigger, type TriggerHandle, type WorkflowJson } from '../../support/n8n-engine';
 import { describeEachNodeStore, type NodeStore } from '../../support/nodeStores';
 import { PIPELINE_NODE_TYPES } from '../../support/pipeline';
 import { CuttableProxy, Dovecot, describeWithDovecot } from '../../support/dovecot';

@@ -12,7 +12,7 @@ import { NodeOperationError, type IDataObject, type INodeParameters } from 'n8n-
 import { FAILED_KEYWORD, TOO_LARGE_KEYWORD } from '../../../core/imap/mailbox-poller';
 import { intakeItemSchema } from '../../../core/item';
 import { HostedInboxTrigger } from '../../../nodes/HostedInboxTrigger/HostedInboxTrigger.node';
-import { codeNode, packageNodeTypes, PACKAGE, startTrigger, type TriggerHandle, type WorkflowJson } from '../../support/n8n';
+import { codeNode, packageNodeTypes, PACKAGE, startTrigger, type TriggerHandle, type WorkflowJson } from '../../support/n8n-engine';
 import { describeEachNodeStore, type NodeStore } from '../../support/nodeStores';
 import { PIPELINE_NODE_TYPES } from '../../support/pipeline';
 import { Dovecot, describeWithDovecot } from '../../support/dovecot';

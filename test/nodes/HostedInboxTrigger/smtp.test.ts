@@ -1,5 +1,4 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeOperationError, type IDataObject, type INodeParameters } from 'n8n-workflow';
@@ -7,11 +6,12 @@ import { createTransport } from 'nodemailer';
 
 import { intakeItemSchema } from '../../../core/item';
 import { HostedInboxTrigger } from '../../../nodes/HostedInboxTrigger/HostedInboxTrigger.node';
-import { codeNode, packageNodeTypes, PACKAGE, n8nLogger, startTrigger, type TriggerHandle, type WorkflowJson } from '../../support/n8n';
+import { codeNode, packageNodeTypes, PACKAGE, n8nLogger, startTrigger, type TriggerHandle, type WorkflowJson } from '../../support/n8n-engine';
 import { runCli } from '../../support/cli';
 import { CORPUS, corpus } from '../../support/items';
 import { describeEachNodeStore, type NodeStore } from '../../support/nodeStores';
 import { PIPELINE_NODE_TYPES } from '../../support/pipeline';
+import { freePort } from '../../support/ports';
 import { arcSeal, compose, rewriteHeader, sign, testWorld } from '../../fixtures/mail';
 
 const zoneDir = mkdtempSync(join(tmpdir(), 'hi-zones-'));
@@ -22,14 +22,6 @@ function zoneFile(name: string, zone: object): string {
 	const path = join(zoneDir, `${name}.json`);
 	writeFileSync(path, JSON.stringify(zone));
 	return path;
-}
-
-async function freePort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as { port: number };
-	await new Promise<void>((resolve) => server.close(() => resolve()));
-	return port;
 }
 
 /** A failure switch the downstream node reads: message subjects that should fail their first execution. */

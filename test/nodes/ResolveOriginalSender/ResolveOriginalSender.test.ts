@@ -2,7 +2,7 @@ import type { IDataObject, ILoadOptionsFunctions, INodeExecutionData, INodeParam
 
 import { getAgents, getTeams, searchAgents } from '../../../nodes/shared/agentPickers';
 import { corpus, corpusItem, googleGroupsItem, intakeItem, manualForwardItem } from '../../support/items';
-import { runWorkflow } from '../../support/n8n';
+import { runWorkflow } from '../../support/n8n-engine';
 import { describeEachNodeStore } from '../../support/nodeStores';
 import { pipelineWorkflow, PIPELINE_NODE_TYPES } from '../../support/pipeline';
 

@@ -2,7 +2,7 @@ import type { IDataObject } from 'n8n-workflow';
 
 import type { Agent } from '../../../core/store/types';
 import { intakeItem } from '../../support/items';
-import { runWorkflow } from '../../support/n8n';
+import { runWorkflow } from '../../support/n8n-engine';
 import { describeEachNodeStore } from '../../support/nodeStores';
 import { pipelineWorkflow, PIPELINE_NODE_TYPES } from '../../support/pipeline';
 

@@ -13,7 +13,7 @@ import { ResolveOriginalSender } from '../../../nodes/ResolveOriginalSender/Reso
 import { SendTeamEmail } from '../../../nodes/SendTeamEmail/SendTeamEmail.node';
 import { startSmtpSink, type SmtpSink } from '../../core/outbound/smtp-sink';
 import { intakeItem } from '../../support/items';
-import { packageNodeTypes, PACKAGE, runWorkflow, type WorkflowJson } from '../../support/n8n';
+import { packageNodeTypes, PACKAGE, runWorkflow, type WorkflowJson } from '../../support/n8n-engine';
 import { describeEachNodeStore, type NodeStore } from '../../support/nodeStores';
 
 const NODE_TYPES = packageNodeTypes(SendTeamEmail, HostedInbox, ResolveOriginalSender);

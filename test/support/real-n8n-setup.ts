@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 
 import { SMTPServer } from 'smtp-server';
 
-import { REPO_ROOT } from './n8n';
+import { REPO_ROOT } from './real-n8n';
 
 const execFileAsync = promisify(execFile);
 

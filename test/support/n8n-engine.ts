@@ -2,6 +2,7 @@
  * In-process n8n harness: runs workflow JSON through n8n-core's own WorkflowExecute and activates trigger nodes
  * through n8n-core's ActiveWorkflowTriggers / TriggersAndPollers / TriggerContext, as the n8n CLI does,
  * with plain-object additionalData and in-memory credentials. Nothing here mocks the execution engine.
+ * (A whole n8n installed and started for end-to-end runs is real-n8n.ts.)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

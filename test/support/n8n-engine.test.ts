@@ -1,6 +1,6 @@
 import { NodeOperationError, type IDataObject, type INodeParameters, type INodeType, type IPollFunctions, type IRun, type ITriggerFunctions } from 'n8n-workflow';
 
-import { codeNode, runWorkflow, startTrigger, useFilesystemBinaryData, type WorkflowJson } from './n8n';
+import { codeNode, runWorkflow, startTrigger, useFilesystemBinaryData, type WorkflowJson } from './n8n-engine';
 
 /** An action node that multiplies `value` by its (expression-capable) factor parameter and needs a credential. */
 const Multiply: INodeType = {

@@ -2,15 +2,17 @@
  * A real n8n for end-to-end runs: installed from the npm registry into a cache outside the repo
  * (install-n8n.sh), with this package installed the way n8n's community-node installer does it,
  * started headless on loopback (regular mode on SQLite, or queue mode on PostgreSQL + Redis with one worker),
- * driven through its CLI (import) and its public API (activate, executions). Used by test/e2e and the demo.
+ * driven through its CLI (import) and its public API (activate, executions). Used by test/e2e, the demo and bench:imap:n8n;
+ * the in-process harness that runs our nodes in n8n's engine without an n8n is n8n-engine.ts.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+
+import { freePort } from './ports';
 
 const execFileAsync = promisify(execFile);
 
@@ -104,31 +106,6 @@ export async function installPackage(userFolder: string, tarball: string): Promi
 		path.join(nodesDir, 'package.json'),
 		JSON.stringify({ name: 'installed-nodes', private: true, dependencies: { [PACKAGE_NAME]: manifest.version } }, null, 2),
 	);
-}
-
-export async function freePort(): Promise<number> {
-	return await new Promise((resolve, reject) => {
-		const server = net.createServer();
-		server.once('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const { port } = server.address() as net.AddressInfo;
-			server.close(() => resolve(port));
-		});
-	});
-}
-
-export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 60_000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	while (Date.now() < deadline) {
-		const open = await new Promise<boolean>((resolve) => {
-			const socket = net.connect(port, host);
-			socket.once('connect', () => (socket.destroy(), resolve(true)));
-			socket.once('error', () => resolve(false));
-		});
-		if (open) return;
-		await sleep(250);
-	}
-	throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
 }
 
 /**
