@@ -1,6 +1,6 @@
 import type { ParsedMail } from 'mailparser';
 
-import { domainOf } from '../../address';
+import { domainOf, isEmailAddress } from '../../address';
 import type { InboxConfig } from '../../inbox';
 import { alignedWith, arcVouchFor } from '../authentication';
 import { forwardReadingText, readForwardedBlock, withoutForwardPrefixes } from '../forwarded-block';
@@ -102,7 +102,7 @@ function autoForwarder(state: IntakeState, parsed: ParsedMail): { by: string; ev
 	const resent = parseAddresses(firstHeader(parsed, 'resent-from') ?? firstHeader(parsed, 'resent-sender'))[0];
 	if (resent) return { by: resent.address, evidence: `Resent-From: ${resent.address} (a redirect that keeps the author)` };
 	const forwardedFor = firstHeader(parsed, 'x-forwarded-for');
-	const forwardedForAddress = forwardedFor?.split(/[\s,]+/).find((t) => t.includes('@'))?.replace(/[<>]/g, '');
+	const forwardedForAddress = forwardedFor?.split(/[\s,]+/).map((t) => t.replace(/[<>]/g, '')).find(isEmailAddress);
 	if (forwardedForAddress) return { by: forwardedForAddress.toLowerCase(), evidence: `X-Forwarded-For: ${forwardedFor} (Gmail auto-forward)` };
 	const returnPath = state.envelope.mailFrom ?? parseAddresses(firstHeader(parsed, 'return-path'))[0]?.address ?? null;
 	const caf = returnPath ? /^([^+@]+)\+caf_=[^@]*@(.+)$/i.exec(returnPath) : null;

@@ -1,4 +1,5 @@
 import { NodeOperationError, type IDataObject, type ITriggerFunctions, type ITriggerResponse } from 'n8n-workflow';
+import { isEmailAddress } from '../../../core/address';
 
 import { Heartbeat } from '../../../core/health/heartbeat';
 import { createImapIntake, logTooLarge } from '../../../core/imap/intake';
@@ -56,7 +57,7 @@ export async function startImapMode(this: ITriggerFunctions): Promise<ITriggerRe
 	const connection = connectionFrom(await this.getCredentials('imap'));
 	if (!connection.host) throw new NodeOperationError(this.getNode(), 'The IMAP credential has no host');
 	const mailbox = String(this.getNodeParameter('mailbox', 'INBOX')).trim() || 'INBOX';
-	const address = String(this.getNodeParameter('mailboxAddress', '')).trim() || (connection.user.includes('@') ? connection.user : '');
+	const address = String(this.getNodeParameter('mailboxAddress', '')).trim() || (isEmailAddress(connection.user) ? connection.user : '');
 	if (!address) throw new NodeOperationError(this.getNode(), "Set the inbox address: the IMAP user is not an email address");
 	let inbox;
 	try {
