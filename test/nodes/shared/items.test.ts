@@ -5,7 +5,7 @@
 import type { IDataObject, INode } from 'n8n-workflow';
 
 import { intakeItem } from '../../support/items';
-import { runWorkflow, type WorkflowJson } from '../../support/n8n';
+import { runWorkflow, type WorkflowJson } from '../../support/n8n-engine';
 import { describeEachNodeStore } from '../../support/nodeStores';
 import { PIPELINE_NODE_TYPES } from '../../support/pipeline';
 
