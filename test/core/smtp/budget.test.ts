@@ -1,8 +1,7 @@
-import { createServer } from 'node:net';
-
 import { BUDGET_NOTE_INTERVAL_MS, InFlightBudget } from '../../../core/smtp/budget';
 import { attachHostedInbox, DEFAULT_LISTENER_SETTINGS, type AttachedInbox, type HostedInboxBinding, type ListenerSettings } from '../../../core/smtp/listener';
 import type { SmtpReply } from '../../../core/replies';
+import { freePort } from '../../support/ports';
 import { messageOfSize, RawSmtpClient } from './smtp-client';
 
 const KB = 1024;
@@ -84,14 +83,6 @@ async function send(client: RawSmtpClient, bytes: number, to = ADDRESS): Promise
 
 /** Loopback bytes reach the listener within milliseconds: after this, a written message part is counted. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
-
-async function freePort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as { port: number };
-	await new Promise<void>((resolve) => server.close(() => resolve()));
-	return port;
-}
 
 describe("SMTP listener's in-flight byte budget", () => {
 	test('a message past the budget others hold is drained and deferred with 451 4.3.1, noted once a minute to every inbox on the port, and admitted once they finish', async () => {
