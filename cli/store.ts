@@ -11,7 +11,8 @@ import { listSpool, redriveFailed } from '../core/spool/spool';
 import { defaultEmbeddedPath, openStore, parseStoreArg, type StoreOptions } from '../core/store/open';
 import { attempt, settle } from '../core/store/sql';
 import { seedStore } from '../core/store/seed';
-import { StoreInputError, type Agent, type SpoolEntry } from '../core/store/types';
+import { type Agent, type SpoolEntry } from '../core/store/types';
+import { InvalidInputError } from '../core/errors';
 import type { Store } from '../core/store/roles';
 
 export const STORE_USAGE =
@@ -291,7 +292,7 @@ export async function storeCommand(args: string[]): Promise<number> {
 	const outcome = await settle(run(args));
 	if (outcome.ok) return outcome.value;
 	const error = outcome.error as Error;
-	const usage = error instanceof UsageError || error instanceof StoreInputError;
+	const usage = error instanceof UsageError || error instanceof InvalidInputError;
 	process.stderr.write(`hosted-inbox store: ${(error.message ?? String(error)).split('\n')[0]}\n`);
 	return usage ? 2 : 1;
 }

@@ -1,5 +1,6 @@
 import type { IntakeItem } from '../item';
-import { StoreInputError, type Contact, type Conversation, type RecordMessageInput, type StoredMessage } from '../store/types';
+import { type Contact, type Conversation, type RecordMessageInput, type StoredMessage } from '../store/types';
+import { InvalidInputError } from '../errors';
 import type { Store } from '../store/roles';
 
 /** Settings of the Resolve Original Sender step, with the documented defaults. */
@@ -149,7 +150,7 @@ async function startedConversation(store: Store, message: StoredMessage): Promis
 export async function resolveOriginalSender(store: Store, item: IntakeItem, options: Partial<ResolveOptions> = {}): Promise<ResolveOutcome> {
 	if (item.kind === 'forwarding-confirmation' || item.kind === 'forwarding-test') {
 		// Provider confirmations and our forwarding tests never become contacts: the node is wired to the wrong output.
-		throw new StoreInputError(`This item is a ${item.kind}, which never becomes a contact: connect the trigger's Message output here, not its Forwarding confirmation output`);
+		throw new InvalidInputError(`This item is a ${item.kind}, which never becomes a contact: connect the trigger's Message output here, not its Forwarding confirmation output`);
 	}
 	const settings = { ...DEFAULT_RESOLVE_OPTIONS, ...options };
 	const id = await inboxId(store, item.inbox.address);

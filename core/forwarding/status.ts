@@ -1,5 +1,6 @@
 import type { Verification } from '../intake/types';
-import { StoreInputError, type ForwardingCheck, type Inbox, type IntakeLogEntry, type IntakeLogKind } from '../store/types';
+import { type ForwardingCheck, type Inbox, type IntakeLogEntry, type IntakeLogKind } from '../store/types';
+import { InvalidInputError } from '../errors';
 import type { ForwardingCheckStore, InboxStore, IntakeLogStore } from '../store/roles';
 import type { ForwardingEvidence } from './evidence';
 
@@ -179,7 +180,7 @@ async function statusOf(store: ForwardingStatusStore, inbox: Inbox, check: Forwa
 /** The latest check per inbox (status `unknown` for an inbox never checked); one inbox when `inbox` (address or id) is given. */
 export async function forwardingStatus(store: ForwardingStatusStore, inbox?: string): Promise<ForwardingStatus[]> {
 	const one = inbox ? await store.getInbox(inbox) : null;
-	if (inbox && !one) throw new StoreInputError(`Unknown inbox "${inbox}": no inbox has this address or ID (a Hosted Inbox Trigger registers it when activated)`);
+	if (inbox && !one) throw new InvalidInputError(`Unknown inbox "${inbox}": no inbox has this address or ID (a Hosted Inbox Trigger registers it when activated)`);
 	const inboxes = one ? [one] : await store.listInboxes();
 	const checks = await store.latestForwardingChecks(one?.id);
 	const byInbox = new Map(checks.map((check) => [check.inboxId, check]));

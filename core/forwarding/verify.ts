@@ -1,5 +1,6 @@
 import type { SendRaw } from '../outbound/transport';
-import { StoreInputError, type ForwardingCheck } from '../store/types';
+import { type ForwardingCheck } from '../store/types';
+import { InvalidInputError } from '../errors';
 import type { ForwardingCheckStore, InboxStore } from '../store/roles';
 import { withoutToken } from './status';
 import { composeForwardingTest } from './test-message';
@@ -43,13 +44,13 @@ export async function verifyForwarding(
 	deps: { store: InboxStore & ForwardingCheckStore; send: SendRaw },
 ): Promise<VerifyForwardingResult> {
 	const inbox = await deps.store.getInbox(request.inbox.trim());
-	if (!inbox) throw new StoreInputError(`Unknown inbox "${request.inbox}": no inbox has this address or ID (a Hosted Inbox Trigger registers it when activated)`);
+	if (!inbox) throw new InvalidInputError(`Unknown inbox "${request.inbox}": no inbox has this address or ID (a Hosted Inbox Trigger registers it when activated)`);
 	const timeoutMs = request.timeoutMs ?? DEFAULT_FORWARDING_TIMEOUT_MS;
-	if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new StoreInputError(`The forwarding check timeout must be a positive duration, not ${timeoutMs} ms`);
+	if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new InvalidInputError(`The forwarding check timeout must be a positive duration, not ${timeoutMs} ms`);
 	const now = request.now ?? new Date();
 	const deadline = new Date(now.getTime() + timeoutMs);
 	if (request.publicAddress.trim().toLowerCase() === inbox.address.toLowerCase()) {
-		throw new StoreInputError(`The public address is the hosted address ${inbox.address} itself: nothing would be forwarded. Give the address customers write to (e.g. support@company.com)`);
+		throw new InvalidInputError(`The public address is the hosted address ${inbox.address} itself: nothing would be forwarded. Give the address customers write to (e.g. support@company.com)`);
 	}
 	const token = newForwardingToken(inbox.address);
 	const message = await composeForwardingTest({

@@ -1,4 +1,5 @@
-import { StoreInputError, type Inbox, type TriggerHeartbeat } from '../store/types';
+import { type Inbox, type TriggerHeartbeat } from '../store/types';
+import { InvalidInputError } from '../errors';
 import type { InboxStore } from '../store/roles';
 
 /**
@@ -37,7 +38,7 @@ export async function inboxHealth(store: InboxStore, options: { inbox?: string; 
 	let inboxes: Inbox[];
 	if (options.inbox) {
 		const inbox = await store.getInbox(options.inbox);
-		if (!inbox) throw new StoreInputError(`Unknown inbox: ${options.inbox}`);
+		if (!inbox) throw new InvalidInputError(`Unknown inbox: ${options.inbox}`);
 		inboxes = [inbox];
 	} else inboxes = await store.listInboxes();
 	return await Promise.all(

@@ -155,7 +155,7 @@ export async function sendTeamEmail(request: TeamEmailRequest, deps: TeamEmailDe
 	}
 
 	const inbox = await store.registerInbox({ address: inboxAddress, fromName: registeredFromName(request.fromName), fromAddress: request.fromAddress?.trim() ? fromAddress : null }).catch((error: Error) => {
-		throw error.name === 'StoreInputError' && /from-name/i.test(error.message) ? new OutboundError('from-name-taken', error.message) : error;
+		throw error.name === 'InvalidInputError' && /from-name/i.test(error.message) ? new OutboundError('from-name-taken', error.message) : error;
 	});
 	if (conversation && conversation.inboxId !== inbox.id) throw new OutboundError('missing-conversation', `Conversation ${conversation.id} belongs to another inbox than ${inboxAddress}`);
 	if (!contact) {

@@ -1,7 +1,8 @@
 import type { Flag } from '../flags';
 import type { IntakeDecision } from '../intake/types';
 import { headerSummary } from '../spool/spool';
-import { StoreInputError, type SpoolEntry } from '../store/types';
+import { type SpoolEntry } from '../store/types';
+import { InvalidInputError } from '../errors';
 import type { QuarantineStore, SpoolStore } from '../store/roles';
 
 /** A quarantined message as a reviewer sees it: who wrote it, about what, when, and why it is held. */
@@ -38,7 +39,7 @@ export async function listQuarantine(store: QuarantineStore & SpoolStore, filter
 
 export async function getQuarantined(store: QuarantineStore & SpoolStore, id: string): Promise<QuarantinedMessage> {
 	const entry = await store.spoolGet(id);
-	if (!entry || entry.status !== 'quarantined') throw new StoreInputError(`No quarantined message with id ${id} (unknown, already released or deleted)`);
+	if (!entry || entry.status !== 'quarantined') throw new InvalidInputError(`No quarantined message with id ${id} (unknown, already released or deleted)`);
 	return await summaryOf(entry, entry.raw);
 }
 

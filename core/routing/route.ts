@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Assignment } from '../item';
-import { StoreInputError, type Agent, type Conversation, type Team } from '../store/types';
+import { type Agent, type Conversation, type Team } from '../store/types';
+import { InvalidInputError } from '../errors';
 import type { Store } from '../store/roles';
 import { checkAvailability } from './availability';
 
@@ -193,7 +194,7 @@ export async function routeConversation(
 ): Promise<RouteResult> {
 	const settings = { ...DEFAULT_ROUTING_OPTIONS, ...options };
 	const conversation = await store.getConversation(conversationId);
-	if (!conversation) throw new StoreInputError(`Conversation ${conversationId} is not in the store`);
+	if (!conversation) throw new InvalidInputError(`Conversation ${conversationId} is not in the store`);
 	const members = new Map((await store.listInboxAgents(conversation.inboxId)).map((a) => [a.id, a]));
 	const ctx: Context = { store, conversation, members, now };
 

@@ -6,7 +6,7 @@ import { PostgresDriver, quoteIdent, type PostgresConnection } from './postgres'
 import { embeddedEngineAvailable, openSqliteDriver } from './sqlite';
 import { settle } from './sql';
 import { sqlStore } from './sql-store';
-import { StoreInputError } from './types';
+import { InvalidInputError } from '../errors';
 import type { Store } from './roles';
 
 export { embeddedEngineAvailable } from './sqlite';
@@ -47,15 +47,15 @@ export function defaultEmbeddedPath(n8nUserFolder: string | undefined): string {
 /** `--store`: a postgres:// (or postgresql://) URL, else a filesystem path to the embedded store. `?schema=` picks the PostgreSQL schema. */
 export function parseStoreArg(value: string): StoreOptions {
 	const arg = String(value ?? '').trim();
-	if (arg === '') throw new StoreInputError('--store needs a file path or a postgres:// URL');
+	if (arg === '') throw new InvalidInputError('--store needs a file path or a postgres:// URL');
 	if (/^postgres(ql)?:\/\//i.test(arg)) {
-		if (!URL.canParse(arg)) throw new StoreInputError(`--store: not a valid PostgreSQL URL: ${arg}`);
+		if (!URL.canParse(arg)) throw new InvalidInputError(`--store: not a valid PostgreSQL URL: ${arg}`);
 		const url = new URL(arg);
 		const schema = url.searchParams.get('schema') ?? undefined;
 		url.searchParams.delete('schema');
 		return { engine: 'postgres', connectionString: url.toString(), ...(schema ? { schema } : {}) };
 	}
-	if (/^[a-z][a-z0-9+.-]*:\/\//i.test(arg)) throw new StoreInputError(`--store: unsupported URL ${arg} (use a file path or postgres://...)`);
+	if (/^[a-z][a-z0-9+.-]*:\/\//i.test(arg)) throw new InvalidInputError(`--store: unsupported URL ${arg} (use a file path or postgres://...)`);
 	return { engine: 'sqlite', path: arg };
 }
 
@@ -65,11 +65,11 @@ export function parseStoreArg(value: string): StoreOptions {
  */
 export function assertEmbeddedAllowed(queueMode: boolean): void {
 	if (queueMode) {
-		throw new StoreInputError(
+		throw new InvalidInputError(
 			'n8n runs in queue mode (EXECUTIONS_MODE=queue): the embedded hosted-inbox store would give each worker its own data. ' +
 				"Select the PostgreSQL store (Store: PostgreSQL with n8n's Postgres credential), shared by main and workers.",
 		);
 	}
 	const available = embeddedEngineAvailable();
-	if (!available.ok) throw new StoreInputError(available.reason);
+	if (!available.ok) throw new InvalidInputError(available.reason);
 }

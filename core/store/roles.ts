@@ -16,7 +16,7 @@ export interface StoreConnection {
 
 /** Inboxes, and the agents who work each one. */
 export interface InboxStore {
-	/** Create or update the inbox by address; a fromName held by another inbox is a StoreInputError naming it. */
+	/** Create or update the inbox by address; a fromName held by another inbox is a InvalidInputError naming it. */
 	registerInbox(input: { address: string; fromName?: string | null; fromAddress?: string | null; retention?: InboxRetention | null }): Promise<Inbox>;
 	getInbox(address: string): Promise<Inbox | null>;
 	listInboxes(): Promise<Inbox[]>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
-import { StoreInputError, type Agent } from './types';
+import { type Agent } from './types';
+import { InvalidInputError } from '../errors';
 import type { Store } from './roles';
 import { checkAvailability, checkCapacity, checkEmail, checkWorkingHours } from './validate';
 
@@ -30,7 +31,7 @@ function parseSeed(data: unknown) {
 	const parsed = seedFileSchema.safeParse(data);
 	if (!parsed.success) {
 		const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(file)'}: ${issue.message}`);
-		throw new StoreInputError(`Seed file does not fit: ${problems.join('; ')}`);
+		throw new InvalidInputError(`Seed file does not fit: ${problems.join('; ')}`);
 	}
 	const seed = parsed.data;
 	checkEmail(seed.inbox, 'inbox');
@@ -56,7 +57,7 @@ export async function seedStore(store: Store, data: unknown): Promise<SeedCounts
 	const referenced = [...seed.teams.flatMap((team) => team.members), ...seed.contacts.flatMap((contact) => (contact.owner ? [contact.owner] : []))];
 	for (const email of referenced) {
 		if (!known.has(email.trim().toLowerCase()) && !(await store.getAgent(email))) {
-			throw new StoreInputError(`Seed file names an agent that is neither in the file nor in the store: ${email}`);
+			throw new InvalidInputError(`Seed file names an agent that is neither in the file nor in the store: ${email}`);
 		}
 	}
 

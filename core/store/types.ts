@@ -309,14 +309,6 @@ export interface SendingDomain {
 	lastCheck: Record<string, unknown> | null;
 }
 
-/** Raised for bad input (unknown id, invalid email, missing conversation): nothing was changed. */
-export class StoreInputError extends Error {
-	constructor(message: string) {
-		super(message);
-		this.name = 'StoreInputError';
-	}
-}
-
 /** Raised when the store cannot be reached (PostgreSQL down, file unreadable). */
 export class StoreUnavailableError extends Error {
 	constructor(message: string, readonly cause?: unknown) {

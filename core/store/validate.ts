@@ -1,28 +1,29 @@
 import { isEmailAddress } from '../address';
 import { attempt } from './sql';
-import { StoreInputError, type Availability, type InboxRetention, type WorkingHours } from './types';
+import { type Availability, type InboxRetention, type WorkingHours } from './types';
+import { InvalidInputError } from '../errors';
 
-/** The address as given (trimmed) and its case-insensitive key; a StoreInputError names a malformed one. */
+/** The address as given (trimmed) and its case-insensitive key; a InvalidInputError names a malformed one. */
 export function checkEmail(value: unknown, what: string): { email: string; key: string } {
 	const email = typeof value === 'string' ? value.trim() : '';
-	if (!isEmailAddress(email)) throw new StoreInputError(`Invalid ${what} email address: ${JSON.stringify(value)}`);
+	if (!isEmailAddress(email)) throw new InvalidInputError(`Invalid ${what} email address: ${JSON.stringify(value)}`);
 	return { email, key: email.toLowerCase() };
 }
 
 export function checkText(value: unknown, what: string): string {
-	if (typeof value !== 'string' || value.trim() === '') throw new StoreInputError(`${what} must be a non-empty text`);
+	if (typeof value !== 'string' || value.trim() === '') throw new InvalidInputError(`${what} must be a non-empty text`);
 	return value.trim();
 }
 
 export function checkAvailability(value: unknown): Availability {
-	if (value !== 'available' && value !== 'away') throw new StoreInputError(`Availability must be "available" or "away", not ${JSON.stringify(value)}`);
+	if (value !== 'available' && value !== 'away') throw new InvalidInputError(`Availability must be "available" or "away", not ${JSON.stringify(value)}`);
 	return value;
 }
 
 export function checkCapacity(value: unknown): number | null {
 	if (value === null || value === undefined) return null;
 	if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-		throw new StoreInputError(`Capacity must be a whole number of open conversations (0 or more) or empty, not ${JSON.stringify(value)}`);
+		throw new InvalidInputError(`Capacity must be a whole number of open conversations (0 or more) or empty, not ${JSON.stringify(value)}`);
 	}
 	return value;
 }
@@ -33,15 +34,15 @@ export function checkWorkingHours(value: unknown): WorkingHours | null {
 	if (value === null || value === undefined) return null;
 	const hours = value as WorkingHours;
 	if (typeof hours !== 'object' || typeof hours.timeZone !== 'string' || typeof hours.days !== 'object' || hours.days === null) {
-		throw new StoreInputError('Working hours need a timeZone and days ({"0".."6": {start, end}})');
+		throw new InvalidInputError('Working hours need a timeZone and days ({"0".."6": {start, end}})');
 	}
 	if (!attempt(() => new Intl.DateTimeFormat('en-US', { timeZone: hours.timeZone })).ok) {
-		throw new StoreInputError(`Unknown time zone in working hours: ${JSON.stringify(hours.timeZone)}`);
+		throw new InvalidInputError(`Unknown time zone in working hours: ${JSON.stringify(hours.timeZone)}`);
 	}
 	for (const [day, span] of Object.entries(hours.days)) {
-		if (!/^[0-6]$/.test(day)) throw new StoreInputError(`Working hours day must be 0 (Sunday) to 6 (Saturday), not ${JSON.stringify(day)}`);
+		if (!/^[0-6]$/.test(day)) throw new InvalidInputError(`Working hours day must be 0 (Sunday) to 6 (Saturday), not ${JSON.stringify(day)}`);
 		if (!span || !HHMM.test(span.start) || !HHMM.test(span.end) || span.start >= span.end) {
-			throw new StoreInputError(`Working hours for day ${day} need start < end as "HH:MM", got ${JSON.stringify(span)}`);
+			throw new InvalidInputError(`Working hours for day ${day} need start < end as "HH:MM", got ${JSON.stringify(span)}`);
 		}
 	}
 	return { timeZone: hours.timeZone, days: { ...hours.days } };
@@ -53,7 +54,7 @@ export function checkRetention(value: unknown): InboxRetention | null {
 	const retention = value as Record<string, unknown>;
 	const days = (name: keyof InboxRetention): number => {
 		const n = retention[name];
-		if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new StoreInputError(`Retention ${name} must be a whole number of days (0 keeps for ever), not ${JSON.stringify(n)}`);
+		if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new InvalidInputError(`Retention ${name} must be a whole number of days (0 keeps for ever), not ${JSON.stringify(n)}`);
 		return n;
 	};
 	return { deliveredRawDays: days('deliveredRawDays'), quarantineDays: days('quarantineDays'), intakeLogDays: days('intakeLogDays') };

@@ -1,5 +1,6 @@
 import type { TicketItem } from '../item';
-import { StoreInputError, type Ticket } from '../store/types';
+import { type Ticket } from '../store/types';
+import { InvalidInputError } from '../errors';
 import type { AgentStore, TicketStore } from '../store/roles';
 import { DEFAULT_TICKET_STAGE } from './stage';
 
@@ -43,7 +44,7 @@ export async function createTicket(
 	let ownerId = context.assigneeId;
 	if (!blank(options.owner)) {
 		const owner = await store.getAgent(options.owner as string);
-		if (!owner) throw new StoreInputError(`Ticket owner "${options.owner}" is not an agent in the store`);
+		if (!owner) throw new InvalidInputError(`Ticket owner "${options.owner}" is not an agent in the store`);
 		ownerId = owner.id;
 	}
 	const { ticket, created } = await store.createTicketOnce(conversationId, {

@@ -3,7 +3,8 @@ import { ZodError, type ZodType, type ZodTypeDef } from 'zod';
 
 import { ItemShapeError, parseItem } from '../../core/item';
 import { SendingDomainError } from '../../core/sending-domain/records';
-import { StoreInputError, StoreUnavailableError } from '../../core/store/types';
+import { StoreUnavailableError } from '../../core/store/types';
+import { InvalidInputError } from '../../core/errors';
 
 /** "Nothing was changed" is true for every input error the core raises: it validates before it writes. */
 const UNCHANGED = 'Nothing was changed.';
@@ -18,7 +19,7 @@ export function toNodeError(node: INode, error: unknown, itemIndex?: number): No
 		const problems = error.issues.map((issue) => `${issue.path.join('.') || 'value'}: ${issue.message}`);
 		return new NodeOperationError(node, `Invalid input: ${problems.join('; ')}`, { itemIndex, description: UNCHANGED });
 	}
-	if (error instanceof StoreInputError || error instanceof ItemShapeError || error instanceof SendingDomainError) {
+	if (error instanceof InvalidInputError || error instanceof ItemShapeError || error instanceof SendingDomainError) {
 		return new NodeOperationError(node, error.message, { itemIndex, description: UNCHANGED });
 	}
 	if (error instanceof StoreUnavailableError) {

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 
 import type { AgentStore } from '../roles';
 import type { Row, SqlDriver, SqlExecutor, SqlValue } from '../sql';
-import { StoreInputError, type Agent, type Availability, type Team } from '../types';
+import { type Agent, type Availability, type Team } from '../types';
+import { InvalidInputError } from '../../errors';
 import { checkAvailability, checkCapacity, checkEmail, checkText, checkWorkingHours } from '../validate';
 
 import { now } from './clock';
@@ -49,7 +50,7 @@ export function agentStore(db: SqlDriver): AgentStore {
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9) ON CONFLICT (email_key) DO NOTHING RETURNING *`,
 				[randomUUID(), email, key, firstName, fullName, availability, workingHours ? JSON.stringify(workingHours) : null, capacity, at],
 			);
-			if (!row) throw new StoreInputError(`An agent with the email ${email} already exists`);
+			if (!row) throw new InvalidInputError(`An agent with the email ${email} already exists`);
 			return toAgent(row);
 		},
 
@@ -69,7 +70,7 @@ export function agentStore(db: SqlDriver): AgentStore {
 			}
 			if (patch.capacity !== undefined) set('capacity', checkCapacity(patch.capacity));
 			if (patch.active !== undefined) {
-				if (typeof patch.active !== 'boolean') throw new StoreInputError(`active must be true or false, not ${JSON.stringify(patch.active)}`);
+				if (typeof patch.active !== 'boolean') throw new InvalidInputError(`active must be true or false, not ${JSON.stringify(patch.active)}`);
 				set('active', patch.active ? 1 : 0);
 			}
 			set('updated_at', now());
@@ -100,7 +101,7 @@ export function agentStore(db: SqlDriver): AgentStore {
 				teamName.toLowerCase(),
 				now(),
 			]);
-			if (!row) throw new StoreInputError(`A team named "${teamName}" already exists`);
+			if (!row) throw new InvalidInputError(`A team named "${teamName}" already exists`);
 			return { id: String(row.id), name: String(row.name), memberIds: [] };
 		},
 

@@ -1,4 +1,4 @@
-import { StoreInputError } from '../types';
+import { InvalidInputError } from '../../errors';
 
 let lastNow = 0;
 
@@ -11,9 +11,9 @@ export function now(): string {
 	return new Date(lastNow).toISOString();
 }
 
-/** A time a caller gives, as the store keeps it (ISO, UTC); a StoreInputError names anything else. */
+/** A time a caller gives, as the store keeps it (ISO, UTC); a InvalidInputError names anything else. */
 export function checkTimestamp(value: unknown, what: string): string {
 	const date = typeof value === 'string' ? new Date(value) : null;
-	if (!date || Number.isNaN(date.getTime())) throw new StoreInputError(`${what} must be an ISO date-time, not ${JSON.stringify(value)}`);
+	if (!date || Number.isNaN(date.getTime())) throw new InvalidInputError(`${what} must be an ISO date-time, not ${JSON.stringify(value)}`);
 	return date.toISOString();
 }

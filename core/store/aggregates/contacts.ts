@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 
 import type { ContactStore } from '../roles';
 import { placeholders, type Row, type SqlDriver } from '../sql';
-import { StoreInputError, type Contact } from '../types';
+import { type Contact } from '../types';
+import { InvalidInputError } from '../../errors';
 import { checkEmail } from '../validate';
 
 import { now } from './clock';
@@ -62,7 +63,7 @@ export function contactStore(db: SqlDriver): ContactStore {
 					'INSERT INTO contacts (id, inbox_id, email, email_key, name, owner_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (inbox_id, email_key) DO NOTHING RETURNING *',
 					[randomUUID(), String(inbox.id), email, key, input.name?.trim() || null, ownerId, at],
 				);
-				if (!row) throw new StoreInputError(`A contact with the email ${email} already exists in the inbox ${String(inbox.address)}`);
+				if (!row) throw new InvalidInputError(`A contact with the email ${email} already exists in the inbox ${String(inbox.address)}`);
 				return toContact(row);
 			});
 		},
@@ -70,7 +71,7 @@ export function contactStore(db: SqlDriver): ContactStore {
 		async updateContact(id, patch) {
 			return db.transaction(async (q) => {
 				const current = await one(q, 'SELECT * FROM contacts WHERE id = $1', [id]);
-				if (!current) throw new StoreInputError(`Unknown contact: ${id}`);
+				if (!current) throw new InvalidInputError(`Unknown contact: ${id}`);
 				const name = patch.name === undefined ? text(current.name) : patch.name?.trim() || null;
 				const ownerId = patch.ownerId === undefined ? text(current.owner_id) : await optionalAgentId(q, patch.ownerId, 'owner agent');
 				const row = await one(q, 'UPDATE contacts SET name = $2, owner_id = $3, updated_at = $4 WHERE id = $1 RETURNING *', [id, name, ownerId, now()]);

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { contentMessageId, fieldsHash, normalizeMessageId } from '../message-id';
 import type { ConversationStore } from '../roles';
 import { placeholders, type Row, type SqlDriver, type SqlExecutor } from '../sql';
-import { StoreInputError, type AssignmentLogEntry, type Conversation, type ConversationStatus, type RecordMessageInput, type RecordMessageResult, type StoredMessage } from '../types';
+import { type AssignmentLogEntry, type Conversation, type ConversationStatus, type RecordMessageInput, type RecordMessageResult, type StoredMessage } from '../types';
+import { InvalidInputError } from '../../errors';
 import { checkText } from '../validate';
 
 import { checkTimestamp, now } from './clock';
@@ -116,13 +117,13 @@ async function logAssignment(q: SqlExecutor, conversationId: string, a: Assignme
 export function conversationStore(db: SqlDriver): ConversationStore {
 	const setStatus = async (id: string, status: ConversationStatus): Promise<Conversation> => {
 		const row = await one(db, 'UPDATE conversations SET status = $2 WHERE id = $1 RETURNING *', [id, status]);
-		if (!row) throw new StoreInputError(`Unknown conversation: ${id}`);
+		if (!row) throw new InvalidInputError(`Unknown conversation: ${id}`);
 		return toConversation(row);
 	};
 
 	return {
 		async recordMessage(input) {
-			if (input.direction !== 'in' && input.direction !== 'out') throw new StoreInputError(`direction must be "in" or "out", not ${JSON.stringify(input.direction)}`);
+			if (input.direction !== 'in' && input.direction !== 'out') throw new InvalidInputError(`direction must be "in" or "out", not ${JSON.stringify(input.direction)}`);
 			const receivedAt = checkTimestamp(input.receivedAt, 'receivedAt');
 			const inReplyTo = messageIds(input.inReplyTo);
 			const references = messageIds(input.references);
@@ -141,7 +142,7 @@ export function conversationStore(db: SqlDriver): ConversationStore {
 			return db
 				.transaction(async (q): Promise<RecordMessageResult> => {
 					const contact = await one(q, 'SELECT inbox_id FROM contacts WHERE id = $1', [input.contactId]);
-					if (!contact || contact.inbox_id !== inboxId) throw new StoreInputError(`Unknown contact ${input.contactId} in the inbox ${String(inbox.address)}`);
+					if (!contact || contact.inbox_id !== inboxId) throw new InvalidInputError(`Unknown contact ${input.contactId} in the inbox ${String(inbox.address)}`);
 					const senderAgentId = await optionalAgentId(q, input.senderAgentId, 'sender agent');
 					const threading = await threadOf(q, {
 						inbox,
@@ -250,7 +251,7 @@ export function conversationStore(db: SqlDriver): ConversationStore {
 			return db.transaction(async (q) => {
 				await conversationRow(q, id);
 				const a = await checkAssignment(q, input);
-				if (!a.assigneeId) throw new StoreInputError('assignConversationIfUnassigned needs an assignee');
+				if (!a.assigneeId) throw new InvalidInputError('assignConversationIfUnassigned needs an assignee');
 				// The WHERE makes it a compare-and-set: of two concurrent routers, exactly one assigns.
 				const assigned = (await q.run('UPDATE conversations SET assignee_id = $2, team_id = $3 WHERE id = $1 AND assignee_id IS NULL', [id, a.assigneeId, a.teamId])) > 0;
 				if (assigned) await logAssignment(q, id, a);
@@ -282,7 +283,7 @@ export function conversationStore(db: SqlDriver): ConversationStore {
 			return db.transaction(async (q) => {
 				const known = new Set((await q.all(`SELECT id FROM agents WHERE id IN (${placeholders(1, ids.length)})`, ids)).map((row) => String(row.id)));
 				const unknown = ids.filter((id) => !known.has(id));
-				if (unknown.length > 0) throw new StoreInputError(`Unknown agent: ${unknown.join(', ')}`);
+				if (unknown.length > 0) throw new InvalidInputError(`Unknown agent: ${unknown.join(', ')}`);
 				const row = await one(
 					q,
 					'INSERT INTO round_robin (pool_key, counter) VALUES ($1, 1) ON CONFLICT (pool_key) DO UPDATE SET counter = round_robin.counter + 1 RETURNING counter',

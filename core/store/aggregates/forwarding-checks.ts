@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 
 import type { ForwardingCheckStore } from '../roles';
 import type { Row, SqlDriver } from '../sql';
-import { StoreInputError, type ForwardingCheck } from '../types';
+import { type ForwardingCheck } from '../types';
+import { InvalidInputError } from '../../errors';
 import { checkEmail, checkText } from '../validate';
 
 import { checkTimestamp, now } from './clock';
@@ -36,7 +37,7 @@ export function forwardingCheckStore(db: SqlDriver): ForwardingCheckStore {
 				"INSERT INTO forwarding_checks (id, inbox_id, public_address, token, status, created_at, deadline, verified_at, evidence) VALUES ($1, $2, $3, $4, 'waiting', $5, $6, NULL, NULL) ON CONFLICT (token) DO NOTHING RETURNING *",
 				[randomUUID(), inboxId, checkEmail(input.publicAddress, 'public forwarding').email, token, now(), checkTimestamp(input.deadline, 'deadline')],
 			);
-			if (!row) throw new StoreInputError('This forwarding check token was already used');
+			if (!row) throw new InvalidInputError('This forwarding check token was already used');
 			return toForwardingCheck(row);
 		},
 

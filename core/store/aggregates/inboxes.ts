@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 
 import type { InboxStore } from '../roles';
 import type { Row, SqlDriver } from '../sql';
-import { StoreInputError, type Inbox } from '../types';
+import { type Inbox } from '../types';
+import { InvalidInputError } from '../../errors';
 import { checkEmail, checkRetention } from '../validate';
 
 import { toAgent } from './agents';
@@ -32,7 +33,7 @@ export function inboxStore(db: SqlDriver): InboxStore {
 			return db.transaction(async (q) => {
 				if (fromName) {
 					const holder = await one(q, 'SELECT address FROM inboxes WHERE from_name_key = $1 AND address_key <> $2', [fromName.toLowerCase(), key]);
-					if (holder) throw new StoreInputError(`The from-name "${fromName}" is already used by the inbox ${String(holder.address)}; one from-name may serve only one hosted address`);
+					if (holder) throw new InvalidInputError(`The from-name "${fromName}" is already used by the inbox ${String(holder.address)}; one from-name may serve only one hosted address`);
 				}
 				const existing = await one(q, `SELECT * FROM inboxes WHERE address_key = $1${db.forUpdate}`, [key]);
 				if (!existing) {

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 
 import type { IntakeLogStore } from '../roles';
 import { placeholders, type Row, type SqlDriver } from '../sql';
-import { StoreInputError, type IntakeLogEntry, type IntakeLogKind } from '../types';
+import { type IntakeLogEntry, type IntakeLogKind } from '../types';
+import { InvalidInputError } from '../../errors';
 
 import { checkTimestamp, now } from './clock';
 import { Filter } from './filter';
@@ -32,7 +33,7 @@ function toIntake(row: Row): IntakeLogEntry {
 export function intakeLogStore(db: SqlDriver): IntakeLogStore {
 	return {
 		async logIntake(entry) {
-			if (!INTAKE_KINDS.includes(entry.kind)) throw new StoreInputError(`Intake log kind must be one of ${INTAKE_KINDS.join(', ')}, not ${JSON.stringify(entry.kind)}`);
+			if (!INTAKE_KINDS.includes(entry.kind)) throw new InvalidInputError(`Intake log kind must be one of ${INTAKE_KINDS.join(', ')}, not ${JSON.stringify(entry.kind)}`);
 			const inboxId = entry.inboxId ? await inboxIdOf(db, entry.inboxId) : null;
 			const row = await one(
 				db,

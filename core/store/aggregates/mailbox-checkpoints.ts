@@ -1,13 +1,13 @@
 import type { MailboxCheckpointStore } from '../roles';
 import type { SqlDriver } from '../sql';
-import { StoreInputError } from '../types';
+import { InvalidInputError } from '../../errors';
 import { checkText } from '../validate';
 
 import { one, unique } from './rows';
 
 function checkUids(uids: number[]): number[] {
 	const checked = unique(uids);
-	if (checked.some((uid) => !Number.isInteger(uid) || uid <= 0)) throw new StoreInputError(`UIDs must be positive whole numbers, got ${JSON.stringify(uids)}`);
+	if (checked.some((uid) => !Number.isInteger(uid) || uid <= 0)) throw new InvalidInputError(`UIDs must be positive whole numbers, got ${JSON.stringify(uids)}`);
 	return checked;
 }
 
@@ -37,7 +37,7 @@ export function mailboxCheckpointStore(db: SqlDriver): MailboxCheckpointStore {
 			const key = checkText(mailboxKey, 'Mailbox key');
 			const validity = checkText(String(uidValidity), 'UIDVALIDITY');
 			const done = checkUids(uids);
-			if (!Number.isInteger(doneThrough) || doneThrough < 0) throw new StoreInputError(`The done-through UID must be a whole number >= 0, got ${doneThrough}`);
+			if (!Number.isInteger(doneThrough) || doneThrough < 0) throw new InvalidInputError(`The done-through UID must be a whole number >= 0, got ${doneThrough}`);
 			await db.transaction(async (q) => {
 				await q.run('INSERT INTO mailbox_checkpoints (mailbox_key, uid_validity) VALUES ($1, $2) ON CONFLICT (mailbox_key) DO NOTHING', [key, validity]);
 				const current = await one(q, `SELECT uid_validity, done_through FROM mailbox_checkpoints WHERE mailbox_key = $1${db.forUpdate}`, [key]);
@@ -73,7 +73,7 @@ export function mailboxCheckpointStore(db: SqlDriver): MailboxCheckpointStore {
 
 		async setMailboxAttempts(mailboxKey, uidValidity, uid, attempts) {
 			const [checked] = checkUids([uid]);
-			if (!Number.isInteger(attempts) || attempts < 1) throw new StoreInputError(`Attempts must be a whole number >= 1, got ${attempts}`);
+			if (!Number.isInteger(attempts) || attempts < 1) throw new InvalidInputError(`Attempts must be a whole number >= 1, got ${attempts}`);
 			// Only under the checkpoint's own UIDVALIDITY: a count for the old numbering would name another message.
 			await db.run(
 				`INSERT INTO mailbox_attempts (mailbox_key, uid_validity, uid, attempts)

@@ -1,6 +1,6 @@
-/** Lookups of what a caller names (an inbox, an agent, a team, a conversation) that turn an unknown one into a StoreInputError. */
+/** Lookups of what a caller names (an inbox, an agent, a team, a conversation) that turn an unknown one into a InvalidInputError. */
 import type { Row, SqlExecutor } from '../sql';
-import { StoreInputError } from '../types';
+import { InvalidInputError } from '../../errors';
 
 import { one } from './rows';
 
@@ -8,7 +8,7 @@ export async function inboxRow(q: SqlExecutor, idOrAddress: string): Promise<Row
 	const row = idOrAddress.includes('@')
 		? await one(q, 'SELECT * FROM inboxes WHERE address_key = $1', [idOrAddress.trim().toLowerCase()])
 		: await one(q, 'SELECT * FROM inboxes WHERE id = $1', [idOrAddress]);
-	if (!row) throw new StoreInputError(`Unknown inbox: ${idOrAddress}`);
+	if (!row) throw new InvalidInputError(`Unknown inbox: ${idOrAddress}`);
 	return row;
 }
 
@@ -25,7 +25,7 @@ export async function agentRow(q: SqlExecutor, idOrEmail: string): Promise<Row |
 
 export async function requireAgent(q: SqlExecutor, idOrEmail: string, what = 'agent'): Promise<Row> {
 	const row = await agentRow(q, idOrEmail);
-	if (!row) throw new StoreInputError(`Unknown ${what}: ${idOrEmail}`);
+	if (!row) throw new InvalidInputError(`Unknown ${what}: ${idOrEmail}`);
 	return row;
 }
 
@@ -42,12 +42,12 @@ export async function teamRow(q: SqlExecutor, idOrName: string): Promise<Row | n
 
 export async function requireTeam(q: SqlExecutor, idOrName: string): Promise<Row> {
 	const row = await teamRow(q, idOrName);
-	if (!row) throw new StoreInputError(`Unknown team: ${idOrName}`);
+	if (!row) throw new InvalidInputError(`Unknown team: ${idOrName}`);
 	return row;
 }
 
 export async function conversationRow(q: SqlExecutor, id: string): Promise<Row> {
 	const row = await one(q, 'SELECT * FROM conversations WHERE id = $1', [id]);
-	if (!row) throw new StoreInputError(`Unknown conversation: ${id}`);
+	if (!row) throw new InvalidInputError(`Unknown conversation: ${id}`);
 	return row;
 }

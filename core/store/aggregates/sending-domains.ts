@@ -1,6 +1,7 @@
 import type { SendingDomainStore } from '../roles';
 import type { Row, SqlDriver } from '../sql';
-import { StoreInputError, type SendingDomain } from '../types';
+import { type SendingDomain } from '../types';
+import { InvalidInputError } from '../../errors';
 import { checkEmail, checkText } from '../validate';
 
 import { now } from './clock';
@@ -46,7 +47,7 @@ export function sendingDomainStore(db: SqlDriver): SendingDomainStore {
 				'UPDATE sending_domains SET verified = $2, verified_at = CASE WHEN $2 = 1 THEN $3 ELSE NULL END, last_check = $4 WHERE domain = $1 RETURNING *',
 				[String(domain).trim().toLowerCase(), verified ? 1 : 0, now(), JSON.stringify(lastCheck ?? {})],
 			);
-			if (!row) throw new StoreInputError(`Unknown sending domain: ${domain}`);
+			if (!row) throw new InvalidInputError(`Unknown sending domain: ${domain}`);
 			return toSendingDomain(row);
 		},
 	};

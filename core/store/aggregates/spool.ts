@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 
 import type { QuarantineStore, SpoolStore } from '../roles';
 import type { Row, SqlDriver } from '../sql';
-import { StoreInputError, type SpoolEntry, type SpoolHead } from '../types';
+import { type SpoolEntry, type SpoolHead } from '../types';
+import { InvalidInputError } from '../../errors';
 import { checkText } from '../validate';
 
 import { checkTimestamp, now } from './clock';
@@ -33,7 +34,7 @@ function toSpool(row: Row): SpoolEntry {
 async function spoolHeads(db: SqlDriver, filter: { inboxId?: string; statuses?: Array<SpoolEntry['status']>; limit?: number }): Promise<SpoolHead[]> {
 	const statuses = filter.statuses ?? SPOOL_STATUSES.filter((status) => status !== 'done');
 	const unknown = statuses.filter((status) => !SPOOL_STATUSES.includes(status));
-	if (unknown.length || statuses.length === 0) throw new StoreInputError(`Spool status must be one of ${SPOOL_STATUSES.join(', ')}, not ${JSON.stringify(unknown[0] ?? null)}`);
+	if (unknown.length || statuses.length === 0) throw new InvalidInputError(`Spool status must be one of ${SPOOL_STATUSES.join(', ')}, not ${JSON.stringify(unknown[0] ?? null)}`);
 	const where = new Filter([SPOOL_HEAD_BYTES]).among('status', statuses).equals('inbox_id', filter.inboxId);
 	const limit = where.param(Math.max(1, Math.trunc(filter.limit ?? 1000)));
 	// substr works on BLOB (SQLite) and bytea (PostgreSQL) alike.
@@ -52,7 +53,7 @@ async function spoolHeads(db: SqlDriver, filter: { inboxId?: string; statuses?: 
 export function spoolStore(db: SqlDriver): SpoolStore & QuarantineStore {
 	return {
 		async spoolPut(input) {
-			if (!Buffer.isBuffer(input.raw)) throw new StoreInputError('Spool entry needs the raw message as a Buffer');
+			if (!Buffer.isBuffer(input.raw)) throw new InvalidInputError('Spool entry needs the raw message as a Buffer');
 			const receivedAt = input.receivedAt ? checkTimestamp(input.receivedAt, 'receivedAt') : now();
 			const row = await one(
 				db,
@@ -86,7 +87,7 @@ export function spoolStore(db: SqlDriver): SpoolStore & QuarantineStore {
 
 		async spoolComplete(id) {
 			const changed = await db.run("UPDATE spool SET status = 'done', last_error = NULL WHERE id = $1", [id]);
-			if (changed === 0) throw new StoreInputError(`Unknown spool entry: ${id}`);
+			if (changed === 0) throw new InvalidInputError(`Unknown spool entry: ${id}`);
 		},
 
 		async spoolFail(id, error, input) {
@@ -95,7 +96,7 @@ export function spoolStore(db: SqlDriver): SpoolStore & QuarantineStore {
 				"UPDATE spool SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3, status = CASE WHEN attempts + 1 >= $4 THEN 'failed' ELSE 'pending' END WHERE id = $1 AND status = 'pending' RETURNING *",
 				[id, String(error), checkTimestamp(input.nextAttemptAt, 'nextAttemptAt'), Math.max(1, Math.trunc(input.maxAttempts))],
 			);
-			if (!row) throw new StoreInputError(`Unknown or finished spool entry: ${id}`);
+			if (!row) throw new InvalidInputError(`Unknown or finished spool entry: ${id}`);
 			return toSpool(row);
 		},
 
@@ -113,7 +114,7 @@ export function spoolStore(db: SqlDriver): SpoolStore & QuarantineStore {
 				"UPDATE spool SET status = 'pending', attempts = 0, next_attempt_at = $2, decision = CASE WHEN $3 = 1 THEN NULL ELSE decision END WHERE id = $1 AND status = 'failed' RETURNING *",
 				[id, checkTimestamp(at, 'at'), recheck ? 1 : 0],
 			);
-			if (!row) throw new StoreInputError(`No failed spool entry with id ${id} (unknown, or not failed: pending, done or quarantined)`);
+			if (!row) throw new InvalidInputError(`No failed spool entry with id ${id} (unknown, or not failed: pending, done or quarantined)`);
 			return toSpool(row);
 		},
 
@@ -130,13 +131,13 @@ export function spoolStore(db: SqlDriver): SpoolStore & QuarantineStore {
 				"UPDATE spool SET status = 'pending', next_attempt_at = $3, released_by = $2, released_at = $3 WHERE id = $1 AND status = 'quarantined' RETURNING *",
 				[id, checkText(by, 'released by'), releasedAt],
 			);
-			if (!row) throw new StoreInputError(`No quarantined message with id ${id} (unknown, already released or deleted)`);
+			if (!row) throw new InvalidInputError(`No quarantined message with id ${id} (unknown, already released or deleted)`);
 			return toSpool(row);
 		},
 
 		async deleteQuarantined(id) {
 			const changed = await db.run("DELETE FROM spool WHERE id = $1 AND status = 'quarantined'", [id]);
-			if (changed === 0) throw new StoreInputError(`No quarantined message with id ${id} (unknown, already released or deleted)`);
+			if (changed === 0) throw new InvalidInputError(`No quarantined message with id ${id} (unknown, already released or deleted)`);
 		},
 	};
 }

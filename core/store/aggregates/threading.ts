@@ -8,7 +8,7 @@
  * agent, or that conversation's contact or a participant in it; otherwise it is refused, and why.
  */
 import { placeholders, type Row, type SqlExecutor } from '../sql';
-import { StoreInputError } from '../types';
+import { InvalidInputError } from '../../errors';
 
 import { conversationRow } from './references';
 import { json, one, text, unique } from './rows';
@@ -43,7 +43,7 @@ const joins = async (thread: Thread, conversationId: string): Promise<Threading>
 const namedByCaller: ThreadingStrategy = async ({ q, inbox, conversationId }) => {
 	if (!conversationId) return undefined;
 	const conversation = await conversationRow(q, conversationId);
-	if (conversation.inbox_id !== String(inbox.id)) throw new StoreInputError(`Conversation ${conversationId} is not in the inbox ${String(inbox.address)}`);
+	if (conversation.inbox_id !== String(inbox.id)) throw new InvalidInputError(`Conversation ${conversationId} is not in the inbox ${String(inbox.address)}`);
 	return { conversation, refused: null };
 };
 

@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { TicketStore } from '../roles';
 import type { Row, SqlDriver } from '../sql';
 import { DEFAULT_TICKET_STAGE } from '../../tickets/stage';
-import { StoreInputError, type Ticket } from '../types';
+import { type Ticket } from '../types';
+import { InvalidInputError } from '../../errors';
 import { checkText } from '../validate';
 
 import { now } from './clock';
@@ -80,7 +81,7 @@ export function ticketStore(db: SqlDriver): TicketStore {
 		async updateTicket(id, patch) {
 			return db.transaction(async (q) => {
 				const current = await one(q, `SELECT * FROM tickets WHERE id = $1${db.forUpdate}`, [id]);
-				if (!current) throw new StoreInputError(`Unknown ticket: ${id}`);
+				if (!current) throw new InvalidInputError(`Unknown ticket: ${id}`);
 				const ticket = toTicket(current);
 				const properties = { ...ticket.properties, ...(patch.properties ?? {}) };
 				for (const [key, value] of Object.entries(properties)) if (value === null) delete properties[key];
@@ -107,7 +108,7 @@ export function ticketStore(db: SqlDriver): TicketStore {
 				CLOSED_STAGE,
 				now(),
 			]);
-			if (!row) throw new StoreInputError(`Unknown ticket: ${id}`);
+			if (!row) throw new InvalidInputError(`Unknown ticket: ${id}`);
 			return toTicket(row);
 		},
 	};

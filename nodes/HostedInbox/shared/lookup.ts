@@ -1,6 +1,7 @@
 import type { IExecuteFunctions } from 'n8n-workflow';
 
-import { StoreInputError, type Agent, type Inbox, type Team, type WorkingHours } from '../../../core/store/types';
+import { type Agent, type Inbox, type Team, type WorkingHours } from '../../../core/store/types';
+import { InvalidInputError } from '../../../core/errors';
 import type { Store } from '../../../core/store/roles';
 
 /** A text parameter, trimmed. */
@@ -9,25 +10,25 @@ export function text(context: IExecuteFunctions, name: string, itemIndex: number
 }
 
 function required(value: string, what: string): string {
-	if (value === '') throw new StoreInputError(`${what} is required`);
+	if (value === '') throw new InvalidInputError(`${what} is required`);
 	return value;
 }
 
 export async function requireInbox(store: Store, address: string): Promise<Inbox> {
 	const inbox = await store.getInbox(required(address, 'Inbox'));
-	if (!inbox) throw new StoreInputError(`Unknown inbox "${address}": no inbox has this address or ID (a Hosted Inbox Trigger registers it when activated)`);
+	if (!inbox) throw new InvalidInputError(`Unknown inbox "${address}": no inbox has this address or ID (a Hosted Inbox Trigger registers it when activated)`);
 	return inbox;
 }
 
 export async function requireAgent(store: Store, idOrEmail: string): Promise<Agent> {
 	const agent = await store.getAgent(required(idOrEmail, 'Agent'));
-	if (!agent) throw new StoreInputError(`Unknown agent "${idOrEmail}": no agent has this ID or email`);
+	if (!agent) throw new InvalidInputError(`Unknown agent "${idOrEmail}": no agent has this ID or email`);
 	return agent;
 }
 
 export async function requireTeam(store: Store, idOrName: string): Promise<Team> {
 	const team = await store.getTeam(required(idOrName, 'Team'));
-	if (!team) throw new StoreInputError(`Unknown team "${idOrName}": no team has this ID or name`);
+	if (!team) throw new InvalidInputError(`Unknown team "${idOrName}": no team has this ID or name`);
 	return team;
 }
 
@@ -46,7 +47,7 @@ export function workingHoursFromParameter(value: unknown): WorkingHours | null {
 export function jsonObjectFromParameter(value: unknown, what: string): Record<string, unknown> {
 	if (value === undefined || value === null || value === '') return {};
 	const parsed: unknown = typeof value === 'string' ? parseJson(value, what) : value;
-	if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new StoreInputError(`${what} must be a JSON object`);
+	if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidInputError(`${what} must be a JSON object`);
 	return parsed as Record<string, unknown>;
 }
 
@@ -58,7 +59,7 @@ function parseJson(value: string, what: string): unknown {
 	} catch (error) {
 		problem = (error as Error).message;
 	}
-	if (problem !== undefined) throw new StoreInputError(`Not valid JSON in ${what}: ${problem}`);
+	if (problem !== undefined) throw new InvalidInputError(`Not valid JSON in ${what}: ${problem}`);
 	return parsed;
 }
 

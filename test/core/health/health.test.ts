@@ -1,7 +1,7 @@
 import { Heartbeat } from '../../../core/health/heartbeat';
 import { inboxHealth } from '../../../core/health/health';
 import { listSpool, redriveFailed } from '../../../core/spool/spool';
-import { StoreInputError } from '../../../core/store/types';
+import { InvalidInputError } from '../../../core/errors';
 import type { Store } from '../../../core/store/roles';
 import { decisionFor } from '../../fixtures/intake';
 import { describeEachStore } from '../../support/stores';
@@ -34,7 +34,7 @@ describeEachStore('failed spool entries and inbox health', (getStore) => {
 		expect(heads.map((h) => h.id)).toEqual([held.id, pending.id, failed.id]);
 		for (const head of heads) expect(head.head.length).toBe(64 * 1024);
 		expect((await store.spoolHeads({ inboxId, statuses: ['done'] })).map((h) => h.id)).toEqual([done.id]);
-		await expect(store.spoolHeads({ inboxId, statuses: ['lost' as never] })).rejects.toBeInstanceOf(StoreInputError);
+		await expect(store.spoolHeads({ inboxId, statuses: ['lost' as never] })).rejects.toBeInstanceOf(InvalidInputError);
 
 		expect(await listSpool(store, { inboxId, statuses: ['failed'] })).toEqual([
 			{
@@ -64,7 +64,7 @@ describeEachStore('failed spool entries and inbox health', (getStore) => {
 		// Once: it is no longer failed; nor can a pending, done or quarantined entry be re-driven.
 		await expect(redriveFailed(store, failed.id)).rejects.toThrow(`No failed spool entry with id ${failed.id}`);
 		await store.spoolComplete(failed.id);
-		await expect(store.spoolRedrive(failed.id)).rejects.toBeInstanceOf(StoreInputError);
+		await expect(store.spoolRedrive(failed.id)).rejects.toBeInstanceOf(InvalidInputError);
 		expect((await store.spoolGet(failed.id))?.lastError).toBeNull();
 		// A re-driven entry failing again gets the full number of attempts before it is failed again.
 		const again = await failedEntry(store, inboxId, 'Again', '2026-03-02T10:00:00.000Z');
@@ -117,7 +117,7 @@ describeEachStore('failed spool entries and inbox health', (getStore) => {
 		const restarted = await store.beatTrigger(inbox.id, { via: 'imap', event: 'started', intervalMs: 60_000, at: '2026-03-02T08:00:00.000Z' });
 		expect(restarted).toMatchObject({ state: 'running', via: 'imap', startedAt: '2026-03-02T08:00:00.000Z', stoppedAt: null, lastError: { message: 'answered 451: disk full' } });
 		expect(await status('2026-03-02T08:02:00.000Z')).toBe('running');
-		await expect(store.beatTrigger('no-such-inbox', { via: 'smtp', event: 'started', intervalMs: 30_000 })).rejects.toBeInstanceOf(StoreInputError);
+		await expect(store.beatTrigger('no-such-inbox', { via: 'smtp', event: 'started', intervalMs: 30_000 })).rejects.toBeInstanceOf(InvalidInputError);
 		await expect(inboxHealth(store, { inbox: 'nobody@inbox.test' })).rejects.toThrow('Unknown inbox: nobody@inbox.test');
 	});
 

@@ -8,7 +8,8 @@ import { migrate, MIGRATIONS } from '../../../core/store/migrations';
 import { assertEmbeddedAllowed, defaultEmbeddedPath, embeddedEngineAvailable, openStore, parseStoreArg, type StoreOptions } from '../../../core/store/open';
 import { PostgresDriver } from '../../../core/store/postgres';
 import { openSqliteDriver } from '../../../core/store/sqlite';
-import { StoreInputError, StoreUnavailableError } from '../../../core/store/types';
+import { StoreUnavailableError } from '../../../core/store/types';
+import { InvalidInputError } from '../../../core/errors';
 import { describeEachStore, dropSchema, freshStore, TEST_PG_URL } from '../../support/stores';
 import { inbound } from './fixtures';
 
@@ -21,7 +22,7 @@ describe('choosing a store', () => {
 		});
 		expect(parseStoreArg('postgresql://db/n8n?schema=inbox_eu')).toEqual({ engine: 'postgres', connectionString: 'postgresql://db/n8n', schema: 'inbox_eu' });
 		expect(() => parseStoreArg('mysql://db/n8n')).toThrow(/unsupported URL/);
-		expect(() => parseStoreArg('  ')).toThrow(StoreInputError);
+		expect(() => parseStoreArg('  ')).toThrow(InvalidInputError);
 	});
 
 	it("keeps the embedded store in n8n's data folder", () => {

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
 import { CONTENT_ID_DOMAIN, newOutboundMessageId } from '../../../core/store/message-id';
-import { StoreInputError, type Inbox } from '../../../core/store/types';
+import { type Inbox } from '../../../core/store/types';
+import { InvalidInputError } from '../../../core/errors';
 import type { Store } from '../../../core/store/roles';
 import { decisionFor } from '../../fixtures/intake';
 import { describeEachStore } from '../../support/stores';
@@ -37,7 +38,7 @@ describeEachStore('conversations store', (getStore) => {
 			await expect(store.registerInbox({ address: other.address, fromName: fromName.toUpperCase() })).rejects.toThrow(
 				new RegExp(`already used by the inbox ${holder.address.replace(/[.]/g, '\\.')}`),
 			);
-			await expect(store.registerInbox({ address: other.address, fromName })).rejects.toBeInstanceOf(StoreInputError);
+			await expect(store.registerInbox({ address: other.address, fromName })).rejects.toBeInstanceOf(InvalidInputError);
 			expect((await store.getInbox(other.address))?.fromName).toBeNull();
 		});
 
@@ -84,7 +85,7 @@ describeEachStore('conversations store', (getStore) => {
 			const agent = await newAgent(store);
 			await expect(store.createAgent({ email: agent.email.toUpperCase(), firstName: 'X', fullName: 'X Y' })).rejects.toThrow(/already exists/);
 			await expect(store.updateAgent(randomUUID(), { availability: 'away' })).rejects.toThrow(/Unknown agent/);
-			await expect(store.updateAgent(agent.id, { availability: 'busy' as 'away' })).rejects.toBeInstanceOf(StoreInputError);
+			await expect(store.updateAgent(agent.id, { availability: 'busy' as 'away' })).rejects.toBeInstanceOf(InvalidInputError);
 			await expect(store.updateAgent(agent.id, { workingHours: { timeZone: 'Mars/Olympus', days: {} } })).rejects.toThrow(/Unknown time zone/);
 			await expect(store.updateAgent(agent.id, { capacity: -1 })).rejects.toThrow(/Capacity/);
 			expect(await store.getAgent(agent.id)).toEqual(agent);
@@ -132,7 +133,7 @@ describeEachStore('conversations store', (getStore) => {
 			expect(cleared).toMatchObject({ ownerId: null, name: 'Bo B' });
 			const before = (await store.listContacts(inbox.id)).length;
 			await expect(store.findOrCreateContact(inbox.id, { email: 'bo at example' })).rejects.toThrow(/Invalid contact email/);
-			await expect(store.createContact(inbox.id, { email: uniqueEmail('cy'), ownerId: 'nobody@team.example.test' })).rejects.toBeInstanceOf(StoreInputError);
+			await expect(store.createContact(inbox.id, { email: uniqueEmail('cy'), ownerId: 'nobody@team.example.test' })).rejects.toBeInstanceOf(InvalidInputError);
 			expect(await store.listContacts(inbox.id)).toHaveLength(before);
 			await expect(store.createContact(inbox.id, { email: contact.email })).rejects.toThrow(/already exists/);
 		});
@@ -319,7 +320,7 @@ describeEachStore('conversations store', (getStore) => {
 			const other = await newInbox(store);
 			const { contact: stranger } = await store.findOrCreateContact(other.id, { email: uniqueEmail('hal') });
 			await expect(store.recordMessage(inbound(inbox.id, randomUUID()))).rejects.toThrow(/Unknown contact/);
-			await expect(store.recordMessage(inbound(inbox.id, stranger.id))).rejects.toBeInstanceOf(StoreInputError);
+			await expect(store.recordMessage(inbound(inbox.id, stranger.id))).rejects.toBeInstanceOf(InvalidInputError);
 			const { contact } = await store.findOrCreateContact(inbox.id, { email: uniqueEmail('ida') });
 			await expect(store.recordMessage(inbound(inbox.id, contact.id, { direction: 'out', conversationId: randomUUID() }))).rejects.toThrow(/Unknown conversation/);
 			await expect(store.recordMessage(inbound(inbox.id, contact.id, { receivedAt: 'yesterday' }))).rejects.toThrow(/receivedAt/);
@@ -435,7 +436,7 @@ describeEachStore('conversations store', (getStore) => {
 			expect(all.map((e) => e.kind)).toEqual(['forwarding-confirmation', 'rejected']);
 			expect(all[1]).toMatchObject({ clientIp: '192.0.2.7', rcpt: [inbox.address], details: { reasons: ['DMARC fail'] } });
 			expect(await store.listIntake({ inboxId: inbox.id, kind: 'rejected', limit: 5 })).toHaveLength(1);
-			await expect(store.logIntake({ ...base, kind: 'spam' as 'rejected', details: {} })).rejects.toBeInstanceOf(StoreInputError);
+			await expect(store.logIntake({ ...base, kind: 'spam' as 'rejected', details: {} })).rejects.toBeInstanceOf(InvalidInputError);
 		});
 	});
 
@@ -455,7 +456,7 @@ describeEachStore('conversations store', (getStore) => {
 			await store.spoolComplete(second.id);
 			expect(await store.spoolDue(inboxId, '2027-01-01T00:00:00.000Z')).toEqual([]);
 			expect((await store.spoolList({ inboxId, status: 'failed' })).map((e) => e.id)).toEqual([entry.id]);
-			await expect(store.spoolComplete(randomUUID())).rejects.toBeInstanceOf(StoreInputError);
+			await expect(store.spoolComplete(randomUUID())).rejects.toBeInstanceOf(InvalidInputError);
 		});
 
 		it('keeps the decision with the bytes, and holds quarantined mail until it is released once or deleted', async () => {
@@ -476,7 +477,7 @@ describeEachStore('conversations store', (getStore) => {
 			expect(released).toMatchObject({ status: 'pending', released: { by: 'ana@company.test', at: '2026-01-02T00:00:00.000Z' }, nextAttemptAt: '2026-01-02T00:00:00.000Z' });
 			expect((await store.spoolDue(inboxId, '2026-01-02T00:00:01.000Z')).map((e) => e.id)).toEqual([held.id]);
 			await expect(store.releaseQuarantined(held.id, 'bob@company.test')).rejects.toThrow(`No quarantined message with id ${held.id}`);
-			await expect(store.deleteQuarantined(held.id)).rejects.toBeInstanceOf(StoreInputError);
+			await expect(store.deleteQuarantined(held.id)).rejects.toBeInstanceOf(InvalidInputError);
 			expect(await store.listQuarantined({ inboxId })).toEqual([]);
 
 			const other = await store.spoolPut({ inboxId, raw: big, envelope, decision, quarantined: true });
@@ -499,8 +500,8 @@ describeEachStore('conversations store', (getStore) => {
 			expect(await store.getMailboxCheckpoint(key)).toMatchObject({ doneThrough: 5, doneUids: [7, 9] });
 			await store.markUidsDone(key, '200', [6, 8]);
 			expect(await store.getMailboxCheckpoint(key)).toMatchObject({ doneThrough: 9, doneUids: [] });
-			await expect(store.markUidsDone(key, '200', [0])).rejects.toBeInstanceOf(StoreInputError);
-			await expect(store.markUidsDone(key, '200', [], -1)).rejects.toBeInstanceOf(StoreInputError);
+			await expect(store.markUidsDone(key, '200', [0])).rejects.toBeInstanceOf(InvalidInputError);
+			await expect(store.markUidsDone(key, '200', [], -1)).rejects.toBeInstanceOf(InvalidInputError);
 		});
 
 		it('keeps the done-UID ledger small: only the done UIDs above the run from the low-water mark', async () => {
@@ -540,7 +541,7 @@ describeEachStore('conversations store', (getStore) => {
 			expect((await store.getMailboxCheckpoint(key))?.attempts).toEqual([{ uid: 8, attempts: 1 }]);
 			await store.markUidsDone(key, '200', []);
 			expect((await store.getMailboxCheckpoint(key))?.attempts).toEqual([]);
-			await expect(store.setMailboxAttempts(key, '200', 3, 0)).rejects.toBeInstanceOf(StoreInputError);
+			await expect(store.setMailboxAttempts(key, '200', 3, 0)).rejects.toBeInstanceOf(InvalidInputError);
 		});
 
 		it('verifies a forwarding check once, before its deadline only', async () => {

@@ -1,4 +1,4 @@
-import { StoreInputError } from '../../../../core/store/types';
+import { InvalidInputError } from '../../../../core/errors';
 import type { Operation } from '../../shared/operation';
 import { asData } from '../../shared/operation';
 import { contactIdField } from '../../shared/fields';
@@ -10,7 +10,7 @@ export const get: Operation = {
 	async execute(store, itemIndex) {
 		const id = text(this, 'contactId', itemIndex);
 		const contact = await store.getContact(id);
-		if (!contact) throw new StoreInputError(`Unknown contact "${id}"`);
+		if (!contact) throw new InvalidInputError(`Unknown contact "${id}"`);
 		return asData(contact);
 	},
 };

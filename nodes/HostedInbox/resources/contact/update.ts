@@ -1,4 +1,4 @@
-import { StoreInputError } from '../../../../core/store/types';
+import { InvalidInputError } from '../../../../core/errors';
 import type { Operation } from '../../shared/operation';
 import { asData } from '../../shared/operation';
 import { contactIdField, nameOption, ownerOption, updateFieldsCollection } from '../../shared/fields';
@@ -12,7 +12,7 @@ export const update: Operation = {
 	],
 	async execute(store, itemIndex) {
 		const id = text(this, 'contactId', itemIndex);
-		if (!(await store.getContact(id))) throw new StoreInputError(`Unknown contact "${id}"`);
+		if (!(await store.getContact(id))) throw new InvalidInputError(`Unknown contact "${id}"`);
 		const fields = this.getNodeParameter('updateFields', itemIndex, {}) as { name?: string; owner?: string };
 		const patch: { name?: string | null; ownerId?: string | null } = {};
 		if (fields.name !== undefined) patch.name = fields.name.trim() || null;
