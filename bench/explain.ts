@@ -7,7 +7,7 @@ import { authenticate } from 'mailauth';
 import { simpleParser } from 'mailparser';
 
 import { zoneResolver } from '../core/dns';
-import { runIntake } from '../core/intake/pipeline';
+import { runChecks } from '../core/intake/pipeline';
 import { compose, sign, testInbox, testWorld } from '../test/fixtures/mail';
 
 const world = testWorld();
@@ -27,7 +27,7 @@ const floor = async (raw: Buffer) => {
 	await authenticate(raw, { resolver, ip: envelope.clientIp, helo: envelope.helo, sender: envelope.mailFrom, mta: 'mx.inbox.example.test' });
 };
 const pipeline = async (raw: Buffer) => {
-	await runIntake(raw, { inbox, resolver, envelope });
+	await runChecks(raw, { inbox, resolver, envelope });
 };
 
 async function throughput(fn: (raw: Buffer) => Promise<void>, raw: Buffer, seconds: number): Promise<number> {

@@ -18,10 +18,10 @@ import { SMTPServer } from 'smtp-server';
 
 import { zoneResolver } from '../core/dns';
 import { parseInboxConfig } from '../core/inbox';
-import { buildIntakeEmission } from '../core/intake-delivery/emission';
-import { SpoolDelivery } from '../core/intake-delivery/spool-delivery';
+import { buildIntakeEmission } from '../core/workflow-delivery/emission';
+import { SpoolDelivery } from '../core/workflow-delivery/spool-delivery';
 import { runOfSpooled } from '../core/intake/door';
-import { createSmtpIntake } from '../core/smtp/intake';
+import { createSmtpDoor } from '../core/smtp/door';
 import { attachHostedInbox, clientAddress, DEFAULT_LISTENER_SETTINGS } from '../core/smtp/listener';
 import { embeddedEngineAvailable, openStore, parseStoreArg, type StoreOptions } from '../core/store/open';
 import { freePort } from '../test/support/ports';
@@ -80,7 +80,7 @@ async function runOurs(port: number): Promise<void> {
 		onGiveUp: () => undefined,
 		onError: (error) => process.stderr.write(`${error.message}\n`),
 	});
-	const receive = createSmtpIntake({
+	const receive = createSmtpDoor({
 		store,
 		inbox,
 		inboxId,

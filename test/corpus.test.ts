@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { loadZoneFile, zoneResolver } from '../core/dns';
 import { parseInboxConfig } from '../core/inbox';
-import { runIntake } from '../core/intake/pipeline';
+import { runChecks } from '../core/intake/pipeline';
 import { CORPUS, corpus } from './support/items';
 
 
@@ -47,7 +47,7 @@ corpus.describe('shared corpus (../shared/corpus/manifest.json)', () => {
 		const inbox = parseInboxConfig(JSON.parse(readFileSync(join(CORPUS, c.inbox ?? 'inbox.json'), 'utf8')));
 		const resolver = zoneResolver(c.dns ? loadZoneFile(join(CORPUS, c.dns)) : {});
 		const a = c.args ?? {};
-		const { result } = await runIntake(readFileSync(join(CORPUS, c.file)), {
+		const { result } = await runChecks(readFileSync(join(CORPUS, c.file)), {
 			inbox,
 			resolver,
 			now: a.now ? new Date(a.now) : undefined,

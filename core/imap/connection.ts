@@ -5,7 +5,7 @@
  */
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
 
-import { retryDelayMs, type Backoff } from '../intake-delivery/retry';
+import { retryDelayMs, type Backoff } from '../workflow-delivery/retry';
 
 export interface MailboxConnection {
 	host: string;

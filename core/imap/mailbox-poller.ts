@@ -10,7 +10,7 @@
  *   leaves the message untouched and it is retried with backoff, then flagged and reported. The attempts are
  *   kept in the store: a restart does not give a failing message a fresh set of them.
  */
-import { withTimeout, type RetryPolicy } from '../intake-delivery/retry';
+import { withTimeout, type RetryPolicy } from '../workflow-delivery/retry';
 import type { MailboxCheckpointStore } from '../store/roles';
 import { Alarm } from './alarm';
 import { Checkpoint, type InitialSync } from './checkpoint';

@@ -8,7 +8,7 @@
  * closes the books of the old one. Only the messages being processed are known under any numbering, since their
  * outcome arrives whenever it does. Calls naming a numbering that is no longer open change nothing.
  */
-import { afterFailure, isGivenUp, type AfterFailure, type RetryPolicy } from '../intake-delivery/retry';
+import { afterFailure, isGivenUp, type AfterFailure, type RetryPolicy } from '../workflow-delivery/retry';
 import type { MailboxCheckpoint } from '../store/types';
 
 /** Why a message is flagged and left in the mailbox: its processing kept failing, or it is over the size limit. */

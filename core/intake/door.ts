@@ -11,7 +11,7 @@ import type { SpoolEntry } from '../store/types';
 import type { ForwardingCheckStore, IntakeLogStore, SpoolStore } from '../store/roles';
 import { SMTP_REPLIES } from '../replies';
 import { decisionLogEntry, intakeLogEntry, logKindOf, refusalVerdict } from './intake-log';
-import { decisionOf, NotAnEmailError, rereadDecided, runIntake, type IntakeOutcome } from './pipeline';
+import { decisionOf, NotAnEmailError, rereadDecided, runChecks, type IntakeOutcome } from './pipeline';
 import type { DecidedMessage, Envelope, VerdictAction } from './types';
 
 /** A message at the door. */
@@ -64,7 +64,7 @@ export function createIntakeDoor(options: DoorOptions): (arrival: Arrival) => Pr
 	const via = options.door === 'cli' ? options.as : options.door;
 	return async (arrival) => {
 		const receivedAt = arrival.receivedAt ?? new Date();
-		const outcome: IntakeOutcome | NotAnEmailError = await runIntake(arrival.raw, { inbox, via, envelope: arrival.envelope, resolver, now: receivedAt }).catch(
+		const outcome: IntakeOutcome | NotAnEmailError = await runChecks(arrival.raw, { inbox, via, envelope: arrival.envelope, resolver, now: receivedAt }).catch(
 			async (error: unknown) => (error instanceof NotAnEmailError ? error : await Promise.reject(error)),
 		);
 		if (outcome instanceof NotAnEmailError) {
@@ -100,6 +100,6 @@ export function createIntakeDoor(options: DoorOptions): (arrival: Arrival) => Pr
 export async function runOfSpooled(entry: SpoolEntry, inbox: InboxConfig, resolver?: DnsResolver): Promise<DecidedMessage> {
 	const { result, content } = entry.decision
 		? await rereadDecided(entry.raw, entry.decision)
-		: await runIntake(entry.raw, { inbox, envelope: entry.envelope, resolver, now: new Date(entry.receivedAt) });
+		: await runChecks(entry.raw, { inbox, envelope: entry.envelope, resolver, now: new Date(entry.receivedAt) });
 	return { result, content, receivedAt: entry.receivedAt };
 }

@@ -225,7 +225,7 @@ function storedValues(flag: (flag: Flag, reason: string) => void, values: Omit<I
 }
 
 /** One raw message through every stage: the same code path for the SMTP listener, the IMAP poller and the CLI. */
-export async function runIntake(raw: Buffer, ctx: IntakeContext): Promise<IntakeOutcome> {
+export async function runChecks(raw: Buffer, ctx: IntakeContext): Promise<IntakeOutcome> {
 	const start = locateMessage(raw);
 	// The stages (parsing, DKIM and ARC included) read the message from its first header field on: a signer signed
 	// that, never the junk a mailbox export or a broken client put before it. The caller keeps the bytes as received.

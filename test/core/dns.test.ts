@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { loadZoneFile, systemResolver, zoneResolver } from '../../core/dns';
 import { parseInboxConfig } from '../../core/inbox';
-import { runIntake } from '../../core/intake/pipeline';
+import { runChecks } from '../../core/intake/pipeline';
 import { compose, dmarcRecord, makeKey, sign, testWorld, zoneOf } from '../fixtures/mail';
 
 describe('offline DNS zones', () => {
@@ -55,7 +55,7 @@ describe('real DNS', () => {
 		// The zone answers every real name offline; only the impossible one goes to real DNS (no query leaves the machine).
 		const resolver = async (name: string, rrtype: string) => (name.split('.').some((label) => label.length > 63) ? system(name, rrtype) : zone(name, rrtype));
 		const forged = await sign(await compose({ from: 'CEO <ceo@company.test>', to: 'support@inbox.example.test', subject: 'Pay today', text: 'x' }), makeKey('company.test', 's'.repeat(64)));
-		const { result } = await runIntake(forged, { inbox: parseInboxConfig({ address: 'support@inbox.example.test' }), resolver, envelope: { clientIp: '192.0.2.9', mailFrom: 'x@attacker.test', rcpt: [] } });
+		const { result } = await runChecks(forged, { inbox: parseInboxConfig({ address: 'support@inbox.example.test' }), resolver, envelope: { clientIp: '192.0.2.9', mailFrom: 'x@attacker.test', rcpt: [] } });
 		expect(result.auth?.dmarc).toMatchObject({ result: 'fail', policy: 'reject' });
 		expect(result.verdict).toMatchObject({ action: 'reject', smtpCode: 550 });
 	});

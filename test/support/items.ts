@@ -3,8 +3,8 @@ import { join } from 'node:path';
 
 import { loadZoneFile, zoneResolver } from '../../core/dns';
 import { parseInboxConfig } from '../../core/inbox';
-import { buildIntakeEmission } from '../../core/intake-delivery/emission';
-import { runIntake } from '../../core/intake/pipeline';
+import { buildIntakeEmission } from '../../core/workflow-delivery/emission';
+import { runChecks } from '../../core/intake/pipeline';
 import type { IntakeItem } from '../../core/item';
 import { gate } from './gates';
 
@@ -26,7 +26,7 @@ export async function corpusItem(file: string, inboxAddress?: string): Promise<I
 	if (!entry) throw new Error(`${file} is not in the corpus manifest`);
 	const inbox = parseInboxConfig(JSON.parse(readFileSync(join(CORPUS, entry.inbox), 'utf8')));
 	const args = entry.args ?? {};
-	const { result, content } = await runIntake(readFileSync(join(CORPUS, entry.file)), {
+	const { result, content } = await runChecks(readFileSync(join(CORPUS, entry.file)), {
 		inbox,
 		envelope: { clientIp: args.clientIp ?? null, helo: args.helo ?? null, mailFrom: args.mailFrom ?? null, rcpt: [args.rcpt ?? inbox.address] },
 		resolver: zoneResolver(loadZoneFile(join(CORPUS, entry.dns))),

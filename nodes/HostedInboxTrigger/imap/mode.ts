@@ -2,7 +2,7 @@ import { NodeOperationError, type IDataObject, type ITriggerFunctions, type ITri
 import { isEmailAddress } from '../../../core/address';
 
 import { Heartbeat } from '../../../core/health/heartbeat';
-import { createImapIntake, logTooLarge } from '../../../core/imap/intake';
+import { createImapDoor, logTooLarge } from '../../../core/imap/door';
 import {
 	FAILED_KEYWORD,
 	MailboxConfigError,
@@ -14,8 +14,8 @@ import {
 	type MailboxMessage,
 	type PollerEvent,
 } from '../../../core/imap/mailbox-poller';
-import type { IntakeEmission } from '../../../core/intake-delivery/emission';
-import { EXECUTION_TIMEOUT_MS, givenUpReport, withTimeout } from '../../../core/intake-delivery/retry';
+import type { IntakeEmission } from '../../../core/workflow-delivery/emission';
+import { EXECUTION_TIMEOUT_MS, givenUpReport, withTimeout } from '../../../core/workflow-delivery/retry';
 import { dnsResolver } from '../../shared/environment';
 import { getStore } from '../../shared/store';
 import { readInboxConfig } from '../shared/inbox-settings';
@@ -73,7 +73,7 @@ export async function startImapMode(this: ITriggerFunctions): Promise<ITriggerRe
 	const outputOptions = readOutputOptions(this);
 	const outputs = createTriggerOutputs(this, outputOptions);
 	const resolver = dnsResolver();
-	const takeIn = createImapIntake({ store, inbox, inboxId, resolver });
+	const takeIn = createImapDoor({ store, inbox, inboxId, resolver });
 	const heartbeat = new Heartbeat({ store, inboxId, via: 'imap', onError: (error) => this.logger.warn(`Hosted inbox ${inbox.address}: could not write its heartbeat: ${error.message}`) });
 	// Quarantined mail waits in the spool; once released, it comes out of Message from there.
 	const { delivery, emissionFor } = createSpoolDelivery(this, { store, inboxId, inbox, via: 'imap', resolver, outputs, outputOptions, heartbeat });
@@ -100,7 +100,7 @@ export async function startImapMode(this: ITriggerFunctions): Promise<ITriggerRe
 				if ('tooLarge' in latest) {
 					throw new NodeOperationError(this.getNode(), `The newest message in ${where} is ${latest.tooLarge} bytes, over the inbox limit of ${inbox.maxMessageBytes}`);
 				}
-				const outcome = await createImapIntake({ store, inbox, inboxId, resolver, holdQuarantined: false })(latest);
+				const outcome = await createImapDoor({ store, inbox, inboxId, resolver, holdQuarantined: false })(latest);
 				if (outcome.action === 'refused-not-email') throw new NodeOperationError(this.getNode(), 'The newest message is not an email');
 				const emission = emissionFor(outcome.run);
 				await outputs.deliverMany([{ emission: outcome.action === 'emit' ? emission : { ...emission, output: 'rejected' }, raw: latest.raw }]);

@@ -8,9 +8,9 @@ import {
 	type ITriggerFunctions,
 } from 'n8n-workflow';
 
-import { Batcher } from '../../../core/intake-delivery/batch';
-import { INTAKE_OUTPUTS, type IntakeEmission } from '../../../core/intake-delivery/emission';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../../core/intake-delivery/retry';
+import { Batcher } from '../../../core/workflow-delivery/batch';
+import { INTAKE_OUTPUTS, type IntakeEmission } from '../../../core/workflow-delivery/emission';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../../core/workflow-delivery/retry';
 
 export const OUTPUT_NAMES = ['Message', 'Forwarding confirmation', 'Rejected / quarantined'];
 

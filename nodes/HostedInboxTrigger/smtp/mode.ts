@@ -3,7 +3,7 @@ import { NodeOperationError, type IDataObject, type ITriggerFunctions, type ITri
 import { Heartbeat } from '../../../core/health/heartbeat';
 import { inboxWarnings } from '../../../core/inbox';
 import { defaultSelfSignedCertificateFile } from '../../../core/smtp/certificate';
-import { createSmtpIntake } from '../../../core/smtp/intake';
+import { createSmtpDoor } from '../../../core/smtp/door';
 import { attachHostedInbox, DEFAULT_LISTENER_SETTINGS, type ListenerSettings } from '../../../core/smtp/listener';
 import { dnsResolver, n8nUserFolder } from '../../shared/environment';
 import { getStore } from '../../shared/store';
@@ -81,7 +81,7 @@ export async function startSmtpMode(this: ITriggerFunctions): Promise<ITriggerRe
 		this.logger.warn(`Hosted inbox ${address}: ${message}`);
 	};
 	const { delivery, emissionFor } = createSpoolDelivery(this, { store, inboxId, inbox, via: 'smtp', resolver, outputs, outputOptions, heartbeat });
-	const receive = createSmtpIntake({
+	const receive = createSmtpDoor({
 		store,
 		inbox,
 		inboxId,

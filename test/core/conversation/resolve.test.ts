@@ -1,8 +1,8 @@
 import { resolveOriginalSender, type ResolvedPart, type ResolveOptions } from '../../../core/conversation/resolve';
 import { zoneResolver } from '../../../core/dns';
 import { parseInboxConfig } from '../../../core/inbox';
-import { buildIntakeEmission } from '../../../core/intake-delivery/emission';
-import { runIntake } from '../../../core/intake/pipeline';
+import { buildIntakeEmission } from '../../../core/workflow-delivery/emission';
+import { runChecks } from '../../../core/intake/pipeline';
 import type { IntakeItem } from '../../../core/item';
 import type { Store } from '../../../core/store/roles';
 import { googleGroupsItem, intakeItem, manualForwardItem } from '../../support/items';
@@ -134,7 +134,7 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 
 	/** Raw bytes through the real intake (offline DNS, no records) into the item the trigger emits. */
 	async function intakeOf(raw: string, address: string): Promise<IntakeItem> {
-		const { result, content } = await runIntake(Buffer.from(raw), { inbox: parseInboxConfig({ address }), resolver: zoneResolver({}), envelope: { clientIp: '192.0.2.25', mailFrom: 'x@example.test', rcpt: [address] } });
+		const { result, content } = await runChecks(Buffer.from(raw), { inbox: parseInboxConfig({ address }), resolver: zoneResolver({}), envelope: { clientIp: '192.0.2.25', mailFrom: 'x@example.test', rcpt: [address] } });
 		return buildIntakeEmission(result, content, { inboxAddress: address, via: 'smtp', receivedAt: new Date().toISOString() }).item;
 	}
 

@@ -5,12 +5,12 @@ import { composeForwardingTest } from '../../../core/forwarding/test-message';
 import { newForwardingToken, tokenBelongsTo } from '../../../core/forwarding/token';
 import { ForwardingTestNotSentError, verifyForwarding } from '../../../core/forwarding/verify';
 import { parseInboxConfig } from '../../../core/inbox';
-import { runIntake } from '../../../core/intake/pipeline';
+import { runChecks } from '../../../core/intake/pipeline';
 import type { Envelope } from '../../../core/intake/types';
-import { outputFor } from '../../../core/intake-delivery/emission';
+import { outputFor } from '../../../core/workflow-delivery/emission';
 import type { SendRaw } from '../../../core/outbound/transport';
-import { createImapIntake } from '../../../core/imap/intake';
-import { createSmtpIntake } from '../../../core/smtp/intake';
+import { createImapDoor } from '../../../core/imap/door';
+import { createSmtpDoor } from '../../../core/smtp/door';
 import type { Store } from '../../../core/store/roles';
 import { describeEachStore } from '../../support/stores';
 
@@ -65,7 +65,7 @@ describe('forwarding test message', () => {
 		expect(head).toMatch(/^Auto-Submitted: auto-generated$/im);
 		expect(head).toMatch(/^X-Hosted-Inbox-Loop: support@inbox.example.test$/im);
 		expect(message.envelope).toEqual({ from: PUBLIC, to: [PUBLIC] });
-		const { result } = await runIntake(message.raw, { inbox: parseInboxConfig({ address: 'support@inbox.example.test' }), resolver: zoneResolver({}) });
+		const { result } = await runChecks(message.raw, { inbox: parseInboxConfig({ address: 'support@inbox.example.test' }), resolver: zoneResolver({}) });
 		expect(result.kind).toBe('forwarding-test');
 		expect(result.verification).toEqual({ provider: 'hosted-inbox', code: null, confirmUrl: null, requestedBy: PUBLIC });
 		expect(JSON.stringify(result)).not.toContain(token.split('.')[1]);
@@ -77,7 +77,7 @@ describe('forwarding test message', () => {
 		['any other value', 'please-verify-me'],
 	])('with %s is an ordinary message, flagged, never a forwarding test', async (_label, value) => {
 		const message = await composeForwardingTest({ publicAddress: PUBLIC, inboxAddress: 'support@inbox.example.test', token: value, deadline: new Date() });
-		const { result } = await runIntake(message.raw, { inbox: parseInboxConfig({ address: 'support@inbox.example.test' }), resolver: zoneResolver({}) });
+		const { result } = await runChecks(message.raw, { inbox: parseInboxConfig({ address: 'support@inbox.example.test' }), resolver: zoneResolver({}) });
 		expect(result.kind).not.toBe('forwarding-test');
 		expect(result.verification).toBeNull();
 		expect(result.verdict.flags).toContain('forwarding-test-foreign');
@@ -98,7 +98,7 @@ describeEachStore('forwarding verification through the SMTP intake', (getStore) 
 		const hosted = `support-${++n}@inbox.example.test`;
 		await store.registerInbox({ address: hosted });
 		const inbox = parseInboxConfig({ address: hosted });
-		const intake = createSmtpIntake({ store, inbox, inboxId: (await store.getInbox(hosted))!.id, resolver: zoneResolver(zone), onSpooled: () => undefined });
+		const intake = createSmtpDoor({ store, inbox, inboxId: (await store.getInbox(hosted))!.id, resolver: zoneResolver(zone), onSpooled: () => undefined });
 		const sender = recordingSender();
 		const started = await verifyForwarding({ inbox: hosted, publicAddress: PUBLIC, timeoutMs }, { store, send: sender.send });
 		return { store, hosted, intake, sender, started };
@@ -170,7 +170,7 @@ describeEachStore('forwarding verification through the SMTP intake', (getStore) 
 		const real = forwarded(sender.sent[0].raw, hosted);
 		await intake(real.raw, real.envelope);
 		const settle = async (raw: Buffer, envelope: Envelope) => {
-			const outcome = await runIntake(raw, { inbox: parseInboxConfig({ address: hosted }), envelope, resolver: zoneResolver({}) });
+			const outcome = await runChecks(raw, { inbox: parseInboxConfig({ address: hosted }), envelope, resolver: zoneResolver({}) });
 			return await settleForwardingTest(store, (await store.getInbox(hosted))!.id, { ...outcome, receivedAt: new Date().toISOString() });
 		};
 		expect(await settle(real.raw, real.envelope)).toMatchObject({ outcome: 'already-verified' });
@@ -179,7 +179,7 @@ describeEachStore('forwarding verification through the SMTP intake', (getStore) 
 		// one: the binding is keyed by the token's own nonce) is an ordinary message, never a forwarding test.
 		const second = await verifyForwarding({ inbox: hosted, publicAddress: PUBLIC }, { store, send: sender.send });
 		const forged = await composeForwardingTest({ publicAddress: PUBLIC, inboxAddress: hosted, token: newForwardingToken(hosted), deadline: new Date() });
-		const outcome = await runIntake(forwarded(forged.raw, hosted).raw, { inbox: parseInboxConfig({ address: hosted }), envelope: real.envelope, resolver: zoneResolver({}) });
+		const outcome = await runChecks(forwarded(forged.raw, hosted).raw, { inbox: parseInboxConfig({ address: hosted }), envelope: real.envelope, resolver: zoneResolver({}) });
 		expect(await settleForwardingTest(store, (await store.getInbox(hosted))!.id, { ...outcome, receivedAt: new Date().toISOString() })).toBeNull();
 		expect(outcome.result).toMatchObject({ kind: 'message', verification: null, verdict: { flags: expect.arrayContaining(['forwarding-test-foreign']) } });
 		expect(outputFor(outcome.result)).toBe('message');
@@ -280,7 +280,7 @@ describeEachStore('forwarding verification through the SMTP intake', (getStore) 
 	it('IMAP mode completes the check the same way', async () => {
 		const { store, hosted, sender } = await setup();
 		const inboxId = (await store.getInbox(hosted))!.id;
-		const takeIn = createImapIntake({ store, inbox: parseInboxConfig({ address: hosted }), inboxId, resolver: zoneResolver({}) });
+		const takeIn = createImapDoor({ store, inbox: parseInboxConfig({ address: hosted }), inboxId, resolver: zoneResolver({}) });
 		const { raw } = forwarded(sender.sent[0].raw, hosted);
 		const outcome = await takeIn({ mailbox: 'INBOX', uidValidity: '1', uid: 7, raw, size: raw.length, messageId: null, internalDate: new Date().toISOString(), attempt: 1 });
 		expect(outcome).toMatchObject({ action: 'emit', run: { result: { kind: 'forwarding-test', verification: { check: { outcome: 'verified' } } } } });

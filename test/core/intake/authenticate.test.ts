@@ -135,12 +135,12 @@ describe('authenticate stage: DMARC policy per inbox', () => {
 		};
 
 		it('accepts and flags by default, defers 451 4.7.0 with onDnsError: defer', async () => {
-			const { runIntake } = await import('../../../core/intake/pipeline');
+			const { runChecks } = await import('../../../core/intake/pipeline');
 			const raw = await sign(await customerMail(), world.customer);
-			const accepted = await runIntake(raw, { inbox: testInbox(), resolver: failingResolver(world.zone), envelope: { clientIp: '203.0.113.9' } });
+			const accepted = await runChecks(raw, { inbox: testInbox(), resolver: failingResolver(world.zone), envelope: { clientIp: '203.0.113.9' } });
 			expect(accepted.result.verdict.action).toBe('accept');
 			expect(accepted.result.verdict.flags).toContain('dns-error');
-			const deferred = await runIntake(raw, { inbox: testInbox({ onDnsError: 'defer' }), resolver: failingResolver(servfail), envelope: { clientIp: '203.0.113.9' } });
+			const deferred = await runChecks(raw, { inbox: testInbox({ onDnsError: 'defer' }), resolver: failingResolver(servfail), envelope: { clientIp: '203.0.113.9' } });
 			expect(deferred.result.verdict).toMatchObject({ action: 'defer', smtpCode: 451, enhancedCode: '4.7.0' });
 			expect(deferred.result.verdict.reasons[0]).toMatch(/failed temporarily|failed/);
 		});

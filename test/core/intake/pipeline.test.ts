@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { isEmailAddress } from '../../../core/address';
-import { decisionOf, NotAnEmailError, rereadDecided, runIntake, INTAKE_STAGES } from '../../../core/intake/pipeline';
+import { decisionOf, NotAnEmailError, rereadDecided, runChecks, INTAKE_STAGES } from '../../../core/intake/pipeline';
 import { zoneResolver } from '../../../core/dns';
 import { compose, sign, testInbox, testWorld } from '../../fixtures/mail';
 import { explain } from '../../fixtures/intake';
@@ -76,7 +76,7 @@ describe('pipeline', () => {
 			['64 KB of blank lines before it', Buffer.from(`${'\r\n'.repeat(32 * 1024)}${head}\r\nbody\r\n`)],
 			['spaces and tabs only', Buffer.from(' \t\r\n'.repeat(5000))],
 		])('is still not an email with %s', async (_label, raw) => {
-			await expect(runIntake(raw, { inbox, resolver: zoneResolver({}) })).rejects.toBeInstanceOf(NotAnEmailError);
+			await expect(runChecks(raw, { inbox, resolver: zoneResolver({}) })).rejects.toBeInstanceOf(NotAnEmailError);
 		});
 	});
 
@@ -95,7 +95,7 @@ describe('pipeline', () => {
 
 		it('reads a spooled message again exactly as it was decided: the same junk skipped, the same values cleaned, no flag twice', async () => {
 			const raw = Buffer.from(`From carol@customer.test  Mon Mar  3 08:00:00 2025\n${head.replace('Subject: x', 'Subject: =?UTF-8?B?YQ0KQmNjOiB4?=')}\r\nbefore\0after\r\n`);
-			const first = await runIntake(raw, { inbox, resolver: zoneResolver({}) });
+			const first = await runChecks(raw, { inbox, resolver: zoneResolver({}) });
 			expect(first.result.verdict.flags).toEqual(expect.arrayContaining(['leading-junk-skipped', 'nul-replaced', 'control-characters-folded']));
 			const again = await rereadDecided(raw, decisionOf(first.result));
 			expect(again.result).toEqual(first.result);
@@ -143,7 +143,7 @@ describe('pipeline', () => {
 			['binary input', Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2]), randomBytes(4096)])],
 			['no header section', Buffer.from('just some words\nand more words\n')],
 		])('throws NotAnEmailError for %s', async (_label, raw) => {
-			await expect(runIntake(raw, { inbox, resolver: zoneResolver({}) })).rejects.toBeInstanceOf(NotAnEmailError);
+			await expect(runChecks(raw, { inbox, resolver: zoneResolver({}) })).rejects.toBeInstanceOf(NotAnEmailError);
 		});
 
 		it('quarantines a message with no From, filed under no contact', async () => {

@@ -9,15 +9,15 @@ import { join } from 'node:path';
 import { resolveOriginalSender, type ResolvedPart } from '../../../core/conversation/resolve';
 import { zoneResolver, type Zone } from '../../../core/dns';
 import { parseInboxConfig } from '../../../core/inbox';
-import { buildIntakeEmission } from '../../../core/intake-delivery/emission';
-import { runIntake } from '../../../core/intake/pipeline';
+import { buildIntakeEmission } from '../../../core/workflow-delivery/emission';
+import { runChecks } from '../../../core/intake/pipeline';
 import type { DecidedMessage } from '../../../core/intake/types';
 import type { IntakeItem } from '../../../core/item';
 import { answeredMessageOf, type AnsweredMessage } from '../../../core/outbound/automatic';
 import { OutboundError } from '../../../core/outbound/errors';
 import { sendTeamEmail, type TeamEmailRequest } from '../../../core/outbound/send';
 import { smtpSender } from '../../../core/outbound/transport';
-import { createSmtpIntake } from '../../../core/smtp/intake';
+import { createSmtpDoor } from '../../../core/smtp/door';
 import { attachHostedInbox, DEFAULT_LISTENER_SETTINGS } from '../../../core/smtp/listener';
 import { generateDkimKeyPair } from '../../../core/sending-domain/keys';
 import { sendingDomainRecords } from '../../../core/sending-domain/records';
@@ -56,7 +56,7 @@ const itemOf = ({ result, content }: Pick<DecidedMessage, 'result' | 'content'>,
 
 /** Raw bytes through the real intake (offline DNS, no records) into the item the trigger would emit. */
 async function intakeOf(raw: Buffer, inbox: string, mailFrom: string): Promise<IntakeItem> {
-	return itemOf(await runIntake(raw, { inbox: inboxConfig(inbox), resolver: zoneResolver({}), envelope: { clientIp: '192.0.2.25', helo: 'mail.example.com', mailFrom, rcpt: [inbox] } }), inbox);
+	return itemOf(await runChecks(raw, { inbox: inboxConfig(inbox), resolver: zoneResolver({}), envelope: { clientIp: '192.0.2.25', helo: 'mail.example.com', mailFrom, rcpt: [inbox] } }), inbox);
 }
 
 async function resolved(store: Store, item: IntakeItem): Promise<ResolvedPart> {
@@ -166,7 +166,7 @@ describeEachStore('Send Team Email (core) through a real SMTP server', (getStore
 		// The customer's mailbox forwards everything back to the hosted address, through the real SMTP listener.
 		const runs: DecidedMessage[] = [];
 		const { id: inboxId } = await store.registerInbox({ address: inbox });
-		const receive = createSmtpIntake({ store, inbox: inboxConfig(inbox), inboxId, resolver: zoneResolver({}), onSpooled: (_entry, run) => runs.push(run) });
+		const receive = createSmtpDoor({ store, inbox: inboxConfig(inbox), inboxId, resolver: zoneResolver({}), onSpooled: (_entry, run) => runs.push(run) });
 		const listener = await attachHostedInbox({ ...DEFAULT_LISTENER_SETTINGS, host: '127.0.0.1', port: 0 }, { address: inbox, maxMessageBytes: 1024 * 1024, receive });
 		try {
 			const sent = await createTransport({ host: '127.0.0.1', port: listener.port, ignoreTLS: true }).sendMail({ envelope: { from: 'hal@example.com', to: [inbox] }, raw });

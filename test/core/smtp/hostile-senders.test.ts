@@ -3,7 +3,7 @@ import { createTransport } from 'nodemailer';
 
 import { zoneResolver, type Zone } from '../../../core/dns';
 import { parseInboxConfig } from '../../../core/inbox';
-import { createSmtpIntake } from '../../../core/smtp/intake';
+import { createSmtpDoor } from '../../../core/smtp/door';
 import { attachHostedInbox, DEFAULT_LISTENER_SETTINGS, type AttachedInbox } from '../../../core/smtp/listener';
 import type { SpoolEntry } from '../../../core/store/types';
 import { makeKey, sign, testWorld, zoneOf } from '../../fixtures/mail';
@@ -27,7 +27,7 @@ describeEachStore('SMTP listener against hostile senders', (getStore) => {
 		const inbox = parseInboxConfig({ address: ADDRESS, internalDomains: ['company.test'] });
 		const { id: inboxId } = await store.registerInbox({ address: ADDRESS });
 		const spooled: SpoolEntry[] = [];
-		const receive = createSmtpIntake({ store, inbox, inboxId, resolver: zoneResolver(zone), onSpooled: (entry) => spooled.push(entry) });
+		const receive = createSmtpDoor({ store, inbox, inboxId, resolver: zoneResolver(zone), onSpooled: (entry) => spooled.push(entry) });
 		attached = await attachHostedInbox({ ...DEFAULT_LISTENER_SETTINGS, host: '127.0.0.1', port: 0 }, { address: ADDRESS, maxMessageBytes: inbox.maxMessageBytes, receive });
 		const transport = createTransport({ host: '127.0.0.1', port: attached.port, ignoreTLS: true, name: 'mx.attacker.test' });
 		return { store, inboxId, spooled, transport };

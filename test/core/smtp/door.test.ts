@@ -3,7 +3,7 @@ import { createTransport } from 'nodemailer';
 import { zoneResolver, type DnsResolver, type Zone } from '../../../core/dns';
 import { parseInboxConfig, type InboxConfigInput } from '../../../core/inbox';
 import { runOfSpooled } from '../../../core/intake/door';
-import { createSmtpIntake } from '../../../core/smtp/intake';
+import { createSmtpDoor } from '../../../core/smtp/door';
 import { openStore, type StoreOptions } from '../../../core/store/open';
 import { attachHostedInbox, DEFAULT_LISTENER_SETTINGS, type AttachedInbox } from '../../../core/smtp/listener';
 import type { SpoolEntry } from '../../../core/store/types';
@@ -72,7 +72,7 @@ describeEachStore('SMTP intake on the store', (getStore, engine, getOptions) => 
 		const { id: inboxId } = await store.registerInbox({ address: ADDRESS });
 		const spooled: SpoolEntry[] = [];
 		const troubles: Error[] = [];
-		const receive = createSmtpIntake({
+		const receive = createSmtpDoor({
 			store,
 			inbox,
 			inboxId,

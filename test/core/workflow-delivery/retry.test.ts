@@ -1,5 +1,5 @@
 /** The one retry rule of both doors: backoff with jitter, the give-up decision, the report of a message given up. */
-import { afterFailure, DEFAULT_RETRY_POLICY, givenUpReport, isGivenUp, retryDelayMs, withTimeout, type RetryPolicy } from '../../../core/intake-delivery/retry';
+import { afterFailure, DEFAULT_RETRY_POLICY, givenUpReport, isGivenUp, retryDelayMs, withTimeout, type RetryPolicy } from '../../../core/workflow-delivery/retry';
 
 const policy: RetryPolicy = { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 5000 };
 const middle = () => 0.5;

@@ -13,7 +13,7 @@ import { normalizeMessageId } from '../store/message-id';
 import type { IntakeLogStore } from '../store/roles';
 import { TOO_LARGE_KEYWORD, type MailboxMessage } from './mailbox-poller';
 
-export interface ImapIntakeOptions {
+export interface ImapDoorOptions {
 	store: DoorStore;
 	inbox: InboxConfig;
 	inboxId: string;
@@ -23,7 +23,7 @@ export interface ImapIntakeOptions {
 }
 
 /** What became of one message: `emit` for accepted mail and confirmations; `aside` for refused mail (already logged). */
-export type ImapIntakeOutcome = { action: 'emit'; run: DecidedMessage } | { action: 'aside'; run: DecidedMessage } | { action: 'refused-not-email' };
+export type ImapDoorOutcome = { action: 'emit'; run: DecidedMessage } | { action: 'aside'; run: DecidedMessage } | { action: 'refused-not-email' };
 
 /** The pipeline asked to try later (DNS trouble with "defer"): the message stays untouched and is retried. */
 export class IntakeDeferredError extends Error {
@@ -46,7 +46,7 @@ function imapEnvelope(raw: Buffer, inbox: InboxConfig): Envelope {
 }
 
 /** The poller's side of the door's decision: a deferred message is left in the mailbox (the poller retries it). */
-function imapOutcome(decision: DoorDecision): ImapIntakeOutcome {
+function imapOutcome(decision: DoorDecision): ImapDoorOutcome {
 	if (decision.outcome === 'not-an-email') return { action: 'refused-not-email' };
 	const { message } = decision;
 	const { verdict } = message.result;
@@ -54,7 +54,7 @@ function imapOutcome(decision: DoorDecision): ImapIntakeOutcome {
 	return { action: verdict.action === 'accept' ? 'emit' : 'aside', run: message };
 }
 
-export function createImapIntake(options: ImapIntakeOptions): (message: MailboxMessage) => Promise<ImapIntakeOutcome> {
+export function createImapDoor(options: ImapDoorOptions): (message: MailboxMessage) => Promise<ImapDoorOutcome> {
 	const door = createIntakeDoor({ door: 'imap', ...options });
 	return async (message) =>
 		imapOutcome(

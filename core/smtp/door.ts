@@ -5,7 +5,7 @@ import type { DecidedMessage, Envelope } from '../intake/types';
 import { SMTP_REPLIES, verdictReply, type SmtpReply } from '../replies';
 import type { SpoolEntry } from '../store/types';
 
-export interface SmtpIntakeOptions {
+export interface SmtpDoorOptions {
 	store: DoorStore;
 	inbox: InboxConfig;
 	inboxId: string;
@@ -23,7 +23,7 @@ export interface SmtpIntakeOptions {
  * refusals are logged; accepted mail is spooled before the 250. Any trouble (the store down, a bug) answers a plain
  * 451 so the sender retries; its cause goes to onTrouble, never to the sender (it would name the database or path).
  */
-export function createSmtpIntake(options: SmtpIntakeOptions): (raw: Buffer, envelope: Envelope) => Promise<SmtpReply> {
+export function createSmtpDoor(options: SmtpDoorOptions): (raw: Buffer, envelope: Envelope) => Promise<SmtpReply> {
 	const door = createIntakeDoor({ door: 'smtp', store: options.store, inbox: options.inbox, inboxId: options.inboxId, resolver: options.resolver });
 	return async (raw, envelope) => {
 		try {
@@ -36,7 +36,7 @@ export function createSmtpIntake(options: SmtpIntakeOptions): (raw: Buffer, enve
 }
 
 /** The SMTP answer to the door's decision; accepted mail goes on to be emitted, refused and held mail aside. */
-function smtpAnswer(decision: DoorDecision, options: SmtpIntakeOptions): SmtpReply {
+function smtpAnswer(decision: DoorDecision, options: SmtpDoorOptions): SmtpReply {
 	if (decision.outcome === 'not-an-email') return SMTP_REPLIES.notAnEmail(decision.problem);
 	const { message, spooled } = decision;
 	const { verdict } = message.result;

@@ -1,6 +1,6 @@
 import { zoneResolver, type DnsResolver } from '../../../core/dns';
 import { parseInboxConfig } from '../../../core/inbox';
-import { createImapIntake, IntakeDeferredError } from '../../../core/imap/intake';
+import { createImapDoor, IntakeDeferredError } from '../../../core/imap/door';
 import { compose, testWorld } from '../../fixtures/mail';
 import { describeEachStore } from '../../support/stores';
 
@@ -10,7 +10,7 @@ describeEachStore('IMAP intake on the store', (getStore) => {
 		const address = `support-${Date.now()}@inbox.example.test`;
 		const { id: inboxId } = await store.registerInbox({ address });
 		const silentDns: DnsResolver = () => new Promise(() => {});
-		const takeIn = createImapIntake({ store, inbox: parseInboxConfig({ address, intakeDeadlineSeconds: 0.5 }), inboxId, resolver: silentDns });
+		const takeIn = createImapDoor({ store, inbox: parseInboxConfig({ address, intakeDeadlineSeconds: 0.5 }), inboxId, resolver: silentDns });
 		const raw = await compose({ from: 'carol@customer.example', to: address, subject: 'slow dns', text: 'x' });
 		const outcome = takeIn({ mailbox: 'INBOX', uidValidity: '1', uid: 1, raw, size: raw.length, messageId: null, internalDate: new Date().toISOString(), attempt: 1 });
 		await expect(outcome).rejects.toThrow(IntakeDeferredError);
@@ -26,10 +26,10 @@ describeEachStore('IMAP intake on the store', (getStore) => {
 		const raw = await compose({ from: 'quinn@quarantined.test', to: address, subject: 'held over IMAP', text: 'x' });
 		const message = { mailbox: 'INBOX', uidValidity: '1', uid: 7, raw, size: raw.length, messageId: null, internalDate: new Date().toISOString(), attempt: 1 };
 
-		expect(await createImapIntake({ ...options, holdQuarantined: false })(message)).toMatchObject({ action: 'aside' });
+		expect(await createImapDoor({ ...options, holdQuarantined: false })(message)).toMatchObject({ action: 'aside' });
 		expect(await store.listQuarantined({ inboxId })).toEqual([]);
 
-		expect(await createImapIntake(options)(message)).toMatchObject({ action: 'aside', run: { result: { verdict: { action: 'quarantine' } } } });
+		expect(await createImapDoor(options)(message)).toMatchObject({ action: 'aside', run: { result: { verdict: { action: 'quarantine' } } } });
 		const [held] = await store.listQuarantined({ inboxId });
 		expect(held).toMatchObject({ envelope: { rcpt: [address] }, decision: { verdict: { action: 'quarantine' }, originalSender: { address: 'quinn@quarantined.test' } } });
 		const logged = await store.listIntake({ inboxId, kind: 'quarantined' });
