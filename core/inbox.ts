@@ -70,8 +70,11 @@ export const inboxConfigSchema = z.object({
 		.default({}),
 });
 
-/** How a message reached the intake: from an SMTP client, or from the mailbox an IMAP server delivered it to. */
-export type IntakeDoor = 'smtp' | 'imap';
+/**
+ * How a message reached the intake: from an SMTP client, from the mailbox an IMAP server delivered it to, or posted
+ * over HTTP by an authenticated relay (an MTA's pipe, an inbound provider's webhook).
+ */
+export type IntakeDoor = 'smtp' | 'imap' | 'http';
 
 export type InboxConfig = z.infer<typeof inboxConfigSchema>;
 export type InboxConfigInput = z.input<typeof inboxConfigSchema>;

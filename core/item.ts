@@ -11,7 +11,7 @@ const address = z.object({ address: z.string(), name: z.string() });
 
 export const intakeItemSchema = z.object({
 	inbox: z.object({ address: z.string() }),
-	via: z.enum(['smtp', 'imap', 'cli']),
+	via: z.enum(['smtp', 'imap', 'http', 'cli']),
 	receivedAt: z.string(),
 	kind: z.enum(['message', 'forwarding-confirmation', 'forwarding-test', 'auto-reply', 'bounce']),
 	verdict: z.object({

@@ -127,6 +127,8 @@ function findUpstream(input: AuthInput, headers: DKIMVerifyResult['headers']): {
 	const results = top ? parseAuthenticationResults(top.line) : null;
 	if (!results || !input.inbox.trustedAuthservIds.includes(results.authservId)) return { upstream: null, ignored: null };
 	if (input.via === 'imap') return { upstream: { ...results, trustedAs: `authserv-id ${results.authservId} of the mailbox's server` }, ignored: null };
+	// Only an authenticated relay or provider posts to the HTTP door, and it wrote the topmost header.
+	if (input.via === 'http') return { upstream: { ...results, trustedAs: `authserv-id ${results.authservId} of the provider that posted it` }, ignored: null };
 	const { clientIp } = input.envelope;
 	if (inRelays(clientIp, input.inbox.trustedRelays)) return { upstream: { ...results, trustedAs: `trusted relay ${clientIp} with authserv-id ${results.authservId}` }, ignored: null };
 	const fix = input.inbox.trustedRelays.length ? 'it is not in trustedRelays' : 'the inbox names no trustedRelays; add the IP ranges of the relays that write this header';

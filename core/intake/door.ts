@@ -57,6 +57,8 @@ const DOORS: Record<IntakeDoor, { spools: readonly VerdictAction[]; recordsDefer
 	// The mailbox keeps the message: only quarantined mail goes to the spool, to be released from there; a deferred
 	// message stays in the mailbox to be tried again, recorded once it is decided.
 	imap: { spools: ['quarantine'], recordsDeferral: false },
+	// As SMTP: the relay or provider keeps the message only until the 2xx.
+	http: { spools: ['accept', 'quarantine'], recordsDeferral: true },
 };
 
 export function createIntakeDoor(options: DoorOptions): (arrival: Arrival) => Promise<DoorDecision> {

@@ -285,6 +285,35 @@ export const MIGRATIONS: Array<{ version: number; name: string; statements: stri
 			)`,
 		],
 	},
+	{
+		version: 7,
+		name: 'the HTTP door: its trigger heartbeats, and the replay cache of signed requests',
+		// The heartbeat's CHECK names the doors: rebuilt (SQLite cannot alter a CHECK). A signed request's token (a
+		// provider's, or our HMAC's) is kept until its signature would be stale anyway, shared by every webhook process.
+		statements: [
+			`CREATE TABLE trigger_heartbeats_v7 (
+				inbox_id TEXT PRIMARY KEY REFERENCES inboxes (id),
+				via TEXT NOT NULL CHECK (via IN ('smtp', 'imap', 'http')),
+				state TEXT NOT NULL CHECK (state IN ('running', 'stopped')),
+				interval_ms INTEGER NOT NULL,
+				started_at TEXT NOT NULL,
+				beat_at TEXT NOT NULL,
+				stopped_at TEXT,
+				last_error TEXT,
+				last_error_at TEXT
+			)`,
+			'INSERT INTO trigger_heartbeats_v7 SELECT inbox_id, via, state, interval_ms, started_at, beat_at, stopped_at, last_error, last_error_at FROM trigger_heartbeats',
+			'DROP TABLE trigger_heartbeats',
+			'ALTER TABLE trigger_heartbeats_v7 RENAME TO trigger_heartbeats',
+			`CREATE TABLE http_replays (
+				inbox_id TEXT NOT NULL REFERENCES inboxes (id),
+				token TEXT NOT NULL,
+				expires_at TEXT NOT NULL,
+				PRIMARY KEY (inbox_id, token)
+			)`,
+			'CREATE INDEX http_replays_expiry ON http_replays (expires_at)',
+		],
+	},
 ];
 
 const ENGINE_TYPES: Record<SqlDriver['engine'], Record<string, string>> = {

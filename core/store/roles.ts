@@ -98,7 +98,12 @@ export interface IntakeLogStore {
  * The spool: a message is durably stored here before the 250, completed after its execution succeeded.
  */
 export interface SpoolStore {
-	spoolPut(input: { inboxId: string; raw: Buffer; envelope: SpoolEntry['envelope']; receivedAt?: string; decision?: IntakeDecision; quarantined?: boolean }): Promise<SpoolEntry>;
+	/**
+	 * A message kept before its door answers. `dueAt` (default: now) is when a sweep may emit it: later for a message
+	 * whose own run is already under way elsewhere (the HTTP door's webhook run), so the sweep only re-drives it if
+	 * that run never records it.
+	 */
+	spoolPut(input: { inboxId: string; raw: Buffer; envelope: SpoolEntry['envelope']; receivedAt?: string; dueAt?: string; decision?: IntakeDecision; quarantined?: boolean }): Promise<SpoolEntry>;
 	spoolGet(id: string): Promise<SpoolEntry | null>;
 	/** Pending entries whose nextAttemptAt has come (for re-emission on activation and with backoff). */
 	spoolDue(inboxId: string, now?: string, limit?: number): Promise<SpoolEntry[]>;

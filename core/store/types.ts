@@ -2,6 +2,7 @@
  * The store's records and errors; its operations, by role, are in roles.ts.
  * Ids are strings (UUIDs) so both engines and n8n items carry them the same way.
  */
+import type { IntakeDoor } from '../inbox';
 import type { IntakeDecision } from '../intake/types';
 
 export type Availability = 'available' | 'away';
@@ -250,7 +251,7 @@ export type SpoolHead = Omit<SpoolEntry, 'raw'> & { head: Buffer };
  */
 export interface TriggerHeartbeat {
 	inboxId: string;
-	via: 'smtp' | 'imap';
+	via: IntakeDoor;
 	/** `running` until a clean stop; a running heartbeat that went stale means the trigger died (a crash). */
 	state: 'running' | 'stopped';
 	/** How often it beats while running: a heartbeat older than two intervals is stale. */

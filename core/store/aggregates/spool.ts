@@ -57,7 +57,7 @@ export function spoolStore(db: SqlDriver): SpoolStore & QuarantineStore {
 			const receivedAt = input.receivedAt ? checkTimestamp(input.receivedAt, 'receivedAt') : now();
 			const row = await one(
 				db,
-				'INSERT INTO spool (id, inbox_id, raw, envelope, received_at, decision, attempts, next_attempt_at, last_error, status) VALUES ($1, $2, $3, $4, $5, $6, 0, $5, NULL, $7) RETURNING *',
+				'INSERT INTO spool (id, inbox_id, raw, envelope, received_at, decision, attempts, next_attempt_at, last_error, status) VALUES ($1, $2, $3, $4, $5, $6, 0, $8, NULL, $7) RETURNING *',
 				[
 					randomUUID(),
 					input.inboxId,
@@ -66,6 +66,7 @@ export function spoolStore(db: SqlDriver): SpoolStore & QuarantineStore {
 					receivedAt,
 					input.decision ? JSON.stringify(input.decision) : null,
 					input.quarantined ? 'quarantined' : 'pending',
+					input.dueAt ? checkTimestamp(input.dueAt, 'dueAt') : receivedAt,
 				],
 			);
 			return toSpool(row!);
