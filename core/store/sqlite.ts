@@ -59,9 +59,6 @@ function toSqlite(value: SqlValue | undefined): string | number | null | Uint8Ar
 class SqliteConnection {
 	private readonly statements = new Map<string, StatementSync>();
 	private queue: Promise<unknown> = Promise.resolve();
-	/** Work queued or running: a statement that arrives while there is some joins the open group. */
-	private pending = 0;
-	private openGroup: GroupedStatement[] | null = null;
 	private closed = false;
 	users = 0;
 
@@ -94,61 +91,12 @@ class SqliteConnection {
 	}
 
 	serialize<T>(fn: () => T | Promise<T>): Promise<T> {
-		this.pending++;
-		const next = this.queue
-			.then(() => {
-				if (this.closed) throw new StoreUnavailableError(`The embedded store at ${this.location} is closed`);
-				return fn();
-			})
-			.finally(() => this.pending--);
+		const next = this.queue.then(() => {
+			if (this.closed) throw new StoreUnavailableError(`The embedded store at ${this.location} is closed`);
+			return fn();
+		});
 		this.queue = next.catch(() => undefined);
 		return next;
-	}
-
-	/**
-	 * A statement outside any transaction. On an idle connection it runs at once; statements that arrive while the
-	 * connection is busy (ten SMTP sessions spooling at once) wait together and commit in one transaction: one
-	 * sync to disk for the group instead of one each (group commit). Each still succeeds or fails on its own.
-	 */
-	private autocommit<T>(fn: () => T): Promise<T> {
-		if (this.pending === 0) return this.serialize(() => this.wrap(fn));
-		return new Promise<T>((resolve, reject) => {
-			const statement: GroupedStatement = { fn, resolve: resolve as (value: unknown) => void, reject };
-			if (this.openGroup) {
-				this.openGroup.push(statement);
-				return;
-			}
-			const group = [statement];
-			this.openGroup = group;
-			void this.serialize(() => {
-				this.openGroup = null;
-				this.runGroup(group);
-			});
-		});
-	}
-
-	/**
-	 * The group in one transaction. If any statement fails, or the commit does, everything is rolled back and each
-	 * statement runs again on its own: the outcome of each is exactly what it would have been alone.
-	 */
-	private runGroup(group: GroupedStatement[]): void {
-		const alone = () => {
-			for (const statement of group) settle(statement, attempt(() => this.wrap(statement.fn)));
-		};
-		if (group.length === 1 || !attempt(() => this.db.exec('BEGIN IMMEDIATE')).ok) return alone();
-		// Stop at the first failure: an error that rolls the transaction back (disk full) leaves the rest unrun.
-		const outcomes: Array<ReturnType<typeof attempt<unknown>>> = [];
-		for (const statement of group) {
-			const outcome = attempt(() => this.wrap(statement.fn));
-			if (!outcome.ok) break;
-			outcomes.push(outcome);
-		}
-		if (outcomes.length === group.length && attempt(() => this.db.exec('COMMIT')).ok) {
-			group.forEach((statement, i) => settle(statement, outcomes[i]));
-			return;
-		}
-		attempt(() => this.db.exec('ROLLBACK'));
-		alone();
 	}
 
 	private statement(sql: string): StatementSync {
@@ -175,13 +123,11 @@ class SqliteConnection {
 	}
 
 	all(sql: string, params?: SqlValue[]): Promise<Row[]> {
-		// A PRAGMA (a WAL checkpoint) must not run inside a transaction.
-		if (/^\s*PRAGMA/i.test(sql)) return this.serialize(() => this.direct.all(sql, params));
-		return this.autocommit(() => this.statement(sql).all(...(params ?? []).map(toSqlite)));
+		return this.serialize(() => this.direct.all(sql, params));
 	}
 
 	run(sql: string, params?: SqlValue[]): Promise<number> {
-		return this.autocommit(() => Number(this.statement(sql).run(...(params ?? []).map(toSqlite)).changes));
+		return this.serialize(() => this.direct.run(sql, params));
 	}
 
 	transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
@@ -207,17 +153,6 @@ class SqliteConnection {
 			this.db.close();
 		});
 	}
-}
-
-interface GroupedStatement {
-	fn: () => unknown;
-	resolve: (value: unknown) => void;
-	reject: (error: unknown) => void;
-}
-
-function settle(statement: GroupedStatement, outcome: ReturnType<typeof attempt<unknown>>): void {
-	if (outcome.ok) statement.resolve(outcome.value);
-	else statement.reject(outcome.error);
 }
 
 const connections = new Map<string, SqliteConnection>();
