@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { deliverCommand } from './deliver';
 import { explainCommand } from './explain';
 import { sendingDomainCommand } from './sending-domain';
 import { storeCommand } from './store';
@@ -7,6 +8,7 @@ import { storeCommand } from './store';
 export type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
+	deliver: (args) => deliverCommand(args),
 	explain: explainCommand,
 	'sending-domain': sendingDomainCommand,
 	store: storeCommand,
