@@ -138,7 +138,7 @@ export async function postMessage(options: DeliverOptions, token: string, input:
 		}, options.timeoutMs);
 
 		request.on('error', (error: NodeJS.ErrnoException) => {
-			settle({ answered: false, problem: `cannot reach ${shown(options.url)}: ${error.code ?? error.message}`, enhancedCode: '4.4.1' });
+			settle({ answered: false, problem: `connection to ${shown(options.url)} failed: ${error.code ?? error.message}`, enhancedCode: '4.4.1' });
 		});
 		input.on('error', (error) => {
 			settle({ answered: false, problem: `cannot read the message: ${error.message}`, enhancedCode: '4.3.0' });
