@@ -1,9 +1,15 @@
 import type http from 'node:http';
 import { writeFileSync } from 'node:fs';
 
+import { zoneResolver } from '../../core/dns';
+import { createHttpDoor } from '../../core/http/door';
+import { parseInboxConfig, type InboxConfigInput } from '../../core/inbox';
+import { openStore } from '../../core/store/open';
+import { compose, testWorld } from '../fixtures/mail';
 import { runCli } from '../support/cli';
-import { deliver, readBody, startDeliver, startServer, tokenFile, type Posted } from '../support/deliver';
+import { deliver, readBody, serveDoor, startDeliver, startServer, tokenFile, type Posted } from '../support/deliver';
 import { freePort } from '../support/ports';
+import { describeEachStore } from '../support/stores';
 
 jest.setTimeout(60_000);
 
@@ -278,6 +284,81 @@ describe('hosted-inbox deliver: a message to the HTTP door, as an MTA pipe trans
 			expect(r.code).toBe(75);
 			expect(r.stdout).toMatch(new RegExp(`^4\\.3\\.5 cannot use the token file ${file}: ${why}.*; the message stays queued\\n$`));
 			expect(r.stderr).toMatch(/readable by the user the MTA runs this command as/);
+		}
+	});
+});
+
+describeEachStore('hosted-inbox deliver to the HTTP door itself (createHttpDoor, a real store)', (getStore, _engine, getOptions) => {
+	const { zone } = testWorld();
+	let n = 0;
+	/** An inbox with its raw-format door served on loopback; `doorOver` builds the door over another store handle. */
+	async function inboxDoor(settings: Partial<InboxConfigInput> = {}) {
+		const store = getStore();
+		const address = `support-deliver-${++n}-${Date.now()}@inbox.example.test`;
+		const { id: inboxId } = await store.registerInbox({ address });
+		const inbox = parseInboxConfig({ address, ...settings });
+		const doorOver = (over: Parameters<typeof createHttpDoor>[0]['store']) =>
+			createHttpDoor({ store: over, inbox, inboxId, resolver: zoneResolver(zone), settings: { format: 'raw', token: TOKEN } });
+		let door = doorOver(store);
+		const server = await serveDoor(() => door);
+		const args = (from: string, more: string[] = []) => ['--url', `${server.url}/webhook/hosted-inbox`, '--token-file', token, '--sender', from, '--recipient', address, '--client-ip', '203.0.113.9', '--helo', 'mail.sender.test', ...more];
+		return { store, inboxId, address, server, args, swap: (over: Parameters<typeof doorOver>[0]) => (door = doorOver(over)) };
+	}
+	const spooledId = (stdout: string) => /^2\.0\.0 Queued as (\S+)\n$/.exec(stdout)?.[1];
+
+	it('exits 0 once the message is in the spool, byte-exact (8-bit), with the envelope the MTA gave', async () => {
+		const { store, inboxId, address, server, args } = await inboxDoor();
+		try {
+			const raw = Buffer.concat([Buffer.from(`To: ${address}\r\n`), message]);
+			const r = await deliver(args('ann@sender.test'), raw);
+			expect(r).toMatchObject({ code: 0, stderr: '' });
+			const id = spooledId(r.stdout);
+			expect(id).toBeDefined();
+			const entry = await store.spoolGet(id!);
+			expect(entry).toMatchObject({ inboxId, status: 'pending', envelope: { clientIp: '203.0.113.9', helo: 'mail.sender.test', mailFrom: 'ann@sender.test', rcpt: [address] } });
+			expect(entry!.raw.equals(raw)).toBe(true);
+		} finally {
+			await server.close();
+		}
+	});
+
+	it('exits 77 on a DMARC reject (5.7.1), 69 on data that is not an email and on a message over the limit, 75 on a wrong token: none of them spooled', async () => {
+		const { store, inboxId, address, server, args } = await inboxDoor({ maxMessageBytes: 64 * 1024 });
+		try {
+			const forged = await compose({ from: 'carol@customer.test', to: address, subject: 'forged', text: 'pay this' });
+			const rejected = await deliver(args('carol@customer.test'), forged);
+			expect(rejected.code).toBe(77);
+			expect(rejected.stdout).toMatch(/^5\.7\.1 \S/);
+
+			expect(await deliver(args('ann@sender.test'), Buffer.from('just words, no header\r\n'))).toMatchObject({ code: 69, stdout: expect.stringMatching(/^5\.6\.0 Message refused: /) });
+
+			const big = Buffer.concat([Buffer.from(`From: ann@sender.test\r\nTo: ${address}\r\nSubject: big\r\n\r\n`), Buffer.alloc(512 * 1024, 'x')]);
+			expect(await deliver(args('ann@sender.test'), big)).toMatchObject({ code: 69, stdout: `5.3.4 Message too big: the limit of ${address} is ${64 * 1024} bytes\n` });
+
+			const wrong = await deliver([...args('ann@sender.test'), '--token-file', tokenFile('not-the-token')], message);
+			expect(wrong).toMatchObject({ code: 75, stdout: expect.stringMatching(/^4\.7\.8 Authentication credentials invalid \(HTTP 401 from .*\); the message stays queued\n$/) });
+			expect(wrong.stderr).toMatch(/did not accept the token/);
+
+			expect(await store.spoolList({ inboxId })).toEqual([]);
+		} finally {
+			await server.close();
+		}
+	});
+
+	it('exits 75 with the door\'s 4.3.0 while its store is down, and 0 for the same message once it is back', async () => {
+		const { store, inboxId, server, args, swap } = await inboxDoor();
+		const down = await openStore(getOptions());
+		await down.close();
+		swap(down);
+		try {
+			const r = await deliver(args('ann@sender.test'), message);
+			expect(r).toMatchObject({ code: 75, stdout: expect.stringMatching(/^4\.3\.0 Temporary local problem, try again later \(HTTP 503 from /) });
+			swap(store);
+			const again = await deliver(args('ann@sender.test'), message);
+			expect(again.code).toBe(0);
+			expect((await store.spoolList({ inboxId })).map((entry) => entry.id)).toEqual([spooledId(again.stdout)]);
+		} finally {
+			await server.close();
 		}
 	});
 });
