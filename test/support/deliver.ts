@@ -3,7 +3,7 @@
  * and a recording HTTP server on loopback for it to post to.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -45,7 +45,10 @@ export async function deliver(args: string[], message: Buffer): Promise<{ code: 
 
 /** A token file as an admin writes one (with its trailing newline). */
 export function tokenFile(token: string): string {
-	const path = join(mkdtempSync(join(tmpdir(), 'hi-deliver-token-')), 'token');
+	const dir = mkdtempSync(join(tmpdir(), 'hi-deliver-token-'));
+	// Readable by the user an MTA runs the command as (a test token: no secret).
+	chmodSync(dir, 0o755);
+	const path = join(dir, 'token');
 	writeFileSync(path, `${token}\n`, { mode: 0o644 });
 	return path;
 }
