@@ -79,7 +79,8 @@ describeWithPostfix('hosted-inbox deliver as a Postfix pipe transport', () => {
 			expect(raw.subarray(raw.length - sent.length).equals(sent)).toBe(true);
 			expect(raw.subarray(0, raw.length - sent.length).toString()).toMatch(/^Return-Path: <ann@sender\.test>\r\nReceived: from client\.sender\.test \(localhost \[127\.0\.0\.1\]\)\r\n\tby mx\.hosted-inbox\.test/);
 			expect(entry.envelope).toEqual({ clientIp: '127.0.0.1', helo: 'client.sender.test', mailFrom: 'ann@sender.test', rcpt: [inbox.address] });
-			expect(postfix!.log()).toMatch(/relay=hostedinbox, .*status=sent/);
+			// The spool has it before the pipe command has exited and Postfix logged it.
+			await eventually('Postfix logging the delivery', async () => /relay=hostedinbox, .*status=sent/.test(postfix!.log()));
 		});
 
 		it('defers while the door answers 503 (its store down), mailq showing our reply (Postfix takes its 4.3.0 as the status); after the door is back, postqueue -f delivers it', async () => {
@@ -100,7 +101,7 @@ describeWithPostfix('hosted-inbox deliver as a Postfix pipe transport', () => {
 			await postfix!.flush();
 			await eventually('the flushed message in the spool', spooled('deferred-then-flushed'));
 			await eventually('an empty queue', async () => /Mail queue is empty/.test(await postfix!.queue()));
-			expect(postfix!.log()).toMatch(new RegExp(`${queueId}: to=<${inbox.address}>, relay=hostedinbox, .*status=sent`));
+			await eventually('Postfix logging the delivery', async () => new RegExp(`${queueId}: to=<${inbox.address}>, relay=hostedinbox, .*status=sent`).test(postfix!.log()));
 		});
 
 		it('bounces a final refusal with our 5.7.1 reply (DMARC reject), and spools nothing', async () => {
