@@ -83,6 +83,13 @@ describeWithPostfix('hosted-inbox deliver as a Postfix pipe transport', () => {
 			await eventually('Postfix logging the delivery', async () => /relay=hostedinbox, .*status=sent/.test(postfix!.log()));
 		});
 
+		it('passes the null sender of a bounce on as <> (master.cf null_sender=)', async () => {
+			await postfix!.swaks({ from: '<>', to: inbox.address, helo: 'client.sender.test', message: message(inbox.address, 'null-sender') });
+			const entry = await eventually('the bounce in the spool', spooled('null-sender'));
+			expect(entry.envelope.mailFrom).toBe('');
+			expect(entry.raw.toString('latin1')).toMatch(/^Return-Path: <>\r\n/);
+		});
+
 		it('defers while the door answers 503 (its store down), mailq showing our reply (Postfix takes its 4.3.0 as the status); after the door is back, postqueue -f delivers it', async () => {
 			const down = await openStore(getOptions());
 			await down.close();
