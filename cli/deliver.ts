@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 
 import { foldControlCharacters, hasControlCharacters } from '../core/intake/headers';
 
-export const DELIVER_USAGE =
+const DELIVER_USAGE =
 	'hosted-inbox deliver --url URL --token-file FILE --sender ADDR --recipient ADDR [--recipient ADDR ...] [--client-ip IP --helo NAME] [--timeout SECONDS] < message';
 
 /**
@@ -14,14 +14,14 @@ export const DELIVER_USAGE =
  * (Postfix bounces on EX_CONFIG, 5.3.5; Exim's temp_errors is 73:75), so every problem that is not this message's
  * own (an unreadable token file, a wrong token, the door down) exits 75 and the mail stays queued.
  */
-export const EXIT = { delivered: 0, usage: 64, unavailable: 69, tempFail: 75, noPermission: 77 } as const;
+const EXIT = { delivered: 0, usage: 64, unavailable: 69, tempFail: 75, noPermission: 77 } as const;
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
 /** Postfix captures at most 4 KiB of a command's output; a door's answer is a short JSON object. */
 const MAX_ANSWER_BYTES = 64 * 1024;
 const MAX_LINE = 400;
 
-export interface DeliverOptions {
+interface DeliverOptions {
 	url: URL;
 	tokenFile: string;
 	sender: string;
@@ -32,12 +32,12 @@ export interface DeliverOptions {
 }
 
 /** What came back: the door's answer (its HTTP status and SMTP reply), or why there was none. */
-export type Exchange =
+type Exchange =
 	| { answered: true; status: number; reply: string | null; beforeEnd: boolean; location: string | null }
 	| { answered: false; problem: string; enhancedCode: string };
 
 /** The exit code, and the line the MTA puts in its bounce or defer notice. */
-export interface Outcome {
+interface Outcome {
 	code: number;
 	line: string;
 	/** Said on stderr too: a setup problem the mail admin must fix. */
@@ -45,7 +45,7 @@ export interface Outcome {
 }
 
 /** The command line as an MTA's pipe transport fills it in; a bad one is a usage error (exit 64). */
-export function parseDeliverArgs(args: string[]): DeliverOptions | { usageError: string } {
+function parseDeliverArgs(args: string[]): DeliverOptions | { usageError: string } {
 	try {
 		return deliverOptions(args);
 	} catch (error) {
@@ -106,7 +106,7 @@ const shown = (url: URL) => `${url.origin}${url.pathname}`;
  * An answer that comes before the message is all sent (a 413 while streaming, a 401 before reading) ends the upload;
  * the rest of the input is then read and dropped, so the MTA writing it does not fail on a broken pipe.
  */
-export async function postMessage(options: DeliverOptions, token: string, input: Readable): Promise<Exchange> {
+async function postMessage(options: DeliverOptions, token: string, input: Readable): Promise<Exchange> {
 	const headers: http.OutgoingHttpHeaders = {
 		'Content-Type': 'message/rfc822',
 		Accept: 'application/json',
@@ -211,7 +211,7 @@ const temporary = (enhancedCode: string | null, fallback: string) => (enhancedCo
  * The exit code and the line for one exchange. The line starts with an RFC 3463 code whose class matches the exit
  * code: Postfix's pipe(8) takes a leading "D.S.N text" over the exit status.
  */
-export function outcomeOf(exchange: Exchange, url: URL): Outcome {
+function outcomeOf(exchange: Exchange, url: URL): Outcome {
 	if (!exchange.answered) return { code: EXIT.tempFail, line: `${exchange.enhancedCode} ${exchange.problem}; the message stays queued` };
 	const { status, beforeEnd } = exchange;
 	const { enhancedCode, text } = splitReply(exchange.reply);
@@ -252,7 +252,7 @@ function readToken(file: string): string {
 }
 
 /** `deliver`: a message on stdin to the hosted inbox's HTTP door, as an MTA's pipe transport runs a delivery agent. */
-export async function deliverCommand(args: string[], input: Readable = process.stdin): Promise<number> {
+export async function deliverCommand(args: string[]): Promise<number> {
 	const options = parseDeliverArgs(args);
 	if ('usageError' in options) {
 		process.stderr.write(`hosted-inbox deliver: ${options.usageError}\nusage: ${DELIVER_USAGE}\n`);
@@ -267,7 +267,7 @@ export async function deliverCommand(args: string[], input: Readable = process.s
 		process.stderr.write(`hosted-inbox deliver: ${problem} (it must be readable by the user the MTA runs this command as)\n`);
 		return EXIT.tempFail;
 	}
-	const outcome = outcomeOf(await postMessage(options, token, input), options.url);
+	const outcome = outcomeOf(await postMessage(options, token, process.stdin), options.url);
 	// stdout first: Postfix reads a leading "D.S.N text" from the command's output (stdout and stderr together).
 	process.stdout.write(`${outcome.line}\n`);
 	if (outcome.warning) process.stderr.write(`hosted-inbox deliver: ${outcome.warning}\n`);
