@@ -54,6 +54,24 @@ export async function fetchSources(client: ImapFlow, heads: MessageHead[], limit
 	return sources;
 }
 
+/** Consecutive batches of at most `maxBytes` (by the sizes the server reported); a larger message is a batch alone. */
+export function batchesBySize(heads: MessageHead[], maxBytes: number): MessageHead[][] {
+	const batches: MessageHead[][] = [];
+	let bytes = 0;
+	for (const head of heads) {
+		const size = head.size ?? 0;
+		const last = batches[batches.length - 1];
+		if (last && bytes + size <= maxBytes) {
+			last.push(head);
+			bytes += size;
+		} else {
+			batches.push([head]);
+			bytes = size;
+		}
+	}
+	return batches;
+}
+
 /** The message as handed over. */
 export function mailboxMessage(head: MessageHead, raw: Buffer, where: { mailbox: string; uidValidity: string; attempt: number }): MailboxMessage {
 	return {

@@ -15,7 +15,7 @@ import type { MailboxCheckpointStore } from '../store/roles';
 import { Alarm } from './alarm';
 import { Checkpoint, type InitialSync } from './checkpoint';
 import { errorOf, keepConnected, MailboxSession, type MailboxConnection } from './connection';
-import { FAILED_KEYWORD, fetchHeads, fetchSources, mailboxMessage, searchFrom, TOO_LARGE_KEYWORD, type MailboxMessage, type MessageHead } from './fetch';
+import { FAILED_KEYWORD, batchesBySize, fetchHeads, fetchSources, mailboxMessage, searchFrom, TOO_LARGE_KEYWORD, type MailboxMessage, type MessageHead } from './fetch';
 import { Slots } from './slots';
 import { UidLedger, type FlagReason } from './uid-ledger';
 
@@ -52,6 +52,8 @@ export interface MailboxPollerOptions {
 	onEvent?(event: PollerEvent): void;
 	/** Messages per processing call (several per execution; each is still acknowledged only after success). */
 	batchSize?: number;
+	/** And bytes per call: a batch is held in memory until its run ends (a larger message goes alone). */
+	batchBytes?: number;
 	/** Processing calls running at once. 1 keeps the mailbox order. */
 	maxInFlight?: number;
 	retry?: RetryPolicy;
@@ -73,6 +75,7 @@ export interface MailboxPollerOptions {
 const DEFAULTS = {
 	mailbox: 'INBOX',
 	batchSize: 50,
+	batchBytes: 8 * 1024 * 1024,
 	maxInFlight: 1,
 	retry: { maxAttempts: 5, baseDelayMs: 5_000, maxDelayMs: 10 * 60_000 } satisfies RetryPolicy,
 	reconnect: { baseDelayMs: 1_000, maxDelayMs: 60_000 },
@@ -244,25 +247,27 @@ export class MailboxPoller {
 		if (candidates.length) await this.handOver(state, candidates);
 	}
 
-	/** Fetches sizes, then the messages, and starts their processing in batches (retries one by one). */
+	/** Fetches sizes, then the messages, and starts their processing in batches of bounded count and bytes (retries one by one). */
 	private async handOver(state: SessionState, uids: number[]): Promise<void> {
 		const groups: number[][] = uids.filter((uid) => this.ledger.isRetry(uid)).map((uid) => [uid]);
 		const fresh = uids.filter((uid) => !this.ledger.isRetry(uid));
 		for (let i = 0; i < fresh.length; i += this.o.batchSize) groups.push(fresh.slice(i, i + this.o.batchSize));
 		for (const group of groups) {
-			if (!(await this.takeSlot(state.session))) return;
-			// A failed fetch hands nothing over: its slot is free again.
-			const messages = await this.fetchGroup(state, group).catch((error: unknown) => {
-				this.slots.release();
-				return Promise.reject(error);
-			});
-			if (!messages.length) {
-				this.slots.release();
-				continue;
+			for (const batch of batchesBySize(await this.wantedOf(state, group), this.o.batchBytes)) {
+				if (!(await this.takeSlot(state.session))) return;
+				// A failed fetch hands nothing over: its slot is free again.
+				const messages = await this.fetchBatch(state.session, batch).catch((error: unknown) => {
+					this.slots.release();
+					return Promise.reject(error);
+				});
+				if (!messages.length) {
+					this.slots.release();
+					continue;
+				}
+				const delivery = this.deliver(state.session.uidValidity, messages);
+				this.deliveries.add(delivery);
+				void delivery.finally(() => this.deliveries.delete(delivery));
 			}
-			const delivery = this.deliver(state.session.uidValidity, messages);
-			this.deliveries.add(delivery);
-			void delivery.finally(() => this.deliveries.delete(delivery));
 		}
 	}
 
@@ -275,8 +280,8 @@ export class MailboxPoller {
 		return true;
 	}
 
-	/** The messages of this group to process: too large ones flagged, ones taken in before a resync recorded done. */
-	private async fetchGroup(state: SessionState, group: number[]): Promise<MailboxMessage[]> {
+	/** The heads of this group to process: too large ones flagged, ones taken in before a resync recorded done. */
+	private async wantedOf(state: SessionState, group: number[]): Promise<MessageHead[]> {
 		const { session } = state;
 		const { client, uidValidity } = session;
 		const wanted: MessageHead[] = [];
@@ -300,17 +305,18 @@ export class MailboxPoller {
 			wanted.push(head);
 		}
 		if (takenIn.length) await this.recordDone(uidValidity, takenIn, session);
+		return wanted.sort((a, b) => a.uid - b.uid);
+	}
 
-		const sources = await fetchSources(client, wanted, this.o.maxMessageBytes, this.o.streamAboveBytes);
-		const messages: MailboxMessage[] = [];
-		for (const head of wanted.sort((a, b) => a.uid - b.uid)) {
-			const raw = sources.get(head.uid);
-			// Expunged meanwhile: nothing to take in.
-			if (!raw) continue;
-			const attempt = this.ledger.startProcessing(uidValidity, head.uid, head.envelope?.messageId ?? null);
-			messages.push(mailboxMessage(head, raw, { mailbox: this.mailbox, uidValidity, attempt }));
-		}
-		return messages;
+	/** The bytes of one batch, as messages handed over (one expunged meanwhile is left out). */
+	private async fetchBatch({ client, uidValidity }: MailboxSession, batch: MessageHead[]): Promise<MailboxMessage[]> {
+		const sources = await fetchSources(client, batch, this.o.maxMessageBytes, this.o.streamAboveBytes);
+		return batch
+			.filter((head) => sources.has(head.uid))
+			.map((head) => {
+				const attempt = this.ledger.startProcessing(uidValidity, head.uid, head.envelope?.messageId ?? null);
+				return mailboxMessage(head, sources.get(head.uid)!, { mailbox: this.mailbox, uidValidity, attempt });
+			});
 	}
 
 	private tooLarge(uidValidity: string, head: MessageHead, messageId: string | null): void {

@@ -4,6 +4,7 @@ import { systemResolver, type DnsResolver } from '../dns';
 import type { Flag } from '../flags';
 import type { InboxConfig, IntakeDoor } from '../inbox';
 import { SMTP_REPLIES } from '../replies';
+import { CHECK_ROOM } from './check-room';
 import { messageContent } from './content';
 import { addressesOf, authorOf, foldControlCharacters, headerSectionLength } from './headers';
 import { decision, note, type IntakeStage, type IntakeState } from './state';
@@ -230,6 +231,7 @@ export async function runChecks(raw: Buffer, ctx: IntakeContext): Promise<Intake
 	// The stages (parsing, DKIM and ARC included) read the message from its first header field on: a signer signed
 	// that, never the junk a mailbox export or a broken client put before it. The caller keeps the bytes as received.
 	const message = raw.subarray(start.offset);
+	await CHECK_ROOM.enter(raw.length);
 	const deadline = new AbortController();
 	const timer = setTimeout(() => deadline.abort(), ctx.inbox.intakeDeadlineSeconds * 1000);
 	const state: IntakeState = {
@@ -260,6 +262,7 @@ export async function runChecks(raw: Buffer, ctx: IntakeContext): Promise<Intake
 		await runStages(state, deadline.signal);
 	} finally {
 		clearTimeout(timer);
+		CHECK_ROOM.leave(raw.length);
 	}
 	const values = storedValues((flag, reason) => note(state, flag, reason), {
 		kind: state.kind,

@@ -181,6 +181,11 @@ export interface StartOptions {
 	userFolder?: string;
 	/** Echo n8n's output to this process's stderr as well as the log file. */
 	echo?: boolean;
+	/**
+	 * Queue mode only: `n8n webhook` processes serving the production webhooks (main then serves none), each on its
+	 * own port, listed in `webhookUrls`.
+	 */
+	webhookProcesses?: number;
 }
 
 export interface Execution {
@@ -205,6 +210,8 @@ interface ProcessHandle {
 /** A running n8n (and, in queue mode, its worker). */
 export class N8n {
 	readonly url: string;
+	/** Where production webhooks are served: main, or each `n8n webhook` process (queue mode). */
+	readonly webhookUrls: string[] = [];
 	readonly workflowIds: string[] = [];
 	/** Milliseconds spent in each start-up step (reported by the e2e run and docs/e2e.md). */
 	readonly timings: Record<string, number> = {};
@@ -276,6 +283,10 @@ export class N8n {
 			...offlineModules(install),
 			...options.env,
 		};
+		if (options.webhookProcesses) {
+			if (mode !== 'queue') throw new Error('n8n webhook processes run only in queue mode');
+			env.N8N_DISABLE_PRODUCTION_MAIN_PROCESS = 'true';
+		}
 		const n8n = new N8n(install, options, userFolder, port, env);
 		try {
 			if (mode === 'queue') await n8n.timed('database', () => n8n.useQueueMode());
@@ -285,6 +296,8 @@ export class N8n {
 			if (options.beforeStart) await n8n.timed('beforeStart', () => options.beforeStart!(n8n));
 			await n8n.timed('startMain', () => n8n.startMain());
 			if (mode === 'queue') await n8n.timed('startWorker', () => n8n.startWorker());
+			for (let index = 0; index < (options.webhookProcesses ?? 0); index++) await n8n.timed('startWebhook', () => n8n.startWebhookProcess(index));
+			if (!n8n.webhookUrls.length) n8n.webhookUrls.push(n8n.url);
 			await n8n.timed('setupOwner', () => n8n.setupOwner());
 		} catch (error) {
 			await n8n.stop();
@@ -452,6 +465,19 @@ export class N8n {
 		await this.waitFor(worker, 'worker ready', () => /n8n worker is now ready|Worker started/i.test(worker.output.join('')));
 	}
 
+	/** An `n8n webhook` process (queue mode): its own user folder with the package, its own port; runs webhook() only. */
+	private async startWebhookProcess(index: number): Promise<void> {
+		const name = `webhook-${index + 1}`;
+		const folder = path.join(this.userFolder, name);
+		fs.mkdirSync(folder, { recursive: true });
+		if (this.options.tarball) await installPackage(folder, this.options.tarball);
+		const port = await freePort();
+		const env = { ...this.env, N8N_USER_FOLDER: folder, N8N_PORT: String(port), N8N_RUNNERS_BROKER_PORT: String(await freePort()) };
+		const handle = this.spawnN8n(name, ['webhook'], env);
+		await this.waitFor(handle, 'webhook listener', () => handle.output.join('').includes('Webhook listener waiting for requests'));
+		this.webhookUrls.push(`http://127.0.0.1:${port}`);
+	}
+
 	/**
 	 * Creates the owner (so no setup prompt appears), or signs in as it in a kept user folder that has one, and
 	 * makes an API key for the public API.
@@ -550,7 +576,7 @@ export class N8n {
 	}
 
 	/** Output of n8n and its worker so far (for assertions on log lines and for failure messages). */
-	output(name: 'main' | 'worker' = 'main'): string {
+	output(name: 'main' | 'worker' | `webhook-${number}` = 'main'): string {
 		return this.processes.find((p) => p.name === name)?.output.join('') ?? '';
 	}
 

@@ -80,6 +80,22 @@ export const imapProperties: INodeProperties[] = [
 		displayOptions: imap,
 		options: [
 			{
+				displayName: 'Longest Reconnect Delay (Seconds)',
+				name: 'reconnectMaxDelaySeconds',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 60,
+				description: 'A lost connection is retried forever, waiting twice as long each time up to this, with jitter',
+			},
+			{
+				displayName: 'MB per Execution',
+				name: 'batchMegabytes',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 1024 },
+				default: 8,
+				description: 'A batch is also bounded by size: it is held in memory until its execution ends. A message larger than this goes alone.',
+			},
+			{
 				displayName: 'Messages per Execution',
 				name: 'batchSize',
 				type: 'number',
@@ -102,14 +118,6 @@ export const imapProperties: INodeProperties[] = [
 				typeOptions: { minValue: 1 },
 				default: 5,
 				description: 'Idle connections can die silently (NAT, firewalls): IDLE is restarted this often',
-			},
-			{
-				displayName: 'Longest Reconnect Delay (Seconds)',
-				name: 'reconnectMaxDelaySeconds',
-				type: 'number',
-				typeOptions: { minValue: 1 },
-				default: 60,
-				description: 'A lost connection is retried forever, waiting twice as long each time up to this, with jitter',
 			},
 		],
 	},

@@ -166,6 +166,7 @@ export async function startImapMode(this: ITriggerFunctions): Promise<ITriggerRe
 		onEvent,
 		retry: outputOptions.retry,
 		batchSize: Number(settings.batchSize ?? 50),
+		batchBytes: Number(settings.batchMegabytes ?? 8) * 1024 * 1024,
 		pollIntervalMs: Number(settings.pollIntervalSeconds ?? 30) * 1000,
 		maxIdleTimeMs: Number(settings.idleRestartMinutes ?? 5) * 60_000,
 		reconnect: { baseDelayMs: 1000, maxDelayMs: Number(settings.reconnectMaxDelaySeconds ?? 60) * 1000 },

@@ -48,13 +48,15 @@ describeWithDovecot('MailboxPoller against Dovecot', () => {
 	interface Run {
 		poller: MailboxPoller;
 		processed: MailboxMessage[];
+		/** The sizes of the messages of each processing call. */
+		batches: number[][];
 		events: PollerEvent[];
 		/** Flags of each message as another client saw them while it was being processed. */
 		flagsDuringProcessing: Map<string, Set<string>>;
 	}
 
 	function poller(mailbox: string, options: Partial<MailboxPollerOptions> = {}, fail?: (m: MailboxMessage) => boolean): Run {
-		const run: Run = { poller: null as unknown as MailboxPoller, processed: [], events: [], flagsDuringProcessing: new Map() };
+		const run: Run = { poller: null as unknown as MailboxPoller, processed: [], batches: [], events: [], flagsDuringProcessing: new Map() };
 		run.poller = new MailboxPoller({
 			connection: { ...dovecot.credentials, ...options.connection },
 			mailbox,
@@ -66,6 +68,7 @@ describeWithDovecot('MailboxPoller against Dovecot', () => {
 			async process(messages) {
 				const flags = await observer.flagsByMessageId(mailbox);
 				for (const message of messages) run.flagsDuringProcessing.set(message.messageId ?? '', flags.get(message.messageId ?? '') ?? new Set());
+				run.batches.push(messages.map((m) => m.size));
 				if (fail && messages.some(fail)) throw new Error('workflow failed');
 				run.processed.push(...messages);
 			},
@@ -139,6 +142,24 @@ describeWithDovecot('MailboxPoller against Dovecot', () => {
 			() => 'see the checkpoint',
 		);
 		expect(await store.getMailboxCheckpoint(run.poller.mailboxKey)).toMatchObject({ doneThrough: 64, doneUids: [], attempts: [] });
+	});
+
+	it('bounds each batch by bytes as well as by count: the batch holds its messages until its run ends', async () => {
+		const box = await folder('ByBytes');
+		// Six of about 100 KB and one of 300 KB (over the bound: it goes alone), all there at the first look.
+		const fresh = [1, 2, 3, 4, 5, 6].map((n) => testMessage(n, { tag: 'bytes', size: 100 * 1024 }));
+		fresh.push(testMessage(7, { tag: 'bytes', size: 300 * 1024 }));
+		for (const m of fresh) dovecot.deliver(m.raw, box);
+		const run = poller(box, { batchSize: 50, batchBytes: 250 * 1024, maxInFlight: 1, initialSync: { mode: 'unread' } });
+		await run.poller.start();
+		await eventually(() => run.processed.length >= 7, 20_000, '7 messages', () => `${run.processed.length}`);
+		expect(ids(run.processed)).toEqual(fresh.map((m) => m.messageId).sort());
+		for (const sizes of run.batches) {
+			const total = sizes.reduce((a, b) => a + b, 0);
+			expect(sizes.length === 1 || total <= 250 * 1024).toBe(true);
+		}
+		// Two of 100 KB fit the bound together; the count alone (50) would have taken all seven at once.
+		expect(run.batches.map((sizes) => sizes.length)).toEqual([2, 2, 2, 1]);
 	});
 
 	it('keeps its place across a restart that finds an empty mailbox first', async () => {
