@@ -17,8 +17,9 @@ const DELIVER_USAGE =
 const EXIT = { delivered: 0, usage: 64, unavailable: 69, tempFail: 75, noPermission: 77 } as const;
 
 const DEFAULT_TIMEOUT_SECONDS = 300;
-/** Postfix captures at most 4 KiB of a command's output; a door's answer is a short JSON object. */
+/** The door's answer is a short JSON object: no more of a body is read. */
 const MAX_ANSWER_BYTES = 64 * 1024;
+/** Within an SMTP reply line (512 bytes), as the door writes it. */
 const MAX_LINE = 400;
 
 interface DeliverOptions {
@@ -74,12 +75,12 @@ function deliverOptions(args: string[]): DeliverOptions {
 	const url = new URL(values.url!);
 	if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('--url must be http: or https:');
 	const timeout = values.timeout === undefined ? DEFAULT_TIMEOUT_SECONDS : Number(values.timeout);
-	if (!Number.isFinite(timeout) || timeout <= 0 || timeout > 3600) throw new Error('--timeout must be a number of seconds from 1 to 3600');
+	if (!Number.isFinite(timeout) || timeout <= 0 || timeout > 3600) throw new Error('--timeout must be a number of seconds, more than 0 and at most 3600');
 	const recipients = values.recipient!.filter((recipient) => recipient !== '');
 	if (recipients.length === 0) throw new Error('--recipient is empty');
 	// Postfix passes an empty ${client_address}/${client_helo} for mail that did not come over SMTP.
 	const optional = (value: string | undefined) => (value ? value : null);
-	const outcome: DeliverOptions = {
+	const options: DeliverOptions = {
 		url,
 		tokenFile: values['token-file']!,
 		// The null sender: Postfix's ${sender} with null_sender= is empty; SMTP writes it <>.
@@ -89,10 +90,10 @@ function deliverOptions(args: string[]): DeliverOptions {
 		helo: optional(values.helo),
 		timeoutMs: Math.round(timeout * 1000),
 	};
-	for (const value of [outcome.sender, ...recipients, outcome.clientIp ?? '', outcome.helo ?? '']) {
+	for (const value of [options.sender, ...recipients, options.clientIp ?? '', options.helo ?? '']) {
 		if (value.length > 1000 || hasControlCharacters(value)) throw new Error('an envelope value holds a control character or is too long');
 	}
-	return outcome;
+	return options;
 }
 
 /** UTF-8 addresses (SMTPUTF8) go on the wire as their UTF-8 bytes: node writes a header string as latin1. */
@@ -237,8 +238,11 @@ function outcomeOf(exchange: Exchange, url: URL): Outcome {
 		};
 	}
 	if (status >= 300 && status < 400) {
-		const warning = `${where} redirects${exchange.location ? ` to ${exchange.location}` : ''}: set --url to the webhook's own URL; the message stays queued`;
-		return { code: EXIT.tempFail, line: `4.3.5 ${warning}`, warning };
+		return {
+			code: EXIT.tempFail,
+			line: `4.3.5 ${where} redirects${exchange.location ? ` to ${exchange.location}` : ''}; the message stays queued`,
+			warning: `set --url to the webhook's own URL (its production URL), not one that redirects`,
+		};
 	}
 	return { code: EXIT.tempFail, line: `${temporary(enhancedCode, '4.3.0')} ${text ? `${text} (${where})` : `${where}`}; the message stays queued` };
 }

@@ -5,7 +5,8 @@ import { parseInboxConfig } from '../../core/inbox';
 import { openStore } from '../../core/store/open';
 import type { Store } from '../../core/store/roles';
 import type { SpoolEntry } from '../../core/store/types';
-import { CLI, REGISTER_TS, serveDoor, tokenFile } from '../support/deliver';
+import { CLI, REGISTER_TS, tokenFile } from '../support/deliver';
+import { serve, type Served } from '../support/http-posts';
 import { describeWithPostfix, nodeForPipeUser, Postfix } from '../support/postfix';
 import { describeEachStore } from '../support/stores';
 import { testWorld } from '../fixtures/mail';
@@ -42,7 +43,7 @@ function message(address: string, subject: string): Buffer {
 describeWithPostfix('hosted-inbox deliver as a Postfix pipe transport', () => {
 	describeEachStore('Postfix -> pipe -> hosted-inbox deliver -> the HTTP door', (getStore, _engine, getOptions) => {
 		let postfix: Postfix | undefined;
-		let server: Awaited<ReturnType<typeof serveDoor>> | undefined;
+		let server: Served | undefined;
 		let inbox: ReturnType<typeof parseInboxConfig>;
 		let inboxId: string;
 		let door: ReturnType<typeof createHttpDoor>;
@@ -53,11 +54,11 @@ describeWithPostfix('hosted-inbox deliver as a Postfix pipe transport', () => {
 			({ id: inboxId } = await getStore().registerInbox({ address }));
 			inbox = parseInboxConfig({ address });
 			door = doorOver(getStore());
-			server = await serveDoor(() => door);
+			server = await serve((request) => door(request));
 			postfix = await Postfix.start({
 				domain: DOMAIN,
 				argv: [
-					nodeForPipeUser(), '-r', REGISTER_TS, CLI, 'deliver', '--url', `${server.url}/webhook/hosted-inbox`, '--token-file', tokenFile(TOKEN),
+					nodeForPipeUser(), '-r', REGISTER_TS, CLI, 'deliver', '--url', server.url, '--token-file', tokenFile(TOKEN),
 					'--sender', '${sender}', '--recipient', '${recipient}', '--client-ip', '${client_address}', '--helo', '${client_helo}', '--timeout', '60',
 				],
 			});

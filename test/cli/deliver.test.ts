@@ -7,7 +7,8 @@ import { parseInboxConfig, type InboxConfigInput } from '../../core/inbox';
 import { openStore } from '../../core/store/open';
 import { compose, testWorld } from '../fixtures/mail';
 import { runCli } from '../support/cli';
-import { deliver, readBody, serveDoor, startDeliver, startServer, tokenFile, type Posted } from '../support/deliver';
+import { deliver, readBody, startDeliver, startServer, tokenFile, type Posted } from '../support/deliver';
+import { serve } from '../support/http-posts';
 import { freePort } from '../support/ports';
 import { describeEachStore } from '../support/stores';
 
@@ -183,13 +184,14 @@ describe('hosted-inbox deliver: a message to the HTTP door, as an MTA pipe trans
 				expect([path, r.code]).toEqual([path, 75]);
 				expect(r.stdout).toMatch(/^4\.\d{1,3}\.\d{1,3} [^\n]+\n$/);
 				lines[path] = r.stdout.trim();
+				expect([path, r.stderr]).toEqual([path, path === '/302' ? "hosted-inbox deliver: set --url to the webhook's own URL (its production URL), not one that redirects\n" : '']);
 			}
 			const at = (status: number) => `HTTP ${status} from ${server.url}/`;
 			expect(lines['/503']).toBe(`4.3.0 Temporary local problem, try again later (${at(503)}503); the message stays queued`);
 			expect(lines['/429']).toBe(`4.7.0 Too many messages, try again later (${at(429)}429); the message stays queued`);
 			expect(lines['/500']).toBe(`4.3.0 ${at(500)}500; the message stays queued`);
 			expect(lines['/404']).toBe(`4.3.0 ${at(404)}404; the message stays queued`);
-			expect(lines['/302']).toBe(`4.3.5 ${at(302)}302 redirects to https://elsewhere.test/login: set --url to the webhook's own URL; the message stays queued`);
+			expect(lines['/302']).toBe(`4.3.5 ${at(302)}302 redirects to https://elsewhere.test/login; the message stays queued`);
 			expect(lines['/422']).toBe(`4.3.0 not an SMTP reply (${at(422)}422); the message stays queued`);
 			expect(lines['/5xx-reply']).toBe(`4.6.0 Message refused: upstream (${at(502)}5xx-reply); the message stays queued`);
 		} finally {
@@ -300,8 +302,9 @@ describeEachStore('hosted-inbox deliver to the HTTP door itself (createHttpDoor,
 		const doorOver = (over: Parameters<typeof createHttpDoor>[0]['store']) =>
 			createHttpDoor({ store: over, inbox, inboxId, resolver: zoneResolver(zone), settings: { format: 'raw', token: TOKEN } });
 		let door = doorOver(store);
-		const server = await serveDoor(() => door);
-		const args = (from: string, more: string[] = []) => ['--url', `${server.url}/webhook/hosted-inbox`, '--token-file', token, '--sender', from, '--recipient', address, '--client-ip', '203.0.113.9', '--helo', 'mail.sender.test', ...more];
+		// `door` is read per request: a test swaps it for one over a store that is down.
+		const server = await serve((request) => door(request));
+		const args = (from: string, more: string[] = []) => ['--url', server.url, '--token-file', token, '--sender', from, '--recipient', address, '--client-ip', '203.0.113.9', '--helo', 'mail.sender.test', ...more];
 		return { store, inboxId, address, server, args, swap: (over: Parameters<typeof doorOver>[0]) => (door = doorOver(over)) };
 	}
 	const spooledId = (stdout: string) => /^2\.0\.0 Queued as (\S+)\n$/.exec(stdout)?.[1];

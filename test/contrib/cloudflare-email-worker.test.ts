@@ -4,7 +4,8 @@ import { ReadableStream, type ReadableStreamDefaultController } from 'node:strea
 import { zoneResolver } from '../../core/dns';
 import { createHttpDoor } from '../../core/http/door';
 import { parseInboxConfig } from '../../core/inbox';
-import { readBody, serveDoor, startServer, type Posted } from '../support/deliver';
+import { readBody, startServer, type Posted } from '../support/deliver';
+import { serve } from '../support/http-posts';
 import { freePort } from '../support/ports';
 import { describeEachStore } from '../support/stores';
 
@@ -150,10 +151,10 @@ describeEachStore('contrib/cloudflare-email-worker.js to the HTTP door itself (c
 		const { id: inboxId } = await store.registerInbox({ address: 'support@inbox.example.test' });
 		const inbox = parseInboxConfig({ address: 'support@inbox.example.test' });
 		const httpDoor = createHttpDoor({ store, inbox, inboxId, resolver: zoneResolver({}), settings: { format: 'raw', token: TOKEN } });
-		const server = await serveDoor(() => httpDoor);
+		const server = await serve(httpDoor);
 		try {
 			const { message: email, rejected, send } = emailMessage();
-			const handled = worker.email(email, { HOSTED_INBOX_URL: `${server.url}/webhook/cf`, HOSTED_INBOX_TOKEN: TOKEN }, {});
+			const handled = worker.email(email, { HOSTED_INBOX_URL: server.url, HOSTED_INBOX_TOKEN: TOKEN }, {});
 			await send();
 			await expect(handled).resolves.toBeUndefined();
 			expect(rejected).toEqual([]);

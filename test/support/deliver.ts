@@ -9,8 +9,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import type { HttpDoorResult, HttpRequestIn } from '../../core/http/door';
-
 export const ROOT = join(__dirname, '..', '..');
 /** Transpiles the CLI's TypeScript on require, as ts-jest does for the tests. */
 export const REGISTER_TS = join(ROOT, 'scripts', 'register-ts.js');
@@ -81,13 +79,4 @@ export async function readBody(request: http.IncomingMessage): Promise<Buffer> {
 	const chunks: Buffer[] = [];
 	for await (const chunk of request) chunks.push(chunk as Buffer);
 	return Buffer.concat(chunks);
-}
-
-/** The HTTP door (createHttpDoor) behind node:http, as a webhook serves it; `door()` is read per request, so a test can swap it. */
-export async function serveDoor(door: () => (request: HttpRequestIn) => Promise<HttpDoorResult>): ReturnType<typeof startServer> {
-	return await startServer(async (request, response) => {
-		const { answer } = await door()({ method: request.method ?? 'GET', headers: request.headers, body: request });
-		response.writeHead(answer.status, answer.headers);
-		response.end(answer.body);
-	});
 }
