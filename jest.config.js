@@ -7,6 +7,8 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }],
     // email-forward-parser ships ESM only; Node >= 20.19 require()s it, jest's module system needs it as CommonJS.
     'node_modules/email-forward-parser/.+\\.js$': '<rootDir>/test/support/esm-to-cjs.js',
+    // contrib/ holds files deployed elsewhere as ES modules (the Cloudflare Email Worker): the same for its tests.
+    '/contrib/.+\\.js$': '<rootDir>/test/support/esm-to-cjs.js',
   },
   transformIgnorePatterns: ['/node_modules/(?!email-forward-parser/)'],
   // A bound on a hang, not a pace: the suite also runs on a loaded 2-core machine.

@@ -1,15 +1,13 @@
 #!/usr/bin/env node
-import { explainCommand } from './explain';
-import { sendingDomainCommand } from './sending-domain';
-import { storeCommand } from './store';
-
 /** A subcommand gets its arguments and resolves to the exit code. */
 export type Command = (args: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = {
-	explain: explainCommand,
-	'sending-domain': sendingDomainCommand,
-	store: storeCommand,
+/** Each command is loaded when it runs: `deliver` runs once per message under an MTA and must start fast. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+	deliver: async () => (await import('./deliver')).deliverCommand,
+	explain: async () => (await import('./explain')).explainCommand,
+	'sending-domain': async () => (await import('./sending-domain')).sendingDomainCommand,
+	store: async () => (await import('./store')).storeCommand,
 };
 
 const USAGE = `usage: hosted-inbox <command> [options]\ncommands: ${Object.keys(COMMANDS).join(', ')}\n`;
@@ -20,11 +18,12 @@ export async function main(argv: string[]): Promise<number> {
 		process.stdout.write(USAGE);
 		return name ? 0 : 2;
 	}
-	const command = COMMANDS[name];
-	if (!command) {
+	const load = COMMANDS[name];
+	if (!load) {
 		process.stderr.write(`hosted-inbox: unknown command "${name}" (${Object.keys(COMMANDS).join(', ')})\n`);
 		return 2;
 	}
+	const command = await load();
 	return await command(rest);
 }
 

@@ -29,11 +29,13 @@ fi
 missing=()
 command -v dovecot >/dev/null 2>&1 || missing+=(dovecot-imapd)
 command -v swaks >/dev/null 2>&1 || missing+=(swaks)
+[ -x /usr/sbin/postfix ] || missing+=(postfix)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "installing ${missing[*]}"
 	if apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
-		# Dovecot is started by the tests themselves with a throwaway config; the packaged service stays off.
+		# Dovecot and Postfix are started by the tests themselves with a throwaway config; the packaged services stay off.
 		(service dovecot stop || pkill -x dovecot || true) >/dev/null 2>&1
+		(postfix stop || true) >/dev/null 2>&1
 	else
 		trouble "could not install ${missing[*]} (apt-get needs root)"
 	fi
