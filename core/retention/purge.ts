@@ -4,13 +4,14 @@ import type { InboxStore, RetentionStore } from '../store/roles';
 
 const DAY_MS = 24 * 60 * 60_000;
 
-/** The cutoffs `days` before `now`; 0 days keeps that kind for ever. */
+/** The cutoffs `days` before `now` (0 days keeps that kind for ever), and the replay claims expired by `now`. */
 export function cutoffsFor(retention: InboxRetention, now: Date): PurgeCutoffs {
 	const before = (days: number) => (days > 0 ? new Date(now.getTime() - days * DAY_MS).toISOString() : null);
 	return {
 		deliveredBefore: before(retention.deliveredRawDays),
 		quarantinedBefore: before(retention.quarantineDays),
 		intakeLogBefore: before(retention.intakeLogDays),
+		replaysExpiredBy: now.toISOString(),
 	};
 }
 

@@ -139,7 +139,8 @@ export interface QuarantineStore {
 export interface RetentionStore {
 	/**
 	 * Deletes the inbox's delivered ('done') and quarantined spool entries and intake log entries older than the
-	 * cutoffs, in one transaction; pending and failed entries are owed to the workflow and never touched.
+	 * cutoffs, and its expired HTTP replay claims, in one transaction; pending and failed entries are owed to the
+	 * workflow and never touched.
 	 * inboxId null: only the intake log entries that belong to no inbox.
 	 */
 	purgeExpired(inboxId: string | null, cutoffs: PurgeCutoffs): Promise<PurgeCounts>;
@@ -188,6 +189,17 @@ export interface ForwardingCheckStore {
 	failForwardingCheck(id: string, evidence: Record<string, unknown>): Promise<ForwardingCheck | null>;
 }
 
+/** The HTTP door's replay cache: a signed request (its token, nonce or signature) is taken once while it is fresh. */
+export interface ReplayStore {
+	/**
+	 * Takes the token for the inbox until expiresAt (atomic): true when it was free (never seen, or its row expired
+	 * as of `at`, default now), false when a live claim holds it (a replay).
+	 */
+	claimReplayToken(inboxId: string, token: string, expiresAt: string, at?: string): Promise<boolean>;
+	/** Frees a claimed token (the request was answered "try again": the provider's retry of it must pass). */
+	releaseReplayToken(inboxId: string, token: string): Promise<void>;
+}
+
 /** Sending domains (for custom from-addresses). */
 export interface SendingDomainStore {
 	upsertSendingDomain(input: { domain: string; selector: string; publicKey: string }): Promise<SendingDomain>;
@@ -209,4 +221,5 @@ export interface Store
 		MailboxCheckpointStore,
 		HeartbeatStore,
 		ForwardingCheckStore,
+		ReplayStore,
 		SendingDomainStore {}

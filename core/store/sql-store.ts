@@ -6,6 +6,7 @@ import { heartbeatStore } from './aggregates/heartbeats';
 import { inboxStore } from './aggregates/inboxes';
 import { intakeLogStore } from './aggregates/intake-log';
 import { mailboxCheckpointStore } from './aggregates/mailbox-checkpoints';
+import { replayStore } from './aggregates/replays';
 import { retentionStore } from './aggregates/retention';
 import { sendingDomainStore } from './aggregates/sending-domains';
 import { spoolStore } from './aggregates/spool';
@@ -33,6 +34,7 @@ export function sqlStore(db: SqlDriver): Store {
 		...mailboxCheckpointStore(db),
 		...heartbeatStore(db),
 		...forwardingCheckStore(db),
+		...replayStore(db),
 		...sendingDomainStore(db),
 	};
 }

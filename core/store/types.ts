@@ -39,12 +39,15 @@ export interface PurgeCutoffs {
 	deliveredBefore: string | null;
 	quarantinedBefore: string | null;
 	intakeLogBefore: string | null;
+	/** The HTTP door's replay claims that expired by then (the purge's time). */
+	replaysExpiredBy: string;
 }
 
 export interface PurgeCounts {
 	delivered: number;
 	quarantined: number;
 	intakeLog: number;
+	replays: number;
 }
 
 /** What an erasure removed (rows deleted) and rewrote (other people's rows that named the address, now without it). */

@@ -79,10 +79,11 @@ export function retentionStore(db: SqlDriver): RetentionStore {
 			const delivered = before(cutoffs.deliveredBefore, 'deliveredBefore');
 			const quarantined = before(cutoffs.quarantinedBefore, 'quarantinedBefore');
 			const intakeLog = before(cutoffs.intakeLogBefore, 'intakeLogBefore');
+			const replaysExpiredBy = checkTimestamp(cutoffs.replaysExpiredBy, 'replaysExpiredBy');
 			return db.transaction(async (q) => {
 				const expire = async (sql: string, at: string | null, params: SqlValue[]) => (at === null ? 0 : await q.run(sql, [...params, at]));
 				if (inboxId === null) {
-					return { delivered: 0, quarantined: 0, intakeLog: await expire('DELETE FROM intake_log WHERE inbox_id IS NULL AND at < $1', intakeLog, []) };
+					return { delivered: 0, quarantined: 0, intakeLog: await expire('DELETE FROM intake_log WHERE inbox_id IS NULL AND at < $1', intakeLog, []), replays: 0 };
 				}
 				const id = await inboxIdOf(q, inboxId);
 				return {
@@ -90,6 +91,8 @@ export function retentionStore(db: SqlDriver): RetentionStore {
 					delivered: await expire("DELETE FROM spool WHERE inbox_id = $1 AND status = 'done' AND received_at < $2", delivered, [id]),
 					quarantined: await expire("DELETE FROM spool WHERE inbox_id = $1 AND status = 'quarantined' AND received_at < $2", quarantined, [id]),
 					intakeLog: await expire('DELETE FROM intake_log WHERE inbox_id = $1 AND at < $2', intakeLog, [id]),
+					// A replay claim guards only while its request could still be accepted (its freshness window).
+					replays: await expire('DELETE FROM http_replays WHERE inbox_id = $1 AND expires_at <= $2', replaysExpiredBy, [id]),
 				};
 			});
 		},

@@ -24,7 +24,7 @@ describe('inbox retention settings', () => {
 		expect(parseInboxConfig({ address: 'support@inbox.example.test' }).retention).toEqual({ deliveredRawDays: 30, quarantineDays: 30, intakeLogDays: 90 });
 		expect(parseInboxConfig({ address: 'support@inbox.example.test', retention: { intakeLogDays: 0 } }).retention).toEqual({ ...DEFAULT_RETENTION, intakeLogDays: 0 });
 		expect(() => parseInboxConfig({ address: 'support@inbox.example.test', retention: { quarantineDays: -1 } })).toThrow(/retention.quarantineDays/);
-		expect(cutoffsFor({ deliveredRawDays: 0, quarantineDays: 1, intakeLogDays: 0 }, NOW)).toEqual({ deliveredBefore: null, quarantinedBefore: daysAgo(1), intakeLogBefore: null });
+		expect(cutoffsFor({ deliveredRawDays: 0, quarantineDays: 1, intakeLogDays: 0 }, NOW)).toEqual({ deliveredBefore: null, quarantinedBefore: daysAgo(1), intakeLogBefore: null, replaysExpiredBy: NOW.toISOString() });
 	});
 
 	it('purges once at once, then on every interval, until stopped', async () => {
@@ -73,14 +73,14 @@ describeEachStore('retention and erasure', (getStore) => {
 		const oldLog = await log(91);
 		const recentLog = await log(89);
 
-		expect(await purgeInbox(store, inbox.id, DEFAULT_RETENTION, NOW)).toEqual({ delivered: 1, quarantined: 1, intakeLog: 1 });
+		expect(await purgeInbox(store, inbox.id, DEFAULT_RETENTION, NOW)).toEqual({ delivered: 1, quarantined: 1, intakeLog: 1, replays: 0 });
 		const left = new Set((await store.spoolList({ inboxId: inbox.id })).map((entry) => entry.id));
 		expect([...left].sort()).toEqual([old.pending, old.failed, recent.done, recent.quarantined].sort());
 		expect((await store.listIntake({ inboxId: inbox.id })).map((entry) => entry.id)).toEqual([recentLog.id]);
 		expect(oldLog.id).not.toBe(recentLog.id);
 
 		// A shorter setting reaches the recent ones; 0 keeps that kind for ever.
-		expect(await purgeInbox(store, inbox.id, { deliveredRawDays: 7, quarantineDays: 0, intakeLogDays: 0 }, NOW)).toEqual({ delivered: 1, quarantined: 0, intakeLog: 0 });
+		expect(await purgeInbox(store, inbox.id, { deliveredRawDays: 7, quarantineDays: 0, intakeLogDays: 0 }, NOW)).toEqual({ delivered: 1, quarantined: 0, intakeLog: 0, replays: 0 });
 		expect((await store.spoolGet(recent.quarantined))?.status).toBe('quarantined');
 	});
 
