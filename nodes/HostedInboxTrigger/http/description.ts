@@ -85,11 +85,11 @@ export const httpProperties: INodeProperties[] = [
 		displayOptions: http,
 		options: [
 			{
-				displayName: 'Emit Again After (Minutes)',
-				name: 'redriveAfterMinutes',
+				displayName: 'Emit Again After (Seconds)',
+				name: 'redriveAfterSeconds',
 				type: 'number',
 				typeOptions: { minValue: 1 },
-				default: 10,
+				default: 600,
 				description:
 					'A message is done once Resolve Original Sender records it. One its own run has not recorded by then (n8n restarted, the run failed, no Resolve Original Sender in the workflow) is emitted again by the active workflow, with retries.',
 			},

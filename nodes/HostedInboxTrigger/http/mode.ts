@@ -9,9 +9,9 @@ import {
 } from 'n8n-workflow';
 
 import { Heartbeat } from '../../../core/health/heartbeat';
-import { createHttpDoor, type HttpAnswer, type HttpDoorSettings, type HttpFormat } from '../../../core/http/door';
+import { tryAgainAnswer } from '../../../core/http/answers';
+import { createHttpDoor, DEFAULT_MAX_SKEW_SECONDS, DEFAULT_REDRIVE_AFTER_MS, type HttpAnswer, type HttpFormat } from '../../../core/http/door';
 import type { InboxConfig } from '../../../core/inbox';
-import { replyLine, SMTP_REPLIES } from '../../../core/replies';
 import type { Store } from '../../../core/store/roles';
 import { buildIntakeEmission } from '../../../core/workflow-delivery/emission';
 import { dnsResolver } from '../../shared/environment';
@@ -20,9 +20,6 @@ import { readInboxConfig } from '../shared/inbox-settings';
 import { createTriggerOutputs, outputData, readOutputOptions } from '../shared/outputs';
 import { startRetention } from '../shared/retention';
 import { createSpoolDelivery } from '../shared/spool';
-
-const FORMATS: readonly HttpFormat[] = ['raw', 'mailgun', 'sendgrid', 'postmark', 'ses'];
-const DEFAULT_REDRIVE_AFTER_MINUTES = 10;
 
 type HttpContext = ITriggerFunctions | IWebhookFunctions;
 
@@ -44,45 +41,39 @@ function readHttpInbox(context: HttpContext): InboxConfig {
 	}
 }
 
-/** The format's secrets from the Hosted Inbox HTTP Door credential; a format without the secret it needs is a node error. */
-async function readHttpSettings(context: HttpContext): Promise<HttpDoorSettings> {
+/**
+ * The door of this node's settings: its format, the secrets from the Hosted Inbox HTTP Door credential, the inbox.
+ * A format without the secret it checks is a node error (the door names what is missing).
+ */
+async function openHttpDoor(context: HttpContext, store: Store, inbox: InboxConfig, inboxId: string) {
 	const format = context.getNodeParameter('httpFormat', 'raw') as HttpFormat;
-	if (!FORMATS.includes(format)) throw new NodeOperationError(context.getNode(), `Unknown HTTP format "${String(format)}"`);
 	const credential = await context.getCredentials('hostedInboxHttpApi');
 	const secret = (name: string) => String(credential[name] ?? '').trim() || null;
 	const settings = context.getNodeParameter('httpSettings', {}) as IDataObject;
-	const door: HttpDoorSettings = {
-		format,
-		token: secret('token'),
-		hmacSecret: secret('hmacSecret'),
-		mailgunSigningKey: secret('mailgunSigningSecret'),
-		snsTopicArns: format === 'ses' ? list(context.getNodeParameter('snsTopicArns', '')) : [],
-		maxSkewSeconds: Number(settings.maxSkewSeconds ?? 300),
-	};
-	const missing =
-		format === 'mailgun'
-			? !door.mailgunSigningKey && 'a Mailgun signing key'
-			: format === 'raw'
-				? !door.token && !door.hmacSecret && 'a token or an HMAC secret'
-				: !door.token && 'a token';
-		// An open door would take anybody's mail: refuse to start (or answer) without the secret the format checks.
-	if (missing) throw new NodeOperationError(context.getNode(), `The Hosted Inbox HTTP Door credential needs ${missing} for the ${format} format`);
-	if (format === 'ses' && !door.snsTopicArns?.length) throw new NodeOperationError(context.getNode(), 'Name the SNS topic ARNs allowed to post here');
-	return door;
-}
-
-function redriveAfterMs(context: HttpContext): number {
-	const settings = context.getNodeParameter('httpSettings', {}) as IDataObject;
-	return Number(settings.redriveAfterMinutes ?? DEFAULT_REDRIVE_AFTER_MINUTES) * 60_000;
-}
-
-/** Before the door could run: the provider keeps the message and posts it again. */
-function tryAgain(): HttpAnswer {
-	return { status: 503, headers: { 'Retry-After': '60' }, body: JSON.stringify({ status: 'try-again', reply: replyLine(SMTP_REPLIES.temporaryFailure) }) };
+	try {
+		return createHttpDoor({
+			store,
+			inbox,
+			inboxId,
+			resolver: dnsResolver(),
+			settings: {
+				format,
+				token: secret('token'),
+				hmacSecret: secret('hmacSecret'),
+				mailgunSigningKey: secret('mailgunSigningSecret'),
+				snsTopicArns: format === 'ses' ? list(context.getNodeParameter('snsTopicArns', '')) : [],
+				maxSkewSeconds: Number(settings.maxSkewSeconds ?? DEFAULT_MAX_SKEW_SECONDS),
+			},
+			redriveAfterMs: settings.redriveAfterSeconds === undefined ? DEFAULT_REDRIVE_AFTER_MS : Number(settings.redriveAfterSeconds) * 1000,
+			onTrouble: (error) => context.logger.warn(`Hosted inbox ${inbox.address}: answered "try again later" because of local trouble: ${error.message}`),
+		});
+	} catch (error) {
+		throw new NodeOperationError(context.getNode(), error as Error);
+	}
 }
 
 function answer(res: ServerResponse, reply: HttpAnswer): void {
-	res.writeHead(reply.status, { ...reply.headers, 'Content-Type': 'application/json; charset=utf-8' });
+	res.writeHead(reply.status, reply.headers);
 	res.end(reply.body);
 }
 
@@ -92,11 +83,12 @@ function answer(res: ServerResponse, reply: HttpAnswer): void {
  */
 export async function startHttpMode(this: ITriggerFunctions): Promise<ITriggerResponse> {
 	const inbox = readHttpInbox(this);
-	await readHttpSettings(this);
-	// A test run listens on the test webhook URL; only the active workflow emits again what is left.
-	if (this.getMode() === 'manual') return {};
 	const store = await getStore(this);
 	const { id: inboxId } = await store.registerInbox({ address: inbox.address, retention: inbox.retention });
+	// Said at activation rather than on the first post: a format without its secret.
+	await openHttpDoor(this, store, inbox, inboxId);
+	// A test run listens on the test webhook URL; only the active workflow emits again what is left.
+	if (this.getMode() === 'manual') return {};
 	const outputOptions = readOutputOptions(this);
 	const outputs = createTriggerOutputs(this, outputOptions);
 	const heartbeat = new Heartbeat({ store, inboxId, via: 'http', onError: (error) => this.logger.warn(`Hosted inbox ${inbox.address}: could not write its heartbeat: ${error.message}`) });
@@ -121,14 +113,13 @@ export async function startHttpMode(this: ITriggerFunctions): Promise<ITriggerRe
 export async function receiveHttp(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 	const req = this.getRequestObject();
 	const res = this.getResponseObject();
+	const inbox = readHttpInbox(this);
 	if (req.readableEnded || (req as { rawBody?: unknown }).rawBody !== undefined) {
-		// n8n parsed the body: the node's options lost binaryData (saved by an older version). The bytes are not ours to trust.
-		this.logger.error('Hosted inbox: n8n read the request body before the HTTP door; open the Hosted Inbox Trigger and save the workflow again');
-		answer(res, tryAgain());
+		// n8n read the body: the node's options lost binaryData. Its bytes are no longer the message as sent.
+		this.logger.error(`Hosted inbox ${inbox.address}: n8n read the request body before the HTTP door; open the Hosted Inbox Trigger, save the workflow again`);
+		answer(res, tryAgainAnswer());
 		return { noWebhookResponse: true };
 	}
-	const inbox = readHttpInbox(this);
-	const settings = await readHttpSettings(this);
 	let store: Store;
 	let inboxId: string;
 	try {
@@ -137,18 +128,10 @@ export async function receiveHttp(this: IWebhookFunctions): Promise<IWebhookResp
 		inboxId = ((await store.getInbox(inbox.address)) ?? (await store.registerInbox({ address: inbox.address, retention: inbox.retention }))).id;
 	} catch (error) {
 		this.logger.warn(`Hosted inbox ${inbox.address}: answered "try again later": the store is not reachable: ${(error as Error).message}`);
-		answer(res, tryAgain());
+		answer(res, tryAgainAnswer());
 		return { noWebhookResponse: true };
 	}
-	const door = createHttpDoor({
-		store,
-		inbox,
-		inboxId,
-		resolver: dnsResolver(),
-		settings,
-		redriveAfterMs: redriveAfterMs(this),
-		onTrouble: (error) => this.logger.warn(`Hosted inbox ${inbox.address}: answered "try again later" because of local trouble: ${error.message}`),
-	});
+	const door = await openHttpDoor(this, store, inbox, inboxId);
 	const result = await door({ method: req.method, headers: req.headers, body: req });
 	answer(res, result.answer);
 
@@ -157,11 +140,10 @@ export async function receiveHttp(this: IWebhookFunctions): Promise<IWebhookResp
 	if ('spooled' in result) {
 		const { entry, message } = result.spooled;
 		const emission = buildIntakeEmission(message.result, message.content, { ...source, receivedAt: message.receivedAt, spoolId: entry.id });
-		// Quarantined: held in the spool (released mail comes out of the leader's trigger), shown aside only on request.
-		if (emission.output !== 'rejected' || outputOptions.emitRejected) {
-			return { noWebhookResponse: true, workflowData: await outputData(this, outputOptions, [{ emission, raw: entry.raw }]) };
-		}
-	} else if ('refused' in result && outputOptions.emitRejected) {
+		return { noWebhookResponse: true, workflowData: await outputData(this, outputOptions, [{ emission, raw: entry.raw }]) };
+	}
+	if ('refused' in result && outputOptions.emitRejected) {
+		// Refused, deferred or held: in the intake log (held mail in the spool, out of Message once released).
 		const { refused } = result;
 		const emission = buildIntakeEmission(refused.result, refused.content, { ...source, receivedAt: refused.receivedAt });
 		return { noWebhookResponse: true, workflowData: await outputData(this, outputOptions, [{ emission, raw: null }]) };
