@@ -48,6 +48,10 @@ export const SMTP_REPLIES = {
 	relayingDenied: (address: string) => reply(550, '5.1.1', `<${address}>: relaying denied, this server only accepts mail for its hosted addresses`),
 	oneInboxPerMessage: (address: string) => reply(452, '4.5.3', `<${address}>: one hosted inbox per message, send it for this address in another transaction`),
 
+	// The HTTP door: what a request that carries no message through is told (its HTTP status says the rest).
+	/** A post that is not its format (a missing field, a wrong media type, a malformed form or JSON): nothing kept. */
+	requestRefused: (problem: string) => reply(554, '5.5.4', `Request refused: ${problem}`),
+
 	// The session: what the listener and its guard answer a client.
 	tooManyConnections: reply(421, '4.7.0', 'Too many connections from your address, try again later'),
 	authenticationInvalid: reply(535, '5.7.8', 'Authentication credentials invalid'),

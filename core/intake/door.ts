@@ -20,6 +20,8 @@ export interface Arrival {
 	envelope: Envelope;
 	/** When it was received, what the checks run as of (DKIM expiry included); now when absent. */
 	receivedAt?: Date;
+	/** When a sweep may emit it once spooled (default: at once): later when its own run is already under way (HTTP). */
+	dueAt?: string;
 	/** Where a mailbox keeps it (IMAP): logged with a refusal before the checks, to find it again. */
 	mailbox?: { name: string; uidValidity: string; uid: number };
 }
@@ -87,7 +89,7 @@ export function createIntakeDoor(options: DoorOptions): (arrival: Arrival) => Pr
 		const quarantined = verdict.action === 'quarantine';
 		const spoolsIt = DOORS[options.door].spools.includes(verdict.action) && !(quarantined && options.holdQuarantined === false);
 		const spooled = spoolsIt
-			? await store.spoolPut({ inboxId, raw: arrival.raw, envelope: arrival.envelope, receivedAt: message.receivedAt, decision: decisionOf(message.result), quarantined })
+			? await store.spoolPut({ inboxId, raw: arrival.raw, envelope: arrival.envelope, receivedAt: message.receivedAt, dueAt: arrival.dueAt, decision: decisionOf(message.result), quarantined })
 			: null;
 		const logKind = logKindOf(message.result);
 		if (logKind) await store.logIntake(decisionLogEntry(inboxId, logKind, message.result, spooled?.id ?? null));

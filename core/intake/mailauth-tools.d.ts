@@ -7,3 +7,8 @@ declare module 'mailauth/lib/tools' {
 	/** Reads the tags of a DKIM-Signature field. */
 	export function parseDkimHeaders(line: Buffer | string): { parsed?: Record<string, { value?: string } | undefined> };
 }
+
+declare module 'mailauth/lib/parse-received' {
+	/** Reads a Received field into its clauses (from, by, with, id, for), each with its value and comment. */
+	export function parseReceived(field: Buffer | string): Record<string, { value?: string; comment?: string } | string> | false;
+}

@@ -1,0 +1,77 @@
+/**
+ * The HTTP answer to each outcome: a status the provider acts on (it retries, stops, or is done) and a JSON body
+ * with the SMTP reply an SMTP client would have had, so a relay (hosted-inbox deliver) can pass it on.
+ */
+import type { InboxConfig } from '../inbox';
+import type { DoorDecision } from '../intake/door';
+import { replyLine, SMTP_REPLIES, verdictReply, type SmtpReply } from '../replies';
+import type { HttpRefusal } from './body';
+
+export type HttpFormat = 'raw' | 'mailgun' | 'sendgrid' | 'postmark' | 'ses';
+export type AnswerStatus = 'accepted' | 'held' | 'refused' | 'try-again' | 'unauthorized' | 'too-large' | 'bad-request';
+
+export interface HttpAnswer {
+	status: number;
+	headers: Record<string, string>;
+	/** JSON: { status, reply, id?, reasons? } */
+	body: string;
+}
+
+/**
+ * A final refusal, per format, as its sender stops retrying: raw's relay bounces on 422; Mailgun stops on 406,
+ * Postmark on 403; SendGrid and SNS retry anything but a 2xx, so they are told 200 (the refusal is in the intake log).
+ */
+export const FINAL_REFUSAL_STATUS: Record<HttpFormat, number> = { raw: 422, mailgun: 406, postmark: 403, sendgrid: 200, ses: 200 };
+
+/** How long a provider is asked to wait before it tries again. */
+export const RETRY_AFTER_SECONDS = 60;
+
+const STATUS_OF_REFUSAL: Record<HttpRefusal['kind'], { status: number; answer: AnswerStatus }> = {
+	unauthorized: { status: 401, answer: 'unauthorized' },
+	'too-large': { status: 413, answer: 'too-large' },
+	'bad-request': { status: 400, answer: 'bad-request' },
+};
+
+function answer(status: number, body: { status: AnswerStatus; reply: SmtpReply; id?: string; reasons?: string[] }, headers: Record<string, string> = {}): HttpAnswer {
+	const { reply, ...rest } = body;
+	return {
+		status,
+		headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+		body: JSON.stringify({ status: rest.status, reply: `${reply.code} ${replyLine(reply)}`, ...(rest.id ? { id: rest.id } : {}), ...(rest.reasons ? { reasons: rest.reasons } : {}) }),
+	};
+}
+
+/** Try again later (a deferral, local trouble): 503 with Retry-After, so the provider keeps the message and retries. */
+export function tryAgainAnswer(reply: SmtpReply = SMTP_REPLIES.temporaryFailure, reasons?: string[]): HttpAnswer {
+	return answer(503, { status: 'try-again', reply, ...(reasons ? { reasons } : {}) }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
+}
+
+/** A request refused before any message went through: nothing kept. */
+export function refusalAnswer(refusal: HttpRefusal, inbox: InboxConfig): HttpAnswer {
+	const { status, answer: kind } = STATUS_OF_REFUSAL[refusal.kind];
+	const reply =
+		refusal.kind === 'unauthorized' ? SMTP_REPLIES.authenticationInvalid : refusal.kind === 'too-large' ? SMTP_REPLIES.tooLargeFor(inbox.address, inbox.maxMessageBytes) : SMTP_REPLIES.requestRefused(refusal.message);
+	// Basic credentials in a URL are sent by many clients only when challenged.
+	const headers: Record<string, string> = refusal.kind === 'unauthorized' ? { 'www-authenticate': 'Basic realm="hosted-inbox", Bearer' } : {};
+	// A body over the limit is left unread: the connection is not kept for another request.
+	if (refusal.kind === 'too-large') headers.connection = 'close';
+	return answer(status, { status: kind, reply, reasons: [refusal.message] }, headers);
+}
+
+/** A notice with no message in it (an SNS subscription, an SES setup notification): taken, nothing to run. */
+export function noticeAnswer(note: string): HttpAnswer {
+	return answer(200, { status: 'accepted', reply: SMTP_REPLIES.accepted(note) });
+}
+
+/** The door's decision: 2xx only for a message in the spool; a refusal as the format's final refusal; a deferral 503. */
+export function decisionAnswer(format: HttpFormat, decision: DoorDecision): HttpAnswer {
+	const refused = (reply: SmtpReply, reasons: string[]) => answer(FINAL_REFUSAL_STATUS[format], { status: 'refused', reply, reasons });
+	if (decision.outcome === 'not-an-email') return refused(SMTP_REPLIES.notAnEmail(decision.problem), [decision.problem]);
+	const { verdict } = decision.message.result;
+	const { spooled } = decision;
+	if (verdict.action === 'reject') return refused(verdictReply(verdict), verdict.reasons);
+	if (verdict.action === 'defer') return tryAgainAnswer(verdictReply(verdict), verdict.reasons);
+	if (!spooled) throw new Error(`The HTTP intake door answered a ${verdict.action} without spooling the message`);
+	if (verdict.action === 'quarantine') return answer(200, { status: 'held', reply: SMTP_REPLIES.heldForReview(spooled.id), id: spooled.id, reasons: verdict.reasons });
+	return answer(200, { status: 'accepted', reply: SMTP_REPLIES.queued(spooled.id), id: spooled.id });
+}

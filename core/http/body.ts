@@ -1,0 +1,140 @@
+/**
+ * Reading a posted body ourselves, streaming, byte-exact, within a cap: past the cap reading stops at once (the
+ * stream is left paused, the rest never read) and the request is answered 413.
+ */
+import { PassThrough, type Writable } from 'node:stream';
+import Busboy from 'busboy';
+
+/** Why a request gets no message through: answered with its status, nothing kept. */
+export class HttpRefusal extends Error {
+	constructor(
+		readonly kind: 'unauthorized' | 'too-large' | 'bad-request',
+		message: string,
+	) {
+		super(message);
+		this.name = 'HttpRefusal';
+	}
+}
+
+export type Headers = Record<string, string | string[] | undefined>;
+
+/** One header's value (repeated ones joined by a comma, as Node joins them). */
+export function header(headers: Headers, name: string): string | null {
+	const value = headers[name];
+	if (value === undefined) return null;
+	return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** Refuses at once a body whose declared length is over the cap (nothing read). */
+export function checkDeclaredLength(headers: Headers, cap: number): void {
+	const declared = header(headers, 'content-length');
+	if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared.trim()) > cap) {
+		throw new HttpRefusal('too-large', `The request declares ${declared.trim()} bytes, over the limit of ${cap}`);
+	}
+}
+
+/**
+ * Feeds the body into the sink with backpressure, at most `cap` bytes; `onChunk` sees every byte fed (a signature
+ * computed while reading). Past the cap, or when the sink fails, reading stops and the promise rejects.
+ */
+export function pumpCapped(body: NodeJS.ReadableStream, cap: number, sink: Writable, onChunk?: (chunk: Buffer) => void): Promise<void> {
+	return new Promise((resolve, reject) => {
+		let total = 0;
+		const stop = (error?: Error) => {
+			body.removeListener('data', onData);
+			body.removeListener('end', onEnd);
+			body.removeListener('error', onError);
+			sink.removeListener('error', onError);
+			if (error) {
+				body.pause();
+				reject(error);
+			}
+		};
+		const onData = (data: Buffer | string) => {
+			const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data, 'latin1');
+			total += chunk.length;
+			if (total > cap) return stop(new HttpRefusal('too-large', `The request is over the limit of ${cap} bytes`));
+			onChunk?.(chunk);
+			if (!sink.write(chunk)) {
+				body.pause();
+				sink.once('drain', () => body.resume());
+			}
+		};
+		const onEnd = () => {
+			stop();
+			sink.end();
+			resolve();
+		};
+		const onError = (error: Error) => stop(error instanceof HttpRefusal ? error : new HttpRefusal('bad-request', `The request could not be read: ${error.message}`));
+		body.on('data', onData);
+		body.once('end', onEnd);
+		body.once('error', onError);
+		sink.once('error', onError);
+		body.resume();
+	});
+}
+
+/** The whole body as bytes, at most `cap`. */
+export async function readCapped(body: NodeJS.ReadableStream, cap: number, onChunk?: (chunk: Buffer) => void): Promise<Buffer> {
+	const chunks: Buffer[] = [];
+	const sink = new PassThrough();
+	sink.on('data', (chunk: Buffer) => chunks.push(chunk));
+	await pumpCapped(body, cap, sink, onChunk);
+	return Buffer.concat(chunks);
+}
+
+/** Limits of a form post: a provider sends a few dozen fields; anything far past that is not one. */
+export const FORM_LIMITS = { fields: 100, files: 20, parts: 120, fieldNameSize: 100, headerPairs: 20 } as const;
+
+function formParser(headers: Headers, cap: number): Busboy.Busboy | HttpRefusal {
+	try {
+		return Busboy({ headers: headers as Busboy.BusboyConfig['headers'], defCharset: 'latin1', defParamCharset: 'latin1', limits: { ...FORM_LIMITS, fieldSize: cap } });
+	} catch (error) {
+		return new HttpRefusal('bad-request', `Expected a multipart/form-data or urlencoded post: ${(error as Error).message}`);
+	}
+}
+
+/**
+ * A multipart/form-data or urlencoded post, each field's value as the bytes sent (fields that declare no charset
+ * are read as latin1, one character per byte, and turned back into those bytes). Files are read past, not kept.
+ */
+export async function readForm(body: NodeJS.ReadableStream, headers: Headers, cap: number): Promise<Map<string, Buffer>> {
+	const form = formParser(headers, cap);
+	if (form instanceof HttpRefusal) throw form;
+	const fields = new Map<string, Buffer>();
+	// A form that ends badly (cut short, a malformed part) says so after the body's end: a bad request too.
+	const finished = new Promise<void>((resolve, reject) => {
+		form.once('close', resolve);
+		form.on('error', (error: Error) => reject(error instanceof HttpRefusal ? error : new HttpRefusal('bad-request', `The form could not be read: ${error.message}`)));
+	});
+	finished.catch(() => undefined);
+	const refuse = (kind: HttpRefusal['kind'], message: string) => form.destroy(new HttpRefusal(kind, message));
+	form.on('field', (name, value, info) => {
+		if (info.valueTruncated) refuse('too-large', `The field ${name} is over the limit of ${cap} bytes`);
+		// The first value of a repeated field counts: a later one cannot replace what was read.
+		else if (!fields.has(name)) fields.set(name, Buffer.from(value, 'latin1'));
+	});
+	form.on('file', (_name, stream) => stream.resume());
+	for (const limit of ['fieldsLimit', 'filesLimit', 'partsLimit'] as const) {
+		form.on(limit, () => refuse('bad-request', `The form has more parts than a provider sends (at most ${FORM_LIMITS.fields} fields, ${FORM_LIMITS.files} files)`));
+	}
+	await pumpCapped(body, cap, form);
+	await finished;
+	return fields;
+}
+
+/** A JSON body (at most `cap` bytes); anything that is not JSON is a bad request. */
+export async function readJson(body: NodeJS.ReadableStream, cap: number): Promise<unknown> {
+	const parsed = parseJson((await readCapped(body, cap)).toString('utf8'));
+	if (parsed instanceof HttpRefusal) throw parsed;
+	return parsed;
+}
+
+/** JSON text parsed, or the refusal saying it is not JSON. */
+export function parseJson(text: string, what = 'The body'): unknown {
+	try {
+		return JSON.parse(text) as unknown;
+	} catch (error) {
+		return new HttpRefusal('bad-request', `${what} is not JSON: ${(error as Error).message}`);
+	}
+}

@@ -1,0 +1,145 @@
+/**
+ * The HTTP door: a post from an MTA's pipe (raw) or an inbound provider (Mailgun, SendGrid, Postmark, SES over
+ * SNS), authenticated, read within its caps, through the same intake door as SMTP. The 2xx is answered only once
+ * the message is in the spool; a deferral or local trouble is a 503 the provider retries; the cause of trouble goes
+ * to onTrouble, never to the client.
+ */
+import type { DnsResolver } from '../dns';
+import { InvalidInputError } from '../errors';
+import type { InboxConfig } from '../inbox';
+import { createIntakeDoor, type DoorStore } from '../intake/door';
+import { intakeLogEntry } from '../intake/intake-log';
+import type { DecidedMessage } from '../intake/types';
+import type { ReplayStore } from '../store/roles';
+import type { SpoolEntry } from '../store/types';
+import { decisionAnswer, noticeAnswer, refusalAnswer, tryAgainAnswer, type HttpAnswer, type HttpFormat } from './answers';
+import { HttpRefusal } from './body';
+import { readRequest, type Posted } from './formats';
+import { receivedHop } from './received-hop';
+import { fetchAwsCertificate, type SnsMessage } from './sns';
+
+export type { HttpAnswer, HttpFormat } from './answers';
+
+export interface HttpDoorSettings {
+	format: HttpFormat;
+	/** Bearer token, or Basic password (providers that only take credentials in the URL: SendGrid, Postmark, SNS). */
+	token: string | null;
+	/** raw: HMAC-SHA256 secret, alternative to the token (X-Hosted-Inbox-Timestamp + X-Hosted-Inbox-Signature). */
+	hmacSecret?: string | null;
+	mailgunSigningKey?: string | null;
+	/** ses: the SNS topic ARNs allowed to post (anyone can sign SNS messages for their own topic). */
+	snsTopicArns?: string[];
+	/** Freshness window of signed requests (Mailgun, HMAC), default 300 s. */
+	maxSkewSeconds?: number;
+}
+
+export interface HttpRequestIn {
+	method: string;
+	headers: Record<string, string | string[] | undefined>;
+	body: NodeJS.ReadableStream;
+}
+
+export type HttpDoorResult =
+	/** 2xx: the message is in the spool; emit the run. */
+	| { answer: HttpAnswer; spooled: { entry: SpoolEntry; message: DecidedMessage } }
+	/** Refused, deferred or held: in the intake log (held mail in the spool too); set aside. */
+	| { answer: HttpAnswer; refused: DecidedMessage }
+	/** 401, 413, 400, 503 for trouble, an SNS notice: no message went through. */
+	| { answer: HttpAnswer };
+
+export interface HttpDoorOptions {
+	store: DoorStore & ReplayStore;
+	inbox: InboxConfig;
+	inboxId: string;
+	resolver?: DnsResolver;
+	settings: HttpDoorSettings;
+	/** SNS signing certificates, fetched only from https://sns.<region>.amazonaws.com/...pem (tests inject their own). */
+	fetchCertificate?: (url: string) => Promise<string>;
+	/** When the leader's sweep may re-drive an entry this door spooled (its webhook run should record it first). */
+	redriveAfterMs?: number;
+	now?: () => Date;
+	onTrouble?(error: Error): void;
+}
+
+export const DEFAULT_MAX_SKEW_SECONDS = 300;
+export const DEFAULT_REDRIVE_AFTER_MS = 10 * 60_000;
+
+/** What each format needs to tell its sender from anybody: a missing secret is a setting to fix, said at once. */
+function checkSettings(settings: HttpDoorSettings): void {
+	const need = (ok: unknown, what: string) => {
+		if (!ok) throw new InvalidInputError(`The HTTP door (${settings.format}) needs ${what}`);
+	};
+	switch (settings.format) {
+		case 'raw':
+			return need(settings.token || settings.hmacSecret, 'a token or an HMAC secret');
+		case 'mailgun':
+			return need(settings.mailgunSigningKey, 'the Mailgun HTTP webhook signing key');
+		case 'sendgrid':
+		case 'postmark':
+			return need(settings.token, 'a token (the Basic password in the URL the provider posts to)');
+		case 'ses':
+			return need(settings.snsTopicArns?.length, 'the ARNs of the SNS topics allowed to post');
+		default:
+			throw new InvalidInputError(`Unknown HTTP format ${JSON.stringify(settings.format)}`);
+	}
+}
+
+export function createHttpDoor(options: HttpDoorOptions): (request: HttpRequestIn) => Promise<HttpDoorResult> {
+	const { store, inbox, inboxId, settings } = options;
+	checkSettings(settings);
+	const intake = createIntakeDoor({ door: 'http', store, inbox, inboxId, resolver: options.resolver });
+	const now = options.now ?? (() => new Date());
+	const redriveAfterMs = options.redriveAfterMs ?? DEFAULT_REDRIVE_AFTER_MS;
+	const context = { settings, inbox, maxSkewSeconds: settings.maxSkewSeconds ?? DEFAULT_MAX_SKEW_SECONDS, fetchCertificate: options.fetchCertificate ?? fetchAwsCertificate };
+	const trouble = (error: unknown) => options.onTrouble?.(error instanceof Error ? error : new Error(String(error)));
+
+	/** An SNS subscription is logged with the URL that confirms it; the admin opens it (we never do). */
+	const logNotice = async (message: SnsMessage, note: string) => {
+		if (message.SubscribeURL === undefined) return;
+		const logged = { envelope: { clientIp: null, helo: null, mailFrom: null, rcpt: [] }, messageId: message.MessageId, from: null, subject: note };
+		await store.logIntake(
+			intakeLogEntry(inboxId, 'forwarding-confirmation', logged, { verification: { provider: 'Amazon SNS', code: null, confirmUrl: message.SubscribeURL, requestedBy: message.TopicArn } }),
+		);
+	};
+
+	/** The posted message through the intake door; its replay token released when the answer is "try again". */
+	const pass = async (posted: Posted, at: Date): Promise<HttpDoorResult> => {
+		const hop = posted.envelope.clientIp === null ? receivedHop(posted.raw) : null;
+		const envelope = hop ? { ...posted.envelope, clientIp: hop.clientIp, helo: posted.envelope.helo ?? hop.helo } : posted.envelope;
+		const decision = await intake({ raw: posted.raw, envelope, receivedAt: at, dueAt: new Date(at.getTime() + redriveAfterMs).toISOString() });
+		const answer = decisionAnswer(settings.format, decision);
+		if (decision.outcome === 'not-an-email') return { answer };
+		const { message, spooled } = decision;
+		if (spooled && message.result.verdict.action === 'accept') return { answer, spooled: { entry: spooled, message } };
+		return { answer, refused: message };
+	};
+
+	return async (request) => {
+		const at = now();
+		let claimed: string | null = null;
+		try {
+			if (request.method.toUpperCase() !== 'POST') throw new HttpRefusal('bad-request', `The door takes POST, not ${request.method.slice(0, 20)}`);
+			const reading = await readRequest(request, { ...context, now: at });
+			if (reading.kind === 'notice') {
+				await logNotice(reading.message, reading.note);
+				return { answer: noticeAnswer(reading.note) };
+			}
+			const { replay } = reading.posted;
+			if (replay) {
+				if (!(await store.claimReplayToken(inboxId, replay.token, replay.expiresAt.toISOString(), at.toISOString()))) {
+					return { answer: refusalAnswer(new HttpRefusal('unauthorized', 'This signed request was already taken (a replay)'), inbox) };
+				}
+				claimed = replay.token;
+			}
+			const result = await pass(reading.posted, at);
+			if (result.answer.status === 503 && claimed) await store.releaseReplayToken(inboxId, claimed);
+			return result;
+		} catch (error) {
+			if (error instanceof HttpRefusal) return { answer: refusalAnswer(error, inbox) };
+			trouble(error);
+			// The provider's retry of this same signed request must pass.
+			if (claimed) await store.releaseReplayToken(inboxId, claimed).catch(trouble);
+			return { answer: tryAgainAnswer() };
+		}
+	};
+}
