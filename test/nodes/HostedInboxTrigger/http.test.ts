@@ -138,13 +138,14 @@ describeEachNodeStore('Hosted Inbox Trigger, HTTP mode, in n8n', (get) => {
 
 	it('refuses a post without the token (401): nothing spooled, no run', async () => {
 		const { ns, url, inboxId } = await start();
+		const before = (await ns.store.spoolList({ inboxId })).length;
 		const { status, body } = await post(url, message('Not signed', 'unsigned@customer.example'), { authorization: 'Bearer wrong-token' });
 		expect(status).toBe(401);
 		expect(body.status).toBe('unauthorized');
 		expect((await post(url, message('Not signed', 'unsigned@customer.example'), {})).status).toBe(401);
 		await new Promise((resolve) => setTimeout(resolve, 500));
 		expect(handle!.executions).toHaveLength(0);
-		expect(await ns.store.spoolList({ inboxId })).toEqual([]);
+		expect(await ns.store.spoolList({ inboxId })).toHaveLength(before);
 	});
 
 	it('leaves an entry whose run died pending; the trigger emits it again after its due time, and it is recorded exactly once', async () => {
@@ -179,10 +180,11 @@ describeEachNodeStore('Hosted Inbox Trigger, HTTP mode, in n8n', (get) => {
 
 	it('answers 503 and keeps nothing when n8n read the body first (options without binaryData)', async () => {
 		const { ns, url, inboxId } = await start({ options: { emitRejected: false } });
+		const before = (await ns.store.spoolList({ inboxId })).length;
 		const { status, body } = await post(url, message('Read by n8n', 'read@customer.example'));
 		expect(status).toBe(503);
 		expect(body.status).toBe('try-again');
-		expect(await ns.store.spoolList({ inboxId })).toEqual([]);
+		expect(await ns.store.spoolList({ inboxId })).toHaveLength(before);
 		expect(handle!.executions).toHaveLength(0);
 	});
 });
