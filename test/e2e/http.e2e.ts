@@ -1,0 +1,149 @@
+/**
+ * The HTTP door end to end in a real n8n: the HTTP template imported with n8n's CLI and activated, mail posted to
+ * its Production URL as an MTA pipe (raw MIME) and as inbound providers post it, the result read back from n8n's
+ * executions and the store CLI. A DKIM-signed message whose DMARC policy is reject proves n8n left the body unread:
+ * one byte changed on the way and the signature, then the message, would fail.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { compose, sign, testWorld } from '../fixtures/mail';
+import { N8N_CURRENT, N8n, storeCli, storeList, type Execution } from '../support/real-n8n';
+import { httpDoorCredential, notifySmtpCredential, startMailSink, templateCopy } from '../support/real-n8n-setup';
+import { tarball } from './support';
+
+const TEMPLATE = 'hosted-inbox-http.json';
+const HOSTED_ADDRESS = 'support@inbox.example.test';
+const TOKEN = randomUUID() + randomUUID();
+/** The webhook id the template ships with: with an empty path its URL is /webhook/<id>. */
+const WEBHOOK_ID = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'workflows', TEMPLATE), 'utf8')).nodes.find((n: { webhookId?: string }) => n.webhookId).webhookId as string;
+
+interface Contact {
+	id: string;
+	email: string;
+}
+interface Conversation {
+	id: string;
+	contactId: string;
+	subject: string;
+}
+interface Ticket {
+	conversationId: string;
+	name: string;
+}
+
+interface Answer {
+	status: number;
+	json: { status: string; reply: string; id?: string; reasons?: string[] };
+}
+
+async function post(url: string, body: Buffer | string, headers: Record<string, string>): Promise<Answer> {
+	const response = await fetch(url, { method: 'POST', headers, body });
+	return { status: response.status, json: (await response.json()) as Answer['json'] };
+}
+
+/** What the trigger emitted in a stored execution: its first item on the Message output. */
+function emitted(execution: Execution): Record<string, unknown> {
+	const [run] = execution.data!.resultData.runData['Hosted Inbox Trigger'] as Array<{ data: { main: Array<Array<{ json: Record<string, unknown> }>> } }>;
+	return run.data.main[0][0].json;
+}
+
+const versions = (process.env.HOSTED_INBOX_E2E_VERSIONS ?? N8N_CURRENT).split(',').map((v) => v.trim());
+
+describe.each(versions)('n8n %s, regular mode: the HTTP door template end to end', (version) => {
+	let n8n: N8n;
+	let workflowId: string;
+	let store: string;
+	let sink: Awaited<ReturnType<typeof startMailSink>>;
+	let url: string;
+	const world = testWorld();
+	const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'hosted-inbox-e2e-http-'));
+
+	beforeAll(async () => {
+		sink = await startMailSink();
+		const zone = path.join(scratch, 'zone.json');
+		fs.writeFileSync(zone, JSON.stringify(world.zone));
+		n8n = await N8n.start({
+			version,
+			tarball: tarball(),
+			credentials: [notifySmtpCredential(sink.port), httpDoorCredential({ token: TOKEN })],
+			workflows: [templateCopy(TEMPLATE, {})],
+			env: { HOSTED_INBOX_DNS_ZONE: zone },
+			beforeStart: async (instance) => {
+				store = instance.embeddedStorePath;
+				await storeCli(instance.install, store, ['seed', path.join(__dirname, 'fixtures', 'seed.json')]);
+			},
+		});
+		[workflowId] = n8n.workflowIds;
+		url = `${n8n.url}/webhook/${WEBHOOK_ID}`;
+		process.stderr.write(`e2e: n8n ${version} (HTTP door) started: ${JSON.stringify(n8n.timings)}\n`);
+	});
+
+	afterAll(async () => {
+		await n8n?.stop();
+		await sink?.close();
+		fs.rmSync(scratch, { recursive: true, force: true });
+	});
+
+	it('activates the HTTP template: its webhook answers at the Production URL', async () => {
+		await n8n.activate(workflowId);
+		// n8n registered the webhook: a request without a message gets the door's answer, not n8n's 404.
+		const empty = await post(url, '', { authorization: `Bearer ${TOKEN}`, 'content-type': 'message/rfc822' });
+		expect(empty.status).not.toBe(404);
+		expect(empty.json.reply).toMatch(/^\d{3} \d\.\d\.\d+ /);
+	});
+
+	it('refuses a post without the bearer token (401): nothing stored, no run', async () => {
+		const raw = await compose({ from: 'Mallory <mallory@example.com>', to: HOSTED_ADDRESS, subject: 'No token', text: 'x' });
+		const before = (await n8n.executions(workflowId)).length;
+		const answer = await post(url, raw, { 'content-type': 'message/rfc822', 'x-envelope-from': 'mallory@example.com', 'x-envelope-to': HOSTED_ADDRESS });
+		expect(answer.status).toBe(401);
+		expect(answer.json.status).toBe('unauthorized');
+		expect((await post(url, raw, { authorization: 'Bearer not-the-token', 'content-type': 'message/rfc822' })).status).toBe(401);
+		await new Promise((resolve) => setTimeout(resolve, 2000));
+		expect(await n8n.executions(workflowId)).toHaveLength(before);
+		expect(await storeList(n8n.install, store, 'spool')).toEqual([]);
+		expect(await storeList(n8n.install, store, 'conversations')).toEqual([]);
+	});
+
+	it('takes a raw message posted with the bearer token byte for byte (its DKIM signature passes): 200, one conversation and one ticket', async () => {
+		const raw = await sign(
+			await compose({
+				from: 'Jane Customer <jane@customer.test>',
+				to: HOSTED_ADDRESS,
+				subject: 'Order #2001 arrived damaged',
+				messageId: '<order-2001@customer.test>',
+				// Long lines, trailing spaces, a non-ASCII name: what a body parser would be tempted to touch.
+				text: `Hello,   \r\nthe parcel arrived with a broken lid.\t \r\n${'x'.repeat(990)}\r\nGrüße, Jane`,
+			}),
+			world.customer,
+		);
+		const answer = await post(url, raw, {
+			authorization: `Bearer ${TOKEN}`,
+			'content-type': 'message/rfc822',
+			'x-envelope-from': 'jane@customer.test',
+			'x-envelope-to': HOSTED_ADDRESS,
+			'x-client-ip': '198.51.100.7',
+			'x-client-helo': 'mx.customer.test',
+		});
+		expect(answer).toMatchObject({ status: 200, json: { status: 'accepted', reply: expect.stringMatching(/^250 2\.0\.0 Queued as /) } });
+		const [execution] = await n8n.waitForExecutions(workflowId, 1, 120_000);
+		expect(execution.status).toBe('success');
+		const item = emitted(await n8n.execution(execution.id));
+		expect(item).toMatchObject({ via: 'http', verdict: { action: 'accept' }, spool: { id: answer.json.id }, envelope: { clientIp: '198.51.100.7', mailFrom: 'jane@customer.test' } });
+		expect(item.auth).toMatchObject({ dkim: { result: 'pass' }, dmarc: { result: 'pass' } });
+
+		const contacts = await storeList<Contact>(n8n.install, store, 'contacts');
+		expect(contacts.map((c) => c.email)).toEqual(['jane@customer.test']);
+		const conversations = await storeList<Conversation>(n8n.install, store, 'conversations');
+		expect(conversations).toHaveLength(1);
+		const tickets = await storeList<Ticket>(n8n.install, store, 'tickets');
+		expect(tickets).toEqual([expect.objectContaining({ conversationId: conversations[0].id, name: 'Order #2001 arrived damaged' })]);
+		// Delivered means recorded: Resolve Original Sender marked the spool entry done.
+		expect(await storeList(n8n.install, store, 'spool')).toEqual([]);
+		const done = JSON.parse(await storeCli(n8n.install, store, ['spool', 'list', '--status', 'done', '--json'])) as Array<{ id: string }>;
+		expect(done.map((e) => e.id)).toEqual([answer.json.id]);
+	});
+});
