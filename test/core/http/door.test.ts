@@ -1,0 +1,456 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+
+import { zoneResolver, type DnsResolver } from '../../../core/dns';
+import { rawSignature } from '../../../core/http/authenticate';
+import { createHttpDoor, type HttpDoorOptions, type HttpDoorSettings } from '../../../core/http/door';
+import { parseInboxConfig, type InboxConfigInput } from '../../../core/inbox';
+import type { Store } from '../../../core/store/roles';
+import { compose, prependHeaders, sign, testWorld } from '../../fixtures/mail';
+import { basic, bearer, mailgunFields, multipart, post, postmarkPayload, sendgridFields, serve, sesNotification, type Served } from '../../support/http-posts';
+import { CERT_URL, snsSigner, TOPIC_ARN } from '../../support/sns';
+import { describeEachStore } from '../../support/stores';
+
+const { zone, company } = testWorld();
+const TOKEN = 'door-token-7f3a9c';
+const SIGNING_KEY = 'key-mailgun-signing-3b1e';
+const HMAC_SECRET = 'hmac-secret-55c2';
+/** The provider's own hop, written on top of every message it posts. */
+const HOP = { ip: '203.0.113.77', helo: 'mail-wr1-f54.sender.test' };
+const RECEIVED = `Received: from ${HOP.helo} (${HOP.helo} [${HOP.ip}]) by mxa.provider.test with ESMTP id 17a2; ${new Date().toUTCString()}`;
+
+/** A DKIM-signed message (company.test, DMARC p=reject: accepted only if the bytes arrive unchanged) with an 8-bit body. */
+async function signedEightBit(to: string, charset: 'iso-8859-1' | 'utf-8'): Promise<Buffer> {
+	const body = charset === 'utf-8' ? Buffer.from('Café crème, déjà vu.\r\n', 'utf8') : Buffer.from('Caf\xe9 cr\xe8me, d\xe9j\xe0 vu.\r\n', 'latin1');
+	const head =
+		`From: Ann <ann@company.test>\r\nTo: ${to}\r\nSubject: eight bits ${randomUUID()}\r\nDate: ${new Date().toUTCString()}\r\n` +
+		`Message-ID: <${randomUUID()}@company.test>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=${charset}\r\nContent-Transfer-Encoding: 8bit\r\n\r\n`;
+	return prependHeaders(await sign(Buffer.concat([Buffer.from(head), body]), company), RECEIVED);
+}
+
+/** Mail claiming a From whose domain says p=reject, with no signature: refused for good. */
+const spoofed = async (to: string) => prependHeaders(await compose({ from: 'carol@customer.test', to, subject: 'forged', text: 'x' }), RECEIVED);
+
+describeEachStore('the HTTP door', (getStore) => {
+	const opened: Served[] = [];
+	afterAll(async () => {
+		for (const served of opened) await served.close();
+	});
+
+	async function door(settings: Partial<HttpDoorSettings> & Pick<HttpDoorSettings, 'format'>, more: Omit<Partial<HttpDoorOptions>, 'inbox' | 'store'> & { inbox?: Partial<InboxConfigInput>; store?: Store } = {}) {
+		const store = getStore();
+		const address = `http-${settings.format}-${randomUUID().slice(0, 8)}@inbox.example.test`;
+		const { id: inboxId } = await store.registerInbox({ address });
+		const { inbox: inboxSettings, store: doorStore, ...options } = more;
+		const inbox = parseInboxConfig({ address, ...inboxSettings });
+		const troubles: Error[] = [];
+		const handle = createHttpDoor({
+			store: doorStore ?? store,
+			inbox,
+			inboxId,
+			resolver: zoneResolver(zone),
+			settings: { token: null, ...settings },
+			onTrouble: (error) => troubles.push(error),
+			...options,
+		});
+		const served = await serve(handle);
+		opened.push(served);
+		const kept = async () => ({ spool: await store.spoolList({ inboxId }), log: await store.listIntake({ inboxId }) });
+		return { store, address, inboxId, served, url: served.url, troubles, kept };
+	}
+
+	describe('raw (an MTA pipe: hosted-inbox deliver)', () => {
+		it('spools the exact bytes posted (8-bit, DKIM-signed) with the envelope of its headers before its 200', async () => {
+			const { url, address, kept } = await door({ format: 'raw', token: TOKEN });
+			const raw = await signedEightBit(address, 'iso-8859-1');
+			const before = Date.now();
+			const answer = await post(url, raw, {
+				...bearer(TOKEN),
+				'content-type': 'message/rfc822',
+				'x-envelope-from': 'ann@company.test',
+				'x-envelope-to': address,
+				'x-client-ip': '192.0.2.25',
+				'x-client-helo': 'mail.company.test',
+			});
+			expect(answer.status).toBe(200);
+			const { spool, log } = await kept();
+			expect(spool).toHaveLength(1);
+			expect(answer.json).toEqual({ status: 'accepted', reply: `250 2.0.0 Queued as ${spool[0].id}`, id: spool[0].id });
+			expect(spool[0].raw.equals(raw)).toBe(true);
+			expect(spool[0].envelope).toEqual({ clientIp: '192.0.2.25', helo: 'mail.company.test', mailFrom: 'ann@company.test', rcpt: [address] });
+			expect(spool[0].decision?.auth?.dmarc.result).toBe('pass');
+			// Its webhook run records it; the sweep re-drives it only after ten minutes.
+			expect(new Date(spool[0].nextAttemptAt).getTime()).toBeGreaterThanOrEqual(before + 10 * 60_000 - 1000);
+			expect(log).toEqual([]);
+		});
+
+		it('takes the token as a Basic password too; without it, or with another, 401 and nothing kept', async () => {
+			const { url, address, kept } = await door({ format: 'raw', token: TOKEN });
+			const raw = await signedEightBit(address, 'utf-8');
+			const headers = { 'content-type': 'message/rfc822', 'x-envelope-to': address };
+			for (const auth of [{}, bearer('wrong'), basic('wrong'), { authorization: 'Digest x' }]) {
+				const answer = await post(url, raw, { ...headers, ...auth });
+				expect(answer.status).toBe(401);
+				expect(answer.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
+				expect(answer.json).toMatchObject({ status: 'unauthorized', reply: '535 5.7.8 Authentication credentials invalid' });
+			}
+			expect(await kept()).toEqual({ spool: [], log: [] });
+			expect((await post(url, raw, { ...headers, ...basic(TOKEN) })).status).toBe(200);
+		});
+
+		it('takes an HMAC-signed post once; a replay, a bad signature or a stale timestamp is 401 with nothing kept', async () => {
+			const { url, address, kept } = await door({ format: 'raw', token: null, hmacSecret: HMAC_SECRET });
+			const raw = await signedEightBit(address, 'utf-8');
+			const signed = (timestamp: number, body = raw) => ({
+				'content-type': 'message/rfc822',
+				'x-envelope-to': address,
+				'x-hosted-inbox-timestamp': String(timestamp),
+				'x-hosted-inbox-signature': rawSignature(HMAC_SECRET, String(timestamp), body),
+			});
+			const now = Math.floor(Date.now() / 1000);
+			const tampered = Buffer.concat([raw, Buffer.from('P.S. added\r\n')]);
+			expect((await post(url, tampered, signed(now))).status).toBe(401);
+			expect((await post(url, raw, signed(now - 301))).json).toMatchObject({ status: 'unauthorized', reasons: [expect.stringMatching(/more than 300 s from now/)] });
+			expect((await post(url, raw, { ...signed(now), 'x-hosted-inbox-signature': 'zz' })).status).toBe(401);
+			expect(await kept()).toEqual({ spool: [], log: [] });
+			const headers = signed(now);
+			expect((await post(url, raw, headers)).status).toBe(200);
+			const replay = await post(url, raw, headers);
+			expect(replay.status).toBe(401);
+			expect(replay.json.reasons).toEqual(['This signed request was already taken (a replay)']);
+			expect((await kept()).spool).toHaveLength(1);
+		});
+
+		it('refuses spoofed mail for good with 422 and the 5xx reply, in the intake log', async () => {
+			const { url, address, kept } = await door({ format: 'raw', token: TOKEN });
+			const answer = await post(url, await spoofed(address), { ...bearer(TOKEN), 'content-type': 'message/rfc822', 'x-envelope-to': address });
+			expect(answer.status).toBe(422);
+			expect(answer.json).toMatchObject({ status: 'refused', reply: expect.stringMatching(/^550 5\.7\.1 dmarc=fail/) });
+			const { spool, log } = await kept();
+			expect(spool).toEqual([]);
+			expect(log.map((entry) => entry.kind)).toEqual(['rejected']);
+		});
+
+		it('answers 400 for a post that is not its format (no recipient, a wrong media type, not POST)', async () => {
+			const { url, address, kept } = await door({ format: 'raw', token: TOKEN });
+			const raw = await signedEightBit(address, 'utf-8');
+			expect((await post(url, raw, { ...bearer(TOKEN), 'content-type': 'message/rfc822' })).json).toMatchObject({ status: 'bad-request', reply: expect.stringMatching(/^554 5\.5\.4 Request refused: .*no envelope recipient/) });
+			expect((await post(url, raw, { ...bearer(TOKEN), 'content-type': 'text/plain', 'x-envelope-to': address })).status).toBe(400);
+			expect((await post(url, raw, { ...bearer(TOKEN), 'content-type': 'message/rfc822', 'x-envelope-to': 'not an address' })).status).toBe(400);
+			const get = await fetch(url, { headers: bearer(TOKEN) });
+			expect(get.status).toBe(400);
+			expect(await kept()).toEqual({ spool: [], log: [] });
+		});
+	});
+
+	describe('size limits', () => {
+		const small = { maxMessageBytes: 64 * 1024 };
+
+		it('answers 413 from the Content-Length alone, before reading the body', async () => {
+			const { served, address, kept } = await door({ format: 'raw', token: TOKEN }, { inbox: small });
+			const status = await new Promise<number>((resolve, reject) => {
+				const request = http.request(served.url, { method: 'POST', headers: { ...bearer(TOKEN), 'content-type': 'message/rfc822', 'x-envelope-to': address, 'content-length': String(50 * 1024 * 1024) } });
+				request.on('response', (response) => (response.resume(), resolve(response.statusCode ?? 0), request.destroy()));
+				request.on('error', reject);
+				request.write(Buffer.alloc(1024, 'a'));
+			});
+			expect(status).toBe(413);
+			expect(served.bytesRead.at(-1)!.atAnswer).toBeLessThan(64 * 1024);
+			expect(await kept()).toEqual({ spool: [], log: [] });
+		});
+
+		it('answers 413 while streaming a chunked body past the limit, and stops reading it', async () => {
+			const { served, address, kept } = await door({ format: 'raw', token: TOKEN }, { inbox: small });
+			const chunk = Buffer.alloc(16 * 1024, 'a');
+			const { status, written, body } = await new Promise<{ status: number; written: number; body: string }>((resolve, reject) => {
+				let written = 0;
+				let answered = false;
+				const request = http.request(served.url, { method: 'POST', headers: { ...bearer(TOKEN), 'content-type': 'message/rfc822', 'x-envelope-to': address } });
+				request.on('response', (response) => {
+					answered = true;
+					let text = '';
+					response.on('data', (data: Buffer) => (text += data.toString()));
+					response.on('end', () => resolve({ status: response.statusCode ?? 0, written, body: text }));
+				});
+				request.on('error', (error) => (answered ? undefined : reject(error)));
+				const pump = () => {
+					// Up to 50 MB, unless the server answers first.
+					while (!answered && written < 50 * 1024 * 1024) {
+						written += chunk.length;
+						if (!request.write(chunk)) return void request.once('drain', pump);
+					}
+				};
+				pump();
+			});
+			expect(status).toBe(413);
+			expect(JSON.parse(body)).toMatchObject({ status: 'too-large', reply: `552 5.3.4 Message too big: the limit of ${address} is ${64 * 1024} bytes` });
+			// The server read the limit and a few socket buffers, not the 50 MB; and nothing more after its answer.
+			const read = served.bytesRead.at(-1)!;
+			expect(read.atAnswer).toBeLessThan(1024 * 1024);
+			await new Promise((resolve) => setTimeout(resolve, 300));
+			expect(read.later()).toBeLessThan(2 * 1024 * 1024);
+			expect(written).toBeLessThan(50 * 1024 * 1024);
+			expect(await kept()).toEqual({ spool: [], log: [] });
+		});
+	});
+
+	describe('mailgun (a route forwarding to .../mime)', () => {
+		it('spools body-mime byte-exact, with the envelope from sender and recipient, and the client IP and HELO of the provider\'s Received hop', async () => {
+			const { url, address, kept } = await door({ format: 'mailgun', token: null, mailgunSigningKey: SIGNING_KEY });
+			const raw = await signedEightBit(address, 'iso-8859-1');
+			const form = multipart(mailgunFields(raw, { sender: 'ann@company.test', recipient: address }, SIGNING_KEY));
+			const answer = await post(url, form.body, form.headers);
+			expect(answer.status).toBe(200);
+			const [entry] = (await kept()).spool;
+			expect(entry.raw.equals(raw)).toBe(true);
+			expect(entry.envelope).toEqual({ clientIp: HOP.ip, helo: HOP.helo, mailFrom: 'ann@company.test', rcpt: [address] });
+			expect(entry.decision?.auth?.dmarc.result).toBe('pass');
+		});
+
+		it('reads the urlencoded post Mailgun sends as well', async () => {
+			const { url, address, kept } = await door({ format: 'mailgun', token: null, mailgunSigningKey: SIGNING_KEY });
+			const raw = await signedEightBit(address, 'utf-8');
+			const body = mailgunFields(raw, { sender: 'ann@company.test', recipient: address }, SIGNING_KEY)
+				.map(([name, value]) => `${encodeURIComponent(name)}=${[...(Buffer.isBuffer(value) ? value : Buffer.from(value))].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('')}`)
+				.join('&');
+			expect((await post(url, body, { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(200);
+			expect((await kept()).spool[0].raw.equals(raw)).toBe(true);
+		});
+
+		it('refuses a bad signature, a stale timestamp and a replayed token with 401, keeping nothing', async () => {
+			const { url, address, kept } = await door({ format: 'mailgun', token: null, mailgunSigningKey: SIGNING_KEY });
+			const raw = await signedEightBit(address, 'utf-8');
+			const envelope = { sender: 'ann@company.test', recipient: address };
+			const forged = multipart(mailgunFields(raw, envelope, 'another-key'));
+			const stale = multipart(mailgunFields(raw, envelope, SIGNING_KEY, new Date(Date.now() - 301_000)));
+			for (const form of [forged, stale]) expect((await post(url, form.body, form.headers)).status).toBe(401);
+			expect(await kept()).toEqual({ spool: [], log: [] });
+			const good = multipart(mailgunFields(raw, envelope, SIGNING_KEY));
+			expect((await post(url, good.body, good.headers)).status).toBe(200);
+			const again = multipart(mailgunFields(raw, envelope, SIGNING_KEY, new Date(), good.body.toString('latin1').match(/name="token"\r\n\r\n([0-9a-f]+)/)![1]));
+			expect((await post(url, again.body, again.headers)).json).toMatchObject({ status: 'unauthorized', reasons: ['This signed request was already taken (a replay)'] });
+			expect((await kept()).spool).toHaveLength(1);
+		});
+
+		it('refuses spoofed mail with 406 (Mailgun stops retrying), logged', async () => {
+			const { url, address, kept } = await door({ format: 'mailgun', token: null, mailgunSigningKey: SIGNING_KEY });
+			const form = multipart(mailgunFields(await spoofed(address), { sender: 'carol@customer.test', recipient: address }, SIGNING_KEY));
+			const answer = await post(url, form.body, form.headers);
+			expect(answer.status).toBe(406);
+			expect(answer.json.status).toBe('refused');
+			expect((await kept()).log.map((entry) => entry.kind)).toEqual(['rejected']);
+		});
+
+		it('answers a deferral 503 with Retry-After and releases the token: Mailgun\'s retry of the same post is taken', async () => {
+			let dnsDown = true;
+			const zoned = zoneResolver(zone);
+			const resolver: DnsResolver = async (name, rrtype) => (dnsDown ? await Promise.reject(Object.assign(new Error('DNS is down'), { code: 'ESERVFAIL' })) : await zoned(name, rrtype));
+			const { url, address, kept } = await door({ format: 'mailgun', token: null, mailgunSigningKey: SIGNING_KEY }, { resolver, inbox: { onDnsError: 'defer' } });
+			const form = multipart(mailgunFields(await signedEightBit(address, 'utf-8'), { sender: 'ann@company.test', recipient: address }, SIGNING_KEY));
+			const first = await post(url, form.body, form.headers);
+			expect(first.status).toBe(503);
+			expect(first.headers.get('retry-after')).toBe('60');
+			expect(first.json).toMatchObject({ status: 'try-again', reply: expect.stringMatching(/^451 4\.7\.0 /) });
+			expect((await kept()).log.map((entry) => entry.kind)).toEqual(['deferred']);
+			dnsDown = false;
+			const retry = await post(url, form.body, form.headers);
+			expect(retry.status).toBe(200);
+			expect((await kept()).spool).toHaveLength(1);
+		});
+
+		it('answers local trouble 503 without its cause, which goes to onTrouble; the token is released for the retry', async () => {
+			const real = getStore();
+			let failing = true;
+			const flaky: Store = { ...real, spoolPut: async (input) => (failing ? await Promise.reject(new Error('disk full at /var/lib/secret')) : await real.spoolPut(input)) };
+			const { url, address, kept, troubles } = await door({ format: 'mailgun', token: null, mailgunSigningKey: SIGNING_KEY }, { store: flaky });
+			const form = multipart(mailgunFields(await signedEightBit(address, 'utf-8'), { sender: 'ann@company.test', recipient: address }, SIGNING_KEY));
+			const first = await post(url, form.body, form.headers);
+			expect(first.status).toBe(503);
+			expect(first.json).toEqual({ status: 'try-again', reply: '451 4.3.0 Temporary local problem, try again later' });
+			expect(troubles.map((error) => error.message)).toEqual(['disk full at /var/lib/secret']);
+			failing = false;
+			expect((await post(url, form.body, form.headers)).status).toBe(200);
+			expect((await kept()).spool).toHaveLength(1);
+		});
+	});
+
+	describe('sendgrid (Inbound Parse, raw MIME)', () => {
+		it('spools the email field byte-exact with the envelope and sender_ip; Basic credentials from the URL', async () => {
+			const { url, address, kept } = await door({ format: 'sendgrid', token: TOKEN });
+			const raw = await signedEightBit(address, 'iso-8859-1');
+			const form = multipart(sendgridFields(raw, { from: 'ann@company.test', to: [address] }, '192.0.2.25'));
+			expect((await post(url, form.body, form.headers)).status).toBe(401);
+			expect(await kept()).toEqual({ spool: [], log: [] });
+			expect((await post(url, form.body, { ...form.headers, ...basic(TOKEN) })).status).toBe(200);
+			const [entry] = (await kept()).spool;
+			expect(entry.raw.equals(raw)).toBe(true);
+			// sender_ip is the client; the HELO is the hop's only when the hop is that same client (here it is not).
+			expect(entry.envelope).toEqual({ clientIp: '192.0.2.25', helo: null, mailFrom: 'ann@company.test', rcpt: [address] });
+		});
+
+		it('answers a final refusal 200 "refused" (SendGrid retries anything else), logged', async () => {
+			const { url, address, kept } = await door({ format: 'sendgrid', token: TOKEN });
+			const form = multipart(sendgridFields(await spoofed(address), { from: 'carol@customer.test', to: [address] }, '203.0.113.9'));
+			const answer = await post(url, form.body, { ...form.headers, ...basic(TOKEN) });
+			expect(answer.status).toBe(200);
+			expect(answer.json.status).toBe('refused');
+			expect(await kept()).toMatchObject({ spool: [], log: [{ kind: 'rejected' }] });
+		});
+	});
+
+	describe('postmark (inbound JSON with RawEmail)', () => {
+		it('spools RawEmail byte-exact (UTF-8 8-bit body) with OriginalRecipient and the Return-Path', async () => {
+			const { url, address, kept } = await door({ format: 'postmark', token: TOKEN });
+			const raw = await signedEightBit(address, 'utf-8');
+			const answer = await post(url, JSON.stringify(postmarkPayload(raw.toString('utf8'), { from: 'ann@company.test', to: address })), { ...basic(TOKEN), 'content-type': 'application/json' });
+			expect(answer.status).toBe(200);
+			const [entry] = (await kept()).spool;
+			expect(entry.raw.equals(raw)).toBe(true);
+			expect(entry.envelope).toEqual({ clientIp: HOP.ip, helo: HOP.helo, mailFrom: 'ann@company.test', rcpt: [address] });
+		});
+
+		it('refuses spoofed mail with 403 (Postmark stops retrying); no RawEmail is a 400 naming the option', async () => {
+			const { url, address, kept } = await door({ format: 'postmark', token: TOKEN });
+			const headers = { ...bearer(TOKEN), 'content-type': 'application/json' };
+			const refused = await post(url, JSON.stringify(postmarkPayload((await spoofed(address)).toString('utf8'), { from: 'carol@customer.test', to: address })), headers);
+			expect(refused.status).toBe(403);
+			expect(refused.json.status).toBe('refused');
+			const { RawEmail: _, ...withoutRaw } = postmarkPayload('x', { from: 'ann@company.test', to: address });
+			const bad = await post(url, JSON.stringify(withoutRaw), headers);
+			expect(bad.status).toBe(400);
+			expect(bad.json.reasons).toEqual([expect.stringMatching(/Include raw email content in JSON payload/)]);
+			expect((await kept()).log.map((entry) => entry.kind)).toEqual(['rejected']);
+		});
+	});
+
+	describe('ses (an SNS notification of the receipt rule\'s SNS action)', () => {
+		async function sesDoor(more: Partial<HttpDoorSettings> = {}) {
+			const sns = snsSigner();
+			const opened = await door({ format: 'ses', token: null, snsTopicArns: [TOPIC_ARN], ...more }, { fetchCertificate: sns.fetchCertificate });
+			const notify = async (raw: Buffer, options: Parameters<typeof sns.message>[1] & { encoding?: 'BASE64' | 'UTF8' } = {}, headers: Record<string, string> = {}) => {
+				const body = sns.message({ Type: 'Notification', Subject: 'Amazon SES Email Receipt Notification', Message: sesNotification(raw, { source: 'ann@company.test', recipients: [opened.address] }, options.encoding) }, options);
+				return { body, answer: await post(opened.url, JSON.stringify(body), { 'content-type': 'text/plain; charset=UTF-8', 'x-amz-sns-message-type': 'Notification', ...headers }) };
+			};
+			return { ...opened, sns, notify };
+		}
+
+		it('spools the BASE64 content byte-exact (signature v2 and v1), the envelope from the notification, the hop from Received', async () => {
+			const { address, kept, notify, sns } = await sesDoor();
+			const raw = await signedEightBit(address, 'iso-8859-1');
+			expect((await notify(raw)).answer.status).toBe(200);
+			const utf8 = await signedEightBit(address, 'utf-8');
+			expect((await notify(utf8, { version: '1', encoding: 'UTF8' })).answer.status).toBe(200);
+			const spool = (await kept()).spool;
+			expect(spool.map((entry) => entry.raw.equals(raw) || entry.raw.equals(utf8))).toEqual([true, true]);
+			expect(spool[0].envelope).toEqual({ clientIp: HOP.ip, helo: HOP.helo, mailFrom: 'ann@company.test', rcpt: [address] });
+			// One fetch: the certificate is cached per URL.
+			expect(sns.fetched).toEqual([CERT_URL]);
+		});
+
+		it('refuses, without fetching anything, a certificate anywhere but https://sns.<region>.amazonaws.com/*.pem, and a topic not pinned', async () => {
+			const { address, kept, notify, sns } = await sesDoor();
+			const raw = await signedEightBit(address, 'utf-8');
+			for (const certUrl of [
+				'https://sns.eu-west-1.amazonaws.com.attacker.test/cert.pem',
+				'http://sns.eu-west-1.amazonaws.com/cert.pem',
+				'https://user@sns.eu-west-1.amazonaws.com/cert.pem',
+				'https://sns.eu-west-1.amazonaws.com:8443/cert.pem',
+				'https://sns.eu-west-1.amazonaws.com/cert.txt',
+				'https://attacker.test/sns.eu-west-1.amazonaws.com/cert.pem',
+			]) {
+				expect((await notify(raw, { certUrl })).answer.status).toBe(401);
+			}
+			const otherTopic = await notify(raw, { topicArn: 'arn:aws:sns:eu-west-1:999999999999:theirs' });
+			expect(otherTopic.answer.json.reasons).toEqual([expect.stringMatching(/not one this inbox accepts/)]);
+			expect(sns.fetched).toEqual([]);
+			expect(await kept()).toEqual({ spool: [], log: [] });
+		});
+
+		it('refuses a bad signature, an old message and a replayed one with 401', async () => {
+			const { address, kept, notify, url } = await sesDoor();
+			const raw = await signedEightBit(address, 'utf-8');
+			const { body } = await notify(raw);
+			const tampered = { ...body, Message: body.Message.replace('"BASE64"', '"UTF8" ') };
+			expect((await post(url, JSON.stringify(tampered), { 'content-type': 'text/plain' })).status).toBe(401);
+			expect((await post(url, JSON.stringify(body), { 'content-type': 'text/plain' })).json.reasons).toEqual(['This signed request was already taken (a replay)']);
+			expect((await notify(raw, { at: new Date(Date.now() - 2 * 3600_000) })).answer.status).toBe(401);
+			expect((await kept()).spool).toHaveLength(1);
+		});
+
+		it('answers a final refusal 200 "refused" (SNS retries anything else), logged', async () => {
+			const { address, kept, notify } = await sesDoor();
+			const { answer } = await notify(await spoofed(address));
+			expect(answer.status).toBe(200);
+			expect(answer.json.status).toBe('refused');
+			expect(await kept()).toMatchObject({ spool: [], log: [{ kind: 'rejected' }] });
+		});
+
+		it('logs a SubscriptionConfirmation with its SubscribeURL for the admin to open, answers 200, runs nothing', async () => {
+			const { url, sns, kept, served } = await sesDoor();
+			const subscribeUrl = `https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=${TOPIC_ARN}&Token=2336412f37`;
+			const body = sns.message({ Type: 'SubscriptionConfirmation', Message: `You have chosen to subscribe to the topic ${TOPIC_ARN}.`, SubscribeURL: subscribeUrl, Token: '2336412f37' });
+			const answer = await post(url, JSON.stringify(body), { 'content-type': 'text/plain', 'x-amz-sns-message-type': 'SubscriptionConfirmation' });
+			expect(answer.status).toBe(200);
+			expect(answer.json.status).toBe('accepted');
+			// Neither a message to emit nor one set aside.
+			expect(served.results).toEqual([{ answer: expect.objectContaining({ status: 200 }) }]);
+			const { spool, log } = await kept();
+			expect(spool).toEqual([]);
+			expect(log).toEqual([expect.objectContaining({ kind: 'forwarding-confirmation', details: { verification: { provider: 'Amazon SNS', code: null, confirmUrl: subscribeUrl, requestedBy: TOPIC_ARN } } })]);
+		});
+	});
+
+	describe('hostile posts get a clear answer in bounded work', () => {
+		it('a 5 MB header line in a form part: 400', async () => {
+			const { url, kept } = await door({ format: 'sendgrid', token: TOKEN });
+			const boundary = 'xYzZYhostile';
+			const body = Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="email"\r\nX-Long: ${'a'.repeat(5 * 1024 * 1024)}\r\n\r\nx\r\n--${boundary}--\r\n`)]);
+			const answer = await post(url, body, { ...basic(TOKEN), 'content-type': `multipart/form-data; boundary=${boundary}` });
+			expect(answer.status).toBe(400);
+			expect(answer.json.status).toBe('bad-request');
+			expect(await kept()).toEqual({ spool: [], log: [] });
+		});
+
+		it('a 5 MB Received line in the message: the hop is read from a bounded start (no client IP made up), the checks refuse it', async () => {
+			const { url, address, kept } = await door({ format: 'mailgun', token: null, mailgunSigningKey: SIGNING_KEY });
+			const raw = prependHeaders(await compose({ from: 'ann@sender.test', to: address, subject: 'long', text: 'x' }), `Received: from x (x [${'1'.repeat(5 * 1024 * 1024)}]) by mx`);
+			const form = multipart(mailgunFields(raw, { sender: 'ann@sender.test', recipient: address }, SIGNING_KEY));
+			const started = Date.now();
+			const answer = await post(url, form.body, form.headers);
+			expect(Date.now() - started).toBeLessThan(10_000);
+			// The checks refuse a header section over 1 MB for good: Mailgun is told 406, the intake log keeps why.
+			expect(answer.status).toBe(406);
+			expect(answer.json).toMatchObject({ status: 'refused', reply: expect.stringMatching(/^552 5\.3\.4 header section is \d+ bytes/) });
+			expect(await kept()).toMatchObject({ spool: [], log: [{ kind: 'rejected', clientIp: null }] });
+		});
+
+		it('10,000 form fields: 400, reading stopped at the limit', async () => {
+			const { url, kept } = await door({ format: 'mailgun', token: null, mailgunSigningKey: SIGNING_KEY });
+			const form = multipart(Array.from({ length: 10_000 }, (_, i) => [`f${i}`, 'x'] as [string, string]));
+			const answer = await post(url, form.body, form.headers).catch((error: Error) => error);
+			if (answer instanceof Error) throw answer;
+			expect(answer.status).toBe(400);
+			expect(answer.json.reasons).toEqual([expect.stringMatching(/more parts than a provider sends/)]);
+			expect(await kept()).toEqual({ spool: [], log: [] });
+		});
+
+		it('deeply nested JSON: 400', async () => {
+			const { url, address, kept } = await door({ format: 'postmark', token: TOKEN });
+			const nested = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+			for (const body of [nested, `{"OriginalRecipient":"${address}","RawEmail":"x","Headers":${nested}}`, '{"RawEmail": ']) {
+				const answer = await post(url, body, { ...bearer(TOKEN), 'content-type': 'application/json' });
+				expect(answer.status).toBe(400);
+				expect(answer.json.status).toBe('bad-request');
+			}
+			expect(await kept()).toEqual({ spool: [], log: [] });
+		});
+	});
+
+	it('refuses at creation a format without the secret it needs', async () => {
+		const store = getStore();
+		const inbox = parseInboxConfig({ address: 'settings@inbox.example.test' });
+		for (const settings of [{ format: 'raw', token: null }, { format: 'mailgun', token: TOKEN }, { format: 'sendgrid', token: null }, { format: 'ses', token: TOKEN, snsTopicArns: [] }] as HttpDoorSettings[]) {
+			expect(() => createHttpDoor({ store, inbox, inboxId: 'x', settings })).toThrow(/The HTTP door \(\w+\) needs/);
+		}
+	});
+});
