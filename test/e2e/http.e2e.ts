@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { compose, sign, testWorld } from '../fixtures/mail';
+import { compose, prependHeaders, sign, testWorld } from '../fixtures/mail';
+import { basic, mailgunFields, multipart, postmarkPayload, sendgridFields } from '../support/http-posts';
 import { N8N_CURRENT, N8n, storeCli, storeList, type Execution } from '../support/real-n8n';
 import { httpDoorCredential, notifySmtpCredential, startMailSink, templateCopy } from '../support/real-n8n-setup';
 import { tarball } from './support';
@@ -17,6 +18,12 @@ import { tarball } from './support';
 const TEMPLATE = 'hosted-inbox-http.json';
 const HOSTED_ADDRESS = 'support@inbox.example.test';
 const TOKEN = randomUUID() + randomUUID();
+const MAILGUN_KEY = `key-${randomUUID()}`;
+/** The providers posting here, each with a copy of the template set to its format, path and address. */
+const PROVIDERS = ['mailgun', 'sendgrid', 'postmark'] as const;
+type Provider = (typeof PROVIDERS)[number];
+const providerAddress = (provider: Provider) => `support-${provider}@inbox.example.test`;
+const providerPath = (provider: Provider) => `hosted-inbox/${provider}${provider === 'mailgun' ? '/mime' : ''}`;
 /** The webhook id the template ships with: with an empty path its URL is /webhook/<id>. */
 const WEBHOOK_ID = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'workflows', TEMPLATE), 'utf8')).nodes.find((n: { webhookId?: string }) => n.webhookId).webhookId as string;
 
@@ -68,8 +75,16 @@ describe.each(versions)('n8n %s, regular mode: the HTTP door template end to end
 		n8n = await N8n.start({
 			version,
 			tarball: tarball(),
-			credentials: [notifySmtpCredential(sink.port), httpDoorCredential({ token: TOKEN })],
-			workflows: [templateCopy(TEMPLATE, {})],
+			credentials: [notifySmtpCredential(sink.port), httpDoorCredential({ token: TOKEN, mailgunSigningSecret: MAILGUN_KEY })],
+			workflows: [
+				templateCopy(TEMPLATE, {}),
+				...PROVIDERS.map((provider) =>
+					templateCopy(TEMPLATE, {
+						workflowName: `HTTP door (${provider})`,
+						trigger: { parameters: { httpFormat: provider, httpPath: providerPath(provider), httpAddress: providerAddress(provider) }, webhookId: randomUUID() },
+					}),
+				),
+			],
 			env: { HOSTED_INBOX_DNS_ZONE: zone },
 			beforeStart: async (instance) => {
 				store = instance.embeddedStorePath;
@@ -150,5 +165,38 @@ describe.each(versions)('n8n %s, regular mode: the HTTP door template end to end
 		expect(await storeList(n8n.install, store, 'spool')).toEqual([]);
 		const done = JSON.parse(await storeCli(n8n.install, store, ['spool', 'list', '--status', 'done', '--json'])) as Array<{ id: string }>;
 		expect(done.map((e) => e.id)).toEqual([answer.json.id]);
+	});
+	it.each(PROVIDERS)('takes a %s post with its own authentication, byte for byte: 200, a conversation and a ticket', async (provider) => {
+		const id = n8n.workflowIds[1 + PROVIDERS.indexOf(provider)];
+		await n8n.activate(id);
+		const address = providerAddress(provider);
+		const subject = `Refund for order ${provider}`;
+		// As a provider relays it: its own Received hop on top of the customer's signed message, 8-bit body included.
+		const raw = prependHeaders(
+			await sign(await compose({ from: 'Jane Customer <jane@customer.test>', to: address, subject, messageId: `<${provider}-1@customer.test>`, text: 'Grüße, déjà vu.\r\n' }), world.customer),
+			`Received: from mx.customer.test (mx.customer.test [198.51.100.9]) by mx.${provider}.test with ESMTPS; ${new Date().toUTCString()}`,
+		);
+		const envelope = { from: 'jane@customer.test', to: address };
+		const request =
+			provider === 'mailgun'
+				? multipart(mailgunFields(raw, { sender: envelope.from, recipient: address }, MAILGUN_KEY))
+				: provider === 'sendgrid'
+					? (({ body, headers }) => ({ body, headers: { ...headers, ...basic(TOKEN) } }))(multipart(sendgridFields(raw, { from: envelope.from, to: [address] }, '198.51.100.9')))
+					: { body: JSON.stringify(postmarkPayload(raw.toString('utf8'), envelope)), headers: { 'content-type': 'application/json', ...basic(TOKEN) } };
+		const target = `${n8n.url}/webhook/${providerPath(provider)}`;
+		let answer = await post(target, request.body, request.headers);
+		// 2.41 registers the webhook shortly after the activation answers (docs/e2e.md).
+		for (const deadline = Date.now() + 60_000; answer.status === 404 && Date.now() < deadline; ) {
+			await new Promise((resolve) => setTimeout(resolve, 500));
+			answer = await post(target, request.body, request.headers);
+		}
+		expect(answer).toMatchObject({ status: 200, json: { status: 'accepted' } });
+		const [execution] = await n8n.waitForExecutions(id, 1, 120_000);
+		expect(execution.status).toBe('success');
+		const item = emitted(await n8n.execution(execution.id));
+		expect(item).toMatchObject({ via: 'http', inbox: { address }, verdict: { action: 'accept' }, envelope: { mailFrom: 'jane@customer.test', rcpt: [address] } });
+		expect(item.auth).toMatchObject({ dkim: { result: 'pass' }, dmarc: { result: 'pass' } });
+		const tickets = await storeList<Ticket>(n8n.install, store, 'tickets');
+		expect(tickets.filter((t) => t.name === subject)).toHaveLength(1);
 	});
 });
