@@ -18,7 +18,7 @@ export class HostedInboxHttpApi implements ICredentialType {
 			typeOptions: { password: true },
 			default: '',
 			description:
-				'Sent as "Authorization: Bearer <token>", or as the password of Basic auth in the URL for providers that only take credentials there (SendGrid, Postmark, Amazon SNS). Use a long random value.',
+				'Sent as "Authorization: Bearer <token>", or as the password of Basic auth in the URL for providers that only take credentials there (SendGrid, Postmark; Mailgun and Amazon SNS are checked against it too when it is set). Use a long random value.',
 		},
 		{
 			displayName: 'HMAC Secret',

@@ -179,7 +179,8 @@ describe.each(versions)('n8n %s, regular mode: the HTTP door template end to end
 		const envelope = { from: 'jane@customer.test', to: address };
 		const request =
 			provider === 'mailgun'
-				? multipart(mailgunFields(raw, { sender: envelope.from, recipient: address }, MAILGUN_KEY))
+				? // The token is checked too when the credential has one: Basic, in the route's URL.
+					(({ body, headers }) => ({ body, headers: { ...headers, ...basic(TOKEN) } }))(multipart(mailgunFields(raw, { sender: envelope.from, recipient: address }, MAILGUN_KEY)))
 				: provider === 'sendgrid'
 					? (({ body, headers }) => ({ body, headers: { ...headers, ...basic(TOKEN) } }))(multipart(sendgridFields(raw, { from: envelope.from, to: [address] }, '198.51.100.9')))
 					: { body: JSON.stringify(postmarkPayload(raw.toString('utf8'), envelope)), headers: { 'content-type': 'application/json', ...basic(TOKEN) } };

@@ -1,10 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NodeOperationError, type IDataObject, type INodeParameters } from 'n8n-workflow';
+import { NodeOperationError, type ICredentialTestFunctions, type IDataObject, type INodeParameters } from 'n8n-workflow';
 
 import { intakeItemSchema } from '../../../core/item';
 import { HostedInboxTrigger } from '../../../nodes/HostedInboxTrigger/HostedInboxTrigger.node';
+import { testHttpDoorCredential } from '../../../nodes/HostedInboxTrigger/http/credential-test';
 import { codeNode, packageNodeTypes, PACKAGE, startTrigger, type TriggerHandle, type WorkflowJson } from '../../support/n8n-engine';
 import { describeEachNodeStore, type NodeStore } from '../../support/nodeStores';
 import { PIPELINE_NODE_TYPES } from '../../support/pipeline';
@@ -186,5 +187,16 @@ describeEachNodeStore('Hosted Inbox Trigger, HTTP mode, in n8n', (get) => {
 		expect(body.status).toBe('try-again');
 		expect(await ns.store.spoolList({ inboxId })).toHaveLength(before);
 		expect(handle!.executions).toHaveLength(0);
+	});
+});
+
+describe('the Hosted Inbox HTTP Door credential test', () => {
+	const check = (data: Record<string, string>) => testHttpDoorCredential.call({} as ICredentialTestFunctions, { id: 'c', name: 'c', type: 'hostedInboxHttpApi', data });
+	it('wants a secret, none of them guessable', async () => {
+		expect(await check({})).toMatchObject({ status: 'Error', message: expect.stringMatching(/^Set a token, an HMAC secret or a Mailgun signing key/) });
+		expect(await check({ token: 'short' })).toMatchObject({ status: 'Error', message: expect.stringMatching(/^The token is too short/) });
+		expect(await check({ token: TOKEN, hmacSecret: 'x' })).toMatchObject({ status: 'Error', message: expect.stringMatching(/^The HMAC secret is too short/) });
+		expect(await check({ token: TOKEN })).toMatchObject({ status: 'OK' });
+		expect(await check({ mailgunSigningSecret: 'key-1234' })).toMatchObject({ status: 'OK' });
 	});
 });
