@@ -12,7 +12,7 @@ import path from 'node:path';
 import { compose, prependHeaders, sign, testWorld } from '../fixtures/mail';
 import { basic, mailgunFields, multipart, postmarkPayload, sendgridFields } from '../support/http-posts';
 import { N8N_CURRENT, N8n, storeCli, storeList, type Execution } from '../support/real-n8n';
-import { httpDoorCredential, notifySmtpCredential, startMailSink, templateCopy } from '../support/real-n8n-setup';
+import { createDatabase, httpDoorCredential, notifySmtpCredential, postgresCredential, startMailSink, templateCopy, type StoreChoice } from '../support/real-n8n-setup';
 import { tarball } from './support';
 
 const TEMPLATE = 'hosted-inbox-http.json';
@@ -59,11 +59,16 @@ function emitted(execution: Execution): Record<string, unknown> {
 
 const versions = (process.env.HOSTED_INBOX_E2E_VERSIONS ?? N8N_CURRENT).split(',').map((v) => v.trim());
 
-describe.each(versions)('n8n %s, regular mode: the HTTP door template end to end', (version) => {
+/**
+ * The scenario in one n8n: regular mode on the embedded store, or queue mode (main takes the posts and keeps the
+ * trigger, a worker runs the executions) on a PostgreSQL store both share.
+ */
+function httpScenario(version: string, mode: 'regular' | 'queue'): () => N8n {
 	let n8n: N8n;
 	let workflowId: string;
 	let store: string;
 	let sink: Awaited<ReturnType<typeof startMailSink>>;
+	let storeDatabase: Awaited<ReturnType<typeof createDatabase>> | null = null;
 	let url: string;
 	const world = testWorld();
 	const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'hosted-inbox-e2e-http-'));
@@ -72,14 +77,25 @@ describe.each(versions)('n8n %s, regular mode: the HTTP door template end to end
 		sink = await startMailSink();
 		const zone = path.join(scratch, 'zone.json');
 		fs.writeFileSync(zone, JSON.stringify(world.zone));
+		const credentials = [notifySmtpCredential(sink.port), httpDoorCredential({ token: TOKEN, mailgunSigningSecret: MAILGUN_KEY })];
+		let storeChoice: StoreChoice | undefined;
+		if (mode === 'queue') {
+			storeDatabase = await createDatabase('hosted_inbox_store');
+			const credential = postgresCredential(storeDatabase.name);
+			credentials.push(credential);
+			storeChoice = { postgresCredential: { id: credential.id, name: credential.name } };
+			store = storeDatabase.url;
+		}
 		n8n = await N8n.start({
 			version,
+			mode,
 			tarball: tarball(),
-			credentials: [notifySmtpCredential(sink.port), httpDoorCredential({ token: TOKEN, mailgunSigningSecret: MAILGUN_KEY })],
+			credentials,
 			workflows: [
-				templateCopy(TEMPLATE, {}),
+				templateCopy(TEMPLATE, { store: storeChoice }),
 				...PROVIDERS.map((provider) =>
 					templateCopy(TEMPLATE, {
+						store: storeChoice,
 						workflowName: `HTTP door (${provider})`,
 						trigger: { parameters: { httpFormat: provider, httpPath: providerPath(provider), httpAddress: providerAddress(provider) }, webhookId: randomUUID() },
 					}),
@@ -87,18 +103,19 @@ describe.each(versions)('n8n %s, regular mode: the HTTP door template end to end
 			],
 			env: { HOSTED_INBOX_DNS_ZONE: zone },
 			beforeStart: async (instance) => {
-				store = instance.embeddedStorePath;
+				if (mode === 'regular') store = instance.embeddedStorePath;
 				await storeCli(instance.install, store, ['seed', path.join(__dirname, 'fixtures', 'seed.json')]);
 			},
 		});
 		[workflowId] = n8n.workflowIds;
 		url = `${n8n.url}/webhook/${WEBHOOK_ID}`;
-		process.stderr.write(`e2e: n8n ${version} (HTTP door) started: ${JSON.stringify(n8n.timings)}\n`);
+		process.stderr.write(`e2e: n8n ${version} (HTTP door, ${mode}) started: ${JSON.stringify(n8n.timings)}\n`);
 	});
 
 	afterAll(async () => {
 		await n8n?.stop();
 		await sink?.close();
+		await storeDatabase?.drop();
 		fs.rmSync(scratch, { recursive: true, force: true });
 	});
 
@@ -199,5 +216,21 @@ describe.each(versions)('n8n %s, regular mode: the HTTP door template end to end
 		expect(item.auth).toMatchObject({ dkim: { result: 'pass' }, dmarc: { result: 'pass' } });
 		const tickets = await storeList<Ticket>(n8n.install, store, 'tickets');
 		expect(tickets.filter((t) => t.name === subject)).toHaveLength(1);
+	});
+	return () => n8n;
+}
+
+describe.each(versions)('n8n %s, regular mode: the HTTP door template end to end', (version) => {
+	httpScenario(version, 'regular');
+});
+
+describe(`n8n ${N8N_CURRENT}, queue mode with one worker: the HTTP door template end to end`, () => {
+	const n8n = httpScenario(N8N_CURRENT, 'queue');
+
+	it('ran every execution on the worker, none on main: Resolve Original Sender there marked the entries done', async () => {
+		const ids = (await Promise.all(n8n().workflowIds.map((id) => n8n().executions(id)))).flat().map((e) => e.id);
+		const onWorker = new Set([...n8n().output('worker').matchAll(/Worker finished execution (\d+)/g)].map((m) => m[1]));
+		expect(ids.length).toBe(4);
+		expect(ids.filter((id) => !onWorker.has(id))).toEqual([]);
 	});
 });
