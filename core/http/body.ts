@@ -44,6 +44,7 @@ export function pumpCapped(body: NodeJS.ReadableStream, cap: number, sink: Writa
 			body.removeListener('data', onData);
 			body.removeListener('end', onEnd);
 			body.removeListener('error', onError);
+			body.removeListener('close', onClose);
 			sink.removeListener('error', onError);
 			if (error) {
 				body.pause();
@@ -65,10 +66,13 @@ export function pumpCapped(body: NodeJS.ReadableStream, cap: number, sink: Writa
 			sink.end();
 			resolve();
 		};
+		// A client gone before the end of its body: nothing to answer, nothing kept, nothing left waiting.
+		const onClose = () => stop(new HttpRefusal('bad-request', 'The request ended before its body did'));
 		const onError = (error: Error) => stop(error instanceof HttpRefusal ? error : new HttpRefusal('bad-request', `The request could not be read: ${error.message}`));
 		body.on('data', onData);
 		body.once('end', onEnd);
 		body.once('error', onError);
+		body.once('close', onClose);
 		sink.once('error', onError);
 		body.resume();
 	});

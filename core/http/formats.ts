@@ -107,7 +107,9 @@ function mediaType(headers: Headers): string {
 async function readRaw(request: HttpRequestIn, context: ReadContext, cap: number): Promise<Reading> {
 	const { headers } = request;
 	const { token, hmacSecret } = context.settings;
-	const signed = !(token && presentedCredential(headers) !== null) && hmacSecret ? rawSignatureCheck(headers, hmacSecret, context.now, context.maxSkewSeconds) : null;
+	// A presented token is checked as the token; without one, an HMAC secret asks for the signature headers.
+	const tokenPresented = Boolean(token) && presentedCredential(headers) !== null;
+	const signed = hmacSecret && !tokenPresented ? rawSignatureCheck(headers, hmacSecret, context.now, context.maxSkewSeconds) : null;
 	if (!signed) checkCredential(headers, token);
 	if (mediaType(headers) !== 'message/rfc822') throw new HttpRefusal('bad-request', 'A raw post is Content-Type: message/rfc822');
 	const envelope: Envelope = {
@@ -182,7 +184,10 @@ async function readSes(request: HttpRequestIn, context: ReadContext, cap: number
 		maxSkewSeconds: context.maxSkewSeconds,
 		fetchCertificate: context.fetchCertificate,
 	});
-	if (message.Type !== 'Notification') return { kind: 'notice', message, note: `Amazon SNS ${message.Type}: confirm it by opening its SubscribeURL` };
+	if (message.Type !== 'Notification') {
+		const note = message.Type === 'SubscriptionConfirmation' ? 'confirm it by opening its SubscribeURL' : 'the subscription was removed; its SubscribeURL subscribes again';
+		return { kind: 'notice', message, note: `Amazon SNS ${message.Type}: ${note}` };
+	}
 	const parsed = sesNotification.safeParse(parseJson(message.Message));
 	if (!parsed.success) throw new HttpRefusal('bad-request', 'The SNS message is not an Amazon SES notification');
 	const { notificationType, mail, receipt, content } = parsed.data;

@@ -194,6 +194,18 @@ describeEachStore('the HTTP door', (getStore) => {
 		});
 	});
 
+	it('settles a request whose client goes away mid-body: nothing kept, nothing left waiting', async () => {
+		const { served, address, kept } = await door({ format: 'raw', token: TOKEN });
+		const request = http.request(served.url, { method: 'POST', headers: { ...bearer(TOKEN), 'content-type': 'message/rfc822', 'x-envelope-to': address } });
+		request.on('error', () => undefined);
+		request.write('Subject: cut short\r\n\r\n');
+		await new Promise((resolve) => setTimeout(resolve, 100));
+		request.destroy();
+		for (let waited = 0; served.results.length === 0 && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+		expect(served.results).toEqual([{ answer: expect.objectContaining({ status: 400 }) }]);
+		expect(await kept()).toEqual({ spool: [], log: [] });
+	});
+
 	describe('mailgun (a route forwarding to .../mime)', () => {
 		it('spools body-mime byte-exact, with the envelope from sender and recipient, and the client IP and HELO of the provider\'s Received hop', async () => {
 			const { url, address, kept } = await door({ format: 'mailgun', token: null, mailgunSigningKey: SIGNING_KEY });
