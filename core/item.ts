@@ -66,6 +66,11 @@ export const intakeItemSchema = z.object({
 	auth: z.unknown(),
 	/** Quarantined, then released by someone: it came out of Message with its verdict as it was. */
 	released: z.object({ by: z.string(), at: z.string() }).optional(),
+	/**
+	 * The spool entry it was emitted from (SMTP, HTTP, released mail; IMAP mail is not spooled): Resolve Original
+	 * Sender marks it done when it records the message. Items from before it was added have none.
+	 */
+	spool: z.object({ id: z.string().max(100) }).nullable().optional(),
 });
 
 const contactPart = z.object({ id: z.string(), email: z.string(), name: z.string().nullable(), ownerId: z.string().nullable() });

@@ -1,7 +1,7 @@
 import type { IntakeItem } from '../item';
 import { type Contact, type Conversation, type RecordMessageInput, type StoredMessage } from '../store/types';
 import { InvalidInputError } from '../errors';
-import type { Store } from '../store/roles';
+import type { SpoolStore, Store } from '../store/roles';
 
 /** Settings of the Resolve Original Sender step, with the documented defaults. */
 export interface ResolveOptions {
@@ -144,6 +144,19 @@ async function startedConversation(store: Store, message: StoredMessage): Promis
 }
 
 /**
+ * Delivered means recorded: the spool entry the item was emitted from is done, so no sweep emits it again (the
+ * HTTP door's webhook runs are watched by nobody else). An id the spool does not hold (an item made by hand,
+ * a quarantined entry) changes nothing; a store failure fails the item, and its re-emission is a harmless replay.
+ */
+async function completeSpooled(store: SpoolStore, id: string): Promise<void> {
+	const failure = await store.spoolComplete(id).then(
+		() => null,
+		(error: unknown) => error,
+	);
+	if (failure && !(failure instanceof InvalidInputError)) throw failure;
+}
+
+/**
  * Files one accepted message under the contact of its original author (the intake's decision, never re-made here)
  * and records it in its conversation. A replay (same Message-ID, From and content) returns what was recorded the first time.
  */
@@ -175,6 +188,7 @@ export async function resolveOriginalSender(store: Store, item: IntakeItem, opti
 	}
 
 	const result = await store.recordMessage({ ...input, contactId });
+	if (item.spool) await completeSpooled(store, item.spool.id);
 	const replay = result.outcome === 'duplicate';
 	// A replay keeps the contact the message was first filed under.
 	if (replay || !contact) contact = (await store.getContact(result.conversation.contactId)) as Contact;

@@ -107,8 +107,15 @@ export interface SpoolStore {
 	spoolGet(id: string): Promise<SpoolEntry | null>;
 	/** Pending entries whose nextAttemptAt has come (for re-emission on activation and with backoff). */
 	spoolDue(inboxId: string, now?: string, limit?: number): Promise<SpoolEntry[]>;
+	/**
+	 * The entry was delivered: its execution succeeded, or Resolve Original Sender recorded its message. Idempotent;
+	 * an unknown or quarantined entry is an InvalidInputError.
+	 */
 	spoolComplete(id: string): Promise<void>;
-	/** Counts a failed attempt, sets the backoff; after maxAttempts the entry becomes 'failed' (reported, kept). */
+	/**
+	 * Counts a failed attempt, sets the backoff; after maxAttempts the entry becomes 'failed' (reported, kept). An entry
+	 * already done (its message was recorded before a later step failed) is returned as it is: nothing to retry.
+	 */
 	spoolFail(id: string, error: string, input: { nextAttemptAt: string; maxAttempts: number }): Promise<SpoolEntry>;
 	spoolList(filter?: { inboxId?: string; status?: SpoolEntry['status'] }): Promise<SpoolEntry[]>;
 	/** Entries in these statuses (default: all but done), newest first, with only the start of each message. */

@@ -26,6 +26,8 @@ export interface EmissionSource {
 	receivedAt: string;
 	/** Who released it from quarantine: it then flows out of Message, its verdict kept as it was. */
 	released?: { by: string; at: string } | null;
+	/** The spool entry it is emitted from (none for IMAP mail, which waits in its mailbox instead). */
+	spoolId?: string | null;
 }
 
 /**
@@ -81,6 +83,7 @@ export function buildIntakeEmission(result: IntakeResult, content: MessageConten
 		},
 		auth: result.auth,
 		...(source.released ? { released: source.released } : {}),
+		spool: source.spoolId ? { id: source.spoolId } : null,
 	};
 	// passthrough keeps `verification` (not part of the base shape, but what the confirmation output is for).
 	const item = parseItem(intakeItemSchema.passthrough(), 'an intake item', json) as IntakeItem;

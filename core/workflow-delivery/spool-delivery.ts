@@ -25,8 +25,8 @@ export interface SpoolDeliveryOptions {
 }
 
 /**
- * The spool's side of "nothing lost, nothing twice": each spooled message is emitted, completed only when its
- * execution succeeded, re-emitted with backoff when it failed (and on the next activation after a crash), and
+ * The spool's side of "nothing lost, nothing twice": each spooled message is emitted, completed when its
+ * execution succeeded (or earlier, when Resolve Original Sender recorded it: delivered means recorded), re-emitted with backoff when it failed (and on the next activation after a crash), and
  * reported after the last attempt. Replays are harmless because the store de-duplicates by Message-ID.
  */
 export class SpoolDelivery {

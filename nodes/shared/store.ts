@@ -4,6 +4,7 @@ import type {
 	ILoadOptionsFunctions,
 	IPollFunctions,
 	ITriggerFunctions,
+	IWebhookFunctions,
 } from 'n8n-workflow';
 
 import { assertEmbeddedAllowed, defaultEmbeddedPath, openStore, type StoreOptions } from '../../core/store/open';
@@ -14,7 +15,7 @@ import type { Store } from '../../core/store/roles';
 /** Every node's store selection: the embedded store in n8n's data folder, or PostgreSQL via n8n's `postgres` credential. */
 export type StoreEngineChoice = 'embedded' | 'postgres';
 
-export type StoreContext = IExecuteFunctions | ITriggerFunctions | IPollFunctions | ILoadOptionsFunctions;
+export type StoreContext = IExecuteFunctions | ITriggerFunctions | IPollFunctions | ILoadOptionsFunctions | IWebhookFunctions;
 
 /** n8n's built-in Postgres credential (host, port, database, user, password, ssl, allowUnauthorizedCerts). */
 export function postgresOptionsFromCredential(credential: ICredentialDataDecryptedObject, schema?: string): StoreOptions {

@@ -1,9 +1,10 @@
 /**
- * npm run demo: n8n 2.41 (Node 24) with this package, the SMTP template imported and active on the embedded
- * store, agents and a team seeded, then the lines other tools read (editor, forwarding address, smtp, store,
- * folder). Runs until SIGINT/SIGTERM, which stop n8n cleanly; everything stays in the demo folder (state.ts), and
+ * npm run demo: n8n 2.41 (Node 24) with this package, the SMTP and HTTP templates imported and active on the
+ * embedded store, agents and a team seeded, then the lines other tools read (editor, forwarding address, smtp, http,
+ * store, folder). Runs until SIGINT/SIGTERM, which stop n8n cleanly; everything stays in the demo folder (state.ts), and
  * the next start goes on from it with the current checkout's package. `npm run demo:send` sends sample mail to it.
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { zoneOf } from '../../test/fixtures/mail';
 
 import { freePort, waitForPort } from '../../test/support/ports';
 import { N8N_CURRENT, N8n, OWNER, packPackage, storeCli } from '../../test/support/real-n8n';
-import { notifySmtpCredential, startMailSink, templateCopy } from '../../test/support/real-n8n-setup';
+import { httpDoorCredential, notifySmtpCredential, startMailSink, templateCopy, templatePath } from '../../test/support/real-n8n-setup';
 import { DEMO_ADDRESS, demoDir, demoKey, demoStatePath, demoZone, savedDemoState, type DemoState } from './state';
 
 async function portIsFree(port: number): Promise<boolean> {
@@ -54,6 +55,10 @@ async function main(): Promise<void> {
 	const extraZone = process.env.HOSTED_INBOX_DEMO_ZONE ? loadZoneFile(process.env.HOSTED_INBOX_DEMO_ZONE) : {};
 	fs.writeFileSync(zoneFile, JSON.stringify(zoneOf(extraZone, demoZone(key))));
 
+	// The HTTP door's bearer token, made once; a demo folder from before the HTTP template gets it added.
+	const httpToken = saved?.httpToken ?? randomBytes(24).toString('hex');
+	const addHttp = !saved?.httpWorkflowId;
+
 	process.stderr.write(saved ? `demo: starting n8n in ${dir}\n` : `demo: setting up n8n in ${dir} (a first install of n8n takes several minutes)\n`);
 	const n8n = await N8n.start({
 		version: N8N_CURRENT,
@@ -61,8 +66,8 @@ async function main(): Promise<void> {
 		userFolder: dir,
 		// The current checkout's package, installed again at every start.
 		tarball: packPackage({ build: false }),
-		credentials: saved ? [] : [notifySmtpCredential(sink.port)],
-		workflows: saved ? [] : [templateCopy('hosted-inbox-smtp.json', { smtpPort })],
+		credentials: [...(saved ? [] : [notifySmtpCredential(sink.port)]), ...(addHttp ? [httpDoorCredential({ token: httpToken })] : [])],
+		workflows: [...(saved ? [] : [templateCopy('hosted-inbox-smtp.json', { smtpPort })]), ...(addHttp ? [templateCopy('hosted-inbox-http.json', {})] : [])],
 		env: { HOSTED_INBOX_DNS_ZONE: zoneFile },
 		beforeStart: saved
 			? undefined
@@ -84,8 +89,11 @@ async function main(): Promise<void> {
 	process.on('SIGTERM', () => void stop('SIGTERM'));
 
 	const workflowId = saved?.workflowId ?? n8n.workflowIds[0];
+	const httpWorkflowId = saved?.httpWorkflowId ?? n8n.workflowIds[saved ? 0 : 1];
+	const webhookId = (JSON.parse(fs.readFileSync(templatePath('hosted-inbox-http.json'), 'utf8')) as { nodes: Array<{ webhookId?: string }> }).nodes.find((n) => n.webhookId)!.webhookId;
 	try {
 		await n8n.activate(workflowId);
+		await n8n.activate(httpWorkflowId);
 		await waitForPort(smtpPort);
 	} catch (error) {
 		await n8n.stop();
@@ -103,11 +111,14 @@ async function main(): Promise<void> {
 		store: n8n.embeddedStorePath,
 		nodeBin: n8n.install.nodeBin,
 		privateKey: key.privateKey,
+		httpWorkflowId,
+		httpUrl: `${n8n.url}/webhook/${webhookId}`,
+		httpToken,
 	};
 	fs.writeFileSync(demoStatePath(), JSON.stringify(state, null, 2));
 	process.stderr.write(`demo: sign in as ${OWNER.email} / ${OWNER.password}; Ctrl-C stops n8n\n`);
 	process.stdout.write(
-		`editor: ${state.editor}\nforwarding address: ${state.address}\nsmtp: ${state.smtpHost}:${state.smtpPort}\nstore: ${state.store}\nfolder: ${dir}\n`,
+		`editor: ${state.editor}\nforwarding address: ${state.address}\nsmtp: ${state.smtpHost}:${state.smtpPort}\nhttp: ${state.httpUrl} ${state.httpToken}\nstore: ${state.store}\nfolder: ${dir}\n`,
 	);
 }
 

@@ -27,6 +27,10 @@ export interface DemoState {
 	nodeBin: string;
 	/** DKIM key of company.test for this run (made at start, never stored in the repository). */
 	privateKey: string;
+	/** The imported HTTP template (absent in a demo folder from before it), its Production URL and bearer token. */
+	httpWorkflowId?: string;
+	httpUrl?: string;
+	httpToken?: string;
 }
 
 export function demoDir(): string {

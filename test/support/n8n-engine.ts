@@ -5,6 +5,8 @@
  * (A whole n8n installed and started for end-to-end runs is real-n8n.ts.)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -24,12 +26,14 @@ import {
 	PollContext,
 	PollTriggerExecutor,
 	TriggerContext,
+	WebhookContext,
 	WorkflowExecute,
 } from 'n8n-core';
 import { commonPollingParameters } from 'n8n-core/dist/nodes-loader/constants';
 import {
 	createRunExecutionData,
 	ICredentialsHelper,
+	NodeHelpers,
 	Workflow,
 	type ICredentialDataDecryptedObject,
 	type IConnections,
@@ -44,6 +48,8 @@ import {
 	type IPinData,
 	type IRun,
 	type IVersionedNodeType,
+	type IWebhookData,
+	type IWebhookDescription,
 	type IWorkflowBase,
 	type IWorkflowExecuteAdditionalData,
 	type IWorkflowSettings,
@@ -431,6 +437,13 @@ export interface TriggerHandle {
 	onExecution(listener: (execution: Execution) => void): () => void;
 	/** Runs one poll tick of a polling node, as n8n's scheduler does (its items are emitted like a trigger's). */
 	poll(nodeName?: string): Promise<void>;
+	/**
+	 * The production URL of a webhook the workflow's nodes registered (as n8n does on activation: a node's `webhooks`
+	 * whose method evaluates to something), served on a loopback port; undefined when none registered.
+	 */
+	webhookUrl(nodeName?: string): string | undefined;
+	/** Errors a node's webhook() threw (n8n answers those 500). */
+	readonly webhookErrors: Error[];
 	/** Whether n8n still holds the workflow's triggers (false after stop() or an emitError). */
 	isActive(): boolean;
 	/** Deactivates the workflow (calls the trigger's closeFunction) and waits for running executions. */
@@ -488,16 +501,17 @@ export async function startTrigger(json: WorkflowJson, options: StartTriggerOpti
 		node: INode,
 		data: INodeExecutionData[][],
 		responsePromise?: { resolve(value: IExecuteResponsePromiseData): void },
+		runMode: WorkflowExecuteMode = mode,
 	): Promise<IRun> => {
 		const executionId = `test-execution-${++executionCounter}`;
-		const hooks = new ExecutionLifecycleHooks(mode, executionId, base);
+		const hooks = new ExecutionLifecycleHooks(runMode, executionId, base);
 		if (responsePromise) hooks.addHandler('sendResponse', (response) => responsePromise.resolve(response));
 		const runExecutionData = createRunExecutionData({
 			executionData: { nodeExecutionStack: [{ node, data: { main: data }, source: null }] },
 		});
 		// n8n builds a fresh Workflow per execution; static data is the active workflow's.
 		const executionWorkflow = buildWorkflow({ ...base, staticData: workflow.staticData }, nodeTypes, true);
-		const execute = new WorkflowExecute(additionalData(credentials, executionId, hooks), mode, runExecutionData);
+		const execute = new WorkflowExecute(additionalData(credentials, executionId, hooks), runMode, runExecutionData);
 		const promise = Promise.resolve(execute.processRunExecutionData(executionWorkflow)).then((run) => {
 			const execution: Execution = { ...toResult(executionId, run), emitted: data, triggerNode: node.name };
 			executions.push(execution);
@@ -564,6 +578,33 @@ export async function startTrigger(json: WorkflowJson, options: StartTriggerOpti
 		activeWorkflows.addAllTriggers(base.id, workflow, additionalData(credentials), mode, activation, getTriggerFunctions, getPollFunctions);
 	await activate();
 
+	const webhooks = registeredWebhooks(workflow, nodeTypes);
+	const webhookErrors: Error[] = [];
+	const webhookServer = webhooks.length
+		? await serveWebhooks(webhooks, async (hook, req, res) => {
+				// As n8n's webhook helper: the webhook function runs first; its workflowData starts a run (mode "webhook").
+				const data = { ...additionalData(credentials), httpRequest: req, httpResponse: res } as unknown as IWorkflowExecuteAdditionalData;
+				const webhookData: IWebhookData = {
+					httpMethod: hook.method as IWebhookData['httpMethod'],
+					node: hook.node.name,
+					path: hook.path,
+					webhookDescription: hook.description,
+					workflowId: base.id,
+					workflowExecuteAdditionalData: data,
+				};
+				const nodeType = nodeTypes.getByNameAndVersion(hook.node.type, hook.node.typeVersion);
+				try {
+					const result = await nodeType.webhook!.call(new WebhookContext(workflow, hook.node, data, 'webhook', webhookData, [], null));
+					if (!result.noWebhookResponse) answerJson(res, 200, result.webhookResponse ?? { message: 'Webhook call received' });
+					if (result.workflowData) void runFromTrigger(hook.node, result.workflowData, undefined, 'webhook').catch(() => {});
+				} catch (error) {
+					webhookErrors.push(error as Error);
+					wake();
+					if (!res.headersSent) answerJson(res, 500, { message: 'Workflow Webhook Error: Workflow could not be started!' });
+				}
+			})
+		: undefined;
+
 	return {
 		workflowId: base.id,
 		executions,
@@ -590,12 +631,84 @@ export async function startTrigger(json: WorkflowJson, options: StartTriggerOpti
 			if (!context || !node) throw new Error(`No active polling node${nodeName ? ` named "${nodeName}"` : ''}`);
 			await Container.get(PollTriggerExecutor).create(workflow, node, context, () => activeWorkflows.isActive(base.id))();
 		},
+		webhookErrors,
+		webhookUrl(nodeName) {
+			const hook = webhooks.find((w) => !nodeName || w.node.name === nodeName);
+			return hook && webhookServer ? `http://127.0.0.1:${webhookServer.port}/webhook/${hook.path}` : undefined;
+		},
 		isActive: () => activeWorkflows.isActive(base.id),
 		async stop() {
 			stopped = true;
 			clearTimeout(reactivation);
+			await webhookServer?.close();
 			await activeWorkflows.remove(base.id);
 			await Promise.allSettled([...running]);
+		},
+	};
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Webhooks: what n8n's WebhookService registers for an active workflow, served over real HTTP
+
+interface RegisteredWebhook {
+	node: INode;
+	description: IWebhookDescription;
+	method: string;
+	path: string;
+}
+
+/** As n8n's WebhookService.getNodeWebhooks: path and method evaluated per node; an empty method registers nothing. */
+function registeredWebhooks(workflow: Workflow, nodeTypes: INodeTypes): RegisteredWebhook[] {
+	const found: RegisteredWebhook[] = [];
+	for (const node of Object.values(workflow.nodes)) {
+		if (node.disabled) continue;
+		for (const description of nodeTypes.getByNameAndVersion(node.type, node.typeVersion).description.webhooks ?? []) {
+			const value = (parameter: unknown, fallback: unknown) =>
+				workflow.expression.getSimpleParameterValue(node, parameter as string, 'webhook', {}, undefined, fallback as string);
+			const path = String(value(description.path, '') ?? '').trim().replace(/^\/+|\/+$/g, '');
+			const fullPath = NodeHelpers.getNodeWebhookPath(workflow.id, node, path, value(description.isFullPath, false) === true);
+			for (const method of String(value(description.httpMethod, 'GET') ?? '').split(',')) {
+				if (method.trim()) found.push({ node, description, method: method.trim(), path: fullPath });
+			}
+		}
+	}
+	return found;
+}
+
+function answerJson(res: ServerResponse, status: number, body: unknown): void {
+	res.writeHead(status, { 'Content-Type': 'application/json' });
+	res.end(JSON.stringify(body));
+}
+
+/**
+ * A loopback server for /webhook/<path>. As n8n's parseRequestBody: the body of a version-1 node whose
+ * `options.binaryData` is true is left unread for the node; any other body is read first (req.rawBody).
+ */
+async function serveWebhooks(
+	webhooks: RegisteredWebhook[],
+	handle: (hook: RegisteredWebhook, req: IncomingMessage, res: ServerResponse) => Promise<void>,
+): Promise<{ port: number; close(): Promise<void> }> {
+	const server = createServer((req, res) => {
+		const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+		const hook = webhooks.find((w) => `/webhook/${w.path}` === pathname && w.method === req.method);
+		if (!hook) return answerJson(res, 404, { message: 'The requested webhook is not registered.' });
+		const unread = hook.node.typeVersion === 1 && (hook.node.parameters.options as IDataObject | undefined)?.binaryData === true;
+		const body = unread
+			? Promise.resolve()
+			: new Promise<void>((resolve, reject) => {
+					const chunks: Buffer[] = [];
+					req.on('data', (chunk: Buffer) => chunks.push(chunk));
+					req.on('end', () => resolve(void ((req as IncomingMessage & { rawBody?: Buffer }).rawBody = Buffer.concat(chunks))));
+					req.on('error', reject);
+				});
+		void body.then(async () => await handle(hook, req, res)).catch(() => res.destroy());
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	return {
+		port: (server.address() as AddressInfo).port,
+		close: async () => {
+			server.closeAllConnections();
+			await new Promise((resolve) => server.close(resolve));
 		},
 	};
 }

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 
 import { SMTPServer } from 'smtp-server';
 
-import { REPO_ROOT } from './real-n8n';
+import { PACKAGE_NAME, REPO_ROOT } from './real-n8n';
 
 const execFileAsync = promisify(execFile);
 
@@ -59,11 +59,26 @@ export interface StoreChoice {
  * A copy of a template for one run: its SMTP listener on the given port and every one of our nodes on the given
  * store. The template itself stays as shipped; only what a user would set in the editor changes.
  */
-export function templateCopy(name: string, changes: { smtpPort?: number; store?: StoreChoice }): string {
+export function templateCopy(
+	name: string,
+	changes: {
+		smtpPort?: number;
+		store?: StoreChoice;
+		/** The Hosted Inbox Trigger's parameters set as a user would (merged), and its own webhook id. */
+		trigger?: { parameters?: Record<string, unknown>; webhookId?: string };
+		/** Another name, to import the same template more than once. */
+		workflowName?: string;
+	},
+): string {
 	const workflow = JSON.parse(fs.readFileSync(templatePath(name), 'utf8'));
+	if (changes.workflowName) workflow.name = changes.workflowName;
 	const withStore = new Set(ourNodeTypes().filter((n) => n.propertyNames.includes('store')).map((n) => n.type));
 	for (const node of workflow.nodes) {
 		if (changes.smtpPort !== undefined && 'smtpPort' in node.parameters) node.parameters.smtpPort = changes.smtpPort;
+		if (changes.trigger && node.type === `${PACKAGE_NAME}.hostedInboxTrigger`) {
+			Object.assign(node.parameters, changes.trigger.parameters);
+			if (changes.trigger.webhookId) node.webhookId = changes.trigger.webhookId;
+		}
 		const credential = changes.store?.postgresCredential;
 		if (credential && withStore.has(node.type)) {
 			node.parameters.store = 'postgres';
@@ -84,6 +99,11 @@ export function postgresCredential(database: string): { id: string; name: string
 		type: 'postgres',
 		data: { host: '127.0.0.1', port: 5432, database, user: 'postgres', password: '', ssl: 'disable', allowUnauthorizedCerts: false },
 	};
+}
+
+/** The HTTP template's door credential (its id and name as the template names it). */
+export function httpDoorCredential(data: { token?: string; hmacSecret?: string; mailgunSigningSecret?: string }): { id: string; name: string; type: string; data: Record<string, unknown> } {
+	return { id: 'hostedInboxHttpDoor', name: 'Hosted inbox HTTP door', type: 'hostedInboxHttpApi', data };
 }
 
 /** The SMTP credential the templates' notification steps use, pointed at a local mail sink. */

@@ -155,7 +155,7 @@ export async function storeCli(install: N8nInstall, store: string, args: string[
 export async function storeList<T>(
 	install: N8nInstall,
 	store: string,
-	what: 'agents' | 'teams' | 'contacts' | 'conversations' | 'tickets' | 'intake',
+	what: 'agents' | 'teams' | 'contacts' | 'conversations' | 'tickets' | 'intake' | 'spool',
 ): Promise<T[]> {
 	return JSON.parse(await storeCli(install, store, [what, 'list', '--json'])) as T[];
 }

@@ -126,7 +126,7 @@ describe('workflow templates', () => {
 	const descriptions = ourNodeDescriptions();
 
 	it('are bundled', () => {
-		expect(templateFiles).toEqual(expect.arrayContaining(['hosted-inbox-smtp.json', 'google-groups.json', 'agent-availability.json', 'hosted-inbox-health.json']));
+		expect(templateFiles).toEqual(expect.arrayContaining(['hosted-inbox-smtp.json', 'hosted-inbox-http.json', 'google-groups.json', 'agent-availability.json', 'hosted-inbox-health.json']));
 	});
 
 	it.each(templateFiles)('%s fits the node descriptions', (file) => {
@@ -134,7 +134,25 @@ describe('workflow templates', () => {
 		expect(templateProblems(template, descriptions)).toEqual([]);
 	});
 
-	it.each(['hosted-inbox-smtp.json', 'hosted-inbox-imap.json'])('%s mails a forwarding test only when its outcome is verified', (file) => {
+	it('hosted-inbox-http.json takes posts on a fixed webhook, reads their bodies itself, and records each message', () => {
+		const template = JSON.parse(fs.readFileSync(path.join(workflowsDir, 'hosted-inbox-http.json'), 'utf8')) as Template;
+		const trigger = template.nodes.find((n) => n.type === `${PACKAGE}.hostedInboxTrigger`) as TemplateNode & { webhookId?: string; credentials?: Record<string, unknown> };
+		expect(trigger.parameters).toMatchObject({ receiveVia: 'http', httpFormat: 'raw', options: { binaryData: true } });
+		// n8n reads options.binaryData of a version-1 node only: the body stays unread for the door.
+		expect(trigger.typeVersion).toBe(1);
+		expect(trigger.webhookId).toMatch(/^[0-9a-f-]{36}$/);
+		expect(Object.keys(trigger.credentials ?? {})).toEqual(['hostedInboxHttpApi']);
+		// Delivered means recorded: the Message output goes straight to Resolve Original Sender.
+		const [message] = template.connections[trigger.name].main;
+		expect(message.map((t) => template.nodes.find((n) => n.name === t.node)?.type)).toEqual([`${PACKAGE}.resolveOriginalSender`]);
+		// The same pipeline after the trigger as the SMTP template's.
+		const smtp = JSON.parse(fs.readFileSync(path.join(workflowsDir, 'hosted-inbox-smtp.json'), 'utf8')) as Template;
+		const after = (t: Template) => t.nodes.filter((n) => n.type !== `${PACKAGE}.hostedInboxTrigger` && n.type !== 'n8n-nodes-base.stickyNote');
+		expect(after(template)).toEqual(after(smtp));
+		expect(template.connections).toEqual(smtp.connections);
+	});
+
+	it.each(['hosted-inbox-smtp.json', 'hosted-inbox-imap.json', 'hosted-inbox-http.json'])('%s mails a forwarding test only when its outcome is verified', (file) => {
 		const template = JSON.parse(fs.readFileSync(path.join(workflowsDir, file), 'utf8')) as Template;
 		const forwarding = template.connections['Hosted Inbox Trigger'].main[1];
 		expect(forwarding).toHaveLength(1);
@@ -216,7 +234,7 @@ describe('workflow templates', () => {
 		};
 		expect(templateProblems(broken, descriptions)).toEqual([
 			'Trigger: n8n-nodes-hosted-inbox.hostedInboxTrigger has no typeVersion 9',
-			'Trigger: "receiveVia" = "fax" is not one of ["smtp","imap"]',
+			'Trigger: "receiveVia" = "fax" is not one of ["smtp","imap","http"]',
 			'Trigger: unknown parameter "nope"',
 			'Trigger: connects output 3, which it does not have',
 			'Trigger connects to missing node "Ghost"',

@@ -87,8 +87,9 @@ export function spoolStore(db: SqlDriver): SpoolStore & QuarantineStore {
 		},
 
 		async spoolComplete(id) {
-			const changed = await db.run("UPDATE spool SET status = 'done', last_error = NULL WHERE id = $1", [id]);
-			if (changed === 0) throw new InvalidInputError(`Unknown spool entry: ${id}`);
+			// Held mail is only ever released or deleted, never completed (an item naming it was not emitted from it).
+			const changed = await db.run("UPDATE spool SET status = 'done', last_error = NULL WHERE id = $1 AND status <> 'quarantined'", [id]);
+			if (changed === 0) throw new InvalidInputError(`Unknown or quarantined spool entry: ${id}`);
 		},
 
 		async spoolFail(id, error, input) {
@@ -97,8 +98,11 @@ export function spoolStore(db: SqlDriver): SpoolStore & QuarantineStore {
 				"UPDATE spool SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3, status = CASE WHEN attempts + 1 >= $4 THEN 'failed' ELSE 'pending' END WHERE id = $1 AND status = 'pending' RETURNING *",
 				[id, String(error), checkTimestamp(input.nextAttemptAt, 'nextAttemptAt'), Math.max(1, Math.trunc(input.maxAttempts))],
 			);
-			if (!row) throw new InvalidInputError(`Unknown or finished spool entry: ${id}`);
-			return toSpool(row);
+			if (row) return toSpool(row);
+			// Recorded by its run before a later step failed: delivered, nothing to retry.
+			const done = await one(db, "SELECT * FROM spool WHERE id = $1 AND status = 'done'", [id]);
+			if (!done) throw new InvalidInputError(`Unknown or finished spool entry: ${id}`);
+			return toSpool(done);
 		},
 
 		async spoolList(filter = {}) {

@@ -1,4 +1,4 @@
-import type { INodeProperties, ITriggerFunctions } from 'n8n-workflow';
+import type { INodeProperties, ITriggerFunctions, IWebhookFunctions } from 'n8n-workflow';
 
 import {
 	DEFAULT_INTAKE_DEADLINE_SECONDS,
@@ -176,7 +176,7 @@ function list(value: unknown): string[] {
 }
 
 /** The inbox configuration from the node's settings; invalid values are an error naming the field. */
-export function readInboxConfig(context: ITriggerFunctions, address: string): InboxConfig {
+export function readInboxConfig(context: ITriggerFunctions | IWebhookFunctions, address: string): InboxConfig {
 	const security = context.getNodeParameter('security', {}) as Record<string, unknown>;
 	const retention = context.getNodeParameter('retention', {}) as Record<string, unknown>;
 	return parseInboxConfig({

@@ -6,6 +6,7 @@ import {
 	type INodeProperties,
 	type IRun,
 	type ITriggerFunctions,
+	type IWebhookFunctions,
 } from 'n8n-workflow';
 
 import { Batcher } from '../../../core/workflow-delivery/batch';
@@ -20,7 +21,9 @@ export const outputOptionsProperties: INodeProperties[] = [
 		name: 'options',
 		type: 'collection',
 		placeholder: 'Add Option',
-		default: {},
+		// binaryData: n8n leaves a webhook's request body unread for a version-1 node whose options.binaryData is true, so
+		// the HTTP door reads every format itself, streaming, byte for byte, under its own size cap.
+		default: { binaryData: true },
 		options: [
 			{
 				displayName: 'Emit Rejected and Quarantined Mail',
@@ -53,6 +56,12 @@ export const outputOptionsProperties: INodeProperties[] = [
 				default: false,
 				description: 'Whether to add the original message as binary data (property "raw", message/rfc822); never for a forwarding test, whose token it holds',
 			},
+			{
+				displayName: 'Read the Request Body Itself',
+				name: 'binaryData',
+				type: 'hidden',
+				default: true,
+			},
 		],
 	},
 ];
@@ -63,7 +72,7 @@ export interface OutputOptions {
 	retry: RetryPolicy;
 }
 
-export function readOutputOptions(context: ITriggerFunctions): OutputOptions {
+export function readOutputOptions(context: ITriggerFunctions | IWebhookFunctions): OutputOptions {
 	const options = context.getNodeParameter('options', {}) as IDataObject;
 	return {
 		emitRejected: options.emitRejected === true,
@@ -76,8 +85,11 @@ export function readOutputOptions(context: ITriggerFunctions): OutputOptions {
 	};
 }
 
+/** What building items needs of n8n: its binary data helper (a trigger's or a webhook's). */
+type BinaryContext = { helpers: Pick<ITriggerFunctions['helpers'], 'prepareBinaryData'> };
+
 /** Attachments (and the raw message on request) become n8n binary data, which n8n may keep on disk. */
-async function toNodeItem(context: ITriggerFunctions, emission: IntakeEmission, raw: Buffer | null): Promise<INodeExecutionData> {
+async function toNodeItem(context: BinaryContext, emission: IntakeEmission, raw: Buffer | null): Promise<INodeExecutionData> {
 	const binary: IBinaryKeyData = {};
 	for (const attachment of emission.attachments) {
 		binary[attachment.binaryKey] = await context.helpers.prepareBinaryData(
@@ -92,6 +104,17 @@ async function toNodeItem(context: ITriggerFunctions, emission: IntakeEmission, 
 
 function onOutput(output: IntakeEmission['output'], items: INodeExecutionData[]): INodeExecutionData[][] {
 	return INTAKE_OUTPUTS.map((name) => (name === output ? items : []));
+}
+
+/** Messages as the trigger's outputs carry them: one array per output, in order, the raw message only on request. */
+export async function outputData(context: BinaryContext, options: OutputOptions, entries: Array<{ emission: IntakeEmission; raw: Buffer | null }>): Promise<INodeExecutionData[][]> {
+	const data: INodeExecutionData[][] = INTAKE_OUTPUTS.map(() => []);
+	for (const { emission, raw } of entries) {
+		// A forwarding test's raw message holds its token: whoever reads the execution could replay it.
+		const withRaw = options.includeRaw && emission.item.kind !== 'forwarding-test';
+		data[INTAKE_OUTPUTS.indexOf(emission.output)].push(await toNodeItem(context, emission, withRaw ? raw : null));
+	}
+	return data;
 }
 
 function runFailure(run: IRun | undefined): string | null {
@@ -123,12 +146,7 @@ export function createTriggerOutputs(context: ITriggerFunctions, options: Output
 		);
 	});
 	const deliverMany: TriggerOutputs['deliverMany'] = async (entries) => {
-		const data: INodeExecutionData[][] = INTAKE_OUTPUTS.map(() => []);
-		for (const { emission, raw } of entries) {
-			// A forwarding test's raw message holds its token: whoever reads the execution could replay it.
-			const withRaw = options.includeRaw && emission.item.kind !== 'forwarding-test';
-			data[INTAKE_OUTPUTS.indexOf(emission.output)].push(await toNodeItem(context, emission, withRaw ? raw : null));
-		}
+		const data = await outputData(context, options, entries);
 		if (manual) {
 			// A test run takes the first emit and ends; n8n reports no completion for it.
 			context.emit(data);

@@ -36,7 +36,13 @@ export function createSpoolDelivery(
 ): { delivery: SpoolDelivery; emissionFor(message: DecidedMessage, entry?: SpoolEntry): ReturnType<typeof buildIntakeEmission> } {
 	const { store, inboxId, inbox, outputs, heartbeat } = options;
 	const emissionFor = (message: DecidedMessage, entry?: SpoolEntry) =>
-		buildIntakeEmission(message.result, message.content, { inboxAddress: inbox.address, via: options.via, receivedAt: message.receivedAt, released: entry?.released });
+		buildIntakeEmission(message.result, message.content, {
+			inboxAddress: inbox.address,
+			via: options.via,
+			receivedAt: message.receivedAt,
+			released: entry?.released,
+			spoolId: entry?.id,
+		});
 	const delivery = new SpoolDelivery({
 		store,
 		inboxId,

@@ -213,4 +213,24 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 		const real = await resolved(store, intakeItem({ inbox: address, from: agent.email, inReplyTo: [id] }));
 		expect(real.conversation).toMatchObject({ id: customer.conversation.id, isNew: false, threadRefused: null });
 	});
+	it('marks the spool entry it was emitted from done when it records the message, a replay too; an unknown or held entry changes nothing', async () => {
+		const store = getStore();
+		const address = inbox();
+		const { id: inboxId } = await store.registerInbox({ address });
+		const envelope = { clientIp: null, helo: null, mailFrom: null, rcpt: [address] };
+		const spooled = async (quarantined = false) => await store.spoolPut({ inboxId, raw: Buffer.from('Subject: x\r\n\r\nx\r\n'), envelope, quarantined });
+		const entry = await spooled();
+		const item = { ...intakeItem({ inbox: address }), spool: { id: entry.id } };
+		expect((await resolved(store, item)).replay).toBe(false);
+		expect((await store.spoolGet(entry.id))?.status).toBe('done');
+		// The sweep's re-emission of the same entry: recorded once, still done.
+		expect((await resolved(store, item)).replay).toBe(true);
+		expect((await store.spoolGet(entry.id))?.status).toBe('done');
+
+		const held = await spooled(true);
+		await resolved(store, { ...intakeItem({ inbox: address }), spool: { id: held.id } });
+		expect((await store.spoolGet(held.id))?.status).toBe('quarantined');
+		const unknown = await resolved(store, { ...intakeItem({ inbox: address }), spool: { id: 'made-by-hand' } });
+		expect(unknown.replay).toBe(false);
+	});
 });

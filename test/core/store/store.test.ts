@@ -457,6 +457,10 @@ describeEachStore('conversations store', (getStore) => {
 			expect(await store.spoolDue(inboxId, '2027-01-01T00:00:00.000Z')).toEqual([]);
 			expect((await store.spoolList({ inboxId, status: 'failed' })).map((e) => e.id)).toEqual([entry.id]);
 			await expect(store.spoolComplete(randomUUID())).rejects.toBeInstanceOf(InvalidInputError);
+			// Completed by the run that recorded it (Resolve Original Sender), then a later step failed: nothing to retry.
+			await store.spoolComplete(second.id);
+			expect(await store.spoolFail(second.id, 'Create Ticket failed', { nextAttemptAt: '2026-01-01T00:30:00.000Z', maxAttempts: 2 })).toMatchObject({ status: 'done', attempts: 0 });
+			await expect(store.spoolFail(entry.id, 'given up already', { nextAttemptAt: '2026-01-01T00:30:00.000Z', maxAttempts: 2 })).rejects.toBeInstanceOf(InvalidInputError);
 		});
 
 		it('keeps the decision with the bytes, and holds quarantined mail until it is released once or deleted', async () => {
@@ -473,6 +477,7 @@ describeEachStore('conversations store', (getStore) => {
 			expect(listed.head.length).toBeLessThan(big.length);
 			expect(big.subarray(0, listed.head.length).equals(listed.head)).toBe(true);
 
+			await expect(store.spoolComplete(held.id)).rejects.toThrow(`Unknown or quarantined spool entry: ${held.id}`);
 			const released = await store.releaseQuarantined(held.id, 'ana@company.test', '2026-01-02T00:00:00.000Z');
 			expect(released).toMatchObject({ status: 'pending', released: { by: 'ana@company.test', at: '2026-01-02T00:00:00.000Z' }, nextAttemptAt: '2026-01-02T00:00:00.000Z' });
 			expect((await store.spoolDue(inboxId, '2026-01-02T00:00:01.000Z')).map((e) => e.id)).toEqual([held.id]);

@@ -1,0 +1,236 @@
+/**
+ * The HTTP door end to end in a real n8n: the HTTP template imported with n8n's CLI and activated, mail posted to
+ * its Production URL as an MTA pipe (raw MIME) and as inbound providers post it, the result read back from n8n's
+ * executions and the store CLI. A DKIM-signed message whose DMARC policy is reject proves n8n left the body unread:
+ * one byte changed on the way and the signature, then the message, would fail.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { compose, prependHeaders, sign, testWorld } from '../fixtures/mail';
+import { basic, mailgunFields, multipart, postmarkPayload, sendgridFields } from '../support/http-posts';
+import { N8N_CURRENT, N8n, storeCli, storeList, type Execution } from '../support/real-n8n';
+import { createDatabase, httpDoorCredential, notifySmtpCredential, postgresCredential, startMailSink, templateCopy, type StoreChoice } from '../support/real-n8n-setup';
+import { tarball } from './support';
+
+const TEMPLATE = 'hosted-inbox-http.json';
+const HOSTED_ADDRESS = 'support@inbox.example.test';
+const TOKEN = randomUUID() + randomUUID();
+const MAILGUN_KEY = `key-${randomUUID()}`;
+/** The providers posting here, each with a copy of the template set to its format, path and address. */
+const PROVIDERS = ['mailgun', 'sendgrid', 'postmark'] as const;
+type Provider = (typeof PROVIDERS)[number];
+const providerAddress = (provider: Provider) => `support-${provider}@inbox.example.test`;
+const providerPath = (provider: Provider) => `hosted-inbox/${provider}${provider === 'mailgun' ? '/mime' : ''}`;
+/** The webhook id the template ships with: with an empty path its URL is /webhook/<id>. */
+const WEBHOOK_ID = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'workflows', TEMPLATE), 'utf8')).nodes.find((n: { webhookId?: string }) => n.webhookId).webhookId as string;
+
+interface Contact {
+	id: string;
+	email: string;
+}
+interface Conversation {
+	id: string;
+	contactId: string;
+	subject: string;
+}
+interface Ticket {
+	conversationId: string;
+	name: string;
+}
+
+interface Answer {
+	status: number;
+	json: { status: string; reply: string; id?: string; reasons?: string[] };
+}
+
+async function post(url: string, body: Buffer | string, headers: Record<string, string>): Promise<Answer> {
+	const response = await fetch(url, { method: 'POST', headers, body });
+	return { status: response.status, json: (await response.json()) as Answer['json'] };
+}
+
+/** What the trigger emitted in a stored execution: its first item on the Message output. */
+function emitted(execution: Execution): Record<string, unknown> {
+	const [run] = execution.data!.resultData.runData['Hosted Inbox Trigger'] as Array<{ data: { main: Array<Array<{ json: Record<string, unknown> }>> } }>;
+	return run.data.main[0][0].json;
+}
+
+const versions = (process.env.HOSTED_INBOX_E2E_VERSIONS ?? N8N_CURRENT).split(',').map((v) => v.trim());
+
+/**
+ * The scenario in one n8n: regular mode on the embedded store, or queue mode (main takes the posts and keeps the
+ * trigger, a worker runs the executions) on a PostgreSQL store both share.
+ */
+function httpScenario(version: string, mode: 'regular' | 'queue'): () => N8n {
+	let n8n: N8n;
+	let workflowId: string;
+	let store: string;
+	let sink: Awaited<ReturnType<typeof startMailSink>>;
+	let storeDatabase: Awaited<ReturnType<typeof createDatabase>> | null = null;
+	let url: string;
+	const world = testWorld();
+	const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'hosted-inbox-e2e-http-'));
+
+	beforeAll(async () => {
+		sink = await startMailSink();
+		const zone = path.join(scratch, 'zone.json');
+		fs.writeFileSync(zone, JSON.stringify(world.zone));
+		const credentials = [notifySmtpCredential(sink.port), httpDoorCredential({ token: TOKEN, mailgunSigningSecret: MAILGUN_KEY })];
+		let storeChoice: StoreChoice | undefined;
+		if (mode === 'queue') {
+			storeDatabase = await createDatabase('hosted_inbox_store');
+			const credential = postgresCredential(storeDatabase.name);
+			credentials.push(credential);
+			storeChoice = { postgresCredential: { id: credential.id, name: credential.name } };
+			store = storeDatabase.url;
+		}
+		n8n = await N8n.start({
+			version,
+			mode,
+			tarball: tarball(),
+			credentials,
+			workflows: [
+				templateCopy(TEMPLATE, { store: storeChoice }),
+				...PROVIDERS.map((provider) =>
+					templateCopy(TEMPLATE, {
+						store: storeChoice,
+						workflowName: `HTTP door (${provider})`,
+						trigger: { parameters: { httpFormat: provider, httpPath: providerPath(provider), httpAddress: providerAddress(provider) }, webhookId: randomUUID() },
+					}),
+				),
+			],
+			env: { HOSTED_INBOX_DNS_ZONE: zone },
+			beforeStart: async (instance) => {
+				if (mode === 'regular') store = instance.embeddedStorePath;
+				await storeCli(instance.install, store, ['seed', path.join(__dirname, 'fixtures', 'seed.json')]);
+			},
+		});
+		[workflowId] = n8n.workflowIds;
+		url = `${n8n.url}/webhook/${WEBHOOK_ID}`;
+		process.stderr.write(`e2e: n8n ${version} (HTTP door, ${mode}) started: ${JSON.stringify(n8n.timings)}\n`);
+	});
+
+	afterAll(async () => {
+		await n8n?.stop();
+		await sink?.close();
+		await storeDatabase?.drop();
+		fs.rmSync(scratch, { recursive: true, force: true });
+	});
+
+	it('activates the HTTP template: its webhook answers at the Production URL', async () => {
+		await n8n.activate(workflowId);
+		// 2.41 answers the activation before its webhooks are registered (docs/e2e.md): a 404 runs nothing, ask again.
+		// Registered, a post without a message gets the door's answer.
+		let empty = await post(url, '', { authorization: `Bearer ${TOKEN}`, 'content-type': 'message/rfc822' });
+		for (const deadline = Date.now() + 60_000; empty.status === 404 && Date.now() < deadline; ) {
+			await new Promise((resolve) => setTimeout(resolve, 500));
+			empty = await post(url, '', { authorization: `Bearer ${TOKEN}`, 'content-type': 'message/rfc822' });
+		}
+		expect(empty.status).not.toBe(404);
+		expect(empty.json.reply).toMatch(/^\d{3} \d\.\d\.\d+ /);
+	});
+
+	it('refuses a post without the bearer token (401): nothing stored, no run', async () => {
+		const raw = await compose({ from: 'Mallory <mallory@example.com>', to: HOSTED_ADDRESS, subject: 'No token', text: 'x' });
+		const before = (await n8n.executions(workflowId)).length;
+		const answer = await post(url, raw, { 'content-type': 'message/rfc822', 'x-envelope-from': 'mallory@example.com', 'x-envelope-to': HOSTED_ADDRESS });
+		expect(answer.status).toBe(401);
+		expect(answer.json.status).toBe('unauthorized');
+		expect((await post(url, raw, { authorization: 'Bearer not-the-token', 'content-type': 'message/rfc822' })).status).toBe(401);
+		await new Promise((resolve) => setTimeout(resolve, 2000));
+		expect(await n8n.executions(workflowId)).toHaveLength(before);
+		expect(await storeList(n8n.install, store, 'spool')).toEqual([]);
+		expect(await storeList(n8n.install, store, 'conversations')).toEqual([]);
+	});
+
+	it('takes a raw message posted with the bearer token byte for byte (its DKIM signature passes): 200, one conversation and one ticket', async () => {
+		const raw = await sign(
+			await compose({
+				from: 'Jane Customer <jane@customer.test>',
+				to: HOSTED_ADDRESS,
+				subject: 'Order #2001 arrived damaged',
+				messageId: '<order-2001@customer.test>',
+				// Long lines, trailing spaces, a non-ASCII name: what a body parser would be tempted to touch.
+				text: `Hello,   \r\nthe parcel arrived with a broken lid.\t \r\n${'x'.repeat(990)}\r\nGrüße, Jane`,
+			}),
+			world.customer,
+		);
+		const answer = await post(url, raw, {
+			authorization: `Bearer ${TOKEN}`,
+			'content-type': 'message/rfc822',
+			'x-envelope-from': 'jane@customer.test',
+			'x-envelope-to': HOSTED_ADDRESS,
+			'x-client-ip': '198.51.100.7',
+			'x-client-helo': 'mx.customer.test',
+		});
+		expect(answer).toMatchObject({ status: 200, json: { status: 'accepted', reply: expect.stringMatching(/^250 2\.0\.0 Queued as /) } });
+		const [execution] = await n8n.waitForExecutions(workflowId, 1, 120_000);
+		expect(execution.status).toBe('success');
+		const item = emitted(await n8n.execution(execution.id));
+		expect(item).toMatchObject({ via: 'http', verdict: { action: 'accept' }, spool: { id: answer.json.id }, envelope: { clientIp: '198.51.100.7', mailFrom: 'jane@customer.test' } });
+		expect(item.auth).toMatchObject({ dkim: { result: 'pass' }, dmarc: { result: 'pass' } });
+
+		const contacts = await storeList<Contact>(n8n.install, store, 'contacts');
+		expect(contacts.map((c) => c.email)).toEqual(['jane@customer.test']);
+		const conversations = await storeList<Conversation>(n8n.install, store, 'conversations');
+		expect(conversations).toHaveLength(1);
+		const tickets = await storeList<Ticket>(n8n.install, store, 'tickets');
+		expect(tickets).toEqual([expect.objectContaining({ conversationId: conversations[0].id, name: 'Order #2001 arrived damaged' })]);
+		// Delivered means recorded: Resolve Original Sender marked the spool entry done.
+		expect(await storeList(n8n.install, store, 'spool')).toEqual([]);
+		const done = JSON.parse(await storeCli(n8n.install, store, ['spool', 'list', '--status', 'done', '--json'])) as Array<{ id: string }>;
+		expect(done.map((e) => e.id)).toEqual([answer.json.id]);
+	});
+	it.each(PROVIDERS)('takes a %s post with its own authentication, byte for byte: 200, a conversation and a ticket', async (provider) => {
+		const id = n8n.workflowIds[1 + PROVIDERS.indexOf(provider)];
+		await n8n.activate(id);
+		const address = providerAddress(provider);
+		const subject = `Refund for order ${provider}`;
+		// As a provider relays it: its own Received hop on top of the customer's signed message, 8-bit body included.
+		const raw = prependHeaders(
+			await sign(await compose({ from: 'Jane Customer <jane@customer.test>', to: address, subject, messageId: `<${provider}-1@customer.test>`, text: 'Grüße, déjà vu.\r\n' }), world.customer),
+			`Received: from mx.customer.test (mx.customer.test [198.51.100.9]) by mx.${provider}.test with ESMTPS; ${new Date().toUTCString()}`,
+		);
+		const envelope = { from: 'jane@customer.test', to: address };
+		const request =
+			provider === 'mailgun'
+				? // The token is checked too when the credential has one: Basic, in the route's URL.
+					(({ body, headers }) => ({ body, headers: { ...headers, ...basic(TOKEN) } }))(multipart(mailgunFields(raw, { sender: envelope.from, recipient: address }, MAILGUN_KEY)))
+				: provider === 'sendgrid'
+					? (({ body, headers }) => ({ body, headers: { ...headers, ...basic(TOKEN) } }))(multipart(sendgridFields(raw, { from: envelope.from, to: [address] }, '198.51.100.9')))
+					: { body: JSON.stringify(postmarkPayload(raw.toString('utf8'), envelope)), headers: { 'content-type': 'application/json', ...basic(TOKEN) } };
+		const target = `${n8n.url}/webhook/${providerPath(provider)}`;
+		let answer = await post(target, request.body, request.headers);
+		// 2.41 registers the webhook shortly after the activation answers (docs/e2e.md).
+		for (const deadline = Date.now() + 60_000; answer.status === 404 && Date.now() < deadline; ) {
+			await new Promise((resolve) => setTimeout(resolve, 500));
+			answer = await post(target, request.body, request.headers);
+		}
+		expect(answer).toMatchObject({ status: 200, json: { status: 'accepted' } });
+		const [execution] = await n8n.waitForExecutions(id, 1, 120_000);
+		expect(execution.status).toBe('success');
+		const item = emitted(await n8n.execution(execution.id));
+		expect(item).toMatchObject({ via: 'http', inbox: { address }, verdict: { action: 'accept' }, envelope: { mailFrom: 'jane@customer.test', rcpt: [address] } });
+		expect(item.auth).toMatchObject({ dkim: { result: 'pass' }, dmarc: { result: 'pass' } });
+		const tickets = await storeList<Ticket>(n8n.install, store, 'tickets');
+		expect(tickets.filter((t) => t.name === subject)).toHaveLength(1);
+	});
+	return () => n8n;
+}
+
+describe.each(versions)('n8n %s, regular mode: the HTTP door template end to end', (version) => {
+	httpScenario(version, 'regular');
+});
+
+describe(`n8n ${N8N_CURRENT}, queue mode with one worker: the HTTP door template end to end`, () => {
+	const n8n = httpScenario(N8N_CURRENT, 'queue');
+
+	it('ran every execution on the worker, none on main: Resolve Original Sender there marked the entries done', async () => {
+		const ids = (await Promise.all(n8n().workflowIds.map((id) => n8n().executions(id)))).flat().map((e) => e.id);
+		const onWorker = new Set([...n8n().output('worker').matchAll(/Worker finished execution (\d+)/g)].map((m) => m[1]));
+		expect(ids.length).toBe(4);
+		expect(ids.filter((id) => !onWorker.has(id))).toEqual([]);
+	});
+});
