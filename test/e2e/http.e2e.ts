@@ -57,13 +57,32 @@ function emitted(execution: Execution): Record<string, unknown> {
 	return run.data.main[0][0].json;
 }
 
+/** The queue-mode burst: n8n's webhook processes take this many posts at once. */
+const BURST = 200;
+
+function burstMessage(i: number): string {
+	return [
+		`From: Customer ${i} <customer${i}@burst.test>`,
+		`To: ${HOSTED_ADDRESS}`,
+		`Subject: Parcel question ${i}`,
+		`Message-ID: <parcel-${i}@burst.test>`,
+		'Date: Thu, 03 Dec 2026 08:00:00 +0000',
+		'MIME-Version: 1.0',
+		'Content-Type: text/plain; charset=utf-8',
+		'',
+		`Where is parcel ${i}?`,
+		'',
+	].join('\r\n');
+}
+
 const versions = (process.env.HOSTED_INBOX_E2E_VERSIONS ?? N8N_CURRENT).split(',').map((v) => v.trim());
 
 /**
- * The scenario in one n8n: regular mode on the embedded store, or queue mode (main takes the posts and keeps the
- * trigger, a worker runs the executions) on a PostgreSQL store both share.
+ * The scenario in one n8n: regular mode on the embedded store, or queue mode on a PostgreSQL store they all share:
+ * main keeps the trigger (the leader), two `n8n webhook` processes take the posts (main serves no production
+ * webhook), a worker runs the executions. The posts alternate between the two webhook processes.
  */
-function httpScenario(version: string, mode: 'regular' | 'queue'): () => N8n {
+function httpScenario(version: string, mode: 'regular' | 'queue'): () => { n8n: N8n; store: string } {
 	let n8n: N8n;
 	let workflowId: string;
 	let store: string;
@@ -89,6 +108,7 @@ function httpScenario(version: string, mode: 'regular' | 'queue'): () => N8n {
 		n8n = await N8n.start({
 			version,
 			mode,
+			...(mode === 'queue' ? { webhookProcesses: 2 } : {}),
 			tarball: tarball(),
 			credentials,
 			workflows: [
@@ -108,7 +128,7 @@ function httpScenario(version: string, mode: 'regular' | 'queue'): () => N8n {
 			},
 		});
 		[workflowId] = n8n.workflowIds;
-		url = `${n8n.url}/webhook/${WEBHOOK_ID}`;
+		url = `${n8n.webhookUrls[0]}/webhook/${WEBHOOK_ID}`;
 		process.stderr.write(`e2e: n8n ${version} (HTTP door, ${mode}) started: ${JSON.stringify(n8n.timings)}\n`);
 	});
 
@@ -201,7 +221,7 @@ function httpScenario(version: string, mode: 'regular' | 'queue'): () => N8n {
 				: provider === 'sendgrid'
 					? (({ body, headers }) => ({ body, headers: { ...headers, ...basic(TOKEN) } }))(multipart(sendgridFields(raw, { from: envelope.from, to: [address] }, '198.51.100.9')))
 					: { body: JSON.stringify(postmarkPayload(raw.toString('utf8'), envelope)), headers: { 'content-type': 'application/json', ...basic(TOKEN) } };
-		const target = `${n8n.url}/webhook/${providerPath(provider)}`;
+		const target = `${n8n.webhookUrls[PROVIDERS.indexOf(provider) % n8n.webhookUrls.length]}/webhook/${providerPath(provider)}`;
 		let answer = await post(target, request.body, request.headers);
 		// 2.41 registers the webhook shortly after the activation answers (docs/e2e.md).
 		for (const deadline = Date.now() + 60_000; answer.status === 404 && Date.now() < deadline; ) {
@@ -217,15 +237,16 @@ function httpScenario(version: string, mode: 'regular' | 'queue'): () => N8n {
 		const tickets = await storeList<Ticket>(n8n.install, store, 'tickets');
 		expect(tickets.filter((t) => t.name === subject)).toHaveLength(1);
 	});
-	return () => n8n;
+	return () => ({ n8n, store });
 }
 
 describe.each(versions)('n8n %s, regular mode: the HTTP door template end to end', (version) => {
 	httpScenario(version, 'regular');
 });
 
-describe(`n8n ${N8N_CURRENT}, queue mode with one worker: the HTTP door template end to end`, () => {
-	const n8n = httpScenario(N8N_CURRENT, 'queue');
+describe(`n8n ${N8N_CURRENT}, queue mode, two webhook processes and a worker: the HTTP door template end to end`, () => {
+	const scenario = httpScenario(N8N_CURRENT, 'queue');
+	const n8n = () => scenario().n8n;
 
 	it('ran every execution on the worker, none on main: Resolve Original Sender there marked the entries done', async () => {
 		const ids = (await Promise.all(n8n().workflowIds.map((id) => n8n().executions(id)))).flat().map((e) => e.id);
@@ -233,4 +254,45 @@ describe(`n8n ${N8N_CURRENT}, queue mode with one worker: the HTTP door template
 		expect(ids.length).toBe(4);
 		expect(ids.filter((id) => !onWorker.has(id))).toEqual([]);
 	});
+
+	it(`takes ${BURST} messages posted in parallel across both webhook processes: exactly one conversation and one ticket each`, async () => {
+		const [workflowId] = n8n().workflowIds;
+		const storeUrl = scenario().store;
+		const before = { conversations: (await storeList(n8n().install, storeUrl, 'conversations')).length, executions: (await n8n().executions(workflowId)).length };
+		// Main serves no production webhook here: the door is on the webhook processes only.
+		expect((await fetch(`${n8n().url}/webhook/${WEBHOOK_ID}`, { method: 'POST', body: '' })).status).toBe(404);
+		const answers: number[] = [];
+		let next = 0;
+		await Promise.all(
+			Array.from({ length: 20 }, async () => {
+				for (let i = next++; i < BURST; i = next++) {
+					const answer = await post(`${n8n().webhookUrls[i % 2]}/webhook/${WEBHOOK_ID}`, burstMessage(i), {
+						authorization: `Bearer ${TOKEN}`,
+						'content-type': 'message/rfc822',
+						'x-envelope-from': `customer${i}@burst.test`,
+						'x-envelope-to': HOSTED_ADDRESS,
+					});
+					answers[i] = answer.status;
+				}
+			}),
+		);
+		expect(answers.filter((status) => status !== 200)).toEqual([]);
+
+		const executions = (await n8n().waitForExecutions(workflowId, before.executions + BURST, 900_000)).slice(before.executions);
+		expect(executions.filter((e) => e.status !== 'success')).toEqual([]);
+		const onWorker = new Set([...n8n().output('worker').matchAll(/Worker finished execution (\d+)/g)].map((m) => m[1]));
+		expect(executions.filter((e) => !onWorker.has(e.id))).toEqual([]);
+
+		const contacts = await storeList<Contact>(n8n().install, storeUrl, 'contacts');
+		const burstContacts = new Map(contacts.filter((c) => c.email.endsWith('@burst.test')).map((c) => [c.id, c.email]));
+		expect(burstContacts.size).toBe(BURST);
+		const conversations = (await storeList<Conversation>(n8n().install, storeUrl, 'conversations')).filter((c) => burstContacts.has(c.contactId));
+		expect(conversations).toHaveLength(BURST);
+		expect(new Set(conversations.map((c) => c.contactId)).size).toBe(BURST);
+		const tickets = (await storeList<Ticket>(n8n().install, storeUrl, 'tickets')).filter((t) => t.name.startsWith('Parcel question '));
+		expect(tickets).toHaveLength(BURST);
+		expect(new Set(tickets.map((t) => t.conversationId))).toEqual(new Set(conversations.map((c) => c.id)));
+		// Delivered means recorded: Resolve Original Sender on the worker marked every entry done; none left for the leader.
+		expect(await storeList(n8n().install, storeUrl, 'spool')).toEqual([]);
+	}, 1_200_000);
 });
