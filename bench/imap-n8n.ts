@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
 
+import { triggerWorkflowFile } from './n8n-workflow';
 import { N8N_CURRENT, N8n, packPackage, sleep, type Execution } from '../test/support/real-n8n';
 import { Dovecot } from '../test/support/dovecot';
 import { appendFromChild, percentile } from './imap-shared';
@@ -31,23 +32,6 @@ interface Side {
 	folder: string;
 	trigger: Record<string, unknown>;
 	workflowId?: string;
-}
-
-function workflowFile(dir: string, side: Side): string {
-	const file = join(dir, `${side.folder}.json`);
-	writeFileSync(
-		file,
-		JSON.stringify({
-			name: `bench ${side.name}`,
-			nodes: [
-				{ ...side.trigger, name: 'Trigger', id: `${side.folder}-trigger`, position: [0, 0] },
-				{ name: 'Done', id: `${side.folder}-done`, type: 'n8n-nodes-base.noOp', typeVersion: 1, position: [220, 0], parameters: {} },
-			],
-			connections: { Trigger: { main: [[{ node: 'Done', type: 'main', index: 0 }]] } },
-			settings: { executionOrder: 'v1' },
-		}),
-	);
-	return file;
 }
 
 /** Every finished execution of a workflow with its data (public API, paged). */
@@ -168,7 +152,7 @@ async function main() {
 		version: N8N_CURRENT,
 		tarball: packPackage(),
 		credentials: [{ ...credential.imap, type: 'imap', data: c }],
-		workflows: sides.map((side) => workflowFile(scratch, side)),
+		workflows: sides.map((side) => triggerWorkflowFile(scratch, side.folder, side.name, side.trigger)),
 		env: { HOSTED_INBOX_DNS_ZONE: zone },
 	});
 	const results: string[] = [];

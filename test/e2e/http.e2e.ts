@@ -13,7 +13,7 @@ import { compose, prependHeaders, sign, testWorld } from '../fixtures/mail';
 import { basic, mailgunFields, multipart, postmarkPayload, sendgridFields } from '../support/http-posts';
 import { N8N_CURRENT, N8n, storeCli, storeList, type Execution } from '../support/real-n8n';
 import { createDatabase, httpDoorCredential, notifySmtpCredential, postgresCredential, startMailSink, templateCopy, type StoreChoice } from '../support/real-n8n-setup';
-import { tarball } from './support';
+import { e2eVersions, storeFor, tarball } from './support';
 
 const TEMPLATE = 'hosted-inbox-http.json';
 const HOSTED_ADDRESS = 'support@inbox.example.test';
@@ -75,14 +75,13 @@ function burstMessage(i: number): string {
 	].join('\r\n');
 }
 
-const versions = (process.env.HOSTED_INBOX_E2E_VERSIONS ?? N8N_CURRENT).split(',').map((v) => v.trim());
 
 /**
  * The scenario in one n8n: regular mode on the embedded store, or queue mode on a PostgreSQL store they all share:
  * main keeps the trigger (the leader), two `n8n webhook` processes take the posts (main serves no production
  * webhook), a worker runs the executions. The posts alternate between the two webhook processes.
  */
-function httpScenario(version: string, mode: 'regular' | 'queue'): () => { n8n: N8n; store: string } {
+function httpScenario(version: string, mode: 'regular' | 'queue', storeKind: 'embedded' | 'postgres' = mode === 'queue' ? 'postgres' : 'embedded'): () => { n8n: N8n; store: string } {
 	let n8n: N8n;
 	let workflowId: string;
 	let store: string;
@@ -98,7 +97,7 @@ function httpScenario(version: string, mode: 'regular' | 'queue'): () => { n8n: 
 		fs.writeFileSync(zone, JSON.stringify(world.zone));
 		const credentials = [notifySmtpCredential(sink.port), httpDoorCredential({ token: TOKEN, mailgunSigningSecret: MAILGUN_KEY })];
 		let storeChoice: StoreChoice | undefined;
-		if (mode === 'queue') {
+		if (storeKind === 'postgres') {
 			storeDatabase = await createDatabase('hosted_inbox_store');
 			const credential = postgresCredential(storeDatabase.name);
 			credentials.push(credential);
@@ -123,7 +122,7 @@ function httpScenario(version: string, mode: 'regular' | 'queue'): () => { n8n: 
 			],
 			env: { HOSTED_INBOX_DNS_ZONE: zone },
 			beforeStart: async (instance) => {
-				if (mode === 'regular') store = instance.embeddedStorePath;
+				if (storeKind === 'embedded') store = instance.embeddedStorePath;
 				await storeCli(instance.install, store, ['seed', path.join(__dirname, 'fixtures', 'seed.json')]);
 			},
 		});
@@ -240,8 +239,8 @@ function httpScenario(version: string, mode: 'regular' | 'queue'): () => { n8n: 
 	return () => ({ n8n, store });
 }
 
-describe.each(versions)('n8n %s, regular mode: the HTTP door template end to end', (version) => {
-	httpScenario(version, 'regular');
+describe.each(e2eVersions())('n8n %s, regular mode: the HTTP door template end to end', (version) => {
+	httpScenario(version, 'regular', storeFor(version));
 });
 
 describe(`n8n ${N8N_CURRENT}, queue mode, two webhook processes and a worker: the HTTP door template end to end`, () => {

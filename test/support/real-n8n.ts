@@ -333,6 +333,8 @@ export class N8n {
 			QUEUE_BULL_REDIS_HOST: '127.0.0.1',
 			QUEUE_BULL_REDIS_PORT: '6379',
 			QUEUE_BULL_PREFIX: `hosted-inbox-e2e-${runId}`,
+			// n8n caches webhook paths in Redis too: another run's entry for the same path would be a "conflict".
+			N8N_CACHE_REDIS_KEY_PREFIX: `hosted-inbox-e2e-${runId}-cache`,
 			OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS: 'true',
 		});
 	}
