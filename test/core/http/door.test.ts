@@ -244,6 +244,22 @@ describeEachStore('the HTTP door', (getStore) => {
 			expect((await kept()).spool).toHaveLength(1);
 		});
 
+		it("believes no client IP the sender wrote into the provider's hop through its HELO, nor a hop below it", async () => {
+			const { url, address, kept } = await door({ format: 'mailgun', token: null, mailgunSigningKey: SIGNING_KEY });
+			// customer.test's SPF allows 198.51.100.0/24: a forged From passes DMARC if the checks believe such an IP. The
+			// provider writes the sender's HELO as given into its hop (on top); the sender writes any hop below it.
+			const allowed = '198.51.100.7';
+			const forgedHop = (heloAsWritten: string) => `Received: from ${heloAsWritten} (unknown [${HOP.ip}]) by mxa.provider.test with ESMTP id 17a2; ${new Date().toUTCString()}`;
+			const helos = [`x([${allowed}])`, `x (x [${allowed}])`, `x (x [${allowed}]) by y`, `"x [${allowed}]"`, `x;y`];
+			for (const helo of helos) {
+				const raw = prependHeaders(await compose({ from: 'carol@customer.test', to: address, subject: 'forged', text: 'x' }), forgedHop(helo), `Received: from mail.customer.test (mail.customer.test [${allowed}]) by mx.customer.test`);
+				const form = multipart(mailgunFields(raw, { sender: 'carol@customer.test', recipient: address }, SIGNING_KEY));
+				const answer = await post(url, form.body, form.headers);
+				expect({ helo, status: answer.status }).toEqual({ helo, status: 406 });
+			}
+			expect((await kept()).spool).toEqual([]);
+		});
+
 		it('refuses spoofed mail with 406 (Mailgun stops retrying), logged', async () => {
 			const { url, address, kept } = await door({ format: 'mailgun', token: null, mailgunSigningKey: SIGNING_KEY });
 			const form = multipart(mailgunFields(await spoofed(address), { sender: 'carol@customer.test', recipient: address }, SIGNING_KEY));
