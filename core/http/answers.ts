@@ -19,7 +19,8 @@ export interface HttpAnswer {
 
 /**
  * A final refusal, per format, as its sender stops retrying: raw's relay bounces on 422; Mailgun stops on 406,
- * Postmark on 403; SendGrid and SNS retry anything but a 2xx, so they are told 200 (the refusal is in the intake log).
+ * Postmark on 403; SendGrid retries anything but a 2xx, so it is told 200 (the refusal is in the intake log), and SNS
+ * too (it takes a 4xx as delivered, but says nothing of it).
  */
 export const FINAL_REFUSAL_STATUS: Record<HttpFormat, number> = { raw: 422, mailgun: 406, postmark: 403, sendgrid: 200, ses: 200 };
 

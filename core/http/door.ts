@@ -10,6 +10,7 @@ import type { InboxConfig } from '../inbox';
 import { createIntakeDoor, type DoorStore } from '../intake/door';
 import { intakeLogEntry } from '../intake/intake-log';
 import type { DecidedMessage } from '../intake/types';
+import { SMTP_REPLIES } from '../replies';
 import type { ReplayStore } from '../store/roles';
 import type { SpoolEntry } from '../store/types';
 import { decisionAnswer, noticeAnswer, refusalAnswer, tryAgainAnswer, type HttpAnswer, type HttpFormat } from './answers';
@@ -63,6 +64,7 @@ export interface HttpDoorOptions {
 
 export const DEFAULT_MAX_SKEW_SECONDS = 300;
 export const DEFAULT_REDRIVE_AFTER_MS = 10 * 60_000;
+export const REPLAYED = 'This signed request was already taken or is being taken (a retry or a replay): nothing kept';
 
 /** What each format needs to tell its sender from anybody: a missing secret is a setting to fix, said at once. */
 function checkSettings(settings: HttpDoorSettings): void {
@@ -126,8 +128,10 @@ export function createHttpDoor(options: HttpDoorOptions): (request: HttpRequestI
 			}
 			const { replay } = reading.posted;
 			if (replay) {
+				// Taken, or still being decided: a provider's retry while the first post is checked (SNS gives up waiting
+				// after 15 s) must not get a 4xx it never retries, in case that first post ends in a 503.
 				if (!(await store.claimReplayToken(inboxId, replay.token, replay.expiresAt.toISOString(), at.toISOString()))) {
-					return { answer: refusalAnswer(new HttpRefusal('unauthorized', 'This signed request was already taken (a replay)'), inbox) };
+					return { answer: tryAgainAnswer(SMTP_REPLIES.temporaryFailure, [REPLAYED]) };
 				}
 				claimed = replay.token;
 			}

@@ -3,7 +3,7 @@ import http from 'node:http';
 
 import { zoneResolver, type DnsResolver } from '../../../core/dns';
 import { rawSignature } from '../../../core/http/authenticate';
-import { createHttpDoor, type HttpDoorOptions, type HttpDoorSettings } from '../../../core/http/door';
+import { createHttpDoor, REPLAYED, type HttpDoorOptions, type HttpDoorSettings } from '../../../core/http/door';
 import { parseInboxConfig, type InboxConfigInput } from '../../../core/inbox';
 import type { Store } from '../../../core/store/roles';
 import { compose, prependHeaders, sign, testWorld } from '../../fixtures/mail';
@@ -98,7 +98,7 @@ describeEachStore('the HTTP door', (getStore) => {
 			expect((await post(url, raw, { ...headers, ...basic(TOKEN) })).status).toBe(200);
 		});
 
-		it('takes an HMAC-signed post once; a replay, a bad signature or a stale timestamp is 401 with nothing kept', async () => {
+		it('takes an HMAC-signed post once; a bad signature or a stale timestamp is 401, a replay 503, nothing kept', async () => {
 			const { url, address, kept } = await door({ format: 'raw', token: null, hmacSecret: HMAC_SECRET });
 			const raw = await signedEightBit(address, 'utf-8');
 			const signed = (timestamp: number, body = raw) => ({
@@ -116,8 +116,8 @@ describeEachStore('the HTTP door', (getStore) => {
 			const headers = signed(now);
 			expect((await post(url, raw, headers)).status).toBe(200);
 			const replay = await post(url, raw, headers);
-			expect(replay.status).toBe(401);
-			expect(replay.json.reasons).toEqual(['This signed request was already taken (a replay)']);
+			expect(replay.status).toBe(503);
+			expect(replay.json).toMatchObject({ status: 'try-again', reasons: [REPLAYED] });
 			expect((await kept()).spool).toHaveLength(1);
 		});
 
@@ -229,7 +229,7 @@ describeEachStore('the HTTP door', (getStore) => {
 			expect((await kept()).spool[0].raw.equals(raw)).toBe(true);
 		});
 
-		it('refuses a bad signature, a stale timestamp and a replayed token with 401, keeping nothing', async () => {
+		it('refuses a bad signature and a stale timestamp with 401, a replayed token with 503, keeping nothing', async () => {
 			const { url, address, kept } = await door({ format: 'mailgun', token: null, mailgunSigningKey: SIGNING_KEY });
 			const raw = await signedEightBit(address, 'utf-8');
 			const envelope = { sender: 'ann@company.test', recipient: address };
@@ -240,7 +240,7 @@ describeEachStore('the HTTP door', (getStore) => {
 			const good = multipart(mailgunFields(raw, envelope, SIGNING_KEY));
 			expect((await post(url, good.body, good.headers)).status).toBe(200);
 			const again = multipart(mailgunFields(raw, envelope, SIGNING_KEY, new Date(), good.body.toString('latin1').match(/name="token"\r\n\r\n([0-9a-f]+)/)![1]));
-			expect((await post(url, again.body, again.headers)).json).toMatchObject({ status: 'unauthorized', reasons: ['This signed request was already taken (a replay)'] });
+			expect((await post(url, again.body, again.headers)).json).toMatchObject({ status: 'try-again', reasons: [REPLAYED] });
 			expect((await kept()).spool).toHaveLength(1);
 		});
 
@@ -394,14 +394,36 @@ describeEachStore('the HTTP door', (getStore) => {
 			expect(await kept()).toEqual({ spool: [], log: [] });
 		});
 
-		it('refuses a bad signature, an old message and a replayed one with 401', async () => {
+		it('refuses a bad signature and an old message with 401, a replayed one with 503', async () => {
 			const { address, kept, notify, url } = await sesDoor();
 			const raw = await signedEightBit(address, 'utf-8');
 			const { body } = await notify(raw);
 			const tampered = { ...body, Message: body.Message.replace('"BASE64"', '"UTF8" ') };
 			expect((await post(url, JSON.stringify(tampered), { 'content-type': 'text/plain' })).status).toBe(401);
-			expect((await post(url, JSON.stringify(body), { 'content-type': 'text/plain' })).json.reasons).toEqual(['This signed request was already taken (a replay)']);
+			expect((await post(url, JSON.stringify(body), { 'content-type': 'text/plain' })).json.reasons).toEqual([REPLAYED]);
 			expect((await notify(raw, { at: new Date(Date.now() - 2 * 3600_000) })).answer.status).toBe(401);
+			expect((await kept()).spool).toHaveLength(1);
+		});
+
+		it("answers SNS's retry of a message still being decided 503, not a 4xx SNS never retries: its later retry is taken", async () => {
+			// SNS gives up waiting after about 15 s and posts the same message again, while the first post is still checked.
+			let release: () => void = () => undefined;
+			const checked = new Promise<void>((resolve) => (release = resolve));
+			let dnsDown = true;
+			const zoned = zoneResolver(zone);
+			const resolver: DnsResolver = async (name, rrtype) => (await checked, dnsDown ? await Promise.reject(Object.assign(new Error('DNS is down'), { code: 'ESERVFAIL' })) : await zoned(name, rrtype));
+			const sns = snsSigner();
+			const { url, address, kept } = await door({ format: 'ses', token: null, snsTopicArns: [TOPIC_ARN] }, { fetchCertificate: sns.fetchCertificate, resolver, inbox: { onDnsError: 'defer' } });
+			const body = JSON.stringify(sns.message({ Type: 'Notification', Message: sesNotification(await signedEightBit(address, 'utf-8'), { source: 'ann@company.test', recipients: [address] }) }));
+			const first = post(url, body, { 'content-type': 'text/plain' });
+			await new Promise((resolve) => setTimeout(resolve, 300));
+			const retry = await post(url, body, { 'content-type': 'text/plain' });
+			expect({ status: retry.status, json: retry.json.status }).toEqual({ status: 503, json: 'try-again' });
+			release();
+			expect((await first).status).toBe(503);
+			expect((await kept()).spool).toEqual([]);
+			dnsDown = false;
+			expect((await post(url, body, { 'content-type': 'text/plain' })).status).toBe(200);
 			expect((await kept()).spool).toHaveLength(1);
 		});
 
