@@ -43,8 +43,8 @@ function answer(status: number, body: { status: AnswerStatus; reply: SmtpReply; 
 }
 
 /** Try again later (a deferral, local trouble): 503 with Retry-After, so the provider keeps the message and retries. */
-export function tryAgainAnswer(reply: SmtpReply = SMTP_REPLIES.temporaryFailure, reasons?: string[]): HttpAnswer {
-	return answer(503, { status: 'try-again', reply, ...(reasons ? { reasons } : {}) }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
+export function tryAgainAnswer(reply: SmtpReply = SMTP_REPLIES.temporaryFailure, reasons?: string[], headers: Record<string, string> = {}): HttpAnswer {
+	return answer(503, { status: 'try-again', reply, ...(reasons ? { reasons } : {}) }, { 'retry-after': String(RETRY_AFTER_SECONDS), ...headers });
 }
 
 /** A request refused before any message went through: nothing kept. */

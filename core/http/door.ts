@@ -11,11 +11,12 @@ import { createIntakeDoor, type DoorStore } from '../intake/door';
 import { intakeLogEntry } from '../intake/intake-log';
 import type { DecidedMessage } from '../intake/types';
 import { SMTP_REPLIES } from '../replies';
+import { DEFAULT_BUDGET_MESSAGES, InFlightBudget } from '../smtp/budget';
 import type { ReplayStore } from '../store/roles';
 import type { SpoolEntry } from '../store/types';
 import { decisionAnswer, noticeAnswer, refusalAnswer, tryAgainAnswer, type HttpAnswer, type HttpFormat } from './answers';
-import { HttpRefusal } from './body';
-import { readRequest, type Posted } from './formats';
+import { BudgetSpentError, HttpRefusal } from './body';
+import { readRequest, requestCap, type Posted } from './formats';
 import { receivedHop } from './received-hop';
 import { fetchAwsCertificate, type SnsMessage } from './sns';
 
@@ -58,6 +59,8 @@ export interface HttpDoorOptions {
 	fetchCertificate?: (url: string) => Promise<string>;
 	/** When the leader's sweep may re-drive an entry this door spooled (its webhook run should record it first). */
 	redriveAfterMs?: number;
+	/** The bytes of posts held in memory at once; by default one budget for every door of the process. */
+	budget?: InFlightBudget;
 	now?: () => Date;
 	onTrouble?(error: Error): void;
 }
@@ -65,6 +68,13 @@ export interface HttpDoorOptions {
 export const DEFAULT_MAX_SKEW_SECONDS = 300;
 export const DEFAULT_REDRIVE_AFTER_MS = 10 * 60_000;
 export const REPLAYED = 'This signed request was already taken or is being taken (a retry or a replay): nothing kept';
+
+/** An in-flight budget of HTTP doors, of `bytes`; a door notes it spent to its own onTrouble. */
+export const httpBudget = (bytes: () => number) => new InFlightBudget(bytes, () => undefined, { whose: "The HTTP doors'", told: 'answered 503' });
+
+/** The largest request cap of the doors made in this process: the shared budget holds ten such posts. */
+let largestCap = 0;
+const processBudget = httpBudget(() => DEFAULT_BUDGET_MESSAGES * largestCap);
 
 /** What each format needs to tell its sender from anybody: a missing secret is a setting to fix, said at once. */
 function checkSettings(settings: HttpDoorSettings): void {
@@ -92,6 +102,8 @@ export function createHttpDoor(options: HttpDoorOptions): (request: HttpRequestI
 	const intake = createIntakeDoor({ door: 'http', store, inbox, inboxId, resolver: options.resolver });
 	const now = options.now ?? (() => new Date());
 	const redriveAfterMs = options.redriveAfterMs ?? DEFAULT_REDRIVE_AFTER_MS;
+	largestCap = Math.max(largestCap, requestCap(settings.format, inbox));
+	const budget = options.budget ?? processBudget;
 	const context = { settings, inbox, maxSkewSeconds: settings.maxSkewSeconds ?? DEFAULT_MAX_SKEW_SECONDS, fetchCertificate: options.fetchCertificate ?? fetchAwsCertificate };
 	const trouble = (error: unknown) => options.onTrouble?.(error instanceof Error ? error : new Error(String(error)));
 
@@ -119,9 +131,11 @@ export function createHttpDoor(options: HttpDoorOptions): (request: HttpRequestI
 	return async (request) => {
 		const at = now();
 		let claimed: string | null = null;
+		// Every byte read is held until the answer: posts held open (unsigned ones too) cannot fill the memory.
+		const share = budget.share();
 		try {
 			if (request.method.toUpperCase() !== 'POST') throw new HttpRefusal('bad-request', `The door takes POST, not ${request.method.slice(0, 20)}`);
-			const reading = await readRequest(request, { ...context, now: at });
+			const reading = await readRequest(request, { ...context, now: at, share });
 			if (reading.kind === 'notice') {
 				await logNotice(reading.message, reading.note);
 				return { answer: noticeAnswer(reading.note) };
@@ -140,10 +154,17 @@ export function createHttpDoor(options: HttpDoorOptions): (request: HttpRequestI
 			return result;
 		} catch (error) {
 			if (error instanceof HttpRefusal) return { answer: refusalAnswer(error, inbox) };
+			if (error instanceof BudgetSpentError) {
+				budget.deferred((note) => trouble(new Error(note)));
+				// The rest of the body is left unread: the connection is not kept for another request.
+				return { answer: tryAgainAnswer(SMTP_REPLIES.insufficientStorage, [error.message], { connection: 'close' }) };
+			}
 			trouble(error);
 			// The provider's retry of this same signed request must pass.
 			if (claimed) await store.releaseReplayToken(inboxId, claimed).catch(trouble);
 			return { answer: tryAgainAnswer() };
+		} finally {
+			share.release();
 		}
 	};
 }

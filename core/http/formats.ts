@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { isEmailAddress } from '../address';
 import type { InboxConfig } from '../inbox';
 import type { Envelope } from '../intake/types';
+import type { BudgetShare } from '../smtp/budget';
 import { checkCredential, checkMailgunSignature, presentedCredential, rawSignatureCheck } from './authenticate';
 import { checkDeclaredLength, header, HttpRefusal, parseJson, readCapped, readForm, readJson, type Headers } from './body';
 import type { HttpDoorSettings, HttpFormat, HttpRequestIn } from './door';
@@ -31,6 +32,8 @@ export interface ReadContext {
 	now: Date;
 	maxSkewSeconds: number;
 	fetchCertificate: FetchCertificate;
+	/** This request's hold on the in-flight budget: every byte read is held in it until the answer. */
+	share?: BudgetShare;
 }
 
 const MAX_RECIPIENTS = 100;
@@ -118,7 +121,7 @@ async function readRaw(request: HttpRequestIn, context: ReadContext, cap: number
 		mailFrom: sender(header(headers, 'x-envelope-from')),
 		rcpt: recipients((header(headers, 'x-envelope-to') ?? '').split(',')),
 	};
-	const raw = checkMessageSize(await readCapped(request.body, cap, signed?.update), context.inbox);
+	const raw = checkMessageSize(await readCapped(request.body, cap, context.share, signed?.update), context.inbox);
 	return { kind: 'message', posted: { raw, envelope, replay: signed ? signed.verify() : null } };
 }
 
@@ -127,7 +130,7 @@ const text = (fields: Map<string, Buffer>, name: string): string => fields.get(n
 /** mailgun: a route's forward() to a URL ending in "mime": body-mime, sender, recipient, signed with timestamp + token. */
 async function readMailgun(request: HttpRequestIn, context: ReadContext, cap: number): Promise<Reading> {
 	checkTokenIfSet(request.headers, context.settings.token);
-	const fields = await readForm(request.body, request.headers, cap);
+	const fields = await readForm(request.body, request.headers, cap, context.share);
 	const replay = checkMailgunSignature({ timestamp: text(fields, 'timestamp'), token: text(fields, 'token'), signature: text(fields, 'signature') }, context.settings.mailgunSigningKey ?? '', context.now, context.maxSkewSeconds);
 	const raw = fields.get('body-mime');
 	if (!raw) throw new HttpRefusal('bad-request', 'No body-mime field: forward the route to a URL ending in "mime"');
@@ -140,7 +143,7 @@ const sendgridEnvelope = z.object({ to: z.array(z.string()).max(MAX_RECIPIENTS),
 /** sendgrid: Inbound Parse with "POST the raw, full MIME message": email, envelope (JSON), sender_ip. */
 async function readSendgrid(request: HttpRequestIn, context: ReadContext, cap: number): Promise<Reading> {
 	checkCredential(request.headers, context.settings.token);
-	const fields = await readForm(request.body, request.headers, cap);
+	const fields = await readForm(request.body, request.headers, cap, context.share);
 	const raw = fields.get('email');
 	if (!raw) throw new HttpRefusal('bad-request', 'No email field: check "POST the raw, full MIME message" in the Inbound Parse settings');
 	const parsed = sendgridEnvelope.safeParse(parseJson(text(fields, 'envelope')));
@@ -158,7 +161,7 @@ const postmarkPayload = z.object({
 /** postmark: the inbound JSON with RawEmail ("Include raw email content in JSON payload"), OriginalRecipient. */
 async function readPostmark(request: HttpRequestIn, context: ReadContext, cap: number): Promise<Reading> {
 	checkCredential(request.headers, context.settings.token);
-	const parsed = postmarkPayload.safeParse(await readJson(request.body, cap));
+	const parsed = postmarkPayload.safeParse(await readJson(request.body, cap, context.share));
 	if (!parsed.success) throw new HttpRefusal('bad-request', `Not Postmark's inbound JSON: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
 	const { RawEmail, OriginalRecipient, Headers: fields } = parsed.data;
 	if (RawEmail === undefined) throw new HttpRefusal('bad-request', 'No RawEmail: enable "Include raw email content in JSON payload" on the inbound stream');
@@ -178,7 +181,7 @@ const sesNotification = z.object({
 /** ses: an SNS notification whose Message is SES's receipt notification with the message in `content`. */
 async function readSes(request: HttpRequestIn, context: ReadContext, cap: number): Promise<Reading> {
 	checkTokenIfSet(request.headers, context.settings.token);
-	const { message, replay } = await verifySnsMessage(await readJson(request.body, cap), {
+	const { message, replay } = await verifySnsMessage(await readJson(request.body, cap, context.share), {
 		topicArns: context.settings.snsTopicArns ?? [],
 		now: context.now,
 		maxSkewSeconds: context.maxSkewSeconds,

@@ -3,7 +3,7 @@ import http from 'node:http';
 
 import { zoneResolver, type DnsResolver } from '../../../core/dns';
 import { rawSignature } from '../../../core/http/authenticate';
-import { createHttpDoor, REPLAYED, type HttpDoorOptions, type HttpDoorSettings } from '../../../core/http/door';
+import { createHttpDoor, httpBudget, REPLAYED, type HttpDoorOptions, type HttpDoorSettings } from '../../../core/http/door';
 import { parseInboxConfig, type InboxConfigInput } from '../../../core/inbox';
 import type { Store } from '../../../core/store/roles';
 import { compose, prependHeaders, sign, testWorld } from '../../fixtures/mail';
@@ -451,6 +451,27 @@ describeEachStore('the HTTP door', (getStore) => {
 	});
 
 	describe('hostile posts get a clear answer in bounded work', () => {
+		it('unsigned posts held open cannot fill memory: past the in-flight budget a post is answered 503 unread, and taken once there is room', async () => {
+			// Mailgun's signature is in the body: anyone can make the door buffer up to its cap before it is checked.
+			const budget = httpBudget(() => 251 * 1024);
+			const { url, address, kept, troubles } = await door({ format: 'mailgun', token: null, mailgunSigningKey: SIGNING_KEY }, { inbox: { maxMessageBytes: 200 * 1024 }, budget });
+			const open = http.request(url, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=held' } });
+			const openAnswer = new Promise<number>((resolve) => open.on('response', (response) => (response.resume(), resolve(response.statusCode ?? 0)))).catch(() => 0);
+			open.on('error', () => undefined);
+			open.write(Buffer.alloc(250 * 1024, 'a'));
+			await new Promise((resolve) => setTimeout(resolve, 300));
+			const form = multipart(mailgunFields(await signedEightBit(address, 'utf-8'), { sender: 'ann@company.test', recipient: address }, SIGNING_KEY));
+			const spent = await post(url, form.body, form.headers);
+			expect(spent.status).toBe(503);
+			expect(spent.json).toMatchObject({ status: 'try-again', reply: expect.stringMatching(/^451 4\.3\.1/) });
+			expect(troubles.map((error) => error.message)).toEqual([expect.stringMatching(/^The HTTP doors' in-flight budget of 257024 bytes is spent: 1 message answered 503/)]);
+			open.end();
+			expect(await openAnswer).toBe(400);
+			const retried = multipart(mailgunFields(await signedEightBit(address, 'utf-8'), { sender: 'ann@company.test', recipient: address }, SIGNING_KEY));
+			expect((await post(url, retried.body, retried.headers)).status).toBe(200);
+			expect((await kept()).spool).toHaveLength(1);
+		});
+
 		it('a 5 MB header line in a form part: 400', async () => {
 			const { url, kept } = await door({ format: 'sendgrid', token: TOKEN });
 			const boundary = 'xYzZYhostile';
