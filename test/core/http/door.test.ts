@@ -101,17 +101,21 @@ describeEachStore('the HTTP door', (getStore) => {
 		it('takes an HMAC-signed post once; a bad signature or a stale timestamp is 401, a replay 503, nothing kept', async () => {
 			const { url, address, kept } = await door({ format: 'raw', token: null, hmacSecret: HMAC_SECRET });
 			const raw = await signedEightBit(address, 'utf-8');
-			const signed = (timestamp: number, body = raw) => ({
-				'content-type': 'message/rfc822',
-				'x-envelope-to': address,
-				'x-hosted-inbox-timestamp': String(timestamp),
-				'x-hosted-inbox-signature': rawSignature(HMAC_SECRET, String(timestamp), body),
-			});
+			const signed = (timestamp: number, body = raw) => {
+				const envelope = { 'x-envelope-to': address };
+				return { 'content-type': 'message/rfc822', ...envelope, 'x-hosted-inbox-timestamp': String(timestamp), 'x-hosted-inbox-signature': rawSignature(HMAC_SECRET, String(timestamp), envelope, body) };
+			};
 			const now = Math.floor(Date.now() / 1000);
 			const tampered = Buffer.concat([raw, Buffer.from('P.S. added\r\n')]);
 			expect((await post(url, tampered, signed(now))).status).toBe(401);
 			expect((await post(url, raw, signed(now - 301))).json).toMatchObject({ status: 'unauthorized', reasons: [expect.stringMatching(/more than 300 s from now/)] });
 			expect((await post(url, raw, { ...signed(now), 'x-hosted-inbox-signature': 'zz' })).status).toBe(401);
+			// The envelope is signed with the body: a signed post seen once cannot be sent first with another envelope,
+			// a client IP that passes SPF for a forged From, or other recipients.
+			for (const envelope of <Array<Record<string, string>>>[{ 'x-client-ip': '198.51.100.7' }, { 'x-client-helo': 'mail.customer.test' }, { 'x-envelope-from': 'carol@customer.test' }, { 'x-envelope-to': `${address}, other@inbox.example.test` }]) {
+				const answer = await post(url, raw, { ...signed(now), ...envelope });
+				expect({ envelope, status: answer.status }).toEqual({ envelope, status: 401 });
+			}
 			expect(await kept()).toEqual({ spool: [], log: [] });
 			const headers = signed(now);
 			expect((await post(url, raw, headers)).status).toBe(200);
