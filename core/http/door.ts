@@ -81,6 +81,8 @@ function checkSettings(settings: HttpDoorSettings): void {
 	const need = (ok: unknown, what: string) => {
 		if (!ok) throw new InvalidInputError(`The HTTP door (${settings.format}) needs ${what}`);
 	};
+	const skew = settings.maxSkewSeconds;
+	need(skew === undefined || (Number.isFinite(skew) && skew > 0), 'a freshness window (Max Skew) of a positive number of seconds');
 	switch (settings.format) {
 		case 'raw':
 			return need(settings.token || settings.hmacSecret, 'a token or an HMAC secret');

@@ -527,5 +527,9 @@ describeEachStore('the HTTP door', (getStore) => {
 		for (const settings of [{ format: 'raw', token: null }, { format: 'mailgun', token: TOKEN }, { format: 'sendgrid', token: null }, { format: 'ses', token: TOKEN, snsTopicArns: [] }] as HttpDoorSettings[]) {
 			expect(() => createHttpDoor({ store, inbox, inboxId: 'x', settings })).toThrow(/The HTTP door \(\w+\) needs/);
 		}
+		// A freshness window that is no number would take any timestamp as fresh.
+		for (const maxSkewSeconds of [Number.NaN, Infinity, -1, 0]) {
+			expect(() => createHttpDoor({ store, inbox, inboxId: 'x', settings: { format: 'raw', token: null, hmacSecret: HMAC_SECRET, maxSkewSeconds } })).toThrow(/freshness window/);
+		}
 	});
 });
