@@ -47,11 +47,16 @@ export function tryAgainAnswer(reply: SmtpReply = SMTP_REPLIES.temporaryFailure,
 	return answer(503, { status: 'try-again', reply, ...(reasons ? { reasons } : {}) }, { 'retry-after': String(RETRY_AFTER_SECONDS), ...headers });
 }
 
+/** The SMTP reply a refused request is answered with. */
+export function refusalReply(refusal: HttpRefusal, inbox: InboxConfig): SmtpReply {
+	if (refusal.kind === 'unauthorized') return SMTP_REPLIES.authenticationInvalid;
+	return refusal.kind === 'too-large' ? SMTP_REPLIES.tooLargeFor(inbox.address, inbox.maxMessageBytes) : SMTP_REPLIES.requestRefused(refusal.message);
+}
+
 /** A request refused before any message went through: nothing kept. */
 export function refusalAnswer(refusal: HttpRefusal, inbox: InboxConfig): HttpAnswer {
 	const { status, answer: kind } = STATUS_OF_REFUSAL[refusal.kind];
-	const reply =
-		refusal.kind === 'unauthorized' ? SMTP_REPLIES.authenticationInvalid : refusal.kind === 'too-large' ? SMTP_REPLIES.tooLargeFor(inbox.address, inbox.maxMessageBytes) : SMTP_REPLIES.requestRefused(refusal.message);
+	const reply = refusalReply(refusal, inbox);
 	// Basic credentials in a URL are sent by many clients only when challenged.
 	const headers: Record<string, string> = refusal.kind === 'unauthorized' ? { 'www-authenticate': 'Basic realm="hosted-inbox", Bearer' } : {};
 	// A body over the limit is left unread: the connection is not kept for another request.

@@ -18,6 +18,13 @@ export class HttpRefusal extends Error {
 	}
 }
 
+/** The client went away before the end of its body: it saw no answer, and will try again if it means to. */
+export class ClientGone extends HttpRefusal {
+	constructor() {
+		super('bad-request', 'The request ended before its body did');
+	}
+}
+
 /** The in-flight budget has no room for the rest of a body: try again later (503), the rest left unread. */
 export class BudgetSpentError extends Error {
 	constructor() {
@@ -79,7 +86,7 @@ export function pumpCapped(body: NodeJS.ReadableStream, cap: number, sink: Writa
 			resolve();
 		};
 		// A client gone before the end of its body: nothing to answer, nothing kept, nothing left waiting.
-		const onClose = () => stop(new HttpRefusal('bad-request', 'The request ended before its body did'));
+		const onClose = () => stop(new ClientGone());
 		const onError = (error: Error) => stop(error instanceof HttpRefusal || error instanceof BudgetSpentError ? error : new HttpRefusal('bad-request', `The request could not be read: ${error.message}`));
 		body.on('data', onData);
 		body.once('end', onEnd);

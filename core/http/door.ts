@@ -8,14 +8,14 @@ import type { DnsResolver } from '../dns';
 import { InvalidInputError } from '../errors';
 import type { InboxConfig } from '../inbox';
 import { createIntakeDoor, type DoorStore } from '../intake/door';
-import { intakeLogEntry } from '../intake/intake-log';
+import { intakeLogEntry, refusalVerdict } from '../intake/intake-log';
 import type { DecidedMessage } from '../intake/types';
 import { SMTP_REPLIES } from '../replies';
 import { DEFAULT_BUDGET_MESSAGES, InFlightBudget } from '../smtp/budget';
 import type { ReplayStore } from '../store/roles';
 import type { SpoolEntry } from '../store/types';
-import { decisionAnswer, noticeAnswer, refusalAnswer, tryAgainAnswer, type HttpAnswer, type HttpFormat } from './answers';
-import { BudgetSpentError, HttpRefusal } from './body';
+import { decisionAnswer, noticeAnswer, refusalAnswer, refusalReply, tryAgainAnswer, type HttpAnswer, type HttpFormat } from './answers';
+import { BudgetSpentError, ClientGone, HttpRefusal } from './body';
 import { readRequest, requestCap, type Posted } from './formats';
 import { receivedHop } from './received-hop';
 import { fetchAwsCertificate, type SnsMessage } from './sns';
@@ -109,13 +109,27 @@ export function createHttpDoor(options: HttpDoorOptions): (request: HttpRequestI
 	const context = { settings, inbox, maxSkewSeconds: settings.maxSkewSeconds ?? DEFAULT_MAX_SKEW_SECONDS, fetchCertificate: options.fetchCertificate ?? fetchAwsCertificate };
 	const trouble = (error: unknown) => options.onTrouble?.(error instanceof Error ? error : new Error(String(error)));
 
+	const unread = { envelope: { clientIp: null, helo: null, mailFrom: null, rcpt: [] }, messageId: null, from: null, subject: null };
+
 	/** An SNS subscription is logged with the URL that confirms it; the admin opens it (we never do). */
 	const logNotice = async (message: SnsMessage, note: string) => {
 		if (message.SubscribeURL === undefined) return;
-		const logged = { envelope: { clientIp: null, helo: null, mailFrom: null, rcpt: [] }, messageId: message.MessageId, from: null, subject: note };
+		const logged = { ...unread, messageId: message.MessageId, subject: note };
 		await store.logIntake(
 			intakeLogEntry(inboxId, 'forwarding-confirmation', logged, { verification: { provider: 'Amazon SNS', code: null, confirmUrl: message.SubscribeURL, requestedBy: message.TopicArn } }),
 		);
+	};
+
+	/**
+	 * A provider's post that cannot be taken is logged once it is known to be the provider's: SNS never posts a 4xx
+	 * again, the others give up in hours, none tells the sender. (A relay on raw is told and bounces or retries.)
+	 */
+	const logRefusal = async (refusal: HttpRefusal, replay: Posted['replay'], at: Date) => {
+		if (settings.format === 'raw' || refusal.kind === 'unauthorized' || refusal instanceof ClientGone) return;
+		// Once per signed request: a signature held for its freshness window cannot fill the log.
+		if (replay && !(await store.claimReplayToken(inboxId, replay.token, replay.expiresAt.toISOString(), at.toISOString()))) return;
+		const verdict = refusalVerdict(refusalReply(refusal, inbox), refusal.message, refusal.kind === 'too-large' ? 'too-large' : 'not-an-email');
+		await store.logIntake(intakeLogEntry(inboxId, 'rejected', unread, { verdict }));
 	};
 
 	/** The posted message through the intake door; its replay token released when the answer is "try again". */
@@ -133,11 +147,12 @@ export function createHttpDoor(options: HttpDoorOptions): (request: HttpRequestI
 	return async (request) => {
 		const at = now();
 		let claimed: string | null = null;
+		let authenticated = null as { replay: Posted['replay'] } | null;
 		// Every byte read is held until the answer: posts held open (unsigned ones too) cannot fill the memory.
 		const share = budget.share();
 		try {
 			if (request.method.toUpperCase() !== 'POST') throw new HttpRefusal('bad-request', `The door takes POST, not ${request.method.slice(0, 20)}`);
-			const reading = await readRequest(request, { ...context, now: at, share });
+			const reading = await readRequest(request, { ...context, now: at, share, authenticated: (replay) => (authenticated = { replay }) });
 			if (reading.kind === 'notice') {
 				await logNotice(reading.message, reading.note);
 				return { answer: noticeAnswer(reading.note) };
@@ -155,7 +170,10 @@ export function createHttpDoor(options: HttpDoorOptions): (request: HttpRequestI
 			if (result.answer.status === 503 && claimed) await store.releaseReplayToken(inboxId, claimed);
 			return result;
 		} catch (error) {
-			if (error instanceof HttpRefusal) return { answer: refusalAnswer(error, inbox) };
+			if (error instanceof HttpRefusal) {
+				if (authenticated) await logRefusal(error, authenticated.replay, at).catch(trouble);
+				return { answer: refusalAnswer(error, inbox) };
+			}
 			if (error instanceof BudgetSpentError) {
 				budget.deferred((note) => trouble(new Error(note)));
 				// The rest of the body is left unread: the connection is not kept for another request.

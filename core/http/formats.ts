@@ -34,6 +34,8 @@ export interface ReadContext {
 	fetchCertificate: FetchCertificate;
 	/** This request's hold on the in-flight budget: every byte read is held in it until the answer. */
 	share?: BudgetShare;
+	/** Told once the request is known to come from the sender set up, with its one-time token (a refusal then is logged). */
+	authenticated?: (replay: Posted['replay']) => void;
 }
 
 const MAX_RECIPIENTS = 100;
@@ -114,6 +116,7 @@ async function readRaw(request: HttpRequestIn, context: ReadContext, cap: number
 	const tokenPresented = Boolean(token) && presentedCredential(headers) !== null;
 	const signed = hmacSecret && !tokenPresented ? rawSignatureCheck(headers, hmacSecret, context.now, context.maxSkewSeconds) : null;
 	if (!signed) checkCredential(headers, token);
+	if (!signed) context.authenticated?.(null);
 	if (mediaType(headers) !== 'message/rfc822') throw new HttpRefusal('bad-request', 'A raw post is Content-Type: message/rfc822');
 	const envelope: Envelope = {
 		clientIp: clientIp(header(headers, 'x-client-ip'), 'X-Client-IP'),
@@ -121,8 +124,10 @@ async function readRaw(request: HttpRequestIn, context: ReadContext, cap: number
 		mailFrom: sender(header(headers, 'x-envelope-from')),
 		rcpt: recipients((header(headers, 'x-envelope-to') ?? '').split(',')),
 	};
-	const raw = checkMessageSize(await readCapped(request.body, cap, context.share, signed?.update), context.inbox);
-	return { kind: 'message', posted: { raw, envelope, replay: signed ? signed.verify() : null } };
+	const body = await readCapped(request.body, cap, context.share, signed?.update);
+	const replay = signed ? signed.verify() : null;
+	if (signed) context.authenticated?.(replay);
+	return { kind: 'message', posted: { raw: checkMessageSize(body, context.inbox), envelope, replay } };
 }
 
 const text = (fields: Map<string, Buffer>, name: string): string => fields.get(name)?.toString('utf8') ?? '';
@@ -132,6 +137,7 @@ async function readMailgun(request: HttpRequestIn, context: ReadContext, cap: nu
 	checkTokenIfSet(request.headers, context.settings.token);
 	const fields = await readForm(request.body, request.headers, cap, context.share);
 	const replay = checkMailgunSignature({ timestamp: text(fields, 'timestamp'), token: text(fields, 'token'), signature: text(fields, 'signature') }, context.settings.mailgunSigningKey ?? '', context.now, context.maxSkewSeconds);
+	context.authenticated?.(replay);
 	const raw = fields.get('body-mime');
 	if (!raw) throw new HttpRefusal('bad-request', 'No body-mime field: forward the route to a URL ending in "mime"');
 	const envelope = { clientIp: null, helo: null, mailFrom: sender(text(fields, 'sender')), rcpt: recipients(text(fields, 'recipient').split(',')) };
@@ -143,6 +149,7 @@ const sendgridEnvelope = z.object({ to: z.array(z.string()).max(MAX_RECIPIENTS),
 /** sendgrid: Inbound Parse with "POST the raw, full MIME message": email, envelope (JSON), sender_ip. */
 async function readSendgrid(request: HttpRequestIn, context: ReadContext, cap: number): Promise<Reading> {
 	checkCredential(request.headers, context.settings.token);
+	context.authenticated?.(null);
 	const fields = await readForm(request.body, request.headers, cap, context.share);
 	const raw = fields.get('email');
 	if (!raw) throw new HttpRefusal('bad-request', 'No email field: check "POST the raw, full MIME message" in the Inbound Parse settings');
@@ -161,6 +168,7 @@ const postmarkPayload = z.object({
 /** postmark: the inbound JSON with RawEmail ("Include raw email content in JSON payload"), OriginalRecipient. */
 async function readPostmark(request: HttpRequestIn, context: ReadContext, cap: number): Promise<Reading> {
 	checkCredential(request.headers, context.settings.token);
+	context.authenticated?.(null);
 	const parsed = postmarkPayload.safeParse(await readJson(request.body, cap, context.share));
 	if (!parsed.success) throw new HttpRefusal('bad-request', `Not Postmark's inbound JSON: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
 	const { RawEmail, OriginalRecipient, Headers: fields } = parsed.data;
@@ -187,6 +195,7 @@ async function readSes(request: HttpRequestIn, context: ReadContext, cap: number
 		maxSkewSeconds: context.maxSkewSeconds,
 		fetchCertificate: context.fetchCertificate,
 	});
+	context.authenticated?.(replay);
 	if (message.Type !== 'Notification') {
 		const note = message.Type === 'SubscriptionConfirmation' ? 'confirm it by opening its SubscribeURL' : 'the subscription was removed; its SubscribeURL subscribes again';
 		return { kind: 'notice', message, note: `Amazon SNS ${message.Type}: ${note}` };

@@ -351,7 +351,8 @@ describeEachStore('the HTTP door', (getStore) => {
 			const bad = await post(url, JSON.stringify(withoutRaw), headers);
 			expect(bad.status).toBe(400);
 			expect(bad.json.reasons).toEqual([expect.stringMatching(/Include raw email content in JSON payload/)]);
-			expect((await kept()).log.map((entry) => entry.kind)).toEqual(['rejected']);
+			// Postmark's post, authenticated: logged (Postmark gives up on it after its retries).
+			expect((await kept()).log.map((entry) => entry.kind)).toEqual(['rejected', 'rejected']);
 		});
 	});
 
@@ -431,6 +432,29 @@ describeEachStore('the HTTP door', (getStore) => {
 			expect((await kept()).spool).toHaveLength(1);
 		});
 
+		it('logs an authenticated post it cannot take (SNS never posts a 4xx again): a message over the limit, a notification without one', async () => {
+			const sns = snsSigner();
+			const { url, address, kept } = await door({ format: 'ses', token: null, snsTopicArns: [TOPIC_ARN] }, { fetchCertificate: sns.fetchCertificate, inbox: { maxMessageBytes: 2000 } });
+			const big = await compose({ from: 'ann@company.test', to: address, subject: 'big', text: 'x'.repeat(5000) });
+			const tooLarge = await post(url, JSON.stringify(sns.message({ Type: 'Notification', Message: sesNotification(big, { source: 'ann@company.test', recipients: [address] }) })), { 'content-type': 'text/plain' });
+			expect(tooLarge.status).toBe(413);
+			const s3Only = JSON.stringify({ ...JSON.parse(sesNotification(big, { source: 'ann@company.test', recipients: [address] })), content: undefined });
+			const noMessage = JSON.stringify(sns.message({ Type: 'Notification', Message: s3Only }));
+			// Posted again (a captured one, within its hour): logged once.
+			for (let time = 0; time < 3; time++) expect((await post(url, noMessage, { 'content-type': 'text/plain' })).status).toBe(400);
+			const { spool, log } = await kept();
+			expect(spool).toEqual([]);
+			expect(log).toEqual(
+				expect.arrayContaining([
+					expect.objectContaining({ kind: 'rejected', details: { verdict: expect.objectContaining({ smtpCode: 552, reasons: [expect.stringMatching(/^The message is \d+ bytes, over the limit of 2000/)] }) } }),
+					expect.objectContaining({ kind: 'rejected', details: { verdict: expect.objectContaining({ smtpCode: 554, reasons: [expect.stringMatching(/carries no message/)] }) } }),
+				]),
+			);
+			// An unauthenticated post is not logged: anyone could fill the log.
+			expect((await post(url, JSON.stringify({ ...sns.message({ Type: 'Notification', Message: s3Only }), Signature: 'AAAA' }), { 'content-type': 'text/plain' })).status).toBe(401);
+			expect((await kept()).log).toHaveLength(2);
+		});
+
 		it('answers a final refusal 200 "refused" (SNS retries anything else), logged', async () => {
 			const { address, kept, notify } = await sesDoor();
 			const { answer } = await notify(await spoofed(address));
@@ -483,7 +507,7 @@ describeEachStore('the HTTP door', (getStore) => {
 			const answer = await post(url, body, { ...basic(TOKEN), 'content-type': `multipart/form-data; boundary=${boundary}` });
 			expect(answer.status).toBe(400);
 			expect(answer.json.status).toBe('bad-request');
-			expect(await kept()).toEqual({ spool: [], log: [] });
+			expect(await kept()).toMatchObject({ spool: [], log: [{ kind: 'rejected', details: { verdict: { reasons: [expect.stringMatching(/Malformed part header/)] } } }] });
 		});
 
 		it('a 5 MB Received line in the message: the hop is read from a bounded start (no client IP made up), the checks refuse it', async () => {
@@ -517,7 +541,7 @@ describeEachStore('the HTTP door', (getStore) => {
 				expect(answer.status).toBe(400);
 				expect(answer.json.status).toBe('bad-request');
 			}
-			expect(await kept()).toEqual({ spool: [], log: [] });
+			expect(await kept()).toMatchObject({ spool: [], log: [{ kind: 'rejected' }, { kind: 'rejected' }, { kind: 'rejected' }] });
 		});
 	});
 
