@@ -19,7 +19,8 @@ export interface HttpAnswer {
 
 /**
  * A final refusal, per format, as its sender stops retrying: raw's relay bounces on 422; Mailgun stops on 406,
- * Postmark on 403; SendGrid and SNS retry anything but a 2xx, so they are told 200 (the refusal is in the intake log).
+ * Postmark on 403; SendGrid retries anything but a 2xx, so it is told 200 (the refusal is in the intake log), and SNS
+ * too (it takes a 4xx as delivered, but says nothing of it).
  */
 export const FINAL_REFUSAL_STATUS: Record<HttpFormat, number> = { raw: 422, mailgun: 406, postmark: 403, sendgrid: 200, ses: 200 };
 
@@ -42,15 +43,20 @@ function answer(status: number, body: { status: AnswerStatus; reply: SmtpReply; 
 }
 
 /** Try again later (a deferral, local trouble): 503 with Retry-After, so the provider keeps the message and retries. */
-export function tryAgainAnswer(reply: SmtpReply = SMTP_REPLIES.temporaryFailure, reasons?: string[]): HttpAnswer {
-	return answer(503, { status: 'try-again', reply, ...(reasons ? { reasons } : {}) }, { 'retry-after': String(RETRY_AFTER_SECONDS) });
+export function tryAgainAnswer(reply: SmtpReply = SMTP_REPLIES.temporaryFailure, reasons?: string[], headers: Record<string, string> = {}): HttpAnswer {
+	return answer(503, { status: 'try-again', reply, ...(reasons ? { reasons } : {}) }, { 'retry-after': String(RETRY_AFTER_SECONDS), ...headers });
+}
+
+/** The SMTP reply a refused request is answered with. */
+export function refusalReply(refusal: HttpRefusal, inbox: InboxConfig): SmtpReply {
+	if (refusal.kind === 'unauthorized') return SMTP_REPLIES.authenticationInvalid;
+	return refusal.kind === 'too-large' ? SMTP_REPLIES.tooLargeFor(inbox.address, inbox.maxMessageBytes) : SMTP_REPLIES.requestRefused(refusal.message);
 }
 
 /** A request refused before any message went through: nothing kept. */
 export function refusalAnswer(refusal: HttpRefusal, inbox: InboxConfig): HttpAnswer {
 	const { status, answer: kind } = STATUS_OF_REFUSAL[refusal.kind];
-	const reply =
-		refusal.kind === 'unauthorized' ? SMTP_REPLIES.authenticationInvalid : refusal.kind === 'too-large' ? SMTP_REPLIES.tooLargeFor(inbox.address, inbox.maxMessageBytes) : SMTP_REPLIES.requestRefused(refusal.message);
+	const reply = refusalReply(refusal, inbox);
 	// Basic credentials in a URL are sent by many clients only when challenged.
 	const headers: Record<string, string> = refusal.kind === 'unauthorized' ? { 'www-authenticate': 'Basic realm="hosted-inbox", Bearer' } : {};
 	// A body over the limit is left unread: the connection is not kept for another request.

@@ -61,12 +61,21 @@ export function checkFresh(timestamp: string, now: Date, maxSkewSeconds: number)
 	return new Date(seconds * 1000);
 }
 
+/** The envelope headers a raw post's HMAC covers, in this order: all the door believes of a signed post. */
+export const SIGNED_ENVELOPE_HEADERS = ['x-envelope-from', 'x-envelope-to', 'x-client-ip', 'x-client-helo'] as const;
+
+/** What the HMAC covers before the body: the timestamp, then each envelope header's value ('' when absent), a line each. */
+function signedHead(timestamp: string, headers: Headers): string {
+	return `${[timestamp, ...SIGNED_ENVELOPE_HEADERS.map((name) => header(headers, name) ?? '')].join('\n')}\n`;
+}
+
 /**
- * The signature of a raw post: hex HMAC-SHA256(secret, `<timestamp>.` + the body's bytes), sent with the timestamp
- * (Unix seconds) in X-Hosted-Inbox-Timestamp and the signature in X-Hosted-Inbox-Signature.
+ * The signature of a raw post: hex HMAC-SHA256(secret, `<timestamp>\n<X-Envelope-From>\n<X-Envelope-To>\n<X-Client-IP>\n
+ * <X-Client-Helo>\n` + the body's bytes), sent with the timestamp (Unix seconds) in X-Hosted-Inbox-Timestamp and the
+ * signature in X-Hosted-Inbox-Signature. `headers` has lower-case names, each sent once.
  */
-export function rawSignature(secret: string, timestamp: string, body: Buffer): string {
-	return hmacHex(secret, `${timestamp}.`, body);
+export function rawSignature(secret: string, timestamp: string, headers: Headers, body: Buffer): string {
+	return hmacHex(secret, signedHead(timestamp, headers), body);
 }
 
 /** A raw post's HMAC, started before the body is read (its timestamp checked first) and checked at its end. */
@@ -75,7 +84,7 @@ export function rawSignatureCheck(headers: Headers, secret: string, now: Date, m
 	const signature = header(headers, SIGNATURE_HEADERS.signature)?.trim() ?? '';
 	if (!timestamp || !signature) throw new HttpRefusal('unauthorized', 'No credentials: send a Bearer token, or X-Hosted-Inbox-Timestamp and X-Hosted-Inbox-Signature');
 	const signedAt = checkFresh(timestamp, now, maxSkewSeconds);
-	const hmac = createHmac('sha256', secret).update(`${timestamp}.`);
+	const hmac = createHmac('sha256', secret).update(signedHead(timestamp, headers));
 	return {
 		update: (chunk: Buffer) => void hmac.update(chunk),
 		/** The signature is the replay token: it names this body at this time. */

@@ -5,6 +5,8 @@
 import { PassThrough, type Writable } from 'node:stream';
 import Busboy from 'busboy';
 
+import type { BudgetShare } from '../smtp/budget';
+
 /** Why a request gets no message through: answered with its status, nothing kept. */
 export class HttpRefusal extends Error {
 	constructor(
@@ -13,6 +15,21 @@ export class HttpRefusal extends Error {
 	) {
 		super(message);
 		this.name = 'HttpRefusal';
+	}
+}
+
+/** The client went away before the end of its body: it saw no answer, and will try again if it means to. */
+export class ClientGone extends HttpRefusal {
+	constructor() {
+		super('bad-request', 'The request ended before its body did');
+	}
+}
+
+/** The in-flight budget has no room for the rest of a body: try again later (503), the rest left unread. */
+export class BudgetSpentError extends Error {
+	constructor() {
+		super('The posts being received fill the memory set aside for them: try again later');
+		this.name = 'BudgetSpentError';
 	}
 }
 
@@ -34,10 +51,11 @@ export function checkDeclaredLength(headers: Headers, cap: number): void {
 }
 
 /**
- * Feeds the body into the sink with backpressure, at most `cap` bytes; `onChunk` sees every byte fed (a signature
- * computed while reading). Past the cap, or when the sink fails, reading stops and the promise rejects.
+ * Feeds the body into the sink with backpressure, at most `cap` bytes, each held in `share` of the in-flight budget;
+ * `onChunk` sees every byte fed (a signature computed while reading). Past the cap or the budget, or when the sink
+ * fails, reading stops and the promise rejects.
  */
-export function pumpCapped(body: NodeJS.ReadableStream, cap: number, sink: Writable, onChunk?: (chunk: Buffer) => void): Promise<void> {
+export function pumpCapped(body: NodeJS.ReadableStream, cap: number, sink: Writable, onChunk?: (chunk: Buffer) => void, share?: BudgetShare): Promise<void> {
 	return new Promise((resolve, reject) => {
 		let total = 0;
 		const stop = (error?: Error) => {
@@ -55,6 +73,7 @@ export function pumpCapped(body: NodeJS.ReadableStream, cap: number, sink: Writa
 			const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data, 'latin1');
 			total += chunk.length;
 			if (total > cap) return stop(new HttpRefusal('too-large', `The request is over the limit of ${cap} bytes`));
+			if (share && !share.take(chunk.length)) return stop(new BudgetSpentError());
 			onChunk?.(chunk);
 			if (!sink.write(chunk)) {
 				body.pause();
@@ -67,8 +86,8 @@ export function pumpCapped(body: NodeJS.ReadableStream, cap: number, sink: Writa
 			resolve();
 		};
 		// A client gone before the end of its body: nothing to answer, nothing kept, nothing left waiting.
-		const onClose = () => stop(new HttpRefusal('bad-request', 'The request ended before its body did'));
-		const onError = (error: Error) => stop(error instanceof HttpRefusal ? error : new HttpRefusal('bad-request', `The request could not be read: ${error.message}`));
+		const onClose = () => stop(new ClientGone());
+		const onError = (error: Error) => stop(error instanceof HttpRefusal || error instanceof BudgetSpentError ? error : new HttpRefusal('bad-request', `The request could not be read: ${error.message}`));
 		body.on('data', onData);
 		body.once('end', onEnd);
 		body.once('error', onError);
@@ -79,11 +98,11 @@ export function pumpCapped(body: NodeJS.ReadableStream, cap: number, sink: Writa
 }
 
 /** The whole body as bytes, at most `cap`. */
-export async function readCapped(body: NodeJS.ReadableStream, cap: number, onChunk?: (chunk: Buffer) => void): Promise<Buffer> {
+export async function readCapped(body: NodeJS.ReadableStream, cap: number, share?: BudgetShare, onChunk?: (chunk: Buffer) => void): Promise<Buffer> {
 	const chunks: Buffer[] = [];
 	const sink = new PassThrough();
 	sink.on('data', (chunk: Buffer) => chunks.push(chunk));
-	await pumpCapped(body, cap, sink, onChunk);
+	await pumpCapped(body, cap, sink, onChunk, share);
 	return Buffer.concat(chunks);
 }
 
@@ -102,7 +121,7 @@ function formParser(headers: Headers, cap: number): Busboy.Busboy | HttpRefusal 
  * A multipart/form-data or urlencoded post, each field's value as the bytes sent (fields that declare no charset
  * are read as latin1, one character per byte, and turned back into those bytes). Files are read past, not kept.
  */
-export async function readForm(body: NodeJS.ReadableStream, headers: Headers, cap: number): Promise<Map<string, Buffer>> {
+export async function readForm(body: NodeJS.ReadableStream, headers: Headers, cap: number, share?: BudgetShare): Promise<Map<string, Buffer>> {
 	const form = formParser(headers, cap);
 	if (form instanceof HttpRefusal) throw form;
 	const fields = new Map<string, Buffer>();
@@ -122,14 +141,14 @@ export async function readForm(body: NodeJS.ReadableStream, headers: Headers, ca
 	for (const limit of ['fieldsLimit', 'filesLimit', 'partsLimit'] as const) {
 		form.on(limit, () => refuse('bad-request', `The form has more parts than a provider sends (at most ${FORM_LIMITS.fields} fields, ${FORM_LIMITS.files} files)`));
 	}
-	await pumpCapped(body, cap, form);
+	await pumpCapped(body, cap, form, undefined, share);
 	await finished;
 	return fields;
 }
 
 /** A JSON body (at most `cap` bytes); anything that is not JSON is a bad request. */
-export async function readJson(body: NodeJS.ReadableStream, cap: number): Promise<unknown> {
-	const parsed = parseJson((await readCapped(body, cap)).toString('utf8'));
+export async function readJson(body: NodeJS.ReadableStream, cap: number, share?: BudgetShare): Promise<unknown> {
+	const parsed = parseJson((await readCapped(body, cap, share)).toString('utf8'));
 	if (parsed instanceof HttpRefusal) throw parsed;
 	return parsed;
 }

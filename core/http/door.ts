@@ -8,13 +8,15 @@ import type { DnsResolver } from '../dns';
 import { InvalidInputError } from '../errors';
 import type { InboxConfig } from '../inbox';
 import { createIntakeDoor, type DoorStore } from '../intake/door';
-import { intakeLogEntry } from '../intake/intake-log';
+import { intakeLogEntry, refusalVerdict } from '../intake/intake-log';
 import type { DecidedMessage } from '../intake/types';
+import { SMTP_REPLIES } from '../replies';
+import { DEFAULT_BUDGET_MESSAGES, InFlightBudget } from '../smtp/budget';
 import type { ReplayStore } from '../store/roles';
 import type { SpoolEntry } from '../store/types';
-import { decisionAnswer, noticeAnswer, refusalAnswer, tryAgainAnswer, type HttpAnswer, type HttpFormat } from './answers';
-import { HttpRefusal } from './body';
-import { readRequest, type Posted } from './formats';
+import { decisionAnswer, noticeAnswer, refusalAnswer, refusalReply, tryAgainAnswer, type HttpAnswer, type HttpFormat } from './answers';
+import { BudgetSpentError, ClientGone, HttpRefusal } from './body';
+import { readRequest, requestCap, type Posted } from './formats';
 import { receivedHop } from './received-hop';
 import { fetchAwsCertificate, type SnsMessage } from './sns';
 
@@ -57,18 +59,30 @@ export interface HttpDoorOptions {
 	fetchCertificate?: (url: string) => Promise<string>;
 	/** When the leader's sweep may re-drive an entry this door spooled (its webhook run should record it first). */
 	redriveAfterMs?: number;
+	/** The bytes of posts held in memory at once; by default one budget for every door of the process. */
+	budget?: InFlightBudget;
 	now?: () => Date;
 	onTrouble?(error: Error): void;
 }
 
 export const DEFAULT_MAX_SKEW_SECONDS = 300;
 export const DEFAULT_REDRIVE_AFTER_MS = 10 * 60_000;
+export const REPLAYED = 'This signed request was already taken or is being taken (a retry or a replay): nothing kept';
+
+/** An in-flight budget of HTTP doors, of `bytes`; a door notes it spent to its own onTrouble. */
+export const httpBudget = (bytes: () => number) => new InFlightBudget(bytes, () => undefined, { whose: "The HTTP doors'", told: 'answered 503' });
+
+/** The largest request cap of the doors made in this process: the shared budget holds ten such posts. */
+let largestCap = 0;
+const processBudget = httpBudget(() => DEFAULT_BUDGET_MESSAGES * largestCap);
 
 /** What each format needs to tell its sender from anybody: a missing secret is a setting to fix, said at once. */
 function checkSettings(settings: HttpDoorSettings): void {
 	const need = (ok: unknown, what: string) => {
 		if (!ok) throw new InvalidInputError(`The HTTP door (${settings.format}) needs ${what}`);
 	};
+	const skew = settings.maxSkewSeconds;
+	need(skew === undefined || (Number.isFinite(skew) && skew > 0), 'a freshness window (Max Skew) of a positive number of seconds');
 	switch (settings.format) {
 		case 'raw':
 			return need(settings.token || settings.hmacSecret, 'a token or an HMAC secret');
@@ -90,16 +104,32 @@ export function createHttpDoor(options: HttpDoorOptions): (request: HttpRequestI
 	const intake = createIntakeDoor({ door: 'http', store, inbox, inboxId, resolver: options.resolver });
 	const now = options.now ?? (() => new Date());
 	const redriveAfterMs = options.redriveAfterMs ?? DEFAULT_REDRIVE_AFTER_MS;
+	largestCap = Math.max(largestCap, requestCap(settings.format, inbox));
+	const budget = options.budget ?? processBudget;
 	const context = { settings, inbox, maxSkewSeconds: settings.maxSkewSeconds ?? DEFAULT_MAX_SKEW_SECONDS, fetchCertificate: options.fetchCertificate ?? fetchAwsCertificate };
 	const trouble = (error: unknown) => options.onTrouble?.(error instanceof Error ? error : new Error(String(error)));
+
+	const unread = { envelope: { clientIp: null, helo: null, mailFrom: null, rcpt: [] }, messageId: null, from: null, subject: null };
 
 	/** An SNS subscription is logged with the URL that confirms it; the admin opens it (we never do). */
 	const logNotice = async (message: SnsMessage, note: string) => {
 		if (message.SubscribeURL === undefined) return;
-		const logged = { envelope: { clientIp: null, helo: null, mailFrom: null, rcpt: [] }, messageId: message.MessageId, from: null, subject: note };
+		const logged = { ...unread, messageId: message.MessageId, subject: note };
 		await store.logIntake(
 			intakeLogEntry(inboxId, 'forwarding-confirmation', logged, { verification: { provider: 'Amazon SNS', code: null, confirmUrl: message.SubscribeURL, requestedBy: message.TopicArn } }),
 		);
+	};
+
+	/**
+	 * A provider's post that cannot be taken is logged once it is known to be the provider's: SNS never posts a 4xx
+	 * again, the others give up in hours, none tells the sender. (A relay on raw is told and bounces or retries.)
+	 */
+	const logRefusal = async (refusal: HttpRefusal, replay: Posted['replay'], at: Date) => {
+		if (settings.format === 'raw' || refusal.kind === 'unauthorized' || refusal instanceof ClientGone) return;
+		// Once per signed request: a signature held for its freshness window cannot fill the log.
+		if (replay && !(await store.claimReplayToken(inboxId, replay.token, replay.expiresAt.toISOString(), at.toISOString()))) return;
+		const verdict = refusalVerdict(refusalReply(refusal, inbox), refusal.message, refusal.kind === 'too-large' ? 'too-large' : 'not-an-email');
+		await store.logIntake(intakeLogEntry(inboxId, 'rejected', unread, { verdict }));
 	};
 
 	/** The posted message through the intake door; its replay token released when the answer is "try again". */
@@ -117,17 +147,22 @@ export function createHttpDoor(options: HttpDoorOptions): (request: HttpRequestI
 	return async (request) => {
 		const at = now();
 		let claimed: string | null = null;
+		let authenticated = null as { replay: Posted['replay'] } | null;
+		// Every byte read is held until the answer: posts held open (unsigned ones too) cannot fill the memory.
+		const share = budget.share();
 		try {
 			if (request.method.toUpperCase() !== 'POST') throw new HttpRefusal('bad-request', `The door takes POST, not ${request.method.slice(0, 20)}`);
-			const reading = await readRequest(request, { ...context, now: at });
+			const reading = await readRequest(request, { ...context, now: at, share, authenticated: (replay) => (authenticated = { replay }) });
 			if (reading.kind === 'notice') {
 				await logNotice(reading.message, reading.note);
 				return { answer: noticeAnswer(reading.note) };
 			}
 			const { replay } = reading.posted;
 			if (replay) {
+				// Taken, or still being decided: a provider's retry while the first post is checked (SNS gives up waiting
+				// after 15 s) must not get a 4xx it never retries, in case that first post ends in a 503.
 				if (!(await store.claimReplayToken(inboxId, replay.token, replay.expiresAt.toISOString(), at.toISOString()))) {
-					return { answer: refusalAnswer(new HttpRefusal('unauthorized', 'This signed request was already taken (a replay)'), inbox) };
+					return { answer: tryAgainAnswer(SMTP_REPLIES.temporaryFailure, [REPLAYED]) };
 				}
 				claimed = replay.token;
 			}
@@ -135,11 +170,21 @@ export function createHttpDoor(options: HttpDoorOptions): (request: HttpRequestI
 			if (result.answer.status === 503 && claimed) await store.releaseReplayToken(inboxId, claimed);
 			return result;
 		} catch (error) {
-			if (error instanceof HttpRefusal) return { answer: refusalAnswer(error, inbox) };
+			if (error instanceof HttpRefusal) {
+				if (authenticated) await logRefusal(error, authenticated.replay, at).catch(trouble);
+				return { answer: refusalAnswer(error, inbox) };
+			}
+			if (error instanceof BudgetSpentError) {
+				budget.deferred((note) => trouble(new Error(note)));
+				// The rest of the body is left unread: the connection is not kept for another request.
+				return { answer: tryAgainAnswer(SMTP_REPLIES.insufficientStorage, [error.message], { connection: 'close' }) };
+			}
 			trouble(error);
 			// The provider's retry of this same signed request must pass.
 			if (claimed) await store.releaseReplayToken(inboxId, claimed).catch(trouble);
 			return { answer: tryAgainAnswer() };
+		} finally {
+			share.release();
 		}
 	};
 }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { isEmailAddress } from '../address';
 import type { InboxConfig } from '../inbox';
 import type { Envelope } from '../intake/types';
+import type { BudgetShare } from '../smtp/budget';
 import { checkCredential, checkMailgunSignature, presentedCredential, rawSignatureCheck } from './authenticate';
 import { checkDeclaredLength, header, HttpRefusal, parseJson, readCapped, readForm, readJson, type Headers } from './body';
 import type { HttpDoorSettings, HttpFormat, HttpRequestIn } from './door';
@@ -31,6 +32,10 @@ export interface ReadContext {
 	now: Date;
 	maxSkewSeconds: number;
 	fetchCertificate: FetchCertificate;
+	/** This request's hold on the in-flight budget: every byte read is held in it until the answer. */
+	share?: BudgetShare;
+	/** Told once the request is known to come from the sender set up, with its one-time token (a refusal then is logged). */
+	authenticated?: (replay: Posted['replay']) => void;
 }
 
 const MAX_RECIPIENTS = 100;
@@ -111,6 +116,7 @@ async function readRaw(request: HttpRequestIn, context: ReadContext, cap: number
 	const tokenPresented = Boolean(token) && presentedCredential(headers) !== null;
 	const signed = hmacSecret && !tokenPresented ? rawSignatureCheck(headers, hmacSecret, context.now, context.maxSkewSeconds) : null;
 	if (!signed) checkCredential(headers, token);
+	if (!signed) context.authenticated?.(null);
 	if (mediaType(headers) !== 'message/rfc822') throw new HttpRefusal('bad-request', 'A raw post is Content-Type: message/rfc822');
 	const envelope: Envelope = {
 		clientIp: clientIp(header(headers, 'x-client-ip'), 'X-Client-IP'),
@@ -118,8 +124,10 @@ async function readRaw(request: HttpRequestIn, context: ReadContext, cap: number
 		mailFrom: sender(header(headers, 'x-envelope-from')),
 		rcpt: recipients((header(headers, 'x-envelope-to') ?? '').split(',')),
 	};
-	const raw = checkMessageSize(await readCapped(request.body, cap, signed?.update), context.inbox);
-	return { kind: 'message', posted: { raw, envelope, replay: signed ? signed.verify() : null } };
+	const body = await readCapped(request.body, cap, context.share, signed?.update);
+	const replay = signed ? signed.verify() : null;
+	if (signed) context.authenticated?.(replay);
+	return { kind: 'message', posted: { raw: checkMessageSize(body, context.inbox), envelope, replay } };
 }
 
 const text = (fields: Map<string, Buffer>, name: string): string => fields.get(name)?.toString('utf8') ?? '';
@@ -127,8 +135,9 @@ const text = (fields: Map<string, Buffer>, name: string): string => fields.get(n
 /** mailgun: a route's forward() to a URL ending in "mime": body-mime, sender, recipient, signed with timestamp + token. */
 async function readMailgun(request: HttpRequestIn, context: ReadContext, cap: number): Promise<Reading> {
 	checkTokenIfSet(request.headers, context.settings.token);
-	const fields = await readForm(request.body, request.headers, cap);
+	const fields = await readForm(request.body, request.headers, cap, context.share);
 	const replay = checkMailgunSignature({ timestamp: text(fields, 'timestamp'), token: text(fields, 'token'), signature: text(fields, 'signature') }, context.settings.mailgunSigningKey ?? '', context.now, context.maxSkewSeconds);
+	context.authenticated?.(replay);
 	const raw = fields.get('body-mime');
 	if (!raw) throw new HttpRefusal('bad-request', 'No body-mime field: forward the route to a URL ending in "mime"');
 	const envelope = { clientIp: null, helo: null, mailFrom: sender(text(fields, 'sender')), rcpt: recipients(text(fields, 'recipient').split(',')) };
@@ -140,7 +149,8 @@ const sendgridEnvelope = z.object({ to: z.array(z.string()).max(MAX_RECIPIENTS),
 /** sendgrid: Inbound Parse with "POST the raw, full MIME message": email, envelope (JSON), sender_ip. */
 async function readSendgrid(request: HttpRequestIn, context: ReadContext, cap: number): Promise<Reading> {
 	checkCredential(request.headers, context.settings.token);
-	const fields = await readForm(request.body, request.headers, cap);
+	context.authenticated?.(null);
+	const fields = await readForm(request.body, request.headers, cap, context.share);
 	const raw = fields.get('email');
 	if (!raw) throw new HttpRefusal('bad-request', 'No email field: check "POST the raw, full MIME message" in the Inbound Parse settings');
 	const parsed = sendgridEnvelope.safeParse(parseJson(text(fields, 'envelope')));
@@ -158,7 +168,8 @@ const postmarkPayload = z.object({
 /** postmark: the inbound JSON with RawEmail ("Include raw email content in JSON payload"), OriginalRecipient. */
 async function readPostmark(request: HttpRequestIn, context: ReadContext, cap: number): Promise<Reading> {
 	checkCredential(request.headers, context.settings.token);
-	const parsed = postmarkPayload.safeParse(await readJson(request.body, cap));
+	context.authenticated?.(null);
+	const parsed = postmarkPayload.safeParse(await readJson(request.body, cap, context.share));
 	if (!parsed.success) throw new HttpRefusal('bad-request', `Not Postmark's inbound JSON: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
 	const { RawEmail, OriginalRecipient, Headers: fields } = parsed.data;
 	if (RawEmail === undefined) throw new HttpRefusal('bad-request', 'No RawEmail: enable "Include raw email content in JSON payload" on the inbound stream');
@@ -178,12 +189,13 @@ const sesNotification = z.object({
 /** ses: an SNS notification whose Message is SES's receipt notification with the message in `content`. */
 async function readSes(request: HttpRequestIn, context: ReadContext, cap: number): Promise<Reading> {
 	checkTokenIfSet(request.headers, context.settings.token);
-	const { message, replay } = await verifySnsMessage(await readJson(request.body, cap), {
+	const { message, replay } = await verifySnsMessage(await readJson(request.body, cap, context.share), {
 		topicArns: context.settings.snsTopicArns ?? [],
 		now: context.now,
 		maxSkewSeconds: context.maxSkewSeconds,
 		fetchCertificate: context.fetchCertificate,
 	});
+	context.authenticated?.(replay);
 	if (message.Type !== 'Notification') {
 		const note = message.Type === 'SubscriptionConfirmation' ? 'confirm it by opening its SubscribeURL' : 'the subscription was removed; its SubscribeURL subscribes again';
 		return { kind: 'notice', message, note: `Amazon SNS ${message.Type}: ${note}` };

@@ -50,13 +50,26 @@ function bracketedIp(comment: string): string | null {
 	return isIP(inside) ? inside : null;
 }
 
-/** The topmost hop from another host (a local pickup, "by" alone, is passed over); nulls when none is readable. */
+/** A HELO as a host name or an address literal: nothing that could open a comment or a literal of its own. */
+const PLAIN_HELO = /^(?:\[[^\s[\]]+\]|[^\s()[\]<>"\\;,]+)$/;
+
+const count = (text: string, char: string) => text.split(char).length - 1;
+
+/**
+ * The topmost hop from another host; nulls when none is readable. Fields the provider starts with anything but
+ * "from" (a local pickup: "by" alone, a comment) are passed over, never the provider's own receipt: the sender's
+ * HELO is written inside it, so its IP is believed only when the HELO is plain and the only other "[" in the field
+ * is the provider's "(name [IP])" (a HELO such as `x([192.0.2.1])` or `x (x [192.0.2.1]) by y` leaves no IP).
+ */
 export function receivedHop(raw: Buffer): ReceivedHop {
 	for (const field of topReceivedFields(raw)) {
+		if (!/^received:\s*from\s/i.test(field)) continue;
 		const parsed = parseReceived(field) as { from?: { value?: string; comment?: string } } | false;
-		if (!parsed || !parsed.from) continue;
-		const helo = parsed.from.value?.trim() || null;
-		return { clientIp: bracketedIp(parsed.from.comment ?? ''), helo: helo && helo.length <= 255 ? helo : null };
+		const helo = (parsed && parsed.from?.value?.trim()) || '';
+		if (!parsed || !parsed.from || helo.length > 255 || !PLAIN_HELO.test(helo)) return { clientIp: null, helo: null };
+		const brackets = helo.startsWith('[') ? 2 : 1;
+		const clientIp = count(field, '[') === brackets ? bracketedIp(parsed.from.comment ?? '') : null;
+		return { clientIp, helo };
 	}
 	return { clientIp: null, helo: null };
 }

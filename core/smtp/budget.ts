@@ -26,6 +26,8 @@ export class InFlightBudget {
 		private readonly limit: () => number,
 		/** Where a spent budget is noted (the inboxes' log and status), at most once per interval. */
 		private readonly note: (message: string) => void,
+		/** Whose budget it is and what a message past it is told, for the note. */
+		private readonly words = { whose: "The SMTP listener's", told: 'deferred with 4.3.1' },
 	) {}
 
 	/** Bytes still free. */
@@ -49,16 +51,16 @@ export class InFlightBudget {
 		};
 	}
 
-	/** A message (or a declared SIZE) was deferred for want of room: noted now, or counted into the next note. */
-	deferred(): void {
+	/** A message (or a declared SIZE) was deferred for want of room: noted now (to `note`, the budget's own when none), or counted into the next note. */
+	deferred(note = this.note): void {
 		this.deferredSinceNote++;
 		const now = Date.now();
 		if (now - this.notedAt < BUDGET_NOTE_INTERVAL_MS) return;
 		const count = this.deferredSinceNote;
 		this.notedAt = now;
 		this.deferredSinceNote = 0;
-		this.note(
-			`The SMTP listener's in-flight budget of ${this.limit()} bytes is spent: ${count} message${count === 1 ? '' : 's'} deferred with 4.3.1 (the senders retry later) since the last note; a larger budget needs as much more memory`,
+		note(
+			`${this.words.whose} in-flight budget of ${this.limit()} bytes is spent: ${count} message${count === 1 ? '' : 's'} ${this.words.told} (the senders retry later) since the last note; a larger budget needs as much more memory`,
 		);
 	}
 }

@@ -3,7 +3,7 @@ import http from 'node:http';
 
 import { zoneResolver, type DnsResolver } from '../../../core/dns';
 import { rawSignature } from '../../../core/http/authenticate';
-import { createHttpDoor, type HttpDoorOptions, type HttpDoorSettings } from '../../../core/http/door';
+import { createHttpDoor, httpBudget, REPLAYED, type HttpDoorOptions, type HttpDoorSettings } from '../../../core/http/door';
 import { parseInboxConfig, type InboxConfigInput } from '../../../core/inbox';
 import type { Store } from '../../../core/store/roles';
 import { compose, prependHeaders, sign, testWorld } from '../../fixtures/mail';
@@ -98,26 +98,30 @@ describeEachStore('the HTTP door', (getStore) => {
 			expect((await post(url, raw, { ...headers, ...basic(TOKEN) })).status).toBe(200);
 		});
 
-		it('takes an HMAC-signed post once; a replay, a bad signature or a stale timestamp is 401 with nothing kept', async () => {
+		it('takes an HMAC-signed post once; a bad signature or a stale timestamp is 401, a replay 503, nothing kept', async () => {
 			const { url, address, kept } = await door({ format: 'raw', token: null, hmacSecret: HMAC_SECRET });
 			const raw = await signedEightBit(address, 'utf-8');
-			const signed = (timestamp: number, body = raw) => ({
-				'content-type': 'message/rfc822',
-				'x-envelope-to': address,
-				'x-hosted-inbox-timestamp': String(timestamp),
-				'x-hosted-inbox-signature': rawSignature(HMAC_SECRET, String(timestamp), body),
-			});
+			const signed = (timestamp: number, body = raw) => {
+				const envelope = { 'x-envelope-to': address };
+				return { 'content-type': 'message/rfc822', ...envelope, 'x-hosted-inbox-timestamp': String(timestamp), 'x-hosted-inbox-signature': rawSignature(HMAC_SECRET, String(timestamp), envelope, body) };
+			};
 			const now = Math.floor(Date.now() / 1000);
 			const tampered = Buffer.concat([raw, Buffer.from('P.S. added\r\n')]);
 			expect((await post(url, tampered, signed(now))).status).toBe(401);
 			expect((await post(url, raw, signed(now - 301))).json).toMatchObject({ status: 'unauthorized', reasons: [expect.stringMatching(/more than 300 s from now/)] });
 			expect((await post(url, raw, { ...signed(now), 'x-hosted-inbox-signature': 'zz' })).status).toBe(401);
+			// The envelope is signed with the body: a signed post seen once cannot be sent first with another envelope,
+			// a client IP that passes SPF for a forged From, or other recipients.
+			for (const envelope of <Array<Record<string, string>>>[{ 'x-client-ip': '198.51.100.7' }, { 'x-client-helo': 'mail.customer.test' }, { 'x-envelope-from': 'carol@customer.test' }, { 'x-envelope-to': `${address}, other@inbox.example.test` }]) {
+				const answer = await post(url, raw, { ...signed(now), ...envelope });
+				expect({ envelope, status: answer.status }).toEqual({ envelope, status: 401 });
+			}
 			expect(await kept()).toEqual({ spool: [], log: [] });
 			const headers = signed(now);
 			expect((await post(url, raw, headers)).status).toBe(200);
 			const replay = await post(url, raw, headers);
-			expect(replay.status).toBe(401);
-			expect(replay.json.reasons).toEqual(['This signed request was already taken (a replay)']);
+			expect(replay.status).toBe(503);
+			expect(replay.json).toMatchObject({ status: 'try-again', reasons: [REPLAYED] });
 			expect((await kept()).spool).toHaveLength(1);
 		});
 
@@ -229,7 +233,7 @@ describeEachStore('the HTTP door', (getStore) => {
 			expect((await kept()).spool[0].raw.equals(raw)).toBe(true);
 		});
 
-		it('refuses a bad signature, a stale timestamp and a replayed token with 401, keeping nothing', async () => {
+		it('refuses a bad signature and a stale timestamp with 401, a replayed token with 503, keeping nothing', async () => {
 			const { url, address, kept } = await door({ format: 'mailgun', token: null, mailgunSigningKey: SIGNING_KEY });
 			const raw = await signedEightBit(address, 'utf-8');
 			const envelope = { sender: 'ann@company.test', recipient: address };
@@ -240,8 +244,24 @@ describeEachStore('the HTTP door', (getStore) => {
 			const good = multipart(mailgunFields(raw, envelope, SIGNING_KEY));
 			expect((await post(url, good.body, good.headers)).status).toBe(200);
 			const again = multipart(mailgunFields(raw, envelope, SIGNING_KEY, new Date(), good.body.toString('latin1').match(/name="token"\r\n\r\n([0-9a-f]+)/)![1]));
-			expect((await post(url, again.body, again.headers)).json).toMatchObject({ status: 'unauthorized', reasons: ['This signed request was already taken (a replay)'] });
+			expect((await post(url, again.body, again.headers)).json).toMatchObject({ status: 'try-again', reasons: [REPLAYED] });
 			expect((await kept()).spool).toHaveLength(1);
+		});
+
+		it("believes no client IP the sender wrote into the provider's hop through its HELO, nor a hop below it", async () => {
+			const { url, address, kept } = await door({ format: 'mailgun', token: null, mailgunSigningKey: SIGNING_KEY });
+			// customer.test's SPF allows 198.51.100.0/24: a forged From passes DMARC if the checks believe such an IP. The
+			// provider writes the sender's HELO as given into its hop (on top); the sender writes any hop below it.
+			const allowed = '198.51.100.7';
+			const forgedHop = (heloAsWritten: string) => `Received: from ${heloAsWritten} (unknown [${HOP.ip}]) by mxa.provider.test with ESMTP id 17a2; ${new Date().toUTCString()}`;
+			const helos = [`x([${allowed}])`, `x (x [${allowed}])`, `x (x [${allowed}]) by y`, `"x [${allowed}]"`, `x;y`];
+			for (const helo of helos) {
+				const raw = prependHeaders(await compose({ from: 'carol@customer.test', to: address, subject: 'forged', text: 'x' }), forgedHop(helo), `Received: from mail.customer.test (mail.customer.test [${allowed}]) by mx.customer.test`);
+				const form = multipart(mailgunFields(raw, { sender: 'carol@customer.test', recipient: address }, SIGNING_KEY));
+				const answer = await post(url, form.body, form.headers);
+				expect({ helo, status: answer.status }).toEqual({ helo, status: 406 });
+			}
+			expect((await kept()).spool).toEqual([]);
 		});
 
 		it('refuses spoofed mail with 406 (Mailgun stops retrying), logged', async () => {
@@ -331,7 +351,8 @@ describeEachStore('the HTTP door', (getStore) => {
 			const bad = await post(url, JSON.stringify(withoutRaw), headers);
 			expect(bad.status).toBe(400);
 			expect(bad.json.reasons).toEqual([expect.stringMatching(/Include raw email content in JSON payload/)]);
-			expect((await kept()).log.map((entry) => entry.kind)).toEqual(['rejected']);
+			// Postmark's post, authenticated: logged (Postmark gives up on it after its retries).
+			expect((await kept()).log.map((entry) => entry.kind)).toEqual(['rejected', 'rejected']);
 		});
 	});
 
@@ -378,15 +399,60 @@ describeEachStore('the HTTP door', (getStore) => {
 			expect(await kept()).toEqual({ spool: [], log: [] });
 		});
 
-		it('refuses a bad signature, an old message and a replayed one with 401', async () => {
+		it('refuses a bad signature and an old message with 401, a replayed one with 503', async () => {
 			const { address, kept, notify, url } = await sesDoor();
 			const raw = await signedEightBit(address, 'utf-8');
 			const { body } = await notify(raw);
 			const tampered = { ...body, Message: body.Message.replace('"BASE64"', '"UTF8" ') };
 			expect((await post(url, JSON.stringify(tampered), { 'content-type': 'text/plain' })).status).toBe(401);
-			expect((await post(url, JSON.stringify(body), { 'content-type': 'text/plain' })).json.reasons).toEqual(['This signed request was already taken (a replay)']);
+			expect((await post(url, JSON.stringify(body), { 'content-type': 'text/plain' })).json.reasons).toEqual([REPLAYED]);
 			expect((await notify(raw, { at: new Date(Date.now() - 2 * 3600_000) })).answer.status).toBe(401);
 			expect((await kept()).spool).toHaveLength(1);
+		});
+
+		it("answers SNS's retry of a message still being decided 503, not a 4xx SNS never retries: its later retry is taken", async () => {
+			// SNS gives up waiting after about 15 s and posts the same message again, while the first post is still checked.
+			let release: () => void = () => undefined;
+			const checked = new Promise<void>((resolve) => (release = resolve));
+			let dnsDown = true;
+			const zoned = zoneResolver(zone);
+			const resolver: DnsResolver = async (name, rrtype) => (await checked, dnsDown ? await Promise.reject(Object.assign(new Error('DNS is down'), { code: 'ESERVFAIL' })) : await zoned(name, rrtype));
+			const sns = snsSigner();
+			const { url, address, kept } = await door({ format: 'ses', token: null, snsTopicArns: [TOPIC_ARN] }, { fetchCertificate: sns.fetchCertificate, resolver, inbox: { onDnsError: 'defer' } });
+			const body = JSON.stringify(sns.message({ Type: 'Notification', Message: sesNotification(await signedEightBit(address, 'utf-8'), { source: 'ann@company.test', recipients: [address] }) }));
+			const first = post(url, body, { 'content-type': 'text/plain' });
+			await new Promise((resolve) => setTimeout(resolve, 300));
+			const retry = await post(url, body, { 'content-type': 'text/plain' });
+			expect({ status: retry.status, json: retry.json.status }).toEqual({ status: 503, json: 'try-again' });
+			release();
+			expect((await first).status).toBe(503);
+			expect((await kept()).spool).toEqual([]);
+			dnsDown = false;
+			expect((await post(url, body, { 'content-type': 'text/plain' })).status).toBe(200);
+			expect((await kept()).spool).toHaveLength(1);
+		});
+
+		it('logs an authenticated post it cannot take (SNS never posts a 4xx again): a message over the limit, a notification without one', async () => {
+			const sns = snsSigner();
+			const { url, address, kept } = await door({ format: 'ses', token: null, snsTopicArns: [TOPIC_ARN] }, { fetchCertificate: sns.fetchCertificate, inbox: { maxMessageBytes: 2000 } });
+			const big = await compose({ from: 'ann@company.test', to: address, subject: 'big', text: 'x'.repeat(5000) });
+			const tooLarge = await post(url, JSON.stringify(sns.message({ Type: 'Notification', Message: sesNotification(big, { source: 'ann@company.test', recipients: [address] }) })), { 'content-type': 'text/plain' });
+			expect(tooLarge.status).toBe(413);
+			const s3Only = JSON.stringify({ ...JSON.parse(sesNotification(big, { source: 'ann@company.test', recipients: [address] })), content: undefined });
+			const noMessage = JSON.stringify(sns.message({ Type: 'Notification', Message: s3Only }));
+			// Posted again (a captured one, within its hour): logged once.
+			for (let time = 0; time < 3; time++) expect((await post(url, noMessage, { 'content-type': 'text/plain' })).status).toBe(400);
+			const { spool, log } = await kept();
+			expect(spool).toEqual([]);
+			expect(log).toEqual(
+				expect.arrayContaining([
+					expect.objectContaining({ kind: 'rejected', details: { verdict: expect.objectContaining({ smtpCode: 552, reasons: [expect.stringMatching(/^The message is \d+ bytes, over the limit of 2000/)] }) } }),
+					expect.objectContaining({ kind: 'rejected', details: { verdict: expect.objectContaining({ smtpCode: 554, reasons: [expect.stringMatching(/carries no message/)] }) } }),
+				]),
+			);
+			// An unauthenticated post is not logged: anyone could fill the log.
+			expect((await post(url, JSON.stringify({ ...sns.message({ Type: 'Notification', Message: s3Only }), Signature: 'AAAA' }), { 'content-type': 'text/plain' })).status).toBe(401);
+			expect((await kept()).log).toHaveLength(2);
 		});
 
 		it('answers a final refusal 200 "refused" (SNS retries anything else), logged', async () => {
@@ -413,6 +479,27 @@ describeEachStore('the HTTP door', (getStore) => {
 	});
 
 	describe('hostile posts get a clear answer in bounded work', () => {
+		it('unsigned posts held open cannot fill memory: past the in-flight budget a post is answered 503 unread, and taken once there is room', async () => {
+			// Mailgun's signature is in the body: anyone can make the door buffer up to its cap before it is checked.
+			const budget = httpBudget(() => 251 * 1024);
+			const { url, address, kept, troubles } = await door({ format: 'mailgun', token: null, mailgunSigningKey: SIGNING_KEY }, { inbox: { maxMessageBytes: 200 * 1024 }, budget });
+			const open = http.request(url, { method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=held' } });
+			const openAnswer = new Promise<number>((resolve) => open.on('response', (response) => (response.resume(), resolve(response.statusCode ?? 0)))).catch(() => 0);
+			open.on('error', () => undefined);
+			open.write(Buffer.alloc(250 * 1024, 'a'));
+			await new Promise((resolve) => setTimeout(resolve, 300));
+			const form = multipart(mailgunFields(await signedEightBit(address, 'utf-8'), { sender: 'ann@company.test', recipient: address }, SIGNING_KEY));
+			const spent = await post(url, form.body, form.headers);
+			expect(spent.status).toBe(503);
+			expect(spent.json).toMatchObject({ status: 'try-again', reply: expect.stringMatching(/^451 4\.3\.1/) });
+			expect(troubles.map((error) => error.message)).toEqual([expect.stringMatching(/^The HTTP doors' in-flight budget of 257024 bytes is spent: 1 message answered 503/)]);
+			open.end();
+			expect(await openAnswer).toBe(400);
+			const retried = multipart(mailgunFields(await signedEightBit(address, 'utf-8'), { sender: 'ann@company.test', recipient: address }, SIGNING_KEY));
+			expect((await post(url, retried.body, retried.headers)).status).toBe(200);
+			expect((await kept()).spool).toHaveLength(1);
+		});
+
 		it('a 5 MB header line in a form part: 400', async () => {
 			const { url, kept } = await door({ format: 'sendgrid', token: TOKEN });
 			const boundary = 'xYzZYhostile';
@@ -420,7 +507,7 @@ describeEachStore('the HTTP door', (getStore) => {
 			const answer = await post(url, body, { ...basic(TOKEN), 'content-type': `multipart/form-data; boundary=${boundary}` });
 			expect(answer.status).toBe(400);
 			expect(answer.json.status).toBe('bad-request');
-			expect(await kept()).toEqual({ spool: [], log: [] });
+			expect(await kept()).toMatchObject({ spool: [], log: [{ kind: 'rejected', details: { verdict: { reasons: [expect.stringMatching(/Malformed part header/)] } } }] });
 		});
 
 		it('a 5 MB Received line in the message: the hop is read from a bounded start (no client IP made up), the checks refuse it', async () => {
@@ -454,7 +541,7 @@ describeEachStore('the HTTP door', (getStore) => {
 				expect(answer.status).toBe(400);
 				expect(answer.json.status).toBe('bad-request');
 			}
-			expect(await kept()).toEqual({ spool: [], log: [] });
+			expect(await kept()).toMatchObject({ spool: [], log: [{ kind: 'rejected' }, { kind: 'rejected' }, { kind: 'rejected' }] });
 		});
 	});
 
@@ -463,6 +550,10 @@ describeEachStore('the HTTP door', (getStore) => {
 		const inbox = parseInboxConfig({ address: 'settings@inbox.example.test' });
 		for (const settings of [{ format: 'raw', token: null }, { format: 'mailgun', token: TOKEN }, { format: 'sendgrid', token: null }, { format: 'ses', token: TOKEN, snsTopicArns: [] }] as HttpDoorSettings[]) {
 			expect(() => createHttpDoor({ store, inbox, inboxId: 'x', settings })).toThrow(/The HTTP door \(\w+\) needs/);
+		}
+		// A freshness window that is no number would take any timestamp as fresh.
+		for (const maxSkewSeconds of [Number.NaN, Infinity, -1, 0]) {
+			expect(() => createHttpDoor({ store, inbox, inboxId: 'x', settings: { format: 'raw', token: null, hmacSecret: HMAC_SECRET, maxSkewSeconds } })).toThrow(/freshness window/);
 		}
 	});
 });

@@ -26,6 +26,10 @@ describe("the provider's Received hop", () => {
 		expect(receivedHop(message('Received: from helo.only.test by mx.provider.test', 'Subject: x'))).toEqual({ clientIp: null, helo: 'helo.only.test' });
 		expect(receivedHop(message('Received: from x (x [999.1.1.1]) by mx', 'Subject: x'))).toEqual({ clientIp: null, helo: 'x' });
 		expect(receivedHop(message('Subject: no hops'))).toEqual({ clientIp: null, helo: null });
+		// An address literal as HELO is the sender's; the provider's comment still names the client.
+		expect(receivedHop(message('Received: from [192.0.2.9] (unknown [203.0.113.5]) by mx', 'Subject: x'))).toEqual({ clientIp: '203.0.113.5', helo: '[192.0.2.9]' });
+		// A HELO the parser cannot read leaves the hop unread: the field below it is the sender's.
+		expect(receivedHop(message('Received: from "x [192.0.2.9]" (unknown [203.0.113.5]) by mx', 'Received: from a (a [192.0.2.9]) by b', 'Subject: x'))).toEqual({ clientIp: null, helo: null });
 		// A Received field in the body is no hop.
 		expect(receivedHop(Buffer.from('Subject: x\r\n\r\nReceived: from a (a [192.0.2.1]) by b\r\n'))).toEqual({ clientIp: null, helo: null });
 	});
