@@ -4,13 +4,17 @@
  * executions and the store CLI. A DKIM-signed message whose DMARC policy is reject proves n8n left the body unread:
  * one byte changed on the way and the signature, then the message, would fail.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 
 import { compose, prependHeaders, sign, testWorld } from '../fixtures/mail';
+import { CLI, REGISTER_TS, tokenFile } from '../support/deliver';
 import { basic, mailgunFields, multipart, postmarkPayload, sendgridFields } from '../support/http-posts';
+import { nodeForPipeUser, Postfix } from '../support/postfix';
 import { N8N_CURRENT, N8n, storeCli, storeList, type Execution } from '../support/real-n8n';
 import { createDatabase, httpDoorCredential, notifySmtpCredential, postgresCredential, startMailSink, templateCopy, type StoreChoice } from '../support/real-n8n-setup';
 import { e2eVersions, storeFor, tarball } from './support';
@@ -236,6 +240,31 @@ function httpScenario(version: string, mode: 'regular' | 'queue', storeKind: 'em
 		const tickets = await storeList<Ticket>(n8n.install, store, 'tickets');
 		expect(tickets.filter((t) => t.name === subject)).toHaveLength(1);
 	});
+
+	it('refuses a Mailgun post with a bad signature, a stale timestamp, or a token already taken: nothing kept, no second run', async () => {
+		const id = n8n.workflowIds[1 + PROVIDERS.indexOf('mailgun')];
+		const address = providerAddress('mailgun');
+		const target = `${n8n.webhookUrls[0]}/webhook/${providerPath('mailgun')}`;
+		const before = (await n8n.executions(id)).length;
+		const raw = await sign(await compose({ from: 'Jane Customer <jane@customer.test>', to: address, subject: 'Signed once', messageId: '<mailgun-replay@customer.test>', text: 'Once.' }), world.customer);
+		const envelope = { sender: 'jane@customer.test', recipient: address };
+		const posted = async (fields: Array<[string, Buffer | string]>) => {
+			const { body, headers } = multipart(fields);
+			return await post(target, body, { ...headers, ...basic(TOKEN) });
+		};
+		expect(await posted(mailgunFields(raw, envelope, 'key-not-the-signing-key'))).toMatchObject({ status: 401, json: { status: 'unauthorized' } });
+		expect(await posted(mailgunFields(raw, envelope, MAILGUN_KEY, new Date(Date.now() - 60 * 60_000)))).toMatchObject({ status: 401, json: { status: 'unauthorized' } });
+		const signed = multipart(mailgunFields(raw, envelope, MAILGUN_KEY));
+		expect(await post(target, signed.body, { ...signed.headers, ...basic(TOKEN) })).toMatchObject({ status: 200, json: { status: 'accepted' } });
+		// The same signed post again (captured, or sent twice): its token is taken, so it is not kept again.
+		const replay = await post(target, signed.body, { ...signed.headers, ...basic(TOKEN) });
+		expect(replay.status).not.toBe(200);
+		expect(replay.json.status).not.toBe('accepted');
+		const runs = await n8n.waitForExecutions(id, before + 1, 120_000);
+		await new Promise((resolve) => setTimeout(resolve, 3000));
+		expect(await n8n.executions(id)).toHaveLength(runs.length);
+		expect((await storeList<Ticket>(n8n.install, store, 'tickets')).filter((t) => t.name === 'Signed once')).toHaveLength(1);
+	});
 	return () => ({ n8n, store });
 }
 
@@ -250,7 +279,7 @@ describe(`n8n ${N8N_CURRENT}, queue mode, two webhook processes and a worker: th
 	it('ran every execution on the worker, none on main: Resolve Original Sender there marked the entries done', async () => {
 		const ids = (await Promise.all(n8n().workflowIds.map((id) => n8n().executions(id)))).flat().map((e) => e.id);
 		const onWorker = new Set([...n8n().output('worker').matchAll(/Worker finished execution (\d+)/g)].map((m) => m[1]));
-		expect(ids.length).toBe(4);
+		expect(ids.length).toBe(5);
 		expect(ids.filter((id) => !onWorker.has(id))).toEqual([]);
 	});
 
@@ -294,4 +323,49 @@ describe(`n8n ${N8N_CURRENT}, queue mode, two webhook processes and a worker: th
 		// Delivered means recorded: Resolve Original Sender on the worker marked every entry done; none left for the leader.
 		expect(await storeList(n8n().install, storeUrl, 'spool')).toEqual([]);
 	}, 1_200_000);
+
+	it('takes mail a real Postfix pipes through hosted-inbox deliver; while the store is down Postfix defers it (503 -> 4.x.x), and delivers it once the store is back', async () => {
+		const storeUrl = scenario().store;
+		const database = new URL(storeUrl).pathname.slice(1);
+		const psql = (sql: string) => promisify(execFile)('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-qc', sql]);
+		const postfix = await Postfix.start({
+			domain: HOSTED_ADDRESS.split('@')[1],
+			argv: [
+				nodeForPipeUser(), '-r', REGISTER_TS, CLI, 'deliver', '--url', `${n8n().webhookUrls[1]}/webhook/${WEBHOOK_ID}`, '--token-file', tokenFile(TOKEN),
+				'--sender', '${sender}', '--recipient', '${recipient}', '--client-ip', '${client_address}', '--helo', '${client_helo}', '--timeout', '60',
+			],
+		});
+		try {
+			const subject = 'Sent through Postfix while the store was down';
+			const message = Buffer.from(
+				`From: Pia Postfix <pia@postfix.test>\r\nTo: ${HOSTED_ADDRESS}\r\nSubject: ${subject}\r\nMessage-ID: <store-down@postfix.test>\r\nDate: Thu, 03 Dec 2026 08:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello from behind an MTA.\r\n`,
+			);
+			// The store is down: no new connection to its database, the open ones ended.
+			await psql(`ALTER DATABASE ${database} ALLOW_CONNECTIONS false`);
+			await psql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${database}' AND pid <> pg_backend_pid()`);
+			let queueId: string;
+			try {
+				queueId = await postfix.swaks({ from: 'pia@postfix.test', to: HOSTED_ADDRESS, helo: 'mx.postfix.test', message });
+				await until(`Postfix deferring the message (its log:\n${postfix.log()})`, async () => new RegExp(`${queueId}: to=<${HOSTED_ADDRESS}>, relay=hostedinbox, .*dsn=4\\.\\d\\.\\d, status=deferred`).test(postfix.log()));
+				expect(await postfix.queue()).toContain(queueId);
+			} finally {
+				await psql(`ALTER DATABASE ${database} ALLOW_CONNECTIONS true`);
+			}
+			await postfix.flush();
+			await until(`Postfix delivering the message (its log:\n${postfix.log()})`, async () => new RegExp(`${queueId}: to=<${HOSTED_ADDRESS}>, relay=hostedinbox, .*status=sent`).test(postfix.log()));
+			await until('its ticket', async () => (await storeList<Ticket>(n8n().install, storeUrl, 'tickets')).some((t) => t.name === subject));
+			const contacts = await storeList<Contact>(n8n().install, storeUrl, 'contacts');
+			expect(contacts.filter((c) => c.email === 'pia@postfix.test')).toHaveLength(1);
+		} finally {
+			await postfix.stop();
+		}
+	}, 600_000);
 });
+
+/** Until `check` holds (bounded): what a real n8n and a real Postfix do happens in their own time. */
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 180_000): Promise<void> {
+	for (const deadline = Date.now() + timeoutMs; !(await check()); ) {
+		if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+		await new Promise((resolve) => setTimeout(resolve, 500));
+	}
+}
