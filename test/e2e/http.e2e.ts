@@ -13,7 +13,8 @@ import { promisify } from 'node:util';
 
 import { compose, prependHeaders, sign, testWorld } from '../fixtures/mail';
 import { CLI, REGISTER_TS, tokenFile } from '../support/deliver';
-import { basic, mailgunFields, multipart, postmarkPayload, sendgridFields } from '../support/http-posts';
+import { basic, mailgunFields, multipart, postmarkPayload, sendgridFields, sesNotification } from '../support/http-posts';
+import { CERT_URL, snsSigner, TOPIC_ARN } from '../support/sns';
 import { nodeForPipeUser, Postfix } from '../support/postfix';
 import { N8N_CURRENT, N8n, storeCli, storeList, type Execution } from '../support/real-n8n';
 import { createDatabase, httpDoorCredential, notifySmtpCredential, postgresCredential, startMailSink, templateCopy, type StoreChoice } from '../support/real-n8n-setup';
@@ -24,10 +25,12 @@ const HOSTED_ADDRESS = 'support@inbox.example.test';
 const TOKEN = randomUUID() + randomUUID();
 const MAILGUN_KEY = `key-${randomUUID()}`;
 /** The providers posting here, each with a copy of the template set to its format, path and address. */
-const PROVIDERS = ['mailgun', 'sendgrid', 'postmark'] as const;
+const PROVIDERS = ['mailgun', 'sendgrid', 'postmark', 'ses'] as const;
 type Provider = (typeof PROVIDERS)[number];
 const providerAddress = (provider: Provider) => `support-${provider}@inbox.example.test`;
 const providerPath = (provider: Provider) => `hosted-inbox/${provider}${provider === 'mailgun' ? '/mime' : ''}`;
+/** SNS's signing key and certificate for the SES posts: n8n reads the certificate from HOSTED_INBOX_SNS_CERTIFICATES. */
+const SNS = snsSigner();
 /** The webhook id the template ships with: with an empty path its URL is /webhook/<id>. */
 const WEBHOOK_ID = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'workflows', TEMPLATE), 'utf8')).nodes.find((n: { webhookId?: string }) => n.webhookId).webhookId as string;
 
@@ -99,6 +102,8 @@ function httpScenario(version: string, mode: 'regular' | 'queue', storeKind: 'em
 		sink = await startMailSink();
 		const zone = path.join(scratch, 'zone.json');
 		fs.writeFileSync(zone, JSON.stringify(world.zone));
+		const certificates = path.join(scratch, 'sns-certificates.json');
+		fs.writeFileSync(certificates, JSON.stringify({ [CERT_URL]: SNS.certificate }));
 		const credentials = [notifySmtpCredential(sink.port), httpDoorCredential({ token: TOKEN, mailgunSigningSecret: MAILGUN_KEY })];
 		let storeChoice: StoreChoice | undefined;
 		if (storeKind === 'postgres') {
@@ -120,11 +125,14 @@ function httpScenario(version: string, mode: 'regular' | 'queue', storeKind: 'em
 					templateCopy(TEMPLATE, {
 						store: storeChoice,
 						workflowName: `HTTP door (${provider})`,
-						trigger: { parameters: { httpFormat: provider, httpPath: providerPath(provider), httpAddress: providerAddress(provider) }, webhookId: randomUUID() },
+						trigger: {
+							parameters: { httpFormat: provider, httpPath: providerPath(provider), httpAddress: providerAddress(provider), ...(provider === 'ses' ? { snsTopicArns: TOPIC_ARN } : {}) },
+							webhookId: randomUUID(),
+						},
 					}),
 				),
 			],
-			env: { HOSTED_INBOX_DNS_ZONE: zone },
+			env: { HOSTED_INBOX_DNS_ZONE: zone, HOSTED_INBOX_SNS_CERTIFICATES: certificates },
 			beforeStart: async (instance) => {
 				if (storeKind === 'embedded') store = instance.embeddedStorePath;
 				await storeCli(instance.install, store, ['seed', path.join(__dirname, 'fixtures', 'seed.json')]);
@@ -223,7 +231,13 @@ function httpScenario(version: string, mode: 'regular' | 'queue', storeKind: 'em
 					(({ body, headers }) => ({ body, headers: { ...headers, ...basic(TOKEN) } }))(multipart(mailgunFields(raw, { sender: envelope.from, recipient: address }, MAILGUN_KEY)))
 				: provider === 'sendgrid'
 					? (({ body, headers }) => ({ body, headers: { ...headers, ...basic(TOKEN) } }))(multipart(sendgridFields(raw, { from: envelope.from, to: [address] }, '198.51.100.9')))
-					: { body: JSON.stringify(postmarkPayload(raw.toString('utf8'), envelope)), headers: { 'content-type': 'application/json', ...basic(TOKEN) } };
+					: provider === 'postmark'
+						? { body: JSON.stringify(postmarkPayload(raw.toString('utf8'), envelope)), headers: { 'content-type': 'application/json', ...basic(TOKEN) } }
+						: // SNS posts its JSON as text/plain; the SES action's content in Base64.
+							{
+								body: JSON.stringify(SNS.message({ Type: 'Notification', Message: sesNotification(raw, { source: envelope.from, recipients: [address] }) })),
+								headers: { 'content-type': 'text/plain; charset=UTF-8', ...basic(TOKEN) },
+							};
 		const target = `${n8n.webhookUrls[PROVIDERS.indexOf(provider) % n8n.webhookUrls.length]}/webhook/${providerPath(provider)}`;
 		let answer = await post(target, request.body, request.headers);
 		// 2.41 registers the webhook shortly after the activation answers (docs/e2e.md).
@@ -279,7 +293,7 @@ describe(`n8n ${N8N_CURRENT}, queue mode, two webhook processes and a worker: th
 	it('ran every execution on the worker, none on main: Resolve Original Sender there marked the entries done', async () => {
 		const ids = (await Promise.all(n8n().workflowIds.map((id) => n8n().executions(id)))).flat().map((e) => e.id);
 		const onWorker = new Set([...n8n().output('worker').matchAll(/Worker finished execution (\d+)/g)].map((m) => m[1]));
-		expect(ids.length).toBe(5);
+		expect(ids.length).toBe(6);
 		expect(ids.filter((id) => !onWorker.has(id))).toEqual([]);
 	});
 
