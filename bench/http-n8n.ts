@@ -91,7 +91,7 @@ async function main(): Promise<void> {
 		tarball: packPackage(),
 		credentials: [httpDoorCredential({ token: TOKEN })],
 		workflows: order.map((side) => triggerWorkflowFile(dir, side.path, side.name, side.trigger)),
-		env: { HOSTED_INBOX_DNS_ZONE: zone, EXECUTIONS_DATA_SAVE_ON_SUCCESS: 'none' },
+		env: { HOSTED_INBOX_DNS_ZONE: zone },
 	});
 	const results: Array<{ side: Side; answered: number; finished: number }> = [];
 	try {
