@@ -67,8 +67,10 @@ export const intakeItemSchema = z.object({
 	/** Quarantined, then released by someone: it came out of Message with its verdict as it was. */
 	released: z.object({ by: z.string(), at: z.string() }).optional(),
 	/**
-	 * The spool entry it was emitted from (SMTP, HTTP, released mail; IMAP mail is not spooled): Resolve Original
-	 * Sender marks it done when it records the message. Items from before it was added have none.
+	 * The spool entry of a message the HTTP door answered 2xx, emitted by its webhook run, which nobody else watches:
+	 * Resolve Original Sender marks it done when it records the message. Mail whose run the trigger watches (SMTP,
+	 * re-driven, released) has none: its entry is done only once its whole execution succeeded, so a crash after
+	 * Resolve still runs the rest of the workflow again.
 	 */
 	spool: z.object({ id: z.string().max(100) }).nullable().optional(),
 });

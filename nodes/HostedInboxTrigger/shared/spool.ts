@@ -41,7 +41,6 @@ export function createSpoolDelivery(
 			via: options.via,
 			receivedAt: message.receivedAt,
 			released: entry?.released,
-			spoolId: entry?.id,
 		});
 	const delivery = new SpoolDelivery({
 		store,
