@@ -547,11 +547,19 @@ export class N8n {
 		return await this.execution(finished[finished.length - 1].id);
 	}
 
+	/** Every execution (of a workflow), newest first: the public API's pages of 250 followed to the end. */
 	async executions(workflowId?: string): Promise<Execution[]> {
-		const query = new URLSearchParams({ limit: '250' });
-		if (workflowId) query.set('workflowId', workflowId);
-		const page = await this.api<{ data: Execution[] }>('GET', `/executions?${query}`);
-		return page.data;
+		const all: Execution[] = [];
+		let cursor: string | null | undefined;
+		do {
+			const query = new URLSearchParams({ limit: '250' });
+			if (workflowId) query.set('workflowId', workflowId);
+			if (cursor) query.set('cursor', cursor);
+			const page = await this.api<{ data: Execution[]; nextCursor?: string | null }>('GET', `/executions?${query}`);
+			all.push(...page.data);
+			cursor = page.nextCursor;
+		} while (cursor);
+		return all;
 	}
 
 	async execution(id: string): Promise<Execution> {
