@@ -150,16 +150,16 @@ describeWithDovecot('MailboxPoller against Dovecot', () => {
 		const fresh = [1, 2, 3, 4, 5, 6].map((n) => testMessage(n, { tag: 'bytes', size: 100 * 1024 }));
 		fresh.push(testMessage(7, { tag: 'bytes', size: 300 * 1024 }));
 		for (const m of fresh) dovecot.deliver(m.raw, box);
+		await eventually(async () => (await observer.flagsByMessageId(box)).size === 7, 10_000, 'all seven in the mailbox before the first look');
 		const run = poller(box, { batchSize: 50, batchBytes: 250 * 1024, maxInFlight: 1, initialSync: { mode: 'unread' } });
 		await run.poller.start();
 		await eventually(() => run.processed.length >= 7, 20_000, '7 messages', () => `${run.processed.length}`);
 		expect(ids(run.processed)).toEqual(fresh.map((m) => m.messageId).sort());
-		for (const sizes of run.batches) {
-			const total = sizes.reduce((a, b) => a + b, 0);
-			expect(sizes.length === 1 || total <= 250 * 1024).toBe(true);
-		}
-		// Two of 100 KB fit the bound together; the count alone (50) would have taken all seven at once.
-		expect(run.batches.map((sizes) => sizes.length)).toEqual([2, 2, 2, 1]);
+		for (const sizes of run.batches) expect(sizes.length === 1 || sizes.reduce((a, b) => a + b, 0) <= 250 * 1024).toBe(true);
+		// Two of 100 KB fit the bound together, three do not; the count alone (50) would have taken all seven at once.
+		// (The server numbers them in whatever order its deliveries finish: where the large one falls varies.)
+		expect(Math.max(...run.batches.map((sizes) => sizes.length))).toBe(2);
+		expect(run.batches.filter((sizes) => sizes.some((size) => size > 250 * 1024))).toEqual([[expect.any(Number)]]);
 	});
 
 	it('keeps its place across a restart that finds an empty mailbox first', async () => {
