@@ -7,7 +7,7 @@ import { parseInboxConfig, type InboxConfigInput } from '../../core/inbox';
 import { openStore } from '../../core/store/open';
 import { compose, testWorld } from '../fixtures/mail';
 import { runCli } from '../support/cli';
-import { deliver, readBody, startDeliver, startServer, tokenFile, type Posted } from '../support/deliver';
+import { answer, deliver, door, startDeliver, startServer, tokenFile } from '../support/deliver';
 import { serve } from '../support/http-posts';
 import { freePort } from '../support/ports';
 import { describeEachStore } from '../support/stores';
@@ -23,23 +23,6 @@ const message = Buffer.concat([
 	Buffer.from(Array.from({ length: 256 }, (_, i) => i)),
 	Buffer.from('\r\n.\r\n..\r\nend\r\n'),
 ]);
-
-/** A door that answers as the contract says: a JSON body with the SMTP reply, and the HTTP status of its kind. */
-function answer(response: http.ServerResponse, status: number, reply: string, extra: Record<string, string> = {}) {
-	response.writeHead(status, { 'Content-Type': 'application/json', ...extra });
-	response.end(JSON.stringify({ status: status < 300 ? 'accepted' : status === 503 ? 'try-again' : 'refused', reply }));
-}
-
-/** A server recording each post, answering each with `respond` once the body is read. */
-async function door(respond: (response: http.ServerResponse, posted: Posted) => void) {
-	const posts: Posted[] = [];
-	const server = await startServer(async (request, response) => {
-		const posted = { method: request.method!, url: request.url!, headers: request.headers, rawHeaders: request.rawHeaders, body: await readBody(request) };
-		posts.push(posted);
-		respond(response, posted);
-	});
-	return { ...server, posts };
-}
 
 const envelopeArgs = (url: string, more: string[] = []) => ['--url', url, '--token-file', token, '--sender', 'ann@sender.test', '--recipient', 'support@inbox.example.test', ...more];
 

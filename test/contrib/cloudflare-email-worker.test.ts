@@ -1,10 +1,9 @@
-import type http from 'node:http';
 import { ReadableStream, type ReadableStreamDefaultController } from 'node:stream/web';
 
 import { zoneResolver } from '../../core/dns';
 import { createHttpDoor } from '../../core/http/door';
 import { parseInboxConfig } from '../../core/inbox';
-import { readBody, startServer, type Posted } from '../support/deliver';
+import { answer, door, readBody, startServer, type Posted } from '../support/deliver';
 import { serve } from '../support/http-posts';
 import { freePort } from '../support/ports';
 import { describeEachStore } from '../support/stores';
@@ -41,21 +40,6 @@ function emailMessage(to = 'support@inbox.example.test', from = 'ann@sender.test
 			feed.close();
 		},
 	};
-}
-
-function answer(response: http.ServerResponse, status: number, reply: string) {
-	response.writeHead(status, { 'Content-Type': 'application/json' });
-	response.end(JSON.stringify({ status: status < 300 ? 'accepted' : 'refused', reply }));
-}
-
-async function door(respond: (response: http.ServerResponse, posted: Posted) => void) {
-	const posts: Posted[] = [];
-	const server = await startServer(async (request, response) => {
-		const posted = { method: request.method!, url: request.url!, headers: request.headers, rawHeaders: request.rawHeaders, body: await readBody(request) };
-		posts.push(posted);
-		respond(response, posted);
-	});
-	return { ...server, posts };
 }
 
 describe('contrib/cloudflare-email-worker.js: Email Routing to the HTTP door', () => {

@@ -80,3 +80,20 @@ export async function readBody(request: http.IncomingMessage): Promise<Buffer> {
 	for await (const chunk of request) chunks.push(chunk as Buffer);
 	return Buffer.concat(chunks);
 }
+
+/** A door that answers as the HTTP door does: a JSON body with the SMTP reply, and the HTTP status of its kind. */
+export function answer(response: http.ServerResponse, status: number, reply: string, extra: Record<string, string> = {}): void {
+	response.writeHead(status, { 'Content-Type': 'application/json', ...extra });
+	response.end(JSON.stringify({ status: status < 300 ? 'accepted' : status === 503 ? 'try-again' : 'refused', reply }));
+}
+
+/** A server recording each post, answering each with `respond` once the body is read. */
+export async function door(respond: (response: http.ServerResponse, posted: Posted) => void): Promise<Awaited<ReturnType<typeof startServer>> & { posts: Posted[] }> {
+	const posts: Posted[] = [];
+	const server = await startServer(async (request, response) => {
+		const posted = { method: request.method!, url: request.url!, headers: request.headers, rawHeaders: request.rawHeaders, body: await readBody(request) };
+		posts.push(posted);
+		respond(response, posted);
+	});
+	return { ...server, posts };
+}
