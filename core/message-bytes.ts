@@ -1,0 +1,64 @@
+/**
+ * A message's bytes wherever they are kept (memory, a file being received, the spool): its size and a fresh stream
+ * of it on each read. The checks, the spool and the emission read a message through this, so a 30 MB message is
+ * never held whole in memory once it arrived by a way that does not hand it over in one piece.
+ */
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+
+export interface MessageBytes {
+	readonly size: number;
+	/** The bytes from `start` (default 0) to the end, read again on each call. */
+	open(start?: number): Readable;
+}
+
+/** How much a stream of a buffer hands on at once: a slice, never a copy. */
+const SLICE_BYTES = 64 * 1024;
+
+/** Bytes already in memory (an IMAP fetch, a test, the CLI). */
+export function bytesOf(buffer: Buffer): MessageBytes {
+	return {
+		size: buffer.length,
+		open(start = 0) {
+			return Readable.from(slices(buffer.subarray(start)), { objectMode: false });
+		},
+	};
+}
+
+function* slices(buffer: Buffer): Generator<Buffer> {
+	for (let at = 0; at < buffer.length; at += SLICE_BYTES) yield buffer.subarray(at, at + SLICE_BYTES);
+}
+
+/** Bytes in a file of known size (a message being received, written as it arrived). */
+export function fileBytes(path: string, size: number): MessageBytes {
+	return {
+		size,
+		open(start = 0) {
+			return start >= size ? Readable.from([]) : createReadStream(path, { start, highWaterMark: SLICE_BYTES });
+		},
+	};
+}
+
+/** The first `max` bytes (fewer when the message is shorter): the header section and what precedes it. */
+export async function readHead(bytes: MessageBytes, max: number): Promise<Buffer> {
+	const chunks: Buffer[] = [];
+	let length = 0;
+	const stream = bytes.open();
+	try {
+		for await (const chunk of stream as AsyncIterable<Buffer>) {
+			chunks.push(chunk);
+			length += chunk.length;
+			if (length >= max) break;
+		}
+	} finally {
+		stream.destroy();
+	}
+	return Buffer.concat(chunks, length).subarray(0, max);
+}
+
+/** The whole message in memory: only for callers that need it whole (a forwarding test's send, a mailbox append). */
+export async function readAll(bytes: MessageBytes): Promise<Buffer> {
+	const chunks: Buffer[] = [];
+	for await (const chunk of bytes.open() as AsyncIterable<Buffer>) chunks.push(chunk);
+	return Buffer.concat(chunks);
+}
