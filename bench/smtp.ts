@@ -10,9 +10,10 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { authenticate } from 'mailauth';
 import { simpleParser } from 'mailparser';
 import { createTransport } from 'nodemailer';
@@ -21,8 +22,11 @@ import { SMTPServer } from 'smtp-server';
 import { zoneResolver } from '../core/dns';
 import { parseInboxConfig } from '../core/inbox';
 import { buildIntakeEmission } from '../core/workflow-delivery/emission';
-import { SpoolDelivery } from '../core/workflow-delivery/spool-delivery';
+import { SpoolDelivery, spooledBytes } from '../core/workflow-delivery/spool-delivery';
 import { runOfSpooled } from '../core/intake/door';
+import { readAttachments } from '../core/intake/pipeline';
+import type { DecidedMessage } from '../core/intake/types';
+import type { SpoolEntry } from '../core/store/types';
 import { createSmtpDoor } from '../core/smtp/door';
 import { attachHostedInbox, clientAddress, DEFAULT_LISTENER_SETTINGS } from '../core/smtp/listener';
 import { embeddedEngineAvailable, openStore, parseStoreArg, type StoreOptions } from '../core/store/open';
@@ -65,20 +69,28 @@ async function runFloor(port: number): Promise<void> {
 	await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
 }
 
-/** Child: the hosted inbox: pipeline, intake log, spool before the 250, emission and completion. */
+/** Child: the hosted inbox: pipeline, intake log, spool before the 250, emission (attachments stored as files) and completion. */
 async function runOurs(port: number): Promise<void> {
 	const store = await openStore(storeOptions());
 	const inbox = parseInboxConfig({ address: ADDRESS });
 	const { id: inboxId } = await store.registerInbox({ address: ADDRESS });
+	const binaryData = mkdtempSync(join(tmpdir(), 'hi-bench-binary-'));
+	const emission = (run: DecidedMessage, entry: SpoolEntry) =>
+		buildIntakeEmission(run.result, run.content, { inboxAddress: ADDRESS, via: 'smtp', receivedAt: run.receivedAt, message: spooledBytes(store, entry) });
 	const delivery = new SpoolDelivery({
 		store,
 		inboxId,
-		prepare: async (entry) => {
-			const run = await runOfSpooled(entry, inbox, resolver);
-			return buildIntakeEmission(run.result, run.content, { inboxAddress: ADDRESS, via: 'smtp', receivedAt: run.receivedAt });
+		prepare: async (entry) => emission(await runOfSpooled(entry, spooledBytes(store, entry), inbox, resolver), entry),
+		// What the trigger does with an emission before its workflow runs: each attachment read from the spool into a
+		// file, as n8n's filesystem binary-data mode stores it. The workflow's own cost is not the listener's.
+		deliver: async ({ message }) => {
+			if (!message) return;
+			await readAttachments(message, async (attachment, index) => {
+				const file = join(binaryData, `attachment-${index}`);
+				await pipeline(attachment.content, createWriteStream(file));
+				rmSync(file);
+			});
 		},
-		// The workflow's own cost is not the listener's: the execution succeeds at once.
-		deliver: async () => undefined,
 		onGiveUp: () => undefined,
 		onError: (error) => process.stderr.write(`${error.message}\n`),
 	});
@@ -87,8 +99,7 @@ async function runOurs(port: number): Promise<void> {
 		inbox,
 		inboxId,
 		resolver,
-		onSpooled: (entry, run) =>
-			delivery.submit(entry, Promise.resolve(run).then((r) => buildIntakeEmission(r.result, r.content, { inboxAddress: ADDRESS, via: 'smtp', receivedAt: r.receivedAt }))),
+		onSpooled: (entry, run) => delivery.submit(entry, emission(run, entry)),
 	});
 	await attachHostedInbox(
 		{ ...DEFAULT_LISTENER_SETTINGS, host: '127.0.0.1', port, maxConnections: 50 },

@@ -15,6 +15,11 @@ export interface MessageBytes {
 /** How much a stream of a buffer hands on at once: a slice, never a copy. */
 const SLICE_BYTES = 64 * 1024;
 
+/** The bytes a caller has, in memory or where they are kept. */
+export function asBytes(input: Buffer | MessageBytes): MessageBytes {
+	return Buffer.isBuffer(input) ? bytesOf(input) : input;
+}
+
 /** Bytes already in memory (an IMAP fetch, a test, the CLI). */
 export function bytesOf(buffer: Buffer): MessageBytes {
 	return {
@@ -27,6 +32,11 @@ export function bytesOf(buffer: Buffer): MessageBytes {
 
 function* slices(buffer: Buffer): Generator<Buffer> {
 	for (let at = 0; at < buffer.length; at += SLICE_BYTES) yield buffer.subarray(at, at + SLICE_BYTES);
+}
+
+/** The bytes from `offset` on (a message after the junk before its header section). */
+export function bytesFrom(bytes: MessageBytes, offset: number): MessageBytes {
+	return offset === 0 ? bytes : { size: bytes.size - offset, open: (start = 0) => bytes.open(offset + start) };
 }
 
 /** Bytes in a file of known size (a message being received, written as it arrived). */
@@ -54,6 +64,15 @@ export async function readHead(bytes: MessageBytes, max: number): Promise<Buffer
 		stream.destroy();
 	}
 	return Buffer.concat(chunks, length).subarray(0, max);
+}
+
+/** Bytes whose place is known only when they are read (the spool's chunks): located again for each stream. */
+export function lazyBytes(size: number, locate: () => Promise<MessageBytes>): MessageBytes {
+	return { size, open: (start = 0) => Readable.from(located(locate, start), { objectMode: false }) };
+}
+
+async function* located(locate: () => Promise<MessageBytes>, start: number): AsyncGenerator<Buffer> {
+	yield* (await locate()).open(start) as AsyncIterable<Buffer>;
 }
 
 /** The whole message in memory: only for callers that need it whole (a forwarding test's send, a mailbox append). */

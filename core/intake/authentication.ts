@@ -5,10 +5,12 @@ import { getAlignment, parseDkimHeaders, parseHeaders } from 'mailauth/lib/tools
 import type { ParsedMail } from 'mailparser';
 import { BlockList, isIP } from 'node:net';
 import { hostname } from 'node:os';
+import { Readable } from 'node:stream';
 
 import { domainOf } from '../address';
 import type { DnsResolver } from '../dns';
 import type { InboxConfig, IntakeDoor } from '../inbox';
+import type { MessageBytes } from '../message-bytes';
 import { authorOf } from './headers';
 import type { AuthSummary, Envelope } from './types';
 
@@ -61,7 +63,10 @@ export interface ArcRecord {
 }
 
 export interface AuthInput {
-	raw: Buffer;
+	/** The message from its first header field on, read as a stream. */
+	message: MessageBytes;
+	/** Its first bytes: the header section at least, as far as one may go. */
+	head: Buffer;
 	/** Bytes of the top-level header section, blank line included. */
 	headerBytes: number;
 	parsed: ParsedMail | null;
@@ -211,12 +216,12 @@ interface SignatureField {
  * The message as DKIM verifies it: at most MAX_DKIM_SIGNATURES signatures, those aligned with the From domain
  * first, then from the top; the others are left out of the copy mailauth reads, so they cost nothing.
  */
-function limitDkimSignatures(input: AuthInput): { raw: Buffer; ignored: SignatureField[] } {
+function limitDkimSignatures(input: AuthInput): { message: Readable; ignored: SignatureField[] } {
 	const { parsed } = input;
 	const count = parsed?.headerLines.filter((h) => h.key === 'dkim-signature').length ?? 0;
-	if (!parsed || count <= MAX_DKIM_SIGNATURES) return { raw: input.raw, ignored: [] };
+	if (!parsed || count <= MAX_DKIM_SIGNATURES) return { message: input.message.open(), ignored: [] };
 	const fromDomain = domainOf(authorOf(parsed).author?.address);
-	const fields = parseHeaders(input.raw.subarray(0, input.headerBytes)).parsed;
+	const fields = parseHeaders(input.head.subarray(0, input.headerBytes)).parsed;
 	const signatures = fields
 		.filter((field) => field.key === 'dkim-signature')
 		.map((field): SignatureField => {
@@ -228,7 +233,12 @@ function limitDkimSignatures(input: AuthInput): { raw: Buffer; ignored: Signatur
 	const left = new Set(ignored.map((s) => s.line));
 	const crlf = Buffer.from('\r\n');
 	const kept = fields.filter((field) => !left.has(field.line)).flatMap((field) => [field.line, crlf]);
-	return { raw: Buffer.concat([...kept, crlf, input.raw.subarray(input.headerBytes)]), ignored };
+	return { message: Readable.from(joined(Buffer.concat([...kept, crlf]), input.message.open(input.headerBytes)), { objectMode: false }), ignored };
+}
+
+async function* joined(header: Buffer, body: Readable): AsyncGenerator<Buffer> {
+	yield header;
+	yield* body as AsyncIterable<Buffer>;
 }
 
 /** SPF, DKIM, ARC and DMARC, composed from mailauth's own steps the way its authenticate() does. */
@@ -236,7 +246,7 @@ export async function checkAuthentication(input: AuthInput): Promise<{ summary: 
 	const { envelope, resolver, inbox } = input;
 	const limited = limitDkimSignatures(input);
 	// authenticate() does not pass a current time to DKIM, dkimVerify does (curTime): needed for --now.
-	const dkim = await dkimVerify(limited.raw, {
+	const dkim = await dkimVerify(limited.message, {
 		resolver,
 		sender: envelope.mailFrom || undefined,
 		curTime: input.now ?? undefined,

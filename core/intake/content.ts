@@ -11,6 +11,7 @@ export function messageContent(parsed: ParsedMail | null): MessageContent | null
 		attachments: parsed.attachments.map((attachment) => ({
 			filename: attachment.filename === undefined ? null : foldControlCharacters(attachment.filename),
 			contentType: foldControlCharacters(attachment.contentType),
+			size: attachment.size,
 			content: attachment.content,
 		})),
 	};

@@ -7,6 +7,7 @@
 import type { DnsResolver } from '../dns';
 import { settleForwardingTest } from '../forwarding/complete';
 import type { InboxConfig, IntakeDoor } from '../inbox';
+import { asBytes, type MessageBytes } from '../message-bytes';
 import type { SpoolEntry } from '../store/types';
 import type { ForwardingCheckStore, IntakeLogStore, SpoolStore } from '../store/roles';
 import { SMTP_REPLIES } from '../replies';
@@ -16,7 +17,8 @@ import type { DecidedMessage, Envelope, VerdictAction } from './types';
 
 /** A message at the door. */
 export interface Arrival {
-	raw: Buffer;
+	/** Its bytes, in memory (a mailbox fetch, an HTTP body) or where they were written as they arrived (SMTP). */
+	raw: Buffer | MessageBytes;
 	envelope: Envelope;
 	/** When it was received, what the checks run as of (DKIM expiry included); now when absent. */
 	receivedAt?: Date;
@@ -68,7 +70,8 @@ export function createIntakeDoor(options: DoorOptions): (arrival: Arrival) => Pr
 	const via = options.door === 'cli' ? options.as : options.door;
 	return async (arrival) => {
 		const receivedAt = arrival.receivedAt ?? new Date();
-		const outcome: IntakeOutcome | NotAnEmailError = await runChecks(arrival.raw, { inbox, via, envelope: arrival.envelope, resolver, now: receivedAt }).catch(
+		const bytes = asBytes(arrival.raw);
+		const outcome: IntakeOutcome | NotAnEmailError = await runChecks(bytes, { inbox, via, envelope: arrival.envelope, resolver, now: receivedAt }).catch(
 			async (error: unknown) => (error instanceof NotAnEmailError ? error : await Promise.reject(error)),
 		);
 		if (outcome instanceof NotAnEmailError) {
@@ -89,7 +92,7 @@ export function createIntakeDoor(options: DoorOptions): (arrival: Arrival) => Pr
 		const quarantined = verdict.action === 'quarantine';
 		const spoolsIt = DOORS[options.door].spools.includes(verdict.action) && !(quarantined && options.holdQuarantined === false);
 		const spooled = spoolsIt
-			? await store.spoolPut({ inboxId, raw: arrival.raw, envelope: arrival.envelope, receivedAt: message.receivedAt, dueAt: arrival.dueAt, decision: decisionOf(message.result), quarantined })
+			? await store.spoolPut({ inboxId, message: bytes, envelope: arrival.envelope, receivedAt: message.receivedAt, dueAt: arrival.dueAt, decision: decisionOf(message.result), quarantined })
 			: null;
 		const logKind = logKindOf(message.result);
 		if (logKind) await store.logIntake(decisionLogEntry(inboxId, logKind, message.result, spooled?.id ?? null));
@@ -101,9 +104,9 @@ export function createIntakeDoor(options: DoorOptions): (arrival: Arrival) => Pr
  * A spooled message emitted again (a failed execution, a restart, a release from quarantine): with the decision
  * it was answered with. Entries spooled before decisions were kept go through the checks again, as of arrival.
  */
-export async function runOfSpooled(entry: SpoolEntry, inbox: InboxConfig, resolver?: DnsResolver): Promise<DecidedMessage> {
+export async function runOfSpooled(entry: SpoolEntry, bytes: MessageBytes, inbox: InboxConfig, resolver?: DnsResolver): Promise<DecidedMessage> {
 	const { result, content } = entry.decision
-		? await rereadDecided(entry.raw, entry.decision)
-		: await runChecks(entry.raw, { inbox, envelope: entry.envelope, resolver, now: new Date(entry.receivedAt) });
+		? await rereadDecided(bytes, entry.decision)
+		: await runChecks(bytes, { inbox, envelope: entry.envelope, resolver, now: new Date(entry.receivedAt) });
 	return { result, content, receivedAt: entry.receivedAt };
 }

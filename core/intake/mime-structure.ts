@@ -1,5 +1,5 @@
 import { Splitter } from '@zone-eu/mailsplit';
-import type { Transform } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import type { MimeNode } from '@zone-eu/mailsplit/lib/types';
 
 /** Deeper than this is not mail a person wrote; the verdict names it. */
@@ -37,7 +37,7 @@ function describe(node: MimeNode, index: number): string {
  * One streaming pass with mailparser's own splitter to learn what mailparser does not report:
  * how deep the MIME tree goes and whether parts lie about their transfer encoding.
  */
-export async function inspectMimeStructure(raw: Buffer, maxHeadSize: number): Promise<MimeStructure> {
+export async function inspectMimeStructure(message: Readable, maxHeadSize: number): Promise<MimeStructure> {
 	const depth = new Map<MimeNode, number>();
 	const index = new Map<MimeNode, number>();
 	const flagged = new Set<MimeNode>();
@@ -68,7 +68,8 @@ export async function inspectMimeStructure(raw: Buffer, maxHeadSize: number): Pr
 			result.error = error.message;
 			resolve();
 		});
-		splitter.end(raw);
+		message.once('error', (error: Error) => stream.destroy(error));
+		message.pipe(stream);
 	});
 	return result;
 }

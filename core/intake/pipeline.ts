@@ -3,6 +3,7 @@ import type { ParsedMail } from 'mailparser';
 import { systemResolver, type DnsResolver } from '../dns';
 import type { Flag } from '../flags';
 import type { InboxConfig, IntakeDoor } from '../inbox';
+import { asBytes, bytesFrom, readHead, type MessageBytes } from '../message-bytes';
 import { SMTP_REPLIES } from '../replies';
 import { CHECK_ROOM } from './check-room';
 import { messageContent } from './content';
@@ -11,8 +12,8 @@ import { decision, note, type IntakeStage, type IntakeState } from './state';
 import { authenticateStage } from './stages/authenticate';
 import { classifyStage } from './stages/classify';
 import { originalSenderStage } from './stages/original-sender';
-import { parseMessage, parseStage } from './stages/parse';
-import { sizeStage } from './stages/size';
+import { parseMessage, parseStage, type AttachmentReader } from './stages/parse';
+import { MAX_HEADER_BYTES, sizeStage } from './stages/size';
 import { threadKeysStage } from './stages/thread-keys';
 import type { Envelope, IntakeDecision, IntakeResult, MessageContent, MessageFacts, Verdict } from './types';
 
@@ -70,10 +71,13 @@ export interface MessageStart {
 	skipped: string[];
 }
 
+/** What of a message is read into memory before the checks: where it starts and its header section, as far as one may go. */
+const FIRST_BYTES = HEAD_BYTES + MAX_HEADER_BYTES + 4;
+
 /**
- * Finds the header section: a byte-order mark, blank or indented lines (a continuation with nothing to continue)
- * and an mbox "From " line before it are skipped; anything else first is not an email. One linear pass over the
- * first 64 KB.
+ * Finds the header section in the message's first bytes: a byte-order mark, blank or indented lines (a
+ * continuation with nothing to continue) and an mbox "From " line before it are skipped; anything else first is
+ * not an email. One linear pass over the first 64 KB.
  */
 export function locateMessage(raw: Buffer): MessageStart {
 	if (!raw.length || !raw.toString('latin1', 0, Math.min(raw.length, 4096)).trim()) {
@@ -225,23 +229,30 @@ function storedValues(flag: (flag: Flag, reason: string) => void, values: Omit<I
 	};
 }
 
-/** One raw message through every stage: the same code path for the SMTP listener, the IMAP poller and the CLI. */
-export async function runChecks(raw: Buffer, ctx: IntakeContext): Promise<IntakeOutcome> {
-	const start = locateMessage(raw);
+/**
+ * One message through every stage: the same code path for the SMTP listener, the IMAP poller, the HTTP door and
+ * the CLI. Only its first bytes are read into memory; each stage that reads it whole streams it again.
+ */
+export async function runChecks(input: Buffer | MessageBytes, ctx: IntakeContext): Promise<IntakeOutcome> {
+	const bytes = asBytes(input);
+	const first = await readHead(bytes, FIRST_BYTES);
+	const start = locateMessage(first);
 	// The stages (parsing, DKIM and ARC included) read the message from its first header field on: a signer signed
 	// that, never the junk a mailbox export or a broken client put before it. The caller keeps the bytes as received.
-	const message = raw.subarray(start.offset);
-	await CHECK_ROOM.enter(raw.length);
+	const message = bytesFrom(bytes, start.offset);
+	const head = first.subarray(start.offset);
+	await CHECK_ROOM.enter(bytes.size);
 	const deadline = new AbortController();
 	const timer = setTimeout(() => deadline.abort(), ctx.inbox.intakeDeadlineSeconds * 1000);
 	const state: IntakeState = {
-		raw: message,
+		message,
+		head,
 		inbox: ctx.inbox,
 		via: ctx.via ?? 'smtp',
 		envelope: envelopeOf(ctx),
 		resolver: resolverUntil(ctx.resolver ?? systemResolver(), deadline.signal),
 		now: ctx.now ?? null,
-		headerBytes: headerSectionLength(message),
+		headerBytes: headerSectionLength(head),
 		bodySkipped: null,
 		parsed: null,
 		structure: null,
@@ -262,7 +273,7 @@ export async function runChecks(raw: Buffer, ctx: IntakeContext): Promise<Intake
 		await runStages(state, deadline.signal);
 	} finally {
 		clearTimeout(timer);
-		CHECK_ROOM.leave(raw.length);
+		CHECK_ROOM.leave(bytes.size);
 	}
 	const values = storedValues((flag, reason) => note(state, flag, reason), {
 		kind: state.kind,
@@ -270,7 +281,7 @@ export async function runChecks(raw: Buffer, ctx: IntakeContext): Promise<Intake
 		originalSender: state.originalSender,
 		auth: state.auth,
 		thread: state.thread,
-		size: raw.length,
+		size: bytes.size,
 		envelope: state.envelope,
 		message: messageFacts(state.parsed),
 	});
@@ -284,12 +295,25 @@ export function decisionOf(result: IntakeResult): IntakeDecision {
 }
 
 /**
+ * Each attachment of a message as a stream, in the order the intake listed them (the emission's `attachment_<n>`):
+ * for the trigger to store as n8n binary data, one at a time, none held.
+ */
+export async function readAttachments(bytes: MessageBytes, read: AttachmentReader): Promise<void> {
+	const offset = locateMessage(await readHead(bytes, HEAD_BYTES)).offset;
+	await parseMessage(bytesFrom(bytes, offset).open(), { read });
+}
+
+/**
  * A spooled message emitted again with the decision it was answered with: only its bytes are read again (for the
  * text and the attachments), so no DNS answer of later can re-decide mail that was already answered 250.
  */
-export async function rereadDecided(raw: Buffer, decision: IntakeDecision): Promise<IntakeOutcome> {
-	const message = raw.subarray(locateMessage(raw).offset);
-	const parsed = await parseMessage(message).catch(async () => await parseMessage(message.subarray(0, headerSectionLength(message))).catch(() => null));
+export async function rereadDecided(bytes: MessageBytes, decision: IntakeDecision): Promise<IntakeOutcome> {
+	const first = await readHead(bytes, FIRST_BYTES);
+	const offset = locateMessage(first).offset;
+	const head = first.subarray(offset);
+	const parsed = await parseMessage(bytesFrom(bytes, offset).open()).catch(
+		async () => await parseMessage(head.subarray(0, headerSectionLength(head))).catch(() => null),
+	);
 	// Cleaned as when it was decided; what that flagged is in the verdict already.
 	const { verdict, ...decided } = decision;
 	return { result: { verdict, ...storedValues(() => {}, { ...decided, message: messageFacts(parsed) }) }, content: messageContent(parsed) };

@@ -3,6 +3,7 @@ import type { ParsedMail } from 'mailparser';
 import type { DnsResolver } from '../dns';
 import type { Flag } from '../flags';
 import type { InboxConfig, IntakeDoor } from '../inbox';
+import type { MessageBytes } from '../message-bytes';
 import type { SmtpReply } from '../replies';
 import type { AuthDetails } from './authentication';
 import type { MimeStructure } from './mime-structure';
@@ -27,7 +28,10 @@ export interface Decision {
 
 /** Everything the stages read and write, in one place, so each stage stays a small pure step. */
 export interface IntakeState {
-	raw: Buffer;
+	/** The message from its first header field on, read as a stream by each stage that reads it whole. */
+	message: MessageBytes;
+	/** Its first bytes: the header section at least (as far as one may go), in memory. */
+	head: Buffer;
 	inbox: InboxConfig;
 	via: IntakeDoor;
 	envelope: Envelope;

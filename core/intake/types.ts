@@ -110,16 +110,20 @@ export interface MessageFacts {
 	attachments: AttachmentInfo[];
 }
 
-/** An attachment's bytes, for the trigger's binary data and a bounce's report parts. */
+/**
+ * An attachment as the intake read it: its bytes are read again from the message when it is emitted (as n8n
+ * binary data); `content` keeps only the start of a forwarded message or a delivery report (a bounce's parts).
+ */
 export interface AttachmentContent {
 	filename: string | null;
 	contentType: string;
+	size: number;
 	content: Buffer;
 }
 
 /**
- * What of a message leaves the intake besides its facts, as plain data: the attachments with their bytes, and every
- * header field as decoded text (the forwarding test's token and the path it took). The parser's object stays inside.
+ * What of a message leaves the intake besides its facts, as plain data: its attachments, and every header field as
+ * decoded text (the forwarding test's token and the path it took). The parser's object stays inside.
  */
 export interface MessageContent {
 	/** By lower-case field name, in the order the fields stand; read them with headerValues (core/intake/content.ts). */

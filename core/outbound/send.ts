@@ -1,4 +1,6 @@
 import { domainOf } from '../address';
+import { headerSectionLength } from '../intake/headers';
+import { bytesOf } from '../message-bytes';
 import { publicKeyOf } from '../sending-domain/keys';
 import { recheckSendingDomain, type DnsResolver } from '../sending-domain/verify';
 import { bodyHash, newOutboundMessageId } from '../store/message-id';
@@ -199,7 +201,7 @@ export async function sendTeamEmail(request: TeamEmailRequest, deps: TeamEmailDe
 			direction: 'out',
 			messageId,
 			// The body as sent: our own mail coming back (a forwarding loop) is then recognised as a replay.
-			contentHash: bodyHash(raw),
+			contentHash: await bodyHash(bytesOf(raw).open(headerSectionLength(raw))),
 			inReplyTo: thread.inReplyTo,
 			references: thread.references,
 			from: fromAddress,

@@ -1,5 +1,6 @@
 import type { DnsResolver } from '../dns';
 import type { InboxConfig } from '../inbox';
+import type { MessageBytes } from '../message-bytes';
 import { createIntakeDoor, type DoorDecision, type DoorStore } from '../intake/door';
 import type { DecidedMessage, Envelope } from '../intake/types';
 import { SMTP_REPLIES, verdictReply, type SmtpReply } from '../replies';
@@ -23,7 +24,7 @@ export interface SmtpDoorOptions {
  * refusals are logged; accepted mail is spooled before the 250. Any trouble (the store down, a bug) answers a plain
  * 451 so the sender retries; its cause goes to onTrouble, never to the sender (it would name the database or path).
  */
-export function createSmtpDoor(options: SmtpDoorOptions): (raw: Buffer, envelope: Envelope) => Promise<SmtpReply> {
+export function createSmtpDoor(options: SmtpDoorOptions): (raw: Buffer | MessageBytes, envelope: Envelope) => Promise<SmtpReply> {
 	const door = createIntakeDoor({ door: 'smtp', store: options.store, inbox: options.inbox, inboxId: options.inboxId, resolver: options.resolver });
 	return async (raw, envelope) => {
 		try {

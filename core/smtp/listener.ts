@@ -5,10 +5,12 @@ import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMT
 
 import { domainOf } from '../address';
 import type { Envelope } from '../intake/types';
+import type { MessageBytes } from '../message-bytes';
 import { replyLine, SMTP_REPLIES, type SmtpReply } from '../replies';
 import { DEFAULT_BUDGET_MESSAGES, InFlightBudget, type BudgetShare } from './budget';
 import { selfSignedCertificate, type TlsCertificate } from './certificate';
 import { ClientGuard, DEFAULT_LISTENER_LIMITS, type ListenerLimits } from './guard';
+import { receiveToFile } from './receiving';
 
 /** Settings of the listener on one host:port; every inbox sharing that port must agree on them. */
 export interface ListenerSettings extends ListenerLimits {
@@ -28,8 +30,9 @@ export interface ListenerSettings extends ListenerLimits {
 	auth: { username: string; password: string } | null;
 	maxConnections: number;
 	/**
-	 * Bytes of messages held in memory while they arrive, across all connections (shared by every inbox on the port);
-	 * a message past it is deferred with 451 4.3.1. null: room for 10 messages of the largest inbox limit.
+	 * Bytes of messages in flight (written to disk as they arrive, then checked), across all connections (shared by
+	 * every inbox on the port); a message past it is deferred with 451 4.3.1. null: room for 10 messages of the largest
+	 * inbox limit.
 	 */
 	inFlightBudgetBytes: number | null;
 	/** Idle time after which a silent client is dropped (421). */
@@ -43,7 +46,7 @@ export interface HostedInboxBinding {
 	address: string;
 	maxMessageBytes: number;
 	/** Runs the security checks and stores the message; the reply is what the sender gets. */
-	receive(raw: Buffer, envelope: Envelope): Promise<SmtpReply>;
+	receive(message: MessageBytes, envelope: Envelope): Promise<SmtpReply>;
 	/** Local trouble of the listener itself (its in-flight budget spent), for the n8n log and the trigger's status. */
 	noteTrouble?(message: string): void;
 }
@@ -248,46 +251,37 @@ class SharedListener {
 		return null;
 	}
 
-	/** Reads the message within its inbox's limit and its share of the listener's budget, then only counts: the excess is never buffered. */
+	/**
+	 * Writes the message to a file as it arrives, within its inbox's limit and its share of the listener's budget,
+	 * then only counts: the excess is never kept. The file is gone once the message is answered.
+	 */
 	private async receive(stream: SMTPServerDataStream, session: SMTPServerSession, share: BudgetShare, received: () => void): Promise<SmtpReply> {
 		const rcpt = session.envelope.rcptTo.map((r) => r.address);
 		// The inbox may have been deactivated since RCPT: the sender should try again later.
 		const inbox = rcpt.length ? this.inboxes.get(rcpt[0].toLowerCase()) : undefined;
 		const limit = inbox?.maxMessageBytes ?? 0;
-		const chunks: Buffer[] = [];
-		let size = 0;
-		let buffering = true;
-		await new Promise<void>((resolve, reject) => {
-			stream.on('data', (chunk: Buffer) => {
-				size += chunk.length;
-				if (!buffering) return;
-				if (size > limit || !share.take(chunk.length)) {
-					buffering = false;
-					chunks.length = 0;
-					share.release();
-				} else chunks.push(chunk);
-			});
-			stream.once('end', resolve);
-			stream.once('error', reject);
+		const { size, message, discard } = await receiveToFile(stream, (chunk, sizeSoFar) => {
+			if (sizeSoFar <= limit && share.take(chunk.length)) return true;
+			share.release();
+			return false;
 		}).finally(received);
-		if (!inbox) return SMTP_REPLIES.inboxDeactivated;
-		// Oversize mail is refused for good before any word on the budget.
-		if (size > limit) return tooBig(inbox);
-		if (!buffering) {
-			this.budget.deferred();
-			return SMTP_REPLIES.insufficientStorage;
+		try {
+			if (!inbox) return SMTP_REPLIES.inboxDeactivated;
+			// Oversize mail is refused for good before any word on the budget.
+			if (size > limit) return tooBig(inbox);
+			if (!message) {
+				this.budget.deferred();
+				return SMTP_REPLIES.insufficientStorage;
+			}
+			return await inbox.receive(message, this.envelopeOf(session, rcpt));
+		} finally {
+			discard();
 		}
+	}
 
-		const raw = Buffer.concat(chunks, size);
-		chunks.length = 0;
+	private envelopeOf(session: SMTPServerSession, rcpt: string[]): Envelope {
 		const mailFrom = session.envelope.mailFrom;
-		const envelope: Envelope = {
-			clientIp: clientAddress(session),
-			helo: session.hostNameAppearsAs || null,
-			mailFrom: mailFrom ? mailFrom.address : null,
-			rcpt,
-		};
-		return await inbox.receive(raw, envelope);
+		return { clientIp: clientAddress(session), helo: session.hostNameAppearsAs || null, mailFrom: mailFrom ? mailFrom.address : null, rcpt };
 	}
 
 	async listen(): Promise<void> {

@@ -1,7 +1,6 @@
 import { isAscii } from 'node:buffer';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, type Hash } from 'node:crypto';
 
-import { headerSectionLength } from '../intake/headers';
 
 /**
  * The one Message-ID normaliser, for the intake's thread keys and the store alike: "<Local@Example.COM>" ->
@@ -34,28 +33,68 @@ function sha256(parts: Array<string | Buffer>): string {
  * a relay or forwarder on the way adds or rewrites headers (Received, ARC, DKIM-Signature, X-Forwarded-For) but
  * not the body, so the body alone is what every copy of one message shares. Line endings (CRLF or LF, as a file
  * or a mailbox stores them) and trailing blank lines do not count, as in DKIM's simple body canonicalisation.
+ * Read as a stream, a piece at a time: memory is one piece, however large the body.
  */
-export function bodyHash(raw: Buffer): string {
-	const body = raw.subarray(headerSectionLength(raw));
-	// The bytes of what the body read as latin1 text gives as UTF-8 (the hashes stored so far): the body itself when
-	// it is ASCII, as mail nearly always is.
-	const text = isAscii(body) ? body : Buffer.from(body.toString('latin1'), 'utf8');
-	let end = text.length;
-	while (end > 0 && text[end - 1] === 0x0a) end -= end > 1 && text[end - 2] === 0x0d ? 2 : 1;
-	// CRLF as LF: the runs between CRs copied natively, a CR kept unless an LF follows.
-	const lines = Buffer.allocUnsafe(end);
+export async function bodyHash(body: AsyncIterable<Buffer>): Promise<string> {
+	const hash = createHash('sha256');
+	// Line feeds seen but not yet hashed: trailing ones never are.
+	let heldLineFeeds = 0;
+	let carriesCr = false;
+	for await (const piece of body) {
+		// The bytes of what the body read as latin1 text gives as UTF-8 (the hashes stored so far): the piece itself
+		// when it is ASCII, as mail nearly always is.
+		const text = isAscii(piece) ? piece : Buffer.from(piece.toString('latin1'), 'utf8');
+		const converted = crlfAsLf(text, carriesCr);
+		carriesCr = converted.carriesCr;
+		const { lines } = converted;
+		let end = lines.length;
+		while (end > 0 && lines[end - 1] === LF) end--;
+		if (end === 0) {
+			heldLineFeeds += lines.length;
+			continue;
+		}
+		hashLineFeeds(hash, heldLineFeeds);
+		hash.update(lines.subarray(0, end));
+		heldLineFeeds = lines.length - end;
+	}
+	// A CR ending the body stays (no LF follows it), and with it the line feeds before it.
+	if (carriesCr) {
+		hashLineFeeds(hash, heldLineFeeds);
+		hash.update(CR_BYTE);
+	}
+	hash.update('\u0000');
+	return hash.digest('hex');
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const CR_BYTE = Buffer.from([CR]);
+
+function hashLineFeeds(hash: Hash, count: number): void {
+	for (let left = count; left > 0; left -= 64 * 1024) hash.update(Buffer.alloc(Math.min(left, 64 * 1024), LF));
+}
+
+/**
+ * CRLF as LF, a CR kept unless an LF follows: the runs between CRs copied natively. A CR ending the piece is
+ * carried to the next (`carriesCr`), which drops it when it starts with an LF.
+ */
+function crlfAsLf(text: Buffer, carriedCr: boolean): { lines: Buffer; carriesCr: boolean } {
+	if (!text.length) return { lines: text, carriesCr: carriedCr };
+	const lines = Buffer.allocUnsafe(text.length + 1);
 	let length = 0;
-	for (let start = 0; start < end; ) {
-		const cr = text.indexOf(0x0d, start);
-		if (cr < 0 || cr >= end) {
-			length += text.copy(lines, length, start, end);
+	if (carriedCr && text[0] !== LF) lines[length++] = CR;
+	for (let start = 0; start < text.length; ) {
+		const cr = text.indexOf(CR, start);
+		if (cr < 0) {
+			length += text.copy(lines, length, start);
 			break;
 		}
 		length += text.copy(lines, length, start, cr);
-		if (text[cr + 1] !== 0x0a) lines[length++] = 0x0d;
+		if (cr === text.length - 1) return { lines: lines.subarray(0, length), carriesCr: true };
+		if (text[cr + 1] !== LF) lines[length++] = CR;
 		start = cr + 1;
 	}
-	return sha256([lines.subarray(0, length)]);
+	return { lines: lines.subarray(0, length), carriesCr: false };
 }
 
 /** The content hash of a message known only by its recorded fields (no raw bytes), e.g. one we sent. */

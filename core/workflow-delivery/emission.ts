@@ -1,5 +1,6 @@
 import type { IntakeResult, MessageContent, OriginalSender } from '../intake/types';
 import { intakeItemSchema, parseItem, type IntakeItem } from '../item';
+import type { MessageBytes } from '../message-bytes';
 
 /** The trigger's outputs, in the order the node declares them. */
 export const INTAKE_OUTPUTS = ['message', 'forwarding', 'rejected'] as const;
@@ -10,14 +11,16 @@ export interface IntakeAttachment {
 	binaryKey: string;
 	filename: string | null;
 	contentType: string;
-	content: Buffer;
 }
 
-/** One message ready for a trigger to emit, whichever door (SMTP, IMAP) it came through. */
+/** One message ready for a trigger to emit, whichever door it came through. */
 export interface IntakeEmission {
 	output: IntakeOutput;
 	item: IntakeItem;
+	/** In the order readAttachments hands them on: their bytes are read from `message` as they are stored. */
 	attachments: IntakeAttachment[];
+	/** Where the message's bytes are (the spool, a mailbox fetch): read again for the attachments and the raw message. */
+	message: MessageBytes | null;
 }
 
 export interface EmissionSource {
@@ -28,6 +31,8 @@ export interface EmissionSource {
 	released?: { by: string; at: string } | null;
 	/** The spool entry it is emitted from (none for IMAP mail, which waits in its mailbox instead). */
 	spoolId?: string | null;
+	/** Its bytes, where they are kept; without them the item names its attachments but carries none. */
+	message?: MessageBytes | null;
 }
 
 /**
@@ -55,7 +60,9 @@ function fallbackSender(result: IntakeResult): OriginalSender {
 
 /** Intake result + the message's content -> the item (validated against the item shape) and its attachments. */
 export function buildIntakeEmission(result: IntakeResult, content: MessageContent | null, source: EmissionSource): IntakeEmission {
-	const attachments: IntakeAttachment[] = (content?.attachments ?? []).map((attachment, index) => ({ binaryKey: `attachment_${index}`, ...attachment }));
+	const message = source.message ?? null;
+	const read = message ? (content?.attachments ?? []) : [];
+	const attachments: IntakeAttachment[] = read.map(({ filename, contentType }, index) => ({ binaryKey: `attachment_${index}`, filename, contentType }));
 	const facts = result.message;
 	const json = {
 		inbox: { address: source.inboxAddress },
@@ -78,7 +85,7 @@ export function buildIntakeEmission(result: IntakeResult, content: MessageConten
 			text: facts?.text ?? '',
 			html: facts?.html ?? null,
 			attachments: attachments.length
-				? attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, size: a.content.length, binaryKey: a.binaryKey }))
+				? attachments.map((a, index) => ({ filename: a.filename, contentType: a.contentType, size: read[index].size, binaryKey: a.binaryKey }))
 				: (facts?.attachments ?? []).map((a) => ({ filename: a.filename, contentType: a.contentType, size: a.size, binaryKey: null })),
 		},
 		auth: result.auth,
@@ -87,5 +94,5 @@ export function buildIntakeEmission(result: IntakeResult, content: MessageConten
 	};
 	// passthrough keeps `verification` (not part of the base shape, but what the confirmation output is for).
 	const item = parseItem(intakeItemSchema.passthrough(), 'an intake item', json) as IntakeItem;
-	return { output: outputFor(result, !!source.released), item, attachments };
+	return { output: outputFor(result, !!source.released), item, attachments, message };
 }

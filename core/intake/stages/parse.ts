@@ -1,4 +1,5 @@
-import { simpleParser, type ParsedMail } from 'mailparser';
+import { MailParser, type Attachment, type AttachmentStream, type ParsedMail } from 'mailparser';
+import type { Readable } from 'node:stream';
 
 import { authorOf } from '../headers';
 import { inspectMimeStructure, MAX_MIME_DEPTH } from '../mime-structure';
@@ -9,17 +10,111 @@ import { MAX_HEADER_BYTES } from './size';
 
 /**
  * Options shared by every mailparser call: cid links stay cid (attachments travel as binary data); no HTML made
- * from the text (nothing reads it, and linkifying attacker text costs a multiple of parsing it).
+ * from the text (nothing reads it, and linkifying attacker text costs a multiple of parsing it); no checksum of
+ * attachments nobody reads.
  */
-const PARSER_OPTIONS = { keepCidLinks: true, ignoreEmbedded: true, skipTextToHtml: true, maxHeadSize: MAX_HEADER_BYTES } as const;
+const PARSER_OPTIONS = { keepCidLinks: true, ignoreEmbedded: true, skipTextToHtml: true, maxHeadSize: MAX_HEADER_BYTES, checksumAlgo: false } as const;
+
+/**
+ * What of its attachments a message keeps in memory, in all: the start of forwarded messages (their header
+ * section and text, where an author and subject are) and of delivery reports (a bounce's status and returned
+ * headers), nothing of any other attachment.
+ */
+export const KEPT_ATTACHMENT_BYTES = 1024 * 1024;
+const KEPT_PARTS = /^(message\/.+|text\/rfc822-headers)$/i;
+
+/** An attachment as it passes through the parser: read it (or not) before the promise settles. */
+export type PassingAttachment = Omit<AttachmentStream, 'release'>;
+
+/** Hands each attachment on as it passes; the parser goes on once the promise settles, the rest of the stream drained. */
+export type AttachmentReader = (attachment: PassingAttachment, index: number) => Promise<void>;
+
+/**
+ * mailparser over bytes or a stream, giving what simpleParser gives, except that no attachment is held: each is
+ * handed to `read` as it passes (the emission stores it as n8n binary data), its bytes then dropped. An
+ * attachment's `content` keeps only the start of a forwarded message or a delivery report (KEPT_ATTACHMENT_BYTES
+ * for all of them), empty for any other; `size` is always its whole decoded size. Memory is the text and the
+ * headers, however large the attachments.
+ */
+export async function parseMessage(input: Buffer | Readable, options: { read?: AttachmentReader; maxHeadSize?: number } = {}): Promise<ParsedMail> {
+	const { read, maxHeadSize = MAX_HEADER_BYTES } = options;
+	const parser = new MailParser({ ...PARSER_OPTIONS, maxHeadSize });
+	const mail = { attachments: [] as Attachment[] } as unknown as ParsedMail & Record<string, unknown>;
+	const keep = { left: KEPT_ATTACHMENT_BYTES };
+	return await new Promise<ParsedMail>((resolve, reject) => {
+		let settled = false;
+		const fail = (error: Error) => {
+			if (settled) return;
+			settled = true;
+			parser.destroy();
+			if (!Buffer.isBuffer(input)) input.destroy();
+			reject(error);
+		};
+		parser.on('error', fail);
+		parser.on('headers', (headers) => {
+			mail.headers = headers;
+			mail.headerLines = parser.headerLines as ParsedMail['headerLines'];
+		});
+		let reading = false;
+		const next = (): void => {
+			reading = true;
+			const data = parser.read() as { type: 'text'; [key: string]: unknown } | AttachmentStream | null;
+			if (data === null) {
+				reading = false;
+				return;
+			}
+			if (data.type === 'text') {
+				for (const key of ['text', 'html', 'textAsHtml', 'textConversionError']) if (key in data) mail[key] = data[key as keyof typeof data];
+				next();
+				return;
+			}
+			passAttachment(data, mail.attachments.length, read, keep).then((attachment) => {
+				mail.attachments.push(attachment);
+				next();
+			}, fail);
+		};
+		parser.on('readable', () => reading || next());
+		parser.on('end', () => {
+			for (const key of ['subject', 'references', 'date', 'to', 'from', 'cc', 'bcc', 'message-id', 'in-reply-to', 'reply-to']) {
+				if (mail.headers?.has(key)) mail[key.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())] = mail.headers.get(key);
+			}
+			if (settled) return;
+			settled = true;
+			resolve(mail);
+		});
+		if (Buffer.isBuffer(input)) parser.end(input);
+		else input.once('error', fail).pipe(parser);
+	});
+}
+
+/** One attachment through `read` (when given), then drained to its end, the start of a forwarded message or report kept. */
+async function passAttachment(attachment: AttachmentStream, index: number, read: AttachmentReader | undefined, keep: { left: number }): Promise<Attachment> {
+	const { release, content, ...described } = attachment;
+	const kept: Buffer[] = [];
+	let keptBytes = 0;
+	const keeps = KEPT_PARTS.test(attachment.contentType) ? keep.left : 0;
+	const ended = new Promise<void>((resolve, reject) => {
+		content.once('end', resolve);
+		content.once('error', reject);
+	});
+	if (read) await read({ ...described, content }, index);
+	if (!content.readableEnded) {
+		content.on('data', (chunk: Buffer) => {
+			if (keptBytes >= keeps) return;
+			kept.push(chunk.subarray(0, keeps - keptBytes));
+			keptBytes += Math.min(chunk.length, keeps - keptBytes);
+		});
+		content.resume();
+	}
+	await ended;
+	keep.left -= keptBytes;
+	release?.();
+	return { ...described, content: Buffer.concat(kept, keptBytes), size: attachment.size ?? 0, release: null, checksum: '' } as Attachment;
+}
 
 /** Parses only the header section: enough for sender, subject and thread keys when the body cannot be read. */
 export async function parseHeaderSection(raw: Buffer, headerBytes: number): Promise<ParsedMail> {
-	return await simpleParser(raw.subarray(0, headerBytes), { ...PARSER_OPTIONS, maxHeadSize: Math.max(MAX_HEADER_BYTES, headerBytes * 2) });
-}
-
-export async function parseMessage(raw: Buffer): Promise<ParsedMail> {
-	return await simpleParser(raw, PARSER_OPTIONS);
+	return await parseMessage(raw.subarray(0, headerBytes), { maxHeadSize: Math.max(MAX_HEADER_BYTES, headerBytes * 2) });
 }
 
 /**
@@ -39,7 +134,7 @@ function checkAuthor(state: IntakeState, parsed: ParsedMail): void {
 }
 
 async function parseWhole(state: IntakeState): Promise<void> {
-	state.structure = await inspectMimeStructure(state.raw, MAX_HEADER_BYTES);
+	state.structure = await inspectMimeStructure(state.message.open(), MAX_HEADER_BYTES);
 	const { structure } = state;
 	if (structure.maxDepth > MAX_MIME_DEPTH) {
 		note(
@@ -50,11 +145,11 @@ async function parseWhole(state: IntakeState): Promise<void> {
 	}
 	for (const problem of structure.encodingProblems) note(state, 'bad-transfer-encoding', problem);
 	try {
-		state.parsed = await parseMessage(state.raw);
+		state.parsed = await parseMessage(state.message.open());
 	} catch (error) {
 		try {
 			// Within the parser's usual limits: a header section past them is neither read nor authenticated.
-			state.parsed = await parseMessage(state.raw.subarray(0, state.headerBytes));
+			state.parsed = await parseMessage(state.head.subarray(0, state.headerBytes));
 		} catch (headerError) {
 			state.bodySkipped = 'the header section cannot be read';
 			holdWithoutAuthor(state, 'header-unreadable', `the header section cannot be read (${(headerError as Error).message})`);
@@ -80,7 +175,7 @@ export const parseStage: IntakeStage = {
 	name: 'parse',
 	async run(state) {
 		if (state.bodySkipped) {
-			state.parsed = await parseHeaderSection(state.raw, state.headerBytes);
+			state.parsed = await parseHeaderSection(state.head, state.headerBytes);
 			checkAuthor(state, state.parsed);
 			return;
 		}

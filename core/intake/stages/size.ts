@@ -15,8 +15,8 @@ export const sizeStage: IntakeStage = {
 	name: 'size',
 	run(state) {
 		const limit = state.inbox.maxMessageBytes;
-		if (state.raw.length > limit) {
-			const reason = `message is ${state.raw.length} bytes (${formatBytes(state.raw.length)}), over this inbox's limit of ${limit} bytes (${formatBytes(limit)}), attachments included; send large files as links`;
+		if (state.message.size > limit) {
+			const reason = `message is ${state.message.size} bytes (${formatBytes(state.message.size)}), over this inbox's limit of ${limit} bytes (${formatBytes(limit)}), attachments included; send large files as links`;
 			state.decisions.push(decision('reject', SMTP_REPLIES.tooLarge(reason)));
 			note(state, 'too-large');
 			state.bodySkipped = 'the message is over the size limit';

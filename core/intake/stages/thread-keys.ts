@@ -35,7 +35,7 @@ export function threadKeysOf(parsed: ParsedMail | null) {
 /** Thread keys: Message-ID, In-Reply-To and References, normalised, for the store to thread on; the body hash tells a redelivery from another message reusing the Message-ID. */
 export const threadKeysStage: IntakeStage = {
 	name: 'thread-keys',
-	run(state) {
-		state.thread = { ...threadKeysOf(state.parsed), contentHash: bodyHash(state.raw) };
+	async run(state) {
+		state.thread = { ...threadKeysOf(state.parsed), contentHash: await bodyHash(state.message.open(state.headerBytes)) };
 	},
 };

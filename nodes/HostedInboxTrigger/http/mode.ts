@@ -14,6 +14,7 @@ import { createHttpDoor, DEFAULT_MAX_SKEW_SECONDS, DEFAULT_REDRIVE_AFTER_MS, typ
 import type { InboxConfig } from '../../../core/inbox';
 import type { Store } from '../../../core/store/roles';
 import { buildIntakeEmission } from '../../../core/workflow-delivery/emission';
+import { spooledBytes } from '../../../core/workflow-delivery/spool-delivery';
 import { dnsResolver, snsCertificates } from '../../shared/environment';
 import { getStore } from '../../shared/store';
 import { readInboxConfig } from '../shared/inbox-settings';
@@ -140,14 +141,14 @@ export async function receiveHttp(this: IWebhookFunctions): Promise<IWebhookResp
 	const source = { inboxAddress: inbox.address, via: 'http' as const };
 	if ('spooled' in result) {
 		const { entry, message } = result.spooled;
-		const emission = buildIntakeEmission(message.result, message.content, { ...source, receivedAt: message.receivedAt, spoolId: entry.id });
-		return { noWebhookResponse: true, workflowData: await outputData(this, outputOptions, [{ emission, raw: entry.raw }]) };
+		const emission = buildIntakeEmission(message.result, message.content, { ...source, receivedAt: message.receivedAt, spoolId: entry.id, message: spooledBytes(store, entry) });
+		return { noWebhookResponse: true, workflowData: await outputData(this, outputOptions, [emission]) };
 	}
 	if ('refused' in result && outputOptions.emitRejected) {
 		// Refused, deferred or held: in the intake log (held mail in the spool, out of Message once released).
 		const { refused } = result;
 		const emission = buildIntakeEmission(refused.result, refused.content, { ...source, receivedAt: refused.receivedAt });
-		return { noWebhookResponse: true, workflowData: await outputData(this, outputOptions, [{ emission, raw: null }]) };
+		return { noWebhookResponse: true, workflowData: await outputData(this, outputOptions, [emission]) };
 	}
 	return { noWebhookResponse: true };
 }

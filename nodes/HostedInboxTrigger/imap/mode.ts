@@ -14,6 +14,7 @@ import {
 	type MailboxMessage,
 	type PollerEvent,
 } from '../../../core/imap/mailbox-poller';
+import { bytesOf } from '../../../core/message-bytes';
 import type { IntakeEmission } from '../../../core/workflow-delivery/emission';
 import { EXECUTION_TIMEOUT_MS, givenUpReport, withTimeout } from '../../../core/workflow-delivery/retry';
 import { dnsResolver } from '../../shared/environment';
@@ -82,10 +83,10 @@ export async function startImapMode(this: ITriggerFunctions): Promise<ITriggerRe
 
 	/** Accepted mail and confirmations go out in one execution; refused mail is already in the intake log. */
 	const process = async (messages: MailboxMessage[]) => {
-		const ready: Array<{ emission: IntakeEmission; raw: Buffer }> = [];
+		const ready: IntakeEmission[] = [];
 		for (const message of messages) {
 			const outcome = await takeIn(message);
-			if (outcome.action === 'emit') ready.push({ emission: emissionFor(outcome.run), raw: message.raw });
+			if (outcome.action === 'emit') ready.push(emissionFor(outcome.run, { message: bytesOf(message.raw) }));
 			else if (outcome.action === 'aside') outputs.setAside(emissionFor(outcome.run));
 		}
 		if (ready.length) await withTimeout(outputs.deliverMany(ready), EXECUTION_TIMEOUT_MS, 'The workflow execution for these messages');
@@ -102,8 +103,8 @@ export async function startImapMode(this: ITriggerFunctions): Promise<ITriggerRe
 				}
 				const outcome = await createImapDoor({ store, inbox, inboxId, resolver, holdQuarantined: false })(latest);
 				if (outcome.action === 'refused-not-email') throw new NodeOperationError(this.getNode(), 'The newest message is not an email');
-				const emission = emissionFor(outcome.run);
-				await outputs.deliverMany([{ emission: outcome.action === 'emit' ? emission : { ...emission, output: 'rejected' }, raw: latest.raw }]);
+				const emission = emissionFor(outcome.run, { message: bytesOf(latest.raw) });
+				await outputs.deliverMany([outcome.action === 'emit' ? emission : { ...emission, output: 'rejected' }]);
 			},
 		};
 	}

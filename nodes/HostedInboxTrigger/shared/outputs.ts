@@ -9,6 +9,7 @@ import {
 	type IWebhookFunctions,
 } from 'n8n-workflow';
 
+import { readAttachments } from '../../../core/intake/pipeline';
 import { Batcher } from '../../../core/workflow-delivery/batch';
 import { INTAKE_OUTPUTS, type IntakeEmission } from '../../../core/workflow-delivery/emission';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../../core/workflow-delivery/retry';
@@ -88,17 +89,20 @@ export function readOutputOptions(context: ITriggerFunctions | IWebhookFunctions
 /** What building items needs of n8n: its binary data helper (a trigger's or a webhook's). */
 type BinaryContext = { helpers: Pick<ITriggerFunctions['helpers'], 'prepareBinaryData'> };
 
-/** Attachments (and the raw message on request) become n8n binary data, which n8n may keep on disk. */
-async function toNodeItem(context: BinaryContext, emission: IntakeEmission, raw: Buffer | null): Promise<INodeExecutionData> {
+/**
+ * Attachments (and the raw message on request) become n8n binary data, streamed from where the message is kept one
+ * at a time: n8n's filesystem (or S3) binary-data mode then never holds them in memory.
+ */
+async function toNodeItem(context: BinaryContext, emission: IntakeEmission, withRaw: boolean): Promise<INodeExecutionData> {
 	const binary: IBinaryKeyData = {};
-	for (const attachment of emission.attachments) {
-		binary[attachment.binaryKey] = await context.helpers.prepareBinaryData(
-			attachment.content,
-			attachment.filename ?? undefined,
-			attachment.contentType,
-		);
+	const { message, attachments } = emission;
+	if (message && attachments.length) {
+		await readAttachments(message, async (attachment, index) => {
+			const listed = attachments[index];
+			if (listed) binary[listed.binaryKey] = await context.helpers.prepareBinaryData(attachment.content, listed.filename ?? undefined, listed.contentType);
+		});
 	}
-	if (raw) binary.raw = await context.helpers.prepareBinaryData(raw, 'message.eml', 'message/rfc822');
+	if (withRaw && message) binary.raw = await context.helpers.prepareBinaryData(message.open(), 'message.eml', 'message/rfc822');
 	return { json: emission.item as unknown as IDataObject, ...(Object.keys(binary).length ? { binary } : {}) };
 }
 
@@ -107,12 +111,12 @@ function onOutput(output: IntakeEmission['output'], items: INodeExecutionData[])
 }
 
 /** Messages as the trigger's outputs carry them: one array per output, in order, the raw message only on request. */
-export async function outputData(context: BinaryContext, options: OutputOptions, entries: Array<{ emission: IntakeEmission; raw: Buffer | null }>): Promise<INodeExecutionData[][]> {
+export async function outputData(context: BinaryContext, options: OutputOptions, emissions: IntakeEmission[]): Promise<INodeExecutionData[][]> {
 	const data: INodeExecutionData[][] = INTAKE_OUTPUTS.map(() => []);
-	for (const { emission, raw } of entries) {
+	for (const emission of emissions) {
 		// A forwarding test's raw message holds its token: whoever reads the execution could replay it.
 		const withRaw = options.includeRaw && emission.item.kind !== 'forwarding-test';
-		data[INTAKE_OUTPUTS.indexOf(emission.output)].push(await toNodeItem(context, emission, withRaw ? raw : null));
+		data[INTAKE_OUTPUTS.indexOf(emission.output)].push(await toNodeItem(context, emission, withRaw));
 	}
 	return data;
 }
@@ -126,9 +130,9 @@ function runFailure(run: IRun | undefined): string | null {
 
 export interface TriggerOutputs {
 	/** Emits one message; resolves once its execution succeeded (in a manual test run: once emitted). */
-	deliver(emission: IntakeEmission, raw: Buffer | null): Promise<void>;
+	deliver(emission: IntakeEmission): Promise<void>;
 	/** Emits several messages as one execution (IMAP batches); resolves once that execution succeeded. */
-	deliverMany(entries: Array<{ emission: IntakeEmission; raw: Buffer | null }>): Promise<void>;
+	deliverMany(emissions: IntakeEmission[]): Promise<void>;
 	/** A refused or quarantined message, for the Rejected / quarantined output when it is on. */
 	setAside(emission: IntakeEmission): void;
 	/** A message given up after its last attempt: a failed execution n8n shows and an error workflow sees. */
@@ -140,13 +144,13 @@ export interface TriggerOutputs {
 export function createTriggerOutputs(context: ITriggerFunctions, options: OutputOptions): TriggerOutputs {
 	const manual = context.getMode() === 'manual';
 	const rejected = new Batcher<IntakeEmission>((batch) => {
-		void Promise.all(batch.map(async (emission) => await toNodeItem(context, emission, null))).then(
+		void Promise.all(batch.map(async (emission) => await toNodeItem(context, emission, false))).then(
 			(items) => context.emit(onOutput('rejected', items)),
 			(error: Error) => context.logger.error(`Hosted inbox: could not emit rejected mail: ${error.message}`),
 		);
 	});
-	const deliverMany: TriggerOutputs['deliverMany'] = async (entries) => {
-		const data = await outputData(context, options, entries);
+	const deliverMany: TriggerOutputs['deliverMany'] = async (emissions) => {
+		const data = await outputData(context, options, emissions);
 		if (manual) {
 			// A test run takes the first emit and ends; n8n reports no completion for it.
 			context.emit(data);
@@ -158,7 +162,7 @@ export function createTriggerOutputs(context: ITriggerFunctions, options: Output
 		if (failure) throw new Error(failure);
 	};
 	return {
-		deliver: async (emission, raw) => await deliverMany([{ emission, raw }]),
+		deliver: async (emission) => await deliverMany([emission]),
 		deliverMany,
 		setAside(emission) {
 			if (options.emitRejected) rejected.add(emission);

@@ -3,16 +3,27 @@ import type { ITriggerFunctions } from 'n8n-workflow';
 import type { DnsResolver } from '../../../core/dns';
 import type { Heartbeat } from '../../../core/health/heartbeat';
 import type { InboxConfig } from '../../../core/inbox';
-import { buildIntakeEmission } from '../../../core/workflow-delivery/emission';
+import { buildIntakeEmission, type IntakeEmission } from '../../../core/workflow-delivery/emission';
+import type { MessageBytes } from '../../../core/message-bytes';
 import { runOfSpooled } from '../../../core/intake/door';
 import { decisionOf } from '../../../core/intake/pipeline';
 import type { DecidedMessage } from '../../../core/intake/types';
 import { givenUpReport } from '../../../core/workflow-delivery/retry';
-import { SpoolDelivery } from '../../../core/workflow-delivery/spool-delivery';
+import { SpoolDelivery, spooledBytes } from '../../../core/workflow-delivery/spool-delivery';
 import type { IntakeItem } from '../../../core/item';
 import type { SpoolEntry } from '../../../core/store/types';
 import type { Store } from '../../../core/store/roles';
 import type { OutputOptions, TriggerOutputs } from './outputs';
+
+/**
+ * Where an emitted message's bytes are read from, for its attachments and raw message: its spool entry, or the
+ * bytes of a mailbox fetch. Neither for mail set aside (refused, or held until released): its item names its
+ * attachments but carries none.
+ */
+interface EmittedFrom {
+	entry?: SpoolEntry;
+	message?: MessageBytes;
+}
 
 /** How soon a release from quarantine (by the CLI, a node, another process) comes out of the running trigger. */
 const RELEASE_PICKUP_MS = 5_000;
@@ -33,25 +44,26 @@ export function createSpoolDelivery(
 		outputOptions: OutputOptions;
 		heartbeat: Heartbeat;
 	},
-): { delivery: SpoolDelivery; emissionFor(message: DecidedMessage, entry?: SpoolEntry): ReturnType<typeof buildIntakeEmission> } {
+): { delivery: SpoolDelivery; emissionFor(message: DecidedMessage, from?: EmittedFrom): IntakeEmission } {
 	const { store, inboxId, inbox, outputs, heartbeat } = options;
-	const emissionFor = (message: DecidedMessage, entry?: SpoolEntry) =>
+	const emissionFor = (message: DecidedMessage, from: EmittedFrom = {}) =>
 		buildIntakeEmission(message.result, message.content, {
 			inboxAddress: inbox.address,
 			via: options.via,
 			receivedAt: message.receivedAt,
-			released: entry?.released,
+			released: from.entry?.released,
+			message: from.entry ? spooledBytes(store, from.entry) : (from.message ?? null),
 		});
 	const delivery = new SpoolDelivery({
 		store,
 		inboxId,
 		prepare: async (entry) => {
-			const message = await runOfSpooled(entry, inbox, options.resolver);
+			const message = await runOfSpooled(entry, spooledBytes(store, entry), inbox, options.resolver);
 			// Decided anew (a re-check, or an entry from before decisions were kept): that decision is kept from now on.
 			if (!entry.decision) await store.spoolKeepDecision(entry.id, decisionOf(message.result));
-			return emissionFor(message, entry);
+			return emissionFor(message, { entry });
 		},
-		deliver: async (emission, entry) => await outputs.deliver(emission, entry.raw),
+		deliver: async (emission) => await outputs.deliver(emission),
 		onGiveUp: (entry, error) => {
 			const message = givenUpReport(
 				`The message received at ${entry.receivedAt} (spool entry ${entry.id})`,

@@ -96,7 +96,7 @@ export const smtpProperties: INodeProperties[] = [
 				typeOptions: { minValue: 0 },
 				default: 0,
 				description:
-					'Megabytes of messages held in memory while they arrive, across all connections on this port; a message past it is answered 451 4.3.1 (try again later). 0: room for 10 messages of the largest Maximum Message Size on this port.',
+					'Megabytes of messages in flight (written to disk as they arrive, then checked), across all connections on this port; a message past it is answered 451 4.3.1 (try again later). 0: room for 10 messages of the largest Maximum Message Size on this port.',
 			},
 			{
 				displayName: 'Junk Command Limit',

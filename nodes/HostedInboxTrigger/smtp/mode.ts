@@ -87,7 +87,7 @@ export async function startSmtpMode(this: ITriggerFunctions): Promise<ITriggerRe
 		inboxId,
 		resolver,
 		onTrouble: (error) => noteTrouble(`Answered 451 (try again later) because of local trouble: ${error.message}`),
-		onSpooled: (entry, message) => delivery.submit(entry, Promise.resolve(message).then((m) => emissionFor(m, entry))),
+		onSpooled: (entry, message) => delivery.submit(entry, Promise.resolve(message).then((m) => emissionFor(m, { entry }))),
 		onRefused: (message) => {
 			try {
 				outputs.setAside(emissionFor(message));

@@ -1,7 +1,11 @@
+import { buffer } from 'node:stream/consumers';
+
 import { zoneResolver, type DnsResolver } from '../../../core/dns';
 import { parseInboxConfig, type InboxConfigInput } from '../../../core/inbox';
 import { createIntakeDoor, type DoorDecision } from '../../../core/intake/door';
+import { readAttachments } from '../../../core/intake/pipeline';
 import type { Envelope } from '../../../core/intake/types';
+import { bytesOf } from '../../../core/message-bytes';
 import { SMTP_REPLIES, verdictReply } from '../../../core/replies';
 import { compose, testWorld } from '../../fixtures/mail';
 import { describeEachStore } from '../../support/stores';
@@ -25,7 +29,7 @@ describe('the intake door without a store (the CLI)', () => {
 		expect(await door({ raw: Buffer.from('just words\r\n'), envelope: envelope(inbox.address) })).toEqual({ outcome: 'not-an-email', problem: expect.stringMatching(/no header section/) });
 	});
 
-	it('hands out the message content as plain data: attachments as bytes, header fields as decoded text', async () => {
+	it('hands out the message content as plain data: attachments by name and size (their bytes read again when emitted), header fields as decoded text', async () => {
 		const inbox = parseInboxConfig({ address: 'support@inbox.example.test' });
 		const raw = await compose({
 			from: 'ann@sender.test',
@@ -40,7 +44,12 @@ describe('the intake door without a store (the CLI)', () => {
 		expect(Object.getPrototypeOf(content)).toBe(Object.prototype);
 		expect(content?.headers['x-forwarded-to']).toEqual([inbox.address]);
 		expect(content?.headers.subject).toEqual(['with a file']);
-		expect(content?.attachments).toEqual([{ filename: 'notes.txt', contentType: 'text/plain', content: Buffer.from('the notes') }]);
+		expect(content?.attachments).toEqual([{ filename: 'notes.txt', contentType: 'text/plain', size: 9, content: Buffer.alloc(0) }]);
+		const read: string[] = [];
+		await readAttachments(bytesOf(raw), async (attachment, index) => {
+			read.push(`${index} ${attachment.filename} ${(await buffer(attachment.content)).toString()}`);
+		});
+		expect(read).toEqual(['0 notes.txt the notes']);
 		expect(JSON.parse(JSON.stringify(content))).toMatchObject({ headers: { subject: ['with a file'] } });
 	});
 });

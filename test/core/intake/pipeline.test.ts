@@ -1,3 +1,4 @@
+import { bytesOf } from '../../../core/message-bytes';
 import { randomBytes } from 'node:crypto';
 
 import { isEmailAddress } from '../../../core/address';
@@ -97,7 +98,7 @@ describe('pipeline', () => {
 			const raw = Buffer.from(`From carol@customer.test  Mon Mar  3 08:00:00 2025\n${head.replace('Subject: x', 'Subject: =?UTF-8?B?YQ0KQmNjOiB4?=')}\r\nbefore\0after\r\n`);
 			const first = await runChecks(raw, { inbox, resolver: zoneResolver({}) });
 			expect(first.result.verdict.flags).toEqual(expect.arrayContaining(['leading-junk-skipped', 'nul-replaced', 'control-characters-folded']));
-			const again = await rereadDecided(raw, decisionOf(first.result));
+			const again = await rereadDecided(bytesOf(raw), decisionOf(first.result));
 			expect(again.result).toEqual(first.result);
 		});
 

@@ -1,3 +1,4 @@
+import { readAll } from '../../../core/message-bytes';
 import { BUDGET_NOTE_INTERVAL_MS, InFlightBudget } from '../../../core/smtp/budget';
 import { attachHostedInbox, DEFAULT_LISTENER_SETTINGS, type AttachedInbox, type HostedInboxBinding, type ListenerSettings } from '../../../core/smtp/listener';
 import type { SmtpReply } from '../../../core/replies';
@@ -21,8 +22,8 @@ function binding(address = ADDRESS, maxMessageBytes = LIMIT) {
 	const inbox: HostedInboxBinding = {
 		address,
 		maxMessageBytes,
-		receive: async (raw) => {
-			received.push(raw);
+		receive: async (message) => {
+			received.push(await readAll(message));
 			await gate;
 			return QUEUED;
 		},

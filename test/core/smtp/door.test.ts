@@ -3,6 +3,8 @@ import { createTransport } from 'nodemailer';
 import { zoneResolver, type DnsResolver, type Zone } from '../../../core/dns';
 import { parseInboxConfig, type InboxConfigInput } from '../../../core/inbox';
 import { runOfSpooled } from '../../../core/intake/door';
+import { bytesOf } from '../../../core/message-bytes';
+import { spooledBytes } from '../../../core/workflow-delivery/spool-delivery';
 import { createSmtpDoor } from '../../../core/smtp/door';
 import { openStore, type StoreOptions } from '../../../core/store/open';
 import { attachHostedInbox, DEFAULT_LISTENER_SETTINGS, type AttachedInbox } from '../../../core/smtp/listener';
@@ -116,12 +118,12 @@ describeEachStore('SMTP intake on the store', (getStore, engine, getOptions) => 
 
 		dnsDown = true;
 		const before = lookups;
-		const again = await runOfSpooled(entry, parseInboxConfig({ address: ADDRESS }), resolver);
+		const again = await runOfSpooled(entry, spooledBytes(store, entry), parseInboxConfig({ address: ADDRESS }), resolver);
 		expect(lookups).toBe(before);
 		expect(again.result).toMatchObject({ ...entry.decision, message: { subject: 'decided once', from: { address: 'carol@customer.test' } } });
 		// Only an entry spooled without a decision (before they were kept) goes through the checks again.
-		const old = await store.spoolPut({ inboxId, raw, envelope: entry.envelope });
-		expect((await runOfSpooled(old, parseInboxConfig({ address: ADDRESS }), resolver)).result.verdict.flags).toContain('dns-error');
+		const old = await store.spoolPut({ inboxId, message: bytesOf(raw), envelope: entry.envelope });
+		expect((await runOfSpooled(old, spooledBytes(store, old), parseInboxConfig({ address: ADDRESS }), resolver)).result.verdict.flags).toContain('dns-error');
 		expect(lookups).toBeGreaterThan(before);
 	});
 

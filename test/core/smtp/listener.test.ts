@@ -1,3 +1,4 @@
+import { readAll } from '../../../core/message-bytes';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -35,7 +36,8 @@ function binding(address: string, reply: (raw: Buffer) => SmtpReply | Promise<Sm
 	const inbox: HostedInboxBinding = {
 		address,
 		maxMessageBytes: LIMIT,
-		receive: async (raw, envelope) => {
+		receive: async (message, envelope) => {
+			const raw = await readAll(message);
 			received.push({ raw, envelope });
 			return await reply(raw);
 		},
