@@ -20,6 +20,8 @@ import { SMTPServer } from 'smtp-server';
 
 import { zoneResolver } from '../core/dns';
 import { parseInboxConfig } from '../core/inbox';
+import { readAll } from '../core/message-bytes';
+import { spooledMessage } from '../core/spool/spool';
 import { buildIntakeEmission } from '../core/workflow-delivery/emission';
 import { SpoolDelivery } from '../core/workflow-delivery/spool-delivery';
 import { runOfSpooled } from '../core/intake/door';
@@ -74,7 +76,7 @@ async function runOurs(port: number): Promise<void> {
 		store,
 		inboxId,
 		prepare: async (entry) => {
-			const run = await runOfSpooled(entry, inbox, resolver);
+			const run = await runOfSpooled(entry, await readAll(await spooledMessage(store, entry.id)), inbox, resolver);
 			return buildIntakeEmission(run.result, run.content, { inboxAddress: ADDRESS, via: 'smtp', receivedAt: run.receivedAt });
 		},
 		// The workflow's own cost is not the listener's: the execution succeeds at once.

@@ -7,6 +7,7 @@
 import type { DnsResolver } from '../dns';
 import { settleForwardingTest } from '../forwarding/complete';
 import type { InboxConfig, IntakeDoor } from '../inbox';
+import { bytesOf } from '../message-bytes';
 import type { SpoolEntry } from '../store/types';
 import type { ForwardingCheckStore, IntakeLogStore, SpoolStore } from '../store/roles';
 import { SMTP_REPLIES } from '../replies';
@@ -89,7 +90,7 @@ export function createIntakeDoor(options: DoorOptions): (arrival: Arrival) => Pr
 		const quarantined = verdict.action === 'quarantine';
 		const spoolsIt = DOORS[options.door].spools.includes(verdict.action) && !(quarantined && options.holdQuarantined === false);
 		const spooled = spoolsIt
-			? await store.spoolPut({ inboxId, raw: arrival.raw, envelope: arrival.envelope, receivedAt: message.receivedAt, dueAt: arrival.dueAt, decision: decisionOf(message.result), quarantined })
+			? await store.spoolPut({ inboxId, message: bytesOf(arrival.raw), envelope: arrival.envelope, receivedAt: message.receivedAt, dueAt: arrival.dueAt, decision: decisionOf(message.result), quarantined })
 			: null;
 		const logKind = logKindOf(message.result);
 		if (logKind) await store.logIntake(decisionLogEntry(inboxId, logKind, message.result, spooled?.id ?? null));
@@ -101,9 +102,9 @@ export function createIntakeDoor(options: DoorOptions): (arrival: Arrival) => Pr
  * A spooled message emitted again (a failed execution, a restart, a release from quarantine): with the decision
  * it was answered with. Entries spooled before decisions were kept go through the checks again, as of arrival.
  */
-export async function runOfSpooled(entry: SpoolEntry, inbox: InboxConfig, resolver?: DnsResolver): Promise<DecidedMessage> {
+export async function runOfSpooled(entry: SpoolEntry, raw: Buffer, inbox: InboxConfig, resolver?: DnsResolver): Promise<DecidedMessage> {
 	const { result, content } = entry.decision
-		? await rereadDecided(entry.raw, entry.decision)
-		: await runChecks(entry.raw, { inbox, envelope: entry.envelope, resolver, now: new Date(entry.receivedAt) });
+		? await rereadDecided(raw, entry.decision)
+		: await runChecks(raw, { inbox, envelope: entry.envelope, resolver, now: new Date(entry.receivedAt) });
 	return { result, content, receivedAt: entry.receivedAt };
 }

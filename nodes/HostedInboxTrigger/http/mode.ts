@@ -12,6 +12,8 @@ import { Heartbeat } from '../../../core/health/heartbeat';
 import { tryAgainAnswer } from '../../../core/http/answers';
 import { createHttpDoor, DEFAULT_MAX_SKEW_SECONDS, DEFAULT_REDRIVE_AFTER_MS, type HttpAnswer, type HttpFormat } from '../../../core/http/door';
 import type { InboxConfig } from '../../../core/inbox';
+import { readAll } from '../../../core/message-bytes';
+import { spooledMessage } from '../../../core/spool/spool';
 import type { Store } from '../../../core/store/roles';
 import { buildIntakeEmission } from '../../../core/workflow-delivery/emission';
 import { dnsResolver, snsCertificates } from '../../shared/environment';
@@ -141,7 +143,7 @@ export async function receiveHttp(this: IWebhookFunctions): Promise<IWebhookResp
 	if ('spooled' in result) {
 		const { entry, message } = result.spooled;
 		const emission = buildIntakeEmission(message.result, message.content, { ...source, receivedAt: message.receivedAt, spoolId: entry.id });
-		return { noWebhookResponse: true, workflowData: await outputData(this, outputOptions, [{ emission, raw: entry.raw }]) };
+		return { noWebhookResponse: true, workflowData: await outputData(this, outputOptions, [{ emission, raw: await readAll(await spooledMessage(store, entry.id)) }]) };
 	}
 	if ('refused' in result && outputOptions.emitRejected) {
 		// Refused, deferred or held: in the intake log (held mail in the spool, out of Message once released).

@@ -10,6 +10,8 @@ import type { DecidedMessage } from '../../../core/intake/types';
 import { givenUpReport } from '../../../core/workflow-delivery/retry';
 import { SpoolDelivery } from '../../../core/workflow-delivery/spool-delivery';
 import type { IntakeItem } from '../../../core/item';
+import { readAll } from '../../../core/message-bytes';
+import { spooledMessage } from '../../../core/spool/spool';
 import type { SpoolEntry } from '../../../core/store/types';
 import type { Store } from '../../../core/store/roles';
 import type { OutputOptions, TriggerOutputs } from './outputs';
@@ -46,12 +48,12 @@ export function createSpoolDelivery(
 		store,
 		inboxId,
 		prepare: async (entry) => {
-			const message = await runOfSpooled(entry, inbox, options.resolver);
+			const message = await runOfSpooled(entry, await readAll(await spooledMessage(store, entry.id)), inbox, options.resolver);
 			// Decided anew (a re-check, or an entry from before decisions were kept): that decision is kept from now on.
 			if (!entry.decision) await store.spoolKeepDecision(entry.id, decisionOf(message.result));
 			return emissionFor(message, entry);
 		},
-		deliver: async (emission, entry) => await outputs.deliver(emission, entry.raw),
+		deliver: async (emission, entry) => await outputs.deliver(emission, await readAll(await spooledMessage(store, entry.id))),
 		onGiveUp: (entry, error) => {
 			const message = givenUpReport(
 				`The message received at ${entry.receivedAt} (spool entry ${entry.id})`,

@@ -4,7 +4,7 @@ import { createIntakeDoor, type DoorDecision } from '../../../core/intake/door';
 import type { Envelope } from '../../../core/intake/types';
 import { SMTP_REPLIES, verdictReply } from '../../../core/replies';
 import { compose, testWorld } from '../../fixtures/mail';
-import { describeEachStore } from '../../support/stores';
+import { describeEachStore, spooledRaw } from '../../support/stores';
 
 const { zone } = testWorld();
 const envelope = (address: string): Envelope => ({ clientIp: '203.0.113.9', helo: 'mail.sender.test', mailFrom: 'x@sender.test', rcpt: [address] });
@@ -67,7 +67,7 @@ describeEachStore('the intake door', (getStore) => {
 				continue;
 			}
 			expect(spooled).toMatchObject({ inboxId, status: 'pending', receivedAt: message.receivedAt, decision: { verdict: { action: 'accept' } } });
-			expect((await store.spoolGet(spooled!.id))?.raw.equals(raw)).toBe(true);
+			expect((await spooledRaw(store, spooled!.id)).equals(raw)).toBe(true);
 		}
 	});
 
