@@ -19,10 +19,11 @@ import { simpleParser } from 'mailparser';
 import { createTransport } from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
 
+import { spooledBytes } from '../core/spool/spool';
 import { zoneResolver } from '../core/dns';
 import { parseInboxConfig } from '../core/inbox';
 import { buildIntakeEmission } from '../core/workflow-delivery/emission';
-import { SpoolDelivery, spooledBytes } from '../core/workflow-delivery/spool-delivery';
+import { SpoolDelivery } from '../core/workflow-delivery/spool-delivery';
 import { runOfSpooled } from '../core/intake/door';
 import { readAttachments } from '../core/intake/pipeline';
 import type { DecidedMessage } from '../core/intake/types';

@@ -1,6 +1,6 @@
 import type { Flag } from '../flags';
 import type { IntakeDecision } from '../intake/types';
-import { headerSummary } from '../spool/spool';
+import { headerSummary, spooledHead } from '../spool/spool';
 import { type SpoolEntry } from '../store/types';
 import { InvalidInputError } from '../errors';
 import type { QuarantineStore, SpoolStore } from '../store/roles';
@@ -18,7 +18,7 @@ export interface QuarantinedMessage {
 	decision: IntakeDecision | null;
 }
 
-async function summaryOf(entry: Omit<SpoolEntry, 'raw'>, head: Buffer): Promise<QuarantinedMessage> {
+async function summaryOf(entry: SpoolEntry, head: Buffer): Promise<QuarantinedMessage> {
 	return {
 		id: entry.id,
 		inboxId: entry.inboxId,
@@ -40,7 +40,7 @@ export async function listQuarantine(store: QuarantineStore & SpoolStore, filter
 export async function getQuarantined(store: QuarantineStore & SpoolStore, id: string): Promise<QuarantinedMessage> {
 	const entry = await store.spoolGet(id);
 	if (!entry || entry.status !== 'quarantined') throw new InvalidInputError(`No quarantined message with id ${id} (unknown, already released or deleted)`);
-	return await summaryOf(entry, entry.raw);
+	return await summaryOf(entry, await spooledHead(store, id));
 }
 
 /**
@@ -49,7 +49,7 @@ export async function getQuarantined(store: QuarantineStore & SpoolStore, id: st
  */
 export async function releaseQuarantined(store: QuarantineStore & SpoolStore, id: string, by: string): Promise<QuarantinedMessage & { released: { by: string; at: string } }> {
 	const entry = await store.releaseQuarantined(id, by);
-	return { ...(await summaryOf(entry, entry.raw)), released: entry.released! };
+	return { ...(await summaryOf(entry, await spooledHead(store, id))), released: entry.released! };
 }
 
 export async function deleteQuarantined(store: QuarantineStore & SpoolStore, id: string): Promise<{ id: string; deleted: true }> {

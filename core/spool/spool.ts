@@ -1,6 +1,8 @@
+import { InvalidInputError } from '../errors';
 import { authorOf, headerSectionLength } from '../intake/headers';
 import { parseHeaderSection } from '../intake/stages/parse';
-import type { SpoolEntry, SpoolHead } from '../store/types';
+import { lazyBytes, readHead, type MessageBytes } from '../message-bytes';
+import { SPOOL_HEAD_BYTES, type SpoolEntry, type SpoolHead } from '../store/types';
 import type { SpoolStore } from '../store/roles';
 
 /** From and Subject of a spooled message, read from its header section only (mailparser): bounded work however large the message. */
@@ -24,7 +26,27 @@ export interface SpooledMessage {
 	lastError: string | null;
 }
 
-async function summaryOf(entry: Omit<SpoolEntry, 'raw'>, head: Buffer): Promise<SpooledMessage> {
+/** A spooled message's bytes, streamed from the store on each open(); an InvalidInputError once the entry is gone. */
+export async function spooledMessage(store: SpoolStore, id: string): Promise<MessageBytes> {
+	const message = await store.spoolMessage(id);
+	if (!message) throw new InvalidInputError(`No spool entry with id ${id} (unknown, or deleted by retention or erasure)`);
+	return message;
+}
+
+/**
+ * A spooled entry's bytes at hand without a query: located in the store on each read, a chunk at a time (the
+ * trigger's emission reads its attachments and raw message from here).
+ */
+export function spooledBytes(store: SpoolStore, entry: SpoolEntry): MessageBytes {
+	return lazyBytes(entry.size, async () => await spooledMessage(store, entry.id));
+}
+
+/** The start of a spooled message, as a list shows it (`head`). */
+export async function spooledHead(store: SpoolStore, id: string): Promise<Buffer> {
+	return await readHead(await spooledMessage(store, id), SPOOL_HEAD_BYTES);
+}
+
+async function summaryOf(entry: SpoolEntry, head: Buffer): Promise<SpooledMessage> {
 	const { id, inboxId, status, receivedAt, attempts, nextAttemptAt, lastError } = entry;
 	return { id, inboxId, status, ...(await headerSummary(head)), receivedAt, attempts, nextAttemptAt, lastError };
 }
@@ -47,5 +69,5 @@ export async function listSpool(
  */
 export async function redriveFailed(store: SpoolStore, id: string, options: { recheck?: boolean } = {}): Promise<SpooledMessage> {
 	const entry = await store.spoolRedrive(id, undefined, options.recheck === true);
-	return await summaryOf(entry, entry.raw);
+	return await summaryOf(entry, await spooledHead(store, id));
 }

@@ -26,19 +26,41 @@ function isWhole(source: string, at: number, length: number): boolean {
 	return !(after === '.' && DOMAIN_CHAR.test(source[at + length + 1] ?? ''));
 }
 
-/** True when the address (lower-cased key) occurs in the text as a whole address. */
-export function mentions(source: string | null, key: string): boolean {
-	if (!source) return false;
+/** A whole occurrence of the address among the matches starting at an index from `from` to `to`. */
+function wholeIn(source: string, key: string, from: number, to: number): boolean {
 	const search = pattern(key);
-	for (let match = search.exec(source); match; match = search.exec(source)) {
+	search.lastIndex = from;
+	for (let match = search.exec(source); match && match.index <= to; match = search.exec(source)) {
 		if (isWhole(source, match.index, match[0].length)) return true;
 	}
 	return false;
 }
 
-/** The raw bytes name the address: compared byte for byte (latin1 keeps one character per byte), ASCII case folded. */
-export function rawMentions(raw: Buffer, key: string): boolean {
-	return mentions(raw.toString('latin1'), Buffer.from(key, 'utf8').toString('latin1'));
+/** True when the address (lower-cased key) occurs in the text as a whole address. */
+export function mentions(source: string | null, key: string): boolean {
+	return !!source && wholeIn(source, key, 0, source.length);
+}
+
+/**
+ * The raw bytes, read a chunk at a time, name the address: compared byte for byte (latin1 keeps one character per
+ * byte), ASCII case folded, across the chunks' boundaries too. Holds one chunk and the few characters before it.
+ */
+export async function rawMentions(chunks: AsyncIterable<Buffer> | Iterable<Buffer>, key: string): Promise<boolean> {
+	const needle = Buffer.from(key, 'utf8').toString('latin1');
+	let window = '';
+	// Matches starting before `from` in the window are judged already.
+	let from = 0;
+	for await (const chunk of chunks) {
+		window += chunk.toString('latin1');
+		// A match is judged once the two characters after it are here (isWhole looks at them).
+		const last = window.length - needle.length - 2;
+		if (last < from) continue;
+		if (wholeIn(window, needle, from, last)) return true;
+		// The character before the next start to judge stays, as its left boundary.
+		window = window.slice(last);
+		from = 1;
+	}
+	return wholeIn(window, needle, from, window.length);
 }
 
 export const ERASED = '[erased]';

@@ -314,6 +314,25 @@ export const MIGRATIONS: Array<{ version: number; name: string; statements: stri
 			'CREATE INDEX http_replays_expiry ON http_replays (expires_at)',
 		],
 	},
+	{
+		version: 8,
+		name: 'spool: a message kept in chunks, streamed in and out',
+		// A 30 MB message is never one value in memory (nor a 60 MB hex parameter): spool_chunks holds it in pieces
+		// (SPOOL_CHUNK_BYTES each; an older entry moves here as one chunk of any size). Its chunks go with the entry
+		// (foreign keys are on in both engines). DROP COLUMN (SQLite >= 3.35) rewrites the spool once, here.
+		statements: [
+			`CREATE TABLE spool_chunks (
+				spool_id TEXT NOT NULL REFERENCES spool (id) ON DELETE CASCADE,
+				seq INTEGER NOT NULL,
+				bytes {blob} NOT NULL,
+				PRIMARY KEY (spool_id, seq)
+			)`,
+			'INSERT INTO spool_chunks (spool_id, seq, bytes) SELECT id, 0, raw FROM spool WHERE LENGTH(raw) > 0',
+			'ALTER TABLE spool ADD COLUMN size INTEGER NOT NULL DEFAULT 0',
+			'UPDATE spool SET size = LENGTH(raw)',
+			'ALTER TABLE spool DROP COLUMN raw',
+		],
+	},
 ];
 
 const ENGINE_TYPES: Record<SqlDriver['engine'], Record<string, string>> = {

@@ -4,6 +4,7 @@
  * Every operation that concurrent callers can race on is atomic in SQL.
  */
 import type { IntakeDecision } from '../intake/types';
+import type { MessageBytes } from '../message-bytes';
 import type { Agent, AssignmentLogEntry, Availability, Contact, Conversation, ConversationStatus, ErasureCounts, ForwardingCheck, Inbox, InboxHealthFacts, InboxRetention, IntakeLogEntry, IntakeLogKind, MailboxCheckpoint, PurgeCounts, PurgeCutoffs, RecordMessageInput, RecordMessageResult, SendingDomain, SpoolEntry, SpoolHead, StoredMessage, Team, Ticket, TicketInput, TriggerHeartbeat } from './types';
 
 /** Which store this is, and its end. */
@@ -102,9 +103,12 @@ export interface SpoolStore {
 	 * A message kept before its door answers. `dueAt` (default: now) is when a sweep may emit it: later for a message
 	 * whose own run is already under way elsewhere (the HTTP door's webhook run), so the sweep only re-drives it if
 	 * that run never records it.
+	 * The message is read as a stream and kept in chunks, with the entry in one transaction: never whole in memory.
 	 */
-	spoolPut(input: { inboxId: string; raw: Buffer; envelope: SpoolEntry['envelope']; receivedAt?: string; dueAt?: string; decision?: IntakeDecision; quarantined?: boolean }): Promise<SpoolEntry>;
+	spoolPut(input: { inboxId: string; message: MessageBytes; envelope: SpoolEntry['envelope']; receivedAt?: string; dueAt?: string; decision?: IntakeDecision; quarantined?: boolean }): Promise<SpoolEntry>;
 	spoolGet(id: string): Promise<SpoolEntry | null>;
+	/** The entry's message, streamed from the store a chunk at a time on each open(); null when there is no such entry. */
+	spoolMessage(id: string): Promise<MessageBytes | null>;
 	/** Pending entries whose nextAttemptAt has come (for re-emission on activation and with backoff). */
 	spoolDue(inboxId: string, now?: string, limit?: number): Promise<SpoolEntry[]>;
 	/**

@@ -230,7 +230,8 @@ export interface TicketInput {
 export interface SpoolEntry {
 	id: string;
 	inboxId: string;
-	raw: Buffer;
+	/** The message's length in bytes; its bytes are read through SpoolStore.spoolMessage, as a stream. */
+	size: number;
 	envelope: { clientIp: string | null; helo: string | null; mailFrom: string | null; rcpt: string[] };
 	receivedAt: string;
 	/** The intake's decision as it was answered (verdict, kind, original sender, thread keys): re-emissions reuse it. */
@@ -245,8 +246,11 @@ export interface SpoolEntry {
 	released: { by: string; at: string } | null;
 }
 
+/** How much of a spooled message a list shows (`head`): enough for its From and Subject. */
+export const SPOOL_HEAD_BYTES = 64 * 1024;
+
 /** A spool entry listed with only the start of its message (`head`), never whole 30 MB bodies. */
-export type SpoolHead = Omit<SpoolEntry, 'raw'> & { head: Buffer };
+export type SpoolHead = SpoolEntry & { head: Buffer };
 
 /**
  * What a Hosted Inbox Trigger last wrote about itself: a heartbeat while it listens (SMTP) or polls (IMAP), a

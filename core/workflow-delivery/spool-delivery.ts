@@ -1,17 +1,7 @@
-import { lazyBytes, type MessageBytes } from '../message-bytes';
 import type { SpoolEntry } from '../store/types';
 import type { SpoolStore } from '../store/roles';
 import type { IntakeEmission } from './emission';
 import { DEFAULT_RETRY_POLICY, EXECUTION_TIMEOUT_MS, retryDelayMs, withTimeout, type RetryPolicy } from './retry';
-
-/** A spooled message's bytes, read from the store a chunk at a time on each read: never whole in memory. */
-export function spooledBytes(store: Pick<SpoolStore, 'spoolMessage'>, entry: SpoolEntry): MessageBytes {
-	return lazyBytes(entry.size, async () => {
-		const bytes = await store.spoolMessage(entry.id);
-		if (!bytes) throw new Error(`Spool entry ${entry.id} is gone: its message can no longer be read`);
-		return bytes;
-	});
-}
 
 export interface SpoolDeliveryOptions {
 	store: SpoolStore;

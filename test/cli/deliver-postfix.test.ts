@@ -4,11 +4,10 @@ import { createHttpDoor } from '../../core/http/door';
 import { parseInboxConfig } from '../../core/inbox';
 import { openStore } from '../../core/store/open';
 import type { Store } from '../../core/store/roles';
-import type { SpoolEntry } from '../../core/store/types';
 import { CLI, REGISTER_TS, tokenFile } from '../support/deliver';
 import { serve, type Served } from '../support/http-posts';
 import { describeWithPostfix, nodeForPipeUser, Postfix } from '../support/postfix';
-import { describeEachStore } from '../support/stores';
+import { describeEachStore, spooledRaw } from '../support/stores';
 import { testWorld } from '../fixtures/mail';
 
 jest.setTimeout(240_000);
@@ -68,14 +67,19 @@ describeWithPostfix('hosted-inbox deliver as a Postfix pipe transport', () => {
 			await server?.close();
 		});
 
-		const spooled = (subject: string) => async () =>
-			(await getStore().spoolList({ inboxId })).find((entry: SpoolEntry) => entry.raw.includes(`Message-ID: <${subject}@sender.test>`));
+		const spooled = (subject: string) => async () => {
+			for (const entry of await getStore().spoolList({ inboxId })) {
+				const raw = await spooledRaw(getStore(), entry.id);
+				if (raw.includes(`Message-ID: <${subject}@sender.test>`)) return { ...entry, raw };
+			}
+			return undefined;
+		};
 
 		it('delivers mail sent to Postfix on loopback through the pipe into the spool: the message byte-exact after the headers Postfix adds', async () => {
 			const sent = message(inbox.address, 'through-postfix');
 			await postfix!.swaks({ from: 'ann@sender.test', to: inbox.address, helo: 'client.sender.test', message: sent });
 			const entry = await eventually('the message in the spool', spooled('through-postfix'));
-			const raw = entry.raw;
+			const { raw } = entry;
 			// Return-Path (flags=R) and Postfix's Received, then the message as it was sent.
 			expect(raw.subarray(raw.length - sent.length).equals(sent)).toBe(true);
 			expect(raw.subarray(0, raw.length - sent.length).toString()).toMatch(/^Return-Path: <ann@sender\.test>\r\nReceived: from client\.sender\.test \(localhost \[127\.0\.0\.1\]\)\r\n\tby mx\.hosted-inbox\.test/);

@@ -10,7 +10,7 @@ import { runCli } from '../support/cli';
 import { answer, deliver, door, startDeliver, startServer, tokenFile } from '../support/deliver';
 import { serve } from '../support/http-posts';
 import { freePort } from '../support/ports';
-import { describeEachStore } from '../support/stores';
+import { describeEachStore, spooledRaw } from '../support/stores';
 
 jest.setTimeout(60_000);
 
@@ -302,7 +302,7 @@ describeEachStore('hosted-inbox deliver to the HTTP door itself (createHttpDoor,
 			expect(id).toBeDefined();
 			const entry = await store.spoolGet(id!);
 			expect(entry).toMatchObject({ inboxId, status: 'pending', envelope: { clientIp: '203.0.113.9', helo: 'mail.sender.test', mailFrom: 'ann@sender.test', rcpt: [address] } });
-			expect(entry!.raw.equals(raw)).toBe(true);
+			expect((await spooledRaw(store, id!)).equals(raw)).toBe(true);
 		} finally {
 			await server.close();
 		}

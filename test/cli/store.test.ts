@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { bytesOf } from '../../core/message-bytes';
 import { runCli as run } from '../support/cli';
 import { Client } from 'pg';
 
@@ -115,7 +116,7 @@ describeEachStore('hosted-inbox store', (getStore, _engine, getOptions) => {
 		const inbox = await opened.registerInbox({ address: `health-${Date.now()}@inbox.example.test` });
 		const envelope = { clientIp: '192.0.2.1', helo: 'mx.customer.test', mailFrom: 'ann@customer.test', rcpt: [inbox.address] };
 		const raw = Buffer.concat([Buffer.from('From: Ann <ann@customer.test>\r\nSubject: Refund please\r\n\r\n'), Buffer.alloc(100_000, 0x78)]);
-		const entry = await opened.spoolPut({ inboxId: inbox.id, raw, envelope, receivedAt: new Date(Date.now() - 3 * 3600_000).toISOString() });
+		const entry = await opened.spoolPut({ inboxId: inbox.id, message: bytesOf(raw), envelope, receivedAt: new Date(Date.now() - 3 * 3600_000).toISOString() });
 		await opened.spoolFail(entry.id, 'Code node: boom', { nextAttemptAt: new Date().toISOString(), maxAttempts: 1 });
 		await opened.beatTrigger(inbox.id, { via: 'smtp', event: 'started', intervalMs: 30_000 });
 		await opened.noteTriggerError(inbox.id, 'Answered 451 (try again later) because of local trouble: disk full');
@@ -188,8 +189,8 @@ async function personEverywhere(store: Store, email: string, name: string): Prom
 	await store.assignConversation(recorded.conversation.id, { assigneeId: agent.id, teamId: null, rule: 'owner', reason: `contact ${email}` });
 	await store.logIntake({ inboxId: inbox.id, kind: 'rejected', clientIp: '192.0.2.9', helo: 'x', mailFrom: email, rcpt: [inbox.address], messageId: null, from: email, subject: `from ${name}`, details: {} });
 	const raw = Buffer.from(`From: "${name}" <${email.toUpperCase()}>\r\nSubject: again\r\n\r\n${'padding '.repeat(3000)}${name}\r\n`);
-	await store.spoolComplete((await store.spoolPut({ inboxId: inbox.id, raw, envelope: { clientIp: null, helo: null, mailFrom: email, rcpt: [inbox.address] } })).id);
-	await store.spoolPut({ inboxId: inbox.id, raw, envelope: { clientIp: null, helo: null, mailFrom: null, rcpt: [inbox.address] }, quarantined: true });
+	await store.spoolComplete((await store.spoolPut({ inboxId: inbox.id, message: bytesOf(raw), envelope: { clientIp: null, helo: null, mailFrom: email, rcpt: [inbox.address] } })).id);
+	await store.spoolPut({ inboxId: inbox.id, message: bytesOf(raw), envelope: { clientIp: null, helo: null, mailFrom: null, rcpt: [inbox.address] }, quarantined: true });
 }
 
 /** Where the engine keeps text that names the person: the embedded store's files as bytes, or every PostgreSQL row. */
@@ -249,9 +250,9 @@ describeEachStore('hosted-inbox store: retention and erasure', (getStore, engine
 	it('purge applies each inbox\'s retention and says what it removed', async () => {
 		const inbox = await getStore().registerInbox({ address: 'purged@inbox.example.test', retention: { deliveredRawDays: 1, quarantineDays: 0, intakeLogDays: 0 } });
 		const old = new Date(Date.now() - 2 * 86_400_000).toISOString();
-		const done = await getStore().spoolPut({ inboxId: inbox.id, raw: Buffer.from('x'), envelope: { clientIp: null, helo: null, mailFrom: null, rcpt: [] }, receivedAt: old });
+		const done = await getStore().spoolPut({ inboxId: inbox.id, message: bytesOf(Buffer.from('x')), envelope: { clientIp: null, helo: null, mailFrom: null, rcpt: [] }, receivedAt: old });
 		await getStore().spoolComplete(done.id);
-		const pending = await getStore().spoolPut({ inboxId: inbox.id, raw: Buffer.from('y'), envelope: { clientIp: null, helo: null, mailFrom: null, rcpt: [] }, receivedAt: old });
+		const pending = await getStore().spoolPut({ inboxId: inbox.id, message: bytesOf(Buffer.from('y')), envelope: { clientIp: null, helo: null, mailFrom: null, rcpt: [] }, receivedAt: old });
 		const r = await run(['store', 'purge', '--store', storeArg(getOptions())]);
 		expect(r).toMatchObject({ code: 0, stderr: '' });
 		expect(r.stdout).toContain('purged@inbox.example.test: purged 1 delivered, 0 quarantined, 0 intake log (kept: delivered 1 d, quarantine for ever, intake log for ever)');

@@ -6,7 +6,7 @@ import { parseInboxConfig } from '../../core/inbox';
 import { answer, door, readBody, startServer, type Posted } from '../support/deliver';
 import { serve } from '../support/http-posts';
 import { freePort } from '../support/ports';
-import { describeEachStore } from '../support/stores';
+import { describeEachStore, spooledRaw } from '../support/stores';
 
 // The worker as it is deployed: an ES module with `export default { email }` (jest turns it into CommonJS).
 type Worker = { email(message: unknown, env: Record<string, string | undefined>, ctx: unknown): Promise<void> };
@@ -143,7 +143,7 @@ describeEachStore('contrib/cloudflare-email-worker.js to the HTTP door itself (c
 			await expect(handled).resolves.toBeUndefined();
 			expect(rejected).toEqual([]);
 			const [entry] = await store.spoolList({ inboxId });
-			expect(entry.raw.equals(message)).toBe(true);
+			expect((await spooledRaw(store, entry.id)).equals(message)).toBe(true);
 			expect(entry.envelope).toEqual({ clientIp: '203.0.113.9', helo: 'mail.sender.test', mailFrom: 'ann@sender.test', rcpt: ['support@inbox.example.test'] });
 		} finally {
 			await server.close();

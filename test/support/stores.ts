@@ -9,9 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 
+import { readAll } from '../../core/message-bytes';
+import { spooledMessage } from '../../core/spool/spool';
 import { embeddedEngineAvailable, openStore, type StoreOptions } from '../../core/store/open';
 import { quoteIdent } from '../../core/store/postgres';
-import type { Store } from '../../core/store/roles';
+import type { SpoolStore, Store } from '../../core/store/roles';
 import { gate, type Gate } from './gates';
 
 export type EngineName = 'sqlite' | 'postgres';
@@ -82,6 +84,11 @@ export async function dropSchema(schema: string): Promise<void> {
 	} finally {
 		await client.end();
 	}
+}
+
+/** A spooled message whole, for a test's equality check (the product streams it). */
+export async function spooledRaw(store: SpoolStore, id: string): Promise<Buffer> {
+	return await readAll(await spooledMessage(store, id));
 }
 
 /** Runs its tests when the engine is there (see gates.ts); node:sqlite alone may be missing in CI, on a Node without it. */

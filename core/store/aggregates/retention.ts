@@ -6,7 +6,8 @@ import { checkEmail } from '../validate';
 
 import { checkTimestamp } from './clock';
 import { inboxIdOf } from './references';
-import { bytes, text } from './rows';
+import { text } from './rows';
+import { spoolChunks } from './spool';
 
 /** Text columns of other people's records where an erased address is replaced by `[erased]` (identity columns aside: Message-ID, sender key, hash). */
 const REDACTED_COLUMNS: Array<[table: string, columns: string[]]> = [
@@ -50,13 +51,12 @@ async function erase(q: SqlExecutor, key: string): Promise<ErasureCounts> {
 	);
 	// Spool entries, whatever their status (erasure outranks a delivery still owed): envelope, decision, raw bytes.
 	const spooled = new Set((await rowsNaming(q, 'spool', ['envelope', 'decision', 'last_error', 'released_by'], key)).map((row) => String(row.id)));
-	for (const row of await q.all('SELECT id FROM spool')) {
-		const id = String(row.id);
-		if (spooled.has(id)) continue;
-		// One raw message at a time (up to the size limit each), never the whole spool in memory.
-		const [entry] = await q.all('SELECT raw FROM spool WHERE id = $1', [id]);
-		if (entry && rawMentions(bytes(entry.raw), key)) spooled.add(id);
+	for (const row of await q.all('SELECT id, size FROM spool')) {
+		const entry = { id: String(row.id), size: Number(row.size) };
+		// One chunk at a time, never a whole message (nor the whole spool) in memory.
+		if (!spooled.has(entry.id) && (await rawMentions(spoolChunks(q, entry, 0), key))) spooled.add(entry.id);
 	}
+	// Their chunks go with them (ON DELETE CASCADE; foreign keys are on in both engines).
 	const spool = await deleteIds(q, 'spool', [...spooled]);
 
 	// Other people's records that name the address (a Cc, a quoted reply, a ticket property) keep their rest.

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
 
+import type { MessageBytes } from '../../message-bytes';
 import type { QuarantineStore, SpoolStore } from '../roles';
-import type { Row, SqlDriver } from '../sql';
-import { type SpoolEntry, type SpoolHead } from '../types';
+import type { Row, SqlDriver, SqlExecutor } from '../sql';
+import { SPOOL_HEAD_BYTES, type SpoolEntry, type SpoolHead } from '../types';
 import { InvalidInputError } from '../../errors';
 import { checkText } from '../validate';
 
@@ -10,15 +12,19 @@ import { checkTimestamp, now } from './clock';
 import { Filter } from './filter';
 import { bytes, json, one, text } from './rows';
 
-/** Enough of a spooled message to show its From and Subject in a list. */
-const SPOOL_HEAD_BYTES = 64 * 1024;
+/**
+ * How much of a message one spool_chunks row holds: the memory a spooled message takes to write or read. Every
+ * chunk but the last is this size (an entry spooled before chunks is one chunk of any size), so the first chunk
+ * holds the head.
+ */
+export const SPOOL_CHUNK_BYTES = 1024 * 1024;
 const SPOOL_STATUSES: Array<SpoolEntry['status']> = ['pending', 'done', 'failed', 'quarantined'];
 
 function toSpool(row: Row): SpoolEntry {
 	return {
 		id: String(row.id),
 		inboxId: String(row.inbox_id),
-		raw: bytes(row.raw),
+		size: Number(row.size),
 		envelope: json(row.envelope, { clientIp: null, helo: null, mailFrom: null, rcpt: [] }),
 		receivedAt: String(row.received_at),
 		attempts: Number(row.attempts),
@@ -37,44 +43,101 @@ async function spoolHeads(db: SqlDriver, filter: { inboxId?: string; statuses?: 
 	if (unknown.length || statuses.length === 0) throw new InvalidInputError(`Spool status must be one of ${SPOOL_STATUSES.join(', ')}, not ${JSON.stringify(unknown[0] ?? null)}`);
 	const where = new Filter([SPOOL_HEAD_BYTES]).among('status', statuses).equals('inbox_id', filter.inboxId);
 	const limit = where.param(Math.max(1, Math.trunc(filter.limit ?? 1000)));
-	// substr works on BLOB (SQLite) and bytea (PostgreSQL) alike.
+	// substr works on BLOB (SQLite) and bytea (PostgreSQL) alike; no chunk for an empty message.
 	const rows = await db.all(
-		`SELECT id, inbox_id, SUBSTR(raw, 1, $1) AS raw, envelope, received_at, decision, attempts, next_attempt_at, last_error, status, released_by, released_at
+		`SELECT spool.*, (SELECT SUBSTR(bytes, 1, $1) FROM spool_chunks WHERE spool_id = spool.id ORDER BY seq LIMIT 1) AS head
 		FROM spool${where.clause} ORDER BY received_at DESC, id LIMIT ${limit}`,
 		where.params,
 	);
-	return rows.map((row) => {
-		const { raw, ...entry } = toSpool(row);
-		return { ...entry, head: raw };
-	});
+	return rows.map((row) => ({ ...toSpool(row), head: row.head === null ? Buffer.alloc(0) : bytes(row.head) }));
+}
+
+/** Cuts the message into chunks as its stream hands them over, storing each as it fills: returns the bytes stored. */
+async function putChunks(q: SqlExecutor, id: string, message: MessageBytes): Promise<number> {
+	let pieces: Buffer[] = [];
+	let filled = 0;
+	let seq = 0;
+	let size = 0;
+	const store = async (chunk: Buffer) => {
+		await q.run('INSERT INTO spool_chunks (spool_id, seq, bytes) VALUES ($1, $2, $3)', [id, seq++, chunk]);
+		size += chunk.length;
+	};
+	for await (const piece of message.open() as AsyncIterable<Buffer>) {
+		for (let at = 0; at < piece.length; ) {
+			const part = piece.subarray(at, at + SPOOL_CHUNK_BYTES - filled);
+			pieces.push(part);
+			filled += part.length;
+			at += part.length;
+			if (filled === SPOOL_CHUNK_BYTES) {
+				await store(Buffer.concat(pieces, filled));
+				pieces = [];
+				filled = 0;
+			}
+		}
+	}
+	if (filled > 0) await store(Buffer.concat(pieces, filled));
+	return size;
+}
+
+/** The entry's message from byte `start` on, chunk by chunk: one query per chunk in seq order (memory: one chunk). */
+export async function* spoolChunks(db: SqlExecutor, entry: { id: string; size: number }, start: number): AsyncGenerator<Buffer> {
+	const chunks = await db.all('SELECT seq, LENGTH(bytes) AS length FROM spool_chunks WHERE spool_id = $1 ORDER BY seq', [entry.id]);
+	let offset = 0;
+	for (const { seq, length } of chunks) {
+		const end = offset + Number(length);
+		if (end > start) {
+			const row = await one(db, 'SELECT bytes FROM spool_chunks WHERE spool_id = $1 AND seq = $2', [entry.id, Number(seq)]);
+			if (!row) break;
+			yield bytes(row.bytes).subarray(Math.max(0, start - offset));
+		}
+		offset = end;
+	}
+	// Deleted (retention, erasure) while it was read: the message must not end early unnoticed.
+	if (Math.max(offset, start) < entry.size) throw new Error(`Spool entry ${entry.id} was deleted while its message was read`);
 }
 
 /** The spool, and the quarantined mail it holds until someone releases or deletes it. */
 export function spoolStore(db: SqlDriver): SpoolStore & QuarantineStore {
 	return {
 		async spoolPut(input) {
-			if (!Buffer.isBuffer(input.raw)) throw new InvalidInputError('Spool entry needs the raw message as a Buffer');
+			const { message } = input;
+			if (!message || typeof message.open !== 'function' || !Number.isSafeInteger(message.size) || message.size < 0) {
+				throw new InvalidInputError('Spool entry needs the message as MessageBytes (its size and a stream of it)');
+			}
 			const receivedAt = input.receivedAt ? checkTimestamp(input.receivedAt, 'receivedAt') : now();
-			const row = await one(
-				db,
-				'INSERT INTO spool (id, inbox_id, raw, envelope, received_at, decision, attempts, next_attempt_at, last_error, status) VALUES ($1, $2, $3, $4, $5, $6, 0, $8, NULL, $7) RETURNING *',
-				[
-					randomUUID(),
-					input.inboxId,
-					input.raw,
-					JSON.stringify(input.envelope),
-					receivedAt,
-					input.decision ? JSON.stringify(input.decision) : null,
-					input.quarantined ? 'quarantined' : 'pending',
-					input.dueAt ? checkTimestamp(input.dueAt, 'dueAt') : receivedAt,
-				],
-			);
-			return toSpool(row!);
+			const id = randomUUID();
+			return db.transaction(async (q) => {
+				const row = await one(
+					q,
+					'INSERT INTO spool (id, inbox_id, size, envelope, received_at, decision, attempts, next_attempt_at, last_error, status) VALUES ($1, $2, $3, $4, $5, $6, 0, $8, NULL, $7) RETURNING *',
+					[
+						id,
+						input.inboxId,
+						message.size,
+						JSON.stringify(input.envelope),
+						receivedAt,
+						input.decision ? JSON.stringify(input.decision) : null,
+						input.quarantined ? 'quarantined' : 'pending',
+						input.dueAt ? checkTimestamp(input.dueAt, 'dueAt') : receivedAt,
+					],
+				);
+				const stored = await putChunks(q, id, message);
+				// A stream shorter or longer than the size it was announced with is not the message: nothing is kept.
+				if (stored !== message.size) throw new InvalidInputError(`The message to spool is ${stored} bytes, not the ${message.size} announced`);
+				return toSpool(row!);
+			});
 		},
 
 		async spoolGet(id) {
 			const row = await one(db, 'SELECT * FROM spool WHERE id = $1', [id]);
 			return row ? toSpool(row) : null;
+		},
+
+		async spoolMessage(id) {
+			const row = await one(db, 'SELECT size FROM spool WHERE id = $1', [id]);
+			if (!row) return null;
+			const entry = { id, size: Number(row.size) };
+			return { size: entry.size, open: (start = 0) => Readable.from(spoolChunks(db, entry, start), { objectMode: false }) };
 		},
 
 		async spoolDue(inboxId, at = now(), limit = 100) {

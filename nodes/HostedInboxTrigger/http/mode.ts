@@ -8,13 +8,13 @@ import {
 	type IWebhookResponseData,
 } from 'n8n-workflow';
 
+import { spooledBytes } from '../../../core/spool/spool';
 import { Heartbeat } from '../../../core/health/heartbeat';
 import { tryAgainAnswer } from '../../../core/http/answers';
 import { createHttpDoor, DEFAULT_MAX_SKEW_SECONDS, DEFAULT_REDRIVE_AFTER_MS, type HttpAnswer, type HttpFormat } from '../../../core/http/door';
 import type { InboxConfig } from '../../../core/inbox';
 import type { Store } from '../../../core/store/roles';
 import { buildIntakeEmission } from '../../../core/workflow-delivery/emission';
-import { spooledBytes } from '../../../core/workflow-delivery/spool-delivery';
 import { dnsResolver, snsCertificates } from '../../shared/environment';
 import { getStore } from '../../shared/store';
 import { readInboxConfig } from '../shared/inbox-settings';

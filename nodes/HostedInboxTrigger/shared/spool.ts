@@ -1,5 +1,6 @@
 import type { ITriggerFunctions } from 'n8n-workflow';
 
+import { spooledBytes } from '../../../core/spool/spool';
 import type { DnsResolver } from '../../../core/dns';
 import type { Heartbeat } from '../../../core/health/heartbeat';
 import type { InboxConfig } from '../../../core/inbox';
@@ -9,7 +10,7 @@ import { runOfSpooled } from '../../../core/intake/door';
 import { decisionOf } from '../../../core/intake/pipeline';
 import type { DecidedMessage } from '../../../core/intake/types';
 import { givenUpReport } from '../../../core/workflow-delivery/retry';
-import { SpoolDelivery, spooledBytes } from '../../../core/workflow-delivery/spool-delivery';
+import { SpoolDelivery } from '../../../core/workflow-delivery/spool-delivery';
 import type { IntakeItem } from '../../../core/item';
 import type { SpoolEntry } from '../../../core/store/types';
 import type { Store } from '../../../core/store/roles';

@@ -1,3 +1,4 @@
+import { bytesOf } from '../../../core/message-bytes';
 import { resolveOriginalSender, type ResolvedPart, type ResolveOptions } from '../../../core/conversation/resolve';
 import { zoneResolver } from '../../../core/dns';
 import { parseInboxConfig } from '../../../core/inbox';
@@ -218,7 +219,7 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 		const address = inbox();
 		const { id: inboxId } = await store.registerInbox({ address });
 		const envelope = { clientIp: null, helo: null, mailFrom: null, rcpt: [address] };
-		const spooled = async (quarantined = false) => await store.spoolPut({ inboxId, raw: Buffer.from('Subject: x\r\n\r\nx\r\n'), envelope, quarantined });
+		const spooled = async (quarantined = false) => await store.spoolPut({ inboxId, message: bytesOf(Buffer.from('Subject: x\r\n\r\nx\r\n')), envelope, quarantined });
 		const entry = await spooled();
 		const item = { ...intakeItem({ inbox: address }), spool: { id: entry.id } };
 		expect((await resolved(store, item)).replay).toBe(false);

@@ -1,3 +1,4 @@
+import { bytesOf } from '../../../core/message-bytes';
 import { Heartbeat } from '../../../core/health/heartbeat';
 import { inboxHealth } from '../../../core/health/health';
 import { listSpool, redriveFailed } from '../../../core/spool/spool';
@@ -15,7 +16,7 @@ function bigMessage(subject: string): Buffer {
 }
 
 async function failedEntry(store: Store, inboxId: string, subject: string, receivedAt: string) {
-	const entry = await store.spoolPut({ inboxId, raw: bigMessage(subject), envelope, receivedAt });
+	const entry = await store.spoolPut({ inboxId, message: bytesOf(bigMessage(subject)), envelope, receivedAt });
 	await store.spoolFail(entry.id, 'the workflow failed', { nextAttemptAt: receivedAt, maxAttempts: 2 });
 	return await store.spoolFail(entry.id, 'the workflow failed again', { nextAttemptAt: receivedAt, maxAttempts: 2 });
 }
@@ -25,10 +26,10 @@ describeEachStore('failed spool entries and inbox health', (getStore) => {
 		const store = getStore();
 		const { id: inboxId } = await store.registerInbox({ address: uniqueEmail('support', 'inbox.test') });
 		const failed = await failedEntry(store, inboxId, 'Refund please', '2026-03-01T10:00:00.000Z');
-		const pending = await store.spoolPut({ inboxId, raw: bigMessage('Still waiting'), envelope, receivedAt: '2026-03-01T11:00:00.000Z' });
-		const done = await store.spoolPut({ inboxId, raw: bigMessage('Done already'), envelope, receivedAt: '2026-03-01T12:00:00.000Z' });
+		const pending = await store.spoolPut({ inboxId, message: bytesOf(bigMessage('Still waiting')), envelope, receivedAt: '2026-03-01T11:00:00.000Z' });
+		const done = await store.spoolPut({ inboxId, message: bytesOf(bigMessage('Done already')), envelope, receivedAt: '2026-03-01T12:00:00.000Z' });
 		await store.spoolComplete(done.id);
-		const held = await store.spoolPut({ inboxId, raw: bigMessage('Held'), envelope, receivedAt: '2026-03-01T13:00:00.000Z', quarantined: true });
+		const held = await store.spoolPut({ inboxId, message: bytesOf(bigMessage('Held')), envelope, receivedAt: '2026-03-01T13:00:00.000Z', quarantined: true });
 
 		const heads = await store.spoolHeads({ inboxId });
 		expect(heads.map((h) => h.id)).toEqual([held.id, pending.id, failed.id]);
@@ -79,10 +80,10 @@ describeEachStore('failed spool entries and inbox health', (getStore) => {
 		const fail = async (id: string) => {
 			await store.spoolFail(id, 'x', { nextAttemptAt: '2026-03-03T10:00:00.000Z', maxAttempts: 1 });
 		};
-		const kept = await store.spoolPut({ inboxId, raw: bigMessage('Kept'), envelope, decision });
+		const kept = await store.spoolPut({ inboxId, message: bytesOf(bigMessage('Kept')), envelope, decision });
 		await fail(kept.id);
 		expect((await redriveFailed(store, kept.id)) && (await store.spoolGet(kept.id))?.decision).toEqual(decision);
-		const rechecked = await store.spoolPut({ inboxId, raw: bigMessage('Rechecked'), envelope, decision });
+		const rechecked = await store.spoolPut({ inboxId, message: bytesOf(bigMessage('Rechecked')), envelope, decision });
 		await fail(rechecked.id);
 		await redriveFailed(store, rechecked.id, { recheck: true });
 		expect((await store.spoolGet(rechecked.id))?.decision).toBeNull();
@@ -135,15 +136,15 @@ describeEachStore('failed spool entries and inbox health', (getStore) => {
 		await store.logIntake({ inboxId: inbox.id, kind: 'rejected', at: '2026-03-01T09:00:00.000Z', clientIp: null, helo: null, mailFrom: null, rcpt: [], messageId: null, from: null, subject: null, details: {} });
 		expect((await health()).lastReceivedAt).toBe('2026-03-01T09:00:00.000Z');
 
-		await store.spoolPut({ inboxId: inbox.id, raw: bigMessage('one'), envelope, receivedAt: '2026-03-01T10:00:00.000Z' });
-		await store.spoolPut({ inboxId: inbox.id, raw: bigMessage('two'), envelope, receivedAt: '2026-03-01T10:30:00.000Z' });
+		await store.spoolPut({ inboxId: inbox.id, message: bytesOf(bigMessage('one')), envelope, receivedAt: '2026-03-01T10:00:00.000Z' });
+		await store.spoolPut({ inboxId: inbox.id, message: bytesOf(bigMessage('two')), envelope, receivedAt: '2026-03-01T10:30:00.000Z' });
 		await failedEntry(store, inbox.id, 'three', '2026-03-01T09:30:00.000Z');
-		await store.spoolPut({ inboxId: inbox.id, raw: bigMessage('held'), envelope, receivedAt: '2026-03-01T10:45:00.000Z', quarantined: true });
-		const done = await store.spoolPut({ inboxId: inbox.id, raw: bigMessage('done'), envelope, receivedAt: '2026-03-01T10:50:00.000Z' });
+		await store.spoolPut({ inboxId: inbox.id, message: bytesOf(bigMessage('held')), envelope, receivedAt: '2026-03-01T10:45:00.000Z', quarantined: true });
+		const done = await store.spoolPut({ inboxId: inbox.id, message: bytesOf(bigMessage('done')), envelope, receivedAt: '2026-03-01T10:50:00.000Z' });
 		await store.spoolComplete(done.id);
 		// Another inbox's mail counts for that inbox only.
 		const other = await store.registerInbox({ address: uniqueEmail('sales', 'inbox.test') });
-		await store.spoolPut({ inboxId: other.id, raw: bigMessage('other'), envelope, receivedAt: '2026-03-01T11:59:00.000Z' });
+		await store.spoolPut({ inboxId: other.id, message: bytesOf(bigMessage('other')), envelope, receivedAt: '2026-03-01T11:59:00.000Z' });
 
 		expect(await health()).toMatchObject({
 			lastReceivedAt: '2026-03-01T10:50:00.000Z',

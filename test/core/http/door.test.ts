@@ -9,7 +9,7 @@ import type { Store } from '../../../core/store/roles';
 import { compose, prependHeaders, sign, testWorld } from '../../fixtures/mail';
 import { basic, bearer, mailgunFields, multipart, post, postmarkPayload, sendgridFields, serve, sesNotification, type Served } from '../../support/http-posts';
 import { CERT_URL, snsSigner, TOPIC_ARN } from '../../support/sns';
-import { describeEachStore } from '../../support/stores';
+import { describeEachStore, spooledRaw } from '../../support/stores';
 
 const { zone, company } = testWorld();
 const TOKEN = 'door-token-7f3a9c';
@@ -55,7 +55,9 @@ describeEachStore('the HTTP door', (getStore) => {
 		});
 		const served = await serve(handle);
 		opened.push(served);
-		const kept = async () => ({ spool: await store.spoolList({ inboxId }), log: await store.listIntake({ inboxId }) });
+		// Each spool entry with its message whole, to compare with what was posted.
+		const spool = async () => await Promise.all((await store.spoolList({ inboxId })).map(async (entry) => ({ ...entry, raw: await spooledRaw(store, entry.id) })));
+		const kept = async () => ({ spool: await spool(), log: await store.listIntake({ inboxId }) });
 		return { store, address, inboxId, served, url: served.url, troubles, kept };
 	}
 

@@ -8,7 +8,7 @@ import type { Envelope } from '../../../core/intake/types';
 import { bytesOf } from '../../../core/message-bytes';
 import { SMTP_REPLIES, verdictReply } from '../../../core/replies';
 import { compose, testWorld } from '../../fixtures/mail';
-import { describeEachStore } from '../../support/stores';
+import { describeEachStore, spooledRaw } from '../../support/stores';
 
 const { zone } = testWorld();
 const envelope = (address: string): Envelope => ({ clientIp: '203.0.113.9', helo: 'mail.sender.test', mailFrom: 'x@sender.test', rcpt: [address] });
@@ -76,7 +76,7 @@ describeEachStore('the intake door', (getStore) => {
 				continue;
 			}
 			expect(spooled).toMatchObject({ inboxId, status: 'pending', receivedAt: message.receivedAt, decision: { verdict: { action: 'accept' } } });
-			expect((await store.spoolGet(spooled!.id))?.raw.equals(raw)).toBe(true);
+			expect((await spooledRaw(store, spooled!.id)).equals(raw)).toBe(true);
 		}
 	});
 

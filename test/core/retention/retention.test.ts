@@ -1,3 +1,4 @@
+import { bytesOf } from '../../../core/message-bytes';
 import { DEFAULT_RETENTION, parseInboxConfig } from '../../../core/inbox';
 import type { IntakeDecision } from '../../../core/intake/types';
 import { erasePerson } from '../../../core/retention/erase';
@@ -13,7 +14,7 @@ const daysAgo = (days: number) => new Date(NOW.getTime() - days * 86_400_000).to
 const envelope = (mailFrom: string | null): SpoolEntry['envelope'] => ({ clientIp: '192.0.2.1', helo: 'mx.example.test', mailFrom, rcpt: ['support@inbox.example.test'] });
 
 async function spoolAged(store: Store, inboxId: string, status: SpoolEntry['status'], days: number, raw = 'Subject: hi\r\n\r\nbody\r\n', mailFrom: string | null = null): Promise<string> {
-	const entry = await store.spoolPut({ inboxId, raw: Buffer.from(raw), envelope: envelope(mailFrom), receivedAt: daysAgo(days), quarantined: status === 'quarantined' });
+	const entry = await store.spoolPut({ inboxId, message: bytesOf(Buffer.from(raw)), envelope: envelope(mailFrom), receivedAt: daysAgo(days), quarantined: status === 'quarantined' });
 	if (status === 'done') await store.spoolComplete(entry.id);
 	if (status === 'failed') await store.spoolFail(entry.id, 'workflow failed', { nextAttemptAt: NOW.toISOString(), maxAttempts: 1 });
 	return entry.id;
@@ -54,7 +55,19 @@ describe('mentions of an address', () => {
 			expect(mentions(other, key)).toBe(false);
 		}
 		expect(redact('to ann_b@customer.example.test and joann_b@customer.example.test', key)).toBe('to [erased] and joann_b@customer.example.test');
-		expect(rawMentions(Buffer.concat([Buffer.from([0, 0xff]), Buffer.from('Cc: Ann_B@customer.example.test\r\n')]), key)).toBe(true);
+	});
+
+	it('finds it in raw bytes read in chunks, wherever the chunks cut, and judges its boundaries across them', async () => {
+		const split = async (text: string, at: number[]) => rawMentions([0, ...at].map((start, i) => Buffer.from(text.slice(start, at[i]), 'latin1')), key);
+		const named = `\u0000\u00ffCc: Ann_B@customer.example.test\r\n`;
+		const longer = 'Cc: joann_b@customer.example.test.au\r\n';
+		for (let cut = 0; cut <= named.length; cut++) {
+			expect(await split(named, [cut])).toBe(true);
+			expect(await split(longer, [cut])).toBe(false);
+			expect(await split(longer, [cut, cut + 1, cut + 3])).toBe(false);
+		}
+		expect(await split(`${longer}To: ann_b@customer.example.test`, [5, 45, 60])).toBe(true);
+		expect(await rawMentions([], key)).toBe(false);
 	});
 });
 
@@ -120,7 +133,7 @@ describeEachStore('retention and erasure', (getStore) => {
 		const rejected = await store.logIntake({ inboxId: inboxA.id, kind: 'rejected', clientIp: null, helo: null, mailFrom: ann, rcpt: [inboxA.address], messageId: null, from: ann, subject: 'spam', details: {} });
 		const joLog = await store.logIntake({ inboxId: inboxA.id, kind: 'rejected', clientIp: null, helo: null, mailFrom: joann, rcpt: [inboxA.address], messageId: null, from: joann, subject: 'x', details: {} });
 		const byEnvelope = await spoolAged(store, inboxA.id, 'pending', 1, 'Subject: x\r\n\r\nx\r\n', ann);
-		const byDecision = (await store.spoolPut({ inboxId: inboxA.id, raw: Buffer.from('Subject: y\r\n\r\n'), envelope: envelope(null), quarantined: true, decision: { originalSender: { address: ann } } as unknown as IntakeDecision })).id;
+		const byDecision = (await store.spoolPut({ inboxId: inboxA.id, message: bytesOf(Buffer.from('Subject: y\r\n\r\n')), envelope: envelope(null), quarantined: true, decision: { originalSender: { address: ann } } as unknown as IntakeDecision })).id;
 		const byRaw = await spoolAged(store, inboxA.id, 'done', 1, `From: Someone <x@example.test>\r\nCc: ${ann.toUpperCase()}\r\n\r\nhi\r\n`);
 		const josSpool = await spoolAged(store, inboxA.id, 'done', 1, `From: ${joann}\r\n\r\nhi\r\n`, joann);
 

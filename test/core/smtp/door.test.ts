@@ -1,17 +1,17 @@
 import { createTransport } from 'nodemailer';
 
+import { spooledBytes } from '../../../core/spool/spool';
+import { bytesOf } from '../../../core/message-bytes';
 import { zoneResolver, type DnsResolver, type Zone } from '../../../core/dns';
 import { parseInboxConfig, type InboxConfigInput } from '../../../core/inbox';
 import { runOfSpooled } from '../../../core/intake/door';
-import { bytesOf } from '../../../core/message-bytes';
-import { spooledBytes } from '../../../core/workflow-delivery/spool-delivery';
 import { createSmtpDoor } from '../../../core/smtp/door';
 import { openStore, type StoreOptions } from '../../../core/store/open';
 import { attachHostedInbox, DEFAULT_LISTENER_SETTINGS, type AttachedInbox } from '../../../core/smtp/listener';
 import type { SpoolEntry } from '../../../core/store/types';
 import type { Store } from '../../../core/store/roles';
 import { pgClusterGate, PgCluster } from '../../support/pg-cluster';
-import { describeEachStore } from '../../support/stores';
+import { describeEachStore, spooledRaw } from '../../support/stores';
 import { compose, sign, testWorld } from '../../fixtures/mail';
 
 const ADDRESS = 'support@inbox.example.test';
@@ -93,7 +93,7 @@ describeEachStore('SMTP intake on the store', (getStore, engine, getOptions) => 
 		expect(spooled).toHaveLength(1);
 		expect(info.response).toBe(`250 2.0.0 Queued as ${spooled[0].id}`);
 		const [entry] = await store.spoolList({ inboxId, status: 'pending' });
-		expect(entry.raw.toString()).toContain('Subject: spooled');
+		expect((await spooledRaw(store, entry.id)).toString()).toContain('Subject: spooled');
 		expect(entry.envelope).toEqual({ clientIp: '127.0.0.1', helo: expect.any(String), mailFrom: 'bounce@customer.example', rcpt: [ADDRESS] });
 	});
 
@@ -219,7 +219,8 @@ describeEachStore('SMTP intake on the store', (getStore, engine, getOptions) => 
 			expect(resends).toBeLessThan(20);
 			await new Promise((resolve) => setTimeout(resolve, 250));
 		}
-		const stored = (await store.spoolList()).filter((e) => e.raw.toString().includes('Message-ID: <outage-1@customer.example>'));
+		const stored = [];
+		for (const e of await store.spoolList()) if ((await spooledRaw(store, e.id)).includes('Message-ID: <outage-1@customer.example>')) stored.push(e);
 		expect(stored).toHaveLength(1);
 		expect(receiver.spooled.map((e) => e.id)).toEqual([stored[0].id]);
 	});

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 
+import { bytesOf } from '../../../core/message-bytes';
 import { CONTENT_ID_DOMAIN, newOutboundMessageId } from '../../../core/store/message-id';
 import { type Inbox } from '../../../core/store/types';
 import { InvalidInputError } from '../../../core/errors';
 import type { Store } from '../../../core/store/roles';
 import { decisionFor } from '../../fixtures/intake';
-import { describeEachStore } from '../../support/stores';
+import { describeEachStore, spooledRaw } from '../../support/stores';
 import { inbound, uniqueEmail } from './fixtures';
 
 async function newInbox(store: Store): Promise<Inbox> {
@@ -445,10 +446,11 @@ describeEachStore('conversations store', (getStore) => {
 			const store = getStore();
 			const inboxId = randomUUID();
 			const raw = Buffer.from('From: a@b.test\r\nSubject: hi\r\n\r\nbody\r\n');
-			const entry = await store.spoolPut({ inboxId, raw, envelope: { clientIp: '127.0.0.1', helo: 'h', mailFrom: 'a@b.test', rcpt: ['s@i.test'] }, receivedAt: '2026-01-01T00:00:00.000Z' });
-			const second = await store.spoolPut({ inboxId, raw, envelope: { clientIp: null, helo: null, mailFrom: null, rcpt: [] }, receivedAt: '2026-01-01T00:00:01.000Z' });
+			const entry = await store.spoolPut({ inboxId, message: bytesOf(raw), envelope: { clientIp: '127.0.0.1', helo: 'h', mailFrom: 'a@b.test', rcpt: ['s@i.test'] }, receivedAt: '2026-01-01T00:00:00.000Z' });
+			const second = await store.spoolPut({ inboxId, message: bytesOf(raw), envelope: { clientIp: null, helo: null, mailFrom: null, rcpt: [] }, receivedAt: '2026-01-01T00:00:01.000Z' });
 			expect((await store.spoolDue(inboxId, '2026-01-01T00:00:05.000Z')).map((e) => e.id)).toEqual([entry.id, second.id]);
-			expect((await store.spoolDue(inboxId, '2026-01-01T00:00:05.000Z'))[0].raw.equals(raw)).toBe(true);
+			expect((await store.spoolDue(inboxId, '2026-01-01T00:00:05.000Z'))[0]).toMatchObject({ id: entry.id, size: raw.length });
+			expect((await spooledRaw(store, entry.id)).equals(raw)).toBe(true);
 			const failed = await store.spoolFail(entry.id, 'workflow failed', { nextAttemptAt: '2026-01-01T00:10:00.000Z', maxAttempts: 2 });
 			expect(failed).toMatchObject({ attempts: 1, status: 'pending', lastError: 'workflow failed' });
 			expect((await store.spoolDue(inboxId, '2026-01-01T00:05:00.000Z')).map((e) => e.id)).toEqual([second.id]);
@@ -469,7 +471,7 @@ describeEachStore('conversations store', (getStore) => {
 			const envelope = { clientIp: '192.0.2.1', helo: 'h', mailFrom: 'a@b.test', rcpt: ['s@i.test'] };
 			const decision = decisionFor('a@b.test', envelope, { action: 'quarantine', reasons: ['DMARC policy of b.test is quarantine'], flags: ['dmarc-fail'] });
 			const big = Buffer.concat([Buffer.from('From: a@b.test\r\nSubject: held\r\n\r\n'), Buffer.alloc(200_000, 0x78)]);
-			const held = await store.spoolPut({ inboxId, raw: big, envelope, receivedAt: '2026-01-01T00:00:00.000Z', decision, quarantined: true });
+			const held = await store.spoolPut({ inboxId, message: bytesOf(big), envelope, receivedAt: '2026-01-01T00:00:00.000Z', decision, quarantined: true });
 			expect(held).toMatchObject({ status: 'quarantined', decision, released: null });
 			expect(await store.spoolDue(inboxId, '2027-01-01T00:00:00.000Z')).toEqual([]);
 			const [listed] = await store.listQuarantined({ inboxId });
@@ -485,7 +487,7 @@ describeEachStore('conversations store', (getStore) => {
 			await expect(store.deleteQuarantined(held.id)).rejects.toBeInstanceOf(InvalidInputError);
 			expect(await store.listQuarantined({ inboxId })).toEqual([]);
 
-			const other = await store.spoolPut({ inboxId, raw: big, envelope, decision, quarantined: true });
+			const other = await store.spoolPut({ inboxId, message: bytesOf(big), envelope, decision, quarantined: true });
 			await store.deleteQuarantined(other.id);
 			expect(await store.spoolGet(other.id)).toBeNull();
 		});

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { IDataObject, INodeParameters } from 'n8n-workflow';
 
+import { bytesOf } from '../../../core/message-bytes';
 import { HostedInbox } from '../../../nodes/HostedInbox/HostedInbox.node';
 import { closeSharedStores } from '../../../nodes/shared/store';
 import type { Store } from '../../../core/store/roles';
@@ -420,7 +421,7 @@ describeEachStore('Hosted Inbox node', (getStore) => {
 				const raw = Buffer.from(`From: Quinn <quinn@quarantined.test>\r\nSubject: ${subject}\r\n\r\nis this real?\r\n`);
 				const envelope = { clientIp: '192.0.2.9', helo: 'mx.quarantined.test', mailFrom: 'quinn@quarantined.test', rcpt: [inboxAddress] };
 				const decision = decisionFor('quinn@quarantined.test', envelope, { action: 'quarantine', reasons: ['dmarc=fail (p=quarantine) for quarantined.test'], flags: ['dmarc-fail'] });
-				return await store.spoolPut({ inboxId: inbox.id, raw, envelope: decision.envelope, decision, quarantined: true });
+				return await store.spoolPut({ inboxId: inbox.id, message: bytesOf(raw), envelope: decision.envelope, decision, quarantined: true });
 			};
 			const first = await held('Invoice overdue');
 			const second = await held('Gift card');
@@ -446,9 +447,9 @@ describeEachStore('Hosted Inbox node', (getStore) => {
 			const inbox = await store.registerInbox({ address: 'failing@inbox.example.test' });
 			const envelope = { clientIp: '192.0.2.9', helo: 'mx.customer.test', mailFrom: 'ann@customer.test', rcpt: [inbox.address] };
 			const raw = Buffer.concat([Buffer.from('From: Ann <ann@customer.test>\r\nSubject: Refund please\r\n\r\n'), Buffer.alloc(100_000, 0x78)]);
-			const entry = await store.spoolPut({ inboxId: inbox.id, raw, envelope, receivedAt: '2030-01-01T08:00:00.000Z' });
+			const entry = await store.spoolPut({ inboxId: inbox.id, message: bytesOf(raw), envelope, receivedAt: '2030-01-01T08:00:00.000Z' });
 			await store.spoolFail(entry.id, 'Create Ticket: boom', { nextAttemptAt: '2030-01-01T08:00:00.000Z', maxAttempts: 1 });
-			const waiting = await store.spoolPut({ inboxId: inbox.id, raw, envelope, receivedAt: '2030-01-01T09:00:00.000Z' });
+			const waiting = await store.spoolPut({ inboxId: inbox.id, message: bytesOf(raw), envelope, receivedAt: '2030-01-01T09:00:00.000Z' });
 			await store.beatTrigger(inbox.id, { via: 'smtp', event: 'started', intervalMs: 30_000 });
 			await store.beatTrigger(inbox.id, { via: 'smtp', event: 'stopped', intervalMs: 30_000 });
 

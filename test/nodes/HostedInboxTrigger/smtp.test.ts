@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { NodeOperationError, type IDataObject, type INodeParameters } from 'n8n-workflow';
 import { createTransport } from 'nodemailer';
 
+import { bytesOf } from '../../../core/message-bytes';
 import { intakeItemSchema } from '../../../core/item';
 import { HostedInboxTrigger } from '../../../nodes/HostedInboxTrigger/HostedInboxTrigger.node';
 import { codeNode, packageNodeTypes, PACKAGE, n8nLogger, startTrigger, type TriggerHandle, type WorkflowJson } from '../../support/n8n-engine';
@@ -11,6 +12,7 @@ import { runCli } from '../../support/cli';
 import { CORPUS, corpus } from '../../support/items';
 import { describeEachNodeStore, type NodeStore } from '../../support/nodeStores';
 import { PIPELINE_NODE_TYPES } from '../../support/pipeline';
+import { spooledRaw } from '../../support/stores';
 import { freePort } from '../../support/ports';
 import { arcSeal, compose, rewriteHeader, sign, testWorld } from '../../fixtures/mail';
 
@@ -313,7 +315,7 @@ describeEachNodeStore('Hosted Inbox Trigger, SMTP mode, in n8n', (get) => {
 		expect(handle.failedExecutions[errorsBefore].message).toMatch(/failed in 2 executions and is no longer retried: .*always fails/);
 		const failed = await ns.store.spoolList({ inboxId, status: 'failed' });
 		expect(failed).toHaveLength(1);
-		expect(failed[0].raw.toString()).toContain(`Subject: ${doomed}`);
+		expect((await spooledRaw(ns.store, failed[0].id)).toString()).toContain(`Subject: ${doomed}`);
 	});
 
 	it('beats in the store (health: running), notes a message given up as its last error; re-driven from the CLI, the message comes out again; stopped after deactivation', async () => {
@@ -364,7 +366,7 @@ describeEachNodeStore('Hosted Inbox Trigger, SMTP mode, in n8n', (get) => {
 		const ns = get();
 		const inbox = await ns.store.registerInbox({ address: 'support@inbox.example.test' });
 		const raw = Buffer.from('From: left@customer.example\r\nTo: support@inbox.example.test\r\nSubject: left over\r\nMessage-ID: <left-1@customer.example>\r\n\r\nstill here\r\n');
-		const entry = await ns.store.spoolPut({ inboxId: inbox.id, raw, envelope: { clientIp: '192.0.2.7', helo: 'mx.customer.example', mailFrom: 'left@customer.example', rcpt: ['support@inbox.example.test'] } });
+		const entry = await ns.store.spoolPut({ inboxId: inbox.id, message: bytesOf(raw), envelope: { clientIp: '192.0.2.7', helo: 'mx.customer.example', mailFrom: 'left@customer.example', rcpt: ['support@inbox.example.test'] } });
 		const { handle } = await start();
 		const executions = await handle.waitForExecutions(1, 20_000);
 		expect(executions[0].emitted[0][0].json).toMatchObject({ email: { subject: 'left over' }, envelope: { clientIp: '192.0.2.7' } });

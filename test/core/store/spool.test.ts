@@ -1,0 +1,251 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+
+import { bytesOf, readAll, type MessageBytes } from '../../../core/message-bytes';
+import { SPOOL_CHUNK_BYTES, spoolStore } from '../../../core/store/aggregates/spool';
+import { migrate, MIGRATIONS } from '../../../core/store/migrations';
+import { openStore, type StoreOptions } from '../../../core/store/open';
+import { PostgresDriver } from '../../../core/store/postgres';
+import type { SqlDriver, SqlExecutor, SqlValue } from '../../../core/store/sql';
+import { openSqliteDriver } from '../../../core/store/sqlite';
+import { SPOOL_HEAD_BYTES } from '../../../core/store/types';
+import { describeEachStore, dropSchema, TEST_PG_URL } from '../../support/stores';
+
+const MB = SPOOL_CHUNK_BYTES;
+const PIECE = 64 * 1024;
+const envelope = { clientIp: '192.0.2.1', helo: 'mx.customer.test', mailFrom: 'ann@customer.test', rcpt: ['support@inbox.example.test'] };
+
+/** The byte at each offset of a generated message: depends on the offset, so a chunk out of place shows. */
+function pattern(at: number, length: number): Buffer {
+	const piece = Buffer.allocUnsafe(length);
+	for (let i = 0; i < length; i++) piece[i] = ((at + i) * 7 + ((at + i) >>> 12)) & 0xff;
+	return piece;
+}
+
+/** A message of `size` bytes made as it is read, in 64 KB pieces: nothing holds it whole. */
+function generated(size: number, options: { failAt?: number; onPiece?: (at: number) => void } = {}): MessageBytes {
+	return {
+		size,
+		open(start = 0) {
+			async function* pieces() {
+				for (let at = start; at < size; at += PIECE) {
+					if (options.failAt !== undefined && at >= options.failAt) throw new Error('the sending connection dropped');
+					options.onPiece?.(at);
+					yield pattern(at, Math.min(PIECE, size - at));
+				}
+			}
+			return Readable.from(pieces(), { objectMode: false });
+		},
+	};
+}
+
+/** What is left of a stream already opened. */
+async function drain(stream: Readable): Promise<Buffer> {
+	const chunks: Buffer[] = [];
+	for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+	return Buffer.concat(chunks);
+}
+
+async function sha256(stream: Readable): Promise<string> {
+	const hash = createHash('sha256');
+	for await (const chunk of stream as AsyncIterable<Buffer>) hash.update(chunk);
+	return hash.digest('hex');
+}
+
+/** A second handle on the store's database, to look at its rows. */
+function driverFor(options: StoreOptions): SqlDriver {
+	return options.engine === 'sqlite' ? openSqliteDriver(options.path) : new PostgresDriver(options);
+}
+
+/** The driver, noting the largest value each statement sent or got back, and the chunks written so far. */
+function recording(db: SqlDriver) {
+	const seen = { largestSent: 0, largestRead: 0, chunksWritten: 0, chunkReads: 0 };
+	const size = (value: unknown) => (value instanceof Uint8Array ? value.length : 0);
+	const watch = (q: SqlExecutor): SqlExecutor => ({
+		all: async (sql: string, params: SqlValue[] = []) => {
+			seen.largestSent = Math.max(seen.largestSent, ...params.map(size));
+			if (sql.startsWith('SELECT bytes FROM spool_chunks')) seen.chunkReads++;
+			const rows = await q.all(sql, params);
+			for (const row of rows) seen.largestRead = Math.max(seen.largestRead, ...Object.values(row).map(size));
+			return rows;
+		},
+		run: async (sql: string, params: SqlValue[] = []) => {
+			seen.largestSent = Math.max(seen.largestSent, ...params.map(size));
+			if (sql.startsWith('INSERT INTO spool_chunks')) seen.chunksWritten++;
+			return await q.run(sql, params);
+		},
+	});
+	const driver: SqlDriver = {
+		engine: db.engine,
+		location: db.location,
+		forUpdate: db.forUpdate,
+		...watch(db),
+		transaction: (fn) => db.transaction((tx) => fn(watch(tx))),
+		truncateLog: () => db.truncateLog(),
+		close: () => db.close(),
+	};
+	return { driver, seen };
+}
+
+describeEachStore('the spool keeps a message in chunks', (getStore, _engine, getOptions) => {
+	let db: SqlDriver;
+	beforeAll(() => {
+		db = driverFor(getOptions());
+	});
+	afterAll(async () => {
+		await db.close();
+	});
+	const chunkLengths = async (id: string) =>
+		(await db.all('SELECT LENGTH(bytes) AS length FROM spool_chunks WHERE spool_id = $1 ORDER BY seq', [id])).map((row) => Number(row.length));
+	const allChunks = async () => Number((await db.all('SELECT COUNT(*) AS n FROM spool_chunks'))[0].n);
+
+	it.each([
+		['empty', 0],
+		['a byte', 1],
+		['just under a chunk', MB - 1],
+		['a chunk', MB],
+		['just over a chunk', MB + 1],
+		['just under two chunks', 2 * MB - 1],
+		['two chunks', 2 * MB],
+		['just over two chunks', 2 * MB + 1],
+	])('round-trips a message %s long (%d bytes): every chunk full but the last', async (_, size) => {
+		const store = getStore();
+		const sent = pattern(0, size);
+		const entry = await store.spoolPut({ inboxId: 'chunks', message: bytesOf(sent), envelope });
+		expect(entry).toMatchObject({ inboxId: 'chunks', size, status: 'pending' });
+		const lengths = await chunkLengths(entry.id);
+		expect(lengths).toEqual(Array.from({ length: Math.ceil(size / MB) }, (_, i) => Math.min(MB, size - i * MB)));
+		const message = (await store.spoolMessage(entry.id))!;
+		expect(message.size).toBe(size);
+		expect((await readAll(message)).equals(sent)).toBe(true);
+		for (const start of [0, 1, MB - 1, MB, MB + 1, size - 1, size, size + 5].filter((start) => start >= 0)) {
+			expect((await drain(message.open(start))).equals(sent.subarray(start))).toBe(true);
+		}
+		expect((await store.spoolGet(entry.id))?.size).toBe(size);
+	});
+
+	it('spools a 30 MB message read in 64 KB pieces, cut into chunks as they come: no statement carries more than a chunk', async () => {
+		const size = 30 * MB + 12_345;
+		const { driver, seen } = recording(db);
+		const spool = spoolStore(driver);
+		// By the time the stream has handed over 2 MB and a bit, the first chunk is written: the message is not gathered first.
+		let written = -1;
+		const entry = await spool.spoolPut({
+			inboxId: 'big',
+			message: generated(size, { onPiece: (at) => (at === 2 * MB + PIECE ? (written = seen.chunksWritten) : undefined) }),
+			envelope,
+		});
+		expect(written).toBeGreaterThanOrEqual(2);
+		expect(seen.chunksWritten).toBe(31);
+		expect(seen.largestSent).toBeLessThanOrEqual(MB);
+		expect(entry.size).toBe(size);
+
+		// Read back a chunk at a time: one query per chunk, each value at most a chunk, fetched as the reader asks (the
+		// stream reads one chunk ahead at most).
+		const message = (await getStore().spoolMessage(entry.id))!;
+		expect(message.size).toBe(size);
+		const reads = seen.chunkReads;
+		const stream = (await spool.spoolMessage(entry.id))!.open();
+		const first = (await stream[Symbol.asyncIterator]().next()).value as Buffer;
+		expect(first.equals(pattern(0, first.length))).toBe(true);
+		expect(seen.chunkReads - reads).toBeLessThanOrEqual(2);
+		stream.destroy();
+		expect(await sha256((await spool.spoolMessage(entry.id))!.open())).toBe(await sha256(generated(size).open()));
+		expect(seen.largestRead).toBeLessThanOrEqual(MB);
+		expect(await sha256(message.open(29 * MB + 7))).toBe(await sha256(generated(size).open(29 * MB + 7)));
+		const [head] = await getStore().spoolHeads({ inboxId: 'big' });
+		expect(head.head.equals(pattern(0, SPOOL_HEAD_BYTES))).toBe(true);
+	});
+
+	it('keeps nothing of a message whose stream fails, or that is not the size announced: no entry, no chunk', async () => {
+		const store = getStore();
+		const before = await allChunks();
+		await expect(store.spoolPut({ inboxId: 'broken', message: generated(3 * MB, { failAt: 2 * MB + PIECE }), envelope })).rejects.toThrow('the sending connection dropped');
+		await expect(store.spoolPut({ inboxId: 'broken', message: { size: 2 * MB, open: () => generated(MB + 5).open() }, envelope })).rejects.toThrow(
+			`The message to spool is ${MB + 5} bytes, not the ${2 * MB} announced`,
+		);
+		expect(await store.spoolList({ inboxId: 'broken' })).toEqual([]);
+		expect(await allChunks()).toBe(before);
+	});
+
+	it('leaves no chunk of an entry deleted by retention, erasure or a quarantine delete; a reader of it then fails instead of ending short', async () => {
+		const store = getStore();
+		const inbox = await store.registerInbox({ address: `chunks-${randomBytes(4).toString('hex')}@inbox.example.test` });
+		const old = new Date(Date.now() - 10 * 86_400_000).toISOString();
+		const put = async (message: MessageBytes, quarantined = false) => await store.spoolPut({ inboxId: inbox.id, message, envelope, receivedAt: old, quarantined });
+
+		const done = await put(generated(2 * MB + 3));
+		await store.spoolComplete(done.id);
+		const held = await put(generated(MB + 1), true);
+		const reading = (await store.spoolMessage(done.id))!.open();
+		await reading[Symbol.asyncIterator]().next();
+		const unopened = (await store.spoolMessage(held.id))!;
+		const cutoffs = { deliveredBefore: new Date().toISOString(), quarantinedBefore: new Date().toISOString(), intakeLogBefore: null, replaysExpiredBy: new Date().toISOString() };
+		expect(await store.purgeExpired(inbox.id, cutoffs)).toMatchObject({ delivered: 1, quarantined: 1 });
+		await expect(drain(reading)).rejects.toThrow(`Spool entry ${done.id} was deleted while its message was read`);
+		await expect(drain(unopened.open())).rejects.toThrow(`Spool entry ${held.id} was deleted while its message was read`);
+
+		// The address the person is erased by straddles the first chunk's end: found all the same.
+		const address = `erase-${randomBytes(4).toString('hex')}@customer.test`;
+		const named = Buffer.concat([pattern(0, MB - 10), Buffer.from(`Cc: ${address}\r\n`), pattern(0, MB)]);
+		const naming = await put(bytesOf(named));
+		const bystander = await put(bytesOf(Buffer.concat([pattern(0, MB - 10), Buffer.from(`Cc: jo${address}\r\n`)])));
+		const quarantined = await put(bytesOf(Buffer.from('Subject: held\r\n\r\nx\r\n')), true);
+		expect((await store.eraseContact(address)).spool).toBe(1);
+		await store.deleteQuarantined(quarantined.id);
+
+		for (const gone of [done, held, naming, quarantined]) {
+			expect(await store.spoolMessage(gone.id)).toBeNull();
+			expect(await chunkLengths(gone.id)).toEqual([]);
+		}
+		expect((await chunkLengths(bystander.id)).length).toBe(2);
+	});
+});
+
+describeEachStore('the spool in chunks, upgraded', (_getStore, engine) => {
+	it('moves an entry spooled whole before chunks into one chunk, read and listed as before', async () => {
+		const dir = mkdtempSync(join(tmpdir(), 'hi-v7-'));
+		const options: StoreOptions =
+			engine === 'sqlite' ? { engine: 'sqlite', path: join(dir, 'v7.sqlite') } : { engine: 'postgres', connectionString: TEST_PG_URL, schema: `hi_v7_${randomBytes(6).toString('hex')}` };
+		const driver = driverFor(options);
+		const later = MIGRATIONS.splice(MIGRATIONS.findIndex((migration) => migration.version === 8));
+		try {
+			await migrate(driver, options.engine === 'postgres' ? [`CREATE SCHEMA IF NOT EXISTS ${options.schema}`] : []);
+		} finally {
+			MIGRATIONS.push(...later);
+		}
+		// Larger than a chunk: an old entry stays one chunk of its own size.
+		const raw = Buffer.concat([Buffer.from('From: Ann <ann@customer.test>\r\nSubject: from before\r\n\r\n'), pattern(0, 3 * MB)]);
+		const insert = `INSERT INTO spool (id, inbox_id, raw, envelope, received_at, attempts, next_attempt_at, status) VALUES ($1, 'old', $2, $3, '2026-01-01T00:00:00.000Z', 0, '2026-01-01T00:00:00.000Z', 'pending')`;
+		await driver.run(insert, ['s1', raw, JSON.stringify(envelope)]);
+		await driver.run(insert, ['s2', Buffer.alloc(0), JSON.stringify(envelope)]);
+		await driver.close();
+
+		const store = await openStore(options);
+		const db = driverFor(options);
+		try {
+			expect((await db.all("SELECT spool_id, seq, LENGTH(bytes) AS length FROM spool_chunks WHERE spool_id IN ('s1', 's2')")).map((row) => ({ ...row, length: Number(row.length), seq: Number(row.seq) }))).toEqual([
+				{ spool_id: 's1', seq: 0, length: raw.length },
+			]);
+			expect(await store.spoolGet('s1')).toMatchObject({ size: raw.length, status: 'pending' });
+			expect((await readAll((await store.spoolMessage('s1'))!)).equals(raw)).toBe(true);
+			expect((await drain((await store.spoolMessage('s1'))!.open(MB + 3))).equals(raw.subarray(MB + 3))).toBe(true);
+			expect((await readAll((await store.spoolMessage('s2'))!)).length).toBe(0);
+			const heads = await store.spoolHeads({ inboxId: 'old' });
+			expect(heads.map((entry) => [entry.id, entry.head.length])).toEqual([
+				['s1', SPOOL_HEAD_BYTES],
+				['s2', 0],
+			]);
+			// The raw column is gone with its bytes.
+			await expect(db.all('SELECT raw FROM spool')).rejects.toThrow(/raw/);
+		} finally {
+			await db.close();
+			await store.close();
+			if (options.engine === 'postgres') await dropSchema(options.schema!);
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+});
