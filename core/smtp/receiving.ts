@@ -58,6 +58,7 @@ export async function receiveToFile(stream: Readable, keep: (chunk: Buffer, size
 	const discard = () => rmSync(path, { force: true });
 	let size = 0;
 	let keeping = true;
+	let received = false;
 	try {
 		await new Promise<void>((resolve, reject) => {
 			file.once('error', reject);
@@ -79,11 +80,12 @@ export async function receiveToFile(stream: Readable, keep: (chunk: Buffer, size
 			stream.once('end', resolve);
 		});
 		if (keeping) await new Promise<void>((resolve, reject) => file.end((error?: Error | null) => (error ? reject(error) : resolve())));
-	} catch (error) {
-		keeping = false;
-		file.destroy();
-		throw error;
+		received = true;
 	} finally {
+		if (!received) {
+			keeping = false;
+			file.destroy();
+		}
 		if (!keeping) {
 			await closed;
 			discard();

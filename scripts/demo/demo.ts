@@ -68,7 +68,9 @@ async function main(): Promise<void> {
 		tarball: packPackage({ build: false }),
 		credentials: [...(saved ? [] : [notifySmtpCredential(sink.port)]), ...(addHttp ? [httpDoorCredential({ token: httpToken })] : [])],
 		workflows: [...(saved ? [] : [templateCopy('hosted-inbox-smtp.json', { smtpPort })]), ...(addHttp ? [templateCopy('hosted-inbox-http.json', {})] : [])],
-		env: { HOSTED_INBOX_DNS_ZONE: zoneFile },
+		// Attachments are handed to n8n as streams: in filesystem mode (n8n's default for regular mode, said here) they go
+		// to disk, never into memory.
+		env: { HOSTED_INBOX_DNS_ZONE: zoneFile, N8N_DEFAULT_BINARY_DATA_MODE: 'filesystem' },
 		beforeStart: saved
 			? undefined
 			: async (instance) => {
