@@ -10,7 +10,7 @@ import { replyLine, SMTP_REPLIES, type SmtpReply } from '../replies';
 import { DEFAULT_BUDGET_MESSAGES, InFlightBudget, type BudgetShare } from './budget';
 import { selfSignedCertificate, type TlsCertificate } from './certificate';
 import { ClientGuard, DEFAULT_LISTENER_LIMITS, type ListenerLimits } from './guard';
-import { receiveToFile } from './receiving';
+import { receiveMessage } from './receiving';
 
 /** Settings of the listener on one host:port; every inbox sharing that port must agree on them. */
 export interface ListenerSettings extends ListenerLimits {
@@ -260,7 +260,7 @@ class SharedListener {
 		// The inbox may have been deactivated since RCPT: the sender should try again later.
 		const inbox = rcpt.length ? this.inboxes.get(rcpt[0].toLowerCase()) : undefined;
 		const limit = inbox?.maxMessageBytes ?? 0;
-		const { size, message, discard } = await receiveToFile(stream, (chunk, sizeSoFar) => {
+		const { size, message, discard } = await receiveMessage(stream, (chunk, sizeSoFar) => {
 			if (sizeSoFar <= limit && share.take(chunk.length)) return true;
 			share.release();
 			return false;

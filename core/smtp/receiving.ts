@@ -1,15 +1,15 @@
 /**
- * Where a message is written as its DATA arrives, as Postfix writes a queue file: nothing of it is held in memory,
- * however large. The file lives only until the message is answered (the spool keeps what is kept); a folder per
+ * Where a message is written as its DATA arrives, as Postfix writes a queue file: past a small size nothing of it
+ * is held in memory, however large. The file lives only until the message is answered (the spool keeps what is kept); a folder per
  * process, so one left by a process that died (killed mid-message) is removed by the next that starts.
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, rmSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 
-import { fileBytes, type MessageBytes } from '../message-bytes';
+import { bytesOf, fileBytes, type MessageBytes } from '../message-bytes';
 
 const FOLDER_PREFIX = 'hosted-inbox-receiving-';
 
@@ -37,59 +37,95 @@ function receivingFolder(): string {
 	return folder;
 }
 
-/** What came of reading a message's DATA: its bytes on disk, or only how many there were (past a limit). */
+/** A message up to this size is kept in memory as it arrives; a larger one goes to a file from here on. */
+export const IN_MEMORY_BYTES = 256 * 1024;
+
+/** What came of reading a message's DATA: its bytes (in memory or on disk), or only how many there were. */
 export interface Received {
 	/** All the bytes the client sent, counted even when they were not kept. */
 	size: number;
-	/** The bytes, when every one was kept; the file is removed by `discard`. */
+	/** The bytes, when every one was kept; a file is removed by `discard`. */
 	message: MessageBytes | null;
 	discard(): void;
 }
 
 /**
- * Writes the stream to a file of its own while `keep(chunk)` says yes; from the first no, the bytes are only
- * counted to the end (the client must still be read to the end to be answered) and the file removed.
+ * Reads the stream while `keep(chunk)` says yes: in memory up to IN_MEMORY_BYTES (most mail, never touching the
+ * disk), then into a file of its own. From the first no, the bytes are only counted to the end (the client must
+ * still be read to the end to be answered) and what was kept dropped.
  */
-export async function receiveToFile(stream: Readable, keep: (chunk: Buffer, sizeSoFar: number) => boolean): Promise<Received> {
-	const path = join(receivingFolder(), randomUUID());
-	const file = createWriteStream(path, { flags: 'wx', mode: 0o600 });
-	// The file is opened asynchronously: it is removed only once closed, or its opening would create it again.
-	const closed = new Promise<void>((resolve) => file.once('close', resolve));
-	const discard = () => rmSync(path, { force: true });
+export async function receiveMessage(stream: Readable, keep: (chunk: Buffer, sizeSoFar: number) => boolean): Promise<Received> {
+	let memory: Buffer[] | null = [];
+	let file: SpillFile | null = null;
 	let size = 0;
 	let keeping = true;
 	let received = false;
 	try {
 		await new Promise<void>((resolve, reject) => {
-			file.once('error', reject);
 			stream.once('error', reject);
 			stream.on('data', (chunk: Buffer) => {
 				size += chunk.length;
 				if (!keeping) return;
 				if (!keep(chunk, size)) {
 					keeping = false;
-					file.destroy();
+					memory = null;
+					file?.stream.destroy();
 					return;
 				}
+				if (memory && size <= IN_MEMORY_BYTES) {
+					memory.push(chunk);
+					return;
+				}
+				if (!file) {
+					file = spillFile();
+					file.stream.once('error', reject);
+					for (const kept of memory ?? []) file.stream.write(kept);
+					memory = null;
+				}
 				// Back-pressure: a client faster than the disk waits, its bytes not piling up in memory.
-				if (!file.write(chunk)) {
+				const { stream: out } = file;
+				if (!out.write(chunk)) {
 					stream.pause();
-					file.once('drain', () => stream.resume());
+					out.once('drain', () => stream.resume());
 				}
 			});
 			stream.once('end', resolve);
 		});
-		if (keeping) await new Promise<void>((resolve, reject) => file.end((error?: Error | null) => (error ? reject(error) : resolve())));
+		// Assigned in the handlers above, where TypeScript does not follow.
+		const spilled = file as SpillFile | null;
+		if (keeping && spilled) await new Promise<void>((resolve, reject) => spilled.stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
 		received = true;
 	} finally {
+		const spilled = file as SpillFile | null;
 		if (!received) {
 			keeping = false;
-			file.destroy();
+			spilled?.stream.destroy();
 		}
-		if (!keeping) {
-			await closed;
-			discard();
-		}
+		if (!keeping) await spilled?.discard();
 	}
-	return { size, message: keeping ? fileBytes(path, size) : null, discard };
+	const spilled = file as SpillFile | null;
+	if (!keeping) return { size, message: null, discard: () => {} };
+	if (!spilled) return { size, message: bytesOf(Buffer.concat(memory ?? [], size)), discard: () => {} };
+	return { size, message: fileBytes(spilled.path, size), discard: () => rmSync(spilled.path, { force: true }) };
+}
+
+interface SpillFile {
+	path: string;
+	stream: WriteStream;
+	/** Removes the file once it is closed: it is opened asynchronously, and an opening still under way would create it again. */
+	discard(): Promise<void>;
+}
+
+function spillFile(): SpillFile {
+	const path = join(receivingFolder(), randomUUID());
+	const stream = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+	const closed = new Promise<void>((resolve) => stream.once('close', resolve));
+	return {
+		path,
+		stream,
+		async discard() {
+			await closed;
+			rmSync(path, { force: true });
+		},
+	};
 }

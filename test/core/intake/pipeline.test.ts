@@ -1,9 +1,9 @@
-import { bytesOf } from '../../../core/message-bytes';
 import { randomBytes } from 'node:crypto';
 
 import { isEmailAddress } from '../../../core/address';
 import { decisionOf, NotAnEmailError, rereadDecided, runChecks, INTAKE_STAGES } from '../../../core/intake/pipeline';
 import { zoneResolver } from '../../../core/dns';
+import { bytesOf } from '../../../core/message-bytes';
 import { compose, sign, testInbox, testWorld } from '../../fixtures/mail';
 import { explain } from '../../fixtures/intake';
 

@@ -1,6 +1,5 @@
-import { readAll } from '../../../core/message-bytes';
-import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { createTransport } from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
 
 import type { Envelope } from '../../../core/intake/types';
+import { readAll } from '../../../core/message-bytes';
 import {
 	attachHostedInbox,
 	DEFAULT_LISTENER_SETTINGS,
@@ -68,6 +68,23 @@ async function attach(s: ListenerSettings, inbox: HostedInboxBinding): Promise<A
 }
 
 describe('SMTP listener of the hosted inbox', () => {
+	test('hands the inbox a large message read from the file it was written to as it arrived, and removes that file once answered', async () => {
+		const folder = join(tmpdir(), `hosted-inbox-receiving-${process.pid}`);
+		let filesWhileChecking: string[] = [];
+		const { inbox, received } = binding('support@inbox.example.test', () => {
+			filesWhileChecking = readdirSync(folder);
+			return { code: 250, enhancedCode: '2.0.0', text: 'Queued' };
+		});
+		const { port } = await attach(settings(), inbox);
+		const transport = createTransport({ host: '127.0.0.1', port, ignoreTLS: true });
+		const file = randomBytes(2 * 1024 * 1024);
+		await transport.sendMail({ from: 'a@customer.example', to: 'support@inbox.example.test', subject: 'large', text: 'x', attachments: [{ filename: 'f.bin', content: file }] });
+		transport.close();
+		expect(filesWhileChecking).toHaveLength(1);
+		expect(readdirSync(folder)).toEqual([]);
+		expect(received[0].raw.toString('latin1')).toContain(file.subarray(0, 57).toString('base64'));
+	});
+
 	test('greets without naming any hosted address, advertises SIZE = the inbox limit and STARTTLS, and takes a message from nodemailer with the real envelope', async () => {
 		const { inbox, received } = binding('support@inbox.example.test');
 		const { port, usesSelfSignedCertificate } = await attach(settings({ serverName: 'mx.inbox.example.test' }), inbox);

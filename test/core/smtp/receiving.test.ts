@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 
 import { readAll } from '../../../core/message-bytes';
-import { receiveToFile } from '../../../core/smtp/receiving';
+import { IN_MEMORY_BYTES, receiveMessage } from '../../../core/smtp/receiving';
 
 const folder = join(tmpdir(), `hosted-inbox-receiving-${process.pid}`);
 
@@ -14,7 +14,7 @@ function streamOf(pieces: Buffer[]): Readable {
 	return Readable.from(pieces, { objectMode: false });
 }
 
-describe('receiveToFile: a message written to a file as it arrives', () => {
+describe('receiveMessage: a message kept in memory while small, past that written to a file as it arrives', () => {
 	// First, before this process made its folder: the folder a killed process left is removed.
 	it("removes the folder of a process that is gone, with what it was receiving, and keeps a live one's", async () => {
 		const gone = spawnSync(process.execPath, ['-e', '']).pid!;
@@ -23,15 +23,22 @@ describe('receiveToFile: a message written to a file as it arrives', () => {
 		writeFileSync(join(left, 'half-a-message'), 'From: x');
 		const live = join(tmpdir(), `hosted-inbox-receiving-${process.ppid}`);
 		mkdirSync(live, { recursive: true });
-		const received = await receiveToFile(streamOf([Buffer.from('x')]), () => true);
+		const received = await receiveMessage(streamOf([randomBytes(IN_MEMORY_BYTES + 1)]), () => true);
 		received.discard();
 		expect(existsSync(left)).toBe(false);
 		expect(existsSync(live)).toBe(true);
 	});
 
-	it('keeps every byte as sent, read back as a stream, and removes the file when told', async () => {
+	it('keeps a small message in memory: no file at all', async () => {
+		const message = randomBytes(IN_MEMORY_BYTES);
+		const received = await receiveMessage(streamOf([message.subarray(0, 1000), message.subarray(1000)]), () => true);
+		expect((await readAll(received.message!)).equals(message)).toBe(true);
+		expect(readdirSync(folder)).toHaveLength(0);
+	});
+
+	it('writes a larger one to a file, every byte as sent (those kept in memory first included), and removes it when told', async () => {
 		const pieces = Array.from({ length: 40 }, () => randomBytes(64 * 1024 + 7));
-		const received = await receiveToFile(streamOf(pieces), () => true);
+		const received = await receiveMessage(streamOf(pieces), () => true);
 		expect(received.size).toBe(40 * (64 * 1024 + 7));
 		expect((await readAll(received.message!)).equals(Buffer.concat(pieces))).toBe(true);
 		expect(readdirSync(folder)).toHaveLength(1);
@@ -41,20 +48,32 @@ describe('receiveToFile: a message written to a file as it arrives', () => {
 
 	it('past the first refused piece only counts to the end, and leaves no file', async () => {
 		const pieces = Array.from({ length: 10 }, () => Buffer.alloc(1000, 0x61));
-		const received = await receiveToFile(streamOf(pieces), (_chunk, sizeSoFar) => sizeSoFar <= 4000);
+		const received = await receiveMessage(streamOf(pieces), (_chunk, sizeSoFar) => sizeSoFar <= 4000);
 		expect(received.size).toBe(10_000);
 		expect(received.message).toBeNull();
 		expect(readdirSync(folder)).toHaveLength(0);
 	});
 
-	it('fails when the client stream fails, and leaves no file', async () => {
+	it('past the first refused piece of a large message drops the file it was writing', async () => {
+		const pieces = Array.from({ length: 10 }, () => randomBytes(IN_MEMORY_BYTES));
+		const received = await receiveMessage(streamOf(pieces), (_chunk, sizeSoFar) => sizeSoFar <= 4 * IN_MEMORY_BYTES);
+		expect(received).toMatchObject({ size: 10 * IN_MEMORY_BYTES, message: null });
+		expect(readdirSync(folder)).toHaveLength(0);
+	});
+
+	it.each([
+		['small', 100],
+		['large', 3 * IN_MEMORY_BYTES],
+	])('fails when the client stream fails mid-message (%s), and leaves no file', async (_name, before) => {
+		let sent = false;
 		const failing = new Readable({
 			read() {
-				this.push(Buffer.from('From: x\r\n'));
-				this.destroy(new Error('connection reset'));
+				if (sent) return this.destroy(new Error('connection reset'));
+				sent = true;
+				this.push(randomBytes(before));
 			},
 		});
-		await expect(receiveToFile(failing, () => true)).rejects.toThrow('connection reset');
+		await expect(receiveMessage(failing, () => true)).rejects.toThrow('connection reset');
 		expect(readdirSync(folder)).toHaveLength(0);
 	});
 });
