@@ -10,6 +10,13 @@ export interface MessageBytes {
 	readonly size: number;
 	/** The bytes from `start` (default 0) to the end, read again on each call. */
 	open(start?: number): Readable;
+	/** The bytes themselves when they are in memory (most mail): a reader that takes a Buffer needs no stream. */
+	readonly inMemory?: Buffer;
+}
+
+/** The bytes from `start`: the buffer itself when they are in memory, else a stream of them. */
+export function readFrom(bytes: MessageBytes, start = 0): Buffer | Readable {
+	return bytes.inMemory ? bytes.inMemory.subarray(start) : bytes.open(start);
 }
 
 /** How much a stream of a buffer hands on at once: a slice, never a copy. */
@@ -20,10 +27,16 @@ export function asBytes(input: Buffer | MessageBytes): MessageBytes {
 	return Buffer.isBuffer(input) ? bytesOf(input) : input;
 }
 
+/** The bytes as pieces to iterate: the buffer itself when it is one. */
+export function pieces(source: Buffer | Readable): Iterable<Buffer> | AsyncIterable<Buffer> {
+	return Buffer.isBuffer(source) ? [source] : (source as AsyncIterable<Buffer>);
+}
+
 /** Bytes already in memory (an IMAP fetch, a test, the CLI). */
 export function bytesOf(buffer: Buffer): MessageBytes {
 	return {
 		size: buffer.length,
+		inMemory: buffer,
 		open(start = 0) {
 			return Readable.from(slices(buffer.subarray(start)), { objectMode: false });
 		},
@@ -36,7 +49,8 @@ function* slices(buffer: Buffer): Generator<Buffer> {
 
 /** The bytes from `offset` on (a message after the junk before its header section). */
 export function bytesFrom(bytes: MessageBytes, offset: number): MessageBytes {
-	return offset === 0 ? bytes : { size: bytes.size - offset, open: (start = 0) => bytes.open(offset + start) };
+	if (offset === 0) return bytes;
+	return bytes.inMemory ? bytesOf(bytes.inMemory.subarray(offset)) : { size: bytes.size - offset, open: (start = 0) => bytes.open(offset + start) };
 }
 
 /** Bytes in a file of known size (a message being received, written as it arrived). */
@@ -51,6 +65,7 @@ export function fileBytes(path: string, size: number): MessageBytes {
 
 /** The first `max` bytes (fewer when the message is shorter): the header section and what precedes it. */
 export async function readHead(bytes: MessageBytes, max: number): Promise<Buffer> {
+	if (bytes.inMemory) return bytes.inMemory.subarray(0, max);
 	const chunks: Buffer[] = [];
 	let length = 0;
 	const stream = bytes.open();

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { domainOf } from '../address';
 import type { DnsResolver } from '../dns';
 import type { InboxConfig, IntakeDoor } from '../inbox';
-import type { MessageBytes } from '../message-bytes';
+import { readFrom, type MessageBytes } from '../message-bytes';
 import { authorOf } from './headers';
 import type { AuthSummary, Envelope } from './types';
 
@@ -216,10 +216,10 @@ interface SignatureField {
  * The message as DKIM verifies it: at most MAX_DKIM_SIGNATURES signatures, those aligned with the From domain
  * first, then from the top; the others are left out of the copy mailauth reads, so they cost nothing.
  */
-function limitDkimSignatures(input: AuthInput): { message: Readable; ignored: SignatureField[] } {
+function limitDkimSignatures(input: AuthInput): { message: Buffer | Readable; ignored: SignatureField[] } {
 	const { parsed } = input;
 	const count = parsed?.headerLines.filter((h) => h.key === 'dkim-signature').length ?? 0;
-	if (!parsed || count <= MAX_DKIM_SIGNATURES) return { message: input.message.open(), ignored: [] };
+	if (!parsed || count <= MAX_DKIM_SIGNATURES) return { message: readFrom(input.message), ignored: [] };
 	const fromDomain = domainOf(authorOf(parsed).author?.address);
 	const fields = parseHeaders(input.head.subarray(0, input.headerBytes)).parsed;
 	const signatures = fields

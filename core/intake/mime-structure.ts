@@ -37,7 +37,7 @@ function describe(node: MimeNode, index: number): string {
  * One streaming pass with mailparser's own splitter to learn what mailparser does not report:
  * how deep the MIME tree goes and whether parts lie about their transfer encoding.
  */
-export async function inspectMimeStructure(message: Readable, maxHeadSize: number): Promise<MimeStructure> {
+export async function inspectMimeStructure(message: Buffer | Readable, maxHeadSize: number): Promise<MimeStructure> {
 	const depth = new Map<MimeNode, number>();
 	const index = new Map<MimeNode, number>();
 	const flagged = new Set<MimeNode>();
@@ -68,8 +68,8 @@ export async function inspectMimeStructure(message: Readable, maxHeadSize: numbe
 			result.error = error.message;
 			resolve();
 		});
-		message.once('error', (error: Error) => stream.destroy(error));
-		message.pipe(stream);
+		if (Buffer.isBuffer(message)) splitter.end(message);
+		else message.once('error', (error: Error) => stream.destroy(error)).pipe(stream);
 	});
 	return result;
 }

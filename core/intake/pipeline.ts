@@ -3,7 +3,7 @@ import type { ParsedMail } from 'mailparser';
 import { systemResolver, type DnsResolver } from '../dns';
 import type { Flag } from '../flags';
 import type { InboxConfig, IntakeDoor } from '../inbox';
-import { asBytes, bytesFrom, readHead, type MessageBytes } from '../message-bytes';
+import { asBytes, bytesFrom, readFrom, readHead, type MessageBytes } from '../message-bytes';
 import { SMTP_REPLIES } from '../replies';
 import { CHECK_ROOM } from './check-room';
 import { messageContent } from './content';
@@ -300,7 +300,7 @@ export function decisionOf(result: IntakeResult): IntakeDecision {
  */
 export async function readAttachments(bytes: MessageBytes, read: AttachmentReader): Promise<void> {
 	const offset = locateMessage(await readHead(bytes, HEAD_BYTES)).offset;
-	await parseMessage(bytesFrom(bytes, offset).open(), { read });
+	await parseMessage(readFrom(bytesFrom(bytes, offset)), { read });
 }
 
 /**
@@ -311,7 +311,7 @@ export async function rereadDecided(bytes: MessageBytes, decision: IntakeDecisio
 	const first = await readHead(bytes, FIRST_BYTES);
 	const offset = locateMessage(first).offset;
 	const head = first.subarray(offset);
-	const parsed = await parseMessage(bytesFrom(bytes, offset).open()).catch(
+	const parsed = await parseMessage(readFrom(bytesFrom(bytes, offset))).catch(
 		async () => await parseMessage(head.subarray(0, headerSectionLength(head))).catch(() => null),
 	);
 	// Cleaned as when it was decided; what that flagged is in the verdict already.

@@ -1,6 +1,5 @@
 import { domainOf } from '../address';
 import { headerSectionLength } from '../intake/headers';
-import { bytesOf } from '../message-bytes';
 import { publicKeyOf } from '../sending-domain/keys';
 import { recheckSendingDomain, type DnsResolver } from '../sending-domain/verify';
 import { bodyHash, newOutboundMessageId } from '../store/message-id';
@@ -201,7 +200,7 @@ export async function sendTeamEmail(request: TeamEmailRequest, deps: TeamEmailDe
 			direction: 'out',
 			messageId,
 			// The body as sent: our own mail coming back (a forwarding loop) is then recognised as a replay.
-			contentHash: await bodyHash(bytesOf(raw).open(headerSectionLength(raw))),
+			contentHash: await bodyHash([raw.subarray(headerSectionLength(raw))]),
 			inReplyTo: thread.inReplyTo,
 			references: thread.references,
 			from: fromAddress,

@@ -35,7 +35,7 @@ function sha256(parts: Array<string | Buffer>): string {
  * or a mailbox stores them) and trailing blank lines do not count, as in DKIM's simple body canonicalisation.
  * Read as a stream, a piece at a time: memory is one piece, however large the body.
  */
-export async function bodyHash(body: AsyncIterable<Buffer>): Promise<string> {
+export async function bodyHash(body: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<string> {
 	const hash = createHash('sha256');
 	// Line feeds seen but not yet hashed: trailing ones never are.
 	let heldLineFeeds = 0;

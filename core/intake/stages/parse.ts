@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 
 import { authorOf } from '../headers';
 import { inspectMimeStructure, MAX_MIME_DEPTH } from '../mime-structure';
+import { readFrom } from '../../message-bytes';
 import type { Flag } from '../../flags';
 import { SMTP_REPLIES } from '../../replies';
 import { decision, note, type IntakeStage, type IntakeState } from '../state';
@@ -134,7 +135,7 @@ function checkAuthor(state: IntakeState, parsed: ParsedMail): void {
 }
 
 async function parseWhole(state: IntakeState): Promise<void> {
-	state.structure = await inspectMimeStructure(state.message.open(), MAX_HEADER_BYTES);
+	state.structure = await inspectMimeStructure(readFrom(state.message), MAX_HEADER_BYTES);
 	const { structure } = state;
 	if (structure.maxDepth > MAX_MIME_DEPTH) {
 		note(
@@ -145,7 +146,7 @@ async function parseWhole(state: IntakeState): Promise<void> {
 	}
 	for (const problem of structure.encodingProblems) note(state, 'bad-transfer-encoding', problem);
 	try {
-		state.parsed = await parseMessage(state.message.open());
+		state.parsed = await parseMessage(readFrom(state.message));
 	} catch (error) {
 		try {
 			// Within the parser's usual limits: a header section past them is neither read nor authenticated.

@@ -2,6 +2,7 @@ import type { ParsedMail } from 'mailparser';
 
 import { bodyHash, normalizeMessageId } from '../../store/message-id';
 import { headerTexts } from '../headers';
+import { pieces, readFrom } from '../../message-bytes';
 import type { IntakeStage } from '../state';
 
 /** A References header longer than this keeps its first and last ids (the root and the recent replies). */
@@ -36,6 +37,6 @@ export function threadKeysOf(parsed: ParsedMail | null) {
 export const threadKeysStage: IntakeStage = {
 	name: 'thread-keys',
 	async run(state) {
-		state.thread = { ...threadKeysOf(state.parsed), contentHash: await bodyHash(state.message.open(state.headerBytes)) };
+		state.thread = { ...threadKeysOf(state.parsed), contentHash: await bodyHash(pieces(readFrom(state.message, state.headerBytes))) };
 	},
 };

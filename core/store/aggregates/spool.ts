@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 
-import type { MessageBytes } from '../../message-bytes';
+import { pieces, readFrom, type MessageBytes } from '../../message-bytes';
 import type { QuarantineStore, SpoolStore } from '../roles';
 import type { Row, SqlDriver, SqlExecutor } from '../sql';
 import { SPOOL_HEAD_BYTES, type SpoolEntry, type SpoolHead } from '../types';
@@ -54,7 +54,7 @@ async function spoolHeads(db: SqlDriver, filter: { inboxId?: string; statuses?: 
 
 /** Cuts the message into chunks as its stream hands them over, storing each as it fills: returns the bytes stored. */
 async function putChunks(q: SqlExecutor, id: string, message: MessageBytes): Promise<number> {
-	let pieces: Buffer[] = [];
+	let parts: Buffer[] = [];
 	let filled = 0;
 	let seq = 0;
 	let size = 0;
@@ -62,20 +62,20 @@ async function putChunks(q: SqlExecutor, id: string, message: MessageBytes): Pro
 		await q.run('INSERT INTO spool_chunks (spool_id, seq, bytes) VALUES ($1, $2, $3)', [id, seq++, chunk]);
 		size += chunk.length;
 	};
-	for await (const piece of message.open() as AsyncIterable<Buffer>) {
+	for await (const piece of pieces(readFrom(message))) {
 		for (let at = 0; at < piece.length; ) {
 			const part = piece.subarray(at, at + SPOOL_CHUNK_BYTES - filled);
-			pieces.push(part);
+			parts.push(part);
 			filled += part.length;
 			at += part.length;
 			if (filled === SPOOL_CHUNK_BYTES) {
-				await store(Buffer.concat(pieces, filled));
-				pieces = [];
+				await store(Buffer.concat(parts, filled));
+				parts = [];
 				filled = 0;
 			}
 		}
 	}
-	if (filled > 0) await store(Buffer.concat(pieces, filled));
+	if (filled > 0) await store(Buffer.concat(parts, filled));
 	return size;
 }
 

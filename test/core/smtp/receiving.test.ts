@@ -68,9 +68,9 @@ describe('receiveMessage: a message kept in memory while small, past that writte
 		let sent = false;
 		const failing = new Readable({
 			read() {
-				if (sent) return this.destroy(new Error('connection reset'));
+				if (sent) this.destroy(new Error('connection reset'));
+				else this.push(randomBytes(before));
 				sent = true;
-				this.push(randomBytes(before));
 			},
 		});
 		await expect(receiveMessage(failing, () => true)).rejects.toThrow('connection reset');
