@@ -2,7 +2,8 @@
  * IMAP intake benchmark in a real n8n (npm run bench:imap:n8n): one n8n 2.41.1 (Node 24, embedded store, this
  * package installed the community-node way by test/support/real-n8n.ts) with two workflows active at the same time,
  * each on its own folder of one throwaway Dovecot, each followed by n8n's No Operation node:
- *   A: Hosted Inbox Trigger (IMAP mode, n8n's `imap` credential, initial sync: unread);
+ *   A: Hosted Inbox Trigger (IMAP mode, n8n's `imap` credential, initial sync: unread, the node's default batch;
+ *      BENCH_BATCH=n sets another);
  *   B: n8n's built-in Email Trigger (IMAP) 2.2 (mark as read).
  *   burst:   1,000 unread 5 KB messages already in each folder; each workflow is activated in turn (A, then B once
  *            A is done, so they do not share the CPU; BENCH_THEIRS_FIRST=1 swaps the order, since n8n keeps what the
@@ -26,6 +27,8 @@ import { appendFromChild, percentile } from './imap-shared';
 const BURST = Number(process.env.BENCH_BURST ?? 1000);
 const TRICKLE = Number(process.env.BENCH_TRICKLE ?? 100);
 const TRICKLE_PER_SECOND = 2;
+/** Messages per execution of ours; the node's default when unset. */
+const BATCH = Number(process.env.BENCH_BATCH ?? 0);
 
 interface Side {
 	name: string;
@@ -125,7 +128,7 @@ async function main() {
 			trigger: {
 				type: 'n8n-nodes-hosted-inbox.hostedInboxTrigger',
 				typeVersion: 1,
-				parameters: { receiveVia: 'imap', mailbox: 'HostedInbox', mailboxAddress: 'support@example.test', afterProcessing: 'markRead', initialSync: 'unread', imapSettings: { batchSize: 100 } },
+				parameters: { receiveVia: 'imap', mailbox: 'HostedInbox', mailboxAddress: 'support@example.test', afterProcessing: 'markRead', initialSync: 'unread', imapSettings: BATCH ? { batchSize: BATCH } : {} },
 				credentials: credential,
 			},
 		},
