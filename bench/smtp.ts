@@ -43,47 +43,37 @@ function storeOptions(): StoreOptions {
 	return { engine: 'postgres', connectionString: 'postgres://postgres@127.0.0.1:5432/postgres', schema: `hi_bench_${randomBytes(4).toString('hex')}` };
 }
 
+/** smtp-server with nothing of ours, listening on `port`, each message handed to `onData`. */
+async function bareServer(port: number, onData: NonNullable<ConstructorParameters<typeof SMTPServer>[0]>['onData']): Promise<void> {
+	const server = new SMTPServer({ authOptional: true, disabledCommands: ['AUTH', 'STARTTLS'], disableReverseLookup: true, logger: false, size: 30 * MB, onData });
+	await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+}
+
 /** Child: the bare libraries doing the same parse + authenticate, answering 250 without storing anything. */
 async function runFloor(port: number): Promise<void> {
-	const server = new SMTPServer({
-		authOptional: true,
-		disabledCommands: ['AUTH', 'STARTTLS'],
-		disableReverseLookup: true,
-		logger: false,
-		size: 30 * MB,
-		onData(stream, session, callback) {
-			const chunks: Buffer[] = [];
-			stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-			stream.on('end', () => {
-				const raw = Buffer.concat(chunks);
-				const mailFrom = session.envelope.mailFrom;
-				Promise.all([
-					simpleParser(raw),
-					authenticate(raw, { ip: clientAddress(session) ?? undefined, helo: session.hostNameAppearsAs, sender: mailFrom ? mailFrom.address : '', mta: 'bench', resolver }),
-				]).then(
-					() => callback(null, 'OK'),
-					(error: Error) => callback(error),
-				);
-			});
-		},
+	await bareServer(port, (stream, session, callback) => {
+		const chunks: Buffer[] = [];
+		stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+		stream.on('end', () => {
+			const raw = Buffer.concat(chunks);
+			const mailFrom = session.envelope.mailFrom;
+			Promise.all([
+				simpleParser(raw),
+				authenticate(raw, { ip: clientAddress(session) ?? undefined, helo: session.hostNameAppearsAs, sender: mailFrom ? mailFrom.address : '', mta: 'bench', resolver }),
+			]).then(
+				() => callback(null, 'OK'),
+				(error: Error) => callback(error),
+			);
+		});
 	});
-	await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
 }
 
 /** Child: smtp-server alone, reading each message to its end and dropping it: what receiving costs before any work. */
 async function runReceiveOnly(port: number): Promise<void> {
-	const server = new SMTPServer({
-		authOptional: true,
-		disabledCommands: ['AUTH', 'STARTTLS'],
-		disableReverseLookup: true,
-		logger: false,
-		size: 30 * MB,
-		onData(stream, _session, callback) {
-			stream.on('end', () => callback(null, 'OK'));
-			stream.resume();
-		},
+	await bareServer(port, (stream, _session, callback) => {
+		stream.on('end', () => callback(null, 'OK'));
+		stream.resume();
 	});
-	await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
 }
 
 /** Child: the hosted inbox: pipeline, intake log, spool before the 250, emission (attachments stored as files) and completion. */
