@@ -1,10 +1,12 @@
 /**
  * Where a message is written as its DATA arrives, as Postfix writes a queue file: past a small size nothing of it
- * is held in memory, however large. The file lives only until the message is answered (the spool keeps what is kept); a folder per
- * process, so one left by a process that died (killed mid-message) is removed by the next that starts.
+ * is held in memory, however large. The file lives only until the message is answered (the spool keeps what is
+ * kept). Each process writes in a folder of its own, made with a name nobody can guess beforehand (mkdtemp, mode
+ * 0700): another local user cannot put a folder of theirs in its place. It is removed when the process exits; one
+ * left by a process that was killed is removed by the next that starts.
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync, readdirSync, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, lstatSync, mkdtempSync, readdirSync, rmSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -12,6 +14,8 @@ import type { Readable } from 'node:stream';
 import { bytesOf, fileBytes, type MessageBytes } from '../message-bytes';
 
 const FOLDER_PREFIX = 'hosted-inbox-receiving-';
+/** `<prefix><pid>-<random>`: whose folder it is. */
+const FOLDER_NAME = /^hosted-inbox-receiving-(\d{1,10})-[A-Za-z0-9]{6}$/;
 
 let folder: string | null = null;
 
@@ -24,17 +28,23 @@ function alive(pid: number): boolean {
 	}
 }
 
+/** A folder of ours (this user's, a real folder) left by a process that is gone. */
+function leftBehind(root: string, name: string): boolean {
+	const pid = Number(FOLDER_NAME.exec(name)?.[1] ?? NaN);
+	if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) return false;
+	const stat = lstatSync(join(root, name), { throwIfNoEntry: false });
+	return !!stat && stat.isDirectory() && stat.uid === process.getuid?.();
+}
+
 /** This process's folder, made on first use after removing the folders of processes that are gone. */
-function receivingFolder(): string {
+export function receivingFolder(): string {
 	if (folder) return folder;
 	const root = tmpdir();
-	for (const name of readdirSync(root)) {
-		const pid = name.startsWith(FOLDER_PREFIX) ? Number(name.slice(FOLDER_PREFIX.length)) : NaN;
-		if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) rmSync(join(root, name), { recursive: true, force: true });
-	}
-	folder = join(root, `${FOLDER_PREFIX}${process.pid}`);
-	mkdirSync(folder, { recursive: true, mode: 0o700 });
-	return folder;
+	for (const name of readdirSync(root)) if (leftBehind(root, name)) rmSync(join(root, name), { recursive: true, force: true });
+	const made = mkdtempSync(join(root, `${FOLDER_PREFIX}${process.pid}-`));
+	process.once('exit', () => rmSync(made, { recursive: true, force: true }));
+	folder = made;
+	return made;
 }
 
 /** A message up to this size is kept in memory as it arrives; a larger one goes to a file from here on. */

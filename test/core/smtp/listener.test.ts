@@ -17,6 +17,7 @@ import {
 } from '../../../core/smtp/listener';
 import type { SmtpReply } from '../../../core/replies';
 import { createSelfSignedCertificate } from '../../../core/smtp/certificate';
+import { receivingFolder } from '../../../core/smtp/receiving';
 import { freePort } from '../../support/ports';
 import { spawnChild, waitForLines } from '../store/children/spawn';
 import { messageOfSize, RawSmtpClient } from './smtp-client';
@@ -69,10 +70,9 @@ async function attach(s: ListenerSettings, inbox: HostedInboxBinding): Promise<A
 
 describe('SMTP listener of the hosted inbox', () => {
 	test('hands the inbox a large message read from the file it was written to as it arrived, and removes that file once answered', async () => {
-		const folder = join(tmpdir(), `hosted-inbox-receiving-${process.pid}`);
 		let filesWhileChecking: string[] = [];
 		const { inbox, received } = binding('support@inbox.example.test', () => {
-			filesWhileChecking = readdirSync(folder);
+			filesWhileChecking = readdirSync(receivingFolder());
 			return { code: 250, enhancedCode: '2.0.0', text: 'Queued' };
 		});
 		const { port } = await attach(settings(), inbox);
@@ -81,7 +81,7 @@ describe('SMTP listener of the hosted inbox', () => {
 		await transport.sendMail({ from: 'a@customer.example', to: 'support@inbox.example.test', subject: 'large', text: 'x', attachments: [{ filename: 'f.bin', content: file }] });
 		transport.close();
 		expect(filesWhileChecking).toHaveLength(1);
-		expect(readdirSync(folder)).toEqual([]);
+		expect(readdirSync(receivingFolder())).toEqual([]);
 		expect(received[0].raw.toString('latin1')).toContain(file.subarray(0, 57).toString('base64'));
 	});
 

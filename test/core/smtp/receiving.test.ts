@@ -1,14 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 
 import { readAll } from '../../../core/message-bytes';
-import { IN_MEMORY_BYTES, receiveMessage } from '../../../core/smtp/receiving';
+import { IN_MEMORY_BYTES, receiveMessage, receivingFolder } from '../../../core/smtp/receiving';
 
-const folder = join(tmpdir(), `hosted-inbox-receiving-${process.pid}`);
 
 function streamOf(pieces: Buffer[]): Readable {
 	return Readable.from(pieces, { objectMode: false });
@@ -16,24 +15,37 @@ function streamOf(pieces: Buffer[]): Readable {
 
 describe('receiveMessage: a message kept in memory while small, past that written to a file as it arrives', () => {
 	// First, before this process made its folder: the folder a killed process left is removed.
-	it("removes the folder of a process that is gone, with what it was receiving, and keeps a live one's", async () => {
+	it("removes the folder of a process that is gone, with what it was receiving; keeps a live one's, and anything that is not a folder", async () => {
 		const gone = spawnSync(process.execPath, ['-e', '']).pid!;
-		const left = join(tmpdir(), `hosted-inbox-receiving-${gone}`);
+		const left = join(tmpdir(), `hosted-inbox-receiving-${gone}-abc123`);
 		mkdirSync(left, { recursive: true });
 		writeFileSync(join(left, 'half-a-message'), 'From: x');
-		const live = join(tmpdir(), `hosted-inbox-receiving-${process.ppid}`);
+		const live = join(tmpdir(), `hosted-inbox-receiving-${process.ppid}-abc123`);
 		mkdirSync(live, { recursive: true });
+		const target = mkdtempSync(join(tmpdir(), 'not-ours-'));
+		const link = join(tmpdir(), `hosted-inbox-receiving-${gone}-link12`);
+		symlinkSync(target, link);
 		const received = await receiveMessage(streamOf([randomBytes(IN_MEMORY_BYTES + 1)]), () => true);
 		received.discard();
 		expect(existsSync(left)).toBe(false);
 		expect(existsSync(live)).toBe(true);
+		expect(existsSync(link) && existsSync(target)).toBe(true);
+		rmSync(live, { recursive: true });
+		rmSync(link);
+		rmSync(target, { recursive: true });
+	});
+
+	it('writes in a folder of its own that nobody else may enter, named beyond guessing', () => {
+		const folder = receivingFolder();
+		expect(folder).toMatch(new RegExp(`hosted-inbox-receiving-${process.pid}-[A-Za-z0-9]{6}$`));
+		expect(statSync(folder).mode & 0o777).toBe(0o700);
 	});
 
 	it('keeps a small message in memory: no file at all', async () => {
 		const message = randomBytes(IN_MEMORY_BYTES);
 		const received = await receiveMessage(streamOf([message.subarray(0, 1000), message.subarray(1000)]), () => true);
 		expect((await readAll(received.message!)).equals(message)).toBe(true);
-		expect(readdirSync(folder)).toHaveLength(0);
+		expect(readdirSync(receivingFolder())).toHaveLength(0);
 	});
 
 	it('writes a larger one to a file, every byte as sent (those kept in memory first included), and removes it when told', async () => {
@@ -41,9 +53,9 @@ describe('receiveMessage: a message kept in memory while small, past that writte
 		const received = await receiveMessage(streamOf(pieces), () => true);
 		expect(received.size).toBe(40 * (64 * 1024 + 7));
 		expect((await readAll(received.message!)).equals(Buffer.concat(pieces))).toBe(true);
-		expect(readdirSync(folder)).toHaveLength(1);
+		expect(readdirSync(receivingFolder())).toHaveLength(1);
 		received.discard();
-		expect(readdirSync(folder)).toHaveLength(0);
+		expect(readdirSync(receivingFolder())).toHaveLength(0);
 	});
 
 	it('past the first refused piece only counts to the end, and leaves no file', async () => {
@@ -51,14 +63,14 @@ describe('receiveMessage: a message kept in memory while small, past that writte
 		const received = await receiveMessage(streamOf(pieces), (_chunk, sizeSoFar) => sizeSoFar <= 4000);
 		expect(received.size).toBe(10_000);
 		expect(received.message).toBeNull();
-		expect(readdirSync(folder)).toHaveLength(0);
+		expect(readdirSync(receivingFolder())).toHaveLength(0);
 	});
 
 	it('past the first refused piece of a large message drops the file it was writing', async () => {
 		const pieces = Array.from({ length: 10 }, () => randomBytes(IN_MEMORY_BYTES));
 		const received = await receiveMessage(streamOf(pieces), (_chunk, sizeSoFar) => sizeSoFar <= 4 * IN_MEMORY_BYTES);
 		expect(received).toMatchObject({ size: 10 * IN_MEMORY_BYTES, message: null });
-		expect(readdirSync(folder)).toHaveLength(0);
+		expect(readdirSync(receivingFolder())).toHaveLength(0);
 	});
 
 	it.each([
@@ -74,6 +86,6 @@ describe('receiveMessage: a message kept in memory while small, past that writte
 			},
 		});
 		await expect(receiveMessage(failing, () => true)).rejects.toThrow('connection reset');
-		expect(readdirSync(folder)).toHaveLength(0);
+		expect(readdirSync(receivingFolder())).toHaveLength(0);
 	});
 });
