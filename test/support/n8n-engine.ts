@@ -37,6 +37,7 @@ import {
 	Workflow,
 	type ICredentialDataDecryptedObject,
 	type IConnections,
+	type IBinaryData,
 	type IDataObject,
 	type IExecuteResponsePromiseData,
 	type IExecuteFunctions,
@@ -714,6 +715,11 @@ async function serveWebhooks(
 }
 
 let binaryDataReady: Promise<void> | undefined;
+
+/** The bytes n8n keeps for a binary property, from wherever its binary-data mode put them. */
+export async function storedBinaryData(binary: IBinaryData): Promise<Buffer> {
+	return await Container.get(BinaryDataService).getAsBuffer(binary);
+}
 
 /** Switches n8n's binary data to filesystem mode (under N8N_USER_FOLDER), as a production n8n usually runs. */
 export async function useFilesystemBinaryData(): Promise<void> {

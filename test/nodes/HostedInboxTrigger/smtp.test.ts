@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { createTransport } from 'nodemailer';
 import { bytesOf } from '../../../core/message-bytes';
 import { intakeItemSchema } from '../../../core/item';
 import { HostedInboxTrigger } from '../../../nodes/HostedInboxTrigger/HostedInboxTrigger.node';
-import { codeNode, packageNodeTypes, PACKAGE, n8nLogger, startTrigger, type TriggerHandle, type WorkflowJson } from '../../support/n8n-engine';
+import { codeNode, packageNodeTypes, PACKAGE, n8nLogger, startTrigger, storedBinaryData, useFilesystemBinaryData, type TriggerHandle, type WorkflowJson } from '../../support/n8n-engine';
 import { runCli } from '../../support/cli';
 import { CORPUS, corpus } from '../../support/items';
 import { describeEachNodeStore, type NodeStore } from '../../support/nodeStores';
@@ -374,6 +375,22 @@ describeEachNodeStore('Hosted Inbox Trigger, SMTP mode, in n8n', (get) => {
 			await new Promise((r) => setTimeout(r, 100));
 		}
 		expect((await ns.store.spoolList({ inboxId: inbox.id, status: 'done' })).map((e) => e.id)).toContain(entry.id);
+	});
+
+	it('hands a large attachment and the raw message to n8n as streams read from the spool: filesystem binary data, byte for byte', async () => {
+		await useFilesystemBinaryData();
+		const { handle, transport } = await start({ options: { includeRaw: true } });
+		const file = randomBytes(3 * 1024 * 1024);
+		const info = await transport.sendMail({ from: 'jane@customer.example', to: 'support@inbox.example.test', subject: 'a large file', text: 'attached', attachments: [{ filename: 'scan.pdf', content: file }] });
+		expect(info.response).toMatch(/^250 /);
+		const [execution] = await handle.waitForExecutions(1, 20_000);
+		const [item] = execution.emitted[0];
+		expect(item.json).toMatchObject({ email: { attachments: [{ filename: 'scan.pdf', size: file.length, binaryKey: 'attachment_0' }] } });
+		expect(item.binary?.attachment_0.id).toMatch(/^filesystem/);
+		expect((await storedBinaryData(item.binary!.attachment_0)).equals(file)).toBe(true);
+		const raw = await storedBinaryData(item.binary!.raw);
+		expect(raw.length).toBe((item.json as { size: number }).size);
+		expect(raw.toString('latin1')).toContain('Subject: a large file');
 	});
 
 	it('makes a second trigger claiming the same forwarding address an activation error', async () => {
