@@ -63,6 +63,24 @@ export function fileBytes(path: string, size: number): MessageBytes {
 	};
 }
 
+/**
+ * The bytes, with the first failure of any read of them kept: a reader that takes a failed read for bad input (a
+ * parser, a DKIM verifier) can then be overruled, since the failure was ours, not the sender's.
+ */
+export function watchedBytes(bytes: MessageBytes): { bytes: MessageBytes; failure(): Error | null } {
+	let failure: Error | null = null;
+	return {
+		bytes: {
+			size: bytes.size,
+			inMemory: bytes.inMemory,
+			open(start) {
+				return bytes.open(start).once('error', (error: Error) => (failure ??= error));
+			},
+		},
+		failure: () => failure,
+	};
+}
+
 /** The first `max` bytes (fewer when the message is shorter): the header section and what precedes it. */
 export async function readHead(bytes: MessageBytes, max: number): Promise<Buffer> {
 	if (bytes.inMemory) return bytes.inMemory.subarray(0, max);

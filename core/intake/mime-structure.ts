@@ -66,6 +66,8 @@ export async function inspectMimeStructure(message: Buffer | Readable, maxHeadSi
 		stream.on('end', () => resolve());
 		stream.on('error', (error: Error) => {
 			result.error = error.message;
+			// The splitter gave up (the sender can make it: too many parts): the file it read from is closed too.
+			if (!Buffer.isBuffer(message)) message.destroy();
 			resolve();
 		});
 		if (Buffer.isBuffer(message)) splitter.end(message);

@@ -3,7 +3,8 @@ import type { ParsedMail } from 'mailparser';
 import { systemResolver, type DnsResolver } from '../dns';
 import type { Flag } from '../flags';
 import type { InboxConfig, IntakeDoor } from '../inbox';
-import { asBytes, bytesFrom, readFrom, readHead, type MessageBytes } from '../message-bytes';
+import { MessageReadError } from '../errors';
+import { asBytes, bytesFrom, readFrom, readHead, watchedBytes, type MessageBytes } from '../message-bytes';
 import { SMTP_REPLIES } from '../replies';
 import { CHECK_ROOM } from './check-room';
 import { messageContent } from './content';
@@ -239,13 +240,13 @@ export async function runChecks(input: Buffer | MessageBytes, ctx: IntakeContext
 	const start = locateMessage(first);
 	// The stages (parsing, DKIM and ARC included) read the message from its first header field on: a signer signed
 	// that, never the junk a mailbox export or a broken client put before it. The caller keeps the bytes as received.
-	const message = bytesFrom(bytes, start.offset);
+	const read = watchedBytes(bytesFrom(bytes, start.offset));
 	const head = first.subarray(start.offset);
 	await CHECK_ROOM.enter(bytes.size);
 	const deadline = new AbortController();
 	const timer = setTimeout(() => deadline.abort(), ctx.inbox.intakeDeadlineSeconds * 1000);
 	const state: IntakeState = {
-		message,
+		message: read.bytes,
 		head,
 		inbox: ctx.inbox,
 		via: ctx.via ?? 'smtp',
@@ -275,6 +276,9 @@ export async function runChecks(input: Buffer | MessageBytes, ctx: IntakeContext
 		clearTimeout(timer);
 		CHECK_ROOM.leave(bytes.size);
 	}
+	// A stage that could not read the message decided on less than the message: that is our trouble to retry.
+	const failure = read.failure();
+	if (failure) throw new MessageReadError(failure);
 	const values = storedValues((flag, reason) => note(state, flag, reason), {
 		kind: state.kind,
 		verification: state.verification,
@@ -311,9 +315,13 @@ export async function rereadDecided(bytes: MessageBytes, decision: IntakeDecisio
 	const first = await readHead(bytes, FIRST_BYTES);
 	const offset = locateMessage(first).offset;
 	const head = first.subarray(offset);
-	const parsed = await parseMessage(readFrom(bytesFrom(bytes, offset))).catch(
+	const read = watchedBytes(bytesFrom(bytes, offset));
+	const parsed = await parseMessage(readFrom(read.bytes)).catch(
 		async () => await parseMessage(head.subarray(0, headerSectionLength(head))).catch(() => null),
 	);
+	// Not its header section alone because the spool could not be read: emitted again later, whole.
+	const failure = read.failure();
+	if (failure) throw new MessageReadError(failure);
 	// Cleaned as when it was decided; what that flagged is in the verdict already.
 	const { verdict, ...decided } = decision;
 	return { result: { verdict, ...storedValues(() => {}, { ...decided, message: messageFacts(parsed) }) }, content: messageContent(parsed) };

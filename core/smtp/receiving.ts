@@ -6,7 +6,7 @@
  * left by a process that was killed is removed by the next that starts.
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, lstatSync, mkdtempSync, readdirSync, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, lstatSync, mkdtempSync, readdirSync, rmSync, type WriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -17,7 +17,9 @@ const FOLDER_PREFIX = 'hosted-inbox-receiving-';
 /** `<prefix><pid>-<random>`: whose folder it is. */
 const FOLDER_NAME = /^hosted-inbox-receiving-(\d{1,10})-[A-Za-z0-9]{6}$/;
 
+/** This process's folder, once made; made again if something (a temp cleaner) removed it. */
 let folder: string | null = null;
+let cleaned = false;
 
 function alive(pid: number): boolean {
 	try {
@@ -28,19 +30,24 @@ function alive(pid: number): boolean {
 	}
 }
 
-/** A folder of ours (this user's, a real folder) left by a process that is gone. */
+/**
+ * A folder of ours (this user's, a real folder) left by a process that is gone. Looked for before this process
+ * makes its own, so one named with this process's pid is a dead one's too (a container restarted in place keeps
+ * /tmp and often the pid).
+ */
 function leftBehind(root: string, name: string): boolean {
 	const pid = Number(FOLDER_NAME.exec(name)?.[1] ?? NaN);
-	if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) return false;
+	if (!Number.isInteger(pid) || (pid !== process.pid && alive(pid))) return false;
 	const stat = lstatSync(join(root, name), { throwIfNoEntry: false });
 	return !!stat && stat.isDirectory() && stat.uid === process.getuid?.();
 }
 
 /** This process's folder, made on first use after removing the folders of processes that are gone. */
 export function receivingFolder(): string {
-	if (folder) return folder;
+	if (folder && existsSync(folder)) return folder;
 	const root = tmpdir();
-	for (const name of readdirSync(root)) if (leftBehind(root, name)) rmSync(join(root, name), { recursive: true, force: true });
+	if (!cleaned) for (const name of readdirSync(root)) if (leftBehind(root, name)) rmSync(join(root, name), { recursive: true, force: true });
+	cleaned = true;
 	const made = mkdtempSync(join(root, `${FOLDER_PREFIX}${process.pid}-`));
 	process.once('exit', () => rmSync(made, { recursive: true, force: true }));
 	folder = made;
@@ -70,6 +77,7 @@ export async function receiveMessage(stream: Readable, keep: (chunk: Buffer, siz
 	let size = 0;
 	let keeping = true;
 	let received = false;
+	let failure: Error | null = null;
 	try {
 		await new Promise<void>((resolve, reject) => {
 			stream.once('error', reject);
@@ -88,7 +96,12 @@ export async function receiveMessage(stream: Readable, keep: (chunk: Buffer, siz
 				}
 				if (!file) {
 					file = spillFile();
-					file.stream.once('error', reject);
+					// The disk failed (full): the rest is only counted, so the client reaches its end and hears 451.
+					file.stream.once('error', (error: Error) => {
+						failure = error;
+						keeping = false;
+						stream.resume();
+					});
 					for (const kept of memory ?? []) file.stream.write(kept);
 					memory = null;
 				}
@@ -99,7 +112,7 @@ export async function receiveMessage(stream: Readable, keep: (chunk: Buffer, siz
 					out.once('drain', () => stream.resume());
 				}
 			});
-			stream.once('end', resolve);
+			stream.once('end', () => (failure ? reject(failure) : resolve()));
 		});
 		// Assigned in the handlers above, where TypeScript does not follow.
 		const spilled = file as SpillFile | null;

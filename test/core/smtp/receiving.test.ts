@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 
 import { readAll } from '../../../core/message-bytes';
 import { IN_MEMORY_BYTES, receiveMessage, receivingFolder } from '../../../core/smtp/receiving';
+import { REGISTER_TS } from '../store/children/spawn';
 
 
 function streamOf(pieces: Buffer[]): Readable {
@@ -20,6 +21,9 @@ describe('receiveMessage: a message kept in memory while small, past that writte
 		const left = join(tmpdir(), `hosted-inbox-receiving-${gone}-abc123`);
 		mkdirSync(left, { recursive: true });
 		writeFileSync(join(left, 'half-a-message'), 'From: x');
+		// A container restarted in place keeps /tmp and often the pid: a folder with this pid is not this process's yet.
+		const samePid = join(tmpdir(), `hosted-inbox-receiving-${process.pid}-Zz9Zz9`);
+		mkdirSync(samePid, { recursive: true });
 		const live = join(tmpdir(), `hosted-inbox-receiving-${process.ppid}-abc123`);
 		mkdirSync(live, { recursive: true });
 		const target = mkdtempSync(join(tmpdir(), 'not-ours-'));
@@ -28,6 +32,7 @@ describe('receiveMessage: a message kept in memory while small, past that writte
 		const received = await receiveMessage(streamOf([randomBytes(IN_MEMORY_BYTES + 1)]), () => true);
 		received.discard();
 		expect(existsSync(left)).toBe(false);
+		expect(existsSync(samePid)).toBe(false);
 		expect(existsSync(live)).toBe(true);
 		expect(existsSync(link) && existsSync(target)).toBe(true);
 		rmSync(live, { recursive: true });
@@ -39,6 +44,19 @@ describe('receiveMessage: a message kept in memory while small, past that writte
 		const folder = receivingFolder();
 		expect(folder).toMatch(new RegExp(`hosted-inbox-receiving-${process.pid}-[A-Za-z0-9]{6}$`));
 		expect(statSync(folder).mode & 0o777).toBe(0o700);
+	});
+
+	it('makes its folder again when something (a temp cleaner) removed it', async () => {
+		rmSync(receivingFolder(), { recursive: true, force: true });
+		const received = await receiveMessage(streamOf([randomBytes(IN_MEMORY_BYTES + 1)]), () => true);
+		expect((await readAll(received.message!)).length).toBe(IN_MEMORY_BYTES + 1);
+		received.discard();
+	});
+
+	it('reads a client to its end when the disk fails (full) mid-message, then fails (451) and leaves no file', async () => {
+		// A process may write files of at most 1 MB: past that each write fails (EFBIG), as on a full disk (ENOSPC).
+		const child = spawnSync('bash', ['-c', `ulimit -f 1024; exec "${process.execPath}" "${REGISTER_TS}" "${join(__dirname, 'children', 'disk-full.ts')}"`], { encoding: 'utf8', timeout: 60_000 });
+		expect(JSON.parse(child.stdout.trim())).toEqual({ error: 'EFBIG', clientEnded: true, files: 0 });
 	});
 
 	it('keeps a small message in memory: no file at all', async () => {
