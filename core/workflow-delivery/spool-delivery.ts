@@ -35,10 +35,12 @@ export class SpoolDelivery {
 	private sweeping: Promise<void> | undefined;
 	private stopped = false;
 	private readonly retry: RetryPolicy;
+	private readonly maxInFlight: number;
 	private readonly now: () => Date;
 
 	constructor(private readonly options: SpoolDeliveryOptions) {
 		this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
+		this.maxInFlight = options.maxInFlight ?? 20;
 		this.now = options.now ?? (() => new Date());
 	}
 
@@ -49,9 +51,13 @@ export class SpoolDelivery {
 		this.timer.unref();
 	}
 
-	/** A freshly spooled message, emitted at once with what the listener already computed. */
+	/**
+	 * A freshly spooled message, emitted at once with what the listener already computed; past maxInFlight it waits
+	 * in the spool (durable, due now) and a sweep emits it once there is room, so a slow workflow never piles up
+	 * emissions in memory.
+	 */
 	submit(entry: SpoolEntry, emission: IntakeEmission | Promise<IntakeEmission>): void {
-		if (this.stopped || this.inFlight.has(entry.id)) return;
+		if (this.stopped || this.inFlight.has(entry.id) || this.inFlight.size >= this.maxInFlight) return;
 		this.track(entry, Promise.resolve(emission));
 	}
 
@@ -67,7 +73,7 @@ export class SpoolDelivery {
 
 	private async sweepOnce(): Promise<void> {
 		if (this.stopped) return;
-		const room = (this.options.maxInFlight ?? 20) - this.inFlight.size;
+		const room = this.maxInFlight - this.inFlight.size;
 		if (room <= 0) return;
 		let due: SpoolEntry[];
 		try {
