@@ -106,6 +106,16 @@ export function locateMessage(raw: Buffer): MessageStart {
 	throw new NotAnEmailError(printable ? 'input has no header section (the first line is not "Name: value")' : 'input is binary, not an RFC 5322 message');
 }
 
+/**
+ * The message from its first header field on, its reads watched (a failure of ours is told from bad input), with
+ * its first bytes in memory: what the checks, a re-read and the attachments' read all start from.
+ */
+async function openMessage(bytes: MessageBytes): Promise<{ start: MessageStart; head: Buffer; read: ReturnType<typeof watchedBytes> }> {
+	const first = await readHead(bytes, FIRST_BYTES);
+	const start = locateMessage(first);
+	return { start, head: first.subarray(start.offset), read: watchedBytes(bytesFrom(bytes, start.offset)) };
+}
+
 function messageFacts(parsed: ParsedMail | null): MessageFacts | null {
 	if (!parsed) return null;
 	return {
@@ -236,12 +246,9 @@ function storedValues(flag: (flag: Flag, reason: string) => void, values: Omit<I
  */
 export async function runChecks(input: Buffer | MessageBytes, ctx: IntakeContext): Promise<IntakeOutcome> {
 	const bytes = asBytes(input);
-	const first = await readHead(bytes, FIRST_BYTES);
-	const start = locateMessage(first);
 	// The stages (parsing, DKIM and ARC included) read the message from its first header field on: a signer signed
 	// that, never the junk a mailbox export or a broken client put before it. The caller keeps the bytes as received.
-	const read = watchedBytes(bytesFrom(bytes, start.offset));
-	const head = first.subarray(start.offset);
+	const { start, head, read } = await openMessage(bytes);
 	await CHECK_ROOM.enter(bytes.size);
 	const deadline = new AbortController();
 	const timer = setTimeout(() => deadline.abort(), ctx.inbox.intakeDeadlineSeconds * 1000);
@@ -303,8 +310,7 @@ export function decisionOf(result: IntakeResult): IntakeDecision {
  * for the trigger to store as n8n binary data, one at a time, none held.
  */
 export async function readAttachments(bytes: MessageBytes, read: AttachmentReader): Promise<void> {
-	const offset = locateMessage(await readHead(bytes, HEAD_BYTES)).offset;
-	await parseMessage(readFrom(bytesFrom(bytes, offset)), { read });
+	await parseMessage(readFrom((await openMessage(bytes)).read.bytes), { read });
 }
 
 /**
@@ -312,10 +318,7 @@ export async function readAttachments(bytes: MessageBytes, read: AttachmentReade
  * text and the attachments), so no DNS answer of later can re-decide mail that was already answered 250.
  */
 export async function rereadDecided(bytes: MessageBytes, decision: IntakeDecision): Promise<IntakeOutcome> {
-	const first = await readHead(bytes, FIRST_BYTES);
-	const offset = locateMessage(first).offset;
-	const head = first.subarray(offset);
-	const read = watchedBytes(bytesFrom(bytes, offset));
+	const { head, read } = await openMessage(bytes);
 	const parsed = await parseMessage(readFrom(read.bytes)).catch(
 		async () => await parseMessage(head.subarray(0, headerSectionLength(head))).catch(() => null),
 	);
