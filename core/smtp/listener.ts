@@ -252,8 +252,9 @@ class SharedListener {
 	}
 
 	/**
-	 * Writes the message to a file as it arrives, within its inbox's limit and its share of the listener's budget,
-	 * then only counts: the excess is never kept. The file is gone once the message is answered.
+	 * Keeps the message as it arrives (in memory while small, past that in a file: receiving.ts), within its inbox's
+	 * limit and its share of the listener's budget, then only counts: the excess is never kept. A file is gone once
+	 * the message is answered.
 	 */
 	private async receive(stream: SMTPServerDataStream, session: SMTPServerSession, share: BudgetShare, received: () => void): Promise<SmtpReply> {
 		const rcpt = session.envelope.rcptTo.map((r) => r.address);
