@@ -1,6 +1,4 @@
-import { Splitter } from '@zone-eu/mailsplit';
-import type { Readable, Transform } from 'node:stream';
-import type { MimeNode } from '@zone-eu/mailsplit/lib/types';
+import type { MimeNode, SplitterChunk } from '@zone-eu/mailsplit/lib/types';
 
 /** Deeper than this is not mail a person wrote; the verdict names it. */
 export const MAX_MIME_DEPTH = 32;
@@ -10,8 +8,6 @@ export interface MimeStructure {
 	maxDepth: number;
 	/** Parts whose declared Content-Transfer-Encoding does not match their bytes, described for a person. */
 	encodingProblems: string[];
-	/** Why the structure could not be read to the end, when it could not. */
-	error: string | null;
 }
 
 /** The bytes base64 may hold: its alphabet, padding and white space (as the regex \s reads latin1). */
@@ -34,44 +30,29 @@ function describe(node: MimeNode, index: number): string {
 }
 
 /**
- * One streaming pass with mailparser's own splitter to learn what mailparser does not report:
- * how deep the MIME tree goes and whether parts lie about their transfer encoding.
+ * Watches the parts mailparser's own splitter hands it, to learn what mailparser does not report: how deep the MIME
+ * tree goes and whether parts lie about their transfer encoding. No pass of its own: the parse reads the message once.
  */
-export async function inspectMimeStructure(message: Buffer | Readable, maxHeadSize: number): Promise<MimeStructure> {
+export function watchMimeStructure(): { structure: MimeStructure; observe(chunk: SplitterChunk): void } {
 	const depth = new Map<MimeNode, number>();
 	const index = new Map<MimeNode, number>();
 	const flagged = new Set<MimeNode>();
-	const result: MimeStructure = { parts: 0, maxDepth: 0, encodingProblems: [], error: null };
-	const splitter = new Splitter({ ignoreEmbedded: true, maxHeadSize, maxChildNodes: 1000 });
-
-	await new Promise<void>((resolve) => {
-		splitter.on('data', (chunk) => {
-			if (chunk.type === 'node') {
-				const level = chunk.parentNode ? (depth.get(chunk.parentNode) ?? 0) + 1 : 0;
-				depth.set(chunk, level);
-				index.set(chunk, ++result.parts);
-				if (level > result.maxDepth) result.maxDepth = level;
-				return;
-			}
-			if (chunk.type !== 'body' || flagged.has(chunk.node) || !chunk.value.length) return;
-			const encoding = (chunk.node.encoding || '').toLowerCase();
-			if (!misencoded(encoding, chunk.value)) return;
-			flagged.add(chunk.node);
-			result.encodingProblems.push(
-				`${describe(chunk.node, index.get(chunk.node) ?? 0)} declares Content-Transfer-Encoding ${encoding} but its bytes are not valid ${encoding}; its decoded content is likely corrupt`,
-			);
-		});
-		// mailsplit's typings declare only 'data'; the splitter is a Transform and emits the rest.
-		const stream = splitter as unknown as Transform;
-		stream.on('end', () => resolve());
-		stream.on('error', (error: Error) => {
-			result.error = error.message;
-			// The splitter gave up (the sender can make it: too many parts): the file it read from is closed too.
-			if (!Buffer.isBuffer(message)) message.destroy();
-			resolve();
-		});
-		if (Buffer.isBuffer(message)) splitter.end(message);
-		else message.once('error', (error: Error) => stream.destroy(error)).pipe(stream);
-	});
-	return result;
+	const structure: MimeStructure = { parts: 0, maxDepth: 0, encodingProblems: [] };
+	const observe = (chunk: SplitterChunk) => {
+		if (chunk.type === 'node') {
+			const level = chunk.parentNode ? (depth.get(chunk.parentNode) ?? 0) + 1 : 0;
+			depth.set(chunk, level);
+			index.set(chunk, ++structure.parts);
+			if (level > structure.maxDepth) structure.maxDepth = level;
+			return;
+		}
+		if (chunk.type !== 'body' || flagged.has(chunk.node) || !chunk.value.length) return;
+		const encoding = (chunk.node.encoding || '').toLowerCase();
+		if (!misencoded(encoding, chunk.value)) return;
+		flagged.add(chunk.node);
+		structure.encodingProblems.push(
+			`${describe(chunk.node, index.get(chunk.node) ?? 0)} declares Content-Transfer-Encoding ${encoding} but its bytes are not valid ${encoding}; its decoded content is likely corrupt`,
+		);
+	};
+	return { structure, observe };
 }

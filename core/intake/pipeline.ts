@@ -263,7 +263,6 @@ export async function runChecks(input: Buffer | MessageBytes, ctx: IntakeContext
 		headerBytes: headerSectionLength(head),
 		bodySkipped: null,
 		parsed: null,
-		structure: null,
 		authDetails: null,
 		decisions: [],
 		reasons: [],

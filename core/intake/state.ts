@@ -6,7 +6,6 @@ import type { InboxConfig, IntakeDoor } from '../inbox';
 import type { MessageBytes } from '../message-bytes';
 import type { SmtpReply } from '../replies';
 import type { AuthDetails } from './authentication';
-import type { MimeStructure } from './mime-structure';
 import type {
 	AuthSummary,
 	Envelope,
@@ -42,7 +41,6 @@ export interface IntakeState {
 	/** Set by the size stage: why the body is not parsed or authenticated (too large). */
 	bodySkipped: string | null;
 	parsed: ParsedMail | null;
-	structure: MimeStructure | null;
 	authDetails: AuthDetails | null;
 	decisions: Decision[];
 	reasons: string[];

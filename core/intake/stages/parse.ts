@@ -1,8 +1,9 @@
+import type { SplitterChunk } from '@zone-eu/mailsplit/lib/types';
 import { MailParser, type Attachment, type AttachmentStream, type ParsedMail } from 'mailparser';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 
 import { authorOf } from '../headers';
-import { inspectMimeStructure, MAX_MIME_DEPTH } from '../mime-structure';
+import { MAX_MIME_DEPTH, watchMimeStructure } from '../mime-structure';
 import { readFrom } from '../../message-bytes';
 import type { Flag } from '../../flags';
 import { SMTP_REPLIES } from '../../replies';
@@ -37,9 +38,13 @@ export type AttachmentReader = (attachment: PassingAttachment, index: number) =>
  * for all of them), empty for any other; `size` is always its whole decoded size. Memory is the text and the
  * headers, however large the attachments.
  */
-export async function parseMessage(input: Buffer | Readable, options: { read?: AttachmentReader; maxHeadSize?: number } = {}): Promise<ParsedMail> {
-	const { read, maxHeadSize = MAX_HEADER_BYTES } = options;
+export async function parseMessage(
+	input: Buffer | Readable,
+	options: { read?: AttachmentReader; maxHeadSize?: number; onSplit?: (chunk: SplitterChunk) => void } = {},
+): Promise<ParsedMail> {
+	const { read, maxHeadSize = MAX_HEADER_BYTES, onSplit } = options;
 	const parser = new MailParser({ ...PARSER_OPTIONS, maxHeadSize });
+	if (onSplit) splitterOf(parser).on('data', onSplit);
 	const mail = { attachments: [] as Attachment[] } as unknown as ParsedMail & Record<string, unknown>;
 	const keep = { left: KEPT_ATTACHMENT_BYTES };
 	return await new Promise<ParsedMail>((resolve, reject) => {
@@ -86,6 +91,17 @@ export async function parseMessage(input: Buffer | Readable, options: { read?: A
 		if (Buffer.isBuffer(input)) parser.end(input);
 		else input.once('error', fail).pipe(parser);
 	});
+}
+
+/**
+ * The splitter mailparser reads the message's parts from (mailsplit's, not in its typings). mailparser takes each part
+ * with read() from a 'readable' listener, so a 'data' listener sees every part as mailparser takes it, without taking
+ * any itself.
+ */
+function splitterOf(parser: MailParser): Readable {
+	const { splitter } = parser as unknown as { splitter?: unknown };
+	if (!(splitter instanceof Readable)) throw new Error('mailparser no longer exposes its splitter: the MIME structure cannot be watched');
+	return splitter;
 }
 
 /** One attachment through `read` (when given), then drained to its end, the start of a forwarded message or report kept. */
@@ -135,8 +151,9 @@ function checkAuthor(state: IntakeState, parsed: ParsedMail): void {
 }
 
 async function parseWhole(state: IntakeState): Promise<void> {
-	state.structure = await inspectMimeStructure(readFrom(state.message), MAX_HEADER_BYTES);
-	const { structure } = state;
+	const watch = watchMimeStructure();
+	const whole = await parseMessage(readFrom(state.message), { onSplit: watch.observe }).catch((error: Error) => error);
+	const { structure } = watch;
 	if (structure.maxDepth > MAX_MIME_DEPTH) {
 		note(
 			state,
@@ -145,33 +162,28 @@ async function parseWhole(state: IntakeState): Promise<void> {
 		);
 	}
 	for (const problem of structure.encodingProblems) note(state, 'bad-transfer-encoding', problem);
-	try {
-		state.parsed = await parseMessage(readFrom(state.message));
-	} catch (error) {
+	let parsed: ParsedMail;
+	if (whole instanceof Error) {
 		try {
 			// Within the parser's usual limits: a header section past them is neither read nor authenticated.
-			state.parsed = await parseMessage(state.head.subarray(0, state.headerBytes));
+			parsed = await parseMessage(state.head.subarray(0, state.headerBytes));
 		} catch (headerError) {
 			state.bodySkipped = 'the header section cannot be read';
 			holdWithoutAuthor(state, 'header-unreadable', `the header section cannot be read (${(headerError as Error).message})`);
 			return;
 		}
-		note(
-			state,
-			'mime-parse-error',
-			`MIME structure could not be parsed (${(error as Error).message}); only the header section was read`,
-		);
+		note(state, 'mime-parse-error', `MIME structure could not be parsed (${whole.message}); only the header section was read`);
+	} else {
+		parsed = whole;
 	}
+	state.parsed = parsed;
 	checkAuthor(state, state.parsed);
-	if (structure.error && !state.flags.has('mime-parse-error')) {
-		note(state, 'mime-parse-error', `MIME structure is broken (${structure.error})`);
-	}
 	if (state.parsed.textConversionError) {
 		note(state, 'html-not-converted', `HTML body could not be turned into text (${state.parsed.textConversionError.message})`);
 	}
 }
 
-/** Parse: mailparser for the message, plus a structure pass for what it does not report (depth, lying encodings). */
+/** Parse: mailparser for the message, its parts watched for what it does not report (depth, lying encodings). */
 export const parseStage: IntakeStage = {
 	name: 'parse',
 	async run(state) {

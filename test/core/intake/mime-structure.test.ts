@@ -22,7 +22,7 @@ const settle = async () => {
 	for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
 };
 
-describe('the MIME structure pass over a message read from its file', () => {
+describe('the parse of a message read from its file', () => {
 	const folder = mkdtempSync(join(tmpdir(), 'hi-structure-'));
 	afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
@@ -37,5 +37,33 @@ describe('the MIME structure pass over a message read from its file', () => {
 		expect(outcome.result.verdict.flags).toContain('mime-parse-error');
 		await settle();
 		expect(openOn(path)).toBe(0);
+	});
+});
+
+describe('the MIME structure, watched as the parse reads the message once', () => {
+	const folder = mkdtempSync(join(tmpdir(), 'hi-structure-once-'));
+	afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+	it('names a lying encoding and a tree too deep in a message read from its file, with the body parsed in the same read', async () => {
+		let body = 'From: a@sender.test\r\nTo: support@inbox.example.test\r\nSubject: deep\r\nMIME-Version: 1.0\r\n';
+		let tail = '';
+		for (let i = 0; i < 40; i++) {
+			body += `Content-Type: multipart/mixed; boundary="b${i}"\r\n\r\n--b${i}\r\n`;
+			tail = `\r\n--b${i}--\r\n${tail}`;
+		}
+		body += `Content-Type: multipart/mixed; boundary="x"\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\nthe words\r\n--x\r\nContent-Type: application/pdf; name="a.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n${'%PDF-1.4 not base64 ###\r\n'.repeat(20000)}--x--\r\n`;
+		const raw = Buffer.from(`${body}${tail}`);
+		const path = join(folder, 'message');
+		writeFileSync(path, raw);
+		const bytes = fileBytes(path, raw.length);
+		let opened = 0;
+		const counted = { size: bytes.size, open: (start?: number) => (opened++, bytes.open(start)) };
+		const { result } = await runChecks(counted, { inbox: testInbox(), resolver: zoneResolver({}), envelope: { clientIp: '203.0.113.9' } });
+		expect(result.verdict.flags).toEqual(expect.arrayContaining(['mime-too-deep', 'bad-transfer-encoding']));
+		expect(result.verdict.reasons.join(' ')).toContain('41 levels deep');
+		expect(result.verdict.reasons.join(' ')).toContain('part 43 (application/pdf, "a.pdf") declares Content-Transfer-Encoding base64');
+		expect(result.message?.text).toContain('the words');
+		// The first bytes, the parse (structure watched in it), DKIM and ARC, the body hash: four reads, not five.
+		expect(opened).toBe(4);
 	});
 });
