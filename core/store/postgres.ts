@@ -118,6 +118,14 @@ export class PostgresDriver implements SqlDriver {
 		}
 	}
 
+	runUnflushed(sql: string, params: SqlValue[] = []): Promise<number> {
+		// synchronous_commit = off: the commit returns before its WAL is flushed; the server's next flush carries it.
+		return this.transaction(async (tx) => {
+			await tx.run('SET LOCAL synchronous_commit = off');
+			return tx.run(sql, params);
+		});
+	}
+
 	async truncateLog(): Promise<boolean> {
 		return true;
 	}

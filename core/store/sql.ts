@@ -20,6 +20,12 @@ export interface SqlDriver extends SqlExecutor {
 	/** One write transaction; rolled back when fn throws. */
 	transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
 	/**
+	 * One write committed without waiting for its own flush to disk: it survives a crash of this process, and the
+	 * next durable commit (or checkpoint) puts it on disk; a power cut before that may undo it. Only for a write whose
+	 * loss is harmless (a completion mark: the entry is emitted again and the replay absorbed).
+	 */
+	runUnflushed(sql: string, params?: SqlValue[]): Promise<number>;
+	/**
 	 * After an erasure: leaves no copy of deleted rows in the store's own files (embedded: checkpoints the WAL and
 	 * truncates it to nothing; false when another process's open read kept it). PostgreSQL's files are the server's: true.
 	 */

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
-import { attempt, type Row, type SqlDriver, type SqlExecutor, type SqlValue } from './sql';
+import { attempt, settle, type Row, type SqlDriver, type SqlExecutor, type SqlValue } from './sql';
 import { StoreUnavailableError } from './types';
 
 /** The part of node:sqlite we use (its types are missing from @types/node 20). */
@@ -20,6 +21,9 @@ interface SqliteModule {
 
 /** How long a writer waits for another process's write lock before giving up. */
 const BUSY_TIMEOUT_MS = 10_000;
+
+/** The most transactions one commit (one fsync) carries: bounds how long the first of a group waits for the others. */
+const GROUP_LIMIT = 64;
 
 function loadSqlite(): SqliteModule | Error {
 	// getBuiltinModule (Node >= 22.3, before node:sqlite) bypasses bundlers' and jest's resolvers, which do not know this node:-only builtin.
@@ -51,14 +55,30 @@ function toSqlite(value: SqlValue | undefined): string | number | null | Uint8Ar
 	return value;
 }
 
+/** A caller's transaction waiting for the commit of its group. */
+interface Member {
+	fn: (tx: SqlExecutor) => Promise<unknown>;
+	/** Whether its commit must be on disk before it resolves (else a later commit's fsync may carry it). */
+	durable: boolean;
+	resolve(value: unknown): void;
+	reject(error: unknown): void;
+}
+
 /**
  * One connection per file per process, used by one caller at a time: statements of concurrent callers never
  * interleave inside a transaction, and two stores of one process (trigger and action nodes) never wait on each
  * other's write lock (node:sqlite waits synchronously, which would stall the event loop holding the lock).
+ *
+ * Group commit: the transactions waiting for the connection run together in one BEGIN IMMEDIATE ... COMMIT, each in
+ * a savepoint of its own, so one fsync makes them all durable. A caller that fails rolls back only its own writes;
+ * every caller settles only after the shared COMMIT returned, and a failed COMMIT rejects them all.
  */
 class SqliteConnection {
 	private readonly statements = new Map<string, StatementSync>();
 	private queue: Promise<unknown> = Promise.resolve();
+	/** The group queued last and not yet begun: a transaction joins it rather than queue a commit of its own. */
+	private forming: Member[] | null = null;
+	private wal: FileHandle | undefined;
 	private closed = false;
 	users = 0;
 
@@ -91,6 +111,8 @@ class SqliteConnection {
 	}
 
 	serialize<T>(fn: () => T | Promise<T>): Promise<T> {
+		// Whatever is queued after a group runs after it: a later transaction starts a group of its own.
+		this.forming = null;
 		const next = this.queue.then(() => {
 			if (this.closed) throw new StoreUnavailableError(`The embedded store at ${this.location} is closed`);
 			return fn();
@@ -130,20 +152,67 @@ class SqliteConnection {
 		return this.serialize(() => this.direct.run(sql, params));
 	}
 
-	transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-		return this.serialize(async () => {
+	/** fn's writes, committed with the group it joins; `durable: false` lets a later commit's fsync carry them. */
+	transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, durable = true): Promise<T> {
+		return new Promise<T>((resolve, reject) => {
+			const member: Member = { fn, durable, resolve: resolve as (value: unknown) => void, reject };
+			if (this.forming && this.forming.length < GROUP_LIMIT) {
+				this.forming.push(member);
+				return;
+			}
+			const group = [member];
+			// A group that fails as a whole (closed store, locked, failed COMMIT) rejects every member not yet settled.
+			this.serialize(() => this.commit(group)).catch((error: unknown) => group.forEach((each) => each.reject(error)));
+			this.forming = group;
+		});
+	}
+
+	/** The WAL file, flushed by us off the event loop; undefined until SQLite created it, or where it cannot be opened. */
+	private async walFile(): Promise<FileHandle | undefined> {
+		this.wal ??= await open(`${this.location}-wal`, 'r+').catch(() => undefined);
+		return this.wal;
+	}
+
+	private async commit(group: Member[]): Promise<void> {
+		if (this.forming === group) this.forming = null;
+		const durable = group.some((member) => member.durable);
+		// SQLite's own fsync (FULL) would block the event loop for its whole length, and no caller could arrive to join
+		// the next group meanwhile. So the group commits with NORMAL (in WAL mode: consistent, surviving a crash of this
+		// process, not yet on disk) and the WAL file is then flushed on libuv's thread pool: once that returns, the
+		// commit is on disk as FULL would have left it. Where the WAL file cannot be opened yet, SQLite flushes (FULL).
+		// A group of non-durable members is not flushed: WAL frames are kept in order, so the next flush carries it.
+		const wal = durable ? await this.walFile() : undefined;
+		const synchronous = durable && !wal ? 'FULL' : 'NORMAL';
+		if (synchronous === 'NORMAL') this.db.exec('PRAGMA synchronous = NORMAL');
+		const done: Array<[Member, unknown]> = [];
+		try {
 			// IMMEDIATE takes the write lock up front, so two processes never both read then write.
 			this.wrap(() => this.db.exec('BEGIN IMMEDIATE'));
 			let committed = false;
 			try {
-				const result = await fn(this.direct);
-				this.db.exec('COMMIT');
+				for (const member of group) {
+					this.db.exec('SAVEPOINT member');
+					const outcome = await settle((async () => member.fn(this.direct))());
+					if (outcome.ok) done.push([member, outcome.value]);
+					else {
+						member.reject(outcome.error);
+						this.db.exec('ROLLBACK TO member');
+					}
+					this.db.exec('RELEASE member');
+				}
+				this.wrap(() => this.db.exec('COMMIT'));
 				committed = true;
-				return result;
 			} finally {
-				if (!committed) this.db.exec('ROLLBACK');
+				// A failed ROLLBACK means SQLite already rolled the transaction back itself.
+				if (!committed) attempt(() => this.db.exec('ROLLBACK'));
 			}
-		});
+		} finally {
+			if (synchronous === 'NORMAL') this.db.exec('PRAGMA synchronous = FULL');
+		}
+		// Callers queued meanwhile wait for it (what they read is on disk) and gather into the next group. A failed
+		// flush rejects every member: their writes are committed but not known to be on disk.
+		await wal?.datasync();
+		for (const [member, value] of done) member.resolve(value);
 	}
 
 	close(): Promise<void> {
@@ -151,6 +220,7 @@ class SqliteConnection {
 			this.closed = true;
 			this.statements.clear();
 			this.db.close();
+			return this.wal?.close();
 		});
 	}
 }
@@ -184,6 +254,11 @@ class SqliteDriver implements SqlDriver {
 	transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
 		this.check();
 		return this.connection.transaction(fn);
+	}
+
+	runUnflushed(sql: string, params?: SqlValue[]): Promise<number> {
+		this.check();
+		return this.connection.transaction((tx) => tx.run(sql, params), false);
 	}
 
 	async truncateLog(): Promise<boolean> {

@@ -151,7 +151,9 @@ export function spoolStore(db: SqlDriver): SpoolStore & QuarantineStore {
 
 		async spoolComplete(id) {
 			// Held mail is only ever released or deleted, never completed (an item naming it was not emitted from it).
-			const changed = await db.run("UPDATE spool SET status = 'done', last_error = NULL WHERE id = $1 AND status <> 'quarantined'", [id]);
+			// Unflushed: a mark lost to a power cut leaves the entry pending, so it is emitted again and the store's
+			// Message-ID de-duplication absorbs the replay; the message itself was durable before its 250.
+			const changed = await db.runUnflushed("UPDATE spool SET status = 'done', last_error = NULL WHERE id = $1 AND status <> 'quarantined'", [id]);
 			if (changed === 0) throw new InvalidInputError(`Unknown or quarantined spool entry: ${id}`);
 		},
 

@@ -84,6 +84,7 @@ function recording(db: SqlDriver) {
 		forUpdate: db.forUpdate,
 		...watch(db),
 		transaction: (fn) => db.transaction((tx) => fn(watch(tx))),
+		runUnflushed: (sql, params) => db.runUnflushed(sql, params),
 		truncateLog: () => db.truncateLog(),
 		close: () => db.close(),
 	};

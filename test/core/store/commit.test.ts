@@ -1,0 +1,117 @@
+/**
+ * How the store commits: the embedded engine's group commit (concurrent transactions share one COMMIT, each in a
+ * savepoint of its own) and, on both engines, the unflushed write a completion mark uses.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { PostgresDriver } from '../../../core/store/postgres';
+import type { Row, SqlDriver } from '../../../core/store/sql';
+import { openSqliteDriver } from '../../../core/store/sqlite';
+import { describeEachStore, engineGate } from '../../support/stores';
+
+/** A connection of its own on the file (not the process's shared one): it sees only what was committed. */
+function reader(path: string): { rows(sql: string): Row[]; close(): void } {
+	const { DatabaseSync } = (process as unknown as { getBuiltinModule(id: string): { DatabaseSync: new (p: string) => { prepare(sql: string): { all(): Row[] }; close(): void } } }).getBuiltinModule(
+		'node:sqlite',
+	);
+	const db = new DatabaseSync(path);
+	return { rows: (sql) => db.prepare(sql).all(), close: () => db.close() };
+}
+
+const values = (rows: Row[]) => rows.map((row) => Number(row.value)).sort((a, b) => a - b);
+
+engineGate('sqlite').describe('the embedded store commits waiting transactions together', () => {
+	let dir: string;
+	let path: string;
+	let db: SqlDriver;
+
+	beforeEach(async () => {
+		dir = mkdtempSync(join(tmpdir(), 'hi-commit-'));
+		path = join(dir, 'commit.sqlite');
+		db = openSqliteDriver(path);
+		await db.run('CREATE TABLE parent (id INTEGER PRIMARY KEY)');
+		await db.run('CREATE TABLE entry (value INTEGER NOT NULL, parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)');
+	});
+
+	afterEach(async () => {
+		await db.close();
+		rmSync(dir, { recursive: true, force: true });
+	});
+
+	it('resolves each caller only once its writes are committed, together with the others waiting', async () => {
+		const outside = reader(path);
+		try {
+			const seenWhenResolved: number[][] = [];
+			await Promise.all(
+				[1, 2, 3].map((value) =>
+					db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES ($1)', [value])).then(() => seenWhenResolved.push(values(outside.rows('SELECT value FROM entry')))),
+				),
+			);
+			// The first caller to resolve already sees the last one's row: the three were committed by one COMMIT.
+			expect(seenWhenResolved).toEqual([
+				[1, 2, 3],
+				[1, 2, 3],
+				[1, 2, 3],
+			]);
+		} finally {
+			outside.close();
+		}
+	});
+
+	it('rolls back only the writes of the caller that failed; the others commit', async () => {
+		const failing = new Error('this caller fails');
+		const outcomes = await Promise.allSettled([
+			db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (1)')),
+			db.transaction(async (tx) => {
+				await tx.run('INSERT INTO entry (value) VALUES (2)');
+				throw failing;
+			}),
+			db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (3)')),
+		]);
+		expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+		expect((outcomes[1] as PromiseRejectedResult).reason).toBe(failing);
+		expect(values(await db.all('SELECT value FROM entry'))).toEqual([1, 3]);
+	});
+
+	it('rejects every caller of a group whose COMMIT fails, and keeps none of their writes', async () => {
+		// A deferred foreign key is checked at COMMIT: the second caller's row makes the shared COMMIT fail.
+		const outcomes = await Promise.allSettled([
+			db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (1)')),
+			db.transaction((tx) => tx.run('INSERT INTO entry (value, parent) VALUES (2, 99)')),
+		]);
+		expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+		expect(String((outcomes[0] as PromiseRejectedResult).reason)).toMatch(/FOREIGN KEY/);
+		expect(await db.all('SELECT value FROM entry')).toEqual([]);
+		// The connection is usable again afterwards.
+		await db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (3)'));
+		expect(values(await db.all('SELECT value FROM entry'))).toEqual([3]);
+	});
+
+	it('keeps later commits durable after an unflushed write (synchronous back to FULL)', async () => {
+		await Promise.all([db.runUnflushed('INSERT INTO entry (value) VALUES (1)'), db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (2)'))]);
+		await db.runUnflushed('INSERT INTO entry (value) VALUES (3)');
+		const [{ synchronous }] = await db.all('PRAGMA synchronous');
+		expect(Number(synchronous)).toBe(2);
+	});
+});
+
+describeEachStore('an unflushed write', (_getStore, engine, getOptions) => {
+	let db: SqlDriver;
+	let table: string;
+	beforeAll(async () => {
+		const options = getOptions();
+		db = options.engine === 'sqlite' ? openSqliteDriver(options.path) : new PostgresDriver(options);
+		table = `unflushed_${engine}`;
+		await db.run(`CREATE TABLE ${table} (value INTEGER NOT NULL)`);
+	});
+	// The table goes with the block's store (its file, its schema).
+	afterAll(() => db.close());
+
+	it('is committed when it resolves, and reports the rows it changed', async () => {
+		await db.run(`INSERT INTO ${table} (value) VALUES (1), (2)`);
+		expect(await db.runUnflushed(`UPDATE ${table} SET value = value + 10`)).toBe(2);
+		expect(values(await db.all(`SELECT value FROM ${table}`))).toEqual([11, 12]);
+	});
+});
