@@ -174,6 +174,9 @@ class SqliteConnection {
 	}
 
 	private async commit(group: Member[]): Promise<void> {
+		// One event-loop turn first, so the callers whose I/O completes in it join too (bench:smtp: larger groups, less
+		// CPU per message).
+		await new Promise(setImmediate);
 		if (this.forming === group) this.forming = null;
 		const durable = group.some((member) => member.durable);
 		// SQLite's own fsync (FULL) would block the event loop for its whole length, and no caller could arrive to join
