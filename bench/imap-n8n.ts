@@ -9,7 +9,7 @@
  *            started for it (so neither shares the CPU or inherits the heap the other grew), then one more message
  *            is APPENDed as the signal; time from the signal (and from activation) until all 1,001 finished a
  *            successful execution (stoppedAt from n8n's public API, items counted from each execution's trigger
- *            output), and n8n's main process RSS growth;
+ *            output), and n8n's main process RSS growth from a collected heap (see settleHeap);
  *   trickle: one n8n with both workflows active, 100 messages at 2 per second into both folders at once; latency
  *            from each APPEND to the stoppedAt of the execution that carried it (matched by Subject).
  * Targets: burst at least 2x faster than n8n's trigger and trickle p95 under 2 s (issue 7); burst RSS growth at most
@@ -38,18 +38,31 @@ interface Side {
 	workflowId?: string;
 }
 
-/** Every finished execution of a workflow with its data (public API, paged). */
+/** Finished executions already read with their data, per n8n (execution ids start again in each). */
+const readExecutions = new WeakMap<N8n, Map<string, Execution>>();
+
+/**
+ * Every finished execution of a workflow with its data: listed without data (public API, paged), each new one read
+ * with its data once. Re-reading every execution's data each second made the bench's own polling over a third of
+ * the garbage n8n's main process promoted during our burst (a sixth during n8n's), growing with each execution done.
+ */
 async function allExecutions(n8n: N8n, workflowId: string): Promise<Execution[]> {
+	const read = readExecutions.get(n8n) ?? new Map<string, Execution>();
+	readExecutions.set(n8n, read);
 	const all: Execution[] = [];
 	let cursor: string | undefined;
 	do {
-		const query = new URLSearchParams({ workflowId, includeData: 'true', limit: '100' });
+		const query = new URLSearchParams({ workflowId, limit: '100' });
 		if (cursor) query.set('cursor', cursor);
 		const page = await n8n.api<{ data: Execution[]; nextCursor?: string | null }>('GET', `/executions?${query}`);
-		all.push(...page.data);
+		for (const listed of page.data) {
+			if (['new', 'running', 'waiting'].includes(listed.status)) continue;
+			if (!read.has(listed.id)) read.set(listed.id, await n8n.api<Execution>('GET', `/executions/${listed.id}?includeData=true`));
+			all.push(read.get(listed.id)!);
+		}
 		cursor = page.nextCursor ?? undefined;
 	} while (cursor);
-	return all.filter((e) => !['new', 'running', 'waiting'].includes(e.status));
+	return all;
 }
 
 /** Subjects each successful execution carried, with its stoppedAt; doubles and failures counted. */
@@ -100,6 +113,30 @@ function mainPid(n8n: N8n): number {
 function rssMb(pid: number): number {
 	const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
 	return Number(kb) / 1024;
+}
+
+/**
+ * Loaded into each n8n (NODE_OPTIONS --require): on SIGUSR2 its main process runs a full garbage collection and
+ * says so. The RSS growth of a burst is mostly garbage V8 promoted before its first full collection; how much of it
+ * shows depends on whether the ~200 MB of garbage n8n leaves from its start-up was collected before the burst (it
+ * sits there for an unpredictable while), which swung one side's growth between +55 and +280 MB run to run. Both
+ * sides start their burst from a heap collected the same way.
+ */
+const HEAP_SETTLE = `if (process.argv.includes('start')) {
+	// Connected up front: a session first connected inside the signal handler never answers.
+	const session = new (require('node:inspector').Session)();
+	session.connect();
+	process.on('SIGUSR2', () => session.post('HeapProfiler.collectGarbage', () => console.log('bench: heap collected')));
+}`;
+
+async function settleHeap(n8n: N8n, pid: number): Promise<void> {
+	const collected = () => (n8n.output().match(/bench: heap collected/g) ?? []).length;
+	const before = collected();
+	process.kill(pid, 'SIGUSR2');
+	for (let i = 0; i < 120 && collected() === before; i++) await sleep(250);
+	if (collected() === before) throw new Error("n8n's main process did not collect its heap");
+	// The pages the collection freed go back to the system a moment later.
+	await sleep(1000);
 }
 
 /** Samples RSS while `run` goes; returns its result with the baseline and the peak. */
@@ -153,13 +190,15 @@ async function main() {
 	process.stdout.write(`filled ${BURST} messages into each folder (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
 
 	const tarball = packPackage();
+	const settle = join(scratch, 'heap-settle.js');
+	writeFileSync(settle, HEAP_SETTLE);
 	const startN8n = async (active: Side[]) =>
 		await N8n.start({
 			version: N8N_CURRENT,
 			tarball,
 			credentials: [{ ...credential.imap, type: 'imap', data: c }],
 			workflows: active.map((side) => triggerWorkflowFile(scratch, side.folder, side.name, side.trigger)),
-			env: { HOSTED_INBOX_DNS_ZONE: zone },
+			env: { HOSTED_INBOX_DNS_ZONE: zone, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${settle}`.trim() },
 		});
 	const results: string[] = [];
 
@@ -169,7 +208,9 @@ async function main() {
 		const alone = await startN8n([side]);
 		try {
 			side.workflowId = alone.workflowIds[0];
-			const measured = await withRss(mainPid(alone), async () => {
+			const pid = mainPid(alone);
+			await settleHeap(alone, pid);
+			const measured = await withRss(pid, async () => {
 				const listening = (alone.output().match(/taking mail from/g) ?? []).length;
 				const activatedAt = Date.now();
 				await alone.activate(side.workflowId!);
