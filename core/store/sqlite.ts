@@ -78,7 +78,8 @@ class SqliteConnection {
 	private queue: Promise<unknown> = Promise.resolve();
 	/** The group queued last and not yet begun: a transaction joins it rather than queue a commit of its own. */
 	private forming: Member[] | null = null;
-	private wal: FileHandle | undefined;
+	/** null: the folder cannot be flushed (a platform without it), so SQLite keeps flushing the WAL itself. */
+	private wal: FileHandle | null | undefined;
 	private closed = false;
 	users = 0;
 
@@ -167,10 +168,26 @@ class SqliteConnection {
 		});
 	}
 
-	/** The WAL file, flushed by us off the event loop; undefined until SQLite created it, or where it cannot be opened. */
+	/**
+	 * The WAL file, flushed by us off the event loop; undefined until SQLite created it, or where it cannot be opened
+	 * or its folder cannot be flushed (then SQLite flushes, FULL).
+	 */
 	private async walFile(): Promise<FileHandle | undefined> {
-		this.wal ??= await open(`${this.location}-wal`, 'r+').catch(() => undefined);
-		return this.wal;
+		if (this.wal !== undefined) return this.wal ?? undefined;
+		const wal = await open(`${this.location}-wal`, 'r+').catch(() => undefined);
+		if (!wal) return undefined;
+		// Flushing a file does not flush its name: a WAL created since the folder was last flushed could vanish with a
+		// power cut, every commit in it with it. SQLite flushes the folder of a WAL it created at its first sync; with
+		// its syncs left to us, we flush the folder once, before the first commit we flush ourselves.
+		const folder = await open(dirname(this.location), 'r').catch(() => undefined);
+		const flushed = await folder?.sync().then(() => true, () => false);
+		await folder?.close();
+		if (flushed) this.wal = wal;
+		else {
+			await wal.close();
+			this.wal = null;
+		}
+		return this.wal ?? undefined;
 	}
 
 	private async commit(group: Member[]): Promise<void> {

@@ -40,6 +40,32 @@ engineGate('sqlite').describe('the embedded store commits waiting transactions t
 		rmSync(dir, { recursive: true, force: true });
 	});
 
+	it("flushes the store's folder once, before the first commit whose WAL it flushes itself (so a new WAL's name survives a power cut)", async () => {
+		const files = jest.requireActual<typeof import('node:fs/promises')>('node:fs/promises');
+		const realOpen = files.open;
+		const folderSyncs: string[] = [];
+		const spy = jest.spyOn(files, 'open').mockImplementation(async (file, flags) => {
+			const handle = await realOpen(file, flags);
+			if (file === dir) {
+				const sync = handle.sync.bind(handle);
+				handle.sync = async () => {
+					folderSyncs.push(String(file));
+					await sync();
+				};
+			}
+			return handle;
+		});
+		try {
+			for (const value of [1, 2, 3]) await db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES ($1)', [value]));
+		} finally {
+			spy.mockRestore();
+		}
+		expect(folderSyncs).toEqual([dir]);
+		const outside = reader(path);
+		expect(values(outside.rows('SELECT value FROM entry'))).toEqual([1, 2, 3]);
+		outside.close();
+	});
+
 	it('resolves each caller only once its writes are committed, together with the others waiting', async () => {
 		const outside = reader(path);
 		try {
