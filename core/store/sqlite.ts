@@ -71,7 +71,8 @@ interface Member {
  *
  * Group commit: the transactions waiting for the connection run together in one BEGIN IMMEDIATE ... COMMIT, each in
  * a savepoint of its own, so one fsync makes them all durable. A caller that fails rolls back only its own writes;
- * every caller settles only after the shared COMMIT returned, and a failed COMMIT rejects them all.
+ * every caller settles only after the shared COMMIT returned, and a failed COMMIT rejects them all. Readers in this
+ * process wait for a group's flush; another process reading the file (the CLI) may see its rows a moment before.
  */
 class SqliteConnection {
 	private readonly statements = new Map<string, StatementSync>();
@@ -81,6 +82,12 @@ class SqliteConnection {
 	/** null: the folder cannot be flushed (a platform without it), so SQLite keeps flushing the WAL itself. */
 	private wal: FileHandle | null | undefined;
 	private closed = false;
+	/**
+	 * Set when a flush of the WAL failed: what was committed before it may not be on disk, and SQLite, not having
+	 * flushed it itself, keeps it visible and builds on it. As PostgreSQL does on a failed fsync, the store then stops
+	 * (every call refused) until the disk is checked and the process restarted: nothing is answered on top of it.
+	 */
+	private failedFlush: Error | null = null;
 	users = 0;
 
 	constructor(
@@ -99,7 +106,12 @@ class SqliteConnection {
 			mkdirSync(dirname(location), { recursive: true });
 			const db = new mod.DatabaseSync(location);
 			db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-			db.exec('PRAGMA journal_mode = WAL');
+			// The commits flushed off the event loop (commit) rely on WAL; a file system that refuses it is not used.
+			const [{ journal_mode: mode }] = db.prepare('PRAGMA journal_mode = WAL').all();
+			if (String(mode).toLowerCase() !== 'wal') {
+				db.close();
+				throw new Error(`its file system refused SQLite's WAL mode (journal_mode stayed ${String(mode)}); put it on a local disk, or use PostgreSQL`);
+			}
 			// FULL: a commit is on disk before it returns, so a kill -9 (or power loss) right after keeps it.
 			db.exec('PRAGMA synchronous = FULL');
 			db.exec('PRAGMA foreign_keys = ON');
@@ -111,11 +123,13 @@ class SqliteConnection {
 		return new SqliteConnection(opened.value, location);
 	}
 
-	serialize<T>(fn: () => T | Promise<T>): Promise<T> {
+	/** fn after everything queued before it; refused once closed, and once stopped by a failed flush unless it is the close. */
+	serialize<T>(fn: () => T | Promise<T>, closing = false): Promise<T> {
 		// Whatever is queued after a group runs after it: a later transaction starts a group of its own.
 		this.forming = null;
 		const next = this.queue.then(() => {
 			if (this.closed) throw new StoreUnavailableError(`The embedded store at ${this.location} is closed`);
+			if (this.failedFlush && !closing) throw this.stoppedByFailedFlush(this.failedFlush);
 			return fn();
 		});
 		this.queue = next.catch(() => undefined);
@@ -163,7 +177,11 @@ class SqliteConnection {
 			}
 			const group = [member];
 			// A group that fails as a whole (closed store, locked, failed COMMIT) rejects every member not yet settled.
-			this.serialize(() => this.commit(group)).catch((error: unknown) => group.forEach((each) => each.reject(error)));
+			this.serialize(() => this.commit(group)).catch((error: unknown) => {
+				// Refused before it began (closed, stopped): nobody may join it any more.
+				if (this.forming === group) this.forming = null;
+				group.forEach((each) => each.reject(error));
+			});
 			this.forming = group;
 		});
 	}
@@ -190,6 +208,13 @@ class SqliteConnection {
 		return this.wal ?? undefined;
 	}
 
+	private stoppedByFailedFlush(error: Error): StoreUnavailableError {
+		return new StoreUnavailableError(
+			`The embedded store at ${this.location} stopped after its disk failed to flush a commit (${error.message}): check the disk, then restart n8n`,
+			error,
+		);
+	}
+
 	private async commit(group: Member[]): Promise<void> {
 		// One event-loop turn first, so the callers whose I/O completes in it join too (bench:smtp: larger groups, less
 		// CPU per message).
@@ -205,6 +230,9 @@ class SqliteConnection {
 		const synchronous = durable && !wal ? 'FULL' : 'NORMAL';
 		if (synchronous === 'NORMAL') this.db.exec('PRAGMA synchronous = NORMAL');
 		const done: Array<[Member, unknown]> = [];
+		// A member's own failure is told only once the group is on disk: what made it fail (a duplicate, say) may be
+		// another member's write, which a failed COMMIT or flush would take back.
+		const failed: Array<[Member, unknown]> = [];
 		try {
 			// IMMEDIATE takes the write lock up front, so two processes never both read then write.
 			this.wrap(() => this.db.exec('BEGIN IMMEDIATE'));
@@ -215,7 +243,7 @@ class SqliteConnection {
 					const outcome = await settle((async () => member.fn(this.direct))());
 					if (outcome.ok) done.push([member, outcome.value]);
 					else {
-						member.reject(outcome.error);
+						failed.push([member, outcome.error]);
 						this.db.exec('ROLLBACK TO member');
 					}
 					this.db.exec('RELEASE member');
@@ -230,9 +258,13 @@ class SqliteConnection {
 			if (synchronous === 'NORMAL') this.db.exec('PRAGMA synchronous = FULL');
 		}
 		// Callers queued meanwhile wait for it (what they read is on disk) and gather into the next group. A failed
-		// flush rejects every member: their writes are committed but not known to be on disk.
-		await wal?.datasync();
+		// flush rejects every member and stops the store (failedFlush).
+		await wal?.datasync().catch((error: Error) => {
+			this.failedFlush = error;
+			throw this.stoppedByFailedFlush(error);
+		});
 		for (const [member, value] of done) member.resolve(value);
+		for (const [member, error] of failed) member.reject(error);
 	}
 
 	close(): Promise<void> {
@@ -241,7 +273,7 @@ class SqliteConnection {
 			this.statements.clear();
 			this.db.close();
 			return this.wal?.close();
-		});
+		}, true);
 	}
 }
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { PostgresDriver } from '../../../core/store/postgres';
 import type { Row, SqlDriver } from '../../../core/store/sql';
 import { openSqliteDriver } from '../../../core/store/sqlite';
+import { StoreUnavailableError } from '../../../core/store/types';
 import { describeEachStore, engineGate } from '../../support/stores';
 
 /** A connection of its own on the file (not the process's shared one): it sees only what was committed. */
@@ -113,6 +114,51 @@ engineGate('sqlite').describe('the embedded store commits waiting transactions t
 		// The connection is usable again afterwards.
 		await db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (3)'));
 		expect(values(await db.all('SELECT value FROM entry'))).toEqual([3]);
+	});
+
+	it("tells a member of its own failure only with its group's outcome, never before a COMMIT that may undo its cause", async () => {
+		const outcomes = await Promise.allSettled([
+			// Fails the shared COMMIT (a deferred foreign key) ...
+			db.transaction((tx) => tx.run('INSERT INTO entry (value, parent) VALUES (1, 99)')),
+			// ... after the second member failed on the first one's row (the way a replay of a message fails).
+			db.transaction(async (tx) => {
+				const [row] = await tx.all('SELECT COUNT(*) AS n FROM entry WHERE value = 1');
+				if (Number(row.n) > 0) throw new Error('a duplicate of an entry not yet committed');
+				await tx.run('INSERT INTO entry (value) VALUES (1)');
+			}),
+		]);
+		// The duplicate it saw never existed: it learns of the group's failure, and tries again later.
+		expect(outcomes.map((outcome) => String((outcome as PromiseRejectedResult).reason))).toEqual([expect.stringMatching(/FOREIGN KEY/), expect.stringMatching(/FOREIGN KEY/)]);
+		expect(await db.all('SELECT value FROM entry')).toEqual([]);
+	});
+
+	it('stops when a flush of its commits fails: that group and every later call are refused, none answered on top of it', async () => {
+		const files = jest.requireActual<typeof import('node:fs/promises')>('node:fs/promises');
+		const realOpen = files.open;
+		let failNextFlush = false;
+		const spy = jest.spyOn(files, 'open').mockImplementation(async (file, flags) => {
+			const handle = await realOpen(file, flags);
+			if (String(file).endsWith('-wal')) {
+				const datasync = handle.datasync.bind(handle);
+				handle.datasync = async () => {
+					if (failNextFlush) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+					await datasync();
+				};
+			}
+			return handle;
+		});
+		try {
+			await db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (1)'));
+			failNextFlush = true;
+			await expect(db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (2)'))).rejects.toThrow(/failed to flush a commit \(EIO.*check the disk, then restart n8n/);
+			failNextFlush = false;
+			// Its row may be visible but not on disk: nothing reads it, nothing is committed after it.
+			await expect(db.all('SELECT value FROM entry')).rejects.toThrow(StoreUnavailableError);
+			await expect(db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (3)'))).rejects.toThrow(StoreUnavailableError);
+			await expect(db.runUnflushed('INSERT INTO entry (value) VALUES (4)')).rejects.toThrow(StoreUnavailableError);
+		} finally {
+			spy.mockRestore();
+		}
 	});
 
 	it('keeps later commits durable after an unflushed write (synchronous back to FULL)', async () => {
