@@ -1,4 +1,6 @@
+import { Splitter } from '@zone-eu/mailsplit';
 import type { MimeNode, SplitterChunk } from '@zone-eu/mailsplit/lib/types';
+import type { Readable, Transform } from 'node:stream';
 
 /** Deeper than this is not mail a person wrote; the verdict names it. */
 export const MAX_MIME_DEPTH = 32;
@@ -55,4 +57,28 @@ export function watchMimeStructure(): { structure: MimeStructure; observe(chunk:
 		);
 	};
 	return { structure, observe };
+}
+
+/**
+ * The structure read in a pass of its own, with mailparser's splitter settings: only for a message mailparser gave
+ * up on. mailparser takes a part at a time and stops at the first error, well before the splitter ahead of it, so
+ * what was watched then is only the start.
+ */
+export async function readMimeStructure(message: Buffer | Readable, maxHeadSize: number): Promise<MimeStructure> {
+	const watch = watchMimeStructure();
+	const splitter = new Splitter({ ignoreEmbedded: true, maxHeadSize });
+	splitter.on('data', watch.observe);
+	await new Promise<void>((resolve) => {
+		// mailsplit's typings declare only 'data'; the splitter is a Transform and emits the rest.
+		const stream = splitter as unknown as Transform;
+		stream.on('end', () => resolve());
+		stream.on('error', () => {
+			// The splitter gave up (the sender can make it: too many parts): the file it read from is closed too.
+			if (!Buffer.isBuffer(message)) message.destroy();
+			resolve();
+		});
+		if (Buffer.isBuffer(message)) splitter.end(message);
+		else message.once('error', (error: Error) => stream.destroy(error)).pipe(stream);
+	});
+	return watch.structure;
 }

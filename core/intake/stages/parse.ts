@@ -3,7 +3,7 @@ import { MailParser, type Attachment, type AttachmentStream, type ParsedMail } f
 import { Readable } from 'node:stream';
 
 import { authorOf } from '../headers';
-import { MAX_MIME_DEPTH, watchMimeStructure } from '../mime-structure';
+import { MAX_MIME_DEPTH, readMimeStructure, watchMimeStructure } from '../mime-structure';
 import { readFrom } from '../../message-bytes';
 import type { Flag } from '../../flags';
 import { SMTP_REPLIES } from '../../replies';
@@ -104,6 +104,10 @@ function splitterOf(parser: MailParser): Readable {
 	return splitter;
 }
 
+// Checked once at load: a mailparser without its splitter must fail loudly here, not turn every message into a
+// header-only parse through the fallback for unparseable mail.
+splitterOf(new MailParser(PARSER_OPTIONS));
+
 /** One attachment through `read` (when given), then drained to its end, the start of a forwarded message or report kept. */
 async function passAttachment(attachment: AttachmentStream, index: number, read: AttachmentReader | undefined, keep: { left: number }): Promise<Attachment> {
 	const { release, content, ...described } = attachment;
@@ -153,7 +157,7 @@ function checkAuthor(state: IntakeState, parsed: ParsedMail): void {
 async function parseWhole(state: IntakeState): Promise<void> {
 	const watch = watchMimeStructure();
 	const whole = await parseMessage(readFrom(state.message), { onSplit: watch.observe }).catch((error: Error) => error);
-	const { structure } = watch;
+	const structure = whole instanceof Error ? await readMimeStructure(readFrom(state.message), MAX_HEADER_BYTES) : watch.structure;
 	if (structure.maxDepth > MAX_MIME_DEPTH) {
 		note(
 			state,

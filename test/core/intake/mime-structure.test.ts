@@ -66,4 +66,18 @@ describe('the MIME structure, watched as the parse reads the message once', () =
 		// The first bytes, the parse (structure watched in it), DKIM and ARC, the body hash: four reads, not five.
 		expect(opened).toBe(4);
 	});
+
+	it('still names a lying encoding and a tree too deep that come before the parser gives up (too many parts): read again on their own', async () => {
+		let body = 'From: a@sender.test\r\nTo: support@inbox.example.test\r\nSubject: x\r\nMIME-Version: 1.0\r\n';
+		let tail = '';
+		for (let i = 0; i < 40; i++) {
+			body += `Content-Type: multipart/mixed; boundary="b${i}"\r\n\r\n--b${i}\r\n`;
+			tail = `\r\n--b${i}--\r\n${tail}`;
+		}
+		body += 'Content-Type: multipart/mixed; boundary="x"\r\n\r\n--x\r\nContent-Type: application/pdf; name="a.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n%PDF not base64 ###\r\n';
+		for (let i = 0; i < 1000; i++) body += '--x\r\nContent-Type: text/plain\r\n\r\nx\r\n';
+		const raw = Buffer.from(`${body}--x--\r\n${tail}`);
+		const { result } = await runChecks(raw, { inbox: testInbox(), resolver: zoneResolver({}), envelope: { clientIp: '203.0.113.9' } });
+		expect(result.verdict.flags).toEqual(expect.arrayContaining(['mime-parse-error', 'mime-too-deep', 'bad-transfer-encoding']));
+	});
 });
