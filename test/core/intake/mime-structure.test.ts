@@ -40,19 +40,25 @@ describe('the parse of a message read from its file', () => {
 	});
 });
 
+/** A message whose innermost multipart (`inner`, its parts and closing line) sits 40 multiparts deep. */
+function deepMessage(inner: string): Buffer {
+	let head = 'From: a@sender.test\r\nTo: support@inbox.example.test\r\nSubject: deep\r\nMIME-Version: 1.0\r\n';
+	let tail = '';
+	for (let i = 0; i < 40; i++) {
+		head += `Content-Type: multipart/mixed; boundary="b${i}"\r\n\r\n--b${i}\r\n`;
+		tail = `\r\n--b${i}--\r\n${tail}`;
+	}
+	return Buffer.from(`${head}${inner}${tail}`);
+}
+
 describe('the MIME structure, watched as the parse reads the message once', () => {
 	const folder = mkdtempSync(join(tmpdir(), 'hi-structure-once-'));
 	afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
 	it('names a lying encoding and a tree too deep in a message read from its file, with the body parsed in the same read', async () => {
-		let body = 'From: a@sender.test\r\nTo: support@inbox.example.test\r\nSubject: deep\r\nMIME-Version: 1.0\r\n';
-		let tail = '';
-		for (let i = 0; i < 40; i++) {
-			body += `Content-Type: multipart/mixed; boundary="b${i}"\r\n\r\n--b${i}\r\n`;
-			tail = `\r\n--b${i}--\r\n${tail}`;
-		}
-		body += `Content-Type: multipart/mixed; boundary="x"\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\nthe words\r\n--x\r\nContent-Type: application/pdf; name="a.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n${'%PDF-1.4 not base64 ###\r\n'.repeat(20000)}--x--\r\n`;
-		const raw = Buffer.from(`${body}${tail}`);
+		const raw = deepMessage(
+			`Content-Type: multipart/mixed; boundary="x"\r\n\r\n--x\r\nContent-Type: text/plain\r\n\r\nthe words\r\n--x\r\nContent-Type: application/pdf; name="a.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n${'%PDF-1.4 not base64 ###\r\n'.repeat(20000)}--x--\r\n`,
+		);
 		const path = join(folder, 'message');
 		writeFileSync(path, raw);
 		const bytes = fileBytes(path, raw.length);
@@ -68,15 +74,9 @@ describe('the MIME structure, watched as the parse reads the message once', () =
 	});
 
 	it('still names a lying encoding and a tree too deep that come before the parser gives up (too many parts): read again on their own', async () => {
-		let body = 'From: a@sender.test\r\nTo: support@inbox.example.test\r\nSubject: x\r\nMIME-Version: 1.0\r\n';
-		let tail = '';
-		for (let i = 0; i < 40; i++) {
-			body += `Content-Type: multipart/mixed; boundary="b${i}"\r\n\r\n--b${i}\r\n`;
-			tail = `\r\n--b${i}--\r\n${tail}`;
-		}
-		body += 'Content-Type: multipart/mixed; boundary="x"\r\n\r\n--x\r\nContent-Type: application/pdf; name="a.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n%PDF not base64 ###\r\n';
-		for (let i = 0; i < 1000; i++) body += '--x\r\nContent-Type: text/plain\r\n\r\nx\r\n';
-		const raw = Buffer.from(`${body}--x--\r\n${tail}`);
+		const raw = deepMessage(
+			`Content-Type: multipart/mixed; boundary="x"\r\n\r\n--x\r\nContent-Type: application/pdf; name="a.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n%PDF not base64 ###\r\n${'--x\r\nContent-Type: text/plain\r\n\r\nx\r\n'.repeat(1000)}--x--\r\n`,
+		);
 		const { result } = await runChecks(raw, { inbox: testInbox(), resolver: zoneResolver({}), envelope: { clientIp: '203.0.113.9' } });
 		expect(result.verdict.flags).toEqual(expect.arrayContaining(['mime-parse-error', 'mime-too-deep', 'bad-transfer-encoding']));
 	});
