@@ -229,10 +229,9 @@ class SqliteConnection {
 		const wal = durable ? await this.walFile() : undefined;
 		const synchronous = durable && !wal ? 'FULL' : 'NORMAL';
 		if (synchronous === 'NORMAL') this.db.exec('PRAGMA synchronous = NORMAL');
-		const done: Array<[Member, unknown]> = [];
-		// A member's own failure is told only once the group is on disk: what made it fail (a duplicate, say) may be
+		// Each member is told its outcome only once the group is on disk: what made one fail (a duplicate, say) may be
 		// another member's write, which a failed COMMIT or flush would take back.
-		const failed: Array<[Member, unknown]> = [];
+		const outcomes: Array<[Member, Awaited<ReturnType<typeof settle>>]> = [];
 		try {
 			// IMMEDIATE takes the write lock up front, so two processes never both read then write.
 			this.wrap(() => this.db.exec('BEGIN IMMEDIATE'));
@@ -241,11 +240,8 @@ class SqliteConnection {
 				for (const member of group) {
 					this.db.exec('SAVEPOINT member');
 					const outcome = await settle((async () => member.fn(this.direct))());
-					if (outcome.ok) done.push([member, outcome.value]);
-					else {
-						failed.push([member, outcome.error]);
-						this.db.exec('ROLLBACK TO member');
-					}
+					outcomes.push([member, outcome]);
+					if (!outcome.ok) this.db.exec('ROLLBACK TO member');
 					this.db.exec('RELEASE member');
 				}
 				this.wrap(() => this.db.exec('COMMIT'));
@@ -263,8 +259,10 @@ class SqliteConnection {
 			this.failedFlush = error;
 			throw this.stoppedByFailedFlush(error);
 		});
-		for (const [member, value] of done) member.resolve(value);
-		for (const [member, error] of failed) member.reject(error);
+		for (const [member, outcome] of outcomes) {
+			if (outcome.ok) member.resolve(outcome.value);
+			else member.reject(outcome.error);
+		}
 	}
 
 	close(): Promise<void> {
