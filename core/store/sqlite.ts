@@ -55,6 +55,9 @@ function toSqlite(value: SqlValue | undefined): string | number | null | Uint8Ar
 	return value;
 }
 
+/** Files whose flush failed: they stay stopped in this process, through a close and a new open, until it restarts. */
+const failedFlushes = new Map<string, Error>();
+
 /** A caller's transaction waiting for the commit of its group. */
 interface Member {
 	fn: (tx: SqlExecutor) => Promise<unknown>;
@@ -85,15 +88,18 @@ class SqliteConnection {
 	/**
 	 * Set when a flush of the WAL failed: what was committed before it may not be on disk, and SQLite, not having
 	 * flushed it itself, keeps it visible and builds on it. As PostgreSQL does on a failed fsync, the store then stops
-	 * (every call refused) until the disk is checked and the process restarted: nothing is answered on top of it.
+	 * (every call refused) until the disk is checked and the process restarted: nothing is answered on top of it, not
+	 * even by a connection opened on the file again (a workflow activated again) in the same process.
 	 */
-	private failedFlush: Error | null = null;
+	private failedFlush: Error | null;
 	users = 0;
 
 	constructor(
 		private readonly db: DatabaseSync,
 		readonly location: string,
-	) {}
+	) {
+		this.failedFlush = failedFlushes.get(location) ?? null;
+	}
 
 	static open(path: string): SqliteConnection {
 		const mod = sqlite();
@@ -257,6 +263,7 @@ class SqliteConnection {
 		// flush rejects every member and stops the store (failedFlush).
 		await wal?.datasync().catch((error: Error) => {
 			this.failedFlush = error;
+			failedFlushes.set(this.location, error);
 			throw this.stoppedByFailedFlush(error);
 		});
 		for (const [member, outcome] of outcomes) {

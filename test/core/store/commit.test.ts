@@ -23,6 +23,25 @@ function reader(path: string): { rows(sql: string): Row[]; close(): void } {
 
 const values = (rows: Row[]) => rows.map((row) => Number(row.value)).sort((a, b) => a - b);
 
+/** The WAL's flushes (our fdatasync of it), failing with EIO while `failing` is set. */
+function failingFlushes(): { failing: boolean; restore(): void } {
+	const files = jest.requireActual<typeof import('node:fs/promises')>('node:fs/promises');
+	const realOpen = files.open;
+	const control = { failing: false, restore: () => spy.mockRestore() };
+	const spy = jest.spyOn(files, 'open').mockImplementation(async (file, flags) => {
+		const handle = await realOpen(file, flags);
+		if (String(file).endsWith('-wal')) {
+			const datasync = handle.datasync.bind(handle);
+			handle.datasync = async () => {
+				if (control.failing) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+				await datasync();
+			};
+		}
+		return handle;
+	});
+	return control;
+}
+
 engineGate('sqlite').describe('the embedded store commits waiting transactions together', () => {
 	let dir: string;
 	let path: string;
@@ -133,32 +152,33 @@ engineGate('sqlite').describe('the embedded store commits waiting transactions t
 	});
 
 	it('stops when a flush of its commits fails: that group and every later call are refused, none answered on top of it', async () => {
-		const files = jest.requireActual<typeof import('node:fs/promises')>('node:fs/promises');
-		const realOpen = files.open;
-		let failNextFlush = false;
-		const spy = jest.spyOn(files, 'open').mockImplementation(async (file, flags) => {
-			const handle = await realOpen(file, flags);
-			if (String(file).endsWith('-wal')) {
-				const datasync = handle.datasync.bind(handle);
-				handle.datasync = async () => {
-					if (failNextFlush) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
-					await datasync();
-				};
-			}
-			return handle;
-		});
+		const flushes = failingFlushes();
 		try {
 			await db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (1)'));
-			failNextFlush = true;
+			flushes.failing = true;
 			await expect(db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (2)'))).rejects.toThrow(/failed to flush a commit \(EIO.*check the disk, then restart n8n/);
-			failNextFlush = false;
+			flushes.failing = false;
 			// Its row may be visible but not on disk: nothing reads it, nothing is committed after it.
 			await expect(db.all('SELECT value FROM entry')).rejects.toThrow(StoreUnavailableError);
 			await expect(db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (3)'))).rejects.toThrow(StoreUnavailableError);
 			await expect(db.runUnflushed('INSERT INTO entry (value) VALUES (4)')).rejects.toThrow(StoreUnavailableError);
 		} finally {
-			spy.mockRestore();
+			flushes.restore();
 		}
+	});
+
+	it('stays stopped after a failed flush when its last handle is closed and the file opened again in the same process', async () => {
+		const flushes = failingFlushes();
+		try {
+			flushes.failing = true;
+			await expect(db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (1)'))).rejects.toThrow(StoreUnavailableError);
+		} finally {
+			flushes.restore();
+		}
+		// A workflow deactivated and activated again: the process was not restarted, the disk not checked.
+		await db.close();
+		db = openSqliteDriver(path);
+		await expect(db.all('SELECT value FROM entry')).rejects.toThrow(/failed to flush a commit \(EIO.*check the disk, then restart n8n/);
 	});
 
 	it('keeps later commits durable after an unflushed write (synchronous back to FULL)', async () => {
