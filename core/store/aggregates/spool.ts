@@ -86,21 +86,39 @@ async function putChunks(q: SqlExecutor, id: string, message: MessageBytes): Pro
 	return size;
 }
 
-/** The entry's message from byte `start` on, chunk by chunk: one query per chunk in seq order (memory: one chunk). */
+/** Chunks one query reads back (1 MB): a round trip per 64 KB would make a remote PostgreSQL the reader's pace. */
+const CHUNKS_PER_READ = 16;
+
+/**
+ * The entry's message from byte `start` on, chunk by chunk in seq order, CHUNKS_PER_READ chunks a query, each its
+ * own value (memory: one query's chunks).
+ */
 export async function* spoolChunks(db: SqlExecutor, entry: { id: string; size: number }, start: number): AsyncGenerator<Buffer> {
-	const chunks = await db.all('SELECT seq, LENGTH(bytes) AS length FROM spool_chunks WHERE spool_id = $1 ORDER BY seq', [entry.id]);
+	const listed = await db.all('SELECT seq, LENGTH(bytes) AS length FROM spool_chunks WHERE spool_id = $1 ORDER BY seq', [entry.id]);
+	const wanted: Array<{ seq: number; from: number; end: number }> = [];
 	let offset = 0;
-	for (const { seq, length } of chunks) {
+	for (const { seq, length } of listed) {
 		const end = offset + Number(length);
-		if (end > start) {
-			const row = await one(db, 'SELECT bytes FROM spool_chunks WHERE spool_id = $1 AND seq = $2', [entry.id, Number(seq)]);
-			if (!row) break;
-			yield bytes(row.bytes).subarray(Math.max(0, start - offset));
-		}
+		if (end > start) wanted.push({ seq: Number(seq), from: offset, end });
 		offset = end;
 	}
+	// Where the bytes handed on end: past every chunk, unless one is gone when its query comes.
+	let reached = wanted[0]?.from ?? offset;
+	read: for (let at = 0; at < wanted.length; at += CHUNKS_PER_READ) {
+		const batch = wanted.slice(at, at + CHUNKS_PER_READ);
+		const rows = await db.all('SELECT seq, bytes FROM spool_chunks WHERE spool_id = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq', [
+			entry.id,
+			batch[0].seq,
+			batch[batch.length - 1].seq,
+		]);
+		for (const [n, chunk] of batch.entries()) {
+			if (Number(rows[n]?.seq) !== chunk.seq) break read;
+			yield bytes(rows[n].bytes).subarray(Math.max(0, start - chunk.from));
+			reached = chunk.end;
+		}
+	}
 	// Deleted (retention, erasure) while it was read: the message must not end early unnoticed.
-	if (Math.max(offset, start) < entry.size) throw new Error(`Spool entry ${entry.id} was deleted while its message was read`);
+	if (Math.max(reached, start) < entry.size) throw new Error(`Spool entry ${entry.id} was deleted while its message was read`);
 }
 
 /** The spool, and the quarantined mail it holds until someone releases or deletes it. */
