@@ -40,11 +40,14 @@ export async function bodyHash(body: Iterable<Buffer> | AsyncIterable<Buffer>): 
 	// Line feeds seen but not yet hashed: trailing ones never are.
 	let heldLineFeeds = 0;
 	let carriesCr = false;
+	// Each piece converted into the same buffer (the hash copies what it is given): no garbage per piece.
+	let scratch = Buffer.alloc(0);
 	for await (const piece of body) {
 		// The bytes of what the body read as latin1 text gives as UTF-8 (the hashes stored so far): the piece itself
 		// when it is ASCII, as mail nearly always is.
 		const text = isAscii(piece) ? piece : Buffer.from(piece.toString('latin1'), 'utf8');
-		const converted = crlfAsLf(text, carriesCr);
+		if (scratch.length < text.length + 1) scratch = Buffer.allocUnsafe(text.length + 1);
+		const converted = crlfAsLf(text, carriesCr, scratch);
 		carriesCr = converted.carriesCr;
 		const { lines } = converted;
 		let end = lines.length;
@@ -75,12 +78,11 @@ function hashLineFeeds(hash: Hash, count: number): void {
 }
 
 /**
- * CRLF as LF, a CR kept unless an LF follows: the runs between CRs copied natively. A CR ending the piece is
- * carried to the next (`carriesCr`), which drops it when it starts with an LF.
+ * CRLF as LF into `lines` (at least one byte longer than `text`), a CR kept unless an LF follows: the runs between
+ * CRs copied natively. A CR ending the piece is carried to the next (`carriesCr`), which drops it when it starts with an LF.
  */
-function crlfAsLf(text: Buffer, carriedCr: boolean): { lines: Buffer; carriesCr: boolean } {
+function crlfAsLf(text: Buffer, carriedCr: boolean, lines: Buffer): { lines: Buffer; carriesCr: boolean } {
 	if (!text.length) return { lines: text, carriesCr: carriedCr };
-	const lines = Buffer.allocUnsafe(text.length + 1);
 	let length = 0;
 	if (carriedCr && text[0] !== LF) lines[length++] = CR;
 	for (let start = 0; start < text.length; ) {

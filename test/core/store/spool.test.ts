@@ -14,8 +14,9 @@ import { openSqliteDriver } from '../../../core/store/sqlite';
 import { SPOOL_HEAD_BYTES } from '../../../core/store/types';
 import { describeEachStore, dropSchema, TEST_PG_URL } from '../../support/stores';
 
-const MB = SPOOL_CHUNK_BYTES;
-const PIECE = 64 * 1024;
+const CHUNK = SPOOL_CHUNK_BYTES;
+/** Pieces that do not line up with chunks: a chunk is cut from several, a piece split between two. */
+const PIECE = 40 * 1024;
 const envelope = { clientIp: '192.0.2.1', helo: 'mx.customer.test', mailFrom: 'ann@customer.test', rcpt: ['support@inbox.example.test'] };
 
 /** The byte at each offset of a generated message: depends on the offset, so a chunk out of place shows. */
@@ -25,7 +26,7 @@ function pattern(at: number, length: number): Buffer {
 	return piece;
 }
 
-/** A message of `size` bytes made as it is read, in 64 KB pieces: nothing holds it whole. */
+/** A message of `size` bytes made as it is read, in PIECE-sized pieces: nothing holds it whole. */
 function generated(size: number, options: { failAt?: number; onPiece?: (at: number) => void } = {}): MessageBytes {
 	return {
 		size,
@@ -67,7 +68,7 @@ function recording(db: SqlDriver) {
 	const watch = (q: SqlExecutor): SqlExecutor => ({
 		all: async (sql: string, params: SqlValue[] = []) => {
 			seen.largestSent = Math.max(seen.largestSent, ...params.map(size));
-			if (sql.startsWith('SELECT bytes FROM spool_chunks')) seen.chunkReads++;
+			if (sql.startsWith('SELECT seq, bytes FROM spool_chunks')) seen.chunkReads++;
 			const rows = await q.all(sql, params);
 			for (const row of rows) seen.largestRead = Math.max(seen.largestRead, ...Object.values(row).map(size));
 			return rows;
@@ -106,46 +107,46 @@ describeEachStore('the spool keeps a message in chunks', (getStore, _engine, get
 	it.each([
 		['empty', 0],
 		['a byte', 1],
-		['just under a chunk', MB - 1],
-		['a chunk', MB],
-		['just over a chunk', MB + 1],
-		['just under two chunks', 2 * MB - 1],
-		['two chunks', 2 * MB],
-		['just over two chunks', 2 * MB + 1],
+		['just under a chunk', CHUNK - 1],
+		['a chunk', CHUNK],
+		['just over a chunk', CHUNK + 1],
+		['just under two chunks', 2 * CHUNK - 1],
+		['two chunks', 2 * CHUNK],
+		['just over two chunks', 2 * CHUNK + 1],
 	])('round-trips a message %s long (%d bytes): every chunk full but the last', async (_, size) => {
 		const store = getStore();
 		const sent = pattern(0, size);
 		const entry = await store.spoolPut({ inboxId: 'chunks', message: bytesOf(sent), envelope });
 		expect(entry).toMatchObject({ inboxId: 'chunks', size, status: 'pending' });
 		const lengths = await chunkLengths(entry.id);
-		expect(lengths).toEqual(Array.from({ length: Math.ceil(size / MB) }, (_, i) => Math.min(MB, size - i * MB)));
+		expect(lengths).toEqual(Array.from({ length: Math.ceil(size / CHUNK) }, (_, i) => Math.min(CHUNK, size - i * CHUNK)));
 		const message = (await store.spoolMessage(entry.id))!;
 		expect(message.size).toBe(size);
 		expect((await readAll(message)).equals(sent)).toBe(true);
-		for (const start of [0, 1, MB - 1, MB, MB + 1, size - 1, size, size + 5].filter((start) => start >= 0)) {
+		for (const start of [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, size - 1, size, size + 5].filter((start) => start >= 0)) {
 			expect((await drain(message.open(start))).equals(sent.subarray(start))).toBe(true);
 		}
 		expect((await store.spoolGet(entry.id))?.size).toBe(size);
 	});
 
-	it('spools a 30 MB message read in 64 KB pieces, cut into chunks as they come: no statement carries more than a chunk', async () => {
-		const size = 30 * MB + 12_345;
+	it('spools a message of 30 chunks and a bit, cut into chunks as its pieces come: no statement carries more than a chunk', async () => {
+		const size = 30 * CHUNK + 12_345;
 		const { driver, seen } = recording(db);
 		const spool = spoolStore(driver);
-		// By the time the stream has handed over 2 MB and a bit, the first chunk is written: the message is not gathered first.
+		// By the time the stream has handed over two chunks and a piece, the first two are written: the message is not gathered first.
 		let written = -1;
 		const entry = await spool.spoolPut({
 			inboxId: 'big',
-			message: generated(size, { onPiece: (at) => (at === 2 * MB + PIECE ? (written = seen.chunksWritten) : undefined) }),
+			message: generated(size, { onPiece: (at) => (written < 0 && at >= 2 * CHUNK + PIECE ? (written = seen.chunksWritten) : undefined) }),
 			envelope,
 		});
 		expect(written).toBeGreaterThanOrEqual(2);
 		expect(seen.chunksWritten).toBe(31);
-		expect(seen.largestSent).toBeLessThanOrEqual(MB);
+		expect(seen.largestSent).toBeLessThanOrEqual(CHUNK);
 		expect(entry.size).toBe(size);
 
-		// Read back a chunk at a time: one query per chunk, each value at most a chunk, fetched as the reader asks (the
-		// stream reads one chunk ahead at most).
+		// Read back 16 chunks a query (31 chunks: two queries), each value at most a chunk, fetched as the reader asks
+		// (the stream reads one query ahead at most).
 		const message = (await getStore().spoolMessage(entry.id))!;
 		expect(message.size).toBe(size);
 		const reads = seen.chunkReads;
@@ -154,9 +155,11 @@ describeEachStore('the spool keeps a message in chunks', (getStore, _engine, get
 		expect(first.equals(pattern(0, first.length))).toBe(true);
 		expect(seen.chunkReads - reads).toBeLessThanOrEqual(2);
 		stream.destroy();
+		const whole = seen.chunkReads;
 		expect(await sha256((await spool.spoolMessage(entry.id))!.open())).toBe(await sha256(generated(size).open()));
-		expect(seen.largestRead).toBeLessThanOrEqual(MB);
-		expect(await sha256(message.open(29 * MB + 7))).toBe(await sha256(generated(size).open(29 * MB + 7)));
+		expect(seen.chunkReads - whole).toBe(2);
+		expect(seen.largestRead).toBeLessThanOrEqual(CHUNK);
+		expect(await sha256(message.open(29 * CHUNK + 7))).toBe(await sha256(generated(size).open(29 * CHUNK + 7)));
 		const [head] = await getStore().spoolHeads({ inboxId: 'big' });
 		expect(head.head.equals(pattern(0, SPOOL_HEAD_BYTES))).toBe(true);
 	});
@@ -164,9 +167,9 @@ describeEachStore('the spool keeps a message in chunks', (getStore, _engine, get
 	it('keeps nothing of a message whose stream fails, or that is not the size announced: no entry, no chunk', async () => {
 		const store = getStore();
 		const before = await allChunks();
-		await expect(store.spoolPut({ inboxId: 'broken', message: generated(3 * MB, { failAt: 2 * MB + PIECE }), envelope })).rejects.toThrow('the sending connection dropped');
-		await expect(store.spoolPut({ inboxId: 'broken', message: { size: 2 * MB, open: () => generated(MB + 5).open() }, envelope })).rejects.toThrow(
-			`The message to spool is ${MB + 5} bytes, not the ${2 * MB} announced`,
+		await expect(store.spoolPut({ inboxId: 'broken', message: generated(3 * CHUNK, { failAt: 2 * CHUNK }), envelope })).rejects.toThrow('the sending connection dropped');
+		await expect(store.spoolPut({ inboxId: 'broken', message: { size: 2 * CHUNK, open: () => generated(CHUNK + 5).open() }, envelope })).rejects.toThrow(
+			`The message to spool is ${CHUNK + 5} bytes, not the ${2 * CHUNK} announced`,
 		);
 		expect(await store.spoolList({ inboxId: 'broken' })).toEqual([]);
 		expect(await allChunks()).toBe(before);
@@ -178,9 +181,10 @@ describeEachStore('the spool keeps a message in chunks', (getStore, _engine, get
 		const old = new Date(Date.now() - 10 * 86_400_000).toISOString();
 		const put = async (message: MessageBytes, quarantined = false) => await store.spoolPut({ inboxId: inbox.id, message, envelope, receivedAt: old, quarantined });
 
-		const done = await put(generated(2 * MB + 3));
+		// More chunks than one query reads (16): the reader holds the first query's when the entry goes.
+		const done = await put(generated(17 * CHUNK + 3));
 		await store.spoolComplete(done.id);
-		const held = await put(generated(MB + 1), true);
+		const held = await put(generated(CHUNK + 1), true);
 		const reading = (await store.spoolMessage(done.id))!.open();
 		await reading[Symbol.asyncIterator]().next();
 		const unopened = (await store.spoolMessage(held.id))!;
@@ -191,9 +195,9 @@ describeEachStore('the spool keeps a message in chunks', (getStore, _engine, get
 
 		// The address the person is erased by straddles the first chunk's end: found all the same.
 		const address = `erase-${randomBytes(4).toString('hex')}@customer.test`;
-		const named = Buffer.concat([pattern(0, MB - 10), Buffer.from(`Cc: ${address}\r\n`), pattern(0, MB)]);
+		const named = Buffer.concat([pattern(0, CHUNK - 10), Buffer.from(`Cc: ${address}\r\n`), pattern(0, CHUNK)]);
 		const naming = await put(bytesOf(named));
-		const bystander = await put(bytesOf(Buffer.concat([pattern(0, MB - 10), Buffer.from(`Cc: jo${address}\r\n`)])));
+		const bystander = await put(bytesOf(Buffer.concat([pattern(0, CHUNK - 10), Buffer.from(`Cc: jo${address}\r\n`)])));
 		const quarantined = await put(bytesOf(Buffer.from('Subject: held\r\n\r\nx\r\n')), true);
 		expect((await store.eraseContact(address)).spool).toBe(1);
 		await store.deleteQuarantined(quarantined.id);
@@ -219,7 +223,7 @@ describeEachStore('the spool in chunks, upgraded', (_getStore, engine) => {
 			MIGRATIONS.push(...later);
 		}
 		// Larger than a chunk: an old entry stays one chunk of its own size.
-		const raw = Buffer.concat([Buffer.from('From: Ann <ann@customer.test>\r\nSubject: from before\r\n\r\n'), pattern(0, 3 * MB)]);
+		const raw = Buffer.concat([Buffer.from('From: Ann <ann@customer.test>\r\nSubject: from before\r\n\r\n'), pattern(0, 3 * CHUNK)]);
 		const insert = `INSERT INTO spool (id, inbox_id, raw, envelope, received_at, attempts, next_attempt_at, status) VALUES ($1, 'old', $2, $3, '2026-01-01T00:00:00.000Z', 0, '2026-01-01T00:00:00.000Z', 'pending')`;
 		await driver.run(insert, ['s1', raw, JSON.stringify(envelope)]);
 		await driver.run(insert, ['s2', Buffer.alloc(0), JSON.stringify(envelope)]);
@@ -233,7 +237,7 @@ describeEachStore('the spool in chunks, upgraded', (_getStore, engine) => {
 			]);
 			expect(await store.spoolGet('s1')).toMatchObject({ size: raw.length, status: 'pending' });
 			expect((await readAll((await store.spoolMessage('s1'))!)).equals(raw)).toBe(true);
-			expect((await drain((await store.spoolMessage('s1'))!.open(MB + 3))).equals(raw.subarray(MB + 3))).toBe(true);
+			expect((await drain((await store.spoolMessage('s1'))!.open(CHUNK + 3))).equals(raw.subarray(CHUNK + 3))).toBe(true);
 			expect((await readAll((await store.spoolMessage('s2'))!)).length).toBe(0);
 			const heads = await store.spoolHeads({ inboxId: 'old' });
 			expect(heads.map((entry) => [entry.id, entry.head.length])).toEqual([
