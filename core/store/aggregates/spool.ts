@@ -86,26 +86,37 @@ async function putChunks(q: SqlExecutor, id: string, message: MessageBytes): Pro
 	return size;
 }
 
-/** Chunks one query reads back (1 MB): a round trip per 64 KB would make a remote PostgreSQL the reader's pace. */
-const CHUNKS_PER_READ = 16;
+/**
+ * The most one query reads back (at least one chunk): a round trip per 64 KB would make a remote PostgreSQL the
+ * reader's pace, and an entry spooled in 1 MB chunks (before 64 KB) is still read a chunk a query.
+ */
+const READ_BYTES = 1024 * 1024;
 
 /**
- * The entry's message from byte `start` on, chunk by chunk in seq order, CHUNKS_PER_READ chunks a query, each its
+ * The entry's message from byte `start` on, chunk by chunk in seq order, up to READ_BYTES a query, each chunk its
  * own value (memory: one query's chunks).
  */
 export async function* spoolChunks(db: SqlExecutor, entry: { id: string; size: number }, start: number): AsyncGenerator<Buffer> {
 	const listed = await db.all('SELECT seq, LENGTH(bytes) AS length FROM spool_chunks WHERE spool_id = $1 ORDER BY seq', [entry.id]);
-	const wanted: Array<{ seq: number; from: number; end: number }> = [];
+	// The chunks from `start` on, in batches of up to READ_BYTES.
+	const batches: Array<Array<{ seq: number; from: number; end: number }>> = [];
 	let offset = 0;
+	let batchBytes = 0;
 	for (const { seq, length } of listed) {
 		const end = offset + Number(length);
-		if (end > start) wanted.push({ seq: Number(seq), from: offset, end });
+		if (end > start) {
+			if (!batches.length || batchBytes + Number(length) > READ_BYTES) {
+				batches.push([]);
+				batchBytes = 0;
+			}
+			batches[batches.length - 1].push({ seq: Number(seq), from: offset, end });
+			batchBytes += Number(length);
+		}
 		offset = end;
 	}
 	// Where the bytes handed on end: past every chunk, unless one is gone when its query comes.
-	let reached = wanted[0]?.from ?? offset;
-	read: for (let at = 0; at < wanted.length; at += CHUNKS_PER_READ) {
-		const batch = wanted.slice(at, at + CHUNKS_PER_READ);
+	let reached = batches[0]?.[0].from ?? offset;
+	read: for (const batch of batches) {
 		const rows = await db.all('SELECT seq, bytes FROM spool_chunks WHERE spool_id = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq', [
 			entry.id,
 			batch[0].seq,

@@ -164,6 +164,25 @@ describeEachStore('the spool keeps a message in chunks', (getStore, _engine, get
 		expect(head.head.equals(pattern(0, SPOOL_HEAD_BYTES))).toBe(true);
 	});
 
+	it('reads back an entry spooled in 1 MB chunks (before chunks were 64 KB) whole, one such chunk a query', async () => {
+		const store = getStore();
+		const size = 3 * 1024 * 1024 + 5;
+		const entry = await store.spoolPut({ inboxId: 'mb-chunks', message: generated(CHUNK), envelope });
+		// The rows as a store before this version wrote them: 1 MB chunks, the last shorter.
+		await db.transaction(async (tx) => {
+			await tx.run('DELETE FROM spool_chunks WHERE spool_id = $1', [entry.id]);
+			for (let seq = 0, at = 0; at < size; seq++, at += 1024 * 1024) {
+				await tx.run('INSERT INTO spool_chunks (spool_id, seq, bytes) VALUES ($1, $2, $3)', [entry.id, seq, pattern(at, Math.min(1024 * 1024, size - at))]);
+			}
+			await tx.run('UPDATE spool SET size = $2 WHERE id = $1', [entry.id, size]);
+		});
+		const { driver, seen } = recording(db);
+		const message = (await spoolStore(driver).spoolMessage(entry.id))!;
+		expect(await sha256(message.open())).toBe(await sha256(generated(size).open()));
+		expect(seen.chunkReads).toBe(4);
+		expect(await sha256(message.open(2 * 1024 * 1024 - 3))).toBe(await sha256(generated(size).open(2 * 1024 * 1024 - 3)));
+	});
+
 	it('keeps nothing of a message whose stream fails, or that is not the size announced: no entry, no chunk', async () => {
 		const store = getStore();
 		const before = await allChunks();
