@@ -184,7 +184,8 @@ async function startServer(mode: 'floor' | 'ours' | 'receive-only'): Promise<Ser
 	const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1, 2), process.argv[2], mode, String(port)], {
 		stdio: ['pipe', 'pipe', 'inherit'],
 	});
-	process.once('exit', () => child.kill('SIGKILL'));
+	const kill = () => child.kill('SIGKILL');
+	process.once('exit', kill);
 	let buffer = '';
 	const waiters: Array<(line: string) => void> = [];
 	child.stdout!.setEncoding('utf8');
@@ -207,7 +208,10 @@ async function startServer(mode: 'floor' | 'ours' | 'receive-only'): Promise<Ser
 			const [, now, peak] = (await nextLine()).split(' ').map(Number);
 			return { now, peak };
 		},
-		stop: () => child.kill('SIGKILL'),
+		stop: () => {
+			process.off('exit', kill);
+			kill();
+		},
 	};
 }
 
