@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 
 import { bytesOf, readAll, type MessageBytes } from '../../../core/message-bytes';
-import { SPOOL_CHUNK_BYTES, spoolStore } from '../../../core/store/aggregates/spool';
+import { SPOOL_CHUNK_BYTES, spoolChunks, spoolStore } from '../../../core/store/aggregates/spool';
 import { migrate, MIGRATIONS } from '../../../core/store/migrations';
 import { openStore, type StoreOptions } from '../../../core/store/open';
 import { PostgresDriver } from '../../../core/store/postgres';
@@ -181,6 +181,28 @@ describeEachStore('the spool keeps a message in chunks', (getStore, _engine, get
 		expect(await sha256(message.open())).toBe(await sha256(generated(size).open()));
 		expect(seen.chunkReads).toBe(4);
 		expect(await sha256(message.open(2 * 1024 * 1024 - 3))).toBe(await sha256(generated(size).open(2 * 1024 * 1024 - 3)));
+	});
+
+	it('reads from any offset around the queries\' batches, and fails instead of ending short when the entry goes between its listing and its first batch', async () => {
+		const store = getStore();
+		const size = 33 * CHUNK + 5;
+		const entry = await store.spoolPut({ inboxId: 'batches', message: generated(size), envelope });
+		const message = (await store.spoolMessage(entry.id))!;
+		// 16 chunks a query: starts inside, at and past each batch's first and last chunk.
+		const batch = 16 * CHUNK;
+		for (const start of [0, 1, batch - 1, batch, batch + 1, 2 * batch - 1, 2 * batch, 2 * batch + 1, 33 * CHUNK, size - 1, size, size + 1]) {
+			expect([start, await sha256(message.open(start))]).toEqual([start, await sha256(generated(size).open(start))]);
+		}
+		// Deleted (retention, erasure) once its chunks are listed, before the first of them is read.
+		const deleting: SqlExecutor = {
+			all: async (sql, params) => {
+				const rows = await db.all(sql, params);
+				if (sql.includes('LENGTH(bytes)')) await db.run('DELETE FROM spool WHERE id = $1', [entry.id]);
+				return rows;
+			},
+			run: (sql, params) => db.run(sql, params),
+		};
+		await expect(drain(Readable.from(spoolChunks(deleting, entry, CHUNK + 1)))).rejects.toThrow(`Spool entry ${entry.id} was deleted while its message was read`);
 	});
 
 	it('keeps nothing of a message whose stream fails, or that is not the size announced: no entry, no chunk', async () => {
