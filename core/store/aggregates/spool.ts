@@ -54,15 +54,36 @@ async function spoolHeads(db: SqlDriver, filter: { inboxId?: string; statuses?: 
 	return rows.map((row) => ({ ...toSpool(row), head: row.head === null ? Buffer.alloc(0) : bytes(row.head) }));
 }
 
-/** Cuts the message into chunks as its stream hands them over, storing each as it fills: returns the bytes stored. */
-async function putChunks(q: SqlExecutor, id: string, message: MessageBytes): Promise<number> {
+/**
+ * The most one query reads back or writes (at least one chunk): a round trip per 64 KB would make a remote
+ * PostgreSQL the reader's and the sender's pace, and an entry spooled in 1 MB chunks (before 64 KB) is still read a
+ * chunk a query.
+ */
+const QUERY_BYTES = 1024 * 1024;
+
+/**
+ * Chunks one INSERT writes. node:sqlite has no round trip, and keeps a cached statement's last values bound: there
+ * one chunk, or each row count's statement would keep up to 1 MB.
+ */
+const chunksPerInsert = (db: SqlDriver): number => (db.engine === 'postgres' ? QUERY_BYTES / SPOOL_CHUNK_BYTES : 1);
+
+/** Cuts the message into chunks as its stream hands them over, storing them as they fill: returns the bytes stored. */
+async function putChunks(q: SqlExecutor, id: string, message: MessageBytes, perInsert: number): Promise<number> {
 	let parts: Buffer[] = [];
 	let filled = 0;
+	// Full chunks not yet written (a stream never reuses a piece it handed over, so none is copied).
+	let cut: Buffer[] = [];
 	let seq = 0;
 	let size = 0;
+	const write = async () => {
+		const rows = cut.map((_, i) => `($1, $${2 * i + 2}, $${2 * i + 3})`).join(', ');
+		await q.run(`INSERT INTO spool_chunks (spool_id, seq, bytes) VALUES ${rows}`, [id, ...cut.flatMap((chunk) => [seq++, chunk])]);
+		for (const chunk of cut) size += chunk.length;
+		cut = [];
+	};
 	const store = async (chunk: Buffer) => {
-		await q.run('INSERT INTO spool_chunks (spool_id, seq, bytes) VALUES ($1, $2, $3)', [id, seq++, chunk]);
-		size += chunk.length;
+		cut.push(chunk);
+		if (cut.length === perInsert) await write();
 	};
 	for await (const piece of pieces(readFrom(message))) {
 		for (let at = 0; at < piece.length; ) {
@@ -82,30 +103,25 @@ async function putChunks(q: SqlExecutor, id: string, message: MessageBytes): Pro
 			}
 		}
 	}
-	if (filled > 0) await store(Buffer.concat(parts, filled));
+	if (filled > 0) cut.push(Buffer.concat(parts, filled));
+	if (cut.length) await write();
 	return size;
 }
 
 /**
- * The most one query reads back (at least one chunk): a round trip per 64 KB would make a remote PostgreSQL the
- * reader's pace, and an entry spooled in 1 MB chunks (before 64 KB) is still read a chunk a query.
- */
-const READ_BYTES = 1024 * 1024;
-
-/**
- * The entry's message from byte `start` on, chunk by chunk in seq order, up to READ_BYTES a query, each chunk its
+ * The entry's message from byte `start` on, chunk by chunk in seq order, up to QUERY_BYTES a query, each chunk its
  * own value (memory: one query's chunks).
  */
 export async function* spoolChunks(db: SqlExecutor, entry: { id: string; size: number }, start: number): AsyncGenerator<Buffer> {
 	const listed = await db.all('SELECT seq, LENGTH(bytes) AS length FROM spool_chunks WHERE spool_id = $1 ORDER BY seq', [entry.id]);
-	// The chunks from `start` on, in batches of up to READ_BYTES.
+	// The chunks from `start` on, in batches of up to QUERY_BYTES.
 	const batches: Array<Array<{ seq: number; from: number; end: number }>> = [];
 	let offset = 0;
 	let batchBytes = 0;
 	for (const { seq, length } of listed) {
 		const end = offset + Number(length);
 		if (end > start) {
-			if (!batches.length || batchBytes + Number(length) > READ_BYTES) {
+			if (!batches.length || batchBytes + Number(length) > QUERY_BYTES) {
 				batches.push([]);
 				batchBytes = 0;
 			}
@@ -157,7 +173,7 @@ export function spoolStore(db: SqlDriver): SpoolStore & QuarantineStore {
 						input.dueAt ? checkTimestamp(input.dueAt, 'dueAt') : receivedAt,
 					],
 				);
-				const stored = await putChunks(q, id, message);
+				const stored = await putChunks(q, id, message, chunksPerInsert(db));
 				// A stream shorter or longer than the size it was announced with is not the message: nothing is kept.
 				if (stored !== message.size) throw new InvalidInputError(`The message to spool is ${stored} bytes, not the ${message.size} announced`);
 				return toSpool(row!);
