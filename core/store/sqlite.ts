@@ -91,15 +91,15 @@ class SqliteConnection {
 	 * (every call refused) until the disk is checked and the process restarted: nothing is answered on top of it, not
 	 * even by a connection opened on the file again (a workflow activated again) in the same process.
 	 */
-	private failedFlush: Error | null;
+	private get failedFlush(): Error | undefined {
+		return failedFlushes.get(this.location);
+	}
 	users = 0;
 
 	constructor(
 		private readonly db: DatabaseSync,
 		readonly location: string,
-	) {
-		this.failedFlush = failedFlushes.get(location) ?? null;
-	}
+	) {}
 
 	static open(path: string): SqliteConnection {
 		const mod = sqlite();
@@ -262,7 +262,6 @@ class SqliteConnection {
 		// Callers queued meanwhile wait for it (what they read is on disk) and gather into the next group. A failed
 		// flush rejects every member and stops the store (failedFlush).
 		await wal?.datasync().catch((error: Error) => {
-			this.failedFlush = error;
 			failedFlushes.set(this.location, error);
 			throw this.stoppedByFailedFlush(error);
 		});
