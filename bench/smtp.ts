@@ -278,13 +278,13 @@ async function main(): Promise<boolean> {
 		return true;
 	}
 	const total = Number(process.env.BENCH_MESSAGES ?? 1000);
-	// Floor and ours take turns, a fresh server each round, so a burst of other work on the machine falls on both: the
-	// ratio reported is the median of the rounds' ratios, each side's rate the median of its rounds.
 	// The client (nodemailer, in this process) warms up first, against a server that only receives: a client still
 	// compiling its code is slower, which measured as the floor's first round 20% below its later ones.
 	const warmup = await startServer('receive-only');
 	await throughput(warmup.port, 3000, 10);
 	warmup.stop();
+	// Floor and ours take turns, a fresh server each round, so a burst of other work on the machine falls on both: the
+	// ratio reported is the median of the rounds' ratios, each side's rate the median of its rounds.
 	const rounds: Array<Record<'floor' | 'ours', number>> = [];
 	for (let round = 0; round < THROUGHPUT_ROUNDS; round++) {
 		const rates = { floor: 0, ours: 0 };
