@@ -148,6 +148,18 @@ export async function* spoolChunks(db: SqlExecutor, entry: { id: string; size: n
 	if (Math.max(reached, start) < entry.size) throw new Error(`Spool entry ${entry.id} was deleted while its message was read`);
 }
 
+/**
+ * A new entry's id: a UUID of version 7 (RFC 9562), its first 48 bits the time of arrival in milliseconds. Entries
+ * spooled together then land on the same pages of the id indexes (spool's, spool_chunks'), one WAL frame for a
+ * whole group commit, where random ids took a page each (bench: 6.5 WAL frames a 5 KB message against 5.0). 74
+ * random bits keep it unguessable.
+ */
+export function timeOrderedId(at = Date.now()): string {
+	const random = randomUUID();
+	const time = at.toString(16).padStart(12, '0');
+	return `${time.slice(0, 8)}-${time.slice(8)}-7${random.slice(15, 18)}-${random.slice(19)}`;
+}
+
 /** The spool, and the quarantined mail it holds until someone releases or deletes it. */
 export function spoolStore(db: SqlDriver): SpoolStore & QuarantineStore {
 	return {
@@ -157,7 +169,7 @@ export function spoolStore(db: SqlDriver): SpoolStore & QuarantineStore {
 				throw new InvalidInputError('Spool entry needs the message as MessageBytes (its size and a stream of it)');
 			}
 			const receivedAt = input.receivedAt ? checkTimestamp(input.receivedAt, 'receivedAt') : now();
-			const id = randomUUID();
+			const id = timeOrderedId();
 			return db.transaction(async (q) => {
 				const row = await one(
 					q,

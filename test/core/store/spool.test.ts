@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 
 import { bytesOf, readAll, type MessageBytes } from '../../../core/message-bytes';
-import { SPOOL_CHUNK_BYTES, spoolChunks, spoolStore } from '../../../core/store/aggregates/spool';
+import { SPOOL_CHUNK_BYTES, spoolChunks, spoolStore, timeOrderedId } from '../../../core/store/aggregates/spool';
 import { migrate, MIGRATIONS } from '../../../core/store/migrations';
 import { openStore, type StoreOptions } from '../../../core/store/open';
 import { PostgresDriver } from '../../../core/store/postgres';
@@ -253,6 +253,24 @@ describeEachStore('the spool keeps a message in chunks', (getStore, engine, getO
 			expect(await chunkLengths(gone.id)).toEqual([]);
 		}
 		expect((await chunkLengths(bystander.id)).length).toBe(2);
+	});
+
+	it('names entries by time of arrival (UUID version 7), unguessable all the same', async () => {
+		const store = getStore();
+		const ids: string[] = [];
+		for (let i = 0; i < 3; i++) {
+			ids.push((await store.spoolPut({ inboxId: 'ids', message: bytesOf(Buffer.from(`Subject: ${i}\r\n\r\nx\r\n`)), envelope })).id);
+			await new Promise((resolve) => setTimeout(resolve, 2));
+		}
+		for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+		// Later entries sort after earlier ones, so a group's ids share index pages.
+		expect([...ids].sort()).toEqual(ids);
+		const time = (id: string) => parseInt(id.replace(/-/g, '').slice(0, 12), 16);
+		expect(Math.abs(time(ids[0]) - Date.now())).toBeLessThan(60_000);
+		// Entries of the same millisecond differ in their random bits.
+		const sameMoment = new Set(Array.from({ length: 1000 }, () => timeOrderedId(1_700_000_000_000)));
+		expect(sameMoment.size).toBe(1000);
+		expect([...sameMoment].every((id) => id.startsWith('018bcfe5-6800-7'))).toBe(true);
 	});
 });
 
