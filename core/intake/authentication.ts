@@ -14,6 +14,9 @@ import { readFrom, type MessageBytes } from '../message-bytes';
 import { authorOf } from './headers';
 import type { AuthSummary, Envelope } from './types';
 
+/** This host's name, in the SPF result's comment: read once, os.hostname() is a system call. */
+const MTA_NAME = hostname();
+
 /** RFC 6376 §6.1 lets a verifier limit the signatures it checks: each costs a key lookup and may cost a body hash. */
 export const MAX_DKIM_SIGNATURES = 10;
 
@@ -265,7 +268,7 @@ export async function checkAuthentication(input: AuthInput): Promise<{ summary: 
 	let spfResult: SPFResult | null = null;
 	if (envelope.clientIp) {
 		const helo = envelope.helo && isIP(envelope.helo) ? `[${envelope.helo}]` : envelope.helo || `[${envelope.clientIp}]`;
-		spfResult = await spf({ ip: envelope.clientIp, helo, sender: envelope.mailFrom || undefined, mta: hostname(), resolver });
+		spfResult = await spf({ ip: envelope.clientIp, helo, sender: envelope.mailFrom || undefined, mta: MTA_NAME, resolver });
 		if (spfResult.status.result === 'temperror') {
 			lookupFailed(
 				`SPF lookup for ${spfResult.domain} failed temporarily (${spfResult.status.comment || 'DNS error'})`,

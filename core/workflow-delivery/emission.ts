@@ -2,6 +2,9 @@ import type { IntakeResult, MessageContent, OriginalSender } from '../intake/typ
 import { intakeItemSchema, parseItem, type IntakeItem } from '../item';
 import type { MessageBytes } from '../message-bytes';
 
+/** passthrough keeps `verification` (not part of the base shape, but what the confirmation output is for). */
+const emittedItemSchema = intakeItemSchema.passthrough();
+
 /** The trigger's outputs, in the order the node declares them. */
 export const INTAKE_OUTPUTS = ['message', 'forwarding', 'rejected'] as const;
 export type IntakeOutput = (typeof INTAKE_OUTPUTS)[number];
@@ -92,7 +95,6 @@ export function buildIntakeEmission(result: IntakeResult, content: MessageConten
 		...(source.released ? { released: source.released } : {}),
 		spool: source.spoolId ? { id: source.spoolId } : null,
 	};
-	// passthrough keeps `verification` (not part of the base shape, but what the confirmation output is for).
-	const item = parseItem(intakeItemSchema.passthrough(), 'an intake item', json) as IntakeItem;
+	const item = parseItem(emittedItemSchema, 'an intake item', json) as IntakeItem;
 	return { output: outputFor(result, !!source.released), item, attachments, message };
 }
