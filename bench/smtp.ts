@@ -3,8 +3,8 @@
  * 250, spool completion) against the floor, bare smtp-server + mailparser + mailauth doing the same parsing and
  * authentication without a spool, in the same run. Each server runs in its own child process so RSS is its own.
  * Reports accepted messages/s for 5 KB messages over 10 parallel connections (the median of three rounds taking
- * turns), peak RSS growth for one 30 MB message, and for 10 messages of 28 MB at once (fails unless all 10 are
- * answered 250). Ends with one line:
+ * turns, each server warmed up first) and each side's CPU a message, peak RSS growth for one 30 MB message, and for
+ * 10 messages of 28 MB at once (fails unless all 10 are answered 250). Ends with one line:
  * `smtp bench: throughput X.XXx floor, 30 MB peak RSS growth Y.YYx message size, 10 x 28 MB concurrent peak RSS growth Z MB`.
  * Targets (#18): >= 0.8x the floor's throughput; 30 MB growth <= 1.5x its size; 10 x 28 MB <= 400 MB.
  * Store: BENCH_STORE (a path or postgres:// URL); default the embedded store where node:sqlite exists, else the local PostgreSQL.
@@ -37,6 +37,8 @@ import { freePort } from '../test/support/ports';
 const ADDRESS = 'support@inbox.example.test';
 const resolver = zoneResolver({});
 const MB = 1024 * 1024;
+/** Messages each server gets before its round is measured. */
+const SERVER_WARMUP_MESSAGES = 1000;
 /** Throughput rounds, floor and ours taking turns in each. */
 const THROUGHPUT_ROUNDS = 3;
 
@@ -176,6 +178,8 @@ async function runCollectorOnly(): Promise<void> {
 interface Server {
 	port: number;
 	rss(): Promise<{ now: number; peak: number }>;
+	/** The child's CPU time so far (user + system, every thread), in ms; null where /proc is missing. */
+	cpuMs(): number | null;
 	stop(): void;
 }
 
@@ -207,6 +211,15 @@ async function startServer(mode: 'floor' | 'ours' | 'receive-only'): Promise<Ser
 			child.stdin!.write('rss\n');
 			const [, now, peak] = (await nextLine()).split(' ').map(Number);
 			return { now, peak };
+		},
+		cpuMs() {
+			try {
+				// /proc/<pid>/stat: utime and stime are fields 14 and 15, in clock ticks (100 a second on Linux).
+				const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+				return (Number(fields[11]) + Number(fields[12])) * 10;
+			} catch {
+				return null;
+			}
 		},
 		stop: () => {
 			process.off('exit', kill);
@@ -285,13 +298,21 @@ async function main(): Promise<boolean> {
 	warmup.stop();
 	// Floor and ours take turns, a fresh server each round, so a burst of other work on the machine falls on both: the
 	// ratio reported is the median of the rounds' ratios, each side's rate the median of its rounds.
+	// Each side's CPU a message (every thread of its child) is reported beside the rates: steadier than a rate, since it
+	// does not depend on who else waits for the machine's cores.
 	const rounds: Array<Record<'floor' | 'ours', number>> = [];
+	const cpuPerMessage: Record<'floor' | 'ours', number[]> = { floor: [], ours: [] };
 	for (let round = 0; round < THROUGHPUT_ROUNDS; round++) {
 		const rates = { floor: 0, ours: 0 };
 		for (const which of ['floor', 'ours'] as const) {
 			const server = await startServer(which);
-			await throughput(server.port, 100, 10);
+			// Warmed up first, each side alike: a listener runs for days, its code compiled; a round spent mostly
+			// compiling would measure V8's compiler threads (counted in the CPU a message) more than the server.
+			await throughput(server.port, SERVER_WARMUP_MESSAGES, 10);
+			const cpuBefore = server.cpuMs();
 			rates[which] = await throughput(server.port, total, 10);
+			const cpuAfter = server.cpuMs();
+			if (cpuBefore !== null && cpuAfter !== null) cpuPerMessage[which].push((cpuAfter - cpuBefore) / total);
 			server.stop();
 		}
 		rounds.push(rates);
@@ -327,6 +348,9 @@ async function main(): Promise<boolean> {
 		[
 			`SMTP intake, ${total} x 5 KB over 10 connections, ${THROUGHPUT_ROUNDS} rounds taking turns; one 30 MB message; 10 x 28 MB at once (Node ${process.version}, store: ${storeOptions().engine})`,
 			`throughput rounds, ours/floor: ${rounds.map((round) => `${(round.ours / round.floor).toFixed(2)}x (${round.ours.toFixed(0)}/${round.floor.toFixed(0)})`).join(', ')}`,
+			...(cpuPerMessage.ours.length
+				? [`CPU a message (median of the rounds, every thread): floor ${median(cpuPerMessage.floor).toFixed(2)} ms, ours ${median(cpuPerMessage.ours).toFixed(2)} ms (${(median(cpuPerMessage.ours) / median(cpuPerMessage.floor)).toFixed(2)}x)`]
+				: []),
 			line('floor (smtp-server+mailparser+mailauth)', results.floor),
 			line('hosted inbox (checks + spool)', results.ours),
 			`smtp-server alone, dropping the bytes: peak RSS growth for 30 MB: ${(receiveOnly.growth / MB).toFixed(0)} MB (${sizeRatio(receiveOnly.growth).toFixed(2)}x)`,
