@@ -206,12 +206,22 @@ async function runStages(state: IntakeState, deadline: AbortSignal): Promise<voi
 	}
 }
 
-/** Every string in a plain JSON value (objects, arrays) through `map`. */
+/**
+ * Every string in a plain JSON value (objects, arrays) through `map`. A part in which `map` changed nothing is kept as
+ * it is, not copied: almost every message has nothing to change.
+ */
 function mapStrings<T>(value: T, map: (text: string) => string): T {
 	if (typeof value === 'string') return map(value) as T;
-	if (Array.isArray(value)) return value.map((item: unknown) => mapStrings(item, map)) as T;
-	if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, mapStrings(item, map)])) as T;
-	return value;
+	if (!value || typeof value !== 'object') return value;
+	let copy: Record<string, unknown> | null = null;
+	for (const key of Object.keys(value)) {
+		const item = (value as Record<string, unknown>)[key];
+		const mapped = mapStrings(item, map);
+		if (mapped === item) continue;
+		copy ??= (Array.isArray(value) ? [...value] : { ...value }) as Record<string, unknown>;
+		copy[key] = mapped;
+	}
+	return (copy ?? value) as T;
 }
 
 /**
