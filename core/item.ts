@@ -75,6 +75,14 @@ export const intakeItemSchema = z.object({
 	spool: z.object({ id: z.string().max(100) }).nullable().optional(),
 });
 
+/**
+ * The decision kept with a spooled message (IntakeDecision), as it is read back from the store: written by this
+ * version or an older one, it is checked before an item is built from it. `verification` is carried as it is.
+ */
+export const spooledDecisionSchema = intakeItemSchema
+	.pick({ kind: true, verdict: true, thread: true, size: true, envelope: true, auth: true })
+	.extend({ originalSender: intakeItemSchema.shape.originalSender.nullable(), verification: z.unknown() });
+
 const contactPart = z.object({ id: z.string(), email: z.string(), name: z.string().nullable(), ownerId: z.string().nullable() });
 const conversationPart = z.object({
 	id: z.string(),

@@ -4,6 +4,7 @@ import { systemResolver, type DnsResolver } from '../dns';
 import type { Flag } from '../flags';
 import type { InboxConfig, IntakeDoor } from '../inbox';
 import { MessageReadError } from '../errors';
+import { parseItem, spooledDecisionSchema } from '../item';
 import { asBytes, bytesFrom, readFrom, readHead, watchedBytes, type MessageBytes } from '../message-bytes';
 import { SMTP_REPLIES } from '../replies';
 import { CHECK_ROOM } from './check-room';
@@ -324,9 +325,12 @@ export async function readAttachments(bytes: MessageBytes, read: AttachmentReade
 
 /**
  * A spooled message emitted again with the decision it was answered with: only its bytes are read again (for the
- * text and the attachments), so no DNS answer of later can re-decide mail that was already answered 250.
+ * text and the attachments), so no DNS answer of later can re-decide mail that was already answered 250. The decision
+ * is checked first: read back from the store, it may have been written by an older version (an ItemShapeError names
+ * what does not fit, and the entry fails with it rather than emit an item of another shape).
  */
 export async function rereadDecided(bytes: MessageBytes, decision: IntakeDecision): Promise<IntakeOutcome> {
+	parseItem(spooledDecisionSchema, 'the decision kept with a spooled message', decision);
 	const { head, read } = await openMessage(bytes);
 	const parsed = await parseMessage(readFrom(read.bytes)).catch(
 		async () => await parseMessage(head.subarray(0, headerSectionLength(head))).catch(() => null),

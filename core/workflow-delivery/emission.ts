@@ -1,9 +1,6 @@
 import type { IntakeResult, MessageContent, OriginalSender } from '../intake/types';
-import { intakeItemSchema, parseItem, type IntakeItem } from '../item';
+import type { IntakeItem } from '../item';
 import type { MessageBytes } from '../message-bytes';
-
-/** passthrough keeps `verification` (not part of the base shape, but what the confirmation output is for). */
-const emittedItemSchema = intakeItemSchema.passthrough();
 
 /** The trigger's outputs, in the order the node declares them. */
 export const INTAKE_OUTPUTS = ['message', 'forwarding', 'rejected'] as const;
@@ -61,13 +58,18 @@ function fallbackSender(result: IntakeResult): OriginalSender {
 	};
 }
 
-/** Intake result + the message's content -> the item (validated against the item shape) and its attachments. */
+/**
+ * Intake result + the message's content -> the item and its attachments. The item is of the documented shape by
+ * construction (checked by the compiler, with `verification` beside it for the confirmation output): the result is
+ * this process's own, or a spooled decision checked as it was read back (rereadDecided). Each of our nodes checks
+ * it again at its entry.
+ */
 export function buildIntakeEmission(result: IntakeResult, content: MessageContent | null, source: EmissionSource): IntakeEmission {
 	const message = source.message ?? null;
 	const read = message ? (content?.attachments ?? []) : [];
 	const attachments: IntakeAttachment[] = read.map(({ filename, contentType }, index) => ({ binaryKey: `attachment_${index}`, filename, contentType }));
 	const facts = result.message;
-	const json = {
+	const item: IntakeItem & Pick<IntakeResult, 'verification'> = {
 		inbox: { address: source.inboxAddress },
 		via: source.via,
 		receivedAt: source.receivedAt,
@@ -95,6 +97,5 @@ export function buildIntakeEmission(result: IntakeResult, content: MessageConten
 		...(source.released ? { released: source.released } : {}),
 		spool: source.spoolId ? { id: source.spoolId } : null,
 	};
-	const item = parseItem(emittedItemSchema, 'an intake item', json) as IntakeItem;
 	return { output: outputFor(result, !!source.released), item, attachments, message };
 }

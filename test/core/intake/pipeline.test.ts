@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { isEmailAddress } from '../../../core/address';
 import { decisionOf, NotAnEmailError, rereadDecided, runChecks, INTAKE_STAGES } from '../../../core/intake/pipeline';
 import { zoneResolver } from '../../../core/dns';
+import { ItemShapeError } from '../../../core/item';
 import { bytesOf } from '../../../core/message-bytes';
 import { compose, sign, testInbox, testWorld } from '../../fixtures/mail';
 import { explain } from '../../fixtures/intake';
@@ -100,6 +101,16 @@ describe('pipeline', () => {
 			expect(first.result.verdict.flags).toEqual(expect.arrayContaining(['leading-junk-skipped', 'nul-replaced', 'control-characters-folded']));
 			const again = await rereadDecided(bytesOf(raw), decisionOf(first.result));
 			expect(again.result).toEqual(first.result);
+		});
+
+		it('refuses a spooled decision of another shape (an older version wrote it), naming what does not fit', async () => {
+			const raw = Buffer.from(`${head}\r\nbody\r\n`);
+			const decided = decisionOf((await runChecks(raw, { inbox, resolver: zoneResolver({}) })).result);
+			const { thread: _thread, ...withoutThread } = decided;
+			const older = { ...withoutThread, verdict: { ...decided.verdict, action: 'bounce' } } as unknown as typeof decided;
+			const refused = rereadDecided(bytesOf(raw), older);
+			await expect(refused).rejects.toBeInstanceOf(ItemShapeError);
+			await expect(refused).rejects.toThrow(/the decision kept with a spooled message.*verdict\.action.*missing field "thread"/);
 		});
 
 		it('accepts a raw NUL in the header section (a NUL before 64 KB no longer means binary)', async () => {
