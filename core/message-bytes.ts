@@ -6,6 +6,8 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 
+import { counted, noteBytesRead } from './garbage';
+
 export interface MessageBytes {
 	readonly size: number;
 	/** The bytes from `start` (default 0) to the end, read again on each call. */
@@ -44,7 +46,11 @@ export function bytesOf(buffer: Buffer): MessageBytes {
 }
 
 function* slices(buffer: Buffer): Generator<Buffer> {
-	for (let at = 0; at < buffer.length; at += SLICE_BYTES) yield buffer.subarray(at, at + SLICE_BYTES);
+	for (let at = 0; at < buffer.length; at += SLICE_BYTES) {
+		const slice = buffer.subarray(at, at + SLICE_BYTES);
+		noteBytesRead(slice.length);
+		yield slice;
+	}
 }
 
 /** The bytes from `offset` on (a message after the junk before its header section). */
@@ -58,7 +64,7 @@ export function fileBytes(path: string, size: number): MessageBytes {
 	return {
 		size,
 		open(start = 0) {
-			return start >= size ? Readable.from([]) : createReadStream(path, { start, highWaterMark: SLICE_BYTES });
+			return start >= size ? Readable.from([]) : Readable.from(counted(createReadStream(path, { start, highWaterMark: SLICE_BYTES })), { objectMode: false });
 		},
 	};
 }
@@ -105,7 +111,7 @@ export function lazyBytes(size: number, locate: () => Promise<MessageBytes>): Me
 }
 
 async function* located(locate: () => Promise<MessageBytes>, start: number): AsyncGenerator<Buffer> {
-	yield* (await locate()).open(start) as AsyncIterable<Buffer>;
+	yield* counted((await locate()).open(start));
 }
 
 /** The whole message in memory: only for callers that need it whole (a forwarding test's send, a mailbox append). */

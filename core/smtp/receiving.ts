@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 
+import { noteBytesRead } from '../garbage';
 import { bytesOf, fileBytes, type MessageBytes } from '../message-bytes';
 
 const FOLDER_PREFIX = 'hosted-inbox-receiving-';
@@ -83,6 +84,7 @@ export async function receiveMessage(stream: Readable, keep: (chunk: Buffer, siz
 			stream.once('error', reject);
 			stream.on('data', (chunk: Buffer) => {
 				size += chunk.length;
+				noteBytesRead(chunk.length);
 				if (!keeping) return;
 				if (!keep(chunk, size)) {
 					keeping = false;
