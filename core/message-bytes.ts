@@ -16,9 +16,12 @@ export interface MessageBytes {
 	readonly inMemory?: Buffer;
 }
 
-/** The bytes from `start`: the buffer itself when they are in memory, else a stream of them. */
+/** The bytes from `start`: the buffer itself when they are in memory (counted as handed on), else a stream of them. */
 export function readFrom(bytes: MessageBytes, start = 0): Buffer | Readable {
-	return bytes.inMemory ? bytes.inMemory.subarray(start) : bytes.open(start);
+	if (!bytes.inMemory) return bytes.open(start);
+	const rest = bytes.inMemory.subarray(start);
+	noteBytesRead(rest.length);
+	return rest;
 }
 
 /** How much a stream of a buffer hands on at once: a slice, never a copy. */

@@ -5,6 +5,7 @@
 import { PassThrough, type Writable } from 'node:stream';
 import Busboy from 'busboy';
 
+import { noteBytesRead } from '../garbage';
 import type { BudgetShare } from '../smtp/budget';
 
 /** Why a request gets no message through: answered with its status, nothing kept. */
@@ -72,6 +73,7 @@ export function pumpCapped(body: NodeJS.ReadableStream, cap: number, sink: Writa
 		const onData = (data: Buffer | string) => {
 			const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data, 'latin1');
 			total += chunk.length;
+			noteBytesRead(chunk.length);
 			if (total > cap) return stop(new HttpRefusal('too-large', `The request is over the limit of ${cap} bytes`));
 			if (share && !share.take(chunk.length)) return stop(new BudgetSpentError());
 			onChunk?.(chunk);

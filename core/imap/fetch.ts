@@ -4,6 +4,7 @@
  */
 import type { FetchMessageObject, ImapFlow, SearchObject } from 'imapflow';
 
+import { noteBytesRead } from '../garbage';
 import { createImapClient, type MailboxConnection } from './connection';
 
 /** Keyword set on a message whose processing kept failing (remove it to have the message tried again). */
@@ -44,7 +45,11 @@ export async function fetchSources(client: ImapFlow, heads: MessageHead[], limit
 	const small = heads.filter((head) => (head.size ?? 0) <= streamAboveBytes).map((head) => head.uid);
 	const sources = new Map<number, Buffer>();
 	if (small.length) {
-		for (const message of await client.fetchAll(small, { uid: true, source: true }, { uid: true })) if (message.source) sources.set(message.uid, message.source);
+		for (const message of await client.fetchAll(small, { uid: true, source: true }, { uid: true })) {
+			if (!message.source) continue;
+			noteBytesRead(message.source.length);
+			sources.set(message.uid, message.source);
+		}
 	}
 	for (const head of heads) {
 		if ((head.size ?? 0) <= streamAboveBytes) continue;
@@ -115,6 +120,7 @@ async function download(client: ImapFlow, uid: number, limit: number): Promise<B
 	let size = 0;
 	for await (const chunk of content as AsyncIterable<Buffer>) {
 		size += chunk.length;
+		noteBytesRead(chunk.length);
 		chunks.push(chunk);
 	}
 	return Buffer.concat(chunks, size);
