@@ -40,7 +40,8 @@ export function noteBytesRead(bytes: number): void {
 	sinceCollection += bytes;
 	if (sinceCollection < COLLECT_EVERY_BYTES) return;
 	sinceCollection = 0;
-	collect ??= youngCollection();
+	// Taken once: refused, it is not asked for again.
+	if (collect === undefined) collect = youngCollection();
 	collect?.({ type: 'minor', execution: 'sync' });
 }
 

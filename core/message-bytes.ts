@@ -67,9 +67,14 @@ export function fileBytes(path: string, size: number): MessageBytes {
 	return {
 		size,
 		open(start = 0) {
-			return start >= size ? Readable.from([]) : Readable.from(counted(createReadStream(path, { start, highWaterMark: SLICE_BYTES })), { objectMode: false });
+			return start >= size ? Readable.from([]) : Readable.from(fileSlices(path, start), { objectMode: false });
 		},
 	};
+}
+
+/** The file opened at the first read, not before: a stream destroyed unread leaves no descriptor open. */
+async function* fileSlices(path: string, start: number): AsyncGenerator<Buffer> {
+	yield* counted(createReadStream(path, { start, highWaterMark: SLICE_BYTES }));
 }
 
 /**

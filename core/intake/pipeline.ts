@@ -330,7 +330,7 @@ export async function readAttachments(bytes: MessageBytes, read: AttachmentReade
  * what does not fit, and the entry fails with it rather than emit an item of another shape).
  */
 export async function rereadDecided(bytes: MessageBytes, decision: IntakeDecision): Promise<IntakeOutcome> {
-	parseItem(spooledDecisionSchema, 'the decision kept with a spooled message', decision);
+	parseItem(spooledDecisionSchema, 'the decision kept with a spooled message (re-drive it with a re-check to decide it anew)', decision);
 	const { head, read } = await openMessage(bytes);
 	const parsed = await parseMessage(readFrom(read.bytes)).catch(
 		async () => await parseMessage(head.subarray(0, headerSectionLength(head))).catch(() => null),

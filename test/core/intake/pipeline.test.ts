@@ -110,7 +110,7 @@ describe('pipeline', () => {
 			const older = { ...withoutThread, verdict: { ...decided.verdict, action: 'bounce' } } as unknown as typeof decided;
 			const refused = rereadDecided(bytesOf(raw), older);
 			await expect(refused).rejects.toBeInstanceOf(ItemShapeError);
-			await expect(refused).rejects.toThrow(/the decision kept with a spooled message.*verdict\.action.*missing field "thread"/);
+			await expect(refused).rejects.toThrow(/the decision kept with a spooled message \(re-drive it with a re-check to decide it anew\).*verdict\.action.*missing field "thread"/);
 		});
 
 		it('accepts a raw NUL in the header section (a NUL before 64 KB no longer means binary)', async () => {
