@@ -3,8 +3,9 @@
  * 250, spool completion) against the floor, bare smtp-server + mailparser + mailauth doing the same parsing and
  * authentication without a spool, in the same run. Each server runs in its own child process so RSS is its own.
  * Reports accepted messages/s for 5 KB messages over 10 parallel connections (the median of three rounds taking
- * turns, each server warmed up first) and each side's CPU a message, peak RSS growth for one 30 MB message, and for
- * 10 messages of 28 MB at once (fails unless all 10 are answered 250). Ends with one line:
+ * turns, each server warmed up first) and each side's CPU a message (its server's, and the client's beside it), peak
+ * RSS growth for one 30 MB message, and for 10 messages of 28 MB at once (fails unless all 10 are answered 250).
+ * Ends with one line:
  * `smtp bench: throughput X.XXx floor, 30 MB peak RSS growth Y.YYx message size, 10 x 28 MB concurrent peak RSS growth Z MB`.
  * Targets (#18): >= 0.8x the floor's throughput; 30 MB growth <= 1.5x its size; 10 x 28 MB <= 400 MB.
  * Store: BENCH_STORE (a path or postgres:// URL); default the embedded store where node:sqlite exists, else the local PostgreSQL.
@@ -12,7 +13,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { authenticate } from 'mailauth';
@@ -302,6 +303,9 @@ async function main(): Promise<boolean> {
 	// does not depend on who else waits for the machine's cores.
 	const rounds: Array<Record<'floor' | 'ours', number>> = [];
 	const cpuPerMessage: Record<'floor' | 'ours', number[]> = { floor: [], ours: [] };
+	// The client's CPU too: on a machine of few cores the client and the server share them, so what limits a side's
+	// rate may be the CPU of every thread together, not the server's event loop.
+	const clientCpuPerMessage: Record<'floor' | 'ours', number[]> = { floor: [], ours: [] };
 	for (let round = 0; round < THROUGHPUT_ROUNDS; round++) {
 		const rates = { floor: 0, ours: 0 };
 		for (const which of ['floor', 'ours'] as const) {
@@ -310,8 +314,11 @@ async function main(): Promise<boolean> {
 			// compiling would measure V8's compiler threads (counted in the CPU a message) more than the server.
 			await throughput(server.port, SERVER_WARMUP_MESSAGES, 10);
 			const cpuBefore = server.cpuMs();
+			const clientBefore = process.cpuUsage();
 			rates[which] = await throughput(server.port, total, 10);
+			const client = process.cpuUsage(clientBefore);
 			const cpuAfter = server.cpuMs();
+			clientCpuPerMessage[which].push((client.user + client.system) / 1000 / total);
 			if (cpuBefore !== null && cpuAfter !== null) cpuPerMessage[which].push((cpuAfter - cpuBefore) / total);
 			server.stop();
 		}
@@ -351,6 +358,7 @@ async function main(): Promise<boolean> {
 			...(cpuPerMessage.ours.length
 				? [`CPU a message (median of the rounds, every thread): floor ${median(cpuPerMessage.floor).toFixed(2)} ms, ours ${median(cpuPerMessage.ours).toFixed(2)} ms (${(median(cpuPerMessage.ours) / median(cpuPerMessage.floor)).toFixed(2)}x)`]
 				: []),
+			`the client's CPU a message (this process): ${median(clientCpuPerMessage.floor).toFixed(2)} ms beside the floor, ${median(clientCpuPerMessage.ours).toFixed(2)} ms beside ours; ${availableParallelism()} cores`,
 			line('floor (smtp-server+mailparser+mailauth)', results.floor),
 			line('hosted inbox (checks + spool)', results.ours),
 			`smtp-server alone, dropping the bytes: peak RSS growth for 30 MB: ${(receiveOnly.growth / MB).toFixed(0)} MB (${sizeRatio(receiveOnly.growth).toFixed(2)}x)`,
