@@ -299,13 +299,11 @@ async function main(): Promise<boolean> {
 	warmup.stop();
 	// Floor and ours take turns, a fresh server each round, so a burst of other work on the machine falls on both: the
 	// ratio reported is the median of the rounds' ratios, each side's rate the median of its rounds.
-	// Each side's CPU a message (every thread of its child) is reported beside the rates: steadier than a rate, since it
-	// does not depend on who else waits for the machine's cores.
 	const rounds: Array<Record<'floor' | 'ours', number>> = [];
-	const cpuPerMessage: Record<'floor' | 'ours', number[]> = { floor: [], ours: [] };
-	// The client's CPU too: on a machine of few cores the client and the server share them, so what limits a side's
-	// rate may be the CPU of every thread together, not the server's event loop.
-	const clientCpuPerMessage: Record<'floor' | 'ours', number[]> = { floor: [], ours: [] };
+	// Each side's CPU a message (every thread of its child) is reported beside the rates: steadier than a rate, since it
+	// does not depend on who else waits for the machine's cores. The client's (this process's) too: on a machine of few
+	// cores client and server share them, so a side's rate may be set by every thread's CPU, not its event loop.
+	const cpuPerMessage = { floor: { server: [] as number[], client: [] as number[] }, ours: { server: [] as number[], client: [] as number[] } };
 	for (let round = 0; round < THROUGHPUT_ROUNDS; round++) {
 		const rates = { floor: 0, ours: 0 };
 		for (const which of ['floor', 'ours'] as const) {
@@ -318,8 +316,8 @@ async function main(): Promise<boolean> {
 			rates[which] = await throughput(server.port, total, 10);
 			const client = process.cpuUsage(clientBefore);
 			const cpuAfter = server.cpuMs();
-			clientCpuPerMessage[which].push((client.user + client.system) / 1000 / total);
-			if (cpuBefore !== null && cpuAfter !== null) cpuPerMessage[which].push((cpuAfter - cpuBefore) / total);
+			cpuPerMessage[which].client.push((client.user + client.system) / 1000 / total);
+			if (cpuBefore !== null && cpuAfter !== null) cpuPerMessage[which].server.push((cpuAfter - cpuBefore) / total);
 			server.stop();
 		}
 		rounds.push(rates);
@@ -347,6 +345,7 @@ async function main(): Promise<boolean> {
 	concurrentServer.stop();
 
 	const ratio = median(rounds.map((round) => round.ours / round.floor));
+	const serverCpu = { floor: median(cpuPerMessage.floor.server), ours: median(cpuPerMessage.ours.server) };
 	const sizeRatio = (growth: number) => growth / (30 * MB);
 	const line = (name: string, r: { rate: number; growth: number }) =>
 		`${name.padEnd(34)} ${r.rate.toFixed(0).padStart(6)} msg/s   peak RSS growth for 30 MB: ${(r.growth / MB).toFixed(0)} MB (${sizeRatio(r.growth).toFixed(2)}x)`;
@@ -355,10 +354,10 @@ async function main(): Promise<boolean> {
 		[
 			`SMTP intake, ${total} x 5 KB over 10 connections, ${THROUGHPUT_ROUNDS} rounds taking turns; one 30 MB message; 10 x 28 MB at once (Node ${process.version}, store: ${storeOptions().engine})`,
 			`throughput rounds, ours/floor: ${rounds.map((round) => `${(round.ours / round.floor).toFixed(2)}x (${round.ours.toFixed(0)}/${round.floor.toFixed(0)})`).join(', ')}`,
-			...(cpuPerMessage.ours.length
-				? [`CPU a message (median of the rounds, every thread): floor ${median(cpuPerMessage.floor).toFixed(2)} ms, ours ${median(cpuPerMessage.ours).toFixed(2)} ms (${(median(cpuPerMessage.ours) / median(cpuPerMessage.floor)).toFixed(2)}x)`]
+			...(cpuPerMessage.ours.server.length
+				? [`CPU a message (median of the rounds, every thread): floor ${serverCpu.floor.toFixed(2)} ms, ours ${serverCpu.ours.toFixed(2)} ms (${(serverCpu.ours / serverCpu.floor).toFixed(2)}x)`]
 				: []),
-			`the client's CPU a message (this process): ${median(clientCpuPerMessage.floor).toFixed(2)} ms beside the floor, ${median(clientCpuPerMessage.ours).toFixed(2)} ms beside ours; ${availableParallelism()} cores`,
+			`the client's CPU a message (this process): ${median(cpuPerMessage.floor.client).toFixed(2)} ms beside the floor, ${median(cpuPerMessage.ours.client).toFixed(2)} ms beside ours; ${availableParallelism()} cores`,
 			line('floor (smtp-server+mailparser+mailauth)', results.floor),
 			line('hosted inbox (checks + spool)', results.ours),
 			`smtp-server alone, dropping the bytes: peak RSS growth for 30 MB: ${(receiveOnly.growth / MB).toFixed(0)} MB (${sizeRatio(receiveOnly.growth).toFixed(2)}x)`,
