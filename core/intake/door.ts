@@ -10,6 +10,7 @@ import type { InboxConfig, IntakeDoor } from '../inbox';
 import { asBytes, type MessageBytes } from '../message-bytes';
 import type { SpoolEntry } from '../store/types';
 import type { ForwardingCheckStore, IntakeLogStore, SpoolStore } from '../store/roles';
+import { WRITES_ON_THE_WAY } from '../store/writes-on-the-way';
 import { SMTP_REPLIES } from '../replies';
 import { decisionLogEntry, intakeLogEntry, logKindOf, refusalVerdict } from './intake-log';
 import { decisionOf, NotAnEmailError, rereadDecided, runChecks, type IntakeOutcome } from './pipeline';
@@ -68,7 +69,7 @@ const DOORS: Record<IntakeDoor, { spools: readonly VerdictAction[]; recordsDefer
 export function createIntakeDoor(options: DoorOptions): (arrival: Arrival) => Promise<DoorDecision> {
 	const { inbox, resolver } = options;
 	const via = options.door === 'cli' ? options.as : options.door;
-	return async (arrival) => {
+	const decide = async (arrival: Arrival, writeArrived: () => void): Promise<DoorDecision> => {
 		const receivedAt = arrival.receivedAt ?? new Date();
 		const bytes = asBytes(arrival.raw);
 		const outcome: IntakeOutcome | NotAnEmailError = await runChecks(bytes, { inbox, via, envelope: arrival.envelope, resolver, now: receivedAt }).catch(
@@ -91,12 +92,24 @@ export function createIntakeDoor(options: DoorOptions): (arrival: Arrival) => Pr
 		await settleForwardingTest(store, inboxId, message);
 		const quarantined = verdict.action === 'quarantine';
 		const spoolsIt = DOORS[options.door].spools.includes(verdict.action) && !(quarantined && options.holdQuarantined === false);
-		const spooled = spoolsIt
-			? await store.spoolPut({ inboxId, message: bytes, envelope: arrival.envelope, receivedAt: message.receivedAt, dueAt: arrival.dueAt, decision: decisionOf(message.result), quarantined })
+		const spooling = spoolsIt
+			? store.spoolPut({ inboxId, message: bytes, envelope: arrival.envelope, receivedAt: message.receivedAt, dueAt: arrival.dueAt, decision: decisionOf(message.result), quarantined })
 			: null;
+		writeArrived();
+		const spooled = await spooling;
 		const logKind = logKindOf(message.result);
 		if (logKind) await store.logIntake(decisionLogEntry(inboxId, logKind, message.result, spooled?.id ?? null));
 		return { outcome: 'decided', message, spooled };
+	};
+	if (options.door === 'cli') return (arrival) => decide(arrival, () => undefined);
+	return async (arrival) => {
+		// The spool write this message will make, announced to the store's group commit (writes-on-the-way.ts).
+		const arrived = WRITES_ON_THE_WAY.announce();
+		try {
+			return await decide(arrival, arrived);
+		} finally {
+			arrived();
+		}
 	};
 }
 

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 
 import { attempt, settle, type Row, type SqlDriver, type SqlExecutor, type SqlValue } from './sql';
 import { StoreUnavailableError } from './types';
+import { WRITES_ON_THE_WAY } from './writes-on-the-way';
 
 /** The part of node:sqlite we use (its types are missing from @types/node 20). */
 interface StatementSync {
@@ -24,6 +25,14 @@ const BUSY_TIMEOUT_MS = 10_000;
 
 /** The most transactions one commit (one fsync) carries: bounds how long the first of a group waits for the others. */
 const GROUP_LIMIT = 64;
+
+/**
+ * While messages are on their way to the spool, a group waits for them until it holds this many transactions (a
+ * message's spool entry and its completion mark are one each), for at most GROUP_WAIT_MS: the latency a message's
+ * 250 may gain. bench:smtp's server, 3,000 messages: 836 commits and 638 flushes against 1,578 and 1,229.
+ */
+const GROUP_GATHER = 10;
+const GROUP_WAIT_MS = 2;
 
 function loadSqlite(): SqliteModule | Error {
 	// getBuiltinModule (Node >= 22.3, before node:sqlite) bypasses bundlers' and jest's resolvers, which do not know this node:-only builtin.
@@ -225,6 +234,11 @@ class SqliteConnection {
 		// One event-loop turn first, so the callers whose I/O completes in it join too (bench:smtp: larger groups, less
 		// CPU per message).
 		await new Promise(setImmediate);
+		const until = performance.now() + GROUP_WAIT_MS;
+		// A read queued meanwhile closes the group (serialize): whoever arrives then joins the next.
+		while (this.forming === group && group.length < GROUP_GATHER && WRITES_ON_THE_WAY.pending > 0 && performance.now() < until) {
+			await WRITES_ON_THE_WAY.nextArrival(Math.max(0, until - performance.now()));
+		}
 		if (this.forming === group) this.forming = null;
 		const durable = group.some((member) => member.durable);
 		// SQLite's own fsync (FULL) would block the event loop for its whole length, and no caller could arrive to join

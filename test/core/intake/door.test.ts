@@ -7,6 +7,7 @@ import { readAttachments } from '../../../core/intake/pipeline';
 import type { Envelope } from '../../../core/intake/types';
 import { bytesOf } from '../../../core/message-bytes';
 import { SMTP_REPLIES, verdictReply } from '../../../core/replies';
+import { WRITES_ON_THE_WAY } from '../../../core/store/writes-on-the-way';
 import { compose, testWorld } from '../../fixtures/mail';
 import { describeEachStore, spooledRaw } from '../../support/stores';
 
@@ -78,6 +79,25 @@ describeEachStore('the intake door', (getStore) => {
 			expect(spooled).toMatchObject({ inboxId, status: 'pending', receivedAt: message.receivedAt, decision: { verdict: { action: 'accept' } } });
 			expect((await spooledRaw(store, spooled!.id)).equals(raw)).toBe(true);
 		}
+	});
+
+	it("announces each message's spool write to the store's group commit while it is checked, until it is spooled or will not be", async () => {
+		const before = WRITES_ON_THE_WAY.pending;
+		const seenDuringChecks: number[] = [];
+		const watching: DnsResolver = (name, rrtype) => {
+			seenDuringChecks.push(WRITES_ON_THE_WAY.pending - before);
+			return zoneResolver(zone)(name, rrtype);
+		};
+		for (const door of ['smtp', 'imap'] as const) {
+			const { address, pass } = await doorFor(door, {}, watching);
+			const raw = await compose({ from: 'ann@sender.test', to: address, subject: `announced via ${door}`, text: 'x' });
+			decided(await pass({ raw, envelope: envelope(address) }));
+			expect(WRITES_ON_THE_WAY.pending).toBe(before);
+			await pass({ raw: Buffer.from('just words\r\n'), envelope: envelope(address) });
+			expect(WRITES_ON_THE_WAY.pending).toBe(before);
+		}
+		expect(seenDuringChecks.length).toBeGreaterThan(0);
+		expect(new Set(seenDuringChecks)).toEqual(new Set([1]));
 	});
 
 	it('holds quarantined mail in the spool and logs it once with its spool entry (a test run only logs it)', async () => {

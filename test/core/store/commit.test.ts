@@ -10,6 +10,7 @@ import { PostgresDriver } from '../../../core/store/postgres';
 import type { Row, SqlDriver } from '../../../core/store/sql';
 import { openSqliteDriver } from '../../../core/store/sqlite';
 import { StoreUnavailableError } from '../../../core/store/types';
+import { WRITES_ON_THE_WAY } from '../../../core/store/writes-on-the-way';
 import { describeEachStore, engineGate } from '../../support/stores';
 
 /** A connection of its own on the file (not the process's shared one): it sees only what was committed. */
@@ -103,6 +104,40 @@ engineGate('sqlite').describe('the embedded store commits waiting transactions t
 			]);
 		} finally {
 			outside.close();
+		}
+	});
+
+	it('waits for a write announced on its way, so it shares the commit of a group that formed before it arrived', async () => {
+		const outside = reader(path);
+		const arrived = WRITES_ON_THE_WAY.announce();
+		try {
+			const seenWhenResolved: number[][] = [];
+			const see = () => seenWhenResolved.push(values(outside.rows('SELECT value FROM entry')));
+			const first = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (1)')).then(see);
+			// Later than the event-loop turn a group waits in any case: without the announcement, 1 commits alone.
+			await new Promise((resolve) => setTimeout(resolve, 0));
+			const second = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (2)')).then(see);
+			arrived();
+			await Promise.all([first, second]);
+			expect(seenWhenResolved).toEqual([
+				[1, 2],
+				[1, 2],
+			]);
+		} finally {
+			arrived();
+			outside.close();
+		}
+	});
+
+	it('waits for an announced write no longer than its bound: one that never comes delays a commit by milliseconds', async () => {
+		const arrived = WRITES_ON_THE_WAY.announce();
+		try {
+			const started = performance.now();
+			await db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (1)'));
+			expect(performance.now() - started).toBeLessThan(500);
+			expect(values(await db.all('SELECT value FROM entry'))).toEqual([1]);
+		} finally {
+			arrived();
 		}
 	});
 
