@@ -101,9 +101,10 @@ export function createIntakeDoor(options: DoorOptions): (arrival: Arrival) => Pr
 		if (logKind) await store.logIntake(decisionLogEntry(inboxId, logKind, message.result, spooled?.id ?? null));
 		return { outcome: 'decided', message, spooled };
 	};
-	if (options.door === 'cli') return (arrival) => decide(arrival, () => undefined);
+	// Where accepted mail is spooled, the write each message will make is announced to the store's group commit
+	// (writes-on-the-way.ts); a mailbox's door spools only quarantined mail.
+	if (options.door === 'cli' || !DOORS[options.door].spools.includes('accept')) return (arrival) => decide(arrival, () => undefined);
 	return async (arrival) => {
-		// The spool write this message will make, announced to the store's group commit (writes-on-the-way.ts).
 		const arrived = WRITES_ON_THE_WAY.announce();
 		try {
 			return await decide(arrival, arrived);

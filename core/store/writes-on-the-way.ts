@@ -1,26 +1,38 @@
 /**
- * Writes on their way to the store: a message at the intake door spools within a millisecond or two of its checks.
- * The embedded store's group commit waits briefly for them to join it (PostgreSQL's commit_delay with
- * commit_siblings), so concurrent messages share one commit and one flush instead of taking turns.
+ * Writes on their way to the store: a message at the intake door spools once its checks end, within milliseconds
+ * when its DNS answers come quickly. The embedded store's group commit waits briefly for them to join it
+ * (PostgreSQL's commit_delay with commit_siblings), so concurrent messages share one commit and one flush instead of
+ * taking turns.
  */
 export class WritesOnTheWay {
-	private count = 0;
+	private readonly announced = new Set<{ at: number }>();
 	private readonly listeners = new Set<() => void>();
+
+	/**
+	 * @param countsForMs how long an announced write counts as on its way: a message whose checks wait longer (slow
+	 * DNS, a sender's tarpit) no longer holds commits back.
+	 */
+	constructor(
+		private readonly countsForMs = 50,
+		private readonly now = () => performance.now(),
+	) {}
 
 	/** One write announced; the function returned says it arrived (or will not come), and only its first call counts. */
 	announce(): () => void {
-		this.count++;
-		let arrived = false;
+		const write = { at: this.now() };
+		this.announced.add(write);
 		return () => {
-			if (arrived) return;
-			arrived = true;
-			this.count--;
+			if (!this.announced.delete(write)) return;
 			for (const listener of [...this.listeners]) listener();
 		};
 	}
 
+	/** Writes announced within the last `countsForMs` that have not arrived. */
 	get pending(): number {
-		return this.count;
+		const since = this.now() - this.countsForMs;
+		let count = 0;
+		for (const write of this.announced) if (write.at > since) count++;
+		return count;
 	}
 
 	/** Resolves when an announced write arrives, or after `ms`, whichever is first. */
