@@ -29,8 +29,8 @@ const GROUP_LIMIT = 64;
 /**
  * While messages are on their way to the spool, a group waits for them until it holds this many transactions (a
  * message's spool entry and its completion mark are one each), for about GROUP_WAIT_MS at most (timers fire to the
- * millisecond): the latency a message's 250 may gain. bench:smtp's server, 3,000 messages: 836 commits and 638
- * flushes against 1,578 and 1,229.
+ * millisecond): the latency a message's 250 may gain. bench:smtp's server, 3,000 messages: 933 commits and 757
+ * flushes against 1,421 and 1,118 without the wait, 5% less CPU a message (median of 14 pairs).
  */
 const GROUP_GATHER = 10;
 const GROUP_WAIT_MS = 2;
