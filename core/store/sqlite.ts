@@ -93,7 +93,7 @@ class SqliteConnection {
 	/** The group queued last and not yet begun: a transaction joins it rather than queue a commit of its own. */
 	private forming: Member[] | null = null;
 	/** Ends the forming group's wait for joiners (gather). */
-	private stopGathering: (() => void) | null = null;
+	private gathering: AbortController | null = null;
 	/** null: the folder cannot be flushed (a platform without it), so SQLite keeps flushing the WAL itself. */
 	private wal: FileHandle | null | undefined;
 	private closed = false;
@@ -146,7 +146,7 @@ class SqliteConnection {
 		// Whatever is queued after a group runs after it: a later transaction starts a group of its own, and the group
 		// stops waiting for joiners it can no longer take.
 		this.forming = null;
-		this.stopGathering?.();
+		this.gathering?.abort();
 		const next = this.queue.then(() => {
 			if (this.closed) throw new StoreUnavailableError(`The embedded store at ${this.location} is closed`);
 			if (this.failedFlush && !closing) throw this.stoppedByFailedFlush(this.failedFlush);
@@ -241,11 +241,9 @@ class SqliteConnection {
 		while (this.forming === group && group.length < GROUP_GATHER && WRITES_ON_THE_WAY.pending > 0) {
 			const left = until - performance.now();
 			if (left < 1) return;
-			await new Promise<void>((resolve) => {
-				this.stopGathering = resolve;
-				void WRITES_ON_THE_WAY.nextArrival(left).then(resolve);
-			});
-			this.stopGathering = null;
+			this.gathering = new AbortController();
+			await WRITES_ON_THE_WAY.nextArrival(left, this.gathering.signal);
+			this.gathering = null;
 		}
 	}
 

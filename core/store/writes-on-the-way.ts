@@ -35,16 +35,18 @@ export class WritesOnTheWay {
 		return count;
 	}
 
-	/** Resolves when an announced write arrives, or after `ms`, whichever is first. */
-	nextArrival(ms: number): Promise<void> {
+	/** Resolves when an announced write arrives, after `ms`, or when `stop` aborts, whichever is first. */
+	nextArrival(ms: number, stop?: AbortSignal): Promise<void> {
 		return new Promise((resolve) => {
 			const done = () => {
 				clearTimeout(timer);
 				this.listeners.delete(done);
+				stop?.removeEventListener('abort', done);
 				resolve();
 			};
 			const timer = setTimeout(done, ms);
 			this.listeners.add(done);
+			stop?.addEventListener('abort', done);
 		});
 	}
 }
