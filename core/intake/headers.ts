@@ -76,6 +76,16 @@ export type Author = { author: AddressValue; problem: null } | { author: null; p
  * several mailboxes, a group, a name without an address) names no author DMARC can check (RFC 7489 §6.6.1).
  */
 export function authorOf(parsed: ParsedMail): Author {
+	// Several stages ask about one message: its From is read once (the raw field through the address parser again).
+	// The answer is shared: a caller that hands the author on copies it.
+	let author = authors.get(parsed);
+	if (!author) authors.set(parsed, (author = readAuthor(parsed)));
+	return author;
+}
+
+const authors = new WeakMap<ParsedMail, Author>();
+
+function readAuthor(parsed: ParsedMail): Author {
 	const fields = parsed.headerLines.filter((h) => h.key === 'from');
 	if (!fields.length) return { author: null, problem: 'the message has no From header' };
 	if (fields.length > 1) return { author: null, problem: `the message has ${fields.length} From headers` };

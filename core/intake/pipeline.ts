@@ -17,7 +17,7 @@ import { originalSenderStage } from './stages/original-sender';
 import { parseMessage, parseStage, type AttachmentReader } from './stages/parse';
 import { MAX_HEADER_BYTES, sizeStage } from './stages/size';
 import { threadKeysStage } from './stages/thread-keys';
-import type { Envelope, IntakeDecision, IntakeResult, MessageContent, MessageFacts, Verdict } from './types';
+import type { AddressValue, Envelope, IntakeDecision, IntakeResult, MessageContent, MessageFacts, Verdict } from './types';
 
 export { FORWARDING_TEST_HEADER, forwardingTestToken } from './stages/classify';
 export type { IntakeStage, IntakeState } from './state';
@@ -117,11 +117,14 @@ async function openMessage(bytes: MessageBytes): Promise<{ start: MessageStart; 
 	return { start, head: first.subarray(start.offset), read: watchedBytes(bytesFrom(bytes, start.offset)) };
 }
 
+/** The emitted author is the item's own: a workflow may edit it, the memoised answer stays as read. */
+const copyOf = (author: AddressValue | null): AddressValue | null => (author ? { ...author } : null);
+
 function messageFacts(parsed: ParsedMail | null): MessageFacts | null {
 	if (!parsed) return null;
 	return {
 		subject: parsed.subject ?? '',
-		from: authorOf(parsed).author,
+		from: copyOf(authorOf(parsed).author),
 		to: addressesOf(parsed.to),
 		cc: addressesOf(parsed.cc),
 		replyTo: addressesOf(parsed.replyTo),
