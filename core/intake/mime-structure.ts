@@ -1,5 +1,6 @@
 import { Splitter } from '@zone-eu/mailsplit';
 import type { MimeNode, SplitterChunk } from '@zone-eu/mailsplit/lib/types';
+import { isAscii } from 'node:buffer';
 import type { Readable, Transform } from 'node:stream';
 
 /** Deeper than this is not mail a person wrote; the verdict names it. */
@@ -15,15 +16,31 @@ export interface MimeStructure {
 /** The bytes base64 may hold: its alphabet, padding and white space (as the regex \s reads latin1). */
 const BASE64_BYTES = new Uint8Array(256);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\t\n\v\f\r \xa0') BASE64_BYTES[c.charCodeAt(0)] = 1;
-const BAD_QUOTED_PRINTABLE = /[\x80-\xff]|=(?![0-9A-Fa-f]{2}|\r?\n|\r?$)/;
+const HEX_DIGITS = new Uint8Array(256);
+for (const c of '0123456789ABCDEFabcdef') HEX_DIGITS[c.charCodeAt(0)] = 1;
+const EQUALS = 0x3d;
+const CR = 0x0d;
+const LF = 0x0a;
 
-/** Whether the bytes lie about their encoding; base64, the bulk of large mail, is checked on the bytes without a string. */
+/** Quoted-printable is ASCII, each "=" followed by two hex digits or a line break (or the end of what was read). */
+function badQuotedPrintable(bytes: Buffer): boolean {
+	if (!isAscii(bytes)) return true;
+	for (let at = bytes.indexOf(EQUALS); at >= 0; at = bytes.indexOf(EQUALS, at + 1)) {
+		const next = at + 1 < bytes.length ? bytes[at + 1] : -1;
+		if (next === -1 || next === LF || (HEX_DIGITS[next] === 1 && HEX_DIGITS[bytes[at + 2]] === 1)) continue;
+		if (next === CR && (at + 2 === bytes.length || bytes[at + 2] === LF)) continue;
+		return true;
+	}
+	return false;
+}
+
+/** Whether the bytes lie about their encoding, checked on the bytes without a string. */
 function misencoded(encoding: string, bytes: Buffer): boolean {
 	if (encoding === 'base64') {
 		for (let i = 0; i < bytes.length; i++) if (BASE64_BYTES[bytes[i]] === 0) return true;
 		return false;
 	}
-	return encoding === 'quoted-printable' && BAD_QUOTED_PRINTABLE.test(bytes.toString('latin1'));
+	return encoding === 'quoted-printable' && badQuotedPrintable(bytes);
 }
 
 function describe(node: MimeNode, index: number): string {

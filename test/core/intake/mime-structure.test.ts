@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { zoneResolver } from '../../../core/dns';
+import { watchMimeStructure } from '../../../core/intake/mime-structure';
 import { runChecks } from '../../../core/intake/pipeline';
 import { fileBytes } from '../../../core/message-bytes';
 import { testInbox } from '../../fixtures/mail';
@@ -79,5 +80,33 @@ describe('the MIME structure, watched as the parse reads the message once', () =
 		);
 		const { result } = await runChecks(raw, { inbox: testInbox(), resolver: zoneResolver({}), envelope: { clientIp: '203.0.113.9' } });
 		expect(result.verdict.flags).toEqual(expect.arrayContaining(['mime-parse-error', 'mime-too-deep', 'bad-transfer-encoding']));
+	});
+});
+
+describe("the quoted-printable check on a part's bytes, as the splitter hands them on", () => {
+	/** Whether a quoted-printable part whose body arrives as these pieces is named as lying about its encoding. */
+	function named(...pieces: string[]): boolean {
+		const watch = watchMimeStructure();
+		const node = { type: 'node', encoding: 'Quoted-Printable', contentType: 'text/plain', parentNode: null };
+		watch.observe(node as unknown as Parameters<typeof watch.observe>[0]);
+		for (const piece of pieces) watch.observe({ type: 'body', node, value: Buffer.from(piece, 'latin1') } as unknown as Parameters<typeof watch.observe>[0]);
+		return watch.structure.encodingProblems.length > 0;
+	}
+
+	it.each([
+		['plain ASCII', ['Hello there, nothing encoded']],
+		['escapes of either case', ['caf=C3=A9 and caf=c3=a9']],
+		['soft line breaks, CRLF or LF', ['a long line=\r\ngoes on=\nand ends']],
+		['a piece ending in "=" or "=\\r"', ['split here=', '\r\nnext'], ['and here=\r', '\nnext']],
+	])('passes %s', (_name, ...cases) => {
+		for (const pieces of cases) expect(named(...pieces)).toBe(false);
+	});
+
+	it.each([
+		['an 8-bit byte', ['caf\xe9']],
+		['"=" before no hex digits', ['=G1'], ['= 1'], ['=A'], ['=A\r\n']],
+		['"=" before a CR that ends no line', ['=\rX']],
+	])('names %s', (_name, ...cases) => {
+		for (const pieces of cases) expect(named(...pieces)).toBe(true);
 	});
 });
