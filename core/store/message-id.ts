@@ -1,4 +1,3 @@
-import { isAscii } from 'node:buffer';
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 
 
@@ -39,64 +38,43 @@ export async function bodyHash(body: Iterable<Buffer> | AsyncIterable<Buffer>): 
 	const hash = createHash('sha256');
 	// Line feeds seen but not yet hashed: trailing ones never are.
 	let heldLineFeeds = 0;
+	// A CR ending a piece waits for the next: dropped when an LF starts it.
 	let carriesCr = false;
-	// Each piece converted into the same buffer (the hash copies what it is given): no garbage per piece.
-	let scratch = Buffer.alloc(0);
-	for await (const piece of body) {
-		// The bytes of what the body read as latin1 text gives as UTF-8 (the hashes stored so far): the piece itself
-		// when it is ASCII, as mail nearly always is.
-		const text = isAscii(piece) ? piece : Buffer.from(piece.toString('latin1'), 'utf8');
-		if (scratch.length < text.length + 1) scratch = Buffer.allocUnsafe(text.length + 1);
-		const converted = crlfAsLf(text, carriesCr, scratch);
-		carriesCr = converted.carriesCr;
-		const { lines } = converted;
-		let end = lines.length;
-		while (end > 0 && lines[end - 1] === LF) end--;
-		if (end === 0) {
-			heldLineFeeds += lines.length;
-			continue;
-		}
-		hashLineFeeds(hash, heldLineFeeds);
-		hash.update(lines.subarray(0, end));
-		heldLineFeeds = lines.length - end;
-	}
+	for await (const piece of body) for (let at = 0; at < piece.length; at += HASHED_AT_ONCE) hashPiece(piece.subarray(at, at + HASHED_AT_ONCE));
 	// A CR ending the body stays (no LF follows it), and with it the line feeds before it.
 	if (carriesCr) {
 		hashLineFeeds(hash, heldLineFeeds);
-		hash.update(CR_BYTE);
+		hash.update('\r');
 	}
 	hash.update('\u0000');
 	return hash.digest('hex');
+
+	function hashPiece(piece: Buffer): void {
+		// The body read as latin1 text and hashed as UTF-8 (the hashes stored so far): a few native calls a piece.
+		let text = piece.toString('latin1');
+		if (carriesCr && text.charCodeAt(0) !== LF) text = `\r${text}`;
+		carriesCr = text.charCodeAt(text.length - 1) === CR;
+		const lines = (carriesCr ? text.slice(0, -1) : text).replaceAll('\r\n', '\n');
+		let end = lines.length;
+		while (end > 0 && lines.charCodeAt(end - 1) === LF) end--;
+		if (end === 0) {
+			heldLineFeeds += lines.length;
+			return;
+		}
+		hashLineFeeds(hash, heldLineFeeds);
+		hash.update(end === lines.length ? lines : lines.slice(0, end), 'utf8');
+		heldLineFeeds = lines.length - end;
+	}
 }
+
+/** The most of a piece turned into text at once: a whole message handed over in one buffer stays a few strings of this size. */
+const HASHED_AT_ONCE = 64 * 1024;
 
 const LF = 0x0a;
 const CR = 0x0d;
-const CR_BYTE = Buffer.from([CR]);
 
 function hashLineFeeds(hash: Hash, count: number): void {
 	for (let left = count; left > 0; left -= 64 * 1024) hash.update(Buffer.alloc(Math.min(left, 64 * 1024), LF));
-}
-
-/**
- * CRLF as LF into `lines` (at least one byte longer than `text`), a CR kept unless an LF follows: the runs between
- * CRs copied natively. A CR ending the piece is carried to the next (`carriesCr`), which drops it when it starts with an LF.
- */
-function crlfAsLf(text: Buffer, carriedCr: boolean, lines: Buffer): { lines: Buffer; carriesCr: boolean } {
-	if (!text.length) return { lines: text, carriesCr: carriedCr };
-	let length = 0;
-	if (carriedCr && text[0] !== LF) lines[length++] = CR;
-	for (let start = 0; start < text.length; ) {
-		const cr = text.indexOf(CR, start);
-		if (cr < 0) {
-			length += text.copy(lines, length, start);
-			break;
-		}
-		length += text.copy(lines, length, start, cr);
-		if (cr === text.length - 1) return { lines: lines.subarray(0, length), carriesCr: true };
-		if (text[cr + 1] !== LF) lines[length++] = CR;
-		start = cr + 1;
-	}
-	return { lines: lines.subarray(0, length), carriesCr: false };
 }
 
 /** The content hash of a message known only by its recorded fields (no raw bytes), e.g. one we sent. */

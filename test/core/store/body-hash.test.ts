@@ -49,4 +49,13 @@ describe('bodyHash (read as a stream)', () => {
 		const run = Buffer.concat([Buffer.from('x'), Buffer.alloc(3 * 1024 * 1024, 0x0a), Buffer.from('y')]);
 		expect(await bodyHash(pieces(run, [1, 1024 * 1024, 2 * 1024 * 1024]))).toBe(wholeBodyHash(run));
 	});
+
+	it('hashes a body handed over in one large buffer (an IMAP fetch) as its pieces, a CRLF across its 64 KB slices included', async () => {
+		const next = random(64);
+		const body = Buffer.from(Array.from({ length: 200 * 1024 }, () => alphabet[Math.floor(next() * alphabet.length)]).join(''), 'latin1');
+		// A CR as the last byte of the first 64 KB slice, its LF the first of the next.
+		body[64 * 1024 - 1] = 0x0d;
+		body[64 * 1024] = 0x0a;
+		expect(await bodyHash([body])).toBe(wholeBodyHash(body));
+	});
 });
