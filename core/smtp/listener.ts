@@ -9,7 +9,7 @@ import type { MessageBytes } from '../message-bytes';
 import { replyLine, SMTP_REPLIES, type SmtpReply } from '../replies';
 import { DEFAULT_BUDGET_MESSAGES, InFlightBudget, type BudgetShare } from './budget';
 import { selfSignedCertificate, type TlsCertificate } from './certificate';
-import { ClientGuard, DEFAULT_LISTENER_LIMITS, type ListenerLimits } from './guard';
+import { ClientGuard, DEFAULT_LISTENER_LIMITS, type ListenerLimits, type SmtpConnection } from './guard';
 import { receiveMessage } from './receiving';
 
 /** Settings of the listener on one host:port; every inbox sharing that port must agree on them. */
@@ -89,6 +89,35 @@ function sameSecret(given: string, expected: string): boolean {
 	return timingSafeEqual(digest(given), digest(expected));
 }
 
+/**
+ * The replies made in one turn of the event loop leave in one write, as Postfix's smtpd flushes its replies only once
+ * the client's pipelined input is used up: a client pipelining MAIL, RCPT and DATA (nodemailer does) gets its three
+ * replies in one segment, one system call on each side instead of three, in clear text or TLS. Held only until the
+ * turn ends: a reply that waits for something (the 250 after the spool write) leaves as soon as it is made.
+ */
+function answerEachTurnInOneWrite(connection: SmtpConnection): void {
+	let holding: Socket | TLSSocket | null = null;
+	const release = () => {
+		while (holding && holding.writableCorked > 0) holding.uncork();
+		holding = null;
+	};
+	const send = connection.send.bind(connection);
+	connection.send = (code, data, context) => {
+		if (!holding && !connection._socket.destroyed) {
+			holding = connection._socket;
+			holding.cork();
+			setImmediate(release);
+		}
+		send(code, data, context);
+	};
+	// STARTTLS hands the socket over to TLS right after its 220: the 220 must be out first, in clear text.
+	const upgrade = connection.upgrade.bind(connection);
+	connection.upgrade = (callback, secureCallback) => {
+		release();
+		upgrade(callback, secureCallback);
+	};
+}
+
 /** smtp-server with a guard on every connection. */
 class HostedSmtpServer extends SMTPServer {
 	readonly guards = new WeakMap<SMTPServerSession, ClientGuard>();
@@ -107,6 +136,7 @@ class HostedSmtpServer extends SMTPServer {
 		const connection = [...this.connections].pop();
 		if (!connection) return;
 		this.guards.set(connection.session, new ClientGuard(connection, this.limits));
+		answerEachTurnInOneWrite(connection);
 		if (this.refuseAuth) {
 			connection.handler_AUTH = (_command, callback) => {
 				connection.send(SMTP_REPLIES.authNeedsOwnCertificate.code, replyLine(SMTP_REPLIES.authNeedsOwnCertificate));

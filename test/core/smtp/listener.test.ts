@@ -259,6 +259,29 @@ describe('SMTP listener of the hosted inbox', () => {
 		expect(received).toHaveLength(1);
 	});
 
+	test.each([false, true])('answers pipelined MAIL, RCPT and DATA in one write (after STARTTLS: %s), and each message on its own', async (tls) => {
+		const { inbox, received } = binding('support@inbox.example.test');
+		const { port } = await attach(settings(), inbox);
+		const client = await session(port);
+		if (tls) {
+			await client.startTls();
+			await client.command('EHLO client.example.org');
+		}
+		for (const n of [1, 2]) {
+			const before = client.reads;
+			await client.write('MAIL FROM:<a@sender.example>\r\nRCPT TO:<support@inbox.example.test>\r\nDATA\r\n');
+			expect([await client.reply(), await client.reply(), await client.reply()]).toEqual([
+				'250 2.1.0 Accepted',
+				'250 2.1.5 Accepted',
+				'354 End data with <CR><LF>.<CR><LF>',
+			]);
+			expect(client.reads - before).toBe(1);
+			expect(await client.command(`Subject: ${n}\r\n\r\nbody\r\n.`)).toBe('250 2.0.0 Queued');
+		}
+		client.close();
+		expect(received.map((r) => r.raw.toString())).toEqual(['Subject: 1\r\n\r\nbody\r\n', 'Subject: 2\r\n\r\nbody\r\n']);
+	});
+
 	test('with AUTH configured and a certificate set, only an authenticated relay may send', async () => {
 		const { inbox, received } = binding('support@inbox.example.test');
 		const { port } = await attach(settings({ auth: { username: 'relay', password: 's3cret' }, tls: operatorCertificate, errorSleepMs: 10 }), inbox);

@@ -7,6 +7,8 @@ export class RawSmtpClient {
 	private buffer = '';
 	private waiters: Array<() => void> = [];
 	closed = false;
+	/** How many times the server's bytes have arrived (each a read of the socket). */
+	reads = 0;
 
 	private constructor(private socket: Socket) {
 		this.listen(socket);
@@ -16,6 +18,7 @@ export class RawSmtpClient {
 		socket.setEncoding('utf8');
 		socket.on('data', (data: string) => {
 			this.buffer += data;
+			this.reads++;
 			this.wake();
 		});
 		socket.on('close', () => {
