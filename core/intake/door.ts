@@ -4,7 +4,7 @@
  * settles its check, the decision is logged once and the message spooled where its door spools before answering.
  * Each door maps that decision to its own answer (an SMTP reply, the IMAP poller's emit or set aside, the CLI's print).
  */
-import type { DnsResolver } from '../dns';
+import { rememberingResolver, systemResolver, type DnsResolver } from '../dns';
 import { settleForwardingTest } from '../forwarding/complete';
 import type { InboxConfig, IntakeDoor } from '../inbox';
 import { asBytes, type MessageBytes } from '../message-bytes';
@@ -67,7 +67,8 @@ const DOORS: Record<IntakeDoor, { spools: readonly VerdictAction[]; recordsDefer
 };
 
 export function createIntakeDoor(options: DoorOptions): (arrival: Arrival) => Promise<DoorDecision> {
-	const { inbox, resolver } = options;
+	const { inbox } = options;
+	const resolver = rememberingResolver(options.resolver ?? systemResolver());
 	const via = options.door === 'cli' ? options.as : options.door;
 	const decide = async (arrival: Arrival, writeArrived: () => void): Promise<DoorDecision> => {
 		const receivedAt = arrival.receivedAt ?? new Date();

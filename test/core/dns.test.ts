@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { loadZoneFile, systemResolver, zoneResolver } from '../../core/dns';
+import { loadZoneFile, rememberingResolver, systemResolver, zoneResolver, type DnsResolver } from '../../core/dns';
 import { parseInboxConfig } from '../../core/inbox';
 import { runChecks } from '../../core/intake/pipeline';
 import { compose, dmarcRecord, makeKey, sign, testWorld, zoneOf } from '../fixtures/mail';
@@ -58,5 +58,59 @@ describe('real DNS', () => {
 		const { result } = await runChecks(forged, { inbox: parseInboxConfig({ address: 'support@inbox.example.test' }), resolver, envelope: { clientIp: '192.0.2.9', mailFrom: 'x@attacker.test', rcpt: [] } });
 		expect(result.auth?.dmarc).toMatchObject({ result: 'fail', policy: 'reject' });
 		expect(result.verdict).toMatchObject({ action: 'reject', smtpCode: 550 });
+	});
+});
+
+describe("the intake's remembered DNS answers", () => {
+	/** A zone that counts the questions it is asked; `now` is the remembering resolver's clock. */
+	function counted(zone: Parameters<typeof zoneResolver>[0]) {
+		const asked: string[] = [];
+		const inner = zoneResolver(zone);
+		const clock = { now: 0 };
+		const ask: DnsResolver = (name, rrtype) => {
+			asked.push(`${rrtype} ${name}`);
+			return inner(name, rrtype);
+		};
+		return { asked, clock, resolve: rememberingResolver(ask, () => clock.now) };
+	}
+
+	it('asks once a minute for an answer, NXDOMAIN or NODATA of one name (in any case), then again', async () => {
+		const { asked, clock, resolve } = counted({ 'sender.test': { TXT: [['v=spf1 -all']] } });
+		for (let i = 0; i < 3; i++) {
+			await expect(resolve('sender.test', 'TXT')).resolves.toEqual([['v=spf1 -all']]);
+			await expect(resolve('SENDER.test', 'TXT')).resolves.toEqual([['v=spf1 -all']]);
+			await expect(resolve('_dmarc.sender.test', 'TXT')).rejects.toMatchObject({ code: 'ENOTFOUND', hostname: '_dmarc.sender.test', message: 'NXDOMAIN _dmarc.sender.test TXT' });
+			await expect(resolve('sender.test', 'MX')).rejects.toMatchObject({ code: 'ENODATA' });
+			clock.now += 31_000;
+		}
+		expect(asked).toEqual(['TXT sender.test', 'TXT _dmarc.sender.test', 'MX sender.test', 'TXT sender.test', 'TXT _dmarc.sender.test', 'MX sender.test']);
+	});
+
+	it('asks again after a temporary failure (SERVFAIL, timeout), and once for lookups under way together', async () => {
+		const { asked, resolve } = counted({ 'broken.test': { error: 'ESERVFAIL' }, 'sender.test': { TXT: [['v=spf1 -all']] } });
+		await expect(resolve('broken.test', 'TXT')).rejects.toMatchObject({ code: 'ESERVFAIL' });
+		await expect(resolve('broken.test', 'TXT')).rejects.toMatchObject({ code: 'ESERVFAIL' });
+		await Promise.all([resolve('sender.test', 'TXT'), resolve('sender.test', 'TXT'), resolve('sender.test', 'TXT')]);
+		expect(asked).toEqual(['TXT broken.test', 'TXT broken.test', 'TXT sender.test']);
+	});
+
+	it("gives each caller its own copy: one message's checks cannot change what the next one reads", async () => {
+		const { resolve } = counted({ 'sender.test': { TXT: [['v=spf1 -all']] } });
+		const first = (await resolve('sender.test', 'TXT')) as string[][];
+		first[0][0] = 'v=spf1 +all';
+		expect(await resolve('sender.test', 'TXT')).toEqual([['v=spf1 -all']]);
+	});
+
+	it('keeps at most 1,000 names, the oldest forgotten first, and no answer over 4 KB', async () => {
+		const big = [Array.from({ length: 20 }, () => 'k'.repeat(255))];
+		const { asked, resolve } = counted({ 'big.test': { TXT: big } });
+		await resolve('big.test', 'TXT');
+		await resolve('big.test', 'TXT');
+		for (let i = 0; i <= 1000; i++) await resolve(`n${i}.attacker.test`, 'TXT').catch(() => undefined);
+		await resolve('n1000.attacker.test', 'TXT').catch(() => undefined);
+		await resolve('n0.attacker.test', 'TXT').catch(() => undefined);
+		expect(asked.filter((q) => q === 'TXT big.test')).toHaveLength(2);
+		expect(asked.filter((q) => q === 'TXT n1000.attacker.test')).toHaveLength(1);
+		expect(asked.filter((q) => q === 'TXT n0.attacker.test')).toHaveLength(2);
 	});
 });

@@ -55,6 +55,28 @@ describe('the intake door without a store (the CLI)', () => {
 	});
 });
 
+describe("the intake door's DNS", () => {
+	it('asks each name once for a run of messages from one sender, and decides the second as the first', async () => {
+		const asked: string[] = [];
+		const counting: DnsResolver = (name, rrtype) => {
+			asked.push(`${rrtype} ${name}`);
+			return zoneResolver(zone)(name, rrtype);
+		};
+		const inbox = parseInboxConfig({ address: 'support@inbox.example.test' });
+		const door = createIntakeDoor({ door: 'cli', as: 'smtp', inbox, resolver: counting });
+		const results = [];
+		for (const subject of ['first', 'second']) {
+			const raw = await compose({ from: 'ann@customer.test', to: inbox.address, subject, text: 'x' });
+			results.push(decided(await door({ raw, envelope: { clientIp: '198.51.100.7', helo: 'mail.customer.test', mailFrom: 'ann@customer.test', rcpt: [inbox.address] } })).message.result);
+		}
+		expect(asked.length).toBeGreaterThan(0);
+		expect(new Set(asked).size).toBe(asked.length);
+		expect(results[1].auth).toEqual(results[0].auth);
+		expect(results[1].verdict).toEqual(results[0].verdict);
+		expect(results[0].auth).toMatchObject({ spf: { result: 'pass' } });
+	});
+});
+
 describeEachStore('the intake door', (getStore) => {
 	let n = 0;
 	async function doorFor(door: 'smtp' | 'imap', settings: Partial<InboxConfigInput> = {}, resolver: DnsResolver = zoneResolver(zone), holdQuarantined?: boolean) {
