@@ -133,7 +133,9 @@ class HostedSmtpServer extends SMTPServer {
 
 	connect(socket: Socket | TLSSocket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
 		super.connect(socket, socketOptions);
-		const connection = [...this.connections].pop();
+		// This socket's connection: one refused at once (the server full) is already gone from the set, and the last
+		// one there is another client's, which must not get a second guard.
+		const connection = [...this.connections].find((each) => each._socket === socket);
 		if (!connection) return;
 		this.guards.set(connection.session, new ClientGuard(connection, this.limits));
 		answerEachTurnInOneWrite(connection);

@@ -282,6 +282,26 @@ describe('SMTP listener of the hosted inbox', () => {
 		expect(received.map((r) => r.raw.toString())).toEqual(['Subject: 1\r\n\r\nbody\r\n', 'Subject: 2\r\n\r\nbody\r\n']);
 	});
 
+	test('a client refused because the listener is full leaves the connected client its own guard: a deadline while the inbox decides still lets the answer out first', async () => {
+		const { inbox, received } = binding('support@inbox.example.test', async () => {
+			await new Promise((resolve) => setTimeout(resolve, 800));
+			return { code: 250, enhancedCode: '2.0.0', text: 'Queued' };
+		});
+		const { port } = await attach(settings({ maxConnections: 1, sessionTimeoutMs: 300 }), inbox);
+		const client = await session(port);
+		for (let i = 0; i < 3; i++) {
+			const refused = await RawSmtpClient.open(port);
+			expect(await refused.reply()).toMatch(/^421 /);
+			await refused.closedByServer(5_000);
+		}
+		await client.write('MAIL FROM:<x@sender.example>\r\nRCPT TO:<support@inbox.example.test>\r\nDATA\r\n');
+		expect([await client.reply(), await client.reply(), await client.reply()]).toEqual(['250 2.1.0 Accepted', '250 2.1.5 Accepted', '354 End data with <CR><LF>.<CR><LF>']);
+		expect(await client.command('Subject: slow decision\r\n\r\nbody\r\n.')).toBe('250 2.0.0 Queued');
+		expect(await client.reply()).toBe('421 4.4.2 Session time limit exceeded, closing connection');
+		await client.closedByServer(5_000);
+		expect(received).toHaveLength(1);
+	});
+
 	test('with AUTH configured and a certificate set, only an authenticated relay may send', async () => {
 		const { inbox, received } = binding('support@inbox.example.test');
 		const { port } = await attach(settings({ auth: { username: 'relay', password: 's3cret' }, tls: operatorCertificate, errorSleepMs: 10 }), inbox);
