@@ -94,22 +94,29 @@ export function systemResolver(timeoutMs = 5000): DnsResolver {
 
 /** How long the intake keeps an answer: below the TTLs mail's records are published with (SPF, DKIM, DMARC: 300 s and up, as a rule). */
 const REMEMBERED_FOR_MS = 60_000;
-/** Names kept at once, the oldest forgotten first, each answer at most LARGEST_REMEMBERED bytes: about 5 MB at most, whatever names senders make us ask. */
+/**
+ * Names kept at once, the oldest forgotten first, each answer kept as JSON text of at most LARGEST_REMEMBERED
+ * characters and each name at most MAX_NAME_LENGTH: about 5 MB at most, whatever names senders make us ask.
+ */
 const REMEMBERED_NAMES = 1000;
 const LARGEST_REMEMBERED = 4096;
+/** The longest name DNS can hold (RFC 1035): a longer one (a sender's DKIM selector) is never kept. */
+const MAX_NAME_LENGTH = 253;
 /** Node's codes for a definite answer that there is nothing (no such name, no such record): kept like an answer. */
 const DEFINITE_ABSENCE = new Set(['ENOTFOUND', 'ENODATA']);
 
 /**
  * The intake's DNS: answers, NXDOMAIN and NODATA kept for a minute (everything one forwarder sends, or a burst from
  * one domain, asks its SPF and DMARC once), and lookups of one name under way at once asked once. Temporary failures
- * (SERVFAIL, timeouts) are not kept: the next message asks again. Each caller gets its own copy of an answer, and a
- * kept failure is replayed without capturing a stack.
+ * (SERVFAIL, timeouts) are not kept: the next message asks again. Each caller gets its own copy of an answer (read
+ * from the JSON kept), and a kept failure is replayed without capturing a stack.
  */
 export function rememberingResolver(resolver: DnsResolver, now: () => number = () => performance.now()): DnsResolver {
-	const remembered = new Map<string, { until: number; lookup: Promise<unknown> }>();
-	return (name, rrtype) => {
-		const key = `${rrtype} ${name.toLowerCase()}`;
+	const remembered = new Map<string, { until: number; answer: Promise<string> }>();
+	return async (name, rrtype) => {
+		if (name.length > MAX_NAME_LENGTH) return await resolver(name, rrtype);
+		// DNS ignores the case of ASCII letters only.
+		const key = `${rrtype} ${name.replace(/[A-Z]+/g, (letters) => letters.toLowerCase())}`;
 		const at = now();
 		let entry = remembered.get(key);
 		if (!entry || entry.until <= at) {
@@ -118,25 +125,24 @@ export function rememberingResolver(resolver: DnsResolver, now: () => number = (
 				if (old.until > at && remembered.size < REMEMBERED_NAMES) break;
 				remembered.delete(oldKey);
 			}
-			const lookup = resolver(name, rrtype);
-			const kept = { until: at + REMEMBERED_FOR_MS, lookup };
+			const kept = { until: at + REMEMBERED_FOR_MS, answer: resolver(name, rrtype).then((answer) => JSON.stringify(answer ?? null)) };
 			remembered.delete(key);
 			remembered.set(key, kept);
 			const forget = () => remembered.get(key) === kept && remembered.delete(key);
-			lookup.then(
-				(answer) => (JSON.stringify(answer ?? null).length > LARGEST_REMEMBERED ? forget() : undefined),
+			kept.answer.then(
+				(text) => (text.length > LARGEST_REMEMBERED ? forget() : undefined),
 				(error: NodeJS.ErrnoException) => (DEFINITE_ABSENCE.has(error?.code ?? '') ? undefined : forget()),
 			);
 			entry = kept;
 		}
-		return entry.lookup.then((answer) => structuredClone(answer), replayFailure);
+		return JSON.parse(await entry.answer.catch(replayFailure)) as unknown;
 	};
 }
 
+/** A kept failure for one caller: a new object each time (mailauth writes on the errors it catches), no stack captured. */
 function replayFailure(error: unknown): never {
-	if (!(error instanceof Error)) throw error;
-	const { message, code, hostname } = error as NodeJS.ErrnoException & { hostname?: string };
-	throw Object.assign(Object.create(Error.prototype) as Error, { message, code, hostname });
+	const { message, code, hostname } = (error ?? {}) as NodeJS.ErrnoException & { hostname?: string };
+	throw Object.assign(Object.create(Error.prototype) as Error, { message: String(message ?? error), code, hostname });
 }
 
 /** Real DNS, or only the offline zone file when one is given (tests, demos, air-gapped setups). */

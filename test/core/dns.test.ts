@@ -101,6 +101,30 @@ describe("the intake's remembered DNS answers", () => {
 		expect(await resolve('sender.test', 'TXT')).toEqual([['v=spf1 -all']]);
 	});
 
+	it("replays a kept failure as a new error each time: what one message's checks write on it, the next does not see", async () => {
+		const { resolve } = counted({});
+		const first = await resolve('_dmarc.sender.test', 'TXT').catch((error: Error & { spfResult?: string }) => error);
+		first.spfResult = 'written by one message';
+		const second = await resolve('_dmarc.sender.test', 'TXT').catch((error: Error & { spfResult?: string }) => error);
+		expect(second).not.toBe(first);
+		expect(second).toBeInstanceOf(Error);
+		expect(second).toMatchObject({ code: 'ENOTFOUND', message: 'NXDOMAIN _dmarc.sender.test TXT' });
+		expect(second.spfResult).toBeUndefined();
+	});
+
+	it('keeps no name DNS cannot hold (a sender can make a DKIM selector of any length), and folds only ASCII case', async () => {
+		const long = `${'s'.repeat(300)}._domainkey.sender.test`;
+		const { asked, resolve } = counted({});
+		for (let i = 0; i < 2; i++) {
+			await resolve(long, 'TXT').catch(() => undefined);
+			await resolve('sel._domainkey.ΕΛΛΆΣ.test', 'TXT').catch(() => undefined);
+			await resolve('sel._domainkey.ελλάς.test', 'TXT').catch(() => undefined);
+			await resolve('SEL._domainkey.Sender.test', 'TXT').catch(() => undefined);
+			await resolve('sel._domainkey.sender.test', 'TXT').catch(() => undefined);
+		}
+		expect(asked).toEqual([`TXT ${long}`, 'TXT sel._domainkey.ΕΛΛΆΣ.test', 'TXT sel._domainkey.ελλάς.test', 'TXT SEL._domainkey.Sender.test', `TXT ${long}`]);
+	});
+
 	it('keeps at most 1,000 names, the oldest forgotten first, and no answer over 4 KB', async () => {
 		const big = [Array.from({ length: 20 }, () => 'k'.repeat(255))];
 		const { asked, resolve } = counted({ 'big.test': { TXT: big } });
