@@ -125,7 +125,7 @@ export function rememberingResolver(resolver: DnsResolver, now: () => number = (
 				if (old.until > at && remembered.size < REMEMBERED_NAMES) break;
 				remembered.delete(oldKey);
 			}
-			const kept = { until: at + REMEMBERED_FOR_MS, answer: resolver(name, rrtype).then((answer) => JSON.stringify(answer ?? null)) };
+			const kept = { until: at + REMEMBERED_FOR_MS, answer: resolver(name, rrtype).then((answer) => JSON.stringify(answer ?? null) ?? 'null') };
 			remembered.delete(key);
 			remembered.set(key, kept);
 			const forget = () => remembered.get(key) === kept && remembered.delete(key);

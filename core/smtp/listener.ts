@@ -136,7 +136,11 @@ class HostedSmtpServer extends SMTPServer {
 		// This socket's connection: one refused at once (the server full) is already gone from the set, and the last
 		// one there is another client's, which must not get a second guard.
 		const connection = [...this.connections].find((each) => each._socket === socket);
-		if (!connection) return;
+		// Not there only when refused (421, its socket already ending): should that ever change, no connection goes on unguarded.
+		if (!connection) {
+			if (!socket.writableEnded) socket.destroy();
+			return;
+		}
 		this.guards.set(connection.session, new ClientGuard(connection, this.limits));
 		answerEachTurnInOneWrite(connection);
 		if (this.refuseAuth) {
