@@ -133,10 +133,10 @@ class HostedSmtpServer extends SMTPServer {
 
 	connect(socket: Socket | TLSSocket, socketOptions?: Parameters<SMTPServer['connect']>[1]): void {
 		super.connect(socket, socketOptions);
-		// This socket's connection: one refused at once (the server full) is already gone from the set, and the last
-		// one there is another client's, which must not get a second guard.
+		// This socket's connection, not the last one in the set: one refused at once (the server full, 421, its socket
+		// ending) is already gone, and the last one there is another client's. Should anything else go missing, it is
+		// closed rather than left unguarded.
 		const connection = [...this.connections].find((each) => each._socket === socket);
-		// Not there only when refused (421, its socket already ending): should that ever change, no connection goes on unguarded.
 		if (!connection) {
 			if (!socket.writableEnded) socket.destroy();
 			return;
