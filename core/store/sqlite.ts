@@ -84,8 +84,9 @@ interface Member {
  *
  * Group commit: the transactions waiting for the connection run together in one BEGIN IMMEDIATE ... COMMIT, each in
  * a savepoint of its own, so one fsync makes them all durable. A caller that fails rolls back only its own writes;
- * every caller settles only after the shared COMMIT returned, and a failed COMMIT rejects them all. Readers in this
- * process wait for a group's flush; another process reading the file (the CLI) may see its rows a moment before.
+ * every caller settles only after the shared COMMIT returned and the group's flush (and every earlier one) ended, and
+ * a failed COMMIT rejects them all. The next group runs while a flush is under way. Readers outside a transaction in
+ * this process wait for every flush begun; another process reading the file (the CLI) may see rows a moment before.
  */
 class SqliteConnection {
 	private readonly statements = new Map<string, StatementSync>();
@@ -97,6 +98,8 @@ class SqliteConnection {
 	/** null: the folder cannot be flushed (a platform without it), so SQLite keeps flushing the WAL itself. */
 	private wal: FileHandle | null | undefined;
 	private closed = false;
+	/** Settles once every flush begun so far has succeeded; rejects once one failed. */
+	private flushes: Promise<void> = Promise.resolve();
 	/**
 	 * Set when a flush of the WAL failed: what was committed before it may not be on disk, and SQLite, not having
 	 * flushed it itself, keeps it visible and builds on it. As PostgreSQL does on a failed fsync, the store then stops
@@ -179,12 +182,13 @@ class SqliteConnection {
 		throw outcome.error;
 	}
 
+	/** A statement outside any transaction, once every commit before it is on disk: nothing is read before it is durable. */
 	all(sql: string, params?: SqlValue[]): Promise<Row[]> {
-		return this.serialize(() => this.direct.all(sql, params));
+		return this.serialize(async () => this.flushes.then(() => this.direct.all(sql, params)));
 	}
 
 	run(sql: string, params?: SqlValue[]): Promise<number> {
-		return this.serialize(() => this.direct.run(sql, params));
+		return this.serialize(async () => this.flushes.then(() => this.direct.run(sql, params)));
 	}
 
 	/** fn's writes, committed with the group it joins; `durable: false` lets a later commit's fsync carry them. */
@@ -286,20 +290,24 @@ class SqliteConnection {
 		} finally {
 			if (synchronous === 'NORMAL') this.db.exec('PRAGMA synchronous = FULL');
 		}
-		// Callers queued meanwhile wait for it (what they read is on disk) and gather into the next group. A failed
-		// flush rejects every member and stops the store (failedFlush).
-		await wal?.datasync().catch((error: Error) => {
+		// The next group runs its statements while this one's flush is under way (as PostgreSQL's WAL writer lets
+		// later transactions go on while a commit's fsync runs): a flush begun after a COMMIT carries every WAL frame
+		// written before it, and a group's callers hear their outcome only once its flush and every earlier one
+		// succeeded. A failed flush rejects every member of its group and of each later one, and stops the store.
+		const flush = wal?.datasync().catch((error: Error) => {
 			failedFlushes.set(this.location, error);
 			throw this.stoppedByFailedFlush(error);
 		});
-		for (const [member, outcome] of outcomes) {
-			if (outcome.ok) member.resolve(outcome.value);
-			else member.reject(outcome.error);
-		}
+		this.flushes = Promise.all([this.flushes, flush]).then(() => undefined);
+		this.flushes.then(
+			() => outcomes.forEach(([member, outcome]) => (outcome.ok ? member.resolve(outcome.value) : member.reject(outcome.error))),
+			(error: unknown) => group.forEach((member) => member.reject(error)),
+		);
 	}
 
 	close(): Promise<void> {
-		return this.serialize(() => {
+		return this.serialize(async () => {
+			await this.flushes.catch(() => undefined);
 			this.closed = true;
 			this.statements.clear();
 			this.db.close();

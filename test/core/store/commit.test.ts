@@ -24,23 +24,34 @@ function reader(path: string): { rows(sql: string): Row[]; close(): void } {
 
 const values = (rows: Row[]) => rows.map((row) => Number(row.value)).sort((a, b) => a - b);
 
-/** The WAL's flushes (our fdatasync of it), failing with EIO while `failing` is set. */
-function failingFlushes(): { failing: boolean; restore(): void } {
+/**
+ * The WAL's flushes (our fdatasync of it): one begun while `failing` is set fails with EIO; one begun while `held`
+ * is set ends only once it settles.
+ */
+function controlledFlushes(): { failing: boolean; held: Promise<void> | null; restore(): void } {
 	const files = jest.requireActual<typeof import('node:fs/promises')>('node:fs/promises');
 	const realOpen = files.open;
-	const control = { failing: false, restore: () => spy.mockRestore() };
+	const control = { failing: false, held: null as Promise<void> | null, restore: () => spy.mockRestore() };
 	const spy = jest.spyOn(files, 'open').mockImplementation(async (file, flags) => {
 		const handle = await realOpen(file, flags);
 		if (String(file).endsWith('-wal')) {
 			const datasync = handle.datasync.bind(handle);
 			handle.datasync = async () => {
-				if (control.failing) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+				const { failing, held } = control;
+				await held;
+				if (failing) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
 				await datasync();
 			};
 		}
 		return handle;
 	});
 	return control;
+}
+
+/** Resolves once `condition` holds, checked each millisecond for at most five seconds. */
+async function until(condition: () => boolean): Promise<void> {
+	for (let tries = 0; tries < 5000 && !condition(); tries++) await new Promise((resolve) => setTimeout(resolve, 1));
+	if (!condition()) throw new Error('the condition never held');
 }
 
 engineGate('sqlite').describe('the embedded store commits waiting transactions together', () => {
@@ -201,8 +212,55 @@ engineGate('sqlite').describe('the embedded store commits waiting transactions t
 		expect(await db.all('SELECT value FROM entry')).toEqual([]);
 	});
 
+	it("runs the next group's statements while an earlier group's flush is under way, and answers each only after every earlier flush", async () => {
+		const flushes = controlledFlushes();
+		const outside = reader(path);
+		let release = () => {};
+		flushes.held = new Promise((resolve) => (release = resolve));
+		try {
+			const answered: string[] = [];
+			const committed = (value: number) => () => values(outside.rows('SELECT value FROM entry')).includes(value);
+			const first = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (1)')).then(() => answered.push('first'));
+			await until(committed(1));
+			const second = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (2)')).then(() => answered.push('second'));
+			// Committed while the first group's flush waits, and not answered before it.
+			await until(committed(2));
+			expect(answered).toEqual([]);
+			release();
+			await Promise.all([first, second]);
+			expect(answered).toEqual(['first', 'second']);
+		} finally {
+			release();
+			flushes.restore();
+			outside.close();
+		}
+	});
+
+	it("refuses a group committed during an earlier group's flush when that flush fails, though its own succeeded", async () => {
+		const flushes = controlledFlushes();
+		const outside = reader(path);
+		let release = () => {};
+		flushes.held = new Promise((resolve) => (release = resolve));
+		flushes.failing = true;
+		try {
+			const committed = (value: number) => () => values(outside.rows('SELECT value FROM entry')).includes(value);
+			const first = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (1)'));
+			await until(committed(1));
+			flushes.failing = false;
+			const second = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (2)'));
+			await until(committed(2));
+			release();
+			await expect(first).rejects.toThrow(/failed to flush a commit \(EIO/);
+			await expect(second).rejects.toThrow(/failed to flush a commit \(EIO/);
+		} finally {
+			release();
+			flushes.restore();
+			outside.close();
+		}
+	});
+
 	it('stops when a flush of its commits fails: that group and every later call are refused, none answered on top of it', async () => {
-		const flushes = failingFlushes();
+		const flushes = controlledFlushes();
 		try {
 			await db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (1)'));
 			flushes.failing = true;
@@ -218,7 +276,7 @@ engineGate('sqlite').describe('the embedded store commits waiting transactions t
 	});
 
 	it('stays stopped after a failed flush when its last handle is closed and the file opened again in the same process', async () => {
-		const flushes = failingFlushes();
+		const flushes = controlledFlushes();
 		try {
 			flushes.failing = true;
 			await expect(db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (1)'))).rejects.toThrow(StoreUnavailableError);
