@@ -48,6 +48,27 @@ function controlledFlushes(): { failing: boolean; held: Promise<void> | null; re
 	return control;
 }
 
+/**
+ * Every flush held from now until `release`, and `committed(value)`: whether another connection sees the row, so a
+ * test knows a group's COMMIT is done while its flush waits.
+ */
+function holdingFlushes(path: string) {
+	const flushes = controlledFlushes();
+	const outside = reader(path);
+	let release = () => {};
+	flushes.held = new Promise((resolve) => (release = resolve));
+	return {
+		flushes,
+		committed: (value: number) => () => values(outside.rows('SELECT value FROM entry')).includes(value),
+		release: () => release(),
+		done() {
+			release();
+			flushes.restore();
+			outside.close();
+		},
+	};
+}
+
 /** Resolves once `condition` holds, checked each millisecond for at most five seconds. */
 async function until(condition: () => boolean): Promise<void> {
 	for (let tries = 0; tries < 5000 && !condition(); tries++) await new Promise((resolve) => setTimeout(resolve, 1));
@@ -213,49 +234,37 @@ engineGate('sqlite').describe('the embedded store commits waiting transactions t
 	});
 
 	it("runs the next group's statements while an earlier group's flush is under way, and answers each only after every earlier flush", async () => {
-		const flushes = controlledFlushes();
-		const outside = reader(path);
-		let release = () => {};
-		flushes.held = new Promise((resolve) => (release = resolve));
+		const held = holdingFlushes(path);
 		try {
 			const answered: string[] = [];
-			const committed = (value: number) => () => values(outside.rows('SELECT value FROM entry')).includes(value);
 			const first = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (1)')).then(() => answered.push('first'));
-			await until(committed(1));
+			await until(held.committed(1));
 			const second = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (2)')).then(() => answered.push('second'));
 			// Committed while the first group's flush waits, and not answered before it.
-			await until(committed(2));
+			await until(held.committed(2));
 			expect(answered).toEqual([]);
-			release();
+			held.release();
 			await Promise.all([first, second]);
 			expect(answered).toEqual(['first', 'second']);
 		} finally {
-			release();
-			flushes.restore();
-			outside.close();
+			held.done();
 		}
 	});
 
 	it("refuses a group committed during an earlier group's flush when that flush fails, though its own succeeded", async () => {
-		const flushes = controlledFlushes();
-		const outside = reader(path);
-		let release = () => {};
-		flushes.held = new Promise((resolve) => (release = resolve));
-		flushes.failing = true;
+		const held = holdingFlushes(path);
+		held.flushes.failing = true;
 		try {
-			const committed = (value: number) => () => values(outside.rows('SELECT value FROM entry')).includes(value);
 			const first = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (1)'));
-			await until(committed(1));
-			flushes.failing = false;
+			await until(held.committed(1));
+			held.flushes.failing = false;
 			const second = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (2)'));
-			await until(committed(2));
-			release();
+			await until(held.committed(2));
+			held.release();
 			await expect(first).rejects.toThrow(/failed to flush a commit \(EIO/);
 			await expect(second).rejects.toThrow(/failed to flush a commit \(EIO/);
 		} finally {
-			release();
-			flushes.restore();
-			outside.close();
+			held.done();
 		}
 	});
 
