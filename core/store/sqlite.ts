@@ -98,8 +98,10 @@ class SqliteConnection {
 	/** null: the folder cannot be flushed (a platform without it), so SQLite keeps flushing the WAL itself. */
 	private wal: FileHandle | null | undefined;
 	private closed = false;
-	/** Settles once every flush begun so far has succeeded; rejects once one failed. */
+	/** Settles once every flush asked for so far has succeeded; rejects once one failed. */
 	private flushes: Promise<void> = Promise.resolve();
+	/** The flush that begins when the one under way ends, shared by every group committed until then. */
+	private nextFlush: Promise<void> | null = null;
 	/**
 	 * Set when a flush of the WAL failed: what was committed before it may not be on disk, and SQLite, not having
 	 * flushed it itself, keeps it visible and builds on it. As PostgreSQL does on a failed fsync, the store then stops
@@ -281,6 +283,8 @@ class SqliteConnection {
 					if (!outcome.ok) this.db.exec('ROLLBACK TO member');
 					this.db.exec('RELEASE member');
 				}
+				// A flush that failed while this group ran stopped the store: nothing is committed on top of it.
+				if (this.failedFlush) throw this.stoppedByFailedFlush(this.failedFlush);
 				this.wrap(() => this.db.exec('COMMIT'));
 				committed = true;
 			} finally {
@@ -291,14 +295,22 @@ class SqliteConnection {
 			if (synchronous === 'NORMAL') this.db.exec('PRAGMA synchronous = FULL');
 		}
 		// The next group runs its statements while this one's flush is under way (as PostgreSQL's WAL writer lets
-		// later transactions go on while a commit's fsync runs): a flush begun after a COMMIT carries every WAL frame
-		// written before it, and a group's callers hear their outcome only once its flush and every earlier one
-		// succeeded. A failed flush rejects every member of its group and of each later one, and stops the store.
-		const flush = wal?.datasync().catch((error: Error) => {
-			failedFlushes.set(this.location, error);
-			throw this.stoppedByFailedFlush(error);
-		});
-		this.flushes = Promise.all([this.flushes, flush]).then(() => undefined);
+		// later transactions go on while a commit's fsync runs). Flushes never overlap: Linux reports a failed
+		// writeback to one fsync of the file only, so of two at once, one could succeed over pages the other lost. A
+		// flush begins once the one under way ended, carrying every group committed meanwhile (a flush begun after a
+		// COMMIT carries every WAL frame written before it). A group's callers hear their outcome only once its flush
+		// and every earlier one succeeded; a failed flush rejects its group and every later one, and stops the store.
+		if (wal && !this.nextFlush) {
+			const next: Promise<void> = this.flushes.then(() => {
+				this.nextFlush = null;
+				return wal.datasync().catch((error: Error) => {
+					failedFlushes.set(this.location, error);
+					throw this.stoppedByFailedFlush(error);
+				});
+			});
+			this.nextFlush = next;
+			this.flushes = next;
+		}
 		this.flushes.then(
 			() => outcomes.forEach(([member, outcome]) => (outcome.ok ? member.resolve(outcome.value) : member.reject(outcome.error))),
 			(error: unknown) => group.forEach((member) => member.reject(error)),

@@ -28,19 +28,26 @@ const values = (rows: Row[]) => rows.map((row) => Number(row.value)).sort((a, b)
  * The WAL's flushes (our fdatasync of it): one begun while `failing` is set fails with EIO; one begun while `held`
  * is set ends only once it settles.
  */
-function controlledFlushes(): { failing: boolean; held: Promise<void> | null; restore(): void } {
+function controlledFlushes(): { failing: boolean; held: Promise<void> | null; begun: number; mostAtOnce: number; restore(): void } {
 	const files = jest.requireActual<typeof import('node:fs/promises')>('node:fs/promises');
 	const realOpen = files.open;
-	const control = { failing: false, held: null as Promise<void> | null, restore: () => spy.mockRestore() };
+	const control = { failing: false, held: null as Promise<void> | null, begun: 0, mostAtOnce: 0, restore: () => spy.mockRestore() };
+	let running = 0;
 	const spy = jest.spyOn(files, 'open').mockImplementation(async (file, flags) => {
 		const handle = await realOpen(file, flags);
 		if (String(file).endsWith('-wal')) {
 			const datasync = handle.datasync.bind(handle);
 			handle.datasync = async () => {
-				const { failing, held } = control;
-				await held;
-				if (failing) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
-				await datasync();
+				control.begun++;
+				control.mostAtOnce = Math.max(control.mostAtOnce, ++running);
+				try {
+					const { failing, held } = control;
+					await held;
+					if (failing) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+					await datasync();
+				} finally {
+					running--;
+				}
 			};
 		}
 		return handle;
@@ -264,6 +271,52 @@ engineGate('sqlite').describe('the embedded store commits waiting transactions t
 			await expect(first).rejects.toThrow(/failed to flush a commit \(EIO/);
 			await expect(second).rejects.toThrow(/failed to flush a commit \(EIO/);
 		} finally {
+			held.done();
+		}
+	});
+
+	it('never runs two flushes at once: the groups committed during one share the next', async () => {
+		const held = holdingFlushes(path);
+		try {
+			const first = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (1)'));
+			await until(held.committed(1));
+			const second = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (2)'));
+			await until(held.committed(2));
+			const third = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (3)'));
+			await until(held.committed(3));
+			expect(held.flushes.begun).toBe(1);
+			held.release();
+			await Promise.all([first, second, third]);
+			expect(held.flushes.begun).toBe(2);
+			expect(held.flushes.mostAtOnce).toBe(1);
+		} finally {
+			held.done();
+		}
+	});
+
+	it('commits nothing on top of a flush that failed while a group was running', async () => {
+		const held = holdingFlushes(path);
+		held.flushes.failing = true;
+		let letGo = () => {};
+		const gate = new Promise<void>((resolve) => (letGo = resolve));
+		try {
+			const first = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (1)'));
+			await until(held.committed(1));
+			held.flushes.failing = false;
+			let running = false;
+			const second = db.transaction(async (tx) => {
+				await tx.run('INSERT INTO entry (value) VALUES (2)');
+				running = true;
+				await gate;
+			});
+			await until(() => running);
+			held.release();
+			await expect(first).rejects.toThrow(/failed to flush a commit \(EIO/);
+			letGo();
+			await expect(second).rejects.toThrow(/failed to flush a commit \(EIO/);
+			expect(held.committed(2)()).toBe(false);
+		} finally {
+			letGo();
 			held.done();
 		}
 	});
