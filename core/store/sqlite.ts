@@ -295,9 +295,10 @@ class SqliteConnection {
 			if (synchronous === 'NORMAL') this.db.exec('PRAGMA synchronous = FULL');
 		}
 		// The next group runs its statements while this one's flush is under way (as PostgreSQL's WAL writer lets
-		// later transactions go on while a commit's fsync runs). Flushes never overlap: Linux reports a failed
-		// writeback to one fsync of the file only, so of two at once, one could succeed over pages the other lost. A
-		// flush begins once the one under way ended, carrying every group committed meanwhile (a flush begun after a
+		// later transactions go on while a commit's fsync runs). Our flushes never overlap: Linux reports a failed
+		// writeback once per open file, so of two flushes of our handle at once, one could succeed over pages the other
+		// lost (SQLite's own syncs, in a checkpoint, go through a file of their own and still hear of it). A flush
+		// begins once the one under way ended, carrying every group committed meanwhile (a flush begun after a
 		// COMMIT carries every WAL frame written before it). A group's callers hear their outcome only once its flush
 		// and every earlier one succeeded; a failed flush rejects its group and every later one, and stops the store.
 		if (wal && !this.nextFlush) {

@@ -56,20 +56,24 @@ function controlledFlushes(): { failing: boolean; held: Promise<void> | null; be
 }
 
 /**
- * Every flush held from now until `release`, and `committed(value)`: whether another connection sees the row, so a
- * test knows a group's COMMIT is done while its flush waits.
+ * Every flush held from now until `release` (`hold` holds the flushes begun after it again), and `committed(value)`:
+ * whether another connection sees the row, so a test knows a group's COMMIT is done while its flush waits.
  */
 function holdingFlushes(path: string) {
 	const flushes = controlledFlushes();
 	const outside = reader(path);
-	let release = () => {};
-	flushes.held = new Promise((resolve) => (release = resolve));
+	const gates: Array<() => void> = [];
+	const hold = () => {
+		flushes.held = new Promise((resolve) => gates.push(resolve));
+	};
+	hold();
 	return {
 		flushes,
 		committed: (value: number) => () => values(outside.rows('SELECT value FROM entry')).includes(value),
-		release: () => release(),
+		hold,
+		release: () => gates.forEach((open) => open()),
 		done() {
-			release();
+			gates.forEach((open) => open());
 			flushes.restore();
 			outside.close();
 		},
@@ -240,7 +244,7 @@ engineGate('sqlite').describe('the embedded store commits waiting transactions t
 		expect(await db.all('SELECT value FROM entry')).toEqual([]);
 	});
 
-	it("runs the next group's statements while an earlier group's flush is under way, and answers each only after every earlier flush", async () => {
+	it("runs the next group's statements while an earlier group's flush is under way, and answers it only after a flush of its own", async () => {
 		const held = holdingFlushes(path);
 		try {
 			const answered: string[] = [];
@@ -250,6 +254,12 @@ engineGate('sqlite').describe('the embedded store commits waiting transactions t
 			// Committed while the first group's flush waits, and not answered before it.
 			await until(held.committed(2));
 			expect(answered).toEqual([]);
+			// The first flush ends; the one that carries the second group begins after it, and waits.
+			held.release();
+			held.hold();
+			await until(() => answered.length > 0);
+			await new Promise((resolve) => setTimeout(resolve, 20));
+			expect(answered).toEqual(['first']);
 			held.release();
 			await Promise.all([first, second]);
 			expect(answered).toEqual(['first', 'second']);
@@ -258,7 +268,7 @@ engineGate('sqlite').describe('the embedded store commits waiting transactions t
 		}
 	});
 
-	it("refuses a group committed during an earlier group's flush when that flush fails, though its own succeeded", async () => {
+	it("refuses a group committed during an earlier group's flush when that flush fails, and flushes nothing after it", async () => {
 		const held = holdingFlushes(path);
 		held.flushes.failing = true;
 		try {
@@ -270,6 +280,7 @@ engineGate('sqlite').describe('the embedded store commits waiting transactions t
 			held.release();
 			await expect(first).rejects.toThrow(/failed to flush a commit \(EIO/);
 			await expect(second).rejects.toThrow(/failed to flush a commit \(EIO/);
+			expect(held.flushes.begun).toBe(1);
 		} finally {
 			held.done();
 		}
