@@ -86,7 +86,7 @@ interface Member {
  * a savepoint of its own, so one fsync makes them all durable. A caller that fails rolls back only its own writes;
  * every caller settles only after the shared COMMIT returned and the group's flush (and every earlier one) ended, and
  * a failed COMMIT rejects them all. The next group runs while a flush is under way. Readers outside a transaction in
- * this process wait for every flush begun; another process reading the file (the CLI) may see rows a moment before.
+ * this process wait for every flush asked for; another process reading the file (the CLI) may see rows a moment before.
  */
 class SqliteConnection {
 	private readonly statements = new Map<string, StatementSync>();
