@@ -186,11 +186,11 @@ class SqliteConnection {
 
 	/** A statement outside any transaction, once every commit before it is on disk: nothing is read before it is durable. */
 	all(sql: string, params?: SqlValue[]): Promise<Row[]> {
-		return this.serialize(async () => this.flushes.then(() => this.direct.all(sql, params)));
+		return this.serialize(() => this.flushes.then(() => this.direct.all(sql, params)));
 	}
 
 	run(sql: string, params?: SqlValue[]): Promise<number> {
-		return this.serialize(async () => this.flushes.then(() => this.direct.run(sql, params)));
+		return this.serialize(() => this.flushes.then(() => this.direct.run(sql, params)));
 	}
 
 	/** fn's writes, committed with the group it joins; `durable: false` lets a later commit's fsync carry them. */
