@@ -18,6 +18,7 @@ import { CERT_URL, snsSigner, TOPIC_ARN } from '../support/sns';
 import { nodeForPipeUser, Postfix } from '../support/postfix';
 import { N8N_CURRENT, N8n, storeCli, storeList, type Execution } from '../support/real-n8n';
 import { createDatabase, httpDoorCredential, notifySmtpCredential, postgresCredential, startMailSink, templateCopy, type StoreChoice } from '../support/real-n8n-setup';
+import { until } from '../support/until';
 import { e2eVersions, storeFor, tarball } from './support';
 
 const TEMPLATE = 'hosted-inbox-http.json';
@@ -375,11 +376,3 @@ describe(`n8n ${N8N_CURRENT}, queue mode, two webhook processes and a worker: th
 		}
 	}, 600_000);
 });
-
-/** Until `check` holds (bounded): what a real n8n and a real Postfix do happens in their own time. */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 180_000): Promise<void> {
-	for (const deadline = Date.now() + timeoutMs; !(await check()); ) {
-		if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-		await new Promise((resolve) => setTimeout(resolve, 500));
-	}
-}

@@ -12,6 +12,7 @@ import { openSqliteDriver } from '../../../core/store/sqlite';
 import { StoreUnavailableError } from '../../../core/store/types';
 import { WRITES_ON_THE_WAY } from '../../../core/store/writes-on-the-way';
 import { describeEachStore, engineGate } from '../../support/stores';
+import { until } from '../../support/until';
 
 /** A connection of its own on the file (not the process's shared one): it sees only what was committed. */
 function reader(path: string): { rows(sql: string): Row[]; close(): void } {
@@ -80,11 +81,8 @@ function holdingFlushes(path: string) {
 	};
 }
 
-/** Resolves once `condition` holds, checked each millisecond for at most five seconds. */
-async function until(condition: () => boolean): Promise<void> {
-	for (let tries = 0; tries < 5000 && !condition(); tries++) await new Promise((resolve) => setTimeout(resolve, 1));
-	if (!condition()) throw new Error('the condition never held');
-}
+/** Until `check` holds, asked each millisecond for at most five seconds: a group's COMMIT comes within an event-loop turn or two. */
+const soon = (what: string, check: () => boolean) => until(what, check, { timeoutMs: 5_000, everyMs: 1 });
 
 engineGate('sqlite').describe('the embedded store commits waiting transactions together', () => {
 	let dir: string;
@@ -249,15 +247,15 @@ engineGate('sqlite').describe('the embedded store commits waiting transactions t
 		try {
 			const answered: string[] = [];
 			const first = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (1)')).then(() => answered.push('first'));
-			await until(held.committed(1));
+			await soon('row 1 committed', held.committed(1));
 			const second = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (2)')).then(() => answered.push('second'));
 			// Committed while the first group's flush waits, and not answered before it.
-			await until(held.committed(2));
+			await soon('row 2 committed', held.committed(2));
 			expect(answered).toEqual([]);
 			// The first flush ends; the one that carries the second group begins after it, and waits.
 			held.release();
 			held.hold();
-			await until(() => answered.length > 0);
+			await soon('the first caller answered', () => answered.length > 0);
 			await new Promise((resolve) => setTimeout(resolve, 20));
 			expect(answered).toEqual(['first']);
 			held.release();
@@ -273,10 +271,10 @@ engineGate('sqlite').describe('the embedded store commits waiting transactions t
 		held.flushes.failing = true;
 		try {
 			const first = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (1)'));
-			await until(held.committed(1));
+			await soon('row 1 committed', held.committed(1));
 			held.flushes.failing = false;
 			const second = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (2)'));
-			await until(held.committed(2));
+			await soon('row 2 committed', held.committed(2));
 			held.release();
 			await expect(first).rejects.toThrow(/failed to flush a commit \(EIO/);
 			await expect(second).rejects.toThrow(/failed to flush a commit \(EIO/);
@@ -290,11 +288,11 @@ engineGate('sqlite').describe('the embedded store commits waiting transactions t
 		const held = holdingFlushes(path);
 		try {
 			const first = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (1)'));
-			await until(held.committed(1));
+			await soon('row 1 committed', held.committed(1));
 			const second = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (2)'));
-			await until(held.committed(2));
+			await soon('row 2 committed', held.committed(2));
 			const third = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (3)'));
-			await until(held.committed(3));
+			await soon('row 3 committed', held.committed(3));
 			expect(held.flushes.begun).toBe(1);
 			held.release();
 			await Promise.all([first, second, third]);
@@ -312,7 +310,7 @@ engineGate('sqlite').describe('the embedded store commits waiting transactions t
 		const gate = new Promise<void>((resolve) => (letGo = resolve));
 		try {
 			const first = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (1)'));
-			await until(held.committed(1));
+			await soon('row 1 committed', held.committed(1));
 			held.flushes.failing = false;
 			let running = false;
 			const second = db.transaction(async (tx) => {
@@ -320,7 +318,7 @@ engineGate('sqlite').describe('the embedded store commits waiting transactions t
 				running = true;
 				await gate;
 			});
-			await until(() => running);
+			await soon('the second group running', () => running);
 			held.release();
 			await expect(first).rejects.toThrow(/failed to flush a commit \(EIO/);
 			letGo();
