@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
+import { Checkpointer } from './sqlite-checkpointer';
 import { attempt, settle, type Row, type SqlDriver, type SqlExecutor, type SqlValue } from './sql';
 import { StoreUnavailableError } from './types';
 import { WRITES_ON_THE_WAY } from './writes-on-the-way';
@@ -22,6 +23,9 @@ interface SqliteModule {
 
 /** How long a writer waits for another process's write lock before giving up. */
 const BUSY_TIMEOUT_MS = 10_000;
+
+/** SQLite's own automatic checkpoint (in pages of WAL), where its checkpoints are not ours (sqlite-checkpointer.ts). */
+const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
 
 /** The most transactions one commit (one fsync) carries: bounds how long the first of a group waits for the others. */
 const GROUP_LIMIT = 64;
@@ -98,6 +102,8 @@ class SqliteConnection {
 	/** null: the folder cannot be flushed (a platform without it), so SQLite keeps flushing the WAL itself. */
 	private wal: FileHandle | null | undefined;
 	private closed = false;
+	/** The thread that copies the WAL into the database file, off the event loop. */
+	private readonly checkpointer: Checkpointer;
 	/** Settles once every flush asked for so far has succeeded; rejects once one failed. */
 	private flushes: Promise<void> = Promise.resolve();
 	/** The flush that begins when the one under way ends, shared by every group committed until then. */
@@ -116,7 +122,16 @@ class SqliteConnection {
 	constructor(
 		private readonly db: DatabaseSync,
 		readonly location: string,
-	) {}
+	) {
+		// SQLite checkpoints in the commits that fill its WAL until the worker runs, and again if it stops.
+		const automaticCheckpoints = (pages: number) => {
+			if (!this.closed) db.exec(`PRAGMA wal_autocheckpoint = ${pages}`);
+		};
+		this.checkpointer = new Checkpointer(location, {
+			onReady: () => automaticCheckpoints(0),
+			onGone: () => automaticCheckpoints(SQLITE_AUTOCHECKPOINT_PAGES),
+		});
+	}
 
 	static open(path: string): SqliteConnection {
 		const mod = sqlite();
@@ -186,11 +201,17 @@ class SqliteConnection {
 
 	/** A statement outside any transaction, once every commit before it is on disk: nothing is read before it is durable. */
 	all(sql: string, params?: SqlValue[]): Promise<Row[]> {
-		return this.serialize(() => this.flushes.then(() => this.direct.all(sql, params)));
+		return this.serialize(() => this.flushes.then(() => this.written(this.direct.all(sql, params))));
 	}
 
 	run(sql: string, params?: SqlValue[]): Promise<number> {
-		return this.serialize(() => this.flushes.then(() => this.direct.run(sql, params)));
+		return this.serialize(() => this.flushes.then(() => this.written(this.direct.run(sql, params))));
+	}
+
+	/** A statement's outcome, its writes (if any) to be checkpointed. */
+	private written<T>(outcome: T): T {
+		this.checkpointer.committed();
+		return outcome;
 	}
 
 	/** fn's writes, committed with the group it joins; `durable: false` lets a later commit's fsync carry them. */
@@ -259,6 +280,9 @@ class SqliteConnection {
 		await new Promise(setImmediate);
 		await this.gather(group);
 		if (this.forming === group) this.forming = null;
+		// A WAL that checkpoints no longer empty is emptied now, with nothing written meanwhile (this group waits, the
+		// event loop does not), so this group's write starts it again from its beginning.
+		if (this.checkpointer.behind) await this.checkpointer.catchUp();
 		const durable = group.some((member) => member.durable);
 		// SQLite's own fsync (FULL) would block the event loop for its whole length, and no caller could arrive to join
 		// the next group meanwhile. So the group commits with NORMAL (in WAL mode: consistent, surviving a crash of this
@@ -287,6 +311,7 @@ class SqliteConnection {
 				if (this.failedFlush) throw this.stoppedByFailedFlush(this.failedFlush);
 				this.wrap(() => this.db.exec('COMMIT'));
 				committed = true;
+				this.checkpointer.committed();
 			} finally {
 				// A failed ROLLBACK means SQLite already rolled the transaction back itself.
 				if (!committed) attempt(() => this.db.exec('ROLLBACK'));
@@ -321,6 +346,8 @@ class SqliteConnection {
 	close(): Promise<void> {
 		return this.serialize(async () => {
 			await this.flushes.catch(() => undefined);
+			// Its connection closes first, so the store's own is the file's last: SQLite then checkpoints and removes the WAL.
+			await this.checkpointer.close();
 			this.closed = true;
 			this.statements.clear();
 			this.db.close();

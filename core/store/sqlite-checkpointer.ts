@@ -1,0 +1,152 @@
+/**
+ * The embedded store's checkpoints, on a thread of their own. SQLite copies the WAL into the database file (a
+ * checkpoint) in the commit that fills it past 1,000 pages, flushing both files there: on n8n's event loop, which
+ * then stops for every workflow, webhook and SMTP session of the process (bench:smtp's server: 3.5 ms every 80 or so
+ * 5 KB messages; 100 to 200 ms after a 30 MB one). Here a worker thread, with a connection of its own on the file,
+ * checkpoints shortly after commits instead (PASSIVE: never waiting for, nor holding up, the process's writes).
+ */
+import { Worker } from 'node:worker_threads';
+
+/** How long after a commit its checkpoint begins: the commits of that time are copied together. */
+const CHECKPOINT_DELAY_MS = 100;
+
+/**
+ * A WAL holding this many pages (16 MB of 4 KB pages) at a checkpoint is not being emptied: SQLite starts the WAL
+ * again from its beginning only at a write that finds all of it copied, and writes that never pause find a checkpoint
+ * beside them always a little behind. The next transaction then waits (without blocking the event loop) for a
+ * checkpoint with nothing written meanwhile.
+ */
+const CATCH_UP_PAGES = 4096;
+
+/** How long a close waits for the worker to finish a checkpoint under way and close its connection. */
+const CLOSE_WAIT_MS = 10_000;
+
+/**
+ * The worker: plain JavaScript, evaluated, so it runs as installed and under the tests alike (no build or loader to
+ * find). A checkpoint that fails is answered as none: it leaves every page in the WAL, as SQLite's own automatic
+ * checkpoint does, and the flush of each commit, not the checkpoint, is what tells a failing disk.
+ */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
+const db = new DatabaseSync(workerData.path);
+db.exec('PRAGMA busy_timeout = 10000');
+// A checkpoint flushes the WAL before copying it (every frame copied is on disk) and the database file after.
+db.exec('PRAGMA synchronous = FULL');
+const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+parentPort.on('message', (message) => {
+	if (message === 'close') {
+		db.close();
+		parentPort.close();
+		return;
+	}
+	try {
+		const [row] = checkpoint.all();
+		parentPort.postMessage(Number(row.log));
+	} catch {
+		parentPort.postMessage(null);
+	}
+});
+parentPort.postMessage('ready');
+`;
+
+export interface CheckpointerEvents {
+	/** The worker runs: SQLite's own automatic checkpoints can stop. */
+	onReady(): void;
+	/** The worker stopped or never started (not on a close): SQLite's own checkpoints take over again. */
+	onGone(): void;
+}
+
+export class Checkpointer {
+	/** null: no thread could be started (a process at its limit), so SQLite keeps checkpointing for itself. */
+	private readonly worker: Worker | null;
+	private gone = false;
+	private closing = false;
+	/** Checkpoints asked for, one after another; each settles with the pages the WAL held (null when it failed). */
+	private chain: Promise<number | null> = Promise.resolve(null);
+	private answer: ((walPages: number | null) => void) | null = null;
+	private timer: NodeJS.Timeout | null = null;
+	/** The last checkpoint after commits found CATCH_UP_PAGES or more in the WAL. */
+	behind = false;
+
+	constructor(path: string, events: CheckpointerEvents) {
+		this.worker = startWorker(path);
+		if (!this.worker) {
+			this.gone = true;
+			return;
+		}
+		this.worker.on('message', (message: 'ready' | number | null) => {
+			if (message === 'ready') return events.onReady();
+			this.settle(message);
+		});
+		// An error ends the worker too: 'exit' follows it.
+		this.worker.on('error', () => undefined);
+		this.worker.on('exit', () => {
+			this.gone = true;
+			this.settle(null);
+			if (!this.closing) events.onGone();
+		});
+		// After the listeners: a 'message' listener refs the worker again. Unreferenced, it never keeps a process alive.
+		this.worker.unref();
+	}
+
+	private settle(walPages: number | null): void {
+		const answer = this.answer;
+		this.answer = null;
+		answer?.(walPages);
+	}
+
+	/** A commit was written to the WAL: it is copied into the database file within CHECKPOINT_DELAY_MS or so. */
+	committed(): void {
+		if (this.timer || this.gone || this.closing) return;
+		this.timer = setTimeout(() => {
+			this.timer = null;
+			void this.checkpoint().then((walPages) => (this.behind = walPages !== null && walPages >= CATCH_UP_PAGES));
+		}, CHECKPOINT_DELAY_MS);
+		this.timer.unref();
+	}
+
+	/** A checkpoint after those asked for before it. */
+	private checkpoint(): Promise<number | null> {
+		this.chain = this.chain.then(
+			() =>
+				new Promise<number | null>((resolve) => {
+					if (this.gone || !this.worker) return resolve(null);
+					this.answer = resolve;
+					this.worker.postMessage('checkpoint');
+				}),
+		);
+		return this.chain;
+	}
+
+	/**
+	 * Resolves once a checkpoint begun now ended: called with no write under way, it copies the whole WAL, and the
+	 * next write starts it again from its beginning.
+	 */
+	async catchUp(): Promise<void> {
+		await this.checkpoint();
+		this.behind = false;
+	}
+
+	/** Waits (bounded) for a checkpoint under way, then closes the worker's connection, before the store's own closes. */
+	async close(): Promise<void> {
+		this.closing = true;
+		if (this.timer) clearTimeout(this.timer);
+		const { worker } = this;
+		if (this.gone || !worker) return;
+		const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+		worker.postMessage('close');
+		const timer = setTimeout(() => void worker.terminate(), CLOSE_WAIT_MS);
+		await exited;
+		clearTimeout(timer);
+	}
+}
+
+/** The worker, or null where the process cannot start a thread now (Node throws at once then). */
+function startWorker(path: string): Worker | null {
+	try {
+		return new Worker(WORKER_SOURCE, { eval: true, workerData: { path } });
+	} catch {
+		return null;
+	}
+}

@@ -1,0 +1,108 @@
+/**
+ * The embedded store's checkpoints: copied from the WAL into the database file by a thread of their own, never in a
+ * commit on the event loop; a WAL that writes never let a checkpoint empty is emptied before the next write; the
+ * worker's connection closes before the store's, which removes the WAL.
+ */
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import type { SqlDriver } from '../../../core/store/sql';
+import { openSqliteDriver } from '../../../core/store/sqlite';
+import { Checkpointer } from '../../../core/store/sqlite-checkpointer';
+import { engineGate } from '../../support/stores';
+import { until } from '../../support/until';
+import { spawnChild } from './children/spawn';
+
+const MB = 1024 * 1024;
+const soon = (what: string, check: () => boolean) => until(what, check, { timeoutMs: 10_000, everyMs: 10 });
+
+engineGate('sqlite').describe('the embedded store checkpoints on a thread of its own', () => {
+	let dir: string;
+	let path: string;
+	let db: SqlDriver;
+
+	beforeEach(async () => {
+		dir = mkdtempSync(join(tmpdir(), 'hi-checkpoint-'));
+		path = join(dir, 'checkpoint.sqlite');
+		db = openSqliteDriver(path);
+		await db.run('CREATE TABLE blob (value BLOB NOT NULL)');
+	});
+
+	afterEach(async () => {
+		await db.close();
+		rmSync(dir, { recursive: true, force: true });
+	});
+
+	const write = (bytes: number) => db.transaction((tx) => tx.run('INSERT INTO blob (value) VALUES ($1)', [Buffer.alloc(bytes, 7)]));
+
+	it("turns SQLite's own automatic checkpoints off once its worker runs, and copies commits into the database file", async () => {
+		const autocheckpoint = async () => Number((await db.all('PRAGMA wal_autocheckpoint'))[0].wal_autocheckpoint);
+		let pages = -1;
+		await until('the worker runs', async () => (pages = await autocheckpoint()) === 0, { timeoutMs: 10_000, everyMs: 10 });
+		expect(pages).toBe(0);
+		// 1 MB: a quarter of what SQLite's own checkpoint waits for (1,000 pages), so only the worker copies it.
+		await write(MB);
+		await soon('the commit is copied into the database file', () => statSync(path).size >= MB);
+	});
+
+	it('empties a WAL that writes without a pause keep filling, so it starts again from its beginning', async () => {
+		// 96 MB in 256 KB transactions one after another: no checkpoint running beside them ever copies the whole WAL,
+		// which would then grow to hold all of it.
+		for (let i = 0; i < 384; i++) await write(256 * 1024);
+		expect(statSync(`${path}-wal`).size).toBeLessThan(48 * MB);
+	});
+
+	it("closes the worker's connection before the store's, which then removes the WAL", async () => {
+		await write(64 * 1024);
+		expect(existsSync(`${path}-wal`)).toBe(true);
+		await db.close();
+		expect(existsSync(`${path}-wal`)).toBe(false);
+	});
+});
+
+engineGate('sqlite').describe('a checkpointer', () => {
+	it('never keeps a process alive: one that wrote and did not close the store exits', async () => {
+		const dir = mkdtempSync(join(tmpdir(), 'hi-checkpoint-'));
+		try {
+			const writer = spawnChild('unclosed.ts', [join(dir, 'unclosed.sqlite')]);
+			const exit = await Promise.race([writer.exited, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 20_000))]);
+			writer.child.kill('SIGKILL');
+			expect(exit).toMatchObject({ code: 0 });
+			expect(writer.lines).toEqual(['written']);
+		} finally {
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
+	it('that cannot start a thread leaves the checkpoints to SQLite, and the store works as before', async () => {
+		const threads = jest.requireActual<typeof import('node:worker_threads')>('node:worker_threads');
+		const spy = jest.spyOn(threads, 'Worker').mockImplementation(() => {
+			throw Object.assign(new Error('ERR_WORKER_INIT_FAILED: EAGAIN'), { code: 'ERR_WORKER_INIT_FAILED' });
+		});
+		const dir = mkdtempSync(join(tmpdir(), 'hi-checkpoint-'));
+		const db = openSqliteDriver(join(dir, 'no-thread.sqlite'));
+		try {
+			spy.mockRestore();
+			await db.run('CREATE TABLE entry (value INTEGER NOT NULL)');
+			await db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (1)'));
+			expect(await db.all('SELECT value FROM entry')).toEqual([{ value: 1 }]);
+			expect(await db.all('PRAGMA wal_autocheckpoint')).toEqual([{ wal_autocheckpoint: 1000 }]);
+		} finally {
+			spy.mockRestore();
+			await db.close();
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
+	it('that cannot open the store says it is gone, so SQLite checkpoints for itself again', async () => {
+		const events = { ready: 0, gone: 0 };
+		const checkpointer = new Checkpointer(join(tmpdir(), 'no-such-folder-of-hosted-inbox', 'store.sqlite'), {
+			onReady: () => events.ready++,
+			onGone: () => events.gone++,
+		});
+		await soon('the worker is gone', () => events.gone === 1);
+		expect(events.ready).toBe(0);
+		await checkpointer.close();
+	});
+});
