@@ -94,7 +94,7 @@ interface Member {
  */
 class SqliteConnection {
 	private readonly statements = new Map<string, StatementSync>();
-	private queue: Promise<unknown> = Promise.resolve();
+	private queue: Promise<unknown>;
 	/** The group queued last and not yet begun: a transaction joins it rather than queue a commit of its own. */
 	private forming: Member[] | null = null;
 	/** Ends the forming group's wait for joiners (gather). */
@@ -119,10 +119,13 @@ class SqliteConnection {
 	}
 	users = 0;
 
+	/** @param after a close of the file's previous connection still under way: this one begins once it ended. */
 	constructor(
 		private readonly db: DatabaseSync,
 		readonly location: string,
+		after: Promise<void> = Promise.resolve(),
 	) {
+		this.queue = after;
 		// SQLite checkpoints in the commits that fill its WAL until the worker runs, and again if it stops.
 		const automaticCheckpoints = (pages: number) => {
 			if (!this.closed) db.exec(`PRAGMA wal_autocheckpoint = ${pages}`);
@@ -133,7 +136,7 @@ class SqliteConnection {
 		});
 	}
 
-	static open(path: string): SqliteConnection {
+	static open(path: string, after?: Promise<void>): SqliteConnection {
 		const mod = sqlite();
 		if (mod instanceof Error) {
 			const availability = embeddedEngineAvailable();
@@ -158,7 +161,7 @@ class SqliteConnection {
 			return db;
 		});
 		if (!opened.ok) throw new StoreUnavailableError(`Cannot open the embedded store at ${location}: ${(opened.error as Error).message}`, opened.error);
-		return new SqliteConnection(opened.value, location);
+		return new SqliteConnection(opened.value, location, after);
 	}
 
 	/** fn after everything queued before it; refused once closed, and once stopped by a failed flush unless it is the close. */
@@ -357,6 +360,12 @@ class SqliteConnection {
 }
 
 const connections = new Map<string, SqliteConnection>();
+/**
+ * Closes under way, by file. A connection opened on the file meanwhile (a workflow activated again) begins its work
+ * once the close ended, the flushes that close waits for included: a flush of the old one that fails stops the new one
+ * too, rather than the new one answering on top of it.
+ */
+const closings = new Map<string, Promise<void>>();
 
 class SqliteDriver implements SqlDriver {
 	readonly engine = 'sqlite' as const;
@@ -403,8 +412,14 @@ class SqliteDriver implements SqlDriver {
 		if (this.closed) return;
 		this.closed = true;
 		if (--this.connection.users > 0) return;
-		connections.delete(this.connection.location);
-		await this.connection.close();
+		const { location } = this.connection;
+		connections.delete(location);
+		const closed = settle(this.connection.close());
+		const ended = closed.then(() => undefined);
+		closings.set(location, ended);
+		const outcome = await closed;
+		if (closings.get(location) === ended) closings.delete(location);
+		if (!outcome.ok) throw outcome.error;
 	}
 }
 
@@ -413,7 +428,7 @@ export function openSqliteDriver(path: string): SqlDriver {
 	const location = resolve(path);
 	let connection = connections.get(location);
 	if (!connection) {
-		connection = SqliteConnection.open(location);
+		connection = SqliteConnection.open(location, closings.get(location));
 		connections.set(location, connection);
 	}
 	connection.users++;

@@ -360,6 +360,27 @@ engineGate('sqlite').describe('the embedded store commits waiting transactions t
 		await expect(db.all('SELECT value FROM entry')).rejects.toThrow(/failed to flush a commit \(EIO.*check the disk, then restart n8n/);
 	});
 
+	it('opens the file again behind a close still under way: a flush that close waits for and that fails stops the new handle too', async () => {
+		const held = holdingFlushes(path);
+		held.flushes.failing = true;
+		try {
+			const first = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (1)'));
+			await soon('row 1 committed', held.committed(1));
+			// A workflow deactivated and at once activated again, while its last commit is still being flushed.
+			const closing = db.close();
+			db = openSqliteDriver(path);
+			held.flushes.failing = false;
+			const second = db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (2)'));
+			held.release();
+			await expect(first).rejects.toThrow(/failed to flush a commit \(EIO/);
+			await closing;
+			await expect(second).rejects.toThrow(/failed to flush a commit \(EIO/);
+			expect(held.committed(2)()).toBe(false);
+		} finally {
+			held.done();
+		}
+	});
+
 	it('keeps later commits durable after an unflushed write (synchronous back to FULL)', async () => {
 		await Promise.all([db.runUnflushed('INSERT INTO entry (value) VALUES (1)'), db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (2)'))]);
 		await db.runUnflushed('INSERT INTO entry (value) VALUES (3)');
