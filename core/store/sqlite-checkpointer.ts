@@ -3,7 +3,11 @@
  * checkpoint) in the commit that fills it past 1,000 pages, flushing both files there: on n8n's event loop, which
  * then stops for every workflow, webhook and SMTP session of the process (bench:smtp's server: 3.5 ms every 80 or so
  * 5 KB messages; 100 to 200 ms after a 30 MB one). Here a worker thread, with a connection of its own on the file,
- * checkpoints shortly after commits instead (PASSIVE: never waiting for, nor holding up, the process's writes).
+ * checkpoints shortly after commits instead (PASSIVE: it takes no write lock and never waits for a writer).
+ *
+ * What stays on the event loop is SQLite's own: the first write after a checkpoint that copied the whole WAL starts
+ * the WAL again from its beginning and flushes its new header in that commit (under a millisecond here), which now
+ * follows any pause of the writes rather than every 1,000 pages.
  */
 import { Worker } from 'node:worker_threads';
 
@@ -106,17 +110,32 @@ export class Checkpointer {
 		this.timer.unref();
 	}
 
-	/** A checkpoint after those asked for before it. */
+	/**
+	 * A checkpoint after those asked for before it. The worker is referenced while it is asked: a transaction waiting
+	 * for a catch-up keeps its process alive (unreferenced, a CLI command would exit in the middle of it).
+	 */
 	private checkpoint(): Promise<number | null> {
 		this.chain = this.chain.then(
 			() =>
 				new Promise<number | null>((resolve) => {
-					if (this.gone || !this.worker) return resolve(null);
-					this.answer = resolve;
-					this.worker.postMessage('checkpoint');
+					const { worker } = this;
+					if (this.gone || !worker) return resolve(null);
+					worker.ref();
+					this.answer = (walPages) => {
+						worker.unref();
+						resolve(walPages);
+					};
+					worker.postMessage('checkpoint');
 				}),
 		);
 		return this.chain;
+	}
+
+	/** Resolves once no checkpoint of ours runs or waits to run (a TRUNCATE checkpoint would find the file busy). */
+	async idle(): Promise<void> {
+		if (this.timer) clearTimeout(this.timer);
+		this.timer = null;
+		await this.chain;
 	}
 
 	/**
@@ -128,15 +147,25 @@ export class Checkpointer {
 		this.behind = false;
 	}
 
-	/** Waits (bounded) for a checkpoint under way, then closes the worker's connection, before the store's own closes. */
+	/**
+	 * Closes the worker's connection after any checkpoint under way, once the store's own connection closed: the file's
+	 * last, it then copies what is left into the database file and removes the WAL, off the event loop. Bounded: a
+	 * worker not gone within CLOSE_WAIT_MS is terminated and not waited for (a disk that hangs in native code).
+	 */
 	async close(): Promise<void> {
 		this.closing = true;
 		if (this.timer) clearTimeout(this.timer);
 		const { worker } = this;
 		if (this.gone || !worker) return;
-		const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+		let timer: NodeJS.Timeout | undefined;
+		const exited = new Promise<void>((resolve) => {
+			worker.once('exit', () => resolve());
+			timer = setTimeout(() => {
+				void worker.terminate();
+				resolve();
+			}, CLOSE_WAIT_MS);
+		});
 		worker.postMessage('close');
-		const timer = setTimeout(() => void worker.terminate(), CLOSE_WAIT_MS);
 		await exited;
 		clearTimeout(timer);
 	}

@@ -24,6 +24,10 @@ interface SqliteModule {
 /** How long a writer waits for another process's write lock before giving up. */
 const BUSY_TIMEOUT_MS = 10_000;
 
+/** A TRUNCATE checkpoint (erasure) that finds the file busy is tried this many times, this far apart. */
+const TRUNCATE_ATTEMPTS = 5;
+const TRUNCATE_RETRY_MS = 100;
+
 /** SQLite's own automatic checkpoint (in pages of WAL), where its checkpoints are not ours (sqlite-checkpointer.ts). */
 const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
 
@@ -217,6 +221,24 @@ class SqliteConnection {
 		return outcome;
 	}
 
+	/**
+	 * Copies every WAL frame into the database file and empties the WAL (TRUNCATE), so old page images go too. Run
+	 * once no checkpoint of ours runs (the file would be busy); tried again a few times while another process's
+	 * checkpoint holds it.
+	 */
+	async truncateLog(): Promise<boolean> {
+		for (let attempt = 1; ; attempt++) {
+			const [result] = await this.serialize(async () => {
+				await this.flushes;
+				await this.checkpointer.idle();
+				return this.direct.all('PRAGMA wal_checkpoint(TRUNCATE)');
+			});
+			if (Number(result?.busy) === 0) return true;
+			if (attempt === TRUNCATE_ATTEMPTS) return false;
+			await new Promise((resolve) => setTimeout(resolve, TRUNCATE_RETRY_MS));
+		}
+	}
+
 	/** fn's writes, committed with the group it joins; `durable: false` lets a later commit's fsync carry them. */
 	transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, durable = true): Promise<T> {
 		return new Promise<T>((resolve, reject) => {
@@ -284,7 +306,8 @@ class SqliteConnection {
 		await this.gather(group);
 		if (this.forming === group) this.forming = null;
 		// A WAL that checkpoints no longer empty is emptied now, with nothing written meanwhile (this group waits, the
-		// event loop does not), so this group's write starts it again from its beginning.
+		// event loop does not), so this group's write can start it again from its beginning (unless another process
+		// still reads from it).
 		if (this.checkpointer.behind) await this.checkpointer.catchUp();
 		const durable = group.some((member) => member.durable);
 		// SQLite's own fsync (FULL) would block the event loop for its whole length, and no caller could arrive to join
@@ -349,11 +372,11 @@ class SqliteConnection {
 	close(): Promise<void> {
 		return this.serialize(async () => {
 			await this.flushes.catch(() => undefined);
-			// Its connection closes first, so the store's own is the file's last: SQLite then checkpoints and removes the WAL.
-			await this.checkpointer.close();
 			this.closed = true;
 			this.statements.clear();
 			this.db.close();
+			// The worker's connection closes last: it, not the event loop, copies what is left and removes the WAL.
+			await this.checkpointer.close();
 			return this.wal?.close();
 		}, true);
 	}
@@ -401,11 +424,9 @@ class SqliteDriver implements SqlDriver {
 		return this.connection.transaction((tx) => tx.run(sql, params), false);
 	}
 
-	async truncateLog(): Promise<boolean> {
+	truncateLog(): Promise<boolean> {
 		this.check();
-		// TRUNCATE copies every WAL frame into the database file and empties the WAL, so old page images go too.
-		const [result] = await this.connection.all('PRAGMA wal_checkpoint(TRUNCATE)');
-		return Number(result?.busy) === 0;
+		return this.connection.truncateLog();
 	}
 
 	async close(): Promise<void> {
