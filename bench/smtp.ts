@@ -4,7 +4,8 @@
  * authentication without a spool, in the same run. Each server runs in its own child process so RSS is its own.
  * Reports accepted messages/s for 5 KB messages over 10 parallel connections (the median of three rounds taking
  * turns, each server warmed up first) and each side's CPU a message (its server's, and the client's beside it), peak
- * RSS growth for one 30 MB message, and for 10 messages of 28 MB at once (fails unless all 10 are answered 250).
+ * RSS growth and the longest event-loop stall for one 30 MB message, and peak RSS growth for 10 messages of 28 MB at
+ * once (fails unless all 10 are answered 250).
  * Ends with one line:
  * `smtp bench: throughput X.XXx floor, 30 MB peak RSS growth Y.YYx message size, 10 x 28 MB concurrent peak RSS growth Z MB`.
  * Targets (#18): >= 0.8x the floor's throughput; 30 MB growth <= 1.5x its size; 10 x 28 MB <= 400 MB.
@@ -14,6 +15,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { authenticate } from 'mailauth';
@@ -146,14 +148,21 @@ function kernelPeak(): { reset(): void; peak(): number } | null {
 	}
 }
 
-/** Children report their peak RSS on request: "rss" on stdin -> "<now> <peak>" on stdout, peak reset each time. */
+/**
+ * Children report on request: "rss" on stdin -> "rss <now> <peak> <stall>" on stdout: RSS now, its peak and the
+ * longest event-loop stall (ms) since the last request. A stall holds up every session of the process (and, in n8n,
+ * every workflow and webhook).
+ */
 function reportMemory(): void {
 	const meter = peakMeter();
+	const stalls = monitorEventLoopDelay({ resolution: 1 });
+	stalls.enable();
 	process.stdin.setEncoding('utf8');
 	process.stdin.on('data', (line: string) => {
 		if (line.trim() !== 'rss') return;
-		process.stdout.write(`rss ${process.memoryUsage.rss()} ${meter.peak()}\n`);
+		process.stdout.write(`rss ${process.memoryUsage.rss()} ${meter.peak()} ${stalls.max / 1e6}\n`);
 		meter.reset();
+		stalls.reset();
 	});
 }
 
@@ -178,7 +187,7 @@ async function runCollectorOnly(): Promise<void> {
 
 interface Server {
 	port: number;
-	rss(): Promise<{ now: number; peak: number }>;
+	rss(): Promise<{ now: number; peak: number; stallMs: number }>;
 	/** The child's CPU time so far (user + system, every thread), in ms; null where /proc is missing. */
 	cpuMs(): number | null;
 	stop(): void;
@@ -210,8 +219,8 @@ async function startServer(mode: 'floor' | 'ours' | 'receive-only'): Promise<Ser
 		port,
 		async rss() {
 			child.stdin!.write('rss\n');
-			const [, now, peak] = (await nextLine()).split(' ').map(Number);
-			return { now, peak };
+			const [, now, peak, stallMs] = (await nextLine()).split(' ').map(Number);
+			return { now, peak, stallMs };
 		},
 		cpuMs() {
 			try {
@@ -257,8 +266,11 @@ function bigMessage(bytes: number, n = 0) {
 	};
 }
 
-/** Peak RSS growth of the server while `count` messages of `bytes` arrive at once, and how many got a 250. */
-async function peakGrowth(server: Server, bytes: number, count = 1): Promise<{ growth: number; accepted: number }> {
+/**
+ * Peak RSS growth of the server while `count` messages of `bytes` arrive at once, how many got a 250, and its
+ * longest event-loop stall meanwhile.
+ */
+async function peakGrowth(server: Server, bytes: number, count = 1): Promise<{ growth: number; accepted: number; stallMs: number }> {
 	const messages = Array.from({ length: count }, (_, n) => bigMessage(bytes, n));
 	const idle = await server.rss();
 	const sent = await Promise.allSettled(
@@ -275,7 +287,8 @@ async function peakGrowth(server: Server, bytes: number, count = 1): Promise<{ g
 	await new Promise((resolve) => setTimeout(resolve, 1500));
 	const accepted = sent.filter((r) => r.status === 'fulfilled' && r.value.response.startsWith('250')).length;
 	for (const r of sent) if (r.status === 'rejected') process.stderr.write(`not accepted: ${(r.reason as Error).message}\n`);
-	return { growth: (await server.rss()).peak - idle.now, accepted };
+	const after = await server.rss();
+	return { growth: after.peak - idle.now, accepted, stallMs: after.stallMs };
 }
 
 /** Resolves true when this process is a server child that keeps serving until it is killed. */
@@ -322,14 +335,14 @@ async function main(): Promise<boolean> {
 		}
 		rounds.push(rates);
 	}
-	const results: Record<string, { rate: number; growth: number }> = {};
+	const results: Record<string, { rate: number; growth: number; stallMs: number }> = {};
 	for (const which of ['floor', 'ours'] as const) {
 		const rate = median(rounds.map((round) => round[which]));
 		const fresh = await startServer(which);
 		await throughput(fresh.port, 20, 2);
-		const { growth } = await peakGrowth(fresh, 30 * MB - 64 * 1024);
+		const { growth, stallMs } = await peakGrowth(fresh, 30 * MB - 64 * 1024);
 		fresh.stop();
-		results[which] = { rate, growth };
+		results[which] = { rate, growth, stallMs };
 	}
 	// What smtp-server itself costs to receive 30 MB and drop it (socket reads, dot-unstuffing, the garbage V8 lets
 	// pile up before it collects): the lowest growth any server built on it can show.
@@ -360,6 +373,7 @@ async function main(): Promise<boolean> {
 			`the client's CPU a message (this process): ${median(cpuPerMessage.floor.client).toFixed(2)} ms beside the floor, ${median(cpuPerMessage.ours.client).toFixed(2)} ms beside ours; ${availableParallelism()} cores`,
 			line('floor (smtp-server+mailparser+mailauth)', results.floor),
 			line('hosted inbox (checks + spool)', results.ours),
+			`longest event-loop stall while the 30 MB message arrives: floor ${results.floor.stallMs.toFixed(0)} ms, ours ${results.ours.stallMs.toFixed(0)} ms (${(results.ours.stallMs / results.floor.stallMs).toFixed(2)}x)`,
 			`smtp-server alone, dropping the bytes: peak RSS growth for 30 MB: ${(receiveOnly.growth / MB).toFixed(0)} MB (${sizeRatio(receiveOnly.growth).toFixed(2)}x)`,
 			`Node's collector alone, 300 MB of 64 KB garbage, nothing kept: peak RSS growth ${(collectorGrowth / MB).toFixed(0)} MB (${sizeRatio(collectorGrowth).toFixed(2)}x of 30 MB)`,
 			`targets: throughput >= 0.8x floor ${met(ratio >= 0.8)}; 30 MB growth <= 1.5x ${met(sizeRatio(results.ours.growth) <= 1.5)}; 10 x 28 MB growth <= 400 MB ${met(concurrent.growth <= 400 * MB)}, ${concurrent.accepted} of 10 answered 250`,
