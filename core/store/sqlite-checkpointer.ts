@@ -133,9 +133,14 @@ export class Checkpointer {
 
 	/** Resolves once no checkpoint of ours runs or waits to run (a TRUNCATE checkpoint would find the file busy). */
 	async idle(): Promise<void> {
+		this.cancelTimer();
+		await this.chain;
+	}
+
+	/** No checkpoint after the last commits: one asked for now (idle, catch-up) or none at all (close) takes its place. */
+	private cancelTimer(): void {
 		if (this.timer) clearTimeout(this.timer);
 		this.timer = null;
-		await this.chain;
 	}
 
 	/**
@@ -154,7 +159,7 @@ export class Checkpointer {
 	 */
 	async close(): Promise<void> {
 		this.closing = true;
-		if (this.timer) clearTimeout(this.timer);
+		this.cancelTimer();
 		const { worker } = this;
 		if (this.gone || !worker) return;
 		let timer: NodeJS.Timeout | undefined;

@@ -15,7 +15,7 @@ import { until } from '../../support/until';
 import { spawnChild } from './children/spawn';
 
 const MB = 1024 * 1024;
-const soon = (what: string, check: () => boolean) => until(what, check, { timeoutMs: 10_000, everyMs: 10 });
+const soon = (what: string, check: () => boolean | Promise<boolean>) => until(what, check, { timeoutMs: 10_000, everyMs: 10 });
 
 engineGate('sqlite').describe('the embedded store checkpoints on a thread of its own', () => {
 	let dir: string;
@@ -35,12 +35,13 @@ engineGate('sqlite').describe('the embedded store checkpoints on a thread of its
 	});
 
 	const write = (bytes: number) => db.transaction((tx) => tx.run('INSERT INTO blob (value) VALUES ($1)', [Buffer.alloc(bytes, 7)]));
+	const autocheckpoint = async () => Number((await db.all('PRAGMA wal_autocheckpoint'))[0].wal_autocheckpoint);
+	/** The worker runs once the store's connection has SQLite's own checkpoints off. */
+	const workerRuns = () => soon('the worker runs', async () => (await autocheckpoint()) === 0);
 
 	it("turns SQLite's own automatic checkpoints off once its worker runs, and copies commits into the database file", async () => {
-		const autocheckpoint = async () => Number((await db.all('PRAGMA wal_autocheckpoint'))[0].wal_autocheckpoint);
-		let pages = -1;
-		await until('the worker runs', async () => (pages = await autocheckpoint()) === 0, { timeoutMs: 10_000, everyMs: 10 });
-		expect(pages).toBe(0);
+		await workerRuns();
+		expect(await autocheckpoint()).toBe(0);
 		// 1 MB: a quarter of what SQLite's own checkpoint waits for (1,000 pages), so only the worker copies it.
 		await write(MB);
 		await soon('the commit is copied into the database file', () => statSync(path).size >= MB);
@@ -61,7 +62,7 @@ engineGate('sqlite').describe('the embedded store checkpoints on a thread of its
 	});
 
 	it("empties the WAL for an erasure even while the worker's own checkpoint is under way", async () => {
-		await until('the worker runs', async () => Number((await db.all('PRAGMA wal_autocheckpoint'))[0].wal_autocheckpoint) === 0, { timeoutMs: 10_000, everyMs: 10 });
+		await workerRuns();
 		await write(48 * MB);
 		// Its checkpoint begins 100 ms after the commit and takes a while to copy 48 MB.
 		await new Promise((resolve) => setTimeout(resolve, 110));
