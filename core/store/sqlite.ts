@@ -24,8 +24,15 @@ interface SqliteModule {
 /** How long a writer waits for another process's write lock before giving up. */
 const BUSY_TIMEOUT_MS = 10_000;
 
-/** A TRUNCATE checkpoint (erasure) that finds the file busy is tried this many times, this far apart. */
-const TRUNCATE_ATTEMPTS = 5;
+/**
+ * How long SQLite itself waits for a lock once the store is open, blocking the thread: the rest of a wait for another
+ * process (the CLI) is spent off the event loop (whenUnlocked), LOCK_RETRY_MAX_MS apart at most, so n8n's workflows
+ * and webhooks go on meanwhile.
+ */
+const LOCK_STEP_MS = 5;
+const LOCK_RETRY_MAX_MS = 50;
+
+/** A TRUNCATE checkpoint (erasure) that finds the file busy is tried again this far apart, for BUSY_TIMEOUT_MS. */
 const TRUNCATE_RETRY_MS = 100;
 
 /** SQLite's own automatic checkpoint (in pages of WAL), where its checkpoints are not ours (sqlite-checkpointer.ts). */
@@ -165,6 +172,8 @@ class SqliteConnection {
 			return db;
 		});
 		if (!opened.ok) throw new StoreUnavailableError(`Cannot open the embedded store at ${location}: ${(opened.error as Error).message}`, opened.error);
+		// Opened (its mode set, waiting as long as it takes): from here on a lock is waited for off the event loop.
+		opened.value.exec(`PRAGMA busy_timeout = ${LOCK_STEP_MS}`);
 		return new SqliteConnection(opened.value, location, after);
 	}
 
@@ -192,27 +201,59 @@ class SqliteConnection {
 		return statement;
 	}
 
+	private rows(sql: string, params: SqlValue[] = []): Row[] {
+		return this.statement(sql).all(...params.map(toSqlite));
+	}
+
+	private changes(sql: string, params: SqlValue[] = []): number {
+		return Number(this.statement(sql).run(...params.map(toSqlite)).changes);
+	}
+
+	/** Statements inside a transaction, whose write lock is held already. */
 	private readonly direct: SqlExecutor = {
-		all: async (sql, params = []) => this.wrap(() => this.statement(sql).all(...params.map(toSqlite))),
-		run: async (sql, params = []) => this.wrap(() => Number(this.statement(sql).run(...params.map(toSqlite)).changes)),
+		all: async (sql, params) => this.wrap(() => this.rows(sql, params)),
+		run: async (sql, params) => this.wrap(() => this.changes(sql, params)),
 	};
 
 	private wrap<T>(fn: () => T): T {
 		const outcome = attempt(fn);
 		if (outcome.ok) return outcome.value;
-		if (/database is locked|SQLITE_BUSY/i.test((outcome.error as Error).message ?? '')) {
-			throw new StoreUnavailableError(`The embedded store at ${this.location} stayed locked by another process for ${BUSY_TIMEOUT_MS / 1000}s`, outcome.error);
+		throw this.failure(outcome.error);
+	}
+
+	/** A lock another process kept past every wait, told as the store being unavailable; any other error as it is. */
+	private failure(error: unknown): unknown {
+		if (!isLocked(error)) return error;
+		return new StoreUnavailableError(`The embedded store at ${this.location} stayed locked by another process for ${BUSY_TIMEOUT_MS / 1000}s`, error);
+	}
+
+	/**
+	 * fn, tried again while another process holds the lock it needs, for BUSY_TIMEOUT_MS in all: each try blocks the
+	 * event loop for LOCK_STEP_MS at most, and the pauses between them do not block it.
+	 */
+	private async whenUnlocked<T>(fn: () => T): Promise<T> {
+		const deadline = performance.now() + BUSY_TIMEOUT_MS;
+		for (let pause = 1; ; pause = Math.min(pause * 2, LOCK_RETRY_MAX_MS)) {
+			const outcome = attempt(fn);
+			if (outcome.ok) return outcome.value;
+			if (!isLocked(outcome.error) || performance.now() >= deadline) throw this.failure(outcome.error);
+			await new Promise((resolve) => setTimeout(resolve, pause));
 		}
-		throw outcome.error;
 	}
 
 	/** A statement outside any transaction, once every commit before it is on disk: nothing is read before it is durable. */
 	all(sql: string, params?: SqlValue[]): Promise<Row[]> {
-		return this.serialize(() => this.flushes.then(() => this.written(this.direct.all(sql, params))));
+		return this.serialize(async () => {
+			await this.flushes;
+			return this.written(await this.whenUnlocked(() => this.rows(sql, params)));
+		});
 	}
 
 	run(sql: string, params?: SqlValue[]): Promise<number> {
-		return this.serialize(() => this.flushes.then(() => this.written(this.direct.run(sql, params))));
+		return this.serialize(async () => {
+			await this.flushes;
+			return this.written(await this.whenUnlocked(() => this.changes(sql, params)));
+		});
 	}
 
 	/** A statement's outcome, its writes (if any) to be checkpointed. */
@@ -223,18 +264,19 @@ class SqliteConnection {
 
 	/**
 	 * Copies every WAL frame into the database file and empties the WAL (TRUNCATE), so old page images go too. Run
-	 * once no checkpoint of ours runs (the file would be busy); tried again a few times while another process's
-	 * checkpoint holds it.
+	 * once no checkpoint of ours runs (the file would be busy); tried again, off the event loop, while another
+	 * process's reader or checkpoint holds it, for BUSY_TIMEOUT_MS at most.
 	 */
 	async truncateLog(): Promise<boolean> {
-		for (let attempt = 1; ; attempt++) {
+		const deadline = performance.now() + BUSY_TIMEOUT_MS;
+		for (;;) {
 			const [result] = await this.serialize(async () => {
 				await this.flushes;
 				await this.checkpointer.idle();
-				return this.direct.all('PRAGMA wal_checkpoint(TRUNCATE)');
+				return await this.whenUnlocked(() => this.rows('PRAGMA wal_checkpoint(TRUNCATE)'));
 			});
 			if (Number(result?.busy) === 0) return true;
-			if (attempt === TRUNCATE_ATTEMPTS) return false;
+			if (performance.now() >= deadline) return false;
 			await new Promise((resolve) => setTimeout(resolve, TRUNCATE_RETRY_MS));
 		}
 	}
@@ -323,7 +365,7 @@ class SqliteConnection {
 		const outcomes: Array<[Member, Awaited<ReturnType<typeof settle>>]> = [];
 		try {
 			// IMMEDIATE takes the write lock up front, so two processes never both read then write.
-			this.wrap(() => this.db.exec('BEGIN IMMEDIATE'));
+			await this.whenUnlocked(() => this.db.exec('BEGIN IMMEDIATE'));
 			let committed = false;
 			try {
 				for (const member of group) {
@@ -455,3 +497,6 @@ export function openSqliteDriver(path: string): SqlDriver {
 	connection.users++;
 	return new SqliteDriver(connection);
 }
+
+/** SQLITE_BUSY: another connection holds the lock a statement needs. */
+const isLocked = (error: unknown): boolean => /database is locked|SQLITE_BUSY/i.test((error as Error)?.message ?? '');

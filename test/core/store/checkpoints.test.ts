@@ -11,8 +11,9 @@ import type { SqlDriver } from '../../../core/store/sql';
 import { openSqliteDriver } from '../../../core/store/sqlite';
 import { Checkpointer } from '../../../core/store/sqlite-checkpointer';
 import { engineGate } from '../../support/stores';
+import { withLongestTurn } from '../../support/event-loop';
 import { until } from '../../support/until';
-import { spawnChild } from './children/spawn';
+import { spawnChild, waitForLines } from './children/spawn';
 
 const MB = 1024 * 1024;
 const soon = (what: string, check: () => boolean | Promise<boolean>) => until(what, check, { timeoutMs: 10_000, everyMs: 10 });
@@ -68,6 +69,20 @@ engineGate('sqlite').describe('the embedded store checkpoints on a thread of its
 		await new Promise((resolve) => setTimeout(resolve, 110));
 		expect(await db.truncateLog()).toBe(true);
 		expect(statSync(`${path}-wal`).size).toBe(0);
+	});
+
+	it('waits off the event loop for another process reading from the WAL, then empties it for an erasure', async () => {
+		await workerRuns();
+		const reader = spawnChild('reader.ts', [path, '1000']);
+		await waitForLines(reader.lines, 1, 20_000);
+		// Written after the reader's snapshot: copying it into the database file must wait for that read to end.
+		await write(64 * 1024);
+		const { value: emptied, longestTurnMs } = await withLongestTurn(() => db.truncateLog());
+		expect(emptied).toBe(true);
+		expect(longestTurnMs).toBeLessThan(500);
+		expect(statSync(`${path}-wal`).size).toBe(0);
+		expect(await reader.exited).toMatchObject({ code: 0 });
+		expect(reader.lines).toEqual(['reading', 'done']);
 	});
 });
 
