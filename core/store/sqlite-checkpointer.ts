@@ -27,8 +27,10 @@ const CLOSE_WAIT_MS = 10_000;
 
 /**
  * The worker: plain JavaScript, evaluated, so it runs as installed and under the tests alike (no build or loader to
- * find). A checkpoint that fails is answered as none: it leaves every page in the WAL, as SQLite's own automatic
- * checkpoint does, and the flush of each commit, not the checkpoint, is what tells a failing disk.
+ * find). Asked for a checkpoint ('PASSIVE' or 'TRUNCATE'), it answers SQLite's row for it; one that fails is answered
+ * as none: it leaves every page in the WAL, as SQLite's own automatic checkpoint does, and the flush of each commit,
+ * not the checkpoint, is what tells a failing disk. Its busy timeout is SQLite's own wait: a TRUNCATE waits there for
+ * other processes' readers (holding back their writes meanwhile), blocking this thread, not n8n's event loop.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -37,7 +39,7 @@ const db = new DatabaseSync(workerData.path);
 db.exec('PRAGMA busy_timeout = 10000');
 // A checkpoint flushes the WAL before copying it (every frame copied is on disk) and the database file after.
 db.exec('PRAGMA synchronous = FULL');
-const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+const checkpoints = { PASSIVE: db.prepare('PRAGMA wal_checkpoint(PASSIVE)'), TRUNCATE: db.prepare('PRAGMA wal_checkpoint(TRUNCATE)') };
 parentPort.on('message', (message) => {
 	if (message === 'close') {
 		db.close();
@@ -45,14 +47,20 @@ parentPort.on('message', (message) => {
 		return;
 	}
 	try {
-		const [row] = checkpoint.all();
-		parentPort.postMessage(Number(row.log));
+		const [row] = checkpoints[message].all();
+		parentPort.postMessage({ busy: Number(row.busy), log: Number(row.log) });
 	} catch {
 		parentPort.postMessage(null);
 	}
 });
 parentPort.postMessage('ready');
 `;
+
+/** SQLite's row for a checkpoint: whether it could not finish (readers or writers of other processes), and the WAL's pages. */
+interface CheckpointRow {
+	busy: number;
+	log: number;
+}
 
 export interface CheckpointerEvents {
 	/** The worker runs: SQLite's own automatic checkpoints can stop. */
@@ -66,9 +74,9 @@ export class Checkpointer {
 	private readonly worker: Worker | null;
 	private gone = false;
 	private closing = false;
-	/** Checkpoints asked for, one after another; each settles with the pages the WAL held (null when it failed). */
-	private chain: Promise<number | null> = Promise.resolve(null);
-	private answer: ((walPages: number | null) => void) | null = null;
+	/** Checkpoints asked for, one after another; each settles with SQLite's row for it (null when it failed). */
+	private chain: Promise<CheckpointRow | null> = Promise.resolve(null);
+	private answer: ((row: CheckpointRow | null) => void) | null = null;
 	private timer: NodeJS.Timeout | null = null;
 	/** The last checkpoint after commits found CATCH_UP_PAGES or more in the WAL. */
 	behind = false;
@@ -79,7 +87,7 @@ export class Checkpointer {
 			this.gone = true;
 			return;
 		}
-		this.worker.on('message', (message: 'ready' | number | null) => {
+		this.worker.on('message', (message: 'ready' | CheckpointRow | null) => {
 			if (message === 'ready') return events.onReady();
 			this.settle(message);
 		});
@@ -94,10 +102,10 @@ export class Checkpointer {
 		this.worker.unref();
 	}
 
-	private settle(walPages: number | null): void {
+	private settle(row: CheckpointRow | null): void {
 		const answer = this.answer;
 		this.answer = null;
-		answer?.(walPages);
+		answer?.(row);
 	}
 
 	/** A commit was written to the WAL: it is copied into the database file within CHECKPOINT_DELAY_MS or so. */
@@ -105,7 +113,7 @@ export class Checkpointer {
 		if (this.timer || this.gone || this.closing) return;
 		this.timer = setTimeout(() => {
 			this.timer = null;
-			void this.checkpoint().then((walPages) => (this.behind = walPages !== null && walPages >= CATCH_UP_PAGES));
+			void this.checkpoint('PASSIVE').then((row) => (this.behind = row !== null && row.log >= CATCH_UP_PAGES));
 		}, CHECKPOINT_DELAY_MS);
 		this.timer.unref();
 	}
@@ -114,33 +122,21 @@ export class Checkpointer {
 	 * A checkpoint after those asked for before it. The worker is referenced while it is asked: a transaction waiting
 	 * for a catch-up keeps its process alive (unreferenced, a CLI command would exit in the middle of it).
 	 */
-	private checkpoint(): Promise<number | null> {
+	private checkpoint(mode: 'PASSIVE' | 'TRUNCATE'): Promise<CheckpointRow | null> {
 		this.chain = this.chain.then(
 			() =>
-				new Promise<number | null>((resolve) => {
+				new Promise<CheckpointRow | null>((resolve) => {
 					const { worker } = this;
 					if (this.gone || !worker) return resolve(null);
 					worker.ref();
-					this.answer = (walPages) => {
+					this.answer = (row) => {
 						worker.unref();
-						resolve(walPages);
+						resolve(row);
 					};
-					worker.postMessage('checkpoint');
+					worker.postMessage(mode);
 				}),
 		);
 		return this.chain;
-	}
-
-	/** Resolves once no checkpoint of ours runs or waits to run (a TRUNCATE checkpoint would find the file busy). */
-	async idle(): Promise<void> {
-		this.cancelTimer();
-		await this.chain;
-	}
-
-	/** No checkpoint after the last commits: one asked for now (idle, catch-up) or none at all (close) takes its place. */
-	private cancelTimer(): void {
-		if (this.timer) clearTimeout(this.timer);
-		this.timer = null;
 	}
 
 	/**
@@ -148,8 +144,21 @@ export class Checkpointer {
 	 * next write starts it again from its beginning.
 	 */
 	async catchUp(): Promise<void> {
-		await this.checkpoint();
+		await this.checkpoint('PASSIVE');
 		this.behind = false;
+	}
+
+	/**
+	 * Empties the WAL (an erasure: no old page image left in it), called with no write of ours under way: true once it
+	 * is empty, false when another process kept reading from it past SQLite's 10 s wait (or the checkpoint failed);
+	 * null without a worker, for the store's connection to do it.
+	 */
+	async truncate(): Promise<boolean | null> {
+		if (this.gone || !this.worker) return null;
+		const row = await this.checkpoint('TRUNCATE');
+		if (row) return row.busy === 0;
+		// The worker went away meanwhile: the store's connection does it; else the checkpoint failed.
+		return this.gone ? null : false;
 	}
 
 	/**
@@ -159,7 +168,7 @@ export class Checkpointer {
 	 */
 	async close(): Promise<void> {
 		this.closing = true;
-		this.cancelTimer();
+		if (this.timer) clearTimeout(this.timer);
 		const { worker } = this;
 		if (this.gone || !worker) return;
 		let timer: NodeJS.Timeout | undefined;

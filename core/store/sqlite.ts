@@ -263,22 +263,29 @@ class SqliteConnection {
 	}
 
 	/**
-	 * Copies every WAL frame into the database file and empties the WAL (TRUNCATE), so old page images go too. Run
-	 * once no checkpoint of ours runs (the file would be busy); tried again, off the event loop, while another
-	 * process's reader or checkpoint holds it, for BUSY_TIMEOUT_MS at most.
+	 * Copies every WAL frame into the database file and empties the WAL (TRUNCATE), so old page images go too, with no
+	 * write of ours under way. The checkpoint worker does it: SQLite waits there for other processes' readers (10 s at
+	 * most, holding back their writes), off the event loop. Without a worker the store's connection does, tried again
+	 * every 100 ms for 10 s while the file is busy (with writes of other processes going on between the tries).
 	 */
 	async truncateLog(): Promise<boolean> {
+		const emptied = await this.serialize(async () => {
+			await this.flushes;
+			return await this.checkpointer.truncate();
+		});
+		if (emptied !== null) return emptied;
 		const deadline = performance.now() + BUSY_TIMEOUT_MS;
-		for (;;) {
+		// Closed between two tries: the erasure is committed, its WAL not emptied.
+		while (!this.closed) {
 			const [result] = await this.serialize(async () => {
 				await this.flushes;
-				await this.checkpointer.idle();
-				return await this.whenUnlocked(() => this.rows('PRAGMA wal_checkpoint(TRUNCATE)'));
+				return await this.direct.all('PRAGMA wal_checkpoint(TRUNCATE)');
 			});
 			if (Number(result?.busy) === 0) return true;
-			if (performance.now() >= deadline) return false;
+			if (performance.now() >= deadline) break;
 			await new Promise((resolve) => setTimeout(resolve, TRUNCATE_RETRY_MS));
 		}
+		return false;
 	}
 
 	/** fn's writes, committed with the group it joins; `durable: false` lets a later commit's fsync carry them. */

@@ -77,6 +77,7 @@ engineGate('sqlite').describe('the embedded store checkpoints on a thread of its
 		await waitForLines(reader.lines, 1, 20_000);
 		// Written after the reader's snapshot: copying it into the database file must wait for that read to end.
 		await write(64 * 1024);
+		expect(reader.lines).toEqual(['reading']);
 		const { value: emptied, longestTurnMs } = await withLongestTurn(() => db.truncateLog());
 		expect(emptied).toBe(true);
 		expect(longestTurnMs).toBeLessThan(500);
@@ -115,6 +116,9 @@ engineGate('sqlite').describe('a checkpointer', () => {
 			await db.transaction((tx) => tx.run('INSERT INTO entry (value) VALUES (1)'));
 			expect(await db.all('SELECT value FROM entry')).toEqual([{ value: 1 }]);
 			expect(await db.all('PRAGMA wal_autocheckpoint')).toEqual([{ wal_autocheckpoint: 1000 }]);
+			// An erasure's TRUNCATE, on the store's own connection.
+			expect(await db.truncateLog()).toBe(true);
+			expect(statSync(join(dir, 'no-thread.sqlite-wal')).size).toBe(0);
 		} finally {
 			spy.mockRestore();
 			await db.close();

@@ -10,6 +10,7 @@ const { DatabaseSync } = (process as unknown as { getBuiltinModule(id: string): 
 	'node:sqlite',
 );
 const db = new DatabaseSync(path);
+db.exec('PRAGMA busy_timeout = 10000');
 db.exec('BEGIN');
 db.prepare('SELECT COUNT(*) FROM blob').all();
 process.stdout.write('reading\n');
