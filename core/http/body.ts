@@ -34,6 +34,29 @@ export class BudgetSpentError extends Error {
 	}
 }
 
+/** A body that stopped coming, or came too slowly: try again later (503), the rest left unread. */
+export class BodyTooSlowError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'BodyTooSlowError';
+	}
+}
+
+/**
+ * How long a body may take to arrive, as on the SMTP listener: nothing received for a minute (its idle timeout), or
+ * the whole body not within ten minutes (its DATA deadline, against a body dripped a byte at a time). A stalled post
+ * holds its connection, and every byte it sent in the in-flight budget, until one of them passes.
+ */
+export const BODY_DEADLINES = { idleMs: 60_000, wholeMs: 10 * 60_000 };
+
+/** How a body is read. */
+export interface BodyReading {
+	/** The request's hold on the in-flight budget: every byte read is held in it until the answer. */
+	share?: BudgetShare;
+	/** BODY_DEADLINES when absent. */
+	deadlines?: typeof BODY_DEADLINES;
+}
+
 export type Headers = Record<string, string | string[] | undefined>;
 
 /** One header's value (repeated ones joined by a comma, as Node joins them). */
@@ -52,14 +75,21 @@ export function checkDeclaredLength(headers: Headers, cap: number): void {
 }
 
 /**
- * Feeds the body into the sink with backpressure, at most `cap` bytes, each held in `share` of the in-flight budget;
- * `onChunk` sees every byte fed (a signature computed while reading). Past the cap or the budget, or when the sink
- * fails, reading stops and the promise rejects.
+ * Feeds the body into the sink with backpressure, at most `cap` bytes, each held in the reading's share of the
+ * in-flight budget; `onChunk` sees every byte fed (a signature computed while reading). Past the cap, the budget or a
+ * deadline, or when the sink fails, reading stops and the promise rejects.
  */
-export function pumpCapped(body: NodeJS.ReadableStream, cap: number, sink: Writable, onChunk?: (chunk: Buffer) => void, share?: BudgetShare): Promise<void> {
+export function pumpCapped(body: NodeJS.ReadableStream, cap: number, sink: Writable, reading: BodyReading = {}, onChunk?: (chunk: Buffer) => void): Promise<void> {
+	const { share, deadlines = BODY_DEADLINES } = reading;
 	return new Promise((resolve, reject) => {
 		let total = 0;
+		const tooSlow = (message: string) => () => stop(new BodyTooSlowError(message));
+		const whole = setTimeout(tooSlow(`The body did not arrive within ${deadlines.wholeMs / 1000} s`), deadlines.wholeMs);
+		// Refreshed at each chunk, and once the sink took what it held back: the client's silence, not ours.
+		const idle = setTimeout(tooSlow(`The request sent nothing for ${deadlines.idleMs / 1000} s`), deadlines.idleMs);
 		const stop = (error?: Error) => {
+			clearTimeout(whole);
+			clearTimeout(idle);
 			body.removeListener('data', onData);
 			body.removeListener('end', onEnd);
 			body.removeListener('error', onError);
@@ -77,9 +107,13 @@ export function pumpCapped(body: NodeJS.ReadableStream, cap: number, sink: Writa
 			if (total > cap) return stop(new HttpRefusal('too-large', `The request is over the limit of ${cap} bytes`));
 			if (share && !share.take(chunk.length)) return stop(new BudgetSpentError());
 			onChunk?.(chunk);
+			idle.refresh();
 			if (!sink.write(chunk)) {
 				body.pause();
-				sink.once('drain', () => body.resume());
+				sink.once('drain', () => {
+					idle.refresh();
+					body.resume();
+				});
 			}
 		};
 		const onEnd = () => {
@@ -100,11 +134,11 @@ export function pumpCapped(body: NodeJS.ReadableStream, cap: number, sink: Writa
 }
 
 /** The whole body as bytes, at most `cap`. */
-export async function readCapped(body: NodeJS.ReadableStream, cap: number, share?: BudgetShare, onChunk?: (chunk: Buffer) => void): Promise<Buffer> {
+export async function readCapped(body: NodeJS.ReadableStream, cap: number, reading?: BodyReading, onChunk?: (chunk: Buffer) => void): Promise<Buffer> {
 	const chunks: Buffer[] = [];
 	const sink = new PassThrough();
 	sink.on('data', (chunk: Buffer) => chunks.push(chunk));
-	await pumpCapped(body, cap, sink, onChunk, share);
+	await pumpCapped(body, cap, sink, reading, onChunk);
 	return Buffer.concat(chunks);
 }
 
@@ -123,7 +157,7 @@ function formParser(headers: Headers, cap: number): Busboy.Busboy | HttpRefusal 
  * A multipart/form-data or urlencoded post, each field's value as the bytes sent (fields that declare no charset
  * are read as latin1, one character per byte, and turned back into those bytes). Files are read past, not kept.
  */
-export async function readForm(body: NodeJS.ReadableStream, headers: Headers, cap: number, share?: BudgetShare): Promise<Map<string, Buffer>> {
+export async function readForm(body: NodeJS.ReadableStream, headers: Headers, cap: number, reading?: BodyReading): Promise<Map<string, Buffer>> {
 	const form = formParser(headers, cap);
 	if (form instanceof HttpRefusal) throw form;
 	const fields = new Map<string, Buffer>();
@@ -143,14 +177,14 @@ export async function readForm(body: NodeJS.ReadableStream, headers: Headers, ca
 	for (const limit of ['fieldsLimit', 'filesLimit', 'partsLimit'] as const) {
 		form.on(limit, () => refuse('bad-request', `The form has more parts than a provider sends (at most ${FORM_LIMITS.fields} fields, ${FORM_LIMITS.files} files)`));
 	}
-	await pumpCapped(body, cap, form, undefined, share);
+	await pumpCapped(body, cap, form, reading);
 	await finished;
 	return fields;
 }
 
 /** A JSON body (at most `cap` bytes); anything that is not JSON is a bad request. */
-export async function readJson(body: NodeJS.ReadableStream, cap: number, share?: BudgetShare): Promise<unknown> {
-	const parsed = parseJson((await readCapped(body, cap, share)).toString('utf8'));
+export async function readJson(body: NodeJS.ReadableStream, cap: number, reading?: BodyReading): Promise<unknown> {
+	const parsed = parseJson((await readCapped(body, cap, reading)).toString('utf8'));
 	if (parsed instanceof HttpRefusal) throw parsed;
 	return parsed;
 }

@@ -15,7 +15,7 @@ import { DEFAULT_BUDGET_MESSAGES, InFlightBudget } from '../smtp/budget';
 import type { ReplayStore } from '../store/roles';
 import type { SpoolEntry } from '../store/types';
 import { decisionAnswer, noticeAnswer, refusalAnswer, refusalReply, tryAgainAnswer, type HttpAnswer, type HttpFormat } from './answers';
-import { BudgetSpentError, ClientGone, HttpRefusal } from './body';
+import { BodyTooSlowError, BudgetSpentError, ClientGone, HttpRefusal, type BodyReading } from './body';
 import { readRequest, requestCap, type Posted } from './formats';
 import { receivedHop } from './received-hop';
 import { fetchAwsCertificate, type SnsMessage } from './sns';
@@ -61,6 +61,8 @@ export interface HttpDoorOptions {
 	redriveAfterMs?: number;
 	/** The bytes of posts held in memory at once; by default one budget for every door of the process. */
 	budget?: InFlightBudget;
+	/** How long a body may take (BODY_DEADLINES by default). */
+	bodyDeadlines?: BodyReading['deadlines'];
 	now?: () => Date;
 	onTrouble?(error: Error): void;
 }
@@ -152,7 +154,7 @@ export function createHttpDoor(options: HttpDoorOptions): (request: HttpRequestI
 		const share = budget.share();
 		try {
 			if (request.method.toUpperCase() !== 'POST') throw new HttpRefusal('bad-request', `The door takes POST, not ${request.method.slice(0, 20)}`);
-			const reading = await readRequest(request, { ...context, now: at, share, authenticated: (replay) => (authenticated = { replay }) });
+			const reading = await readRequest(request, { ...context, now: at, share, deadlines: options.bodyDeadlines, authenticated: (replay) => (authenticated = { replay }) });
 			if (reading.kind === 'notice') {
 				await logNotice(reading.message, reading.note);
 				return { answer: noticeAnswer(reading.note) };
@@ -179,6 +181,8 @@ export function createHttpDoor(options: HttpDoorOptions): (request: HttpRequestI
 				// The rest of the body is left unread: the connection is not kept for another request.
 				return { answer: tryAgainAnswer(SMTP_REPLIES.insufficientStorage, [error.message], { connection: 'close' }) };
 			}
+			// A try-again, not a 408: SNS takes any 4xx as delivered and never posts it again.
+			if (error instanceof BodyTooSlowError) return { answer: tryAgainAnswer(SMTP_REPLIES.dataTooSlow, [error.message], { connection: 'close' }) };
 			trouble(error);
 			// The provider's retry of this same signed request must pass.
 			if (claimed) await store.releaseReplayToken(inboxId, claimed).catch(trouble);

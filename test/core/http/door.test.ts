@@ -212,6 +212,39 @@ describeEachStore('the HTTP door', (getStore) => {
 		expect(await kept()).toEqual({ spool: [], log: [] });
 	});
 
+	describe('a body that stops coming, or comes too slowly', () => {
+		/** A raw post that sends its start, then `drip` (a byte every 50 ms, forever) or nothing more: its answer. */
+		async function stalledPost(url: string, address: string, drip: boolean): Promise<{ status: number; connection: string | undefined; json: { reply: string; reasons: string[] } }> {
+			const request = http.request(url, { method: 'POST', headers: { ...bearer(TOKEN), 'content-type': 'message/rfc822', 'x-envelope-to': address } });
+			request.on('error', () => undefined);
+			request.write('Subject: stalled\r\n\r\n');
+			const dripping = drip ? setInterval(() => request.write('.'), 50) : undefined;
+			try {
+				const response = await new Promise<http.IncomingMessage>((resolve) => request.on('response', resolve));
+				let text = '';
+				for await (const data of response) text += String(data);
+				return { status: response.statusCode ?? 0, connection: response.headers.connection, json: JSON.parse(text) as { reply: string; reasons: string[] } };
+			} finally {
+				clearInterval(dripping);
+				request.destroy();
+			}
+		}
+
+		it('answers a post silent past its idle deadline 503 (the provider retries), unread and nothing kept', async () => {
+			const { served, address, kept } = await door({ format: 'raw', token: TOKEN }, { bodyDeadlines: { idleMs: 300, wholeMs: 60_000 } });
+			const answer = await stalledPost(served.url, address, false);
+			expect(answer).toMatchObject({ status: 503, connection: 'close', json: { reply: '421 4.4.2 Message not received in time, closing connection', reasons: ['The request sent nothing for 0.3 s'] } });
+			expect(await kept()).toEqual({ spool: [], log: [] });
+		});
+
+		it('answers a body dripped a byte at a time 503 once its whole deadline passed, however often a byte came', async () => {
+			const { served, address, kept } = await door({ format: 'raw', token: TOKEN }, { bodyDeadlines: { idleMs: 300, wholeMs: 600 } });
+			const answer = await stalledPost(served.url, address, true);
+			expect(answer).toMatchObject({ status: 503, json: { reasons: ['The body did not arrive within 0.6 s'] } });
+			expect(await kept()).toEqual({ spool: [], log: [] });
+		});
+	});
+
 	describe('mailgun (a route forwarding to .../mime)', () => {
 		it('spools body-mime byte-exact, with the envelope from sender and recipient, and the client IP and HELO of the provider\'s Received hop', async () => {
 			const { url, address, kept } = await door({ format: 'mailgun', token: null, mailgunSigningKey: SIGNING_KEY });
