@@ -43,11 +43,12 @@ export class BodyTooSlowError extends Error {
 }
 
 /**
- * How long a body may take to arrive, as on the SMTP listener: nothing received for a minute (its idle timeout), or
- * the whole body not within ten minutes (its DATA deadline, against a body dripped a byte at a time). A stalled post
- * holds its connection, and every byte it sent in the in-flight budget, until one of them passes.
+ * How long a body may take to arrive: nothing received for a minute (the SMTP listener's idle timeout), or the whole
+ * body not within four minutes (against a body dripped a byte at a time; the SMTP listener's DATA deadline is ten, but
+ * n8n's HTTP server keeps Node's own five-minute request timeout, which answers a bare 408 that SNS takes as
+ * delivered). A stalled post holds its connection, and every byte it sent in the in-flight budget, until then.
  */
-export const BODY_DEADLINES = { idleMs: 60_000, wholeMs: 10 * 60_000 };
+export const BODY_DEADLINES = { idleMs: 60_000, wholeMs: 4 * 60_000 };
 
 /** How a body is read. */
 export interface BodyReading {
@@ -85,8 +86,13 @@ export function pumpCapped(body: NodeJS.ReadableStream, cap: number, sink: Writa
 		let total = 0;
 		const tooSlow = (message: string) => () => stop(new BodyTooSlowError(message));
 		const whole = setTimeout(tooSlow(`The body did not arrive within ${deadlines.wholeMs / 1000} s`), deadlines.wholeMs);
-		// Refreshed at each chunk, and once the sink took what it held back: the client's silence, not ours.
-		const idle = setTimeout(tooSlow(`The request sent nothing for ${deadlines.idleMs / 1000} s`), deadlines.idleMs);
+		// The client's silence, not ours: started again at each chunk, and not running while the sink holds the body back.
+		const silence = () => setTimeout(tooSlow(`The request sent nothing for ${deadlines.idleMs / 1000} s`), deadlines.idleMs);
+		let idle = silence();
+		const onDrain = () => {
+			idle = silence();
+			body.resume();
+		};
 		const stop = (error?: Error) => {
 			clearTimeout(whole);
 			clearTimeout(idle);
@@ -95,6 +101,7 @@ export function pumpCapped(body: NodeJS.ReadableStream, cap: number, sink: Writa
 			body.removeListener('error', onError);
 			body.removeListener('close', onClose);
 			sink.removeListener('error', onError);
+			sink.removeListener('drain', onDrain);
 			if (error) {
 				body.pause();
 				reject(error);
@@ -107,14 +114,10 @@ export function pumpCapped(body: NodeJS.ReadableStream, cap: number, sink: Writa
 			if (total > cap) return stop(new HttpRefusal('too-large', `The request is over the limit of ${cap} bytes`));
 			if (share && !share.take(chunk.length)) return stop(new BudgetSpentError());
 			onChunk?.(chunk);
-			idle.refresh();
-			if (!sink.write(chunk)) {
-				body.pause();
-				sink.once('drain', () => {
-					idle.refresh();
-					body.resume();
-				});
-			}
+			if (sink.write(chunk)) return void idle.refresh();
+			clearTimeout(idle);
+			body.pause();
+			sink.once('drain', onDrain);
 		};
 		const onEnd = () => {
 			stop();

@@ -213,12 +213,12 @@ describeEachStore('the HTTP door', (getStore) => {
 	});
 
 	describe('a body that stops coming, or comes too slowly', () => {
-		/** A raw post that sends its start, then `drip` (a byte every 50 ms, forever) or nothing more: its answer. */
+		/** A raw post that sends its start, then `drip` (a byte every 20 ms, forever) or nothing more: its answer. */
 		async function stalledPost(url: string, address: string, drip: boolean): Promise<{ status: number; connection: string | undefined; json: { reply: string; reasons: string[] } }> {
 			const request = http.request(url, { method: 'POST', headers: { ...bearer(TOKEN), 'content-type': 'message/rfc822', 'x-envelope-to': address } });
 			request.on('error', () => undefined);
 			request.write('Subject: stalled\r\n\r\n');
-			const dripping = drip ? setInterval(() => request.write('.'), 50) : undefined;
+			const dripping = drip ? setInterval(() => request.write('.'), 20) : undefined;
 			try {
 				const response = await new Promise<http.IncomingMessage>((resolve) => request.on('response', resolve));
 				let text = '';
@@ -237,10 +237,10 @@ describeEachStore('the HTTP door', (getStore) => {
 			expect(await kept()).toEqual({ spool: [], log: [] });
 		});
 
-		it('answers a body dripped a byte at a time 503 once its whole deadline passed, however often a byte came', async () => {
-			const { served, address, kept } = await door({ format: 'raw', token: TOKEN }, { bodyDeadlines: { idleMs: 300, wholeMs: 600 } });
+		it('answers a body dripped a byte at a time 503 once its whole deadline passed, each byte keeping the idle one off', async () => {
+			const { served, address, kept } = await door({ format: 'raw', token: TOKEN }, { bodyDeadlines: { idleMs: 500, wholeMs: 1500 } });
 			const answer = await stalledPost(served.url, address, true);
-			expect(answer).toMatchObject({ status: 503, json: { reasons: ['The body did not arrive within 0.6 s'] } });
+			expect(answer).toMatchObject({ status: 503, json: { reasons: ['The body did not arrive within 1.5 s'] } });
 			expect(await kept()).toEqual({ spool: [], log: [] });
 		});
 	});
