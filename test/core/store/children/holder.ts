@@ -1,4 +1,4 @@
-export {};
+import { openRawDatabase } from './raw-sqlite';
 
 /**
  * Holds the embedded store's write lock with an uncommitted intake-log row for a while, then commits:
@@ -6,11 +6,7 @@ export {};
  * argv: <script> <db path> <hold ms>
  */
 const [path, holdMs] = process.argv.slice(3);
-const { DatabaseSync } = (process as unknown as { getBuiltinModule(id: string): { DatabaseSync: new (path: string) => { exec(sql: string): void; close(): void } } }).getBuiltinModule(
-	'node:sqlite',
-);
-const db = new DatabaseSync(path);
-db.exec('PRAGMA busy_timeout = 10000');
+const db = openRawDatabase(path);
 db.exec('BEGIN IMMEDIATE');
 db.exec(`INSERT INTO intake_log (id, inbox_id, kind, at, rcpt, details) VALUES ('held-row', NULL, 'rejected', '${new Date().toISOString()}', '[]', '{}')`);
 process.stdout.write('holding\n');
