@@ -20,7 +20,7 @@ export interface MessageBytes {
 export function readFrom(bytes: MessageBytes, start = 0): Buffer | Readable {
 	if (!bytes.inMemory) return bytes.open(start);
 	const rest = bytes.inMemory.subarray(start);
-	noteBytesRead(rest.length);
+	noteBytesRead(rest.length, bytes.size);
 	return rest;
 }
 
@@ -51,7 +51,7 @@ export function bytesOf(buffer: Buffer): MessageBytes {
 function* slices(buffer: Buffer): Generator<Buffer> {
 	for (let at = 0; at < buffer.length; at += SLICE_BYTES) {
 		const slice = buffer.subarray(at, at + SLICE_BYTES);
-		noteBytesRead(slice.length);
+		noteBytesRead(slice.length, buffer.length);
 		yield slice;
 	}
 }
@@ -67,14 +67,14 @@ export function fileBytes(path: string, size: number): MessageBytes {
 	return {
 		size,
 		open(start = 0) {
-			return start >= size ? Readable.from([]) : Readable.from(fileSlices(path, start), { objectMode: false });
+			return start >= size ? Readable.from([]) : Readable.from(fileSlices(path, start, size), { objectMode: false });
 		},
 	};
 }
 
 /** The file opened at the first read, not before: a stream destroyed unread leaves no descriptor open. */
-async function* fileSlices(path: string, start: number): AsyncGenerator<Buffer> {
-	yield* counted(createReadStream(path, { start, highWaterMark: SLICE_BYTES }));
+async function* fileSlices(path: string, start: number, size: number): AsyncGenerator<Buffer> {
+	yield* counted(createReadStream(path, { start, highWaterMark: SLICE_BYTES }), size);
 }
 
 /**
@@ -115,11 +115,11 @@ export async function readHead(bytes: MessageBytes, max: number): Promise<Buffer
 
 /** Bytes whose place is known only when they are read (the spool's chunks): located again for each stream. */
 export function lazyBytes(size: number, locate: () => Promise<MessageBytes>): MessageBytes {
-	return { size, open: (start = 0) => Readable.from(located(locate, start), { objectMode: false }) };
+	return { size, open: (start = 0) => Readable.from(located(locate, start, size), { objectMode: false }) };
 }
 
-async function* located(locate: () => Promise<MessageBytes>, start: number): AsyncGenerator<Buffer> {
-	yield* counted((await locate()).open(start));
+async function* located(locate: () => Promise<MessageBytes>, start: number, size: number): AsyncGenerator<Buffer> {
+	yield* counted((await locate()).open(start), size);
 }
 
 /** The whole message in memory: only for callers that need it whole (a forwarding test's send, a mailbox append). */

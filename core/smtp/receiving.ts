@@ -84,7 +84,7 @@ export async function receiveMessage(stream: Readable, keep: (chunk: Buffer, siz
 			stream.once('error', reject);
 			stream.on('data', (chunk: Buffer) => {
 				size += chunk.length;
-				noteBytesRead(chunk.length);
+				noteBytesRead(chunk.length, size);
 				if (!keeping) return;
 				if (!keep(chunk, size)) {
 					keeping = false;

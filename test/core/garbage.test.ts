@@ -33,6 +33,29 @@ describe('young garbage of message reads', () => {
 		}
 	});
 
+	it('leaves mail under 256 KB to V8, however much of it is read; a message over it read from memory is counted', async () => {
+		const gc = jest.fn();
+		const exposed = (globalThis as { gc?: unknown }).gc;
+		(globalThis as { gc?: unknown }).gc = gc;
+		try {
+			await jest.isolateModulesAsync(async () => {
+				const { bytesOf, readAll, readFrom } = await import('../../core/message-bytes');
+				const small = randomBytes(256 * 1024 - 1);
+				// 12 MB of small messages, each read twice (as a stream, and handed over whole).
+				for (let n = 0; n < 24; n++) {
+					expect((await readAll(bytesOf(small))).equals(small)).toBe(true);
+					expect(readFrom(bytesOf(small))).toEqual(small);
+				}
+				expect(gc).not.toHaveBeenCalled();
+				const large = randomBytes(256 * 1024);
+				for (let n = 0; n < 16; n++) readFrom(bytesOf(large));
+				expect(gc).toHaveBeenCalledTimes(1);
+			});
+		} finally {
+			(globalThis as { gc?: unknown }).gc = exposed;
+		}
+	});
+
 	it("takes V8's collector in a process started without --expose-gc: a young-generation collection is run, and no later context sees it", () => {
 		// A collection we asked for is the one V8 reports as forced; the collector's own never are.
 		const script = `
