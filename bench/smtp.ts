@@ -2,8 +2,8 @@
  * SMTP intake benchmark (npm run bench:smtp): the hosted inbox listener (security checks, durable spool before the
  * 250, spool completion) against the floor, bare smtp-server + mailparser + mailauth doing the same parsing and
  * authentication without a spool, in the same run. Each server runs in its own child process so RSS is its own.
- * Reports accepted messages/s for 5 KB messages over 10 parallel connections (the median of three rounds taking
- * turns, each server warmed up first) and each side's CPU a message (its server's, and the client's beside it), peak
+ * Reports accepted messages/s for 5 KB messages over 10 parallel connections (both servers up and warmed, bursts
+ * taking turns between them) and each side's CPU a message (its server's, and the client's beside it), peak
  * RSS growth and the longest event-loop stall for one 30 MB message, and peak RSS growth for 10 messages of 28 MB at
  * once (fails unless all 10 are answered 250).
  * Ends with one line:
@@ -40,10 +40,14 @@ import { freePort } from '../test/support/ports';
 const ADDRESS = 'support@inbox.example.test';
 const resolver = zoneResolver({});
 const MB = 1024 * 1024;
-/** Messages each server gets before its round is measured. */
+/** Messages each server gets before any burst is measured. */
 const SERVER_WARMUP_MESSAGES = 1000;
-/** Throughput rounds, floor and ours taking turns in each. */
-const THROUGHPUT_ROUNDS = 3;
+/**
+ * Bursts each side gets, taking turns (of BENCH_MESSAGES each, default 300). The machine's pace drifts by a third
+ * within a minute (other work on it): three rounds of 1,000 a side on fresh servers gave medians from 0.62x to 0.81x
+ * for one build; short bursts taking turns put both sides under the same drift (0.72x and 0.73x in two runs).
+ */
+const BURSTS = 20;
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
@@ -242,17 +246,33 @@ function message5k(i: number): { from: string; to: string; subject: string; text
 	return { from: `c${i}@customer.example`, to: ADDRESS, subject: `bench ${i}`, text: `${'Lorem ipsum dolor sit amet. '.repeat(175)}\n${i}`, messageId: `<bench-${i}-${randomBytes(4).toString('hex')}@customer.example>` };
 }
 
-async function throughput(port: number, total: number, connections: number): Promise<number> {
+/** A client's connections to a server: each keeps its SMTP session open from one message to the next. */
+type Clients = Array<ReturnType<typeof createTransport>>;
+
+function connect(port: number, connections: number): Clients {
+	return Array.from({ length: connections }, () => createTransport({ host: '127.0.0.1', port, ignoreTLS: true, pool: true, maxConnections: 1, maxMessages: Infinity }));
+}
+
+/** Sends `total` messages over the clients' connections at once; resolves with the messages a second. */
+async function throughput(clients: Clients, total: number): Promise<number> {
 	let next = 0;
 	const started = process.hrtime.bigint();
 	await Promise.all(
-		Array.from({ length: connections }, async () => {
-			const transport = createTransport({ host: '127.0.0.1', port, ignoreTLS: true, pool: true, maxConnections: 1, maxMessages: Infinity });
+		clients.map(async (transport) => {
 			while (next < total) await transport.sendMail(message5k(next++));
-			transport.close();
 		}),
 	);
 	return total / (Number(process.hrtime.bigint() - started) / 1e9);
+}
+
+/** `throughput` over connections of their own, closed after. */
+async function throughputOnce(port: number, total: number, connections: number): Promise<number> {
+	const clients = connect(port, connections);
+	try {
+		return await throughput(clients, total);
+	} finally {
+		clients.forEach((transport) => transport.close());
+	}
 }
 
 function bigMessage(bytes: number, n = 0) {
@@ -304,42 +324,48 @@ async function main(): Promise<boolean> {
 		process.stdout.write('ready\n');
 		return true;
 	}
-	const total = Number(process.env.BENCH_MESSAGES ?? 1000);
+	const burstMessages = Number(process.env.BENCH_MESSAGES ?? 300);
+	const total = BURSTS * burstMessages;
 	// The client (nodemailer, in this process) warms up first, against a server that only receives: a client still
 	// compiling its code is slower, which measured as the floor's first round 20% below its later ones.
 	const warmup = await startServer('receive-only');
-	await throughput(warmup.port, 3000, 10);
+	await throughputOnce(warmup.port, 3000, 10);
 	warmup.stop();
-	// Floor and ours take turns, a fresh server each round, so a burst of other work on the machine falls on both: the
-	// ratio reported is the median of the rounds' ratios, each side's rate the median of its rounds.
-	const rounds: Array<Record<'floor' | 'ours', number>> = [];
+	// Both servers up, each warmed up (a listener runs for days, its code compiled; a burst spent mostly compiling would
+	// measure V8's compiler threads more than the server), then bursts taking turns, the one not sending idle. Each
+	// side's rate is its messages over its bursts' time; beside it, the burst ratios' median and quartiles.
+	const servers = { floor: await startServer('floor'), ours: await startServer('ours') };
+	const clients = { floor: connect(servers.floor.port, 10), ours: connect(servers.ours.port, 10) };
+	for (const which of ['floor', 'ours'] as const) await throughput(clients[which], SERVER_WARMUP_MESSAGES);
 	// Each side's CPU a message (every thread of its child) is reported beside the rates: steadier than a rate, since it
 	// does not depend on who else waits for the machine's cores. The client's (this process's) too: on a machine of few
 	// cores client and server share them, so a side's rate may be set by every thread's CPU, not its event loop.
-	const cpuPerMessage = { floor: { server: [] as number[], client: [] as number[] }, ours: { server: [] as number[], client: [] as number[] } };
-	for (let round = 0; round < THROUGHPUT_ROUNDS; round++) {
-		const rates = { floor: 0, ours: 0 };
-		for (const which of ['floor', 'ours'] as const) {
-			const server = await startServer(which);
-			// Warmed up first, each side alike: a listener runs for days, its code compiled; a round spent mostly
-			// compiling would measure V8's compiler threads (counted in the CPU a message) more than the server.
-			await throughput(server.port, SERVER_WARMUP_MESSAGES, 10);
+	const spent = { floor: { seconds: 0, serverMs: 0, clientMs: 0 }, ours: { seconds: 0, serverMs: 0, clientMs: 0 } };
+	const burstRatios: number[] = [];
+	for (let burst = 0; burst < BURSTS; burst++) {
+		const seconds = { floor: 0, ours: 0 };
+		for (const which of burst % 2 ? (['ours', 'floor'] as const) : (['floor', 'ours'] as const)) {
+			const server = servers[which];
 			const cpuBefore = server.cpuMs();
 			const clientBefore = process.cpuUsage();
-			rates[which] = await throughput(server.port, total, 10);
+			seconds[which] = burstMessages / (await throughput(clients[which], burstMessages));
 			const client = process.cpuUsage(clientBefore);
 			const cpuAfter = server.cpuMs();
-			cpuPerMessage[which].client.push((client.user + client.system) / 1000 / total);
-			if (cpuBefore !== null && cpuAfter !== null) cpuPerMessage[which].server.push((cpuAfter - cpuBefore) / total);
-			server.stop();
+			spent[which].seconds += seconds[which];
+			spent[which].clientMs += (client.user + client.system) / 1000;
+			if (cpuBefore !== null && cpuAfter !== null) spent[which].serverMs += cpuAfter - cpuBefore;
 		}
-		rounds.push(rates);
+		burstRatios.push(seconds.floor / seconds.ours);
 	}
+	Object.values(clients).forEach((each) => each.forEach((transport) => transport.close()));
+	Object.values(servers).forEach((server) => server.stop());
+	burstRatios.sort((a, b) => a - b);
+	const quartile = (q: number) => burstRatios[Math.floor(q * (burstRatios.length - 1))];
 	const results: Record<string, { rate: number; growth: number; stallMs: number }> = {};
 	for (const which of ['floor', 'ours'] as const) {
-		const rate = median(rounds.map((round) => round[which]));
+		const rate = total / spent[which].seconds;
 		const fresh = await startServer(which);
-		await throughput(fresh.port, 20, 2);
+		await throughputOnce(fresh.port, 20, 2);
 		const { growth, stallMs } = await peakGrowth(fresh, 30 * MB - 64 * 1024);
 		fresh.stop();
 		results[which] = { rate, growth, stallMs };
@@ -357,20 +383,20 @@ async function main(): Promise<boolean> {
 	const concurrent = await peakGrowth(concurrentServer, 28 * MB, 10);
 	concurrentServer.stop();
 
-	const ratio = median(rounds.map((round) => round.ours / round.floor));
-	const serverCpu = { floor: median(cpuPerMessage.floor.server), ours: median(cpuPerMessage.ours.server) };
+	const ratio = spent.floor.seconds / spent.ours.seconds;
+	const serverCpu = { floor: spent.floor.serverMs / total, ours: spent.ours.serverMs / total };
 	const sizeRatio = (growth: number) => growth / (30 * MB);
 	const line = (name: string, r: { rate: number; growth: number }) =>
 		`${name.padEnd(34)} ${r.rate.toFixed(0).padStart(6)} msg/s   peak RSS growth for 30 MB: ${(r.growth / MB).toFixed(0)} MB (${sizeRatio(r.growth).toFixed(2)}x)`;
 	const met = (ok: boolean) => (ok ? 'met' : 'missed');
 	process.stdout.write(
 		[
-			`SMTP intake, ${total} x 5 KB over 10 connections, ${THROUGHPUT_ROUNDS} rounds taking turns; one 30 MB message; 10 x 28 MB at once (Node ${process.version}, store: ${storeOptions().engine})`,
-			`throughput rounds, ours/floor: ${rounds.map((round) => `${(round.ours / round.floor).toFixed(2)}x (${round.ours.toFixed(0)}/${round.floor.toFixed(0)})`).join(', ')}`,
-			...(cpuPerMessage.ours.server.length
-				? [`CPU a message (median of the rounds, every thread): floor ${serverCpu.floor.toFixed(2)} ms, ours ${serverCpu.ours.toFixed(2)} ms (${(serverCpu.ours / serverCpu.floor).toFixed(2)}x)`]
+			`SMTP intake, 5 KB over 10 connections, ${BURSTS} bursts of ${burstMessages} a side taking turns; one 30 MB message; 10 x 28 MB at once (Node ${process.version}, store: ${storeOptions().engine})`,
+			`throughput bursts, ours/floor: median ${median(burstRatios).toFixed(2)}x, quartiles ${quartile(0.25).toFixed(2)}x-${quartile(0.75).toFixed(2)}x`,
+			...(serverCpu.ours > 0
+				? [`CPU a message (every thread): floor ${serverCpu.floor.toFixed(2)} ms, ours ${serverCpu.ours.toFixed(2)} ms (${(serverCpu.ours / serverCpu.floor).toFixed(2)}x)`]
 				: []),
-			`the client's CPU a message (this process): ${median(cpuPerMessage.floor.client).toFixed(2)} ms beside the floor, ${median(cpuPerMessage.ours.client).toFixed(2)} ms beside ours; ${availableParallelism()} cores`,
+			`the client's CPU a message (this process): ${(spent.floor.clientMs / total).toFixed(2)} ms beside the floor, ${(spent.ours.clientMs / total).toFixed(2)} ms beside ours; ${availableParallelism()} cores`,
 			line('floor (smtp-server+mailparser+mailauth)', results.floor),
 			line('hosted inbox (checks + spool)', results.ours),
 			`longest event-loop stall while the 30 MB message arrives: floor ${results.floor.stallMs.toFixed(0)} ms, ours ${results.ours.stallMs.toFixed(0)} ms (${(results.ours.stallMs / results.floor.stallMs).toFixed(2)}x)`,
