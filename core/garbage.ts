@@ -15,8 +15,8 @@ import { runInNewContext } from 'node:vm';
 import { attempt } from './store/sql';
 
 const COLLECT_EVERY_BYTES = 4 * 1024 * 1024;
-/** Messages smaller than this are not counted (the size up to which SMTP keeps one in memory as it arrives). */
-const UNCOUNTED_BELOW_BYTES = 256 * 1024;
+/** Messages smaller than this are not counted: read in one piece (a chunk of the spool, a slice of a file). */
+const UNCOUNTED_BELOW_BYTES = 64 * 1024;
 
 type Collect = (options: { type: 'minor'; execution: 'sync' }) => void;
 
