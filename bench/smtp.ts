@@ -6,14 +6,19 @@
  * taking turns between them) and each side's CPU a message (its server's, and the client's beside it), peak
  * RSS growth and the longest event-loop stall for one 30 MB message, and peak RSS growth for 10 messages of 28 MB at
  * once (fails unless all 10 are answered 250).
+ * For scale, the floor is also run keeping each message on disk before its 250, as a mail server must (the floor
+ * itself keeps nothing): in a file of its own, as Postfix's cleanup writes a queue file, and appended to one file
+ * flushed a group at a time, the least a durable 250 can cost.
  * Ends with one line:
  * `smtp bench: throughput X.XXx floor, 30 MB peak RSS growth Y.YYx message size, 10 x 28 MB concurrent peak RSS growth Z MB`.
  * Targets (#18): >= 0.8x the floor's throughput; 30 MB growth <= 1.5x its size; 10 x 28 MB <= 400 MB.
  * Store: BENCH_STORE (a path or postgres:// URL); default the embedded store where node:sqlite exists, else the local PostgreSQL.
+ * Everything the servers write goes in one folder, removed when the run ends.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
@@ -36,6 +41,7 @@ import { createSmtpDoor } from '../core/smtp/door';
 import { attachHostedInbox, clientAddress, DEFAULT_LISTENER_SETTINGS } from '../core/smtp/listener';
 import { embeddedEngineAvailable, openStore, parseStoreArg, type StoreOptions } from '../core/store/open';
 import { freePort } from '../test/support/ports';
+import { dropSchema, TEST_PG_URL } from '../test/support/stores';
 
 const ADDRESS = 'support@inbox.example.test';
 const resolver = zoneResolver({});
@@ -51,10 +57,22 @@ const BURSTS = 20;
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
+/** The run's folder (the parent's, handed to its children): stores, attachments and queue files, removed at the end. */
+function runFolder(): string {
+	process.env.BENCH_RUN_FOLDER ??= mkdtempSync(join(tmpdir(), 'hi-bench-'));
+	return process.env.BENCH_RUN_FOLDER;
+}
+
+/** The store ours runs on: BENCH_STORE's, else the embedded store where node:sqlite exists, else the local PostgreSQL. */
+function storeEngine(): StoreOptions['engine'] {
+	if (process.env.BENCH_STORE) return parseStoreArg(process.env.BENCH_STORE).engine;
+	return embeddedEngineAvailable().ok ? 'sqlite' : 'postgres';
+}
+
 function storeOptions(): StoreOptions {
 	if (process.env.BENCH_STORE) return parseStoreArg(process.env.BENCH_STORE);
-	if (embeddedEngineAvailable().ok) return { engine: 'sqlite', path: join(mkdtempSync(join(tmpdir(), 'hi-bench-')), 'bench.sqlite') };
-	return { engine: 'postgres', connectionString: 'postgres://postgres@127.0.0.1:5432/postgres', schema: `hi_bench_${randomBytes(4).toString('hex')}` };
+	if (storeEngine() === 'sqlite') return { engine: 'sqlite', path: join(mkdtempSync(join(runFolder(), 'store-')), 'bench.sqlite') };
+	return { engine: 'postgres', connectionString: TEST_PG_URL, schema: process.env.BENCH_PG_SCHEMA ?? `hi_bench_${randomBytes(4).toString('hex')}` };
 }
 
 /** smtp-server with nothing of ours, listening on `port`, each message handed to `onData`. */
@@ -63,8 +81,58 @@ async function bareServer(port: number, onData: NonNullable<ConstructorParameter
 	await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
 }
 
-/** Child: the bare libraries doing the same parse + authenticate, answering 250 without storing anything. */
-async function runFloor(port: number): Promise<void> {
+/** How a floor keeps each message before its 250. */
+type Keeping = (raw: Buffer) => Promise<void>;
+
+/** The floor: nothing kept. */
+const keepNothing: Keeping = async () => undefined;
+
+/** Each message in a file of its own, written and flushed before the 250, as Postfix's cleanup writes a queue file. */
+function keepInQueueFiles(): Keeping {
+	const folder = mkdtempSync(join(runFolder(), 'queue-'));
+	let next = 0;
+	return async (raw) => {
+		const file = await open(join(folder, String(next++)), 'wx');
+		try {
+			await file.write(raw);
+			await file.datasync();
+		} finally {
+			await file.close();
+		}
+	};
+}
+
+/**
+ * Each message appended to one file, flushed a group at a time (the messages written while a flush runs share the
+ * next): the least a durable 250 can cost, with nothing to find a message by.
+ */
+async function keepInFlushedLog(): Promise<Keeping> {
+	const log = await open(join(mkdtempSync(join(runFolder(), 'log-')), 'log'), 'a');
+	let waiting: Array<{ resolve(): void; reject(error: Error): void }> = [];
+	let flushing = false;
+	const flush = async () => {
+		flushing = true;
+		while (waiting.length) {
+			const group = waiting;
+			waiting = [];
+			await log.datasync().then(
+				() => group.forEach((each) => each.resolve()),
+				(error: Error) => group.forEach((each) => each.reject(error)),
+			);
+		}
+		flushing = false;
+	};
+	return async (raw) => {
+		await log.write(raw);
+		await new Promise<void>((resolve, reject) => {
+			waiting.push({ resolve, reject });
+			if (!flushing) void flush();
+		});
+	};
+}
+
+/** Child: the bare libraries doing the same parse + authenticate, answering 250 once `keep` has kept the message. */
+async function runFloor(port: number, keep: Keeping = keepNothing): Promise<void> {
 	await bareServer(port, (stream, session, callback) => {
 		const chunks: Buffer[] = [];
 		stream.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -74,10 +142,12 @@ async function runFloor(port: number): Promise<void> {
 			Promise.all([
 				simpleParser(raw),
 				authenticate(raw, { ip: clientAddress(session) ?? undefined, helo: session.hostNameAppearsAs, sender: mailFrom ? mailFrom.address : '', mta: 'bench', resolver }),
-			]).then(
-				() => callback(null, 'OK'),
-				(error: Error) => callback(error),
-			);
+			])
+				.then(() => keep(raw))
+				.then(
+					() => callback(null, 'OK'),
+					(error: Error) => callback(error),
+				);
 		});
 	});
 }
@@ -95,7 +165,7 @@ async function runOurs(port: number): Promise<void> {
 	const store = await openStore(storeOptions());
 	const inbox = parseInboxConfig({ address: ADDRESS });
 	const { id: inboxId } = await store.registerInbox({ address: ADDRESS });
-	const binaryData = mkdtempSync(join(tmpdir(), 'hi-bench-binary-'));
+	const binaryData = mkdtempSync(join(runFolder(), 'binary-'));
 	const emission = (run: DecidedMessage, entry: SpoolEntry) =>
 		buildIntakeEmission(run.result, run.content, { inboxAddress: ADDRESS, via: 'smtp', receivedAt: run.receivedAt, message: spooledBytes(store, entry) });
 	const delivery = new SpoolDelivery({
@@ -128,6 +198,17 @@ async function runOurs(port: number): Promise<void> {
 	);
 	delivery.start();
 }
+
+/** The servers this bench starts, each in a child of its own, by the mode it is started in. */
+const SERVERS = {
+	floor: (port: number) => runFloor(port),
+	ours: runOurs,
+	'receive-only': runReceiveOnly,
+	'floor-queue-files': (port: number) => runFloor(port, keepInQueueFiles()),
+	'floor-log': async (port: number) => runFloor(port, await keepInFlushedLog()),
+};
+type ServerMode = keyof typeof SERVERS;
+const isServerMode = (mode: string): mode is ServerMode => Object.hasOwn(SERVERS, mode);
 
 /**
  * Peak RSS since the last reset: the kernel's high-water mark (VmHWM, reset through clear_refs) where there is one, so
@@ -197,10 +278,16 @@ interface Server {
 	stop(): void;
 }
 
-async function startServer(mode: 'floor' | 'ours' | 'receive-only'): Promise<Server> {
+/** The PostgreSQL schemas named for this run's children (used where there is no node:sqlite), dropped when it ends. */
+const runSchemas: string[] = [];
+
+async function startServer(mode: ServerMode): Promise<Server> {
 	const port = await freePort();
+	const schema = `hi_bench_${randomBytes(4).toString('hex')}`;
+	runSchemas.push(schema);
 	const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1, 2), process.argv[2], mode, String(port)], {
 		stdio: ['pipe', 'pipe', 'inherit'],
+		env: { ...process.env, BENCH_PG_SCHEMA: schema },
 	});
 	const kill = () => child.kill('SIGKILL');
 	process.once('exit', kill);
@@ -318,12 +405,14 @@ async function main(): Promise<boolean> {
 		await runCollectorOnly();
 		return false;
 	}
-	if (mode === 'floor' || mode === 'ours' || mode === 'receive-only') {
-		await { floor: runFloor, ours: runOurs, 'receive-only': runReceiveOnly }[mode](Number(port));
+	if (isServerMode(mode)) {
+		await SERVERS[mode](Number(port));
 		reportMemory();
 		process.stdout.write('ready\n');
 		return true;
 	}
+	const folder = runFolder();
+	process.once('exit', () => rmSync(folder, { recursive: true, force: true }));
 	const burstMessages = Number(process.env.BENCH_MESSAGES ?? 300);
 	const total = BURSTS * burstMessages;
 	// The client (nodemailer, in this process) warms up first, against a server that only receives: a client still
@@ -336,17 +425,20 @@ async function main(): Promise<boolean> {
 	// side's rate is its messages over its bursts' time; beside it, the burst ratios' median and quartiles.
 	// Ours is started and warmed first: with one build on both sides, the side started and warmed second read 1-5%
 	// faster, an edge that goes to the floor here.
-	const servers = { ours: await startServer('ours'), floor: await startServer('floor') };
-	const clients = { ours: connect(servers.ours.port, 10), floor: connect(servers.floor.port, 10) };
-	for (const which of ['ours', 'floor'] as const) await throughput(clients[which], SERVER_WARMUP_MESSAGES);
+	// The floor made durable takes its turns after them, so ours and the floor still follow each other.
+	const sides = ['floor', 'ours', 'floor-queue-files', 'floor-log'] as const;
+	type Side = (typeof sides)[number];
+	const servers = { ours: await startServer('ours'), floor: await startServer('floor'), 'floor-queue-files': await startServer('floor-queue-files'), 'floor-log': await startServer('floor-log') };
+	const clients = Object.fromEntries(sides.map((side) => [side, connect(servers[side].port, 10)])) as Record<Side, Clients>;
+	for (const side of Object.keys(servers) as Side[]) await throughput(clients[side], SERVER_WARMUP_MESSAGES);
 	// Each side's CPU a message (every thread of its child) is reported beside the rates: steadier than a rate, since it
 	// does not depend on who else waits for the machine's cores. The client's (this process's) too: on a machine of few
 	// cores client and server share them, so a side's rate may be set by every thread's CPU, not its event loop.
-	const spent = { floor: { seconds: 0, serverMs: 0, clientMs: 0 }, ours: { seconds: 0, serverMs: 0, clientMs: 0 } };
+	const spent = Object.fromEntries(sides.map((side) => [side, { seconds: 0, serverMs: 0, clientMs: 0 }])) as Record<Side, { seconds: number; serverMs: number; clientMs: number }>;
 	const burstRatios: number[] = [];
 	for (let burst = 0; burst < BURSTS; burst++) {
-		const seconds = { floor: 0, ours: 0 };
-		for (const which of burst % 2 ? (['ours', 'floor'] as const) : (['floor', 'ours'] as const)) {
+		const seconds = Object.fromEntries(sides.map((side) => [side, 0])) as Record<Side, number>;
+		for (const which of burst % 2 ? [...sides].reverse() : sides) {
 			const server = servers[which];
 			const cpuBefore = server.cpuMs();
 			const clientBefore = process.cpuUsage();
@@ -386,19 +478,22 @@ async function main(): Promise<boolean> {
 	concurrentServer.stop();
 
 	const ratio = spent.floor.seconds / spent.ours.seconds;
-	const serverCpu = { floor: spent.floor.serverMs / total, ours: spent.ours.serverMs / total };
+	const serverCpu = Object.fromEntries(sides.map((side) => [side, spent[side].serverMs / total])) as Record<Side, number>;
+	const rateAgainst = (side: Side, other: Side) => (spent[other].seconds / spent[side].seconds).toFixed(2);
 	const sizeRatio = (growth: number) => growth / (30 * MB);
 	const line = (name: string, r: { rate: number; growth: number }) =>
 		`${name.padEnd(34)} ${r.rate.toFixed(0).padStart(6)} msg/s   peak RSS growth for 30 MB: ${(r.growth / MB).toFixed(0)} MB (${sizeRatio(r.growth).toFixed(2)}x)`;
 	const met = (ok: boolean) => (ok ? 'met' : 'missed');
 	process.stdout.write(
 		[
-			`SMTP intake, 5 KB over 10 connections, ${BURSTS} bursts of ${burstMessages} a side taking turns; one 30 MB message; 10 x 28 MB at once (Node ${process.version}, store: ${storeOptions().engine})`,
+			`SMTP intake, 5 KB over 10 connections, ${BURSTS} bursts of ${burstMessages} a side taking turns; one 30 MB message; 10 x 28 MB at once (Node ${process.version}, store: ${storeEngine()})`,
 			`throughput bursts, ours/floor: median ${median(burstRatios).toFixed(2)}x, quartiles ${quartile(0.25).toFixed(2)}x-${quartile(0.75).toFixed(2)}x`,
 			...(serverCpu.ours > 0
 				? [`CPU a message (every thread): floor ${serverCpu.floor.toFixed(2)} ms, ours ${serverCpu.ours.toFixed(2)} ms (${(serverCpu.ours / serverCpu.floor).toFixed(2)}x)`]
 				: []),
 			`the client's CPU a message (this process): ${(spent.floor.clientMs / total).toFixed(2)} ms beside the floor, ${(spent.ours.clientMs / total).toFixed(2)} ms beside ours; ${availableParallelism()} cores`,
+			`for scale, the floor keeping each message on disk before its 250: in a file of its own (as Postfix's cleanup writes a queue file) ${rateAgainst('floor-queue-files', 'floor')}x the floor, CPU ${serverCpu['floor-queue-files'].toFixed(2)} ms; in one file flushed a group at a time ${rateAgainst('floor-log', 'floor')}x, CPU ${serverCpu['floor-log'].toFixed(2)} ms`,
+			`ours against the floor keeping mail on disk: ${rateAgainst('ours', 'floor-queue-files')}x the queue files' rate, ${rateAgainst('ours', 'floor-log')}x the flushed file's`,
 			line('floor (smtp-server+mailparser+mailauth)', results.floor),
 			line('hosted inbox (checks + spool)', results.ours),
 			`longest event-loop stall while the 30 MB message arrives: floor ${results.floor.stallMs.toFixed(0)} ms, ours ${results.ours.stallMs.toFixed(0)} ms (${(results.ours.stallMs / results.floor.stallMs).toFixed(2)}x)`,
@@ -413,10 +508,21 @@ async function main(): Promise<boolean> {
 	return false;
 }
 
+/** Drops the schemas named for this run's children, where they were used (no BENCH_STORE, no node:sqlite). */
+async function dropRunSchemas(): Promise<void> {
+	if (process.env.BENCH_STORE || storeEngine() !== 'postgres') return;
+	for (const schema of runSchemas) await dropSchema(schema);
+}
+
 main().then(
-	(serving) => serving || process.exit(0),
-	(error: Error) => {
+	async (serving) => {
+		if (serving) return;
+		await dropRunSchemas();
+		process.exit(0);
+	},
+	async (error: Error) => {
 		process.stderr.write(`${error.stack ?? error.message}\n`);
+		await dropRunSchemas().catch((dropError: Error) => process.stderr.write(`${dropError.message}\n`));
 		process.exit(1);
 	},
 );
