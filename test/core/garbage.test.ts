@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { withCollectionsWatched } from '../support/young-collections';
 import { REGISTER_TS } from './store/children/spawn';
 
 const MB = 1024 * 1024;
@@ -17,43 +18,27 @@ describe('young garbage of message reads', () => {
 		const message = randomBytes(10 * MB);
 		const path = join(folder, 'message.eml');
 		writeFileSync(path, message);
-		const gc = jest.fn();
-		const exposed = (globalThis as { gc?: unknown }).gc;
-		(globalThis as { gc?: unknown }).gc = gc;
-		try {
-			let read: Buffer | undefined;
-			await jest.isolateModulesAsync(async () => {
-				const { fileBytes, readAll } = await import('../../core/message-bytes');
-				read = await readAll(fileBytes(path, message.length));
-			});
-			expect(read!.equals(message)).toBe(true);
+		await withCollectionsWatched(async (gc) => {
+			const { fileBytes, readAll } = await import('../../core/message-bytes');
+			expect((await readAll(fileBytes(path, message.length))).equals(message)).toBe(true);
 			expect(gc.mock.calls).toEqual([[{ type: 'minor', execution: 'sync' }], [{ type: 'minor', execution: 'sync' }]]);
-		} finally {
-			(globalThis as { gc?: unknown }).gc = exposed;
-		}
+		});
 	});
 
 	it('leaves mail under 64 KB to V8, however much of it is read; a message of 64 KB read from memory is counted', async () => {
-		const gc = jest.fn();
-		const exposed = (globalThis as { gc?: unknown }).gc;
-		(globalThis as { gc?: unknown }).gc = gc;
-		try {
-			await jest.isolateModulesAsync(async () => {
-				const { bytesOf, readAll, readFrom } = await import('../../core/message-bytes');
-				const small = randomBytes(64 * 1024 - 1);
-				// 12 MB of small messages, each read twice (as a stream, and handed over whole).
-				for (let n = 0; n < 96; n++) {
-					expect((await readAll(bytesOf(small))).equals(small)).toBe(true);
-					expect((readFrom(bytesOf(small)) as Buffer).equals(small)).toBe(true);
-				}
-				expect(gc).not.toHaveBeenCalled();
-				const large = randomBytes(64 * 1024);
-				for (let n = 0; n < 64; n++) readFrom(bytesOf(large));
-				expect(gc).toHaveBeenCalledTimes(1);
-			});
-		} finally {
-			(globalThis as { gc?: unknown }).gc = exposed;
-		}
+		await withCollectionsWatched(async (gc) => {
+			const { bytesOf, readAll, readFrom } = await import('../../core/message-bytes');
+			const small = randomBytes(64 * 1024 - 1);
+			// 12 MB of small messages, each read twice (as a stream, and handed over whole).
+			for (let n = 0; n < 96; n++) {
+				expect((await readAll(bytesOf(small))).equals(small)).toBe(true);
+				expect((readFrom(bytesOf(small)) as Buffer).equals(small)).toBe(true);
+			}
+			expect(gc).not.toHaveBeenCalled();
+			const large = randomBytes(64 * 1024);
+			for (let n = 0; n < 64; n++) readFrom(bytesOf(large));
+			expect(gc).toHaveBeenCalledTimes(1);
+		});
 	});
 
 	it("takes V8's collector in a process started without --expose-gc: a young-generation collection is run, and no later context sees it", () => {

@@ -10,6 +10,7 @@ import { StoreUnavailableError } from '../../../core/store/types';
 import type { Store } from '../../../core/store/roles';
 import { freePort } from '../../support/ports';
 import { dropSchema, engineGate, TEST_PG_URL } from '../../support/stores';
+import { withCollectionsWatched } from '../../support/young-collections';
 import { inbound } from './fixtures';
 
 
@@ -101,34 +102,27 @@ engineGate('postgres').describe('PostgreSQL reads of big mail', () => {
 	afterAll(() => dropSchema(schema));
 
 	it('counts what reading bytea back leaves behind: a 10 MB message read from the spool forces a young collection every MB, a small one none', async () => {
-		const gc = jest.fn();
-		const exposed = (globalThis as { gc?: unknown }).gc;
-		(globalThis as { gc?: unknown }).gc = gc;
-		try {
-			await jest.isolateModulesAsync(async () => {
-				const { openStore: open } = await import('../../../core/store/open');
-				const { bytesOf, readAll } = await import('../../../core/message-bytes');
-				const store = await open({ engine: 'postgres', connectionString: TEST_PG_URL, schema });
-				try {
-					const { id: inboxId } = await store.registerInbox({ address: 'support@inbox.example.test' });
-					const envelope = { clientIp: null, helo: null, mailFrom: null, rcpt: [] };
-					const big = randomBytes(10 * 1024 * 1024);
-					const small = randomBytes(5000);
-					const bigEntry = await store.spoolPut({ inboxId, message: bytesOf(big), envelope });
-					const smallEntry = await store.spoolPut({ inboxId, message: bytesOf(small), envelope });
-					gc.mockClear();
-					for (let n = 0; n < 100; n++) expect((await readAll((await store.spoolMessage(smallEntry.id))!)).equals(small)).toBe(true);
-					expect(gc).not.toHaveBeenCalled();
-					expect((await readAll((await store.spoolMessage(bigEntry.id))!)).equals(big)).toBe(true);
-					// 160 chunks of 64 KB, each counted four times over: 40 MB, a collection every 4 MB counted.
-					expect(gc.mock.calls.length).toBeGreaterThanOrEqual(10);
-					expect(gc.mock.calls.length).toBeLessThanOrEqual(11);
-				} finally {
-					await store.close();
-				}
-			});
-		} finally {
-			(globalThis as { gc?: unknown }).gc = exposed;
-		}
+		await withCollectionsWatched(async (gc) => {
+			const { openStore: open } = await import('../../../core/store/open');
+			const { bytesOf, readAll } = await import('../../../core/message-bytes');
+			const store = await open({ engine: 'postgres', connectionString: TEST_PG_URL, schema });
+			try {
+				const { id: inboxId } = await store.registerInbox({ address: 'support@inbox.example.test' });
+				const envelope = { clientIp: null, helo: null, mailFrom: null, rcpt: [] };
+				const big = randomBytes(10 * 1024 * 1024);
+				const small = randomBytes(5000);
+				const bigEntry = await store.spoolPut({ inboxId, message: bytesOf(big), envelope });
+				const smallEntry = await store.spoolPut({ inboxId, message: bytesOf(small), envelope });
+				gc.mockClear();
+				for (let n = 0; n < 100; n++) expect((await readAll((await store.spoolMessage(smallEntry.id))!)).equals(small)).toBe(true);
+				expect(gc).not.toHaveBeenCalled();
+				expect((await readAll((await store.spoolMessage(bigEntry.id))!)).equals(big)).toBe(true);
+				// 160 chunks of 64 KB, each counted four times over: 40 MB, a collection every 4 MB counted.
+				expect(gc.mock.calls.length).toBeGreaterThanOrEqual(10);
+				expect(gc.mock.calls.length).toBeLessThanOrEqual(11);
+			} finally {
+				await store.close();
+			}
+		});
 	}, 60_000);
 });
