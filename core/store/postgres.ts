@@ -34,7 +34,7 @@ const BYTEA_GARBAGE = 4;
 /**
  * A query's rows, its bytea values counted as read once it ended (garbage.ts; a value under 64 KB is not), so big
  * mail read back from the spool is collected as it goes. Uncounted, one 30 MB message emitted from the spool grew the
- * process by 1.7x to 1.9x its size (bench:smtp on PostgreSQL); counted, with 256 KB queries, 1.0x to 1.1x. Counted
+ * process by 1.7x to 1.9x its size (bench:smtp on PostgreSQL); counted, with 256 KB queries, 1.0x to 1.4x. Counted
  * as each value was decoded, while the query's own rows and text still lived, 1.3x.
  */
 function rowsRead(rows: Row[]): Row[] {

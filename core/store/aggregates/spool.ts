@@ -58,7 +58,7 @@ async function spoolHeads(db: SqlDriver, filter: { inboxId?: string; statuses?: 
  * The most one query reads back or writes (at least one chunk): a round trip per 64 KB would make a remote
  * PostgreSQL the reader's and the sender's pace, and an entry spooled in 1 MB chunks (before 64 KB) is still read a
  * chunk a query. Not more: node-postgres holds a query's rows until the last arrives, each as its value and as hex
- * text (1 MB: one 30 MB message emitted from the spool grew the process by 1.3x-1.4x its size, 256 KB: 1.0x-1.1x).
+ * text (1 MB: one 30 MB message emitted from the spool grew the process by 1.3x-1.4x its size, 256 KB: 1.0x-1.4x).
  */
 const QUERY_BYTES = 256 * 1024;
 
