@@ -413,6 +413,8 @@ async function main(): Promise<boolean> {
 	}
 	const folder = runFolder();
 	process.once('exit', () => rmSync(folder, { recursive: true, force: true }));
+	// Interrupted (Ctrl-C), the run still stops its children and removes its folder.
+	process.once('SIGINT', () => process.exit(130));
 	const burstMessages = Number(process.env.BENCH_MESSAGES ?? 300);
 	const total = BURSTS * burstMessages;
 	// The client (nodemailer, in this process) warms up first, against a server that only receives: a client still
