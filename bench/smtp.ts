@@ -413,8 +413,8 @@ async function main(): Promise<boolean> {
 	}
 	const folder = runFolder();
 	process.once('exit', () => rmSync(folder, { recursive: true, force: true }));
-	// Interrupted (Ctrl-C), the run still stops its children and removes its folder.
-	process.once('SIGINT', () => process.exit(130));
+	// Interrupted (Ctrl-C), the run still stops its children, removes its folder and drops its schemas.
+	process.once('SIGINT', () => void dropRunSchemas().finally(() => process.exit(130)));
 	const burstMessages = Number(process.env.BENCH_MESSAGES ?? 300);
 	const total = BURSTS * burstMessages;
 	// The client (nodemailer, in this process) warms up first, against a server that only receives: a client still
@@ -479,9 +479,10 @@ async function main(): Promise<boolean> {
 	const concurrent = await peakGrowth(concurrentServer, 28 * MB, 10);
 	concurrentServer.stop();
 
-	const ratio = spent.floor.seconds / spent.ours.seconds;
+	/** `side`'s rate over `other`'s: their bursts' time the other way round. */
+	const rateAgainst = (side: Side, other: Side) => spent[other].seconds / spent[side].seconds;
+	const ratio = rateAgainst('ours', 'floor');
 	const serverCpu = Object.fromEntries(sides.map((side) => [side, spent[side].serverMs / total])) as Record<Side, number>;
-	const rateAgainst = (side: Side, other: Side) => (spent[other].seconds / spent[side].seconds).toFixed(2);
 	const sizeRatio = (growth: number) => growth / (30 * MB);
 	const line = (name: string, r: { rate: number; growth: number }) =>
 		`${name.padEnd(34)} ${r.rate.toFixed(0).padStart(6)} msg/s   peak RSS growth for 30 MB: ${(r.growth / MB).toFixed(0)} MB (${sizeRatio(r.growth).toFixed(2)}x)`;
@@ -494,8 +495,8 @@ async function main(): Promise<boolean> {
 				? [`CPU a message (every thread): floor ${serverCpu.floor.toFixed(2)} ms, ours ${serverCpu.ours.toFixed(2)} ms (${(serverCpu.ours / serverCpu.floor).toFixed(2)}x)`]
 				: []),
 			`the client's CPU a message (this process): ${(spent.floor.clientMs / total).toFixed(2)} ms beside the floor, ${(spent.ours.clientMs / total).toFixed(2)} ms beside ours; ${availableParallelism()} cores`,
-			`for scale, the floor keeping each message on disk before its 250: in a file of its own (as Postfix's cleanup writes a queue file) ${rateAgainst('floor-queue-files', 'floor')}x the floor, CPU ${serverCpu['floor-queue-files'].toFixed(2)} ms; in one file flushed a group at a time ${rateAgainst('floor-log', 'floor')}x, CPU ${serverCpu['floor-log'].toFixed(2)} ms`,
-			`ours against the floor keeping mail on disk: ${rateAgainst('ours', 'floor-queue-files')}x the queue files' rate, ${rateAgainst('ours', 'floor-log')}x the flushed file's`,
+			`for scale, the floor keeping each message on disk before its 250: in a file of its own (as Postfix's cleanup writes a queue file) ${rateAgainst('floor-queue-files', 'floor').toFixed(2)}x the floor, CPU ${serverCpu['floor-queue-files'].toFixed(2)} ms; in one file flushed a group at a time ${rateAgainst('floor-log', 'floor').toFixed(2)}x, CPU ${serverCpu['floor-log'].toFixed(2)} ms`,
+			`ours against the floor keeping mail on disk: ${rateAgainst('ours', 'floor-queue-files').toFixed(2)}x the queue files' rate, ${rateAgainst('ours', 'floor-log').toFixed(2)}x the flushed file's`,
 			line('floor (smtp-server+mailparser+mailauth)', results.floor),
 			line('hosted inbox (checks + spool)', results.ours),
 			`longest event-loop stall while the 30 MB message arrives: floor ${results.floor.stallMs.toFixed(0)} ms, ours ${results.ours.stallMs.toFixed(0)} ms (${(results.ours.stallMs / results.floor.stallMs).toFixed(2)}x)`,
