@@ -10,11 +10,11 @@
  * finished, for each side, and their ratios.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { triggerWorkflowFile } from './n8n-workflow';
+import { scratchFolder } from './scratch';
 import { N8N_CURRENT, N8n, packPackage, PACKAGE_NAME } from '../test/support/real-n8n';
 import { httpDoorCredential } from '../test/support/real-n8n-setup';
 
@@ -82,7 +82,7 @@ async function postAll(url: string, side: Side, first: number, count: number): P
 }
 
 async function main(): Promise<void> {
-	const dir = mkdtempSync(join(tmpdir(), 'hi-bench-http-'));
+	const dir = scratchFolder('hi-bench-http-');
 	const zone = join(dir, 'zone.json');
 	writeFileSync(zone, '{}');
 	const order = process.env.BENCH_THEIRS_FIRST ? [...SIDES].reverse() : SIDES;

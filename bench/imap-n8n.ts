@@ -15,12 +15,12 @@
  * Targets: burst at least 2x faster than n8n's trigger and trickle p95 under 2 s (issue 7); burst RSS growth at most
  * 2x n8n's while at least 3x faster (issue 18); none missed, none twice.
  */
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
 
 import { triggerWorkflowFile } from './n8n-workflow';
+import { scratchFolder } from './scratch';
 import { N8N_CURRENT, N8n, packPackage, sleep, type Execution } from '../test/support/real-n8n';
 import { Dovecot } from '../test/support/dovecot';
 import { appendFromChild, percentile } from './imap-shared';
@@ -155,7 +155,7 @@ async function main() {
 	const started = Date.now();
 	const dovecot = await Dovecot.start();
 	const c = dovecot.credentials;
-	const scratch = mkdtempSync(join(tmpdir(), 'hi-bench-imap-n8n-'));
+	const scratch = scratchFolder('hi-bench-imap-n8n-');
 	const zone = join(scratch, 'empty-zone.json');
 	writeFileSync(zone, '{}');
 	const credential = { imap: { id: 'bench-imap', name: 'Bench mailbox (IMAP)' } };

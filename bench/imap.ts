@@ -11,8 +11,8 @@
  * without it only our side runs and the report says so. Missing here: the same measurement inside a real n8n
  * process (bench/imap-n8n.ts), where n8n's own execution persistence adds the same cost to both sides.
  */
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
 import type { IDataObject, INodeType, IVersionedNodeType } from 'n8n-workflow';
@@ -20,6 +20,7 @@ import type { IDataObject, INodeType, IVersionedNodeType } from 'n8n-workflow';
 import type { HostedInboxTrigger as HostedInboxTriggerNode } from '../nodes/HostedInboxTrigger/HostedInboxTrigger.node';
 import { Dovecot } from '../test/support/dovecot';
 import { appendFromChild, percentile } from './imap-shared';
+import { scratchFolder } from './scratch';
 import { packageNodeTypes, PACKAGE, startTrigger, type NodeTypeMap, type TriggerHandle, type WorkflowJson } from '../test/support/n8n-engine';
 import { freshStore, storeEngines } from '../test/support/stores';
 
@@ -76,7 +77,7 @@ async function until(check: () => boolean, timeoutMs: number): Promise<boolean> 
 async function main() {
 	const engine = storeEngines().find((e) => e.available);
 	if (!engine) throw new Error('No store engine (PostgreSQL at 127.0.0.1:5432, or node:sqlite)');
-	process.env.HOSTED_INBOX_DNS_ZONE = join(mkdtempSync(join(tmpdir(), 'hi-bench-imap-')), 'empty.json');
+	process.env.HOSTED_INBOX_DNS_ZONE = join(scratchFolder('hi-bench-imap-'), 'empty.json');
 	writeFileSync(process.env.HOSTED_INBOX_DNS_ZONE, '{}');
 	const dovecot = await Dovecot.start();
 	const store = await freshStore(engine.name);

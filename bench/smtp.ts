@@ -19,7 +19,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -40,6 +40,7 @@ import type { SpoolEntry } from '../core/store/types';
 import { createSmtpDoor } from '../core/smtp/door';
 import { attachHostedInbox, clientAddress, DEFAULT_LISTENER_SETTINGS } from '../core/smtp/listener';
 import { embeddedEngineAvailable, openStore, parseStoreArg, type StoreOptions } from '../core/store/open';
+import { scratchFolder } from './scratch';
 import { freePort } from '../test/support/ports';
 import { dropSchema, TEST_PG_URL } from '../test/support/stores';
 
@@ -57,9 +58,12 @@ const BURSTS = 20;
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-/** The run's folder (the parent's, handed to its children): stores, attachments and queue files, removed at the end. */
+/**
+ * The run's folder (the parent's, handed to its children): stores, attachments and queue files, removed by whoever
+ * made it, the run or a server child started by hand.
+ */
 function runFolder(): string {
-	process.env.BENCH_RUN_FOLDER ??= mkdtempSync(join(tmpdir(), 'hi-bench-'));
+	process.env.BENCH_RUN_FOLDER ??= scratchFolder('hi-bench-');
 	return process.env.BENCH_RUN_FOLDER;
 }
 
@@ -408,11 +412,13 @@ async function main(): Promise<boolean> {
 	if (isServerMode(mode)) {
 		await SERVERS[mode](Number(port));
 		reportMemory();
+		// Started by hand and stopped with Ctrl-C, it still removes the folder it made.
+		process.once('SIGINT', () => process.exit(130));
 		process.stdout.write('ready\n');
 		return true;
 	}
-	const folder = runFolder();
-	process.once('exit', () => rmSync(folder, { recursive: true, force: true }));
+	// Made before any child starts, so every child writes in it.
+	runFolder();
 	// Interrupted (Ctrl-C), the run still stops its children, removes its folder and drops its schemas.
 	process.once('SIGINT', () => void dropRunSchemas().finally(() => process.exit(130)));
 	const burstMessages = Number(process.env.BENCH_MESSAGES ?? 300);
