@@ -2,10 +2,12 @@
  * The HTTP answer to each outcome: a status the provider acts on (it retries, stops, or is done) and a JSON body
  * with the SMTP reply an SMTP client would have had, so a relay (hosted-inbox deliver) can pass it on.
  */
-import type { InboxConfig } from '../inbox';
+import type { ServerResponse } from 'node:http';
+
+import { DEFAULT_MAX_MESSAGE_BYTES, type InboxConfig } from '../inbox';
 import type { DoorDecision } from '../intake/door';
 import { replyLine, SMTP_REPLIES, verdictReply, type SmtpReply } from '../replies';
-import type { HttpRefusal } from './body';
+import { dropRest, type HttpRefusal } from './body';
 
 export type HttpFormat = 'raw' | 'mailgun' | 'sendgrid' | 'postmark' | 'ses';
 export type AnswerStatus = 'accepted' | 'held' | 'refused' | 'try-again' | 'unauthorized' | 'too-large' | 'bad-request';
@@ -15,6 +17,20 @@ export interface HttpAnswer {
 	headers: Record<string, string>;
 	/** JSON: { status, reply, id?, reasons? } */
 	body: string;
+	/** Given before the end of the request's body: at most this much of the rest is read and dropped before the connection closes (sendAnswer). */
+	readRest?: number;
+}
+
+/**
+ * Sends the answer on Node's HTTP server. One given before the end of the request's body (a 413) is sent whole at
+ * once, then the rest of the body is read and dropped before the connection closes, so the client hears it.
+ */
+export async function sendAnswer(response: ServerResponse, answer: HttpAnswer, request?: NodeJS.ReadableStream): Promise<void> {
+	response.writeHead(answer.status, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)) });
+	if (!answer.readRest || !request) return void response.end(answer.body);
+	response.write(answer.body);
+	await dropRest(request, answer.readRest);
+	response.end();
 }
 
 /**
@@ -59,9 +75,11 @@ export function refusalAnswer(refusal: HttpRefusal, inbox: InboxConfig): HttpAns
 	const reply = refusalReply(refusal, inbox);
 	// Basic credentials in a URL are sent by many clients only when challenged.
 	const headers: Record<string, string> = refusal.kind === 'unauthorized' ? { 'www-authenticate': 'Basic realm="hosted-inbox", Bearer' } : {};
-	// A body over the limit is left unread: the connection is not kept for another request.
+	// A body over the limit is read on and dropped (sendAnswer), and the connection not kept for another request.
 	if (refusal.kind === 'too-large') headers.connection = 'close';
-	return answer(status, { status: kind, reply, reasons: [refusal.message] }, headers);
+	const refused = answer(status, { status: kind, reply, reasons: [refusal.message] }, headers);
+	// At most one maximum-size message more (30 MB at least): no more than a post within the limit makes the door read.
+	return refusal.kind === 'too-large' ? { ...refused, readRest: Math.max(inbox.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES) } : refused;
 }
 
 /** A notice with no message in it (an SNS subscription, an SES setup notification): taken, nothing to run. */

@@ -1,6 +1,6 @@
 /**
- * Reading a posted body ourselves, streaming, byte-exact, within a cap: past the cap reading stops at once (the
- * stream is left paused, the rest never read) and the request is answered 413.
+ * Reading a posted body ourselves, streaming, byte-exact, within a cap: past the cap the request is answered 413 at
+ * once, and the rest of its body read and dropped (dropRest), nothing of it kept.
  */
 import { PassThrough, type Writable } from 'node:stream';
 import Busboy from 'busboy';
@@ -132,6 +132,37 @@ export function pumpCapped(body: NodeJS.ReadableStream, cap: number, sink: Writa
 		body.once('error', onError);
 		body.once('close', onClose);
 		sink.once('error', onError);
+		body.resume();
+	});
+}
+
+/**
+ * Reads the rest of a body and drops it, up to `maxBytes` and within the deadlines (counted from here): an answer given
+ * before the end of its body (a 413) then reaches a client that writes its whole body before it reads, where a
+ * connection closed on unread bytes resets it first (hosted-inbox deliver heard a reset, and the MTA retried oversize
+ * mail for days instead of bouncing it). As an SMTP server reads DATA to its end before its 552. Never rejects.
+ */
+export function dropRest(body: NodeJS.ReadableStream & { readableEnded?: boolean; destroyed?: boolean }, maxBytes: number, deadlines = BODY_DEADLINES): Promise<void> {
+	if (body.readableEnded || body.destroyed) return Promise.resolve();
+	let dropped = 0;
+	return new Promise((resolve) => {
+		const onData = (chunk: Buffer | string) => {
+			dropped += chunk.length;
+			noteBytesRead(chunk.length);
+			if (dropped > maxBytes) return done();
+			idle.refresh();
+		};
+		const listeners = { data: onData, end: () => done(), close: () => done(), error: () => done() };
+		const done = () => {
+			clearTimeout(whole);
+			clearTimeout(idle);
+			for (const [event, listener] of Object.entries(listeners)) body.removeListener(event, listener);
+			body.pause();
+			resolve();
+		};
+		const whole = setTimeout(done, deadlines.wholeMs);
+		const idle = setTimeout(done, deadlines.idleMs);
+		for (const [event, listener] of Object.entries(listeners)) body.on(event, listener);
 		body.resume();
 	});
 }

@@ -339,17 +339,17 @@ describe(`n8n ${N8N_CURRENT}, queue mode, two webhook processes and a worker: th
 		expect(await storeList(n8n().install, storeUrl, 'spool')).toEqual([]);
 	}, 1_200_000);
 
+	/** Postfix's pipe to hosted-inbox deliver, posting to the second webhook process, as contrib/README.md sets it up. */
+	const deliverArgv = () => [
+		nodeForPipeUser(), '-r', REGISTER_TS, CLI, 'deliver', '--url', `${n8n().webhookUrls[1]}/webhook/${WEBHOOK_ID}`, '--token-file', tokenFile(TOKEN),
+		'--sender', '${sender}', '--recipient', '${recipient}', '--client-ip', '${client_address}', '--helo', '${client_helo}', '--timeout', '60',
+	];
+
 	it('takes mail a real Postfix pipes through hosted-inbox deliver; while the store is down Postfix defers it (503 -> 4.x.x), and delivers it once the store is back', async () => {
 		const storeUrl = scenario().store;
 		const database = new URL(storeUrl).pathname.slice(1);
 		const psql = (sql: string) => promisify(execFile)('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-qc', sql]);
-		const postfix = await Postfix.start({
-			domain: HOSTED_ADDRESS.split('@')[1],
-			argv: [
-				nodeForPipeUser(), '-r', REGISTER_TS, CLI, 'deliver', '--url', `${n8n().webhookUrls[1]}/webhook/${WEBHOOK_ID}`, '--token-file', tokenFile(TOKEN),
-				'--sender', '${sender}', '--recipient', '${recipient}', '--client-ip', '${client_address}', '--helo', '${client_helo}', '--timeout', '60',
-			],
-		});
+		const postfix = await Postfix.start({ domain: HOSTED_ADDRESS.split('@')[1], argv: deliverArgv() });
 		try {
 			const subject = 'Sent through Postfix while the store was down';
 			const message = Buffer.from(
@@ -371,6 +371,23 @@ describe(`n8n ${N8N_CURRENT}, queue mode, two webhook processes and a worker: th
 			await until('its ticket', async () => (await storeList<Ticket>(n8n().install, storeUrl, 'tickets')).some((t) => t.name === subject));
 			const contacts = await storeList<Contact>(n8n().install, storeUrl, 'contacts');
 			expect(contacts.filter((c) => c.email === 'pia@postfix.test')).toHaveLength(1);
+		} finally {
+			await postfix.stop();
+		}
+	}, 600_000);
+
+	it('bounces mail over the inbox limit that Postfix pipes through hosted-inbox deliver at once (the door\'s 413 reaches it, 5.3.4), nothing stored', async () => {
+		// Postfix takes up to 40 MB, the inbox 30 MB: the door answers 413 while deliver still writes, and reads the rest.
+		const postfix = await Postfix.start({ domain: HOSTED_ADDRESS.split('@')[1], argv: deliverArgv(), messageSizeLimit: 40 * 1024 * 1024 });
+		try {
+			const head = `From: Olaf Oversize <olaf@postfix.test>\r\nTo: ${HOSTED_ADDRESS}\r\nSubject: Too big for the inbox\r\nMessage-ID: <too-big@postfix.test>\r\nDate: Thu, 03 Dec 2026 09:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n`;
+			const big = Buffer.concat([Buffer.from(head), Buffer.from(`${'x'.repeat(1022)}\r\n`.repeat(31 * 1024))]);
+			const queueId = await postfix.swaks({ from: 'olaf@postfix.test', to: HOSTED_ADDRESS, helo: 'mx.postfix.test', message: big });
+			await until(`Postfix bouncing the message (its log:\n${postfix.log()})`, async () =>
+				new RegExp(`${queueId}: to=<${HOSTED_ADDRESS}>, relay=hostedinbox, .*dsn=5\\.3\\.4, status=bounced`).test(postfix.log()),
+			);
+			expect(postfix.log()).not.toMatch(new RegExp(`${queueId}: .*status=deferred`));
+			expect(await storeList(n8n().install, scenario().store, 'spool')).toEqual([]);
 		} finally {
 			await postfix.stop();
 		}

@@ -6,6 +6,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 
+import { sendAnswer } from '../../core/http/answers';
 import { hmacHex } from '../../core/http/authenticate';
 import type { HttpDoorResult, HttpRequestIn } from '../../core/http/door';
 import { freePort } from './ports';
@@ -26,8 +27,7 @@ export async function serve(door: (request: HttpRequestIn) => Promise<HttpDoorRe
 			results.push(result);
 			const socket = req.socket;
 			bytesRead.push({ atAnswer: socket.bytesRead, later: () => socket.bytesRead });
-			res.writeHead(result.answer.status, result.answer.headers);
-			res.end(result.answer.body);
+			void sendAnswer(res, result.answer, req);
 		});
 	});
 	const port = await freePort();

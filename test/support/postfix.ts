@@ -41,6 +41,8 @@ export interface PostfixOptions {
 	domain: string;
 	/** The pipe command's argv, Postfix macros (${sender}, ${recipient}...) left for Postfix to expand. */
 	argv: string[];
+	/** Postfix's message_size_limit, when not its default (10,240,000 bytes). */
+	messageSizeLimit?: number;
 }
 
 export class Postfix {
@@ -66,7 +68,7 @@ export class Postfix {
 		return postfix;
 	}
 
-	private writeConfig({ domain, argv }: PostfixOptions): void {
+	private writeConfig({ domain, argv, messageSizeLimit }: PostfixOptions): void {
 		const { dir } = this;
 		for (const sub of ['conf', 'queue', 'data']) mkdirSync(join(dir, sub));
 		const owner = spawnSync('id', ['-u', 'postfix'], { encoding: 'utf8' }).stdout.trim();
@@ -95,6 +97,7 @@ export class Postfix {
 			relay_transport: 'error:this test sends no mail out',
 			smtpd_banner: '$myhostname ESMTP',
 			biff: 'no',
+			...(messageSizeLimit ? { message_size_limit: String(messageSizeLimit) } : {}),
 		};
 		writeFileSync(join(dir, 'conf', 'main.cf'), Object.entries(main).map(([key, value]) => `${key} = ${value}\n`).join(''));
 		// Every service unchrooted (column 5 n): the temp queue directory holds nothing a chroot would need.
@@ -152,7 +155,8 @@ export class Postfix {
 		const data = join(this.dir, `message-${randomBytes(4).toString('hex')}.eml`);
 		// swaks ends DATA with CRLF . CRLF after the file: the file leaves out the message's last CRLF.
 		writeFileSync(data, options.message.subarray(0, options.message.subarray(-2).toString() === '\r\n' ? -2 : undefined));
-		const { stdout } = await run('/usr/bin/swaks', ['--server', `127.0.0.1:${this.port}`, '--from', options.from, '--to', options.to, '--helo', options.helo, '--data', data], {
+		// --suppress-data: the transcript without the message (a big one would overflow what execFile collects).
+		const { stdout } = await run('/usr/bin/swaks', ['--server', `127.0.0.1:${this.port}`, '--from', options.from, '--to', options.to, '--helo', options.helo, '--data', data, '--suppress-data'], {
 			timeout: 60_000,
 		});
 		const queued = /<- {2}250 2\.0\.0 Ok: queued as ([0-9A-F]+)/.exec(stdout);

@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import {
 	NodeOperationError,
 	type IDataObject,
@@ -10,8 +9,8 @@ import {
 
 import { spooledBytes } from '../../../core/spool/spool';
 import { Heartbeat } from '../../../core/health/heartbeat';
-import { tryAgainAnswer } from '../../../core/http/answers';
-import { createHttpDoor, DEFAULT_MAX_SKEW_SECONDS, DEFAULT_REDRIVE_AFTER_MS, type HttpAnswer, type HttpFormat } from '../../../core/http/door';
+import { sendAnswer, tryAgainAnswer } from '../../../core/http/answers';
+import { createHttpDoor, DEFAULT_MAX_SKEW_SECONDS, DEFAULT_REDRIVE_AFTER_MS, type HttpFormat } from '../../../core/http/door';
 import type { InboxConfig } from '../../../core/inbox';
 import type { Store } from '../../../core/store/roles';
 import { buildIntakeEmission } from '../../../core/workflow-delivery/emission';
@@ -74,11 +73,6 @@ async function openHttpDoor(context: HttpContext, store: Store, inbox: InboxConf
 	}
 }
 
-function answer(res: ServerResponse, reply: HttpAnswer): void {
-	res.writeHead(reply.status, reply.headers);
-	res.end(reply.body);
-}
-
 /**
  * "Receive via: HTTP" on the leader: registers the inbox, keeps its heartbeat and retention, and emits again what a
  * webhook run spooled but never recorded (n8n restarted, the run failed, no Resolve Original Sender in the workflow).
@@ -119,7 +113,7 @@ export async function receiveHttp(this: IWebhookFunctions): Promise<IWebhookResp
 	if (req.readableEnded || (req as { rawBody?: unknown }).rawBody !== undefined) {
 		// n8n read the body: the node's options lost binaryData. Its bytes are no longer the message as sent.
 		this.logger.error(`Hosted inbox ${inbox.address}: n8n read the request body before the HTTP door; open the Hosted Inbox Trigger, save the workflow again`);
-		answer(res, tryAgainAnswer());
+		void sendAnswer(res, tryAgainAnswer());
 		return { noWebhookResponse: true };
 	}
 	let store: Store;
@@ -130,12 +124,13 @@ export async function receiveHttp(this: IWebhookFunctions): Promise<IWebhookResp
 		inboxId = ((await store.getInbox(inbox.address)) ?? (await store.registerInbox({ address: inbox.address, retention: inbox.retention }))).id;
 	} catch (error) {
 		this.logger.warn(`Hosted inbox ${inbox.address}: answered "try again later": the store is not reachable: ${(error as Error).message}`);
-		answer(res, tryAgainAnswer());
+		void sendAnswer(res, tryAgainAnswer());
 		return { noWebhookResponse: true };
 	}
 	const door = await openHttpDoor(this, store, inbox, inboxId);
 	const result = await door({ method: req.method, headers: req.headers, body: req });
-	answer(res, result.answer);
+	// Not waited for: a 413 reads the rest of its body for up to minutes, and the run goes on meanwhile.
+	void sendAnswer(res, result.answer, req);
 
 	const outputOptions = readOutputOptions(this);
 	const source = { inboxAddress: inbox.address, via: 'http' as const };

@@ -1,7 +1,7 @@
 /** Reading a posted body: its deadlines count the client's silence, not the time our own sink holds the body back. */
 import { PassThrough, Writable } from 'node:stream';
 
-import { pumpCapped } from '../../../core/http/body';
+import { dropRest, pumpCapped } from '../../../core/http/body';
 
 describe('a posted body read within its deadlines', () => {
 	it('is not given up while a slow sink holds it back, though the client sent it all long before', async () => {
@@ -21,5 +21,38 @@ describe('a posted body read within its deadlines', () => {
 		await pumped;
 		await new Promise((resolve) => slowSink.once('finish', resolve));
 		expect(taken.join('')).toBe('abcd');
+	});
+
+	it('has the rest of a refused body read and dropped to its end, or until it passes its bound, the client falls silent or the whole deadline passes', async () => {
+		const deadlines = { idleMs: 100, wholeMs: 400 };
+		const ended = new PassThrough();
+		const dropping = dropRest(ended, 2 * 1024 * 1024, deadlines);
+		ended.write(Buffer.alloc(1024 * 1024));
+		ended.end();
+		await dropping;
+		expect(ended.readableEnded).toBe(true);
+
+		const over = new PassThrough();
+		for (let i = 0; i < 3; i++) over.write(Buffer.alloc(1024 * 1024));
+		const overFrom = performance.now();
+		await dropRest(over, 1.5 * 1024 * 1024, deadlines);
+		expect(performance.now() - overFrom).toBeLessThan(deadlines.idleMs);
+		expect(over.readableEnded).toBe(false);
+
+		// A client that falls silent is let go after the idle deadline, one that never stops after the whole one.
+		const silent = new PassThrough();
+		silent.write('a');
+		const silentFrom = performance.now();
+		await dropRest(silent, 1024, deadlines);
+		const silentFor = performance.now() - silentFrom;
+		expect(silentFor).toBeGreaterThanOrEqual(deadlines.idleMs - 5);
+		expect(silentFor).toBeLessThan(deadlines.wholeMs);
+		const endless = new PassThrough();
+		const feeding = setInterval(() => endless.write(Buffer.alloc(1024)), 10);
+		const endlessFrom = performance.now();
+		await dropRest(endless, 1024 * 1024 * 1024, deadlines);
+		clearInterval(feeding);
+		expect(performance.now() - endlessFrom).toBeGreaterThanOrEqual(deadlines.wholeMs - 5);
+		expect(endless.readableEnded).toBe(false);
 	});
 });
