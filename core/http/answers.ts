@@ -2,7 +2,7 @@
  * The HTTP answer to each outcome: a status the provider acts on (it retries, stops, or is done) and a JSON body
  * with the SMTP reply an SMTP client would have had, so a relay (hosted-inbox deliver) can pass it on.
  */
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { DEFAULT_MAX_MESSAGE_BYTES, type InboxConfig } from '../inbox';
 import type { DoorDecision } from '../intake/door';
@@ -23,11 +23,14 @@ export interface HttpAnswer {
 
 /**
  * Sends the answer on Node's HTTP server. One given before the end of the request's body (a 413) is sent whole at
- * once, then the rest of the body is read and dropped before the connection closes, so the client hears it.
+ * once, then the rest of the body is read and dropped before the connection closes, so the client hears it; unless
+ * the body declares more than that bound could ever reach the end of (then closed at once, as a stranger may declare
+ * any length).
  */
-export async function sendAnswer(response: ServerResponse, answer: HttpAnswer, request?: NodeJS.ReadableStream): Promise<void> {
+export async function sendAnswer(response: ServerResponse, answer: HttpAnswer, request?: IncomingMessage): Promise<void> {
 	response.writeHead(answer.status, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)) });
-	if (!answer.readRest || !request) return void response.end(answer.body);
+	const declared = Number(request?.headers['content-length'] ?? 0);
+	if (!answer.readRest || !request || declared > 2 * answer.readRest) return void response.end(answer.body);
 	response.write(answer.body);
 	await dropRest(request, answer.readRest);
 	response.end();
@@ -75,8 +78,9 @@ export function refusalAnswer(refusal: HttpRefusal, inbox: InboxConfig): HttpAns
 	const reply = refusalReply(refusal, inbox);
 	// Basic credentials in a URL are sent by many clients only when challenged.
 	const headers: Record<string, string> = refusal.kind === 'unauthorized' ? { 'www-authenticate': 'Basic realm="hosted-inbox", Bearer' } : {};
-	// A body over the limit is read on and dropped (sendAnswer), and the connection not kept for another request.
-	if (refusal.kind === 'too-large') headers.connection = 'close';
+	// A body over the limit is read on and dropped (sendAnswer), and the connection not kept for another request; the
+	// answer goes out as it is, never held back by a compressing layer (n8n's) until the body's end.
+	if (refusal.kind === 'too-large') Object.assign(headers, { connection: 'close', 'cache-control': 'no-transform' });
 	const refused = answer(status, { status: kind, reply, reasons: [refusal.message] }, headers);
 	// At most one maximum-size message more (30 MB at least): no more than a post within the limit makes the door read.
 	return refusal.kind === 'too-large' ? { ...refused, readRest: Math.max(inbox.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES) } : refused;

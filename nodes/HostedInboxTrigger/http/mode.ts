@@ -110,10 +110,12 @@ export async function receiveHttp(this: IWebhookFunctions): Promise<IWebhookResp
 	const req = this.getRequestObject();
 	const res = this.getResponseObject();
 	const inbox = readHttpInbox(this);
+	// The answer is sent while the run goes on: a failure to send it (the client gone) is only noted.
+	const unsent = (error: Error) => this.logger.warn(`Hosted inbox ${inbox.address}: could not send the HTTP answer: ${error.message}`);
 	if (req.readableEnded || (req as { rawBody?: unknown }).rawBody !== undefined) {
 		// n8n read the body: the node's options lost binaryData. Its bytes are no longer the message as sent.
 		this.logger.error(`Hosted inbox ${inbox.address}: n8n read the request body before the HTTP door; open the Hosted Inbox Trigger, save the workflow again`);
-		void sendAnswer(res, tryAgainAnswer());
+		sendAnswer(res, tryAgainAnswer()).catch(unsent);
 		return { noWebhookResponse: true };
 	}
 	let store: Store;
@@ -124,13 +126,13 @@ export async function receiveHttp(this: IWebhookFunctions): Promise<IWebhookResp
 		inboxId = ((await store.getInbox(inbox.address)) ?? (await store.registerInbox({ address: inbox.address, retention: inbox.retention }))).id;
 	} catch (error) {
 		this.logger.warn(`Hosted inbox ${inbox.address}: answered "try again later": the store is not reachable: ${(error as Error).message}`);
-		void sendAnswer(res, tryAgainAnswer());
+		sendAnswer(res, tryAgainAnswer()).catch(unsent);
 		return { noWebhookResponse: true };
 	}
 	const door = await openHttpDoor(this, store, inbox, inboxId);
 	const result = await door({ method: req.method, headers: req.headers, body: req });
-	// Not waited for: a 413 reads the rest of its body for up to minutes, and the run goes on meanwhile.
-	void sendAnswer(res, result.answer, req);
+	// Not waited for: a 413 reads the rest of its body for up to minutes.
+	sendAnswer(res, result.answer, req).catch(unsent);
 
 	const outputOptions = readOutputOptions(this);
 	const source = { inboxAddress: inbox.address, via: 'http' as const };

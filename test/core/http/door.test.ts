@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 
 import { zoneResolver, type DnsResolver } from '../../../core/dns';
 import { rawSignature } from '../../../core/http/authenticate';
@@ -164,6 +165,30 @@ describeEachStore('the HTTP door', (getStore) => {
 			expect(status).toBe(413);
 			expect(served.bytesRead.at(-1)!.atAnswer).toBeLessThan(64 * 1024);
 			expect(await kept()).toEqual({ spool: [], log: [] });
+		});
+
+		it('closes at once, after its 413, a connection whose body declares more than the door would ever read to its end', async () => {
+			const { served, address } = await door({ format: 'raw', token: TOKEN }, { inbox: small });
+			// A bare socket, so that only the server can close the connection: 1 GB declared, 1 KB sent, then silence.
+			const { answer, closedAfterMs } = await new Promise<{ answer: string; closedAfterMs: number }>((resolve, reject) => {
+				const { port, pathname } = new URL(served.url);
+				const socket = net.connect(Number(port), '127.0.0.1');
+				let answer = '';
+				let answeredAt = 0;
+				socket.on('data', (data: Buffer) => {
+					answer += data.toString('latin1');
+					answeredAt ||= performance.now();
+				});
+				socket.on('end', () => resolve({ answer, closedAfterMs: performance.now() - answeredAt }));
+				socket.on('error', reject);
+				socket.write(
+					`POST ${pathname} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: message/rfc822\r\nX-Envelope-To: ${address}\r\nContent-Length: ${1024 * 1024 * 1024}\r\n\r\n`,
+				);
+				socket.write(Buffer.alloc(1024, 'a'));
+			});
+			expect(answer).toMatch(/^HTTP\/1\.1 413 [^]*\r\ncache-control: no-transform\r\n/i);
+			// Not held open for the idle deadline (60 s), waiting for a rest it would never read to its end.
+			expect(closedAfterMs).toBeLessThan(10_000);
 		});
 
 		it('answers 413 while streaming a chunked body past the limit, at once, holding none of the rest', async () => {
