@@ -67,12 +67,23 @@ export function header(headers: Headers, name: string): string | null {
 	return Array.isArray(value) ? value.join(', ') : value;
 }
 
-/** Refuses at once a body whose declared length is over the cap (nothing read). */
-export function checkDeclaredLength(headers: Headers, cap: number): void {
-	const declared = header(headers, 'content-length');
+/** A request whose body is about to be read: its headers (any credential in them already checked) and its body. */
+export interface PostedRequest {
+	headers: Headers;
+	body: NodeJS.ReadableStream;
+}
+
+/**
+ * The request's body, refused at once (nothing read) when its declared length is over the cap. Checked only as the
+ * body is read, after a format's header-borne credential: a stranger hears 401, not 413, and a 413's drain of the
+ * rest of the body (sendAnswer) is spent on the sender set up, never on a stranger.
+ */
+function bodyWithin(request: PostedRequest, cap: number): NodeJS.ReadableStream {
+	const declared = header(request.headers, 'content-length');
 	if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared.trim()) > cap) {
 		throw new HttpRefusal('too-large', `The request declares ${declared.trim()} bytes, over the limit of ${cap}`);
 	}
+	return request.body;
 }
 
 /**
@@ -168,7 +179,8 @@ export function dropRest(body: NodeJS.ReadableStream & { readableEnded?: boolean
 }
 
 /** The whole body as bytes, at most `cap`. */
-export async function readCapped(body: NodeJS.ReadableStream, cap: number, reading?: BodyReading, onChunk?: (chunk: Buffer) => void): Promise<Buffer> {
+export async function readCapped(request: PostedRequest, cap: number, reading?: BodyReading, onChunk?: (chunk: Buffer) => void): Promise<Buffer> {
+	const body = bodyWithin(request, cap);
 	const chunks: Buffer[] = [];
 	const sink = new PassThrough();
 	sink.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -191,8 +203,9 @@ function formParser(headers: Headers, cap: number): Busboy.Busboy | HttpRefusal 
  * A multipart/form-data or urlencoded post, each field's value as the bytes sent (fields that declare no charset
  * are read as latin1, one character per byte, and turned back into those bytes). Files are read past, not kept.
  */
-export async function readForm(body: NodeJS.ReadableStream, headers: Headers, cap: number, reading?: BodyReading): Promise<Map<string, Buffer>> {
-	const form = formParser(headers, cap);
+export async function readForm(request: PostedRequest, cap: number, reading?: BodyReading): Promise<Map<string, Buffer>> {
+	const body = bodyWithin(request, cap);
+	const form = formParser(request.headers, cap);
 	if (form instanceof HttpRefusal) throw form;
 	const fields = new Map<string, Buffer>();
 	// A form that ends badly (cut short, a malformed part) says so after the body's end: a bad request too.
@@ -217,8 +230,8 @@ export async function readForm(body: NodeJS.ReadableStream, headers: Headers, ca
 }
 
 /** A JSON body (at most `cap` bytes); anything that is not JSON is a bad request. */
-export async function readJson(body: NodeJS.ReadableStream, cap: number, reading?: BodyReading): Promise<unknown> {
-	const parsed = parseJson((await readCapped(body, cap, reading)).toString('utf8'));
+export async function readJson(request: PostedRequest, cap: number, reading?: BodyReading): Promise<unknown> {
+	const parsed = parseJson((await readCapped(request, cap, reading)).toString('utf8'));
 	if (parsed instanceof HttpRefusal) throw parsed;
 	return parsed;
 }

@@ -9,7 +9,7 @@ import { isEmailAddress } from '../address';
 import type { InboxConfig } from '../inbox';
 import type { Envelope } from '../intake/types';
 import { checkCredential, checkMailgunSignature, presentedCredential, rawSignatureCheck } from './authenticate';
-import { checkDeclaredLength, header, HttpRefusal, parseJson, readCapped, readForm, readJson, type BodyReading, type Headers } from './body';
+import { header, HttpRefusal, parseJson, readCapped, readForm, readJson, type BodyReading, type Headers } from './body';
 import type { HttpDoorSettings, HttpFormat, HttpRequestIn } from './door';
 import { verifySnsMessage, type FetchCertificate, type SnsMessage } from './sns';
 
@@ -122,7 +122,7 @@ async function readRaw(request: HttpRequestIn, context: ReadContext, cap: number
 		mailFrom: sender(header(headers, 'x-envelope-from')),
 		rcpt: recipients((header(headers, 'x-envelope-to') ?? '').split(',')),
 	};
-	const body = await readCapped(request.body, cap, context, signed?.update);
+	const body = await readCapped(request, cap, context, signed?.update);
 	const replay = signed ? signed.verify() : null;
 	if (signed) context.authenticated?.(replay);
 	return { kind: 'message', posted: { raw: checkMessageSize(body, context.inbox), envelope, replay } };
@@ -133,7 +133,7 @@ const text = (fields: Map<string, Buffer>, name: string): string => fields.get(n
 /** mailgun: a route's forward() to a URL ending in "mime": body-mime, sender, recipient, signed with timestamp + token. */
 async function readMailgun(request: HttpRequestIn, context: ReadContext, cap: number): Promise<Reading> {
 	checkTokenIfSet(request.headers, context.settings.token);
-	const fields = await readForm(request.body, request.headers, cap, context);
+	const fields = await readForm(request, cap, context);
 	const replay = checkMailgunSignature({ timestamp: text(fields, 'timestamp'), token: text(fields, 'token'), signature: text(fields, 'signature') }, context.settings.mailgunSigningKey ?? '', context.now, context.maxSkewSeconds);
 	context.authenticated?.(replay);
 	const raw = fields.get('body-mime');
@@ -148,7 +148,7 @@ const sendgridEnvelope = z.object({ to: z.array(z.string()).max(MAX_RECIPIENTS),
 async function readSendgrid(request: HttpRequestIn, context: ReadContext, cap: number): Promise<Reading> {
 	checkCredential(request.headers, context.settings.token);
 	context.authenticated?.(null);
-	const fields = await readForm(request.body, request.headers, cap, context);
+	const fields = await readForm(request, cap, context);
 	const raw = fields.get('email');
 	if (!raw) throw new HttpRefusal('bad-request', 'No email field: check "POST the raw, full MIME message" in the Inbound Parse settings');
 	const parsed = sendgridEnvelope.safeParse(parseJson(text(fields, 'envelope')));
@@ -167,7 +167,7 @@ const postmarkPayload = z.object({
 async function readPostmark(request: HttpRequestIn, context: ReadContext, cap: number): Promise<Reading> {
 	checkCredential(request.headers, context.settings.token);
 	context.authenticated?.(null);
-	const parsed = postmarkPayload.safeParse(await readJson(request.body, cap, context));
+	const parsed = postmarkPayload.safeParse(await readJson(request, cap, context));
 	if (!parsed.success) throw new HttpRefusal('bad-request', `Not Postmark's inbound JSON: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
 	const { RawEmail, OriginalRecipient, Headers: fields } = parsed.data;
 	if (RawEmail === undefined) throw new HttpRefusal('bad-request', 'No RawEmail: enable "Include raw email content in JSON payload" on the inbound stream');
@@ -187,7 +187,7 @@ const sesNotification = z.object({
 /** ses: an SNS notification whose Message is SES's receipt notification with the message in `content`. */
 async function readSes(request: HttpRequestIn, context: ReadContext, cap: number): Promise<Reading> {
 	checkTokenIfSet(request.headers, context.settings.token);
-	const { message, replay } = await verifySnsMessage(await readJson(request.body, cap, context), {
+	const { message, replay } = await verifySnsMessage(await readJson(request, cap, context), {
 		topicArns: context.settings.snsTopicArns ?? [],
 		now: context.now,
 		maxSkewSeconds: context.maxSkewSeconds,
@@ -218,7 +218,5 @@ const READERS: Record<HttpFormat, (request: HttpRequestIn, context: ReadContext,
 
 /** The request read as its format says; HttpRefusal when it cannot be (unauthorized, too large, bad). */
 export async function readRequest(request: HttpRequestIn, context: ReadContext): Promise<Reading> {
-	const cap = requestCap(context.settings.format, context.inbox);
-	checkDeclaredLength(request.headers, cap);
-	return await READERS[context.settings.format](request, context, cap);
+	return await READERS[context.settings.format](request, context, requestCap(context.settings.format, context.inbox));
 }

@@ -167,6 +167,30 @@ describeEachStore('the HTTP door', (getStore) => {
 			expect(await kept()).toEqual({ spool: [], log: [] });
 		});
 
+		it('answers a stranger declaring an oversize body 401, not 413: a header-borne credential is checked before the length', async () => {
+			const declared = String(50 * 1024 * 1024);
+			for (const format of ['raw', 'sendgrid', 'postmark'] as const) {
+				const { served, address, kept } = await door({ format, token: TOKEN }, { inbox: small });
+				const answer = (headers: Record<string, string>) =>
+					new Promise<number>((resolve, reject) => {
+						const request = http.request(served.url, { method: 'POST', headers: { 'content-type': 'message/rfc822', 'x-envelope-to': address, 'content-length': declared, ...headers } });
+						request.on('response', (response) => (response.resume(), resolve(response.statusCode ?? 0), request.destroy()));
+						request.on('error', reject);
+						request.write(Buffer.alloc(1024, 'a'));
+					});
+				expect({ format, stranger: await answer({}), wrongToken: await answer(bearer('not-the-token')), sender: await answer(bearer(TOKEN)) }).toEqual({
+					format,
+					stranger: 401,
+					wrongToken: 401,
+					sender: 413,
+				});
+				// No stranger's refusal is logged; the sender's is where the door logs refusals (a raw post's client is told).
+				const { spool, log } = await kept();
+				const logged = format === 'raw' ? [] : [['rejected', ['too-large']]];
+				expect({ format, spool, log: log.map((entry) => [entry.kind, (entry.details.verdict as { flags?: string[] } | undefined)?.flags]) }).toEqual({ format, spool: [], log: logged });
+			}
+		});
+
 		it('closes at once, after its 413, a connection whose body declares more than the door would ever read to its end', async () => {
 			const { served, address } = await door({ format: 'raw', token: TOKEN }, { inbox: small });
 			// A bare socket, so that only the server can close the connection: 1 GB declared, 1 KB sent, then silence.
