@@ -76,7 +76,10 @@ function storeEngine(): StoreOptions['engine'] {
 function storeOptions(): StoreOptions {
 	if (process.env.BENCH_STORE) return parseStoreArg(process.env.BENCH_STORE);
 	if (storeEngine() === 'sqlite') return { engine: 'sqlite', path: join(mkdtempSync(join(runFolder(), 'store-')), 'bench.sqlite') };
-	return { engine: 'postgres', connectionString: TEST_PG_URL, schema: process.env.BENCH_PG_SCHEMA ?? `hi_bench_${randomBytes(4).toString('hex')}` };
+	// A server child the run started uses the schema the run named (and drops); one started by hand names and drops its own.
+	const schema = process.env.BENCH_PG_SCHEMA ?? `hi_bench_${randomBytes(4).toString('hex')}`;
+	if (!process.env.BENCH_PG_SCHEMA) runSchemas.push(schema);
+	return { engine: 'postgres', connectionString: TEST_PG_URL, schema };
 }
 
 /** smtp-server with nothing of ours, listening on `port`, each message handed to `onData`. */
@@ -282,7 +285,7 @@ interface Server {
 	stop(): void;
 }
 
-/** The PostgreSQL schemas named for this run's children (used where there is no node:sqlite), dropped when it ends. */
+/** The PostgreSQL schemas this process named (used where there is no node:sqlite), dropped when it ends. */
 const runSchemas: string[] = [];
 
 async function startServer(mode: ServerMode): Promise<Server> {
@@ -412,8 +415,8 @@ async function main(): Promise<boolean> {
 	if (isServerMode(mode)) {
 		await SERVERS[mode](Number(port));
 		reportMemory();
-		// Started by hand and stopped with Ctrl-C, it still removes the folder it made.
-		process.once('SIGINT', () => process.exit(130));
+		// Started by hand and stopped with Ctrl-C, it still removes the folder it made and drops the schema it named.
+		process.once('SIGINT', () => void dropRunSchemas().finally(() => process.exit(130)));
 		process.stdout.write('ready\n');
 		return true;
 	}
@@ -517,7 +520,7 @@ async function main(): Promise<boolean> {
 	return false;
 }
 
-/** Drops the schemas named for this run's children, where they were used (no BENCH_STORE, no node:sqlite). */
+/** Drops the schemas this process named (for its children, or its own as a server started by hand), where used (no BENCH_STORE, no node:sqlite). */
 async function dropRunSchemas(): Promise<void> {
 	if (process.env.BENCH_STORE || storeEngine() !== 'postgres') return;
 	for (const schema of runSchemas) await dropSchema(schema);
