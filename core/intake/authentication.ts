@@ -30,8 +30,8 @@ export interface AuthDetails {
 	arcTrustedPass: boolean;
 	/** What the trusted sealers recorded, newest first: the consecutive trusted-sealer sets of a passing chain. */
 	arcRecords: ArcRecord[];
-	/** Domains of the DKIM signatures that verified. */
-	passingDkimDomains: string[];
+	/** The DKIM signatures that verified: each one's domain and the header fields it signed (one name an instance). */
+	passingDkim: PassingDkim[];
 	/** An upstream Authentication-Results header this inbox trusts (trusted relay or authserv-id). */
 	upstream: UpstreamResults | null;
 	/** Why a topmost Authentication-Results with a trusted authserv-id was not believed, when it was not. */
@@ -204,6 +204,46 @@ export function arcVouchFor(details: Pick<AuthDetails, 'arcRecords'>, domain: st
 	return null;
 }
 
+export interface PassingDkim {
+	domain: string;
+	/** Lowercased, one name for each instance signed (DKIM signs instances from the bottom up). */
+	signedFields: string[];
+}
+
+/** The header fields a signature signed, one name an instance, as mailauth verified them ("From: To: Subject"). */
+function signedFields(result: DKIMResult): string[] {
+	const keys = (result as DKIMResult & { signingHeaders?: { keys?: string } }).signingHeaders?.keys ?? '';
+	return keys
+		.split(':')
+		.map((key) => key.trim().toLowerCase())
+		.filter(Boolean);
+}
+
+/**
+ * Whether a passing signature signed every instance of `field` the message holds (`present`): a field it left out,
+ * or one more instance than it signed, anyone could have added after it signed.
+ */
+export function signsEvery(signature: PassingDkim, field: string, present: number): boolean {
+	return signature.signedFields.filter((name) => name === field).length >= present;
+}
+
+/**
+ * A passing signature held to what it vouches for, which mailauth 4.13 does not check: one that does not sign From
+ * is ignored (RFC 6376 §5.4, §6.1.1), and one whose l= leaves part of the body unsigned does not count either,
+ * since anyone could have appended that part (a pass stays a pass only for the bytes it signed).
+ */
+function heldToItsWord(result: DKIMResult): DKIMResult {
+	if (result.status.result !== 'pass') return result;
+	if (!signedFields(result).includes('from')) {
+		return { ...result, status: { ...result.status, result: 'permerror', comment: 'the signature does not sign From (RFC 6376 §6.1.1)' } };
+	}
+	const unsigned = Number(result.status.underSized) || 0;
+	if (unsigned > 0) {
+		return { ...result, status: { ...result.status, result: 'neutral', comment: `the signature's l= leaves ${unsigned} bytes of the body unsigned: they may have been added by anyone` } };
+	}
+	return result;
+}
+
 function alignsWith(fromDomain: string | null, domain: string | null | undefined): boolean {
 	return !!fromDomain && !!domain && !!getAlignment(fromDomain, [domain]);
 }
@@ -278,7 +318,7 @@ export async function checkAuthentication(input: AuthInput): Promise<{ summary: 
 	}
 	const spfDomain = spfResult?.domain ?? domainOf(envelope.mailFrom);
 
-	const dkimResults = dkim.results ?? [];
+	const dkimResults = (dkim.results ?? []).map(heldToItsWord);
 	for (const r of dkimResults) {
 		if (r.status.result === 'temperror') {
 			lookupFailed(`DKIM key lookup for ${r.selector}._domainkey.${r.signingDomain} failed temporarily`, !!r.status.aligned);
@@ -362,7 +402,7 @@ export async function checkAuthentication(input: AuthInput): Promise<{ summary: 
 			dmarcPass: !!dmarcResult && dmarcResult.status.result === 'pass',
 			arcTrustedPass: !!summary.arc.vouch,
 			arcRecords,
-			passingDkimDomains: passing.map((r) => r.signingDomain.toLowerCase()),
+			passingDkim: passing.map((r) => ({ domain: r.signingDomain.toLowerCase(), signedFields: signedFields(r) })),
 			upstream,
 			upstreamIgnored,
 			dnsTrouble,

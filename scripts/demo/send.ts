@@ -7,7 +7,7 @@ import fs from 'node:fs';
 
 import { createTransport } from 'nodemailer';
 
-import { compose, sign } from '../../test/fixtures/mail';
+import { compose, GOOGLE_GROUPS_SIGNED_FIELDS, sign } from '../../test/fixtures/mail';
 import { waitForPort } from '../../test/support/ports';
 import { sleep, storeList, type N8nInstall } from '../../test/support/real-n8n';
 import { DEMO_COMPANY, demoKey, demoStatePath, type DemoState } from './state';
@@ -18,6 +18,8 @@ interface Sample {
 	mailFrom: string;
 	/** Signed with the demo company's DKIM key (what Google Workspace does for its groups and users). */
 	signed: boolean;
+	/** The header fields its signature signs (colon-separated), where not mailauth's default list. */
+	signedFields?: string;
 	headers: Parameters<typeof compose>[0];
 }
 
@@ -27,6 +29,8 @@ function samples(address: string): Sample[] {
 			label: 'Google Group rewrite (list rewrites the sender; the original poster is Jane)',
 			mailFrom: `support+bncBDemo@${DEMO_COMPANY}`,
 			signed: true,
+			// As a Google group signs its mail, the X-Original-Sender naming the poster included.
+			signedFields: GOOGLE_GROUPS_SIGNED_FIELDS,
 			headers: {
 				from: `'Jane Customer' via Support <support@${DEMO_COMPANY}>`,
 				replyTo: 'Jane Customer <jane@customer.test>',
@@ -34,7 +38,6 @@ function samples(address: string): Sample[] {
 				subject: 'Order #1042 arrived damaged',
 				messageId: '<order-1042.jane@customer.test>',
 				headers: {
-					'X-Original-From': 'Jane Customer <jane@customer.test>',
 					'X-Original-Sender': 'jane@customer.test',
 					'List-ID': `<support.${DEMO_COMPANY}>`,
 					'X-Forwarded-To': address,
@@ -102,7 +105,7 @@ async function main(): Promise<void> {
 			const raw = await compose(sample.headers);
 			await transport.sendMail({
 				envelope: { from: sample.mailFrom, to: state.address },
-				raw: sample.signed ? await sign(raw, key) : raw,
+				raw: sample.signed ? await sign(raw, key, sample.signedFields) : raw,
 			});
 			process.stdout.write(`sent: ${sample.label}\n`);
 		}

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 import type { InboxConfigInput } from '../../core/inbox';
 import type { IntakeResult } from '../../core/intake/types';
-import { arcSeal, compose, dmarcRecord, makeKey, prependHeaders, rewriteHeader, sign, testWorld, zoneOf } from '../fixtures/mail';
+import { arcSeal, compose, dmarcRecord, GOOGLE_GROUPS_SIGNED_FIELDS, makeKey, prependHeaders, rewriteHeader, sign, testWorld, zoneOf } from '../fixtures/mail';
 import { runCli } from '../support/cli';
 
 const world = testWorld();
@@ -46,7 +46,8 @@ describe('trust forged four ways, refused', () => {
 				to: 'support@inbox.example.test',
 				subject: 'Please change my delivery address',
 				text: 'Send it to the new address.',
-				headers: { 'X-Original-From': 'Carol Customer <carol@customer.test>' },
+				// As Google Groups names the poster.
+				headers: { 'X-Original-Sender': 'carol@customer.test' },
 			});
 
 		it('names the poster of a rewrite signed by its own domain, but does not trust it', async () => {
@@ -57,10 +58,44 @@ describe('trust forged four ways, refused', () => {
 		});
 
 		it('trusts the same rewrite from a list domain the inbox names (googlegroups.com by default), signed by it', async () => {
-			const r = await explain(await sign(await rewrite('orders@googlegroups.com'), groups));
+			const r = await explain(await sign(await rewrite('orders@googlegroups.com'), groups, GOOGLE_GROUPS_SIGNED_FIELDS));
 			expect(r.originalSender).toMatchObject({ address: 'carol@customer.test', method: 'list-rewrite', trusted: true });
-			const narrowed = await explain(await sign(await rewrite('orders@googlegroups.com'), groups), [], { ...INBOX, trustedListDomains: [] });
+			const narrowed = await explain(await sign(await rewrite('orders@googlegroups.com'), groups, GOOGLE_GROUPS_SIGNED_FIELDS), [], { ...INBOX, trustedListDomains: [] });
 			expect(narrowed.originalSender).toMatchObject({ method: 'list-rewrite', trusted: false });
+		});
+
+		it('does not trust a poster field added to a group\'s signed message: anyone can own a group and keep its mail', async () => {
+			// The attacker's own group relays the attacker's own post, signed by googlegroups.com; its copy is then resent
+			// to the inbox with a field naming someone else, which that signature does not cover.
+			const own = await sign(await rewrite('orders@googlegroups.com'), groups, GOOGLE_GROUPS_SIGNED_FIELDS);
+			expect((await explain(own)).originalSender).toMatchObject({ address: 'carol@customer.test', trusted: true });
+			// A group's message that names its poster only in Reply-To (beside the "via" name), which the group signs.
+			const replyTo = await sign(
+				await compose({ from: `"'Carol Customer' via Orders" <orders@googlegroups.com>`, replyTo: 'carol@customer.test', to: 'support@inbox.example.test', subject: 'Hello', text: 'x' }),
+				groups,
+				GOOGLE_GROUPS_SIGNED_FIELDS,
+			);
+			expect((await explain(replyTo)).originalSender).toMatchObject({ address: 'carol@customer.test', trusted: true });
+			const forged = [
+				['X-Original-From: Victor <victor@customer.test>', own],
+				['X-Original-Sender: victor@customer.test', own],
+				['Reply-To: victor@customer.test', replyTo],
+			] as const;
+			for (const [added, message] of forged) {
+				const r = await explain(Buffer.concat([Buffer.from(`${added}\r\n`), message]));
+				expect(r.auth?.dkim.result).toBe('pass');
+				expect({ added, originalSender: r.originalSender, flagged: r.verdict.flags.includes('list-rewrite-untrusted') }).toMatchObject({
+					added,
+					originalSender: { method: 'list-rewrite', forwardedBy: 'orders@googlegroups.com', trusted: false },
+					flagged: true,
+				});
+				expect(r.originalSender?.evidence.join(' ')).toMatch(/does not sign the (X-Original-From|X-Original-Sender|Reply-To)/);
+			}
+			// The same field on a team member's signed mail (a reply the attacker received) makes no internal list either.
+			const reply = await sign(await compose({ from: 'Alex Agent <agent@company.test>', to: 'mallory@attacker.test', subject: 'Re: your order', text: 'On its way.' }), world.company);
+			const replayed = await explain(Buffer.concat([Buffer.from('X-Original-From: Victor <victor@customer.test>\r\n'), reply]));
+			expect(replayed.auth?.dmarc.result).toBe('pass');
+			expect(replayed.originalSender).toMatchObject({ address: 'victor@customer.test', method: 'list-rewrite', forwardedBy: 'agent@company.test', trusted: false });
 		});
 	});
 

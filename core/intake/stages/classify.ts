@@ -99,7 +99,7 @@ function classify(state: IntakeState, parsed: ParsedMail): { kind: MessageKind; 
 	}
 	const google = googleForwardingConfirmation(parsed, state.inbox.address);
 	if (google) {
-		const signedByGoogle = state.authDetails?.passingDkimDomains.some((d) => d === 'google.com' || d.endsWith('.google.com'));
+		const signedByGoogle = state.authDetails?.passingDkim.some(({ domain }) => domain === 'google.com' || domain.endsWith('.google.com'));
 		if (state.authDetails && !signedByGoogle) {
 			note(state, 'verification-unauthenticated', 'forwarding confirmation claims to come from Google but carries no passing google.com DKIM signature: check the link before clicking');
 		}

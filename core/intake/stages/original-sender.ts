@@ -2,7 +2,7 @@ import type { ParsedMail } from 'mailparser';
 
 import { domainOf, isEmailAddress } from '../../address';
 import type { InboxConfig } from '../../inbox';
-import { alignedWith, arcVouchFor } from '../authentication';
+import { alignedWith, arcVouchFor, signsEvery } from '../authentication';
 import { forwardReadingText, readForwardedBlock, withoutForwardPrefixes } from '../forwarded-block';
 import { addressesOf, authorOf, firstHeader, parseAddresses } from '../headers';
 import type { IntakeStage, IntakeState } from '../state';
@@ -178,23 +178,38 @@ async function manualForward(state: IntakeState, parsed: ParsedMail, from: Addre
 }
 
 /**
- * Why a list's rewrite is believed, or null: the list is one the inbox names and its own DKIM passes; the list
- * is internal and its message authenticates; or a trusted ARC sealer recorded a pass for the poster's own mail.
+ * Whether a list's rewrite is believed, and why: the list is one the inbox names, or internal with a message that
+ * authenticates, and its own DKIM signature signs the field naming the poster; or a trusted ARC sealer recorded a
+ * pass for the poster's own mail.
  */
-function listTrust(state: IntakeState, list: AddressValue, poster: AddressValue): string | null {
+function listTrust(state: IntakeState, parsed: ParsedMail, list: AddressValue, poster: Poster): { trusted: boolean; reason: string } {
 	const listDomain = domainOf(list.address) ?? '';
-	const dkimDomain = state.authDetails?.passingDkimDomains.find((d) => alignedWith(d, listDomain));
-	if (dkimDomain && state.inbox.trustedListDomains.includes(listDomain)) {
-		return `the list's message carries a passing DKIM signature d=${dkimDomain}, and ${listDomain} is a list domain this inbox trusts`;
+	const posterDomain = domainOf(poster.address) ?? '';
+	const listSigned = (state.authDetails?.passingDkim ?? []).filter(({ domain }) => alignedWith(domain, listDomain));
+	// The list's signature vouches for the poster only through the field that names them: one it did not sign (or an
+	// instance more than it signed) anyone could have added to a message of the list's, which anyone can receive.
+	const present = parsed.headerLines.filter((h) => h.key === poster.field).length;
+	const signer = listSigned.find((signature) => signsEvery(signature, poster.field, present));
+	const trustedList = state.inbox.trustedListDomains.includes(listDomain);
+	const internalList = isInternal(list.address, state.inbox) && fromAuthenticated(state);
+	if (signer && trustedList) {
+		return { trusted: true, reason: `the list's message carries a passing DKIM signature d=${signer.domain} that signs its ${poster.label}, and ${listDomain} is a list domain this inbox trusts` };
 	}
-	if (isInternal(list.address, state.inbox) && fromAuthenticated(state)) {
-		return `the list ${list.address} is internal and its message authenticates: ${describeAuthentication(state)}`;
+	if (signer && internalList) {
+		return { trusted: true, reason: `the list ${list.address} is internal and its message authenticates: ${describeAuthentication(state)}; its DKIM signature d=${signer.domain} signs its ${poster.label}` };
 	}
 	// A pass for the list's own domain proves the list address's mail: on a shared domain, any user could name another.
-	const posterDomain = domainOf(poster.address) ?? '';
 	const ownDomain = alignedWith(listDomain, posterDomain) || alignedWith(posterDomain, listDomain);
 	const vouch = state.authDetails && !ownDomain ? arcVouchFor(state.authDetails, posterDomain) : null;
-	return vouch ? `${vouch}: the poster's own mail, before the list rewrote it` : null;
+	if (vouch) return { trusted: true, reason: `${vouch}: the poster's own mail, before the list rewrote it` };
+	if (trustedList || internalList) {
+		const signature = listSigned.length ? `its DKIM signature d=${listSigned[0].domain} does not sign the ${poster.label} (or signs fewer of them than the message holds)` : `no passing DKIM signature of ${listDomain} signs its ${poster.label}`;
+		return { trusted: false, reason: `the rewrite is not trusted: ${signature}, so anyone could have added it to a message of the list's, and no trusted ARC sealer recorded a pass for ${posterDomain}` };
+	}
+	return {
+		trusted: false,
+		reason: `the rewrite is not trusted: ${listDomain} is neither a list domain this inbox trusts (trustedListDomains) nor an internal domain whose message authenticates, and no trusted ARC sealer recorded a pass for ${posterDomain}`,
+	};
 }
 
 /** "'Jane' via Support" -> [, 'Jane', 'Support'], read with indexOf: a display name is attacker text. */
@@ -206,37 +221,34 @@ function listVia(name: string): [string, string, string] | null {
 	return [name, poster.slice(poster.startsWith("'") ? 1 : 0, poster.endsWith("'") && poster.length > 1 ? -1 : undefined), list];
 }
 
+/** The poster a list's rewrite names, and the header field that names them. */
+interface Poster extends AddressValue {
+	field: 'x-original-from' | 'x-original-sender' | 'reply-to';
+	label: 'X-Original-From' | 'X-Original-Sender' | 'Reply-To';
+}
+
 /** A list that rewrote From (Google Groups "'Jane' via Support", X-Original-From/Sender, Reply-To). */
 function listRewrite(state: IntakeState, parsed: ParsedMail, from: AddressValue): OriginalSender | null {
 	const originalFrom = parseAddresses(firstHeader(parsed, 'x-original-from'))[0];
 	const originalSender = parseAddresses(firstHeader(parsed, 'x-original-sender'))[0];
 	const via = listVia(from.name);
 	const replyTo = addressesOf(parsed.replyTo)[0];
-	const evidence: string[] = [];
-	let poster: AddressValue | undefined;
+	let poster: Poster | undefined;
 	if (originalFrom && originalFrom.address !== from.address) {
-		poster = originalFrom;
-		evidence.push(`X-Original-From: ${originalFrom.address}`);
+		poster = { ...originalFrom, field: 'x-original-from', label: 'X-Original-From' };
 	} else if (originalSender && originalSender.address !== from.address) {
-		poster = { address: originalSender.address, name: originalSender.name || (via?.[1] ?? '') };
-		evidence.push(`X-Original-Sender: ${originalSender.address}`);
+		poster = { address: originalSender.address, name: originalSender.name || (via?.[1] ?? ''), field: 'x-original-sender', label: 'X-Original-Sender' };
 	} else if (via && replyTo && replyTo.address !== from.address) {
-		poster = { address: replyTo.address, name: replyTo.name || via[1] };
-		evidence.push(`Reply-To: ${replyTo.address}`);
+		poster = { address: replyTo.address, name: replyTo.name || via[1], field: 'reply-to', label: 'Reply-To' };
 	}
 	if (!poster) return null;
+	const evidence = [`${poster.label}: ${poster.address}`];
 	if (via) evidence.push(`From "${from.name}" <${from.address}> is a list rewrite ("via ${via[2]}")`);
 	else evidence.push(`From ${from.address} is the list address`);
-	const trust = listTrust(state, from, poster);
-	if (trust) evidence.push(trust);
-	else {
-		const listDomain = domainOf(from.address);
-		evidence.push(
-			`the rewrite is not trusted: ${listDomain} is neither a list domain this inbox trusts (trustedListDomains) nor an internal domain whose message authenticates, and no trusted ARC sealer recorded a pass for ${domainOf(poster.address)}`,
-		);
-		note(state, 'list-rewrite-untrusted', `original poster ${poster.address} named by the list ${from.address} is not authenticated: any domain can write such a rewrite; treat the contact match with care`);
-	}
-	return { address: poster.address, name: poster.name || null, method: 'list-rewrite', forwardedBy: from.address, trusted: !!trust, evidence, subject: null };
+	const { trusted, reason } = listTrust(state, parsed, from, poster);
+	evidence.push(reason);
+	if (!trusted) note(state, 'list-rewrite-untrusted', `original poster ${poster.address} named by the list ${from.address} is not authenticated: any domain can write such a rewrite; treat the contact match with care`);
+	return { address: poster.address, name: poster.name || null, method: 'list-rewrite', forwardedBy: from.address, trusted, evidence, subject: null };
 }
 
 /** Original sender: the author of the original email, never the forwarder; trust rules from the design notes. */

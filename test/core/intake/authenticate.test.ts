@@ -1,3 +1,5 @@
+import { dkimSign } from 'mailauth';
+
 import { arcSeal, compose, makeKey, rewriteHeader, sign, testInbox, testWorld, zoneOf } from '../../fixtures/mail';
 import { explain } from '../../fixtures/intake';
 import type { Zone } from '../../../core/dns';
@@ -14,6 +16,32 @@ describe('authenticate stage: DMARC policy per inbox', () => {
 		expect(r.auth?.dmarc.result).toBe('pass');
 		expect(r.auth?.dkim.signatures[0]).toMatchObject({ domain: 'customer.test', result: 'pass', aligned: true });
 		expect(r.auth?.spf).toMatchObject({ result: 'fail', clientIp: '203.0.113.9', domain: 'customer.test' });
+	});
+
+	it('holds a passing signature to what it signs: none that leaves From unsigned, none whose l= leaves appended text unsigned', async () => {
+		const env = { clientIp: '203.0.113.9', mailFrom: 'carol@customer.test' };
+		// RFC 6376 §6.1.1: a signature whose h= leaves out From is ignored (mailauth 4.13 passes it): the From could be anyone's.
+		const fromUnsigned = await explain(await sign(await customerMail(), world.customer, 'to:subject:date:message-id'), testInbox(), world.zone, env);
+		expect(fromUnsigned.auth?.dkim.signatures[0]).toMatchObject({ domain: 'customer.test', result: 'permerror', comment: expect.stringContaining('does not sign From') });
+		expect(fromUnsigned.verdict).toMatchObject({ action: 'reject', smtpCode: 550 });
+		// l= signs the first bytes of the body: whatever follows them anyone may have appended (a message of the victim's
+		// with the attacker's text after it).
+		const limited = async (raw: Buffer, maxBodyLength: number) => {
+			const { signatures } = await dkimSign(raw, {
+				canonicalization: 'relaxed/relaxed',
+				algorithm: 'rsa-sha256',
+				signTime: new Date(),
+				signatureData: [{ signingDomain: world.customer.domain, selector: world.customer.selector, privateKey: world.customer.privateKey, maxBodyLength }],
+			} as Parameters<typeof dkimSign>[1]);
+			return Buffer.concat([Buffer.from(signatures), raw]);
+		};
+		const whole = await customerMail();
+		const wholeSigned = await explain(await limited(whole, 1 << 20), testInbox(), world.zone, env);
+		expect(wholeSigned.auth?.dkim.signatures[0]).toMatchObject({ result: 'pass', aligned: true });
+		expect(wholeSigned.verdict.action).toBe('accept');
+		const appended = await explain(Buffer.concat([await limited(whole, 10), Buffer.from('PS: pay into IBAN XX00 ATTACKER.\r\n')]), testInbox(), world.zone, env);
+		expect(appended.auth?.dkim.signatures[0]).toMatchObject({ result: 'neutral', comment: expect.stringMatching(/l= leaves \d+ bytes of the body unsigned/) });
+		expect(appended.verdict).toMatchObject({ action: 'reject', smtpCode: 550 });
 	});
 
 	it('rejects 550 5.7.1 a p=reject failure and says what failed', async () => {

@@ -1,4 +1,4 @@
-import { arcSeal, compose, makeKey, prependHeaders, sign, testInbox, testWorld, zoneOf } from '../../fixtures/mail';
+import { arcSeal, compose, GOOGLE_GROUPS_SIGNED_FIELDS, makeKey, prependHeaders, sign, testInbox, testWorld, zoneOf } from '../../fixtures/mail';
 import { explain } from '../../fixtures/intake';
 
 const world = testWorld();
@@ -179,7 +179,9 @@ describe('original sender stage', () => {
 				text: 'x',
 				headers: { 'X-Original-From': 'Jane Doe <jane@customer.test>', 'X-Original-Sender': 'jane@customer.test' },
 			});
-		const signed = await sign(await list(), world.list);
+		// A list signs the fields it writes that name the poster.
+		const listFields = `${GOOGLE_GROUPS_SIGNED_FIELDS}:x-original-from`;
+		const signed = await sign(await list(), world.list, listFields);
 		// Any domain can sign its own mail: the list's DKIM counts only for a list domain the inbox names.
 		const unnamed = await explain(signed, inbox, zone);
 		expect(unnamed.originalSender).toMatchObject({ address: 'jane@customer.test', method: 'list-rewrite', forwardedBy: 'support@lists.example.test', trusted: false });
@@ -190,12 +192,16 @@ describe('original sender stage', () => {
 		const unsigned = await explain(await list(), testInbox({ trustedListDomains: ['lists.example.test'] }), zone);
 		expect(unsigned.originalSender).toMatchObject({ address: 'jane@customer.test', method: 'list-rewrite', trusted: false });
 		const other = makeKey('elsewhere.example');
-		const wrongDomain = await explain(await sign(await list(), other), testInbox({ trustedListDomains: ['lists.example.test'] }), zoneOf(zone, other.zone));
+		const wrongDomain = await explain(await sign(await list(), other, listFields), testInbox({ trustedListDomains: ['lists.example.test'] }), zoneOf(zone, other.zone));
 		expect(wrongDomain.originalSender?.trusted).toBe(false);
 
 		// The team's own group (a Workspace group on an internal domain) whose message authenticates.
-		const internal = await explain(await sign(await list('support@company.test'), world.company), inbox, zone);
+		const internal = await explain(await sign(await list('support@company.test'), world.company, listFields), inbox, zone);
 		expect(internal.originalSender).toMatchObject({ address: 'jane@customer.test', method: 'list-rewrite', trusted: true });
+		// Its message authenticates, but a signature that leaves out the field naming the poster vouches for nobody.
+		const unsignedField = await explain(await sign(await list('support@company.test'), world.company), inbox, zone);
+		expect(unsignedField.auth?.dmarc.result).toBe('pass');
+		expect(unsignedField.originalSender).toMatchObject({ address: 'jane@customer.test', method: 'list-rewrite', trusted: false });
 
 		// A trusted sealer recorded, before the rewrite, that the poster's own mail authenticated.
 		const sealedPass = await arcSeal(await list(), world.forwarder, 'forwarder.test; dkim=pass header.d=customer.test; dmarc=pass header.from=customer.test');
