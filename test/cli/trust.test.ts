@@ -131,6 +131,34 @@ describe('trust forged four ways, refused', () => {
 			expect(r.originalSender?.evidence).toContainEqual(expect.stringContaining('from carol@customer.test: not followed'));
 		});
 
+		it('an agent forwarding it inline names the outsider even when it carries the outsider\'s attached message along', async () => {
+			// Clients forwarding inline carry the forwarded mail's attachments: one is whatever the outsider attached, here a
+			// message "from" the victim, or "from" a colleague forwarding the victim's.
+			const inline = ['fyi', '', '---------- Forwarded message ---------', 'From: Mallory <mallory@partner.example>', 'Date: Tue, 4 Mar 2025 at 09:00', 'Subject: New bank details', 'To: Alex Agent <agent@company.test>', '', 'See the attached mail.'].join('\n');
+			const victims = [
+				await compose({ from: 'Carol Customer <carol@customer.test>', to: 'agent@company.test', subject: 'New bank details', text: 'Please pay into the new account.' }),
+				await compose({ from: 'Bob <bob@company.test>', to: 'agent@company.test', subject: 'Fwd: New bank details', text: planted }),
+			];
+			for (const attached of victims) {
+				const raw = await sign(
+					await compose({ from: 'Alex Agent <agent@company.test>', to: 'support@inbox.example.test', subject: 'Fwd: New bank details', text: inline, attachments: [{ content: attached, contentType: 'message/rfc822', filename: 'mail.eml' }] }),
+					world.company,
+				);
+				expect((await explain(raw)).originalSender).toMatchObject({ address: 'mallory@partner.example', method: 'inline-forward', forwardedBy: 'agent@company.test', trusted: true });
+			}
+		});
+
+		it('an attached message whose From names several mailboxes names none of them', async () => {
+			const attached = Buffer.from('From: carol@customer.test, mallory@partner.example\r\nTo: agent@company.test\r\nSubject: New bank details\r\n\r\nPlease pay into the new account.\r\n');
+			const raw = await sign(
+				await compose({ from: 'agent@company.test', to: 'support@inbox.example.test', subject: 'Fwd: New bank details', text: 'see attached', attachments: [{ content: attached, contentType: 'message/rfc822', filename: 'fwd.eml' }] }),
+				world.company,
+			);
+			const r = await explain(raw);
+			expect(r.originalSender).toMatchObject({ address: 'agent@company.test', method: 'from-header', trusted: false });
+			expect(r.verdict.flags).toContain('forward-unreadable');
+		});
+
 		it('the outsider sending it directly stays the sender', async () => {
 			const r = await explain(await outsiderMail());
 			expect(r.originalSender).toMatchObject({ address: 'mallory@partner.example', method: 'from-header' });

@@ -48,19 +48,13 @@ interface Content {
 const contentOf = (parsed: ParsedMail): Content => ({ text: forwardReadingText(parsed.text ?? '', parsed.html), subject: parsed.subject ?? '', attachments: parsed.attachments });
 
 /**
- * The message forwarded inside `content`: an attached message/rfc822 (a forward "as attachment"), else an inline
- * block, read on less text the deeper it sits in a chain (`depth`).
+ * The message forwarded inside `content`: an inline block, read on less text the deeper it sits in a chain
+ * (`depth`), else an attached message/rfc822 (a forward "as attachment"). The block comes first: a client forwarding
+ * inline carries the forwarded message's own attachments along, and one of those is whatever its sender attached.
  */
 async function forwardedIn(content: Content, depth = 0): Promise<{ forwarded: Forwarded; inner: Content } | null> {
-	const attached = content.attachments.find((a) => a.contentType === 'message/rfc822');
-	if (attached) {
-		const inner = await parseMessage(attached.content).catch(() => null);
-		const author = inner ? addressesOf(inner.from)[0] : undefined;
-		if (!inner || !author) return null;
-		return { forwarded: { author, authorName: author.name, subject: inner.subject ?? '', method: 'attached-message', carrier: 'attached message/rfc822' }, inner: contentOf(inner) };
-	}
 	const block = readForwardedBlock(content.text, content.subject, depth);
-	if (!block) return null;
+	if (!block) return await attachedIn(content);
 	if ('unreadable' in block) {
 		return { forwarded: { author: null, authorName: '', unreadable: block.unreadable, subject: '', method: 'inline-forward', carrier: 'inline forwarded block' }, inner: { text: '', subject: '', attachments: [] } };
 	}
@@ -75,6 +69,19 @@ async function forwardedIn(content: Content, depth = 0): Promise<{ forwarded: Fo
 		},
 		inner: { text: block.body, subject: block.subject, attachments: [] },
 	};
+}
+
+/** A message forwarded "as attachment": its author held to one mailbox, as the outer message's is (authorOf). */
+async function attachedIn(content: Content): Promise<{ forwarded: Forwarded; inner: Content } | null> {
+	const attached = content.attachments.find((a) => a.contentType === 'message/rfc822');
+	const inner = attached ? await parseMessage(attached.content).catch(() => null) : null;
+	if (!inner) return null;
+	const { author, problem } = authorOf(inner);
+	const carrier = 'attached message/rfc822';
+	const forwarded: Forwarded = author
+		? { author: { ...author }, authorName: author.name, subject: inner.subject ?? '', method: 'attached-message', carrier }
+		: { author: null, authorName: '', unreadable: problem, subject: inner.subject ?? '', method: 'attached-message', carrier };
+	return { forwarded, inner: contentOf(inner) };
 }
 
 /**
