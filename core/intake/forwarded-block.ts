@@ -72,12 +72,14 @@ const MAX_HTML = 128 * 1024;
 const MAX_HTML_DEPTH = 1000;
 
 /**
- * The text the forward readers see of a message: its HTML when it has one, converted by html-to-text as a forward
- * header needs it, else its text. mailparser's text of HTML wraps lines at 80 characters and runs table cells
- * together, so Thunderbird's header table (a row per header) came out as one line of labels and values.
+ * The text the forward readers see of a message: its own text/plain parts when it has any (`ownText`), else its HTML
+ * converted by html-to-text as a forward header needs it. mailparser's text of HTML wraps lines at 80 characters and
+ * runs table cells together, so Thunderbird's header table (a row per header) came out as one line of labels and
+ * values. Its own text comes first: outside an alternative, mailparser's HTML holds only the HTML parts (text-to-HTML
+ * is skipped), and an inline HTML part next to a team member's text can be the forwarded mail's own, carried along.
  */
-export function forwardReadingText(text: string, html: string | false | undefined): string {
-	if (!html) return text;
+export function forwardReadingText(text: string, html: string | false | undefined, ownText: boolean): string {
+	if (!html || ownText) return text;
 	try {
 		return htmlToText(html.slice(0, MAX_HTML), {
 			wordwrap: false,

@@ -148,6 +148,24 @@ describe('trust forged four ways, refused', () => {
 			}
 		});
 
+		it('an agent forwarding it as plain text names the outsider even when it carries the outsider\'s inline HTML part along', async () => {
+			// Apple Mail sends attachments inline: an HTML file the outsider attached, forwarded by an agent's plain-text
+			// client, is an inline text/html part beside the agent's own text, with a forward "from" the victim in it.
+			const inline = ['fyi', '', '---------- Forwarded message ---------', 'From: Mallory <mallory@partner.example>', 'Date: Tue, 4 Mar 2025 at 09:00', 'Subject: Invoice', 'To: Alex Agent <agent@company.test>', '', 'See the attached invoice.'].join('\n');
+			const html = '<div>---------- Forwarded message ---------<br>From: Carol Customer &lt;carol@customer.test&gt;<br>Date: Mon, 3 Mar 2025 at 09:00<br>Subject: New bank details<br>To: mallory@partner.example<br><br>Please pay into the new account.</div>';
+			const raw = await sign(
+				await compose({
+					from: 'Alex Agent <agent@company.test>',
+					to: 'support@inbox.example.test',
+					subject: 'Fwd: Invoice',
+					text: inline,
+					attachments: [{ filename: 'invoice.html', contentType: 'text/html', contentDisposition: 'inline', content: html }],
+				}),
+				world.company,
+			);
+			expect((await explain(raw)).originalSender).toMatchObject({ address: 'mallory@partner.example', method: 'inline-forward', forwardedBy: 'agent@company.test', trusted: true });
+		});
+
 		it('an attached message whose From names several mailboxes names none of them', async () => {
 			const attached = Buffer.from('From: carol@customer.test, mallory@partner.example\r\nTo: agent@company.test\r\nSubject: New bank details\r\n\r\nPlease pay into the new account.\r\n');
 			const raw = await sign(

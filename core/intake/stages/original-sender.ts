@@ -7,7 +7,7 @@ import { forwardReadingText, readForwardedBlock, withoutForwardPrefixes } from '
 import { addressesOf, authorOf, firstHeader, parseAddresses } from '../headers';
 import type { IntakeStage, IntakeState } from '../state';
 import { isRefused, note } from '../state';
-import { parseMessage } from './parse';
+import { hasOwnText, parseMessage } from './parse';
 import type { AddressValue, OriginalSender } from '../types';
 
 /** A chain of forwards is not read deeper than this (bounded work on hostile input). */
@@ -45,7 +45,11 @@ interface Content {
 	attachments: ParsedMail['attachments'];
 }
 
-const contentOf = (parsed: ParsedMail): Content => ({ text: forwardReadingText(parsed.text ?? '', parsed.html), subject: parsed.subject ?? '', attachments: parsed.attachments });
+const contentOf = (parsed: ParsedMail): Content => ({
+	text: forwardReadingText(parsed.text ?? '', parsed.html, hasOwnText(parsed)),
+	subject: parsed.subject ?? '',
+	attachments: parsed.attachments,
+});
 
 /**
  * The message forwarded inside `content`: an inline block, read on less text the deeper it sits in a chain

@@ -81,6 +81,7 @@ export async function parseMessage(
 		};
 		parser.on('readable', () => reading || next());
 		parser.on('end', () => {
+			ownText.set(mail, (parser as unknown as { hasText?: boolean }).hasText === true);
 			for (const key of ['subject', 'references', 'date', 'to', 'from', 'cc', 'bcc', 'message-id', 'in-reply-to', 'reply-to']) {
 				if (mail.headers?.has(key)) mail[key.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())] = mail.headers.get(key);
 			}
@@ -91,6 +92,16 @@ export async function parseMessage(
 		if (Buffer.isBuffer(input)) parser.end(input);
 		else input.once('error', fail).pipe(parser);
 	});
+}
+
+const ownText = new WeakMap<ParsedMail, boolean>();
+
+/**
+ * Whether the message has a text/plain part of its own: then its text is the sender's client's, where without one
+ * mailparser makes it of the HTML (and, outside an alternative, its HTML is only the HTML parts: text-to-HTML is skipped).
+ */
+export function hasOwnText(parsed: ParsedMail): boolean {
+	return ownText.get(parsed) === true;
 }
 
 /**
