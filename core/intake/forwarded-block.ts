@@ -1,5 +1,4 @@
 import EmailForwardParser from 'email-forward-parser';
-import { htmlToText } from 'html-to-text';
 
 import { isEmailAddress } from '../address';
 import {
@@ -64,31 +63,6 @@ function boundedText(text: string, limit: number): string {
 			const breaks = run.split('\n').length - 1;
 			return '\n'.repeat(Math.min(breaks, 2)) + run.slice(lastBreak + 1, lastBreak + 1 + MAX_INDENT);
 		});
-}
-
-/** A message's HTML is read this far for forwards: the forward header opens it, after the head's styles. */
-const MAX_HTML = 128 * 1024;
-/** As mailparser's own conversion: html-to-text's walk overflows the stack past about 2000 levels. */
-const MAX_HTML_DEPTH = 1000;
-
-/**
- * The text the forward readers see of a message: its own text/plain parts when it has any (`ownText`), else its HTML
- * converted by html-to-text as a forward header needs it. mailparser's text of HTML wraps lines at 80 characters and
- * runs table cells together, so Thunderbird's header table (a row per header) came out as one line of labels and
- * values. Its own text comes first: outside an alternative, mailparser's HTML holds only the HTML parts (text-to-HTML
- * is skipped), and an inline HTML part next to a team member's text can be the forwarded mail's own, carried along.
- */
-export function forwardReadingText(text: string, html: string | false | undefined, ownText: boolean): string {
-	if (!html || ownText) return text;
-	try {
-		return htmlToText(html.slice(0, MAX_HTML), {
-			wordwrap: false,
-			limits: { maxDepth: MAX_HTML_DEPTH },
-			selectors: [{ selector: 'tr', format: 'block', options: { leadingLineBreaks: 1, trailingLineBreaks: 1 } }],
-		});
-	} catch {
-		return text;
-	}
 }
 
 /** Where a forward opens, by line: read, or seen and not read (`reason` says why). */

@@ -1,4 +1,4 @@
-/** The part of html-to-text (mailparser's HTML-to-text converter) the forward reader uses; it ships no typings. */
+/** The part of html-to-text (mailparser's HTML-to-text converter) the intake uses to read HTML; it ships no typings. */
 declare module 'html-to-text' {
 	export interface SelectorDefinition {
 		selector: string;

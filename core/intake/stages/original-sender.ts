@@ -3,11 +3,11 @@ import type { ParsedMail } from 'mailparser';
 import { domainOf, isEmailAddress } from '../../address';
 import type { InboxConfig } from '../../inbox';
 import { alignedWith, arcVouchFor, signsEvery } from '../authentication';
-import { forwardReadingText, readForwardedBlock, withoutForwardPrefixes } from '../forwarded-block';
+import { readForwardedBlock, withoutForwardPrefixes } from '../forwarded-block';
 import { addressesOf, authorOf, firstHeader, parseAddresses } from '../headers';
 import type { IntakeStage, IntakeState } from '../state';
 import { isRefused, note } from '../state';
-import { hasOwnText, parseMessage } from './parse';
+import { parseMessage } from './parse';
 import type { AddressValue, OriginalSender } from '../types';
 
 /** A chain of forwards is not read deeper than this (bounded work on hostile input). */
@@ -46,7 +46,7 @@ interface Content {
 }
 
 const contentOf = (parsed: ParsedMail): Content => ({
-	text: forwardReadingText(parsed.text ?? '', parsed.html, hasOwnText(parsed)),
+	text: parsed.text ?? '',
 	subject: parsed.subject ?? '',
 	attachments: parsed.attachments,
 });

@@ -1,4 +1,5 @@
 import type { SplitterChunk } from '@zone-eu/mailsplit/lib/types';
+import { htmlToText } from 'html-to-text';
 import { MailParser, type Attachment, type AttachmentStream, type ParsedMail } from 'mailparser';
 import { Readable } from 'node:stream';
 
@@ -12,10 +13,29 @@ import { MAX_HEADER_BYTES } from './size';
 
 /**
  * Options shared by every mailparser call: cid links stay cid (attachments travel as binary data); no HTML made
- * from the text (nothing reads it, and linkifying attacker text costs a multiple of parsing it); no checksum of
- * attachments nobody reads.
+ * from the text (nothing reads it, and linkifying attacker text costs a multiple of parsing it); no text made of the
+ * HTML by mailparser (its conversion wraps at 80 characters, and wrapping a long run of inline pieces is quadratic:
+ * 1 MB of `x<?>` took 92 s), textOfHtml makes it instead; no checksum of attachments nobody reads.
  */
-const PARSER_OPTIONS = { keepCidLinks: true, ignoreEmbedded: true, skipTextToHtml: true, maxHeadSize: MAX_HEADER_BYTES, checksumAlgo: false } as const;
+const PARSER_OPTIONS = { keepCidLinks: true, ignoreEmbedded: true, skipTextToHtml: true, skipHtmlToText: true, maxHeadSize: MAX_HEADER_BYTES, checksumAlgo: false } as const;
+
+/** HTML is turned into text this far (a message's HTML past it has no text): bounds the conversion at a fraction of a second. */
+const MAX_HTML_TO_TEXT = 512 * 1024;
+/** As mailparser's own conversion: html-to-text's walk overflows the stack past about 2000 levels. */
+const MAX_HTML_DEPTH = 1000;
+
+/**
+ * The text of a message that has only HTML, as a person reads it and as the forward readers need it: lines unwrapped
+ * (html-to-text's wrapping is quadratic on a long run without spaces), a table row a line (Thunderbird's forward
+ * header is a table, a row per header).
+ */
+function textOfHtml(html: string): string {
+	return htmlToText(html.slice(0, MAX_HTML_TO_TEXT), {
+		wordwrap: false,
+		limits: { maxDepth: MAX_HTML_DEPTH },
+		selectors: [{ selector: 'tr', format: 'block', options: { leadingLineBreaks: 1, trailingLineBreaks: 1 } }],
+	});
+}
 
 /**
  * What of its attachments a message keeps in memory, in all: the start of forwarded messages (their header
@@ -81,7 +101,17 @@ export async function parseMessage(
 		};
 		parser.on('readable', () => reading || next());
 		parser.on('end', () => {
-			ownText.set(mail, (parser as unknown as { hasText?: boolean }).hasText === true);
+			// A message with text/plain parts of its own keeps their text (an inline HTML part beside them adds none: it can
+			// be the forwarded mail's own attachment, carried along); one with only HTML gets the text of its HTML.
+			const ownText = (parser as unknown as { hasText?: boolean }).hasText === true;
+			if (!ownText && typeof mail.html === 'string') {
+				try {
+					mail.text = textOfHtml(mail.html);
+				} catch (error) {
+					mail.text = '';
+					mail.textConversionError = error as Error;
+				}
+			}
 			for (const key of ['subject', 'references', 'date', 'to', 'from', 'cc', 'bcc', 'message-id', 'in-reply-to', 'reply-to']) {
 				if (mail.headers?.has(key)) mail[key.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())] = mail.headers.get(key);
 			}
@@ -92,16 +122,6 @@ export async function parseMessage(
 		if (Buffer.isBuffer(input)) parser.end(input);
 		else input.once('error', fail).pipe(parser);
 	});
-}
-
-const ownText = new WeakMap<ParsedMail, boolean>();
-
-/**
- * Whether the message has a text/plain part of its own: then its text is the sender's client's, where without one
- * mailparser makes it of the HTML (and, outside an alternative, its HTML is only the HTML parts: text-to-HTML is skipped).
- */
-export function hasOwnText(parsed: ParsedMail): boolean {
-	return ownText.get(parsed) === true;
 }
 
 /**
