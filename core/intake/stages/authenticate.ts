@@ -61,7 +61,7 @@ function applyPolicy(state: IntakeState, summary: AuthSummary, details: AuthDeta
 		note(
 			state,
 			'dkim-signatures-ignored',
-			`${details.ignoredDkimSignatures} of ${summary.dkim.signatures.length} DKIM signatures were not verified: at most ${MAX_DKIM_SIGNATURES} are checked per message (RFC 6376 §6.1), those aligned with the From domain first`,
+			`${details.ignoredDkimSignatures} of ${summary.dkim.signatures.length} DKIM signatures were not verified: at most ${MAX_DKIM_SIGNATURES} are checked per message (RFC 6376 §6.1), those aligned with the From domain first, and none longer than any signer writes (each one's comment says which)`,
 		);
 	}
 	if (result === 'temperror') {

@@ -87,6 +87,37 @@ describe('hostile input through explain: bounded work, verdicts intact', () => {
 		expect(r.message.text).toMatch(/^x{1000}/);
 	}, 30_000);
 
+	/** A message of the given extra header lines, plain text. */
+	const headed = (...lines: string[]) =>
+		Buffer.from(
+			['From: Carol <carol@customer.test>', 'To: support@inbox.example.test', 'Subject: hello', 'Date: Mon, 7 Dec 2026 10:00:00 +0000', 'Message-ID: <x1@customer.test>', ...lines].join('\r\n') + '\r\n\r\nhi\r\n',
+			'latin1',
+		);
+
+	it('signature and seal fields with 250 KB of ";" before b= (mailauth\'s canonicalization is quadratic on them: 48 s) are left unread', async () => {
+		const run = ';'.repeat(250 * 1024);
+		const dkim = await explain(headed(`DKIM-Signature: v=1; a=rsa-sha256; d=customer.test; s=s1; c=relaxed/relaxed; h=from; bh=x; ${run}x; b=y`), monitor);
+		expect(dkim.auth.dkim.signatures).toContainEqual(expect.objectContaining({ result: 'policy', comment: expect.stringMatching(/^not verified: \d+ bytes long, more than any signer writes/) }));
+		expect(dkim.verdict.flags).toContain('dkim-signatures-ignored');
+		const arc = await explain(
+			headed(
+				`ARC-Seal: i=1; a=rsa-sha256; cv=none; d=forwarder.test; s=arc; t=1; ${run}x; b=y`,
+				`ARC-Message-Signature: i=1; a=rsa-sha256; c=relaxed/relaxed; d=forwarder.test; s=arc; h=from; bh=x; ${run}x; b=y`,
+				'ARC-Authentication-Results: i=1; forwarder.test; dmarc=pass header.from=customer.test',
+			),
+			monitor,
+		);
+		expect(arc.auth.arc.result).not.toBe('pass');
+		expect(arc.kind).toBe('message');
+	}, 30_000);
+
+	it('80 KB of carriage returns inside a header line (mailauth\'s header reading is quadratic on them) hold the message unauthenticated', async () => {
+		const r = await explain(headed(`X-Note: a${'\r'.repeat(80 * 1024)}b`));
+		expect(r.verdict).toMatchObject({ action: 'quarantine' });
+		expect(r.verdict.flags).toContain('header-unreadable');
+		expect(r.verdict.reasons.join(' ')).toContain(`${80 * 1024} carriage returns in a row`);
+	}, 30_000);
+
 	it('a reply subject of blanks is read once', () => {
 		expect(replySubject(`Re:${' '.repeat(100_000)}x`)).toBe('Re: x');
 		const noColon = `Re${' '.repeat(100_000)}x`;
