@@ -75,8 +75,8 @@ export interface PostedRequest {
 
 /**
  * The request's body, refused at once (nothing read) when its declared length is over the cap. Checked only as the
- * body is read, after a format's header-borne credential: a stranger hears 401, not 413, and a 413's drain of the
- * rest of the body (sendAnswer) is spent on the sender set up, never on a stranger.
+ * body is read, after a format's header-borne credential (a token, basic auth): a stranger without it hears 401, not
+ * 413, and gets no drain of the rest of its body (sendAnswer). A signature over the body is checked after it.
  */
 function bodyWithin(request: PostedRequest, cap: number): NodeJS.ReadableStream {
 	const declared = header(request.headers, 'content-length');

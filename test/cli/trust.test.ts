@@ -69,28 +69,27 @@ describe('trust forged four ways, refused', () => {
 			// to the inbox with a field naming someone else, which that signature does not cover.
 			const own = await sign(await rewrite('orders@googlegroups.com'), groups, GOOGLE_GROUPS_SIGNED_FIELDS);
 			expect((await explain(own)).originalSender).toMatchObject({ address: 'carol@customer.test', trusted: true });
-			// A group's message that names its poster only in Reply-To (beside the "via" name), which the group signs.
+			// A field naming someone else added on top: the signed X-Original-Sender still names the poster.
+			const addedFrom = await explain(Buffer.concat([Buffer.from('X-Original-From: Victor <victor@customer.test>\r\n'), own]));
+			expect(addedFrom.originalSender).toMatchObject({ address: 'carol@customer.test', method: 'list-rewrite', trusted: true });
+			// A second X-Original-Sender above the signed one (DKIM verifies the bottom one, a reader takes the top one).
+			const addedSender = await explain(Buffer.concat([Buffer.from('X-Original-Sender: victor@customer.test\r\n'), own]));
+			expect(addedSender.auth?.dkim.result).toBe('pass');
+			expect(addedSender.originalSender).toMatchObject({ address: 'victor@customer.test', method: 'list-rewrite', forwardedBy: 'orders@googlegroups.com', trusted: false });
+			expect(addedSender.originalSender?.evidence.join(' ')).toMatch(/no DKIM signature of googlegroups\.com signs its X-Original-Sender/);
+			expect(addedSender.verdict.flags).toContain('list-rewrite-untrusted');
+			// A group's message naming its poster only in Reply-To (the group's owner may set any "custom reply-to"), signed
+			// or not: named, never trusted; two Reply-To fields name nobody.
 			const replyTo = await sign(
-				await compose({ from: `"'Carol Customer' via Orders" <orders@googlegroups.com>`, replyTo: 'carol@customer.test', to: 'support@inbox.example.test', subject: 'Hello', text: 'x' }),
+				await compose({ from: `"'Victor' via Orders" <orders@googlegroups.com>`, replyTo: 'victor@customer.test', to: 'support@inbox.example.test', subject: 'Hello', text: 'x' }),
 				groups,
 				GOOGLE_GROUPS_SIGNED_FIELDS,
 			);
-			expect((await explain(replyTo)).originalSender).toMatchObject({ address: 'carol@customer.test', trusted: true });
-			const forged = [
-				['X-Original-From: Victor <victor@customer.test>', own],
-				['X-Original-Sender: victor@customer.test', own],
-				['Reply-To: victor@customer.test', replyTo],
-			] as const;
-			for (const [added, message] of forged) {
-				const r = await explain(Buffer.concat([Buffer.from(`${added}\r\n`), message]));
-				expect(r.auth?.dkim.result).toBe('pass');
-				expect({ added, originalSender: r.originalSender, flagged: r.verdict.flags.includes('list-rewrite-untrusted') }).toMatchObject({
-					added,
-					originalSender: { method: 'list-rewrite', forwardedBy: 'orders@googlegroups.com', trusted: false },
-					flagged: true,
-				});
-				expect(r.originalSender?.evidence.join(' ')).toMatch(/does not sign the (X-Original-From|X-Original-Sender|Reply-To)/);
-			}
+			const named = await explain(replyTo);
+			expect(named.originalSender).toMatchObject({ address: 'victor@customer.test', method: 'list-rewrite', trusted: false });
+			expect(named.originalSender?.evidence.join(' ')).toContain("a Reply-To is written by the poster or the list's owner");
+			const twice = await explain(Buffer.concat([Buffer.from('Reply-To: victor@customer.test\r\n'), replyTo]));
+			expect(twice.originalSender).toMatchObject({ address: 'orders@googlegroups.com', method: 'from-header' });
 			// The same field on a team member's signed mail (a reply the attacker received) makes no internal list either.
 			const reply = await sign(await compose({ from: 'Alex Agent <agent@company.test>', to: 'mallory@attacker.test', subject: 'Re: your order', text: 'On its way.' }), world.company);
 			const replayed = await explain(Buffer.concat([Buffer.from('X-Original-From: Victor <victor@customer.test>\r\n'), reply]));
@@ -148,22 +147,23 @@ describe('trust forged four ways, refused', () => {
 			}
 		});
 
-		it('an agent forwarding it as plain text names the outsider even when it carries the outsider\'s inline HTML part along', async () => {
-			// Apple Mail sends attachments inline: an HTML file the outsider attached, forwarded by an agent's plain-text
-			// client, is an inline text/html part beside the agent's own text, with a forward "from" the victim in it.
-			const inline = ['fyi', '', '---------- Forwarded message ---------', 'From: Mallory <mallory@partner.example>', 'Date: Tue, 4 Mar 2025 at 09:00', 'Subject: Invoice', 'To: Alex Agent <agent@company.test>', '', 'See the attached invoice.'].join('\n');
-			const html = '<div>---------- Forwarded message ---------<br>From: Carol Customer &lt;carol@customer.test&gt;<br>Date: Mon, 3 Mar 2025 at 09:00<br>Subject: New bank details<br>To: mallory@partner.example<br><br>Please pay into the new account.</div>';
-			const raw = await sign(
-				await compose({
-					from: 'Alex Agent <agent@company.test>',
-					to: 'support@inbox.example.test',
-					subject: 'Fwd: Invoice',
-					text: inline,
-					attachments: [{ filename: 'invoice.html', contentType: 'text/html', contentDisposition: 'inline', content: html }],
-				}),
-				world.company,
-			);
-			expect((await explain(raw)).originalSender).toMatchObject({ address: 'mallory@partner.example', method: 'inline-forward', forwardedBy: 'agent@company.test', trusted: true });
+		it('an agent forwarding it with an inline part the outsider attached (HTML beside the agent\'s text, or text beside its HTML) names nobody', async () => {
+			// Apple Mail sends attachments inline: a file the outsider attached, carried along by the agent's forward, is an
+			// inline part beside the agent's own, with a forward "from" the victim in it. mailparser joins the parts and
+			// does not say which the agent's client wrote: a text and an HTML that disagree name no author.
+			const agentForward = ['fyi', '', '---------- Forwarded message ---------', 'From: Mallory <mallory@partner.example>', 'Date: Tue, 4 Mar 2025 at 09:00', 'Subject: Invoice', 'To: Alex Agent <agent@company.test>', '', 'See the attached invoice.'];
+			const carried = ['---------- Forwarded message ---------', 'From: Carol Customer <carol@customer.test>', 'Date: Mon, 3 Mar 2025 at 09:00', 'Subject: New bank details', 'To: mallory@partner.example', '', 'Please pay into the new account.'];
+			const html = (lines: string[]) => `<div>${lines.map((line) => line.replace(/</g, '&lt;').replace(/>/g, '&gt;')).join('<br>')}</div>`;
+			const shapes = [
+				{ text: agentForward.join('\n'), attachments: [{ filename: 'invoice.html', contentType: 'text/html', contentDisposition: 'inline', content: html(carried) }] },
+				{ html: html(agentForward), attachments: [{ filename: 'note.txt', contentType: 'text/plain', contentDisposition: 'inline', content: carried.join('\n') }] },
+			];
+			for (const shape of shapes) {
+				const raw = await sign(await compose({ from: 'Alex Agent <agent@company.test>', to: 'support@inbox.example.test', subject: 'Fwd: Invoice', ...shape }), world.company);
+				const r = await explain(raw);
+				expect(r.originalSender).toMatchObject({ address: 'agent@company.test', method: 'from-header', trusted: false });
+				expect(r.verdict.flags).toContain('forward-unreadable');
+			}
 		});
 
 		it('an attached message whose From names several mailboxes names none of them', async () => {

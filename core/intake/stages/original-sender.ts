@@ -7,7 +7,7 @@ import { readForwardedBlock, withoutForwardPrefixes } from '../forwarded-block';
 import { addressesOf, authorOf, firstHeader, parseAddresses } from '../headers';
 import type { IntakeStage, IntakeState } from '../state';
 import { isRefused, note } from '../state';
-import { parseMessage } from './parse';
+import { htmlTextOf, parseMessage } from './parse';
 import type { AddressValue, OriginalSender } from '../types';
 
 /** A chain of forwards is not read deeper than this (bounded work on hostile input). */
@@ -40,27 +40,42 @@ const authorText = (f: Forwarded) =>
 
 /** What a message (or a forwarded block) holds: where a forward inside it may sit. */
 interface Content {
-	text: string;
+	/**
+	 * The texts a forward is read in: a message's text, and the text of its HTML where that differs. mailparser joins
+	 * a message's parts; which of them the forwarding client wrote it does not say, and an inline part beside them,
+	 * text or HTML, can be the forwarded mail's own, carried along: its sender's to write.
+	 */
+	readings: string[];
 	subject: string;
 	attachments: ParsedMail['attachments'];
 }
 
-const contentOf = (parsed: ParsedMail): Content => ({
-	text: parsed.text ?? '',
-	subject: parsed.subject ?? '',
-	attachments: parsed.attachments,
-});
+function contentOf(parsed: ParsedMail): Content {
+	const text = parsed.text ?? '';
+	const html = htmlTextOf(parsed);
+	return { readings: html === null || html === text ? [text] : [text, html], subject: parsed.subject ?? '', attachments: parsed.attachments };
+}
+
+const blockAuthor = (block: NonNullable<ReturnType<typeof readForwardedBlock>>) =>
+	'unreadable' in block ? 'an author it could not read' : (block.address?.toLowerCase() ?? (block.ambiguous ? block.ambiguous.join(', ') : `"${block.name}" (no address)`));
 
 /**
  * The message forwarded inside `content`: an inline block, read on less text the deeper it sits in a chain
  * (`depth`), else an attached message/rfc822 (a forward "as attachment"). The block comes first: a client forwarding
  * inline carries the forwarded message's own attachments along, and one of those is whatever its sender attached.
+ * A message whose text and HTML show forwards of different authors names none of them.
  */
 async function forwardedIn(content: Content, depth = 0): Promise<{ forwarded: Forwarded; inner: Content } | null> {
-	const block = readForwardedBlock(content.text, content.subject, depth);
-	if (!block) return await attachedIn(content);
+	const found = content.readings.map((text) => readForwardedBlock(text, content.subject, depth)).filter((block) => block !== null);
+	if (!found.length) return await attachedIn(content);
+	const [block] = found;
+	const authors = [...new Set(found.map(blockAuthor))];
+	if (authors.length > 1) {
+		const unreadable = `the message's text and its HTML show forwards of different authors (${authors.join('; ')}): a part carried along from the forwarded mail can be either`;
+		return { forwarded: { author: null, authorName: '', unreadable, subject: '', method: 'inline-forward', carrier: 'inline forwarded block' }, inner: { readings: [], subject: '', attachments: [] } };
+	}
 	if ('unreadable' in block) {
-		return { forwarded: { author: null, authorName: '', unreadable: block.unreadable, subject: '', method: 'inline-forward', carrier: 'inline forwarded block' }, inner: { text: '', subject: '', attachments: [] } };
+		return { forwarded: { author: null, authorName: '', unreadable: block.unreadable, subject: '', method: 'inline-forward', carrier: 'inline forwarded block' }, inner: { readings: [], subject: '', attachments: [] } };
 	}
 	return {
 		forwarded: {
@@ -71,7 +86,7 @@ async function forwardedIn(content: Content, depth = 0): Promise<{ forwarded: Fo
 			method: 'inline-forward',
 			carrier: `inline forwarded block (read by ${block.via})`,
 		},
-		inner: { text: block.body, subject: block.subject, attachments: [] },
+		inner: { readings: [block.body], subject: block.subject, attachments: [] },
 	};
 }
 
@@ -190,8 +205,8 @@ async function manualForward(state: IntakeState, parsed: ParsedMail, from: Addre
 
 /**
  * Whether a list's rewrite is believed, and why: the list is one the inbox names, or internal with a message that
- * authenticates, and its own DKIM signature signs the field naming the poster; or a trusted ARC sealer recorded a
- * pass for the poster's own mail.
+ * authenticates, and its own DKIM signature signs the X-Original-* field naming the poster; or a trusted ARC sealer
+ * recorded a pass for the poster's own mail (the only way a poster named in Reply-To is believed).
  */
 function listTrust(state: IntakeState, parsed: ParsedMail, list: AddressValue, poster: Poster): { trusted: boolean; reason: string } {
 	const listDomain = domainOf(list.address) ?? '';
@@ -199,23 +214,30 @@ function listTrust(state: IntakeState, parsed: ParsedMail, list: AddressValue, p
 	const listSigned = (state.authDetails?.passingDkim ?? []).filter(({ domain }) => alignedWith(domain, listDomain));
 	// The list's signature vouches for the poster only through the field that names them: one it did not sign (or an
 	// instance more than it signed) anyone could have added to a message of the list's, which anyone can receive.
+	const label = POSTER_FIELDS[poster.field];
 	const present = parsed.headerLines.filter((h) => h.key === poster.field).length;
-	const signer = listSigned.find((signature) => signsEvery(signature, poster.field, present));
+	// A Reply-To is the poster's or the list owner's to write (Google Groups' "custom reply-to"): signed, it is still theirs.
+	const signer = poster.field === 'reply-to' ? undefined : listSigned.find((signature) => signsEvery(signature, poster.field, present));
 	const trustedList = state.inbox.trustedListDomains.includes(listDomain);
 	const internalList = isInternal(list.address, state.inbox) && fromAuthenticated(state);
 	if (signer && trustedList) {
-		return { trusted: true, reason: `the list's message carries a passing DKIM signature d=${signer.domain} that signs its ${poster.label}, and ${listDomain} is a list domain this inbox trusts` };
+		return { trusted: true, reason: `the list's message carries a passing DKIM signature d=${signer.domain} that signs its ${label}, and ${listDomain} is a list domain this inbox trusts` };
 	}
 	if (signer && internalList) {
-		return { trusted: true, reason: `the list ${list.address} is internal and its message authenticates: ${describeAuthentication(state)}; its DKIM signature d=${signer.domain} signs its ${poster.label}` };
+		return { trusted: true, reason: `the list ${list.address} is internal and its message authenticates: ${describeAuthentication(state)}; its DKIM signature d=${signer.domain} signs its ${label}` };
 	}
 	// A pass for the list's own domain proves the list address's mail: on a shared domain, any user could name another.
 	const ownDomain = alignedWith(listDomain, posterDomain) || alignedWith(posterDomain, listDomain);
 	const vouch = state.authDetails && !ownDomain ? arcVouchFor(state.authDetails, posterDomain) : null;
 	if (vouch) return { trusted: true, reason: `${vouch}: the poster's own mail, before the list rewrote it` };
 	if (trustedList || internalList) {
-		const signature = listSigned.length ? `its DKIM signature d=${listSigned[0].domain} does not sign the ${poster.label} (or signs fewer of them than the message holds)` : `no passing DKIM signature of ${listDomain} signs its ${poster.label}`;
-		return { trusted: false, reason: `the rewrite is not trusted: ${signature}, so anyone could have added it to a message of the list's, and no trusted ARC sealer recorded a pass for ${posterDomain}` };
+		const signature =
+			poster.field === 'reply-to'
+				? 'a Reply-To is written by the poster or the list\'s owner, which no list signature vouches for'
+				: listSigned.length
+					? `no DKIM signature of ${listDomain} signs its ${label} (or every one of them the message holds), so anyone could have added it to a message of the list's`
+					: `no passing DKIM signature of ${listDomain} signs its ${label}`;
+		return { trusted: false, reason: `the rewrite is not trusted: ${signature}, and no trusted ARC sealer recorded a pass for ${posterDomain}` };
 	}
 	return {
 		trusted: false,
@@ -232,31 +254,36 @@ function listVia(name: string): [string, string, string] | null {
 	return [name, poster.slice(poster.startsWith("'") ? 1 : 0, poster.endsWith("'") && poster.length > 1 ? -1 : undefined), list];
 }
 
+/** The header fields a list's rewrite names its poster in, in the order they are read. */
+const POSTER_FIELDS = { 'x-original-from': 'X-Original-From', 'x-original-sender': 'X-Original-Sender', 'reply-to': 'Reply-To' } as const;
+
 /** The poster a list's rewrite names, and the header field that names them. */
 interface Poster extends AddressValue {
-	field: 'x-original-from' | 'x-original-sender' | 'reply-to';
-	label: 'X-Original-From' | 'X-Original-Sender' | 'Reply-To';
+	field: keyof typeof POSTER_FIELDS;
 }
 
-/** A list that rewrote From (Google Groups "'Jane' via Support", X-Original-From/Sender, Reply-To). */
+/**
+ * A list that rewrote From (Google Groups "'Jane' via Support", X-Original-From/Sender, Reply-To): the poster of the
+ * first field the list vouches for, else of the first field that names one (untrusted).
+ */
 function listRewrite(state: IntakeState, parsed: ParsedMail, from: AddressValue): OriginalSender | null {
-	const originalFrom = parseAddresses(firstHeader(parsed, 'x-original-from'))[0];
-	const originalSender = parseAddresses(firstHeader(parsed, 'x-original-sender'))[0];
 	const via = listVia(from.name);
-	const replyTo = addressesOf(parsed.replyTo)[0];
-	let poster: Poster | undefined;
-	if (originalFrom && originalFrom.address !== from.address) {
-		poster = { ...originalFrom, field: 'x-original-from', label: 'X-Original-From' };
-	} else if (originalSender && originalSender.address !== from.address) {
-		poster = { address: originalSender.address, name: originalSender.name || (via?.[1] ?? ''), field: 'x-original-sender', label: 'X-Original-Sender' };
-	} else if (via && replyTo && replyTo.address !== from.address) {
-		poster = { address: replyTo.address, name: replyTo.name || via[1], field: 'reply-to', label: 'Reply-To' };
+	const named: Poster[] = [];
+	for (const field of ['x-original-from', 'x-original-sender'] as const) {
+		const poster = parseAddresses(firstHeader(parsed, field))[0];
+		if (poster && poster.address !== from.address) named.push({ address: poster.address, name: poster.name || (via?.[1] ?? ''), field });
 	}
-	if (!poster) return null;
-	const evidence = [`${poster.label}: ${poster.address}`];
+	// Reply-To beside a "via" name, when it is one field naming one mailbox.
+	const replyTo = addressesOf(parsed.replyTo);
+	if (via && replyTo.length === 1 && replyTo[0].address !== from.address && parsed.headerLines.filter((h) => h.key === 'reply-to').length === 1) {
+		named.push({ address: replyTo[0].address, name: replyTo[0].name || via[1], field: 'reply-to' });
+	}
+	if (!named.length) return null;
+	const judged = named.map((poster) => ({ poster, ...listTrust(state, parsed, from, poster) }));
+	const { poster, trusted, reason } = judged.find((each) => each.trusted) ?? judged[0];
+	const evidence = [`${POSTER_FIELDS[poster.field]}: ${poster.address}`];
 	if (via) evidence.push(`From "${from.name}" <${from.address}> is a list rewrite ("via ${via[2]}")`);
 	else evidence.push(`From ${from.address} is the list address`);
-	const { trusted, reason } = listTrust(state, parsed, from, poster);
 	evidence.push(reason);
 	if (!trusted) note(state, 'list-rewrite-untrusted', `original poster ${poster.address} named by the list ${from.address} is not authenticated: any domain can write such a rewrite; treat the contact match with care`);
 	return { address: poster.address, name: poster.name || null, method: 'list-rewrite', forwardedBy: from.address, trusted, evidence, subject: null };

@@ -15,7 +15,7 @@ import { MAX_HEADER_BYTES } from './size';
  * Options shared by every mailparser call: cid links stay cid (attachments travel as binary data); no HTML made
  * from the text (nothing reads it, and linkifying attacker text costs a multiple of parsing it); no text made of the
  * HTML by mailparser (its conversion wraps at 80 characters, and wrapping a long run of inline pieces is quadratic:
- * 1 MB of `x<?>` took 92 s), textOfHtml makes it instead; no checksum of attachments nobody reads.
+ * 1 MB of `x<?>` took 92 s), htmlTextOf makes it instead; no checksum of attachments nobody reads.
  */
 const PARSER_OPTIONS = { keepCidLinks: true, ignoreEmbedded: true, skipTextToHtml: true, skipHtmlToText: true, maxHeadSize: MAX_HEADER_BYTES, checksumAlgo: false } as const;
 
@@ -24,17 +24,32 @@ const MAX_HTML_TO_TEXT = 512 * 1024;
 /** As mailparser's own conversion: html-to-text's walk overflows the stack past about 2000 levels. */
 const MAX_HTML_DEPTH = 1000;
 
+const htmlTexts = new WeakMap<ParsedMail, string | null>();
+const conversionErrors = new WeakMap<ParsedMail, Error>();
+
 /**
- * The text of a message that has only HTML, as a person reads it and as the forward readers need it: lines unwrapped
- * (html-to-text's wrapping is quadratic on a long run without spaces), a table row a line (Thunderbird's forward
- * header is a table, a row per header).
+ * The text of a message's HTML (null: it has none, or it could not be converted), made once: as a person reads it and
+ * as the forward readers need it: lines unwrapped (html-to-text's wrapping is quadratic on a long run without
+ * spaces), a table row a line (Thunderbird's forward header is a table, a row per header).
  */
-function textOfHtml(html: string): string {
-	return htmlToText(html.slice(0, MAX_HTML_TO_TEXT), {
-		wordwrap: false,
-		limits: { maxDepth: MAX_HTML_DEPTH },
-		selectors: [{ selector: 'tr', format: 'block', options: { leadingLineBreaks: 1, trailingLineBreaks: 1 } }],
-	});
+export function htmlTextOf(parsed: ParsedMail): string | null {
+	if (typeof parsed.html !== 'string') return null;
+	if (!htmlTexts.has(parsed)) {
+		try {
+			htmlTexts.set(
+				parsed,
+				htmlToText(parsed.html.slice(0, MAX_HTML_TO_TEXT), {
+					wordwrap: false,
+					limits: { maxDepth: MAX_HTML_DEPTH },
+					selectors: [{ selector: 'tr', format: 'block', options: { leadingLineBreaks: 1, trailingLineBreaks: 1 } }],
+				}),
+			);
+		} catch (error) {
+			htmlTexts.set(parsed, null);
+			conversionErrors.set(parsed, error as Error);
+		}
+	}
+	return htmlTexts.get(parsed) ?? null;
 }
 
 /**
@@ -101,16 +116,12 @@ export async function parseMessage(
 		};
 		parser.on('readable', () => reading || next());
 		parser.on('end', () => {
-			// A message with text/plain parts of its own keeps their text (an inline HTML part beside them adds none: it can
-			// be the forwarded mail's own attachment, carried along); one with only HTML gets the text of its HTML.
-			const ownText = (parser as unknown as { hasText?: boolean }).hasText === true;
-			if (!ownText && typeof mail.html === 'string') {
-				try {
-					mail.text = textOfHtml(mail.html);
-				} catch (error) {
-					mail.text = '';
-					mail.textConversionError = error as Error;
-				}
+			// A message with text/plain parts keeps their text (mailparser adds none of its HTML parts'); one with only HTML
+			// gets the text of its HTML.
+			if ((parser as unknown as { hasText?: boolean }).hasText !== true && typeof mail.html === 'string') {
+				const converted = htmlTextOf(mail);
+				mail.text = converted ?? '';
+				if (converted === null) mail.textConversionError = conversionErrors.get(mail);
 			}
 			for (const key of ['subject', 'references', 'date', 'to', 'from', 'cc', 'bcc', 'message-id', 'in-reply-to', 'reply-to']) {
 				if (mail.headers?.has(key)) mail[key.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())] = mail.headers.get(key);
