@@ -1,3 +1,5 @@
+import { htmlToText as convertHtml } from 'html-to-text';
+
 import { OutboundError } from './errors';
 
 /** The personalisation tokens of the team signature, filled from the sending agent's record. */
@@ -42,45 +44,28 @@ export function escapeHtml(value: string): string {
 	return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
-const NAMED_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', copy: '©', reg: '®', middot: '·', ndash: '–', mdash: '—' };
-
-function decodeEntities(text: string): string {
-	return text.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (whole, body: string) => {
-		if (body[0] === '#') {
-			const code = body[1] === 'x' || body[1] === 'X' ? parseInt(body.slice(2), 16) : parseInt(body.slice(1), 10);
-			return Number.isFinite(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
-		}
-		return NAMED_ENTITIES[body.toLowerCase()] ?? whole;
-	});
-}
+/** What a body's HTML is turned into text from, at most: the rest of a longer body keeps its HTML part only. */
+const MAX_HTML_TO_TEXT = 512 * 1024;
 
 /**
- * The plain-text part of a signature or body written in the simple editor's HTML:
- * block elements and <br> become line breaks, links keep their address, images their alt text.
+ * The plain-text part of a signature or body written in HTML (an agent's, or a customer's quoted): by html-to-text,
+ * unwrapped (its wrapping is quadratic on a long run without spaces), so it stays linear on any HTML a workflow hands
+ * over. Block elements and <br> become line breaks, links keep their address, images their alt text.
  */
 export function htmlToText(html: string): string {
-	const text = html
-		.replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, '')
-		.replace(/<!--[\s\S]*?-->/g, '')
-		.replace(/<a\b[^>]*?\bhref\s*=\s*(["'])(.*?)\1[^>]*>([\s\S]*?)<\/a\s*>/gi, (_m, _q, href: string, inner: string) => {
-			const label = inner.replace(/<[^>]*>/g, '').trim();
-			const target = decodeEntities(href).replace(/^mailto:/i, '');
-			// Angle brackets stand in as \u0001/\u0002 until the remaining tags are gone.
-			return !label || decodeEntities(label) === target ? target : `${label} \u0001${target}\u0002`;
-		})
-		.replace(/<img\b[^>]*?\balt\s*=\s*(["'])(.*?)\1[^>]*>/gi, '$2')
-		.replace(/<br\s*\/?>/gi, '\n')
-		.replace(/<li\b[^>]*>/gi, '\n- ')
-		.replace(/<\/?(p|div|h[1-6]|ul|ol|table|tr|blockquote|section|header|footer)\b[^>]*>/gi, '\n')
-		.replace(/<[^>]*>/g, '');
-	return decodeEntities(text)
-		.split('\u0001')
-		.join('<')
-		.split('\u0002')
-		.join('>')
-		.split('\n')
-		.map((line) => line.replace(/[ \t\u00a0]+/g, ' ').trim())
-		.join('\n')
+	return convertHtml(html.slice(0, MAX_HTML_TO_TEXT), {
+		wordwrap: false,
+		limits: { maxDepth: 1000 },
+		formatters: { altText: (elem, _walk, builder) => builder.addInline(elem.attribs?.alt ?? '') },
+		selectors: [
+			{ selector: 'a', options: { hideLinkHrefIfSameAsText: true, linkBrackets: ['<', '>'] } },
+			{ selector: 'img', format: 'altText' },
+			{ selector: 'ul', options: { itemPrefix: '- ' } },
+			...['h1', 'h2', 'h3', 'h4', 'h5', 'h6'].map((selector) => ({ selector, options: { uppercase: false } })),
+			{ selector: 'table', format: 'block' },
+			{ selector: 'tr', format: 'block' },
+		],
+	})
 		.replace(/\n{3,}/g, '\n\n')
 		.trim();
 }
