@@ -19,12 +19,10 @@ export function forwardingTestToken(parsed: ParsedMail | null, inboxAddress: str
 }
 
 const GOOGLE_FORWARDING_SENDER = 'forwarding-noreply@google.com';
+/** What of a Google confirmation's text is read for its code, link and requester. */
+const CONFIRMATION_TEXT = 64 * 1024;
 /** Only the confirm link counts: `vf-` verifies, `uf-` cancels the request. */
 const GOOGLE_CONFIRM_URL = /https:\/\/(?:mail-settings\.google\.com|mail\.google\.com)\/mail\/(?:u\/\d+\/)?vf-[^\s"'<>)\]]+/i;
-
-function bodyText(parsed: ParsedMail): string {
-	return [parsed.text ?? '', typeof parsed.html === 'string' ? parsed.html : ''].join('\n');
-}
 
 /**
  * Addresses in free text: the words between separators that end in a letters-only top-level domain, once any
@@ -46,12 +44,14 @@ function googleForwardingConfirmation(parsed: ParsedMail, inboxAddress: string):
 	const from = addressesOf(parsed.from)[0]?.address;
 	if (from !== GOOGLE_FORWARDING_SENDER) return null;
 	const subject = parsed.subject ?? '';
-	const body = bodyText(parsed);
+	// A confirmation is a few KB: its start is read, so a forged one of 25 MB costs no array of its words.
+	const text = (parsed.text ?? '').slice(0, CONFIRMATION_TEXT);
+	const body = [text, typeof parsed.html === 'string' ? parsed.html.slice(0, CONFIRMATION_TEXT) : ''].join('\n');
 	const confirmUrl = GOOGLE_CONFIRM_URL.exec(body)?.[0].replace(/&amp;/g, '&') ?? null;
 	// "(#123456789) ..." in the subject; else a "<label>: 123456789" line in the body (never a URL parameter).
-	const code = /\(#\s*(\d{5,12})\)/.exec(subject)?.[1] ?? /[:：]\s*(\d{6,12})\b/.exec(parsed.text ?? '')?.[1] ?? null;
+	const code = /\(#\s*(\d{5,12})\)/.exec(subject)?.[1] ?? /[:：]\s*(\d{6,12})\b/.exec(text)?.[1] ?? null;
 	if (!confirmUrl && !code) return null;
-	const candidates = [...addressesIn(subject), ...addressesIn(parsed.text ?? '')].filter((a) => a !== inboxAddress && a !== GOOGLE_FORWARDING_SENDER);
+	const candidates = [...addressesIn(subject), ...addressesIn(text)].filter((a) => a !== inboxAddress && a !== GOOGLE_FORWARDING_SENDER);
 	return { provider: 'google', code, confirmUrl, requestedBy: candidates[0] ?? null };
 }
 
