@@ -1,4 +1,4 @@
-import { checkAuthentication, MAX_DKIM_SIGNATURES, type AuthDetails } from '../authentication';
+import { checkAuthentication, MAX_BODY_HASHES, MAX_DKIM_SIGNATURES, type AuthDetails } from '../authentication';
 import { SMTP_REPLIES } from '../../replies';
 import { decision, note, type IntakeStage, type IntakeState } from '../state';
 import type { AuthSummary } from '../types';
@@ -61,7 +61,7 @@ function applyPolicy(state: IntakeState, summary: AuthSummary, details: AuthDeta
 		note(
 			state,
 			'dkim-signatures-ignored',
-			`${details.ignoredDkimSignatures} of ${summary.dkim.signatures.length} DKIM signatures were not verified: at most ${MAX_DKIM_SIGNATURES} are checked per message (RFC 6376 §6.1), those aligned with the From domain first, and none longer than any signer writes (each one's comment says which)`,
+			`${details.ignoredDkimSignatures} of ${summary.dkim.signatures.length} DKIM signatures were not verified: at most ${MAX_DKIM_SIGNATURES} are checked per message (RFC 6376 §6.1), asking for at most ${MAX_BODY_HASHES} body hashes, those aligned with the From domain first, and none longer than any signer writes (each one's comment says which)`,
 		);
 	}
 	if (result === 'temperror') {
