@@ -24,6 +24,9 @@ const MAX_HTML_TO_TEXT = 512 * 1024;
 /** As mailparser's own conversion: html-to-text's walk overflows the stack past about 2000 levels. */
 const MAX_HTML_DEPTH = 1000;
 
+/** A parse stopped on purpose (onSplit said why): the message is read no further, not broken. */
+class ParseStopped extends Error {}
+
 const htmlTexts = new WeakMap<ParsedMail, string | null>();
 const conversionErrors = new WeakMap<ParsedMail, Error>();
 
@@ -75,11 +78,10 @@ export type AttachmentReader = (attachment: PassingAttachment, index: number) =>
  */
 export async function parseMessage(
 	input: Buffer | Readable,
-	options: { read?: AttachmentReader; maxHeadSize?: number; onSplit?: (chunk: SplitterChunk) => void } = {},
+	options: { read?: AttachmentReader; maxHeadSize?: number; onSplit?: (chunk: SplitterChunk) => string | undefined } = {},
 ): Promise<ParsedMail> {
 	const { read, maxHeadSize = MAX_HEADER_BYTES, onSplit } = options;
 	const parser = new MailParser({ ...PARSER_OPTIONS, maxHeadSize });
-	if (onSplit) splitterOf(parser).on('data', onSplit);
 	const mail = { attachments: [] as Attachment[] } as unknown as ParsedMail & Record<string, unknown>;
 	const keep = { left: KEPT_ATTACHMENT_BYTES };
 	return await new Promise<ParsedMail>((resolve, reject) => {
@@ -91,6 +93,13 @@ export async function parseMessage(
 			if (!Buffer.isBuffer(input)) input.destroy();
 			reject(error);
 		};
+		// onSplit sees each part as mailparser takes it, and may stop the parse (it names why).
+		if (onSplit) {
+			splitterOf(parser).on('data', (chunk: SplitterChunk) => {
+				const stop = onSplit(chunk);
+				if (stop) fail(new ParseStopped(stop));
+			});
+		}
 		parser.on('error', fail);
 		parser.on('headers', (headers) => {
 			mail.headers = headers;
@@ -198,14 +207,16 @@ function checkAuthor(state: IntakeState, parsed: ParsedMail): void {
 
 async function parseWhole(state: IntakeState): Promise<void> {
 	const watch = watchMimeStructure();
-	const whole = await parseMessage(readFrom(state.message), { onSplit: watch.observe }).catch((error: Error) => error);
-	const structure = whole instanceof Error ? await readMimeStructure(readFrom(state.message), MAX_HEADER_BYTES) : watch.structure;
+	// Past MAX_MIME_DEPTH the parse stops: mailsplit checks each line against every enclosing boundary, so a tree near
+	// its 1,000-part limit costs seconds a megabyte (30 MB: 30-45 s).
+	const onSplit = (chunk: SplitterChunk) => {
+		watch.observe(chunk);
+		return watch.structure.maxDepth > MAX_MIME_DEPTH ? `the MIME tree goes deeper than ${MAX_MIME_DEPTH} levels` : undefined;
+	};
+	const whole = await parseMessage(readFrom(state.message), { onSplit }).catch((error: Error) => error);
+	const structure = whole instanceof Error && !(whole instanceof ParseStopped) ? await readMimeStructure(readFrom(state.message), MAX_HEADER_BYTES) : watch.structure;
 	if (structure.maxDepth > MAX_MIME_DEPTH) {
-		note(
-			state,
-			'mime-too-deep',
-			`MIME tree is ${structure.maxDepth} levels deep (more than ${MAX_MIME_DEPTH}): not a structure a mail client writes; parts below are read as far as the parser could`,
-		);
+		note(state, 'mime-too-deep', `MIME tree is more than ${MAX_MIME_DEPTH} levels deep: not a structure a mail client writes; parts below are not read`);
 	}
 	for (const problem of structure.encodingProblems) note(state, 'bad-transfer-encoding', problem);
 	let parsed: ParsedMail;
