@@ -154,24 +154,74 @@ export interface UnreadableBlock {
 	unreadable: string;
 }
 
+/** A subject or a header value as compared: lower-cased, whitespace runs as one space. */
+const folded = (text: string) => text.toLowerCase().replace(/\s+/g, ' ').trim();
+
+/**
+ * A forward header in labels the data lacks (a client or a language forward-labels.json does not know): a run of
+ * header lines at one quote depth, after a separator or not, with no From line of the data, one of whose values is the
+ * forwarded subject. Every client writes the subject of the message it forwards into its header, and puts it after
+ * its prefix in its own ("PRSL: x"), so an agent's own lines above (a signature's "Phone:", "Email:") are not taken
+ * for one. Where that subject is empty, any three header lines are one.
+ */
+function unlabelledHeader(lines: Line[], subject: string): Found | null {
+	const outer = folded(subject);
+	const anchorless = !folded(withoutForwardPrefixes(subject)) || /[:：]$/.test(outer);
+	const carriesSubject = (value: string) => {
+		const v = folded(value);
+		return !!v && outer.endsWith(v) && (v.length === outer.length || /[:：] ?$/.test(outer.slice(0, -v.length)));
+	};
+	for (let i = 0; i < lines.length; i++) {
+		let first = i;
+		if (lines[i].text && isSeparator(lines[i].text)) {
+			first = i + 1;
+			while (first < lines.length && !lines[first].text) first++;
+		}
+		if (first >= lines.length) break;
+		const { headers } = headerRun(lines, first);
+		if (headers.length < 2 || has(headers, 'from')) continue;
+		if (anchorless ? headers.length >= 3 : headers.some((h) => carriesSubject(h.value))) {
+			return { line: i, block: null, reason: `forward header lines in labels the readers do not know ("${lines[i].text.slice(0, 60)}"), carrying the forwarded subject` };
+		}
+	}
+	return null;
+}
+
+/** The lines the readers see of a body, at a chain's `depth`: as bounded, as shown, and with quote marks taken off. */
+function readerLines(text: string, depth: number): { bounded: string; raw: string[]; lines: Line[] } {
+	const bounded = boundedText(text, Math.ceil(MAX_TEXT / 2 ** depth));
+	const raw = bounded.split('\n');
+	return { bounded, raw, lines: raw.map(unquoted) };
+}
+
 /**
  * The first manually forwarded block in a plain-text body (mailparser's text of an HTML-only message included):
  * email-forward-parser (many clients and locales, a note typed above the block) and the labels of
  * forward-labels.json, the block that opens first. A forward seen first and not read makes the whole body unreadable:
- * taking a deeper block would name whoever the forwarded message's own sender chose to write there. A chain is read
- * one block at a time (the caller decides how deep, by who forwarded what); `depth` is this block's level in it.
+ * taking a deeper block would name whoever the forwarded message's own sender chose to write there; so does a forward
+ * header in labels the data lacks above the block (its client's, the block below it the forwarded mail's text). A
+ * chain is read one block at a time (the caller decides how deep, by who forwarded what); `depth` is this block's
+ * level in it.
  */
 export function readForwardedBlock(text: string, subject: string, depth = 0): ForwardedBlock | UnreadableBlock | null {
-	const bounded = boundedText(text, Math.ceil(MAX_TEXT / 2 ** depth));
-	const raw = bounded.split('\n');
-	const lines = raw.map(unquoted);
+	const { bounded, raw, lines } = readerLines(text, depth);
 	const labelled = firstLabelledBlock(raw, lines);
 	const library = libraryBlock(bounded, raw, lines, subject);
 	// The block that opens first; on the same line a block read beats one not read, and the labels beat the library (they read the block's own lines).
 	const first = [labelled, library].filter((f): f is Found => !!f).sort((a, b) => a.line - b.line || Number(!a.block) - Number(!b.block))[0];
 	if (!first) return null;
+	const unlabelled = unlabelledHeader(lines, subject);
+	if (unlabelled && unlabelled.line < first.line) return { unreadable: unlabelled.reason };
 	if (!first.block) return { unreadable: first.reason };
 	return { ...first.block, via: first === library ? 'email-forward-parser' : 'forward-labels' };
+}
+
+/**
+ * Why a body with no block the readers know is still a forward inline (a header in labels the data lacks), or null:
+ * such a forward carries the forwarded mail's attachments along, so an attached message in it is nobody's forward.
+ */
+export function unlabelledForward(text: string, subject: string, depth = 0): string | null {
+	return unlabelledHeader(readerLines(text, depth).lines, subject)?.reason ?? null;
 }
 
 /**

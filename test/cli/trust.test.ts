@@ -177,6 +177,45 @@ describe('trust forged four ways, refused', () => {
 			expect(r.verdict.flags).toContain('forward-unreadable');
 		});
 
+		// A client or language forward-labels.json lacks (checked in forwarded-block.test.ts): its header is not read, and
+		// a known block below it, or a message it carried along, is the outsider's to write.
+		const unknownHeader = ['Sendinto: Mallory <mallory@partner.example>', 'Sendita: 2025-03-04 09:00', 'Ricevanto: Alex Agent <agent@company.test>', 'Temlinio: New bank details'];
+
+		it('an agent forwarding it inline in labels the readers do not know names nobody, with or without a separator', async () => {
+			for (const header of [unknownHeader, ['-------- Plusendita mesaĝo --------', ...unknownHeader]]) {
+				const text = ['for the queue', '', ...header, '', planted].join('\n');
+				const raw = await sign(await compose({ from: 'Alex Agent <agent@company.test>', to: 'support@inbox.example.test', subject: 'PLU: New bank details', text }), world.company);
+				const r = await explain(raw);
+				expect(r.originalSender).toMatchObject({ address: 'agent@company.test', method: 'from-header', trusted: false });
+				expect(r.verdict.flags).toContain('forward-unreadable');
+				expect(r.originalSender?.evidence.join(' ')).toContain('forward header lines in labels the readers do not know');
+			}
+		});
+
+		it('an agent forwarding it inline in labels the readers do not know does not name the author of a message it carried along', async () => {
+			const text = ['fyi', '', ...unknownHeader, '', 'See the attached mail.'].join('\n');
+			const attached = await compose({ from: 'Carol Customer <carol@customer.test>', to: 'agent@company.test', subject: 'New bank details', text: 'Please pay into the new account.' });
+			const raw = await sign(
+				await compose({ from: 'Alex Agent <agent@company.test>', to: 'support@inbox.example.test', subject: 'PLU: New bank details', text, attachments: [{ content: attached, contentType: 'message/rfc822', filename: 'mail.eml' }] }),
+				world.company,
+			);
+			const r = await explain(raw);
+			expect(r.originalSender).toMatchObject({ address: 'agent@company.test', method: 'from-header', trusted: false });
+			expect(r.verdict.flags).toContain('forward-unreadable');
+		});
+
+		it("an agent's signature lines above a forward are not taken for a header: inline and attached forwards are still read", async () => {
+			const signature = ['fyi', '', 'Alex Agent', 'Phone: +1 555 0100', 'Email: agent@company.test', 'Web: company.test'];
+			const inline = [...signature, '', '---------- Forwarded message ---------', 'From: Mallory <mallory@partner.example>', 'Date: Tue, 4 Mar 2025 at 09:00', 'Subject: New bank details', 'To: Alex Agent <agent@company.test>', '', 'Please pay.'];
+			const forwarded = await explain(await sign(await compose({ from: 'Alex Agent <agent@company.test>', to: 'support@inbox.example.test', subject: 'Fwd: New bank details', text: inline.join('\n') }), world.company));
+			expect(forwarded.originalSender).toMatchObject({ address: 'mallory@partner.example', method: 'inline-forward', trusted: true });
+			const raw = await sign(
+				await compose({ from: 'Alex Agent <agent@company.test>', to: 'support@inbox.example.test', subject: 'Fwd: New bank details', text: signature.join('\n'), attachments: [{ content: await outsiderMail(), contentType: 'message/rfc822', filename: 'fwd.eml' }] }),
+				world.company,
+			);
+			expect((await explain(raw)).originalSender).toMatchObject({ address: 'mallory@partner.example', method: 'attached-message', trusted: true });
+		});
+
 		it('the outsider sending it directly stays the sender', async () => {
 			const r = await explain(await outsiderMail());
 			expect(r.originalSender).toMatchObject({ address: 'mallory@partner.example', method: 'from-header' });

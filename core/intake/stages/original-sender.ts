@@ -3,7 +3,7 @@ import type { ParsedMail } from 'mailparser';
 import { domainOf, isEmailAddress } from '../../address';
 import type { InboxConfig } from '../../inbox';
 import { alignedWith, arcVouchFor, signsEvery } from '../authentication';
-import { readForwardedBlock, withoutForwardPrefixes } from '../forwarded-block';
+import { readForwardedBlock, unlabelledForward, withoutForwardPrefixes } from '../forwarded-block';
 import { addressesOf, authorOf, firstHeader, parseAddresses } from '../headers';
 import type { IntakeStage, IntakeState } from '../state';
 import { isRefused, note } from '../state';
@@ -59,6 +59,12 @@ function contentOf(parsed: ParsedMail): Content {
 const blockAuthor = (block: NonNullable<ReturnType<typeof readForwardedBlock>>) =>
 	'unreadable' in block ? 'an author it could not read' : (block.address?.toLowerCase() ?? (block.ambiguous ? block.ambiguous.join(', ') : `"${block.name}" (no address)`));
 
+/** A forward seen and not read: nothing inside it is looked at. */
+const unreadableForward = (unreadable: string, method: Forwarded['method'], carrier: string, subject = ''): { forwarded: Forwarded; inner: Content } => ({
+	forwarded: { author: null, authorName: '', unreadable, subject, method, carrier },
+	inner: { readings: [], subject: '', attachments: [] },
+});
+
 /**
  * The message forwarded inside `content`: an inline block, read on less text the deeper it sits in a chain
  * (`depth`), else an attached message/rfc822 (a forward "as attachment"). The block comes first: a client forwarding
@@ -67,16 +73,14 @@ const blockAuthor = (block: NonNullable<ReturnType<typeof readForwardedBlock>>) 
  */
 async function forwardedIn(content: Content, depth = 0): Promise<{ forwarded: Forwarded; inner: Content } | null> {
 	const found = content.readings.map((text) => readForwardedBlock(text, content.subject, depth)).filter((block) => block !== null);
-	if (!found.length) return await attachedIn(content);
+	if (!found.length) return await attachedIn(content, depth);
 	const [block] = found;
 	const authors = [...new Set(found.map(blockAuthor))];
 	if (authors.length > 1) {
 		const unreadable = `the message's text and its HTML show forwards of different authors (${authors.join('; ')}): a part carried along from the forwarded mail can be either`;
-		return { forwarded: { author: null, authorName: '', unreadable, subject: '', method: 'inline-forward', carrier: 'inline forwarded block' }, inner: { readings: [], subject: '', attachments: [] } };
+		return unreadableForward(unreadable, 'inline-forward', 'inline forwarded block');
 	}
-	if ('unreadable' in block) {
-		return { forwarded: { author: null, authorName: '', unreadable: block.unreadable, subject: '', method: 'inline-forward', carrier: 'inline forwarded block' }, inner: { readings: [], subject: '', attachments: [] } };
-	}
+	if ('unreadable' in block) return unreadableForward(block.unreadable, 'inline-forward', 'inline forwarded block');
 	return {
 		forwarded: {
 			author: block.address ? { address: block.address, name: block.name } : null,
@@ -90,17 +94,21 @@ async function forwardedIn(content: Content, depth = 0): Promise<{ forwarded: Fo
 	};
 }
 
-/** A message forwarded "as attachment": its author held to one mailbox, as the outer message's is (authorOf). */
-async function attachedIn(content: Content): Promise<{ forwarded: Forwarded; inner: Content } | null> {
+/**
+ * A message forwarded "as attachment": its author held to one mailbox, as the outer message's is (authorOf). Not
+ * beside a forward header in labels the readers do not know: forwarded inline, the attachment was carried along.
+ */
+async function attachedIn(content: Content, depth: number): Promise<{ forwarded: Forwarded; inner: Content } | null> {
 	const attached = content.attachments.find((a) => a.contentType === 'message/rfc822');
-	const inner = attached ? await parseMessage(attached.content).catch(() => null) : null;
+	if (!attached) return null;
+	const carrier = 'attached message/rfc822';
+	const inline = content.readings.map((text) => unlabelledForward(text, content.subject, depth)).find((reason) => reason !== null);
+	if (inline) return unreadableForward(`${inline}: the message is forwarded inline, so its attached message is one the forwarded mail's sender attached`, 'attached-message', carrier);
+	const inner = await parseMessage(attached.content).catch(() => null);
 	if (!inner) return null;
 	const { author, problem } = authorOf(inner);
-	const carrier = 'attached message/rfc822';
-	const forwarded: Forwarded = author
-		? { author: { ...author }, authorName: author.name, subject: inner.subject ?? '', method: 'attached-message', carrier }
-		: { author: null, authorName: '', unreadable: problem, subject: inner.subject ?? '', method: 'attached-message', carrier };
-	return { forwarded, inner: contentOf(inner) };
+	if (!author) return unreadableForward(problem, 'attached-message', carrier, inner.subject ?? '');
+	return { forwarded: { author: { ...author }, authorName: author.name, subject: inner.subject ?? '', method: 'attached-message', carrier }, inner: contentOf(inner) };
 }
 
 /**

@@ -1,5 +1,6 @@
 import forwardLabels from '../../../core/intake/forward-labels.json';
-import { readForwardedBlock, withoutForwardPrefixes, type ForwardedBlock } from '../../../core/intake/forwarded-block';
+import { headerLine, isSeparator, SEPARATORS, separatorWords } from '../../../core/intake/forward-header';
+import { readForwardedBlock, unlabelledForward, withoutForwardPrefixes, type ForwardedBlock } from '../../../core/intake/forwarded-block';
 
 const block = (...lines: string[]) => ['FYI, see below', '', ...lines, '', 'The original text.'].join('\n');
 /** A block that must be read (not one seen and not read). */
@@ -84,6 +85,43 @@ describe('reading a forwarded block', () => {
 		const started = Date.now();
 		expect(readForwardedBlock(hostile, 'Fwd: x')).toMatchObject({ address: null });
 		expect(Date.now() - started).toBeLessThan(2000);
+	});
+});
+
+describe('a forward header in labels the readers do not know', () => {
+	const unknown = ['Sendinto: Mallory <mallory@partner.example>', 'Sendita: 2025-03-04 09:00', 'Ricevanto: agent@company.test', 'Temlinio: New bank details'];
+	const known = ['---------- Forwarded message ---------', 'From: Carol <carol@customer.test>', 'Date: Mon, 3 Mar 2025', 'Subject: New bank details', 'To: mallory@partner.example'];
+	const text = (...lines: string[]) => ['for the queue', '', ...lines, '', 'Please pay into the new account.'].join('\n');
+
+	it('uses labels and a separator the data lacks', () => {
+		for (const line of unknown) expect(headerLine(line)).toMatchObject({ fields: undefined });
+		expect(isSeparator('-------- Plusendita mesaĝo --------')).toBe(true);
+		expect(SEPARATORS.has(separatorWords('-------- Plusendita mesaĝo --------'))).toBe(false);
+	});
+
+	it('makes a known block below it unreadable when one of its lines is the forwarded subject, after the prefix of its own', () => {
+		for (const header of [unknown, ['-------- Plusendita mesaĝo --------', ...unknown], unknown.map((line) => `> ${line}`)]) {
+			expect(readForwardedBlock(text(...header, '', ...known), 'PLU: New bank details')).toEqual({ unreadable: expect.stringContaining('labels the readers do not know') });
+		}
+		expect(readForwardedBlock(text(...unknown, '', ...known), 'New bank details')).toEqual({ unreadable: expect.any(String) });
+		// A note's or a signature's lines name no forwarded subject: the block below is the agent's forward.
+		const signature = ['Alex Agent', 'Phone: +1 555 0100', 'Email: agent@company.test', 'Ticket: details'];
+		expect(readForwardedBlock(text(...signature, '', ...known), 'Fwd: New bank details')).toMatchObject({ address: 'carol@customer.test' });
+		// A value that only ends the subject ("details" of "New bank details") is not it.
+		expect(readForwardedBlock(text(...signature, '', ...known), 'PLU: New bank details')).toMatchObject({ address: 'carol@customer.test' });
+	});
+
+	it('takes any three header lines for one when the forwarded subject is empty, and two not', () => {
+		for (const subject of ['Fwd:', 'PLU:', '']) {
+			expect(readForwardedBlock(text(...unknown.slice(0, 3), '', ...known), subject)).toEqual({ unreadable: expect.any(String) });
+			expect(readForwardedBlock(text(...unknown.slice(0, 2), '', ...known), subject)).toMatchObject({ address: 'carol@customer.test' });
+		}
+	});
+
+	it('is told apart for a body with no block the readers know (whose attached message is then carried along)', () => {
+		expect(readForwardedBlock(text(...unknown), 'PLU: New bank details')).toBeNull();
+		expect(unlabelledForward(text(...unknown), 'PLU: New bank details')).toContain('labels the readers do not know');
+		expect(unlabelledForward(text('Phone: +1 555 0100', 'Email: agent@company.test'), 'Fwd: New bank details')).toBeNull();
 	});
 });
 
