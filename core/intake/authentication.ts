@@ -316,8 +316,8 @@ function limitDkimSignatures(input: AuthInput): { message: Buffer | Readable; ig
 			.map((field): SignatureField => ({ line: field.line, domain: '', selector: null, aligned: false, why: `${field.line.length} bytes long, more than any signer writes (at most ${MAX_SIGNATURE_FIELD_BYTES})` })),
 		...left,
 	];
-	if (!ignored.length && !unread.length) return whole();
 	const dropped = new Set([...unread.map((field) => field.line), ...left.map((s) => s.line)]);
+	if (!dropped.size) return whole();
 	const crlf = Buffer.from('\r\n');
 	const kept = fields.filter((field) => !dropped.has(field.line)).flatMap((field) => [field.line, crlf]);
 	return { message: Readable.from(joined(Buffer.concat([...kept, crlf]), input.message.open(input.headerBytes)), { objectMode: false }), ignored };

@@ -1,5 +1,4 @@
-import { htmlToText as convertHtml } from 'html-to-text';
-
+import { boundedHtmlText } from '../html-text';
 import { OutboundError } from './errors';
 
 /** The personalisation tokens of the team signature, filled from the sending agent's record. */
@@ -44,18 +43,13 @@ export function escapeHtml(value: string): string {
 	return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 }
 
-/** What a body's HTML is turned into text from, at most: the rest of a longer body keeps its HTML part only. */
-const MAX_HTML_TO_TEXT = 512 * 1024;
-
 /**
  * The plain-text part of a signature or body written in HTML (an agent's, or a customer's quoted): by html-to-text,
  * unwrapped (its wrapping is quadratic on a long run without spaces), so it stays linear on any HTML a workflow hands
  * over. Block elements and <br> become line breaks, links keep their address, images their alt text.
  */
 export function htmlToText(html: string): string {
-	return convertHtml(html.slice(0, MAX_HTML_TO_TEXT), {
-		wordwrap: false,
-		limits: { maxDepth: 1000 },
+	return boundedHtmlText(html, {
 		formatters: { altText: (elem, _walk, builder) => builder.addInline(elem.attribs?.alt ?? '') },
 		selectors: [
 			{ selector: 'a', options: { hideLinkHrefIfSameAsText: true, linkBrackets: ['<', '>'] } },

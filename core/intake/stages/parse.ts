@@ -1,10 +1,10 @@
 import type { SplitterChunk } from '@zone-eu/mailsplit/lib/types';
-import { htmlToText } from 'html-to-text';
 import { MailParser, type Attachment, type AttachmentStream, type ParsedMail } from 'mailparser';
 import { Readable } from 'node:stream';
 
 import { authorOf } from '../headers';
 import { MAX_MIME_DEPTH, readMimeStructure, watchMimeStructure } from '../mime-structure';
+import { boundedHtmlText } from '../../html-text';
 import { readFrom } from '../../message-bytes';
 import type { Flag } from '../../flags';
 import { SMTP_REPLIES } from '../../replies';
@@ -18,11 +18,6 @@ import { MAX_HEADER_BYTES } from './size';
  * 1 MB of `x<?>` took 92 s), htmlTextOf makes it instead; no checksum of attachments nobody reads.
  */
 const PARSER_OPTIONS = { keepCidLinks: true, ignoreEmbedded: true, skipTextToHtml: true, skipHtmlToText: true, maxHeadSize: MAX_HEADER_BYTES, checksumAlgo: false } as const;
-
-/** HTML is turned into text this far (a message's HTML past it has no text): bounds the conversion at a fraction of a second. */
-const MAX_HTML_TO_TEXT = 512 * 1024;
-/** As mailparser's own conversion: html-to-text's walk overflows the stack past about 2000 levels. */
-const MAX_HTML_DEPTH = 1000;
 
 /** A parse stopped on purpose (onSplit said why): the message is read no further, not broken. */
 class ParseStopped extends Error {}
@@ -41,9 +36,7 @@ export function htmlTextOf(parsed: ParsedMail): string | null {
 		try {
 			htmlTexts.set(
 				parsed,
-				htmlToText(parsed.html.slice(0, MAX_HTML_TO_TEXT), {
-					wordwrap: false,
-					limits: { maxDepth: MAX_HTML_DEPTH },
+				boundedHtmlText(parsed.html, {
 					selectors: [{ selector: 'tr', format: 'block', options: { leadingLineBreaks: 1, trailingLineBreaks: 1 } }],
 				}),
 			);

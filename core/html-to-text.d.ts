@@ -1,4 +1,4 @@
-/** The part of html-to-text (mailparser's HTML-to-text converter) the intake and outbound use; it ships no typings. */
+/** The part of html-to-text (mailparser's HTML-to-text converter) core/html-text.ts uses; it ships no typings. */
 declare module 'html-to-text' {
 	export interface SelectorDefinition {
 		selector: string;
