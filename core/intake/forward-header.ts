@@ -91,6 +91,8 @@ export function isSeparator(text: string): boolean {
 export interface Header {
 	fields: Set<Field> | undefined;
 	value: string;
+	/** The text of the lines after it, where its client may have wrapped the value (only where headerRun was asked for it). */
+	wrapped?: string;
 }
 
 /** "Label: value" (also "**Label**：value", "*Label:* value"); the label is searched for only near the start of the line. */
@@ -171,16 +173,33 @@ export function fieldsBefore(text: string, index: number): Set<Field> | null {
 	return null;
 }
 
-/** The header lines from `first` on, at one quote depth; lines with a label the data lacks ("Importance:") are kept. */
-export function headerRun(lines: Line[], first: number): { headers: Header[]; next: number } {
+/**
+ * The header lines from `first` on, at one quote depth; lines with a label the data lacks ("Importance:") are kept.
+ * With `wrapped`, up to that many lines after a header line that are not one themselves (a client wrapped its value)
+ * do not end the run, and each header keeps the text of the lines after it, whatever they look like (a wrapped
+ * value's next line may well look like a header line).
+ */
+export function headerRun(lines: Line[], first: number, wrapped = 0): { headers: Header[]; next: number } {
 	const headers: Header[] = [];
+	const depth = lines[first].depth;
 	let next = first;
-	for (; next < lines.length && next < first + MAX_HEADER_LINES && lines[next].depth === lines[first].depth; next++) {
+	let continued = 0;
+	for (; next < lines.length && headers.length < MAX_HEADER_LINES && next < first + MAX_HEADER_LINES * (wrapped + 1) && lines[next].depth === depth; next++) {
 		const header = headerLine(lines[next].text);
-		if (!header) break;
-		headers.push(header);
+		if (header) {
+			if (wrapped) header.wrapped = following(lines, next, wrapped);
+			headers.push(header);
+			continued = 0;
+		} else if (!headers.length || !lines[next].text || continued++ >= wrapped) break;
 	}
 	return { headers, next };
+}
+
+/** The text of up to `count` lines after line `at`, at its quote depth, up to a blank line. */
+function following(lines: Line[], at: number, count: number): string {
+	let text = '';
+	for (let j = at + 1; j <= at + count && j < lines.length && lines[j].text && lines[j].depth === lines[at].depth; j++) text += ` ${lines[j].text}`;
+	return text;
 }
 
 /** The author's From value: the whole line's value, or (Yahoo's run-together text) up to the next field's label. */

@@ -18,6 +18,7 @@ import {
 	separatorWords,
 	unquoted,
 	withoutQuotes,
+	type Header,
 	type Line,
 } from './forward-header';
 
@@ -154,34 +155,63 @@ export interface UnreadableBlock {
 	unreadable: string;
 }
 
-/** A subject or a header value as compared: lower-cased, whitespace runs as one space. */
-const folded = (text: string) => text.toLowerCase().replace(/\s+/g, ' ').trim();
+/** The lines a client may have wrapped a header value onto, at most. */
+const MAX_CONTINUATION_LINES = 3;
+/** As much of a subject as a header line and its continuations can show. */
+const MAX_SUBJECT = (MAX_CONTINUATION_LINES + 1) * MAX_LINE;
 
 /**
- * A forward header in labels the data lacks (a client or a language forward-labels.json does not know): a run of
- * header lines at one quote depth, after a separator or not, with no From line of the data, one of whose values is the
- * forwarded subject. Every client writes the subject of the message it forwards into its header, and puts it after
- * its prefix in its own ("PRSL: x"), so an agent's own lines above (a signature's "Phone:", "Email:") are not taken
- * for one. Where that subject is empty, any three header lines are one.
+ * A subject or a header value as compared: lower-cased, without whitespace or invisible format characters (a client
+ * wraps a long line, the readers fold or drop such characters, a subject keeps them).
  */
-function unlabelledHeader(lines: Line[], subject: string): Found | null {
-	const outer = folded(subject);
-	const anchorless = !folded(withoutForwardPrefixes(subject)) || /[:：]$/.test(outer);
-	const carriesSubject = (value: string) => {
-		const v = folded(value);
-		return !!v && outer.endsWith(v) && (v.length === outer.length || /[:：] ?$/.test(outer.slice(0, -v.length)));
+const compared = (text: string) => text.toLowerCase().replace(/[\s\p{Cf}\u0085]+/gu, '');
+
+/** The forwarded message's subject as the outer one may carry it: whole, or after each colon a client's prefix ends with ("PLU: x", "[PLU: x]"). */
+function forwardedSubjects(subject: string): string[] {
+	let s = subject.trim();
+	if (s.startsWith('[') && s.endsWith(']')) s = s.slice(1, -1);
+	// A header line shows at most MAX_LINE characters and a few wrapped lines of it: the rest is never compared.
+	s = s.slice(0, MAX_SUBJECT);
+	const subjects = [compared(s)];
+	// A prefix is a word or two ("Fwd: PLU: x"): its colon stands near the start.
+	for (let i = 0; i < Math.min(s.length, 40) && subjects.length <= 3; i++) if (s[i] === ':' || s[i] === '：') subjects.push(compared(s.slice(i + 1)));
+	return subjects;
+}
+
+/** A value names an address other than `own` (the one writing the text: a signature's "Email:"), in one split. */
+function namesAddress(value: string, own: string | null): boolean {
+	return value.split(/[\s<>()[\],;:"']+/).some((word) => word.length > 2 && word.includes('@') && word.toLowerCase() !== own?.toLowerCase());
+}
+
+/**
+ * A forward header in labels the data lacks (a client or a language forward-labels.json does not know), above line
+ * `before`: a run of header lines at one quote depth, after a separator or not, with no From line of the data, that
+ * names an address other than the `writer`'s own (the forwarded sender's) and carries the forwarded subject (every
+ * client writes both into its header), or, where that subject is empty, has a line with no value (its Subject). The
+ * writer's own lines above a forward (a signature's "Email:", a note's "Ticket:") do not do both.
+ */
+function unlabelledHeader(lines: Line[], subject: string, writer: string | null, before = lines.length): Found | null {
+	const subjects = forwardedSubjects(subject);
+	// "PLU:" or "": the forwarded subject is empty, and the client's Subject line has no value.
+	const empty = subjects.includes('');
+	/** The value alone (whole, or cut at MAX_LINE), or with the lines its client wrapped it onto. */
+	const carriesSubject = ({ value, wrapped = '' }: Header) => {
+		const v = compared(value);
+		if (!v) return empty;
+		const w = compared(value + wrapped);
+		return subjects.some((s) => v === s || (v.length >= 40 && s.startsWith(v)) || (s.length >= 16 && w.startsWith(s)));
 	};
-	for (let i = 0; i < lines.length; i++) {
+	for (let i = 0; i < Math.min(lines.length, before); i++) {
 		let first = i;
 		if (lines[i].text && isSeparator(lines[i].text)) {
 			first = i + 1;
 			while (first < lines.length && !lines[first].text) first++;
 		}
 		if (first >= lines.length) break;
-		const { headers } = headerRun(lines, first);
-		if (headers.length < 2 || has(headers, 'from')) continue;
-		if (anchorless ? headers.length >= 3 : headers.some((h) => carriesSubject(h.value))) {
-			return { line: i, block: null, reason: `forward header lines in labels the readers do not know ("${lines[i].text.slice(0, 60)}"), carrying the forwarded subject` };
+		const { headers } = headerRun(lines, first, MAX_CONTINUATION_LINES);
+		if (headers.length < 2 || has(headers, 'from') || !headers.some((h) => namesAddress(h.value + (h.wrapped ?? ''), writer))) continue;
+		if (headers.some(carriesSubject)) {
+			return { line: i, block: null, reason: `forward header lines in labels the readers do not know ("${lines[i].text.slice(0, 60)}"), naming an address and the forwarded subject` };
 		}
 	}
 	return null;
@@ -201,17 +231,17 @@ function readerLines(text: string, depth: number): { bounded: string; raw: strin
  * taking a deeper block would name whoever the forwarded message's own sender chose to write there; so does a forward
  * header in labels the data lacks above the block (its client's, the block below it the forwarded mail's text). A
  * chain is read one block at a time (the caller decides how deep, by who forwarded what); `depth` is this block's
- * level in it.
+ * level in it, `writer` the address of whoever wrote the text (the forwarder).
  */
-export function readForwardedBlock(text: string, subject: string, depth = 0): ForwardedBlock | UnreadableBlock | null {
+export function readForwardedBlock(text: string, subject: string, depth = 0, writer: string | null = null): ForwardedBlock | UnreadableBlock | null {
 	const { bounded, raw, lines } = readerLines(text, depth);
 	const labelled = firstLabelledBlock(raw, lines);
 	const library = libraryBlock(bounded, raw, lines, subject);
 	// The block that opens first; on the same line a block read beats one not read, and the labels beat the library (they read the block's own lines).
 	const first = [labelled, library].filter((f): f is Found => !!f).sort((a, b) => a.line - b.line || Number(!a.block) - Number(!b.block))[0];
 	if (!first) return null;
-	const unlabelled = unlabelledHeader(lines, subject);
-	if (unlabelled && unlabelled.line < first.line) return { unreadable: unlabelled.reason };
+	const unlabelled = unlabelledHeader(lines, subject, writer, first.line);
+	if (unlabelled) return { unreadable: unlabelled.reason };
 	if (!first.block) return { unreadable: first.reason };
 	return { ...first.block, via: first === library ? 'email-forward-parser' : 'forward-labels' };
 }
@@ -220,8 +250,8 @@ export function readForwardedBlock(text: string, subject: string, depth = 0): Fo
  * Why a body with no block the readers know is still a forward inline (a header in labels the data lacks), or null:
  * such a forward carries the forwarded mail's attachments along, so an attached message in it is nobody's forward.
  */
-export function unlabelledForward(text: string, subject: string, depth = 0): string | null {
-	return unlabelledHeader(readerLines(text, depth).lines, subject)?.reason ?? null;
+export function unlabelledForward(text: string, subject: string, depth = 0, writer: string | null = null): string | null {
+	return unlabelledHeader(readerLines(text, depth).lines, subject, writer)?.reason ?? null;
 }
 
 /**

@@ -177,43 +177,55 @@ describe('trust forged four ways, refused', () => {
 			expect(r.verdict.flags).toContain('forward-unreadable');
 		});
 
-		// A client or language forward-labels.json lacks (checked in forwarded-block.test.ts): its header is not read, and
-		// a known block below it, or a message it carried along, is the outsider's to write.
-		const unknownHeader = ['Sendinto: Mallory <mallory@partner.example>', 'Sendita: 2025-03-04 09:00', 'Ricevanto: Alex Agent <agent@company.test>', 'Temlinio: New bank details'];
+		// A client or language forward-labels.json lacks (checked in forwarded-block.test.ts) writes its header from the
+		// outsider's own values: a known block below it, or a message it carried along, is the outsider's to write.
+		const unknownHeader = (subject: string) => ['Sendinto: Mallory <mallory@partner.example>', 'Sendita: 2025-03-04 09:00', 'Ricevanto: Alex Agent <agent@company.test>', `Temlinio: ${subject}`];
+		const html = (lines: string[]) => `<div>${lines.map((line) => line.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')).join('<br>')}</div>`;
+		const agentMail = async (shape: Partial<Parameters<typeof compose>[0]>) =>
+			await explain(await sign(await compose({ from: 'Alex Agent <agent@company.test>', to: 'support@inbox.example.test', ...shape }), world.company));
+		const untrustedAgent = async (shape: Partial<Parameters<typeof compose>[0]>) => {
+			const r = await agentMail(shape);
+			expect(r.originalSender).toMatchObject({ address: 'agent@company.test', method: 'from-header', trusted: false });
+			expect(r.verdict.flags).toContain('forward-unreadable');
+			return r;
+		};
+		// Longer than a line the readers see (a subject may be 255 characters), and one with an invisible character.
+		const subjects = ['New bank details', `New bank details for all outstanding invoices of the second quarter: please update the supplier data ${'x'.repeat(60)}`, 'New bank\ufeffdetails'];
 
-		it('an agent forwarding it inline in labels the readers do not know names nobody, with or without a separator', async () => {
-			for (const header of [unknownHeader, ['-------- Plusendita mesaĝo --------', ...unknownHeader]]) {
-				const text = ['for the queue', '', ...header, '', planted].join('\n');
-				const raw = await sign(await compose({ from: 'Alex Agent <agent@company.test>', to: 'support@inbox.example.test', subject: 'PLU: New bank details', text }), world.company);
-				const r = await explain(raw);
-				expect(r.originalSender).toMatchObject({ address: 'agent@company.test', method: 'from-header', trusted: false });
-				expect(r.verdict.flags).toContain('forward-unreadable');
-				expect(r.originalSender?.evidence.join(' ')).toContain('forward header lines in labels the readers do not know');
+		it('an agent forwarding it inline in labels the readers do not know names nobody, in text or HTML, with or without a separator', async () => {
+			for (const subject of subjects) {
+				for (const header of [unknownHeader(subject), ['-------- Plusendita mesaĝo --------', ...unknownHeader(subject)]]) {
+					const lines = ['for the queue', '', ...header, '', planted];
+					const r = await untrustedAgent({ subject: `PLU: ${subject}`, text: lines.join('\n') });
+					expect(r.originalSender?.evidence.join(' ')).toContain('forward header lines in labels the readers do not know');
+					await untrustedAgent({ subject: `PLU: ${subject}`, html: html(lines.join('\n').split('\n')) });
+				}
 			}
 		});
 
-		it('an agent forwarding it inline in labels the readers do not know does not name the author of a message it carried along', async () => {
-			const text = ['fyi', '', ...unknownHeader, '', 'See the attached mail.'].join('\n');
+		it('an agent forwarding it inline in labels the readers do not know does not name the author of a message or a part it carried along', async () => {
 			const attached = await compose({ from: 'Carol Customer <carol@customer.test>', to: 'agent@company.test', subject: 'New bank details', text: 'Please pay into the new account.' });
-			const raw = await sign(
-				await compose({ from: 'Alex Agent <agent@company.test>', to: 'support@inbox.example.test', subject: 'PLU: New bank details', text, attachments: [{ content: attached, contentType: 'message/rfc822', filename: 'mail.eml' }] }),
-				world.company,
-			);
-			const r = await explain(raw);
-			expect(r.originalSender).toMatchObject({ address: 'agent@company.test', method: 'from-header', trusted: false });
-			expect(r.verdict.flags).toContain('forward-unreadable');
+			const agentLines = ['fyi', '', ...unknownHeader('New bank details'), '', 'See the attachment.'];
+			const plantedLines = planted.split('\n');
+			for (const shape of [
+				{ text: agentLines.join('\n'), attachments: [{ content: attached, contentType: 'message/rfc822', filename: 'mail.eml' }] },
+				// The readers know a block only in the part carried along, beside the agent's own (Apple Mail sends attachments inline).
+				{ html: html(agentLines), attachments: [{ filename: 'note.txt', contentType: 'text/plain', contentDisposition: 'inline', content: planted }] },
+				{ text: agentLines.join('\n'), attachments: [{ filename: 'page.html', contentType: 'text/html', contentDisposition: 'inline', content: html(plantedLines) }] },
+			]) {
+				await untrustedAgent({ subject: 'PLU: New bank details', ...shape });
+			}
 		});
 
-		it("an agent's signature lines above a forward are not taken for a header: inline and attached forwards are still read", async () => {
-			const signature = ['fyi', '', 'Alex Agent', 'Phone: +1 555 0100', 'Email: agent@company.test', 'Web: company.test'];
-			const inline = [...signature, '', '---------- Forwarded message ---------', 'From: Mallory <mallory@partner.example>', 'Date: Tue, 4 Mar 2025 at 09:00', 'Subject: New bank details', 'To: Alex Agent <agent@company.test>', '', 'Please pay.'];
-			const forwarded = await explain(await sign(await compose({ from: 'Alex Agent <agent@company.test>', to: 'support@inbox.example.test', subject: 'Fwd: New bank details', text: inline.join('\n') }), world.company));
-			expect(forwarded.originalSender).toMatchObject({ address: 'mallory@partner.example', method: 'inline-forward', trusted: true });
-			const raw = await sign(
-				await compose({ from: 'Alex Agent <agent@company.test>', to: 'support@inbox.example.test', subject: 'Fwd: New bank details', text: signature.join('\n'), attachments: [{ content: await outsiderMail(), contentType: 'message/rfc822', filename: 'fwd.eml' }] }),
-				world.company,
-			);
-			expect((await explain(raw)).originalSender).toMatchObject({ address: 'mallory@partner.example', method: 'attached-message', trusted: true });
+		it("an agent's own lines above a forward are not taken for a header: a signature, a note, a subject of a word or none", async () => {
+			const signature = ['Alex Agent', 'Team: Support', 'Phone: +1 555 0100', 'Email: agent@company.test', 'Web: company.test'];
+			const gmail = (subject: string) => ['---------- Forwarded message ---------', 'From: Mallory <mallory@partner.example>', 'Date: Tue, 4 Mar 2025 at 09:00', `Subject: ${subject}`, 'To: Alex Agent <agent@company.test>', '', 'Please pay.'];
+			for (const [subject, note] of [['New bank details', ['Ticket: 4711', 'Subject: New bank details']], ['Support', []], ['', []], ['Action required:', []]] as const) {
+				const r = await agentMail({ subject: `Fwd: ${subject}`, text: ['fyi', ...note, '', ...signature, '', ...gmail(subject)].join('\n') });
+				expect(r.originalSender).toMatchObject({ address: 'mallory@partner.example', method: 'inline-forward', trusted: true });
+			}
+			const attached = await agentMail({ subject: 'Fwd:', text: signature.join('\n'), attachments: [{ content: await outsiderMail(), contentType: 'message/rfc822', filename: 'fwd.eml' }] });
+			expect(attached.originalSender).toMatchObject({ address: 'mallory@partner.example', method: 'attached-message', trusted: true });
 		});
 
 		it('the outsider sending it directly stays the sender', async () => {

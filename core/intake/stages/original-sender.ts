@@ -48,12 +48,14 @@ interface Content {
 	readings: string[];
 	subject: string;
 	attachments: ParsedMail['attachments'];
+	/** Whose it is (the address of its From): a forward header names another. */
+	writer: string | null;
 }
 
 function contentOf(parsed: ParsedMail): Content {
 	const text = parsed.text ?? '';
 	const html = htmlTextOf(parsed);
-	return { readings: html === null || html === text ? [text] : [text, html], subject: parsed.subject ?? '', attachments: parsed.attachments };
+	return { readings: html === null || html === text ? [text] : [text, html], subject: parsed.subject ?? '', attachments: parsed.attachments, writer: authorOf(parsed).author?.address ?? null };
 }
 
 const blockAuthor = (block: NonNullable<ReturnType<typeof readForwardedBlock>>) =>
@@ -62,7 +64,7 @@ const blockAuthor = (block: NonNullable<ReturnType<typeof readForwardedBlock>>) 
 /** A forward seen and not read: nothing inside it is looked at. */
 const unreadableForward = (unreadable: string, method: Forwarded['method'], carrier: string, subject = ''): { forwarded: Forwarded; inner: Content } => ({
 	forwarded: { author: null, authorName: '', unreadable, subject, method, carrier },
-	inner: { readings: [], subject: '', attachments: [] },
+	inner: { readings: [], subject: '', attachments: [], writer: null },
 });
 
 /**
@@ -72,8 +74,15 @@ const unreadableForward = (unreadable: string, method: Forwarded['method'], carr
  * A message whose text and HTML show forwards of different authors names none of them.
  */
 async function forwardedIn(content: Content, depth = 0): Promise<{ forwarded: Forwarded; inner: Content } | null> {
-	const found = content.readings.map((text) => readForwardedBlock(text, content.subject, depth)).filter((block) => block !== null);
+	const read = content.readings.map((text) => readForwardedBlock(text, content.subject, depth, content.writer));
+	const found = read.filter((block) => block !== null);
 	if (!found.length) return await attachedIn(content, depth);
+	// A reading where the readers know no block may show a forward header in labels they do not: the other's block is then carried along.
+	const unlabelled = content.readings.map((text, i) => (read[i] ? null : unlabelledForward(text, content.subject, depth, content.writer))).find((reason) => reason);
+	if (unlabelled) {
+		const unreadable = `the message's text and its HTML disagree: one shows ${unlabelled}, the other a forward below which the forwarded mail's sender writes`;
+		return unreadableForward(unreadable, 'inline-forward', 'inline forwarded block');
+	}
 	const [block] = found;
 	const authors = [...new Set(found.map(blockAuthor))];
 	if (authors.length > 1) {
@@ -90,7 +99,7 @@ async function forwardedIn(content: Content, depth = 0): Promise<{ forwarded: Fo
 			method: 'inline-forward',
 			carrier: `inline forwarded block (read by ${block.via})`,
 		},
-		inner: { readings: [block.body], subject: block.subject, attachments: [] },
+		inner: { readings: [block.body], subject: block.subject, attachments: [], writer: block.address },
 	};
 }
 
@@ -102,7 +111,7 @@ async function attachedIn(content: Content, depth: number): Promise<{ forwarded:
 	const attached = content.attachments.find((a) => a.contentType === 'message/rfc822');
 	if (!attached) return null;
 	const carrier = 'attached message/rfc822';
-	const inline = content.readings.map((text) => unlabelledForward(text, content.subject, depth)).find((reason) => reason !== null);
+	const inline = content.readings.map((text) => unlabelledForward(text, content.subject, depth, content.writer)).find((reason) => reason !== null);
 	if (inline) return unreadableForward(`${inline}: the message is forwarded inline, so its attached message is one the forwarded mail's sender attached`, 'attached-message', carrier);
 	const inner = await parseMessage(attached.content).catch(() => null);
 	if (!inner) return null;

@@ -89,39 +89,70 @@ describe('reading a forwarded block', () => {
 });
 
 describe('a forward header in labels the readers do not know', () => {
-	const unknown = ['Sendinto: Mallory <mallory@partner.example>', 'Sendita: 2025-03-04 09:00', 'Ricevanto: agent@company.test', 'Temlinio: New bank details'];
+	const unknown = (subject: string) => ['Sendinto: Mallory <mallory@partner.example>', 'Sendita: 2025-03-04 09:00', 'Ricevanto: agent@company.test', `Temlinio: ${subject}`];
 	const known = ['---------- Forwarded message ---------', 'From: Carol <carol@customer.test>', 'Date: Mon, 3 Mar 2025', 'Subject: New bank details', 'To: mallory@partner.example'];
 	const text = (...lines: string[]) => ['for the queue', '', ...lines, '', 'Please pay into the new account.'].join('\n');
+	const unreadable = { unreadable: expect.stringContaining('labels the readers do not know') };
 
 	it('uses labels and a separator the data lacks', () => {
-		for (const line of unknown) expect(headerLine(line)).toMatchObject({ fields: undefined });
+		for (const line of unknown('x')) expect(headerLine(line)).toMatchObject({ fields: undefined });
 		expect(isSeparator('-------- Plusendita mesaĝo --------')).toBe(true);
 		expect(SEPARATORS.has(separatorWords('-------- Plusendita mesaĝo --------'))).toBe(false);
 	});
 
-	it('makes a known block below it unreadable when one of its lines is the forwarded subject, after the prefix of its own', () => {
-		for (const header of [unknown, ['-------- Plusendita mesaĝo --------', ...unknown], unknown.map((line) => `> ${line}`)]) {
-			expect(readForwardedBlock(text(...header, '', ...known), 'PLU: New bank details')).toEqual({ unreadable: expect.stringContaining('labels the readers do not know') });
+	it('makes a known block below it unreadable when it names an address and the forwarded subject, after the prefix of its own', () => {
+		const header = unknown('New bank details');
+		for (const lines of [header, ['-------- Plusendita mesaĝo --------', ...header], header.map((line) => `> ${line}`)]) {
+			for (const subject of ['PLU: New bank details', 'New bank details', '[PLU: New bank details]', 'Fwd: PLU: new  bank details']) {
+				expect(readForwardedBlock(text(...lines, '', ...known), subject)).toEqual(unreadable);
+			}
 		}
-		expect(readForwardedBlock(text(...unknown, '', ...known), 'New bank details')).toEqual({ unreadable: expect.any(String) });
-		// A note's or a signature's lines name no forwarded subject: the block below is the agent's forward.
-		const signature = ['Alex Agent', 'Phone: +1 555 0100', 'Email: agent@company.test', 'Ticket: details'];
-		expect(readForwardedBlock(text(...signature, '', ...known), 'Fwd: New bank details')).toMatchObject({ address: 'carol@customer.test' });
-		// A value that only ends the subject ("details" of "New bank details") is not it.
-		expect(readForwardedBlock(text(...signature, '', ...known), 'PLU: New bank details')).toMatchObject({ address: 'carol@customer.test' });
+		// Invisible characters the readers drop from the body and a subject keeps (U+FEFF, U+200B, U+0085) do not hide it.
+		for (const mark of ['\ufeff', '\u200b', '\u0085']) {
+			expect(readForwardedBlock(text(...unknown(`New bank${mark}details`), '', ...known), `PLU: New bank${mark}details`)).toEqual(unreadable);
+		}
 	});
 
-	it('takes any three header lines for one when the forwarded subject is empty, and two not', () => {
-		for (const subject of ['Fwd:', 'PLU:', '']) {
-			expect(readForwardedBlock(text(...unknown.slice(0, 3), '', ...known), subject)).toEqual({ unreadable: expect.any(String) });
-			expect(readForwardedBlock(text(...unknown.slice(0, 2), '', ...known), subject)).toMatchObject({ address: 'carol@customer.test' });
+	it('knows a long subject cut at the line limit, or wrapped onto the next lines', () => {
+		const long = `New bank details for all outstanding invoices of the second quarter: please update the supplier master data ${'x'.repeat(80)}`;
+		expect(readForwardedBlock(text(...unknown(long), '', ...known), `PLU: ${long}`)).toEqual(unreadable);
+		const wrapped = [...unknown(long.slice(0, 30)), long.slice(30, 100), long.slice(100)];
+		expect(readForwardedBlock(text(...wrapped, '', ...known), `PLU: ${long}`)).toEqual(unreadable);
+		// The subject first (Thunderbird's order), wrapped on lines that are no header lines: the run goes on below them.
+		const subjectFirst = [`Temlinio: ${long.slice(0, 20)}`, long.slice(20, 60), long.slice(60), ...unknown('').slice(0, 3)];
+		expect(readForwardedBlock(text(...subjectFirst, '', ...known), `PLU: ${long}`)).toEqual(unreadable);
+	});
+
+	it('takes, where the forwarded subject is empty, a header with an empty line for one', () => {
+		for (const subject of ['PLU:', 'PLU: ', '']) {
+			expect(readForwardedBlock(text(...unknown(''), '', ...known), subject)).toEqual(unreadable);
+			expect(readForwardedBlock(text(...unknown('x').slice(0, 3), '', ...known), subject)).toMatchObject({ address: 'carol@customer.test' });
 		}
+	});
+
+	it("does not take an agent's own lines for one: a signature, a note naming the subject without an address", () => {
+		const signature = ['Alex Agent', 'Phone: +1 555 0100', 'Email: agent@company.test', 'Web: company.test'];
+		for (const subject of ['Fwd: New bank details', 'Fwd:', 'Fwd: Action required:']) {
+			expect(readForwardedBlock(text(...signature, '', ...known), subject)).toMatchObject({ address: 'carol@customer.test' });
+		}
+		expect(readForwardedBlock(text('Ticket: 4711', 'Subject: New bank details', '', ...known), 'Fwd: New bank details')).toMatchObject({ address: 'carol@customer.test' });
+		expect(readForwardedBlock(text('Team: Support', 'Phone: +1 555 0100', '', ...known), 'Fwd: Support')).toMatchObject({ address: 'carol@customer.test' });
 	});
 
 	it('is told apart for a body with no block the readers know (whose attached message is then carried along)', () => {
-		expect(readForwardedBlock(text(...unknown), 'PLU: New bank details')).toBeNull();
-		expect(unlabelledForward(text(...unknown), 'PLU: New bank details')).toContain('labels the readers do not know');
+		expect(readForwardedBlock(text(...unknown('New bank details')), 'PLU: New bank details')).toBeNull();
+		expect(unlabelledForward(text(...unknown('New bank details')), 'PLU: New bank details')).toContain('labels the readers do not know');
 		expect(unlabelledForward(text('Phone: +1 555 0100', 'Email: agent@company.test'), 'Fwd: New bank details')).toBeNull();
+	});
+
+	it('keeps the bounded work: a subject of a megabyte against thousands of header lines', () => {
+		const body = ['---------- Forwarded message ---------', 'From: c@customer.test', 'Date: x', 'To: y', '', ...Array.from({ length: 6000 }, () => 'x: a@b')].join('\n');
+		const started = Date.now();
+		for (const subject of [`PLU: ${'a: '.repeat(300_000)}`, 'a'.repeat(1_000_000)]) {
+			unlabelledForward(body, subject);
+			readForwardedBlock(body, subject);
+		}
+		expect(Date.now() - started).toBeLessThan(2000);
 	});
 });
 
