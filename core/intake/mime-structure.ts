@@ -3,6 +3,8 @@ import type { MimeNode, SplitterChunk } from '@zone-eu/mailsplit/lib/types';
 import { isAscii } from 'node:buffer';
 import type { Readable, Transform } from 'node:stream';
 
+import { bytesOf } from '../message-bytes';
+
 /** Deeper than this is not mail a person wrote; the verdict names it. */
 export const MAX_MIME_DEPTH = 32;
 
@@ -79,23 +81,29 @@ export function watchMimeStructure(): { structure: MimeStructure; observe(chunk:
 /**
  * The structure read in a pass of its own, with mailparser's splitter settings: only for a message mailparser gave
  * up on. mailparser takes a part at a time and stops at the first error, well before the splitter ahead of it, so
- * what was watched then is only the start.
+ * what was watched then is only the start. As the parse does, it stops past MAX_MIME_DEPTH levels.
  */
-export async function readMimeStructure(message: Buffer | Readable, maxHeadSize: number): Promise<MimeStructure> {
+export async function readMimeStructure(bytes: Buffer | Readable, maxHeadSize: number): Promise<MimeStructure> {
+	// A piece at a time, so that a stop stops the reading (a whole buffer written at once would be split to its end).
+	const message = Buffer.isBuffer(bytes) ? bytesOf(bytes).open() : bytes;
 	const watch = watchMimeStructure();
 	const splitter = new Splitter({ ignoreEmbedded: true, maxHeadSize });
-	splitter.on('data', watch.observe);
 	await new Promise<void>((resolve) => {
 		// mailsplit's typings declare only 'data'; the splitter is a Transform and emits the rest.
 		const stream = splitter as unknown as Transform;
-		stream.on('end', () => resolve());
-		stream.on('error', () => {
-			// The splitter gave up (the sender can make it: too many parts): the file it read from is closed too.
-			if (!Buffer.isBuffer(message)) message.destroy();
+		// The splitter gave up (the sender can make it: too many parts), or the tree went too deep: the file it read from is closed too.
+		const stop = () => {
+			message.destroy();
+			stream.destroy();
 			resolve();
+		};
+		splitter.on('data', (chunk: SplitterChunk) => {
+			watch.observe(chunk);
+			if (watch.structure.maxDepth > MAX_MIME_DEPTH) stop();
 		});
-		if (Buffer.isBuffer(message)) splitter.end(message);
-		else message.once('error', (error: Error) => stream.destroy(error)).pipe(stream);
+		stream.on('end', () => resolve());
+		stream.on('error', stop);
+		message.once('error', (error: Error) => stream.destroy(error)).pipe(stream);
 	});
 	return watch.structure;
 }

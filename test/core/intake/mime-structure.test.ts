@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { zoneResolver } from '../../../core/dns';
-import { watchMimeStructure } from '../../../core/intake/mime-structure';
+import { MAX_MIME_DEPTH, readMimeStructure, watchMimeStructure } from '../../../core/intake/mime-structure';
 import { runChecks } from '../../../core/intake/pipeline';
 import { fileBytes } from '../../../core/message-bytes';
 import { testInbox } from '../../fixtures/mail';
@@ -82,12 +82,31 @@ describe('the MIME structure, watched as the parse reads the message once', () =
 		expect(opened).toBe(4);
 	});
 
+	it('stops the pass of its own past 32 levels too (a message the parser gave up on), from memory or from its file', async () => {
+		const raw = deepMessage(lyingPdf, 900);
+		const path = join(folder, 'deep');
+		writeFileSync(path, raw);
+		for (const source of [raw, fileBytes(path, raw.length).open()]) {
+			const structure = await readMimeStructure(source, 1024 * 1024);
+			expect(structure.maxDepth).toBe(MAX_MIME_DEPTH + 1);
+			// The lying part sits 900 levels down: never reached.
+			expect(structure.encodingProblems).toEqual([]);
+		}
+		await settle();
+		expect(openOn(path)).toBe(0);
+	});
+
 	it('still names a lying encoding and a tree too deep that come before the parser gives up (too many parts): read again on their own', async () => {
+		// The lying part 31 levels down, the part with too many children six levels below it.
+		let nested = `Content-Type: multipart/mixed; boundary="y"\r\n\r\n${'--y\r\nContent-Type: text/plain\r\n\r\nx\r\n'.repeat(1000)}--y--\r\n`;
+		for (let i = 0; i < 5; i++) nested = `Content-Type: multipart/mixed; boundary="c${i}"\r\n\r\n--c${i}\r\n${nested}\r\n--c${i}--\r\n`;
 		const raw = deepMessage(
-			`Content-Type: multipart/mixed; boundary="x"\r\n\r\n--x\r\nContent-Type: application/pdf; name="a.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n%PDF not base64 ###\r\n${'--x\r\nContent-Type: text/plain\r\n\r\nx\r\n'.repeat(1000)}--x--\r\n`,
+			`Content-Type: multipart/mixed; boundary="x"\r\n\r\n--x\r\nContent-Type: application/pdf; name="a.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n%PDF not base64 ###\r\n--x\r\n${nested}\r\n--x--\r\n`,
+			30,
 		);
 		const { result } = await runChecks(raw, { inbox: testInbox(), resolver: zoneResolver({}), envelope: { clientIp: '203.0.113.9' } });
 		expect(result.verdict.flags).toEqual(expect.arrayContaining(['mime-parse-error', 'mime-too-deep', 'bad-transfer-encoding']));
+		expect(result.verdict.reasons.join(' ')).toContain('Max allowed child nodes exceeded');
 	});
 });
 
