@@ -38,7 +38,7 @@ export interface IntakeState {
 	now: Date | null;
 	/** Bytes of the top-level header section, blank line included. */
 	headerBytes: number;
-	/** Set by the size stage: why the body is not parsed or authenticated (too large). */
+	/** Why the body is not parsed or the message not authenticated (too large, a header section mailauth cannot read in bounded time). */
 	bodySkipped: string | null;
 	parsed: ParsedMail | null;
 	authDetails: AuthDetails | null;

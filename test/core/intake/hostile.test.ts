@@ -127,6 +127,18 @@ describe('hostile input through explain: bounded work, verdicts intact', () => {
 		expect(r.verdict.reasons.join(' ')).toContain(`${80 * 1024} carriage returns in a row`);
 	}, 30_000);
 
+	it("a From or Return-Path listing 30,000 addresses (mailauth's address parser is quadratic on them: 1.8 s) holds the message unauthenticated", async () => {
+		const many = Array.from({ length: 30_000 }, (_, i) => `u${i}@x.test`).join(', ');
+		// No MAIL FROM (a bounce, a mailbox): mailauth reads the Return-Path field instead.
+		for (const raw of [Buffer.from(`From: ${many}\r\nTo: support@inbox.example.test\r\nSubject: many\r\n\r\nhi\r\n`), headed(`Return-Path: ${many}`)]) {
+			const r = await explain(raw);
+			expect(r.verdict).toMatchObject({ action: 'quarantine' });
+			expect(r.verdict.flags).toContain('header-unreadable');
+			expect(r.verdict.reasons.join(' ')).toMatch(/(From|Return-Path) field lists 30000 addresses or more/);
+			expect(r.auth).toBeNull();
+		}
+	}, 30_000);
+
 	it('a reply subject of blanks is read once', () => {
 		expect(replySubject(`Re:${' '.repeat(100_000)}x`)).toBe('Re: x');
 		const noColon = `Re${' '.repeat(100_000)}x`;
