@@ -11,7 +11,7 @@ export const MAX_LINE = 160;
 /** Ends a line with an address cut at MAX_LINE: a From line cut there may name another address further on. */
 export const CUT_ADDRESS = '\u2026\u2026';
 /** A forward header block is at most this many lines (From, Sent, To, Cc, Subject, Reply-To and a few others). */
-const MAX_HEADER_LINES = 12;
+export const MAX_HEADER_LINES = 12;
 
 export type Field = 'from' | 'date' | 'to' | 'cc' | 'subject' | 'replyTo';
 const FIELDS: Field[] = ['from', 'date', 'to', 'cc', 'subject', 'replyTo'];
@@ -89,10 +89,10 @@ export function isSeparator(text: string): boolean {
 }
 
 export interface Header {
+	/** The label as written, without its colon and emphasis ("Betreff"). */
+	label: string;
 	fields: Set<Field> | undefined;
 	value: string;
-	/** The text of the lines after it, where its client may have wrapped the value (only where headerRun was asked for it). */
-	wrapped?: string;
 }
 
 /** "Label: value" (also "**Label**：value", "*Label:* value"); the label is searched for only near the start of the line. */
@@ -108,7 +108,7 @@ export function headerLine(text: string): Header | null {
 	if (!label || label.length > 40 || label.includes('*')) return null;
 	let value = text.slice(colon + 1);
 	while (value[0] === '*') value = value.slice(1);
-	return { fields: LABELS.get(label.toLowerCase()), value: value.trim() };
+	return { label, fields: LABELS.get(label.toLowerCase()), value: value.trim() };
 }
 
 export const has = (headers: Header[], field: Field) => headers.some((h) => h.fields?.has(field));
@@ -173,33 +173,16 @@ export function fieldsBefore(text: string, index: number): Set<Field> | null {
 	return null;
 }
 
-/**
- * The header lines from `first` on, at one quote depth; lines with a label the data lacks ("Importance:") are kept.
- * With `wrapped`, up to that many lines after a header line that are not one themselves (a client wrapped its value)
- * do not end the run, and each header keeps the text of the lines after it, whatever they look like (a wrapped
- * value's next line may well look like a header line).
- */
-export function headerRun(lines: Line[], first: number, wrapped = 0): { headers: Header[]; next: number } {
+/** The header lines from `first` on, at one quote depth; lines with a label the data lacks ("Importance:") are kept. */
+export function headerRun(lines: Line[], first: number): { headers: Header[]; next: number } {
 	const headers: Header[] = [];
-	const depth = lines[first].depth;
 	let next = first;
-	let continued = 0;
-	for (; next < lines.length && headers.length < MAX_HEADER_LINES && next < first + MAX_HEADER_LINES * (wrapped + 1) && lines[next].depth === depth; next++) {
+	for (; next < lines.length && next < first + MAX_HEADER_LINES && lines[next].depth === lines[first].depth; next++) {
 		const header = headerLine(lines[next].text);
-		if (header) {
-			if (wrapped) header.wrapped = following(lines, next, wrapped);
-			headers.push(header);
-			continued = 0;
-		} else if (!headers.length || !lines[next].text || continued++ >= wrapped) break;
+		if (!header) break;
+		headers.push(header);
 	}
 	return { headers, next };
-}
-
-/** The text of up to `count` lines after line `at`, at its quote depth, up to a blank line. */
-function following(lines: Line[], at: number, count: number): string {
-	let text = '';
-	for (let j = at + 1; j <= at + count && j < lines.length && lines[j].text && lines[j].depth === lines[at].depth; j++) text += ` ${lines[j].text}`;
-	return text;
 }
 
 /** The author's From value: the whole line's value, or (Yahoo's run-together text) up to the next field's label. */

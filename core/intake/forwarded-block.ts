@@ -12,6 +12,7 @@ import {
 	headerLine,
 	headerRun,
 	isSeparator,
+	MAX_HEADER_LINES,
 	MAX_LINE,
 	ownValue,
 	SEPARATORS,
@@ -183,23 +184,54 @@ function namesAddress(value: string, own: string | null): boolean {
 	return value.split(/[\s<>()[\],;:"']+/).some((word) => word.length > 2 && word.includes('@') && word.toLowerCase() !== own?.toLowerCase());
 }
 
+/** A header line of a run, where it stands, and the text of the lines after it (a client may have wrapped its value there). */
+interface RunHeader extends Header {
+	after: string;
+}
+
+/**
+ * The header lines from `first` on, at one quote depth, above line `before` and above a From line of the data (the
+ * readers' business, and below a forward header the forwarded sender's text): up to MAX_CONTINUATION_LINES lines after
+ * a header line that are none (a value wrapped) do not end the run. `continued` is those lines' text.
+ */
+function unlabelledRun(lines: Line[], first: number, before: number): { headers: RunHeader[]; continued: string } {
+	const headers: RunHeader[] = [];
+	let continued = '';
+	let wraps = 0;
+	for (let j = first; j < before && headers.length < MAX_HEADER_LINES && lines[j].depth === lines[first].depth; j++) {
+		const header = headerLine(lines[j].text);
+		if (header?.fields?.has('from')) break;
+		if (header) {
+			let after = '';
+			for (let k = j + 1; k <= j + MAX_CONTINUATION_LINES && k < lines.length && lines[k].text && lines[k].depth === lines[j].depth; k++) after += ` ${lines[k].text}`;
+			headers.push({ ...header, after });
+			wraps = 0;
+		} else if (headers.length && lines[j].text && wraps++ < MAX_CONTINUATION_LINES) continued += ` ${lines[j].text}`;
+		else break;
+	}
+	return { headers, continued };
+}
+
+/** The label of a client's Subject line is a word or two ("Betreff", "Chủ đề"); a line of a note that ends in a colon is a sentence. */
+const MAX_LABEL_WORDS = 2;
+
 /**
  * A forward header in labels the data lacks (a client or a language forward-labels.json does not know), above line
- * `before`: a run of header lines at one quote depth, after a separator or not, with no From line of the data, that
- * names an address other than the `writer`'s own (the forwarded sender's) and carries the forwarded subject (every
- * client writes both into its header), or, where that subject is empty, has a line with no value (its Subject). The
- * writer's own lines above a forward (a signature's "Email:", a note's "Ticket:") do not do both.
+ * `before`: three header lines or more at one quote depth, after a separator or not, above any From line of the data,
+ * that name an address other than the `writer`'s own (the forwarded sender's; or an address cut off with its line)
+ * and carry the forwarded subject (every client writes both into its header): whole, its start where the line was cut,
+ * or wrapped onto the lines after it; where that subject is empty, a Subject line with no value. The writer's own
+ * lines above a forward (a signature's "Email:", a note's "Ticket:") do not do all of it.
  */
 function unlabelledHeader(lines: Line[], subject: string, writer: string | null, before = lines.length): Found | null {
-	const subjects = forwardedSubjects(subject);
+	const forwarded = forwardedSubjects(subject);
 	// "PLU:" or "": the forwarded subject is empty, and the client's Subject line has no value.
-	const empty = subjects.includes('');
-	/** The value alone (whole, or cut at MAX_LINE), or with the lines its client wrapped it onto. */
-	const carriesSubject = ({ value, wrapped = '' }: Header) => {
-		const v = compared(value);
-		if (!v) return empty;
-		const w = compared(value + wrapped);
-		return subjects.some((s) => v === s || (v.length >= 40 && s.startsWith(v)) || (s.length >= 16 && w.startsWith(s)));
+	const empty = forwarded.includes('');
+	const subjects = forwarded.filter((s) => s);
+	const carriesSubject = ({ label, value, after }: RunHeader) => {
+		const v = compared(value.endsWith(CUT_ADDRESS) ? value.slice(0, -CUT_ADDRESS.length) : value);
+		if (!v) return empty && label.split(/\s+/).length <= MAX_LABEL_WORDS;
+		return subjects.some((s) => v === s || (v.length >= 8 && s.startsWith(v)) || (s.startsWith(v) && compared(value + after).startsWith(s)));
 	};
 	for (let i = 0; i < Math.min(lines.length, before); i++) {
 		let first = i;
@@ -207,10 +239,11 @@ function unlabelledHeader(lines: Line[], subject: string, writer: string | null,
 			first = i + 1;
 			while (first < lines.length && !lines[first].text) first++;
 		}
-		if (first >= lines.length) break;
-		const { headers } = headerRun(lines, first, MAX_CONTINUATION_LINES);
-		if (headers.length < 2 || has(headers, 'from') || !headers.some((h) => namesAddress(h.value + (h.wrapped ?? ''), writer))) continue;
-		if (headers.some(carriesSubject)) {
+		if (first >= Math.min(lines.length, before)) break;
+		const { headers, continued } = unlabelledRun(lines, first, before);
+		if (headers.length < 3) continue;
+		const address = headers.some((h) => h.value.endsWith(CUT_ADDRESS) || namesAddress(h.value, writer)) || namesAddress(continued, writer);
+		if (address && headers.some(carriesSubject)) {
 			return { line: i, block: null, reason: `forward header lines in labels the readers do not know ("${lines[i].text.slice(0, 60)}"), naming an address and the forwarded subject` };
 		}
 	}

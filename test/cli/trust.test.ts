@@ -179,7 +179,9 @@ describe('trust forged four ways, refused', () => {
 
 		// A client or language forward-labels.json lacks (checked in forwarded-block.test.ts) writes its header from the
 		// outsider's own values: a known block below it, or a message it carried along, is the outsider's to write.
-		const unknownHeader = (subject: string) => ['Sendinto: Mallory <mallory@partner.example>', 'Sendita: 2025-03-04 09:00', 'Ricevanto: Alex Agent <agent@company.test>', `Temlinio: ${subject}`];
+		const unknownHeader = (subject: string, from = 'Mallory <mallory@partner.example>') => [`Sendinto: ${from}`, 'Sendita: 2025-03-04 09:00', 'Ricevanto: Alex Agent <agent@company.test>', `Temlinio: ${subject}`];
+		// A display name longer than a line the readers see: the address is cut off with it.
+		const longName = `${'Accounts Receivable Department of Partner Example Ltd '.repeat(3)}<mallory@partner.example>`;
 		const html = (lines: string[]) => `<div>${lines.map((line) => line.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')).join('<br>')}</div>`;
 		const agentMail = async (shape: Partial<Parameters<typeof compose>[0]>) =>
 			await explain(await sign(await compose({ from: 'Alex Agent <agent@company.test>', to: 'support@inbox.example.test', ...shape }), world.company));
@@ -194,7 +196,7 @@ describe('trust forged four ways, refused', () => {
 
 		it('an agent forwarding it inline in labels the readers do not know names nobody, in text or HTML, with or without a separator', async () => {
 			for (const subject of subjects) {
-				for (const header of [unknownHeader(subject), ['-------- Plusendita mesaĝo --------', ...unknownHeader(subject)]]) {
+				for (const header of [unknownHeader(subject), ['-------- Plusendita mesaĝo --------', ...unknownHeader(subject)], unknownHeader(subject, longName)]) {
 					const lines = ['for the queue', '', ...header, '', planted];
 					const r = await untrustedAgent({ subject: `PLU: ${subject}`, text: lines.join('\n') });
 					expect(r.originalSender?.evidence.join(' ')).toContain('forward header lines in labels the readers do not know');
@@ -203,12 +205,16 @@ describe('trust forged four ways, refused', () => {
 			}
 		});
 
-		it('an agent forwarding it inline in labels the readers do not know does not name the author of a message or a part it carried along', async () => {
+		it('an agent forwarding it inline in labels the readers do not know does not name the author of a message or a part it carried along, or of a block right below its header', async () => {
 			const attached = await compose({ from: 'Carol Customer <carol@customer.test>', to: 'agent@company.test', subject: 'New bank details', text: 'Please pay into the new account.' });
 			const agentLines = ['fyi', '', ...unknownHeader('New bank details'), '', 'See the attachment.'];
 			const plantedLines = planted.split('\n');
+			const esc = (line: string) => line.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 			for (const shape of [
 				{ text: agentLines.join('\n'), attachments: [{ content: attached, contentType: 'message/rfc822', filename: 'mail.eml' }] },
+				{ text: ['fyi', '', ...unknownHeader('New bank details', longName), '', 'See the attachment.'].join('\n'), attachments: [{ content: attached, contentType: 'message/rfc822', filename: 'mail.eml' }] },
+				// An HTML client's header block right above the outsider's own: no blank line between them in the text.
+				{ html: `<div>fyi</div><br><div>${unknownHeader('New bank details').map(esc).join('<br>')}</div><div>${plantedLines.slice(1, 5).map(esc).join('<br>')}</div><div>Please pay.</div>` },
 				// The readers know a block only in the part carried along, beside the agent's own (Apple Mail sends attachments inline).
 				{ html: html(agentLines), attachments: [{ filename: 'note.txt', contentType: 'text/plain', contentDisposition: 'inline', content: planted }] },
 				{ text: agentLines.join('\n'), attachments: [{ filename: 'page.html', contentType: 'text/html', contentDisposition: 'inline', content: html(plantedLines) }] },

@@ -123,6 +123,25 @@ describe('a forward header in labels the readers do not know', () => {
 		expect(readForwardedBlock(text(...subjectFirst, '', ...known), `PLU: ${long}`)).toEqual(unreadable);
 	});
 
+	it('is not hidden by a long From display name, a subject with an address cut off with its line, padding or the next block right below it', () => {
+		const W = 'agent@company.test';
+		const named = (from: string, subject: string) => ['Sendinto: ' + from, 'Sendita: 2025-03-04 09:00', 'Ricevanto: Alex Agent <agent@company.test>', `Temlinio: ${subject}`];
+		// The address past the line's cut: the line keeps a mark that it had one.
+		expect(readForwardedBlock(text(...named(`${'Accounts Receivable Department of Partner Example Ltd '.repeat(3)}<mallory@partner.example>`, 'New bank details'), '', ...known), 'PLU: New bank details', 0, W)).toEqual(unreadable);
+		const withAddress = `New bank details - questions to billing@partner.example ${'please update the supplier master data accordingly '.repeat(3)}`;
+		expect(readForwardedBlock(text(...named('Mallory <mallory@partner.example>', withAddress), '', ...known), `PLU: ${withAddress}`, 0, W)).toEqual(unreadable);
+		// Invisible characters or blanks after each character: what the line's cut leaves is the subject's start.
+		for (const pad of ['\u2060'.repeat(8), ' '.repeat(8)]) {
+			const padded = [...'New bank details for all outstanding invoices of Q2'].map((c) => `${c}${pad}`).join('');
+			expect(readForwardedBlock(text(...named('Mallory <mallory@partner.example>', padded), '', ...known), `PLU: ${padded}`, 0, W)).toEqual(unreadable);
+		}
+		// The known block right below the header (HTML blocks give no blank line between), or on the subject's next line.
+		const header = named('Mallory <mallory@partner.example>', 'New bank details');
+		expect(readForwardedBlock(['fyi', '', ...header, ...known.slice(1), '', 'Pay'].join('\n'), 'PLU: New bank details', 0, W)).toEqual(unreadable);
+		expect(readForwardedBlock(text(...header, 'From: Carol <carol@customer.test>', '', ...known), 'PLU: New bank details From: Carol <carol@customer.test>', 0, W)).toEqual(unreadable);
+		expect(readForwardedBlock(text(...named('Mallory <mallory@partner.example>', 'Pay'), 'now', '', ...known), 'PLU: Pay now', 0, W)).toEqual(unreadable);
+	});
+
 	it('takes, where the forwarded subject is empty, a header with an empty line for one', () => {
 		for (const subject of ['PLU:', 'PLU: ', '']) {
 			expect(readForwardedBlock(text(...unknown(''), '', ...known), subject)).toEqual(unreadable);
@@ -137,6 +156,14 @@ describe('a forward header in labels the readers do not know', () => {
 		}
 		expect(readForwardedBlock(text('Ticket: 4711', 'Subject: New bank details', '', ...known), 'Fwd: New bank details')).toMatchObject({ address: 'carol@customer.test' });
 		expect(readForwardedBlock(text('Team: Support', 'Phone: +1 555 0100', '', ...known), 'Fwd: Support')).toMatchObject({ address: 'carol@customer.test' });
+		// Two lines naming a team address or the customer, with the subject or a sentence ending in a colon: a note.
+		const notes: Array<[string[], string]> = [
+			[['Team: Sales', 'Email: sales@company.test'], 'Fwd: Sales'],
+			[['Ticket: Order 12', 'Customer: carol@customer.test'], 'Fwd: Order 12'],
+			[['Hi Bob, please take this one. Details:', 'Customer: carol@customer.test', 'Phone: +1 555 0100'], 'Fwd:'],
+			[['Please see below:', 'Contact: carol@customer.test', 'Phone: +1 555 0100'], 'Fwd: Re:'],
+		];
+		for (const [note, subject] of notes) expect(readForwardedBlock(text(...note, '', ...known), subject, 0, 'agent@company.test')).toMatchObject({ address: 'carol@customer.test' });
 	});
 
 	it('is told apart for a body with no block the readers know (whose attached message is then carried along)', () => {
