@@ -184,7 +184,7 @@ function namesAddress(value: string, own: string | null): boolean {
 	return value.split(/[\s<>()[\],;:"']+/).some((word) => word.length > 2 && word.includes('@') && word.toLowerCase() !== own?.toLowerCase());
 }
 
-/** A header line of a run, where it stands, and the text of the lines after it (a client may have wrapped its value there). */
+/** A header line of a run, and the text of the lines after it (a client may have wrapped its value there). */
 interface RunHeader extends Header {
 	after: string;
 }
@@ -220,7 +220,7 @@ const MAX_LABEL_WORDS = 2;
  * `before`: three header lines or more at one quote depth, after a separator or not, above any From line of the data,
  * that name an address other than the `writer`'s own (the forwarded sender's; or an address cut off with its line)
  * and carry the forwarded subject (every client writes both into its header): whole, its start where the line was cut,
- * or wrapped onto the lines after it; where that subject is empty, a Subject line with no value. The writer's own
+ * or wrapped onto the lines after it; where that subject is empty, a Subject line of a word or two with no value. The writer's own
  * lines above a forward (a signature's "Email:", a note's "Ticket:") do not do all of it.
  */
 function unlabelledHeader(lines: Line[], subject: string, writer: string | null, before = lines.length): Found | null {
