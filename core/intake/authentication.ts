@@ -11,6 +11,7 @@ import { domainOf } from '../address';
 import type { DnsResolver } from '../dns';
 import type { InboxConfig, IntakeDoor } from '../inbox';
 import { readFrom, type MessageBytes } from '../message-bytes';
+import { boundedAnswers, spfIdentityProblem } from './bounded-dns';
 import { authorOf } from './headers';
 import type { AuthSummary, Envelope } from './types';
 
@@ -330,7 +331,8 @@ async function* joined(header: Buffer, body: Readable): AsyncGenerator<Buffer> {
 
 /** SPF, DKIM, ARC and DMARC, composed from mailauth's own steps the way its authenticate() does. */
 export async function checkAuthentication(input: AuthInput): Promise<{ summary: AuthSummary; details: AuthDetails }> {
-	const { envelope, resolver, inbox } = input;
+	const { envelope, inbox } = input;
+	const resolver = boundedAnswers(input.resolver, envelope);
 	const limited = limitDkimSignatures(input);
 	// authenticate() does not pass a current time to DKIM, dkimVerify does (curTime): needed for --now.
 	const dkim = await dkimVerify(limited.message, {
@@ -352,7 +354,12 @@ export async function checkAuthentication(input: AuthInput): Promise<{ summary: 
 	let spfResult: SPFResult | null = null;
 	if (envelope.clientIp) {
 		const helo = envelope.helo && isIP(envelope.helo) ? `[${envelope.helo}]` : envelope.helo || `[${envelope.clientIp}]`;
-		spfResult = await spf({ ip: envelope.clientIp, helo, sender: envelope.mailFrom || undefined, mta: MTA_NAME, resolver });
+		// The name SPF looks up first (the MAIL FROM domain, else the HELO name): one longer than DNS allows is not asked.
+		const identity = domainOf(envelope.mailFrom) ?? helo;
+		const problem = spfIdentityProblem(identity);
+		spfResult = problem
+			? ({ domain: identity, 'client-ip': envelope.clientIp, status: { result: 'permerror', comment: problem }, header: '', info: '' } satisfies SPFResult)
+			: await spf({ ip: envelope.clientIp, helo, sender: envelope.mailFrom || undefined, mta: MTA_NAME, resolver });
 		if (spfResult.status.result === 'temperror') {
 			lookupFailed(
 				`SPF lookup for ${spfResult.domain} failed temporarily (${spfResult.status.comment || 'DNS error'})`,
