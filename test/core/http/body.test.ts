@@ -1,7 +1,7 @@
 /** Reading a posted body: its deadlines count the client's silence, not the time our own sink holds the body back. */
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 
-import { dropRest, pumpCapped } from '../../../core/http/body';
+import { dropRest, FORM_LIMITS, HttpRefusal, pumpCapped, readForm } from '../../../core/http/body';
 
 describe('a posted body read within its deadlines', () => {
 	it('is not given up while a slow sink holds it back, though the client sent it all long before', async () => {
@@ -55,5 +55,26 @@ describe('a posted body read within its deadlines', () => {
 		clearInterval(feeding);
 		expect(performance.now() - endlessFrom).toBeGreaterThanOrEqual(deadlines.wholeMs - 5);
 		expect(endless.readableEnded).toBe(false);
+	});
+});
+
+describe('an urlencoded post (Mailgun posts one for mail without attachments)', () => {
+	const form = (body: string | Buffer) => readForm({ headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: Readable.from([Buffer.from(body)]) }, 1024 * 1024);
+
+	it('gives each value as the bytes it escapes ("+" a space, "%XX" any byte), and refuses a "%" before no two hex digits', async () => {
+		const fields = await form('body-mime=caf%E9+%c3%A9%2B&percent=100%25&empty=&bare&name%20x=1');
+		expect(fields.get('body-mime')).toEqual(Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x20, 0xc3, 0xa9, 0x2b]));
+		expect(fields.get('percent')?.toString()).toBe('100%');
+		for (const malformed of ['a=%zz', 'a=%4', 'a=%']) await expect(form(malformed)).rejects.toMatchObject({ kind: 'bad-request' });
+		expect(fields.get('empty')).toEqual(Buffer.alloc(0));
+		expect(fields.get('bare')).toEqual(Buffer.alloc(0));
+		expect(fields.get('name x')?.toString()).toBe('1');
+	});
+
+	it('keeps the first value of a repeated field, and refuses more fields than a provider sends', async () => {
+		expect((await form('token=first&token=second')).get('token')?.toString()).toBe('first');
+		const many = Array.from({ length: FORM_LIMITS.fields + 1 }, (_, i) => `f${i}=x`).join('&');
+		await expect(form(many)).rejects.toMatchObject({ kind: 'bad-request', message: expect.stringContaining('more parts than a provider sends') });
+		await expect(form(many)).rejects.toBeInstanceOf(HttpRefusal);
 	});
 });
