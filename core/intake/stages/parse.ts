@@ -264,7 +264,7 @@ function overlongAddressList(parsed: ParsedMail): string | null {
 		if (key !== 'from' && key !== 'return-path') continue;
 		let separators = 0;
 		for (let at = 0; at < line.length; at++) if (line[at] === ',' || line[at] === ';') separators++;
-		if (separators >= MAX_LISTED_ADDRESSES) return `a ${key === 'from' ? 'From' : 'Return-Path'} field lists ${separators + 1} addresses or more (at most ${MAX_LISTED_ADDRESSES} are read)`;
+		if (separators >= MAX_LISTED_ADDRESSES) return `a ${key === 'from' ? 'From' : 'Return-Path'} field lists as many as ${separators + 1} addresses (counted by their commas and semicolons; fewer than ${MAX_LISTED_ADDRESSES} are read)`;
 	}
 	return null;
 }
