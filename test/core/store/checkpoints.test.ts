@@ -50,9 +50,12 @@ engineGate('sqlite').describe('the embedded store checkpoints on a thread of its
 
 	it('empties a WAL that writes without a pause keep filling, so it starts again from its beginning', async () => {
 		// 96 MB in 256 KB transactions one after another: no checkpoint running beside them ever copies the whole WAL,
-		// which would then grow to hold all of it.
+		// which would then grow to hold all of it (104 MB with its frame headers). How far it grows before a catch-up
+		// empties it depends on how fast the machine writes (a checkpoint follows a commit by 100 ms): 50-57 MB here,
+		// so the bound is what was written, which only a WAL started again stays under.
+		const written = 384 * 256 * 1024;
 		for (let i = 0; i < 384; i++) await write(256 * 1024);
-		expect(statSync(`${path}-wal`).size).toBeLessThan(48 * MB);
+		expect(statSync(`${path}-wal`).size).toBeLessThan(written);
 	});
 
 	it("closes the worker's connection with the store's: once the close resolved, the WAL is copied and removed", async () => {
