@@ -101,7 +101,7 @@ const REMEMBERED_FOR_MS = 60_000;
 const REMEMBERED_NAMES = 1000;
 const LARGEST_REMEMBERED = 4096;
 /** The longest name DNS can hold (RFC 1035): a longer one (a sender's DKIM selector) is never kept. */
-const MAX_NAME_LENGTH = 253;
+export const MAX_NAME_LENGTH = 253;
 /** Node's codes for a definite answer that there is nothing (no such name, no such record): kept like an answer. */
 const DEFINITE_ABSENCE = new Set(['ENOTFOUND', 'ENODATA']);
 

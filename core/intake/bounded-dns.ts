@@ -10,11 +10,10 @@
  * - SPF's a and mx mechanisms match each address of an answer against a CIDR (ten MX hosts answering 4,000 addresses
  *   each: 3.5 s): the first 100 of an answer are matched.
  */
-import type { DnsResolver } from '../dns';
+import { MAX_NAME_LENGTH as MAX_NAME, type DnsResolver } from '../dns';
 import type { Envelope } from './types';
 
-/** The longest name DNS can look up (RFC 1035), and its longest label. */
-const MAX_NAME = 253;
+/** The longest label of a name DNS can look up (RFC 1035); the longest name is dns.ts's. */
 const MAX_LABEL = 63;
 /** The longest key record read: a 16384-bit RSA key with its tags is under 3 KB. */
 const MAX_KEY_RECORD = 8 * 1024;
