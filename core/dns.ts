@@ -104,6 +104,8 @@ const LARGEST_REMEMBERED = 4096;
 export const MAX_NAME_LENGTH = 253;
 /** Node's codes for a definite answer that there is nothing (no such name, no such record): kept like an answer. */
 const DEFINITE_ABSENCE = new Set(['ENOTFOUND', 'ENODATA']);
+/** The resolvers rememberingResolver made. */
+const remembering = new WeakSet<DnsResolver>();
 
 /**
  * The intake's DNS: answers, NXDOMAIN and NODATA kept for a minute (everything one forwarder sends, or a burst from
@@ -112,8 +114,10 @@ const DEFINITE_ABSENCE = new Set(['ENOTFOUND', 'ENODATA']);
  * from the JSON kept), and a kept failure is replayed without capturing a stack.
  */
 export function rememberingResolver(resolver: DnsResolver, now: () => number = () => performance.now()): DnsResolver {
+	// A door handed a resolver that remembers already (one kept across HTTP posts) asks it, with no memory of its own.
+	if (remembering.has(resolver)) return resolver;
 	const remembered = new Map<string, { until: number; answer: Promise<string> }>();
-	return async (name, rrtype) => {
+	const remember: DnsResolver = async (name, rrtype) => {
 		if (name.length > MAX_NAME_LENGTH) return await resolver(name, rrtype);
 		// DNS ignores the case of ASCII letters only.
 		const key = `${rrtype} ${name.replace(/[A-Z]+/g, (letters) => letters.toLowerCase())}`;
@@ -137,6 +141,8 @@ export function rememberingResolver(resolver: DnsResolver, now: () => number = (
 		}
 		return JSON.parse(await entry.answer.catch(replayFailure)) as unknown;
 	};
+	remembering.add(remember);
+	return remember;
 }
 
 /** A kept failure for one caller: a new object each time (mailauth writes on the errors it catches), no stack captured. */

@@ -3,12 +3,27 @@
  */
 import { readFileSync } from 'node:fs';
 
-import { dnsResolverFor, type DnsResolver } from '../../core/dns';
+import { dnsResolverFor, rememberingResolver, type DnsResolver } from '../../core/dns';
 import { fetchAwsCertificate, type FetchCertificate } from '../../core/http/sns';
 
 /** DNS for the nodes: real DNS, or the offline zone file named by HOSTED_INBOX_DNS_ZONE (tests, demos, air-gapped setups). */
 export function dnsResolver(): DnsResolver {
 	return dnsResolverFor(process.env.HOSTED_INBOX_DNS_ZONE);
+}
+
+const rememberedDns = new Map<string, DnsResolver>();
+
+/**
+ * The DNS of the HTTP door, one for the process (for each offline zone file): n8n runs the webhook once a post, and
+ * a door made for each post would forget every answer (SPF, DKIM keys, DMARC) with it. Its answers are remembered
+ * for a minute, as the SMTP and IMAP doors, made once an activation, remember theirs (core/dns.ts); an offline zone
+ * file is read once.
+ */
+export function dnsResolverForPosts(): DnsResolver {
+	const zoneFile = process.env.HOSTED_INBOX_DNS_ZONE ?? '';
+	let resolver = rememberedDns.get(zoneFile);
+	if (!resolver) rememberedDns.set(zoneFile, (resolver = rememberingResolver(dnsResolver())));
+	return resolver;
 }
 
 /** n8n's user folder (N8N_USER_FOLDER; the home folder when unset): the embedded store and the TLS certificate live in its .n8n. */

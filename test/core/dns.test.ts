@@ -86,6 +86,15 @@ describe("the intake's remembered DNS answers", () => {
 		expect(asked).toEqual(['TXT sender.test', 'TXT _dmarc.sender.test', 'MX sender.test', 'TXT sender.test', 'TXT _dmarc.sender.test', 'MX sender.test']);
 	});
 
+	it('hands back a resolver that remembers already: doors given one share its memory', async () => {
+		const { asked, resolve } = counted({ 'sender.test': { TXT: [['v=spf1 -all']] } });
+		const again = rememberingResolver(resolve);
+		expect(again).toBe(resolve);
+		await again('sender.test', 'TXT');
+		await resolve('sender.test', 'TXT');
+		expect(asked).toEqual(['TXT sender.test']);
+	});
+
 	it('asks again after a temporary failure (SERVFAIL, timeout), and once for lookups under way together', async () => {
 		const { asked, resolve } = counted({ 'broken.test': { error: 'ESERVFAIL' }, 'sender.test': { TXT: [['v=spf1 -all']] } });
 		await expect(resolve('broken.test', 'TXT')).rejects.toMatchObject({ code: 'ESERVFAIL' });

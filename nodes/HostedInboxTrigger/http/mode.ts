@@ -14,7 +14,7 @@ import { createHttpDoor, DEFAULT_MAX_SKEW_SECONDS, DEFAULT_REDRIVE_AFTER_MS, typ
 import type { InboxConfig } from '../../../core/inbox';
 import type { Store } from '../../../core/store/roles';
 import { buildIntakeEmission } from '../../../core/workflow-delivery/emission';
-import { dnsResolver, snsCertificates } from '../../shared/environment';
+import { dnsResolver, dnsResolverForPosts, snsCertificates } from '../../shared/environment';
 import { getStore } from '../../shared/store';
 import { readInboxConfig } from '../shared/inbox-settings';
 import { createTriggerOutputs, outputData, readOutputOptions } from '../shared/outputs';
@@ -55,7 +55,7 @@ async function openHttpDoor(context: HttpContext, store: Store, inbox: InboxConf
 			store,
 			inbox,
 			inboxId,
-			resolver: dnsResolver(),
+			resolver: dnsResolverForPosts(),
 			fetchCertificate: snsCertificates(),
 			settings: {
 				format,

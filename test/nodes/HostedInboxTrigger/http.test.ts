@@ -137,6 +137,26 @@ describeEachNodeStore('Hosted Inbox Trigger, HTTP mode, in n8n', (get) => {
 		expect((await ns.store.spoolGet(body.id!))?.status).toBe('done');
 	});
 
+	it("remembers DNS answers from one post to the next for a minute, as the SMTP door does across messages (n8n runs the webhook once a post)", async () => {
+		// A zone file of this test's own: the remembered answers are the process's, one set for each zone file.
+		const zone = join(mkdtempSync(join(tmpdir(), 'hi-http-zones-')), 'dmarc.json');
+		writeFileSync(zone, JSON.stringify({ '_dmarc.customer.example': { TXT: [['v=DMARC1; p=none']] } }));
+		process.env.HOSTED_INBOX_DNS_ZONE = zone;
+		try {
+			const { ns, url } = await start();
+			const first = await post(url, message(`DMARC first ${ns.engine}`, `dmarc-1-${ns.engine}@customer.example`));
+			// The record is gone from DNS; within the minute the door still decides on the answer it had.
+			writeFileSync(zone, '{}');
+			const second = await post(url, message(`DMARC second ${ns.engine}`, `dmarc-2-${ns.engine}@customer.example`));
+			expect([first.status, second.status]).toEqual([200, 200]);
+			const runs = await handle!.waitForExecutions(2, 20_000);
+			const dmarc = runs.map((run) => (run.emitted[0][0].json.auth as IDataObject).dmarc);
+			expect(dmarc).toEqual([expect.objectContaining({ result: 'fail', policy: 'none' }), expect.objectContaining({ result: 'fail', policy: 'none' })]);
+		} finally {
+			process.env.HOSTED_INBOX_DNS_ZONE = emptyZone;
+		}
+	});
+
 	it('refuses a post without the token (401): nothing spooled, no run', async () => {
 		const { ns, url, inboxId } = await start();
 		const before = (await ns.store.spoolList({ inboxId })).length;
