@@ -89,12 +89,15 @@ async function inboxId(store: Store, address: string): Promise<string> {
 
 /**
  * Who the message is from when it asks to join a conversation: the original sender when the intake authenticated
- * that claim, else the From header. An unproven claim (an unsigned list rewrite naming a customer) must not open
- * that customer's conversations.
+ * that claim, else the From header of a message that names its own author. An unproven claim made through a list
+ * or a forward is nobody's (''): not the named author's, whose conversations it must not open, nor the list's or
+ * forwarder's, whose address every poster of the list shares.
  */
 function threadingSender(item: IntakeItem): string {
 	const original = item.originalSender;
-	return (original.trusted ? original.address : null) ?? item.email.from?.address ?? original.address ?? item.envelope.mailFrom ?? '';
+	if (original.trusted && original.address) return original.address;
+	if (original.address && original.method !== 'from-header') return '';
+	return item.email.from?.address ?? original.address ?? item.envelope.mailFrom ?? '';
 }
 
 function recordInput(inboxId: string, item: IntakeItem): Omit<RecordMessageInput, 'contactId'> {

@@ -333,6 +333,12 @@ export const MIGRATIONS: Array<{ version: number; name: string; statements: stri
 			'ALTER TABLE spool DROP COLUMN raw',
 		],
 	},
+	{
+		version: 9,
+		name: 'messages: found by Message-ID, earliest first',
+		// Threading reads the first few messages with each id a message names (a reused id can be held thousands of times).
+		statements: ['CREATE INDEX messages_named ON messages (inbox_id, message_id, created_at, id)'],
+	},
 ];
 
 const ENGINE_TYPES: Record<SqlDriver['engine'], Record<string, string>> = {

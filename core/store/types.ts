@@ -201,8 +201,9 @@ export interface RecordMessageInput {
 	conversationSubject?: string;
 	/**
 	 * Inbound: who the message is from as far as the intake could establish it (the authenticated original sender,
-	 * else the From header; default `from`). In-Reply-To/References lead into a conversation only when this is its
-	 * contact, a participant in it or an agent; otherwise the message opens a new conversation, with threadRefused.
+	 * else the From header; default `from`; '' for nobody: an unproven claim through a list or a forward).
+	 * In-Reply-To/References lead into a conversation only when this is its contact, a participant in it or an
+	 * authenticated agent; otherwise the message opens a new conversation, with threadRefused.
 	 */
 	sender?: string | null;
 	/** Inbound: the intake authenticated `sender`. Only an authenticated agent joins a conversation as an agent (anyone can write an agent's From). */

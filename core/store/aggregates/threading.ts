@@ -5,9 +5,12 @@
  *
  * In-Reply-To / References lead to conversations (our outbound ids are stored messages too). Anyone can write these
  * headers and a Message-ID is no secret, so an inbound message joins one only when its sender is an authenticated
- * agent, or that conversation's contact or a participant in it; otherwise it is refused, and why.
+ * agent, or that conversation's contact or a participant in it; otherwise it is refused, and why. A Message-ID
+ * anyone may reuse (a stranger's copy is recorded, not dropped) leads to the first conversations that hold it only,
+ * and a participant is looked for in a conversation's latest messages only: the work a message's headers ask for is
+ * bounded, however often an id was reused or however long a conversation grew.
  */
-import { placeholders, type Row, type SqlExecutor } from '../sql';
+import type { Row, SqlExecutor } from '../sql';
 import { InvalidInputError } from '../../errors';
 
 import { conversationRow } from './references';
@@ -20,7 +23,10 @@ export interface ThreadingInput {
 	conversationId?: string;
 	/** The Message-IDs the message refers to: In-Reply-To first, then References from the most recent back, as mail clients order them. */
 	keys: string[];
-	/** The inbound message's sender; null for an outbound message, which follows its headers. */
+	/**
+	 * The inbound message's sender; null for an outbound message, which follows its headers; '' for an inbound one
+	 * whose sender the intake could not establish (an unproven claim through a list or a forward), which follows none.
+	 */
 	sender: string | null;
 	senderAuthenticated: boolean;
 }
@@ -62,24 +68,35 @@ const agentReply: ThreadingStrategy = async (thread) => {
 	return joins(thread, first);
 };
 
+/** The latest messages of a conversation whose addresses make its participants. */
+const PARTICIPANT_MESSAGES = 500;
+
 /**
- * Anyone else joins the first named conversation whose contact or participant they are (an address in its From,
- * To or Cc, the inbox's own addresses aside).
+ * Anyone else joins the first named conversation whose contact or participant they are: an address in the To or Cc
+ * of its latest messages, or the From of those of its inbound ones the From wrote (not a list's or a forwarder's
+ * address, which stands for others). The inbox's own addresses and the agents' are no participants: an agent joins
+ * only authenticated (agentReply), and anyone can write an agent's From.
  */
 const participantReply: ThreadingStrategy = async (thread) => {
+	const { q, senderKey } = thread;
 	const candidates = await thread.candidates();
-	if (thread.senderKey === null || candidates.length === 0) return undefined;
-	const list = placeholders(1, candidates.length);
-	const contacts = await thread.q.all(`SELECT c.id, ct.email_key FROM conversations c JOIN contacts ct ON ct.id = c.contact_id WHERE c.id IN (${list})`, candidates);
-	const messages = await thread.q.all(`SELECT conversation_id, direction, from_address, to_addresses, cc_addresses FROM messages WHERE conversation_id IN (${list})`, candidates);
-	const ours = new Set([String(thread.inbox.address_key), text(thread.inbox.from_address)?.toLowerCase()]);
+	if (!senderKey || candidates.length === 0) return undefined;
+	if (senderKey === String(thread.inbox.address_key) || senderKey === text(thread.inbox.from_address)?.toLowerCase()) return undefined;
+	if (await one(q, 'SELECT id FROM agents WHERE email_key = $1', [senderKey])) return undefined;
 	for (const id of candidates) {
-		const participants = new Set(contacts.filter((c) => c.id === id).map((c) => String(c.email_key)));
-		for (const m of messages.filter((row) => row.conversation_id === id)) {
-			const addresses = [...(m.direction === 'in' ? [String(m.from_address)] : []), ...json<string[]>(m.to_addresses, []), ...json<string[]>(m.cc_addresses, [])];
-			for (const address of addresses) if (!ours.has(address.trim().toLowerCase())) participants.add(address.trim().toLowerCase());
-		}
-		if (thread.senderKey && participants.has(thread.senderKey)) return joins(thread, id);
+		if (await one(q, 'SELECT c.id FROM conversations c JOIN contacts ct ON ct.id = c.contact_id WHERE c.id = $1 AND ct.email_key = $2', [id, senderKey])) return joins(thread, id);
+		const messages = await q.all(
+			`SELECT direction, from_address, original_sender_method, to_addresses, cc_addresses FROM messages WHERE conversation_id = $1 ORDER BY received_at DESC LIMIT ${PARTICIPANT_MESSAGES}`,
+			[id],
+		);
+		const named = (address: string) => address.trim().toLowerCase() === senderKey;
+		const participant = messages.some(
+			(m) =>
+				(m.direction === 'in' && (m.original_sender_method ?? 'from-header') === 'from-header' && named(String(m.from_address))) ||
+				json<string[]>(m.to_addresses, []).some(named) ||
+				json<string[]>(m.cc_addresses, []).some(named),
+		);
+		if (participant) return joins(thread, id);
 	}
 	return undefined;
 };
@@ -88,22 +105,30 @@ const participantReply: ThreadingStrategy = async (thread) => {
 const refusedReply: ThreadingStrategy = async ({ candidates, sender }) => {
 	const named = await candidates();
 	if (named.length === 0) return undefined;
-	return {
-		conversation: null,
-		refused: `In-Reply-To/References name conversation ${named.join(', ')}, but ${sender || 'the sender'} is not its contact, a participant in it or an authenticated agent: filed as a new conversation`,
-	};
+	const why = sender
+		? `${sender} is not its contact, a participant in it or an authenticated agent`
+		: 'an original sender the intake could not authenticate (named through a list or a forward) follows no thread';
+	return { conversation: null, refused: `In-Reply-To/References name conversation ${named.join(', ')}, but ${why}: filed as a new conversation` };
 };
 
 const THREADING: ThreadingStrategy[] = [namedByCaller, outboundReply, agentReply, participantReply, refusedReply];
 
-/** The conversations the stored messages with these Message-IDs belong to, in the keys' order, each once. */
+/** The earliest messages with one Message-ID that lead to their conversations: a reused id leads no further. */
+const MESSAGES_PER_KEY = 5;
+/** The conversations one message's headers may lead to. */
+const MAX_CANDIDATES = 20;
+
+/**
+ * The conversations the earliest stored messages with these Message-IDs belong to, in the keys' order, each once
+ * (each key's first few, by the index on inbox, Message-ID and time).
+ */
 async function conversationsNamed(q: SqlExecutor, inbox: Row, keys: string[]): Promise<string[]> {
 	if (keys.length === 0) return [];
-	const found = await q.all(`SELECT message_id, conversation_id FROM messages WHERE inbox_id = $1 AND message_id IN (${placeholders(2, keys.length)}) ORDER BY created_at, id`, [
-		String(inbox.id),
-		...keys,
-	]);
-	return unique(keys.flatMap((key) => found.filter((row) => row.message_id === key).map((row) => String(row.conversation_id))));
+	const perKey = keys.map(
+		(_, i) => `SELECT * FROM (SELECT message_id, conversation_id FROM messages WHERE inbox_id = $1 AND message_id = $${i + 2} ORDER BY created_at, id LIMIT ${MESSAGES_PER_KEY}) named${i}`,
+	);
+	const found = await q.all(perKey.join(' UNION ALL '), [String(inbox.id), ...keys]);
+	return unique(keys.flatMap((key) => found.filter((row) => row.message_id === key).map((row) => String(row.conversation_id)))).slice(0, MAX_CANDIDATES);
 }
 
 export async function threadOf(q: SqlExecutor, input: ThreadingInput): Promise<Threading> {

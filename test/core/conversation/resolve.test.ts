@@ -193,7 +193,7 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 		// An unsigned list rewrite naming the customer is filed under the customer, flagged, but does not join the conversation.
 		const claim = await resolved(store, googleGroupsItem('zoe@customer.example.test', 'open_list@googlegroups.com', false, { inbox: address, inReplyTo: [`thread${n}@customer.example.test`] }));
 		expect(claim.contact).toMatchObject({ email: 'zoe@customer.example.test', flagged: true });
-		expect(claim.conversation).toMatchObject({ isNew: true, threadRefused: expect.stringContaining('open_list@googlegroups.com is not its contact') });
+		expect(claim.conversation).toMatchObject({ isNew: true, threadRefused: expect.stringContaining('an original sender the intake could not authenticate (named through a list or a forward) follows no thread') });
 
 		const own = await resolved(store, intakeItem({ inbox: address, from: 'Zoe@Customer.example.test', inReplyTo: [`thread${n}@customer.example.test`] }));
 		expect(own.conversation).toMatchObject({ id: customer.conversation.id, isNew: false, threadRefused: null });
@@ -214,6 +214,52 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 		const real = await resolved(store, intakeItem({ inbox: address, from: agent.email, inReplyTo: [id] }));
 		expect(real.conversation).toMatchObject({ id: customer.conversation.id, isNew: false, threadRefused: null });
 	});
+	it("does not let one list poster into another's conversation through the list's address, signed list or not; a Cc'd colleague joins", async () => {
+		const store = getStore();
+		const address = inbox();
+		const id = `post${n}@customer.example.test`;
+		const jane = await resolved(store, googleGroupsItem('jane@customer.example.test', 'support@lists.example.test', false, { inbox: address, messageId: id, to: ['support@lists.example.test'], cc: ['bob@customer.example.test'] }));
+		// Another poster through the same list, unsigned or signed: the list's address (in the From and To of Jane's post) is no participant.
+		for (const trusted of [false, true]) {
+			const mallory = await resolved(store, googleGroupsItem('mallory@attacker.example.test', 'support@lists.example.test', trusted, { inbox: address, inReplyTo: [id], to: ['support@lists.example.test'] }));
+			expect(mallory.conversation.id).not.toBe(jane.conversation.id);
+			expect(mallory.conversation).toMatchObject({ isNew: true, threadRefused: expect.stringContaining(jane.conversation.id) });
+		}
+		const bob = await resolved(store, intakeItem({ inbox: address, from: 'bob@customer.example.test', inReplyTo: [id] }));
+		expect(bob.conversation).toMatchObject({ id: jane.conversation.id, threadRefused: null });
+	});
+
+	it("does not let an unauthenticated From naming an agent into a conversation that agent forwarded (an agent is no participant)", async () => {
+		const store = getStore();
+		const address = inbox();
+		const agent = await store.createAgent({ email: `forwarder${n}@company.test`, firstName: 'F', fullName: 'For Warder' });
+		const id = `fwd${n}@company.test`;
+		const forward = await resolved(store, manualForwardItem('victim@customer.example.test', agent.email, { inbox: address, messageId: id }));
+		const forged = await resolved(store, intakeItem({ inbox: address, from: agent.email, inReplyTo: [id], originalSender: { trusted: false, evidence: ['dmarc=none'] } }));
+		expect(forged.conversation).toMatchObject({ isNew: true, threadRefused: expect.stringContaining(`${agent.email} is not its contact`) });
+		expect(forged.conversation.id).not.toBe(forward.conversation.id);
+		// Nor an unproven forward claim made through that agent's address.
+		const claim = await resolved(
+			store,
+			intakeItem({ inbox: address, from: agent.email, inReplyTo: [id], originalSender: { address: 'victim@customer.example.test', method: 'inline-forward', forwardedBy: agent.email, trusted: false } }),
+		);
+		expect(claim.conversation).toMatchObject({ isNew: true, threadRefused: expect.stringContaining('follows no thread') });
+	});
+
+	it('follows a Message-ID reused by strangers to its first few conversations only: the customer still threads, a stranger is refused, naming five', async () => {
+		const store = getStore();
+		const address = inbox();
+		const id = `reused${n}@customer.example.test`;
+		const customer = await resolved(store, intakeItem({ inbox: address, from: 'zoe@customer.example.test', messageId: id }));
+		for (let copy = 0; copy < 8; copy++) await resolved(store, intakeItem({ inbox: address, from: `copy${copy}@attacker.example.test`, messageId: id }));
+		const own = await resolved(store, intakeItem({ inbox: address, from: 'zoe@customer.example.test', inReplyTo: [id] }));
+		expect(own.conversation).toMatchObject({ id: customer.conversation.id, threadRefused: null });
+		const stranger = await resolved(store, intakeItem({ inbox: address, from: 'mallory@attacker.example.test', inReplyTo: [id] }));
+		const named = /name conversation (.*), but/.exec(stranger.conversation.threadRefused ?? '')?.[1].split(', ');
+		expect(named).toHaveLength(5);
+		expect(named?.[0]).toBe(customer.conversation.id);
+	});
+
 	it('marks the spool entry it was emitted from done when it records the message, a replay too; an unknown or held entry changes nothing', async () => {
 		const store = getStore();
 		const address = inbox();
