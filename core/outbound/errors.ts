@@ -9,6 +9,7 @@ export type OutboundRefusal =
 	| 'automatic-reply-refused'
 	| 'missing-incoming-message'
 	| 'missing-conversation'
+	| 'missing-inbox'
 	| 'missing-agent';
 
 /** A refusal with a message a user can act on; `refusal` lets callers and tests tell the cases apart. */

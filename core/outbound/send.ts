@@ -155,17 +155,21 @@ export async function sendTeamEmail(request: TeamEmailRequest, deps: TeamEmailDe
 		throw new OutboundError('missing-conversation', 'Give the conversation to reply in, or the contact and subject of a new conversation');
 	}
 
-	const inbox = await store.registerInbox({ address: inboxAddress, fromName: registeredFromName(request.fromName), fromAddress: request.fromAddress?.trim() ? fromAddress : null }).catch((error: Error) => {
+	// Only an inbox a trigger registered sends: whoever writes the Inbox field must not choose any From.
+	const hosted = await store.getInbox(inboxAddress);
+	if (!hosted) throw new OutboundError('missing-inbox', `${inboxAddress} is not a hosted inbox of this store: activate the Hosted Inbox Trigger that receives its mail (it registers the inbox), or correct the Inbox field`);
+	if (conversation && conversation.inboxId !== hosted.id) throw new OutboundError('missing-conversation', `Conversation ${conversation.id} belongs to another inbox than ${inboxAddress}`);
+	const fromDomain = domainOf(fromAddress)!; // a checked address has a domain
+	const dkim = fromAddress === inboxAddress ? await hostedDomainKey(fromDomain, deps) : await checkedSendingDomain(fromDomain, deps);
+
+	// Every check passed: the inbox takes the from-name (and from-address) it sends with, and a new contact is made.
+	const inbox = await store.registerInbox({ address: hosted.address, fromName: registeredFromName(request.fromName), fromAddress: request.fromAddress?.trim() ? fromAddress : null }).catch((error: Error) => {
 		throw error.name === 'InvalidInputError' && /from-name/i.test(error.message) ? new OutboundError('from-name-taken', error.message) : error;
 	});
-	if (conversation && conversation.inboxId !== inbox.id) throw new OutboundError('missing-conversation', `Conversation ${conversation.id} belongs to another inbox than ${inboxAddress}`);
 	if (!contact) {
 		const nc = request.newConversation!;
 		contact = (await store.findOrCreateContact(inbox.id, { email: nc.contactEmail, name: nc.contactName ?? null })).contact;
 	}
-
-	const fromDomain = domainOf(fromAddress)!; // a checked address has a domain
-	const dkim = fromAddress === inboxAddress ? await hostedDomainKey(fromDomain, deps) : await checkedSendingDomain(fromDomain, deps);
 
 	const thread = replyThreadHeaders(history);
 	const messageId = newOutboundMessageId(fromDomain);

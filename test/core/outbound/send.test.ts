@@ -183,8 +183,28 @@ describeEachStore('Send Team Email (core) through a real SMTP server', (getStore
 		await expect(sendTeamEmail(request({ conversationId, automatic: true, answering }), deps())).rejects.toMatchObject({ message: expect.stringContaining('our own mail coming back') });
 	});
 
+	it('sends only from an inbox a trigger registered: an address in the Inbox field is not a From of its own, and a refused send registers nothing', async () => {
+		const count = sink.received.length;
+		const conversationId = await incoming('hal.typo@example.com', 'Typo', `typo.${tag}@example.com`);
+		for (const inboxAddress of [`ceo.${tag}@bank.example`, `supprot.${tag}@inbox.example.test`]) {
+			for (const call of [{ newConversation: { contactEmail: 'victim@example.org', subject: 'Wire transfer today' } }, { conversationId }]) {
+				await expect(sendTeamEmail(request({ inboxAddress, ...call }), deps())).rejects.toMatchObject({ refusal: 'missing-inbox', message: expect.stringContaining(`${inboxAddress} is not a hosted inbox`) });
+			}
+			expect(await store.getInbox(inboxAddress)).toBeNull();
+		}
+		expect(sink.received.length).toBe(count);
+		// A reply into the conversation through another registered inbox is refused before that inbox takes the from-name.
+		const sales = `sales-typo.${tag}@inbox.example.test`;
+		await store.registerInbox({ address: sales });
+		const fromName = { style: 'company' as const, companyName: `Typo Support ${tag}` };
+		await expect(sendTeamEmail(request({ inboxAddress: sales, conversationId, fromName }), deps())).rejects.toMatchObject({ refusal: 'missing-conversation' });
+		expect((await store.getInbox(sales))?.fromName).toBeNull();
+		expect(sink.received.length).toBe(count);
+	});
+
 	it('refuses a from-name held by another inbox, naming it, and sends nothing', async () => {
 		const other = `sales.${tag}@inbox.example.test`;
+		await store.registerInbox({ address: other });
 		const count = sink.received.length;
 		const error = await sendTeamEmail(request({ inboxAddress: other, newConversation: { contactEmail: 'x@example.com', subject: 'Hi' } }), deps()).catch((e: Error) => e);
 		expect(error).toBeInstanceOf(OutboundError);
