@@ -5,7 +5,8 @@ import { OutboundError } from './errors';
 export const SIGNATURE_TOKENS = ['full_name', 'first_name'] as const;
 export type SignatureToken = (typeof SIGNATURE_TOKENS)[number];
 
-const TOKEN = /\{\{\s*([^{}]*?)\s*\}\}/g;
+// The name between the braces is trimmed in code: blanks on both sides of a lazy group made a run of them cubic.
+const TOKEN = /\{\{([^{}]*)\}\}/g;
 
 export interface RenderedSignature {
 	html: string;
@@ -16,7 +17,7 @@ export interface RenderedSignature {
 export function unknownSignatureTokens(template: string): string[] {
 	const unknown = new Set<string>();
 	for (const match of template.matchAll(TOKEN)) {
-		if (!(SIGNATURE_TOKENS as readonly string[]).includes(match[1])) unknown.add(match[0]);
+		if (!(SIGNATURE_TOKENS as readonly string[]).includes(match[1].trim())) unknown.add(match[0]);
 	}
 	return [...unknown];
 }
@@ -35,7 +36,7 @@ export function renderSignature(template: string, agent: { fullName: string; fir
 		full_name: fullName,
 		first_name: agent.firstName.trim() || fullName.split(/\s+/)[0] || '',
 	};
-	const html = template.replace(TOKEN, (_m, token: SignatureToken) => escapeHtml(values[token]));
+	const html = template.replace(TOKEN, (_m, token: string) => escapeHtml(values[token.trim() as SignatureToken]));
 	return { html, text: htmlToText(html) };
 }
 

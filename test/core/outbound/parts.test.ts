@@ -57,6 +57,11 @@ describe('subject', () => {
 		expect(replySubject(subject)).toBe(expected);
 	});
 
+	it('takes off any number of stacked prefixes, in one pass', () => {
+		expect(replySubject(`${'Re: '.repeat(60)}Order 42`)).toBe('Re: Order 42');
+		expect(replySubject(`${'RE: AW:\t'.repeat(50_000)}Order 42`)).toBe('Re: Order 42');
+	});
+
 	it('keeps words that only start like a prefix', () => {
 		expect(baseSubject('Refund for order 42')).toBe('Refund for order 42');
 	});
@@ -87,6 +92,13 @@ describe('team signature', () => {
 		expect(error.message).toContain('{{ company }}');
 		expect(error.message).toContain('{{full_name}}, {{first_name}}');
 		expect(unknownSignatureTokens('{{first_name}}')).toEqual([]);
+	});
+
+	it('reads a token with blanks of any length around its name, and an unclosed one as text (a run of blanks once: it was cubic)', () => {
+		const blanks = ' '.repeat(20_000);
+		expect(renderSignature(`{{${blanks}first_name${blanks}}}`, agent).html).toBe('Ana');
+		expect(unknownSignatureTokens(`{{${blanks}`)).toEqual([]);
+		expect(renderSignature(`Regards {{${blanks}`, agent).html).toBe(`Regards {{${blanks}`);
 	});
 
 	it('turns links, images and lists into text', () => {
