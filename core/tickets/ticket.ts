@@ -31,6 +31,14 @@ export interface TicketResult {
 
 const blank = (value: string | null | undefined) => value === undefined || value === null || value.trim() === '';
 
+/** What a ticket takes from the message it is made or found for. */
+export interface TicketContext {
+	subject: string;
+	assigneeId: string | null;
+	/** The message reopened its conversation (for a replay: it is open, the first run may have reopened it). */
+	conversationReopened: boolean;
+}
+
 /**
  * One ticket per conversation: creates it the first time, returns it on every reply or replay,
  * and moves a closed ticket back to an open stage when a reply reopened its conversation.
@@ -38,7 +46,7 @@ const blank = (value: string | null | undefined) => value === undefined || value
 export async function createTicket(
 	store: AgentStore & TicketStore,
 	conversationId: string,
-	context: { subject: string; assigneeId: string | null; conversationReopened: boolean },
+	context: TicketContext,
 	options: TicketOptions = {},
 ): Promise<TicketResult> {
 	let ownerId = context.assigneeId;
@@ -65,13 +73,15 @@ export async function createTicket(
 /**
  * What a ticket takes from its item: the subject (a team member's forward: the forwarded message's), the owner
  * default, and whether the reply reopened the conversation. The owner default is Route Conversation's decision
- * when it ran (unassigned included), otherwise the conversation's assignee.
+ * when it ran (unassigned included), otherwise the conversation's assignee. A replay (the same message emitted
+ * again after a run that failed past Resolve Original Sender) cannot tell whether its first run reopened the
+ * conversation: an open conversation counts as reopened, so its closed ticket is not left behind.
  */
-export function ticketContextOf(item: TicketItem): { subject: string; assigneeId: string | null; conversationReopened: boolean } {
+export function ticketContextOf(item: TicketItem): TicketContext {
 	return {
 		subject: item.originalSender.subject || item.email.subject,
 		assigneeId: item.assignment ? (item.assignment.assignee?.id ?? null) : item.conversation.assigneeId,
-		conversationReopened: item.conversation.reopened,
+		conversationReopened: item.conversation.reopened || (item.replay && item.conversation.status === 'open'),
 	};
 }
 

@@ -38,20 +38,24 @@ export function ticketStore(db: SqlDriver): TicketStore {
 			return db.transaction(async (q) => {
 				await conversationRow(q, conversationId);
 				const ownerId = await optionalAgentId(q, input.ownerId, 'ticket owner');
+				const stage = input.stage?.trim() || DEFAULT_TICKET_STAGE;
+				const createdAt = now();
+				// Made in the closed stage, it is closed from the start, as updateTicket closes one.
 				const row = await one(
 					q,
 					`INSERT INTO tickets (id, conversation_id, name, pipeline, stage, priority, owner_id, properties, created_at, closed_at)
-					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL) ON CONFLICT (conversation_id) DO NOTHING RETURNING *`,
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (conversation_id) DO NOTHING RETURNING *`,
 					[
 						randomUUID(),
 						conversationId,
 						name,
 						input.pipeline?.trim() || DEFAULT_PIPELINE,
-						input.stage?.trim() || DEFAULT_TICKET_STAGE,
+						stage,
 						input.priority ?? null,
 						ownerId,
 						JSON.stringify(input.properties ?? {}),
-						now(),
+						createdAt,
+						stage === CLOSED_STAGE ? createdAt : null,
 					],
 				);
 				if (row) return { ticket: toTicket(row), created: true };

@@ -1,5 +1,6 @@
 import { resolveOriginalSender } from '../../../core/conversation/resolve';
-import { createTicket } from '../../../core/tickets/ticket';
+import type { TicketItem } from '../../../core/item';
+import { createTicket, createTicketForItem } from '../../../core/tickets/ticket';
 import type { Store } from '../../../core/store/roles';
 import { intakeItem, type IntakeItemInput } from '../../support/items';
 import { describeEachStore } from '../../support/stores';
@@ -58,5 +59,33 @@ describeEachStore('createTicket', (getStore) => {
 		await store.closeTicket(first.ticket.id);
 		const reopened = await createTicket(store, conv.id, { ...context, conversationReopened: true }, { reopenStage: 'Waiting on us' });
 		expect(reopened).toMatchObject({ created: false, reopened: true, ticket: { id: first.ticket.id, stage: 'Waiting on us', closedAt: null } });
+	});
+
+	it('moves a closed ticket back when the reply that reopened its conversation comes again as a replay (its first run failed before Create Ticket)', async () => {
+		const store = getStore();
+		n += 1;
+		const address = `ticket${n}@inbox.hosted.test`;
+		const asked = async (item: ReturnType<typeof intakeItem>): Promise<TicketItem> => {
+			const outcome = await resolveOriginalSender(store, item);
+			if (outcome.status !== 'resolved') throw new Error('not resolved');
+			return { ...item, ...outcome.part };
+		};
+		const question = await asked(intakeItem({ inbox: address, from: 'zoe@customer.test', messageId: `q${n}@customer.test` }));
+		const { ticket } = await createTicketForItem(store, question);
+		await store.closeTicket(ticket.id);
+		await store.closeConversation(question.conversation.id);
+		const reply = intakeItem({ inbox: address, from: 'zoe@customer.test', inReplyTo: [`q${n}@customer.test`] });
+		expect((await asked(reply)).conversation.reopened).toBe(true);
+		const replay = await asked(reply);
+		expect(replay).toMatchObject({ replay: true, conversation: { reopened: false, status: 'open' } });
+		expect(await createTicketForItem(store, replay)).toMatchObject({ created: false, reopened: true, ticket: { id: ticket.id, closedAt: null } });
+	});
+
+	it('makes a ticket in the closed stage closed from the start', async () => {
+		const store = getStore();
+		const conv = await conversation(store);
+		const { ticket } = await createTicket(store, conv.id, { subject: 's', assigneeId: null, conversationReopened: false }, { stage: 'closed' });
+		expect(ticket.closedAt).not.toBeNull();
+		expect((await store.listTickets({ open: true })).map((t) => t.id)).not.toContain(ticket.id);
 	});
 });
