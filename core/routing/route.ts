@@ -209,18 +209,41 @@ export async function routeConversation(
 		stale = `assignee ${current?.email ?? conversation.assigneeId} ${why}; routed afresh: `;
 	}
 
-	const decision = await decideAssignment(ctx, settings);
-	const reason = stale + decision.reason;
-	const write = { assigneeId: decision.assignee?.id ?? null, teamId: decision.team?.id ?? null, rule: decision.rule, reason };
+	let decision = await decideAssignment(ctx, settings);
 	if (stale) {
 		// Clearing a stale assignee too, so the conversation shows up as unassigned.
-		const updated = await store.assignConversation(conversation.id, write);
+		const reason = stale + decision.reason;
+		const updated = await store.assignConversation(conversation.id, { assigneeId: decision.assignee?.id ?? null, teamId: decision.team?.id ?? null, rule: decision.rule, reason });
 		return { conversation: updated, assignment: toAssignment({ ...decision, reason }) };
 	}
-	if (!decision.assignee) return { conversation, assignment: toAssignment(decision) };
+	// Only available agents: the capacity is checked again where the assignment is written, so concurrent routers
+	// never overfill an agent; one filled meanwhile is left out of the next decision (each reads the counts anew).
+	for (let tries = 1; ; tries++) {
+		if (!decision.assignee) return { conversation, assignment: toAssignment(decision) };
+		const capacity = settings.onlyAvailable ? decision.assignee.capacity : null;
+		const { conversation: updated, assigned, full } = await store.assignConversationIfUnassigned(conversation.id, {
+			assigneeId: decision.assignee.id,
+			teamId: decision.team?.id ?? null,
+			rule: decision.rule,
+			reason: decision.reason,
+			capacity,
+		});
+		if (assigned) return { conversation: updated, assignment: toAssignment(decision) };
+		if (!full) return keptAssignment(store, updated);
+		const filled = `${decision.assignee.email} reached capacity (${capacity}) meanwhile`;
+		if (tries === MAX_ROUTING_TRIES) {
+			return { conversation: updated, assignment: toAssignment({ assignee: null, team: null, rule: decision.rule, reason: `${filled}; left unassigned after ${tries} tries` }) };
+		}
+		const next = await decideAssignment(ctx, settings);
+		decision = { ...next, reason: `${filled}; ${next.reason}` };
+	}
+}
 
-	const { conversation: updated, assigned } = await store.assignConversationIfUnassigned(conversation.id, { ...write, assigneeId: decision.assignee.id });
-	if (assigned) return { conversation: updated, assignment: toAssignment(decision) };
+/** How often a decision is made again when its agent filled up meanwhile. */
+const MAX_ROUTING_TRIES = 3;
+
+/** A conversation a concurrent run assigned meanwhile keeps that assignment. */
+async function keptAssignment(store: Store, updated: Conversation): Promise<RouteResult> {
 	const winner = updated.assigneeId ? await store.getAgent(updated.assigneeId) : null;
 	const team = updated.teamId ? await store.getTeam(updated.teamId) : null;
 	return {

@@ -71,8 +71,15 @@ export interface ConversationStore {
 	reopenConversation(id: string): Promise<Conversation>;
 	/** Sets the assignee/team and writes the assignment log in one transaction. */
 	assignConversation(id: string, input: { assigneeId: string | null; teamId: string | null; rule: string; reason: string }): Promise<Conversation>;
-	/** Assigns only if the conversation has no assignee yet (atomic); returns the conversation as it stands. */
-	assignConversationIfUnassigned(id: string, input: { assigneeId: string; teamId: string | null; rule: string; reason: string }): Promise<{ conversation: Conversation; assigned: boolean }>;
+	/**
+	 * Assigns only if the conversation has no assignee yet and, given a capacity, while the assignee has fewer open
+	 * conversations than that (both atomic: of concurrent routers, none overfills an agent); returns the conversation
+	 * as it stands, and `full` when the capacity refused it.
+	 */
+	assignConversationIfUnassigned(
+		id: string,
+		input: { assigneeId: string; teamId: string | null; rule: string; reason: string; capacity?: number | null },
+	): Promise<{ conversation: Conversation; assigned: boolean; full: boolean }>;
 	listAssignmentLog(conversationId: string): Promise<AssignmentLogEntry[]>;
 	countOpenConversations(agentIds: string[]): Promise<Record<string, number>>;
 	/** Round robin among candidates, keyed by pool (e.g. inbox+rule): an atomic counter, never a skewed or double pick. */

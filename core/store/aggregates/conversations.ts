@@ -252,10 +252,17 @@ export function conversationStore(db: SqlDriver): ConversationStore {
 				await conversationRow(q, id);
 				const a = await checkAssignment(q, input);
 				if (!a.assigneeId) throw new InvalidInputError('assignConversationIfUnassigned needs an assignee');
+				if (typeof input.capacity === 'number') {
+					// The agent's row locked first (PostgreSQL; SQLite's write transaction runs alone): concurrent routers to one
+					// agent count its open conversations one after another.
+					await q.all(`SELECT id FROM agents WHERE id = $1${db.forUpdate}`, [a.assigneeId]);
+					const [row] = await q.all("SELECT COUNT(*) AS open_count FROM conversations WHERE assignee_id = $1 AND status = 'open'", [a.assigneeId]);
+					if (Number(row.open_count) >= input.capacity) return { conversation: toConversation(await conversationRow(q, id)), assigned: false, full: true };
+				}
 				// The WHERE makes it a compare-and-set: of two concurrent routers, exactly one assigns.
 				const assigned = (await q.run('UPDATE conversations SET assignee_id = $2, team_id = $3 WHERE id = $1 AND assignee_id IS NULL', [id, a.assigneeId, a.teamId])) > 0;
 				if (assigned) await logAssignment(q, id, a);
-				return { conversation: toConversation(await conversationRow(q, id)), assigned };
+				return { conversation: toConversation(await conversationRow(q, id)), assigned, full: false };
 			});
 		},
 

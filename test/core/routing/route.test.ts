@@ -71,6 +71,21 @@ describeEachStore('routeConversation', (getStore) => {
 		expect(stored.assigneeId).toBeNull();
 	});
 
+	it('never fills an agent past capacity when conversations are routed at once, each way of choosing; the others stay unassigned and say why', async () => {
+		for (const distribution of ['roundRobin', 'balanced'] as const) {
+			const { agents, conversation, route, store } = await setup(['ana', 'bea'], { ana: { capacity: 1 }, bea: { capacity: 2 } });
+			const ids = await Promise.all(Array.from({ length: 6 }, () => conversation()));
+			const results = await Promise.all(ids.map((id) => route(id, { autoAssign: true, users: [agents.ana.id, agents.bea.id], distribution })));
+			expect(await store.countOpenConversations([agents.ana.id, agents.bea.id])).toEqual({ [agents.ana.id]: 1, [agents.bea.id]: 2 });
+			const unassigned = results.filter((r) => !r.assignment.assignee);
+			expect(unassigned).toHaveLength(3);
+			for (const { assignment, conversation: stored } of unassigned) {
+				expect(stored.assigneeId).toBeNull();
+				expect(assignment.reason).toMatch(/capacity|no one is available/);
+			}
+		}
+	});
+
 	describe('contact owner', () => {
 		const owner: Partial<RoutingOptions> = { autoAssign: true, assignTo: 'contactOwner' };
 
