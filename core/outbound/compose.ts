@@ -1,7 +1,7 @@
-import { dkimSign } from 'mailauth';
 import MailComposer from 'nodemailer/lib/mail-composer';
 
 import { AUTOMATIC_MESSAGE_HEADERS } from './automatic';
+import { dkimSigned, type DkimKey } from './dkim';
 import { OutboundError } from './errors';
 import { LOOP_HEADER } from '../flags';
 import { emailAddress, headerText } from './validate';
@@ -27,13 +27,6 @@ export interface TeamEmail {
 	inboxAddress: string;
 	automatic: boolean;
 	date?: Date;
-}
-
-export interface DkimKey {
-	domain: string;
-	selector: string;
-	/** PEM. */
-	privateKey: string;
 }
 
 // Lenient on purpose: a customer's odd Message-ID (no @) must not block the reply; only what breaks the header is refused.
@@ -72,13 +65,9 @@ export async function buildTeamEmail(email: TeamEmail, dkim?: DkimKey | null): P
 		date: email.date ?? new Date(),
 		headers,
 	});
-	const raw = await new Promise<Buffer>((resolve, reject) => composer.compile().build((error, message) => (error ? reject(error) : resolve(message))));
-	if (!dkim) return raw;
-	const key = { signingDomain: dkim.domain, selector: dkim.selector, privateKey: dkim.privateKey, canonicalization: 'relaxed/relaxed', algorithm: 'rsa-sha256' };
-	// mailauth 4.x signs what `signatureData` lists; the top-level fields only satisfy its type definitions.
-	const signed = await dkimSign(raw, { ...key, signatureData: [key], signTime: email.date ?? new Date() });
-	if (signed.errors?.length || !/^DKIM-Signature:/i.test(signed.signatures)) {
-		throw new Error(`DKIM signing for ${dkim.domain} failed: ${signed.errors?.map((e) => e.message).join('; ') || 'no signature produced'}`);
-	}
-	return Buffer.concat([Buffer.from(signed.signatures), raw]);
+	const built = await new Promise<Buffer>((resolve, reject) => composer.compile().build((error, message) => (error ? reject(error) : resolve(message))));
+	// nodemailer leaves a 7bit part's own line feeds bare; SMTP sends every line end as CRLF, and the signature is
+	// over what is sent.
+	const raw = Buffer.from(built.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
+	return dkim ? dkimSigned(raw, dkim, email.date ?? new Date()) : raw;
 }

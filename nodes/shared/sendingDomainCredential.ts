@@ -1,6 +1,6 @@
 import type { ICredentialDataDecryptedObject, ICredentialTestFunctions, ICredentialsDecrypted, INodeCredentialTestResult } from 'n8n-workflow';
 
-import type { DkimKey } from '../../core/outbound/compose';
+import type { DkimKey } from '../../core/outbound/dkim';
 import { publicKeyOf } from '../../core/sending-domain/keys';
 import { verifySendingDomain } from '../../core/sending-domain/verify';
 import { dnsResolver } from './environment';
