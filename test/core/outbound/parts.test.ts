@@ -211,4 +211,20 @@ describe('threading headers', () => {
 		expect(references[0]).toBe('m0@x.test');
 		expect(references.at(-1)).toBe('last@x.test');
 	});
+
+	it("answers the customer's message, not a team member's forward of it (its ids are internal mail)", () => {
+		const forward = { ...message('in', 'agent-fwd@exch.corp.test', ['legal-hold@exch.corp.test']), originalSenderMethod: 'inline-forward' };
+		expect(replyThreadHeaders([forward])).toEqual({ inReplyTo: [], references: [] });
+		const answer = { ...message('in', 'answer@customer.test', ['hosted-inbox.3@inbox.test']), originalSenderMethod: 'from-header' };
+		expect(replyThreadHeaders([forward, message('out', 'hosted-inbox.3@inbox.test'), answer, { ...forward, originalSenderMethod: 'attached-message' }])).toEqual({
+			inReplyTo: ['answer@customer.test'],
+			references: ['hosted-inbox.3@inbox.test', 'answer@customer.test'],
+		});
+	});
+
+	it('leaves out an id a header line cannot carry as it is (8-bit, or longer than 250 characters)', () => {
+		const long = `${'x'.repeat(5000)}@mail.example.test`;
+		expect(replyThreadHeaders([message('in', 'ok@x.test', ['abc\u0085def@mail.example.test', long, 'root@x.test'])])).toEqual({ inReplyTo: ['ok@x.test'], references: ['root@x.test', 'ok@x.test'] });
+		expect(replyThreadHeaders([message('in', 'older@x.test'), message('in', long)])).toEqual({ inReplyTo: ['older@x.test'], references: ['older@x.test'] });
+	});
 });
