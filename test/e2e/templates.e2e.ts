@@ -17,6 +17,8 @@ import { Dovecot } from '../support/dovecot';
 import { tarball } from './support';
 
 const HOSTED_ADDRESS = 'support@inbox.example.test';
+/** The reply template's webhook token (its Header Auth credential) and form password. */
+const REPLY_TOKEN = 'a-long-random-token-for-the-reply-template';
 const TEMPLATES = ['agent-availability.json', 'google-groups.json', 'forwarding-check.json', 'reply.json', 'hosted-inbox-imap.json', 'hosted-inbox-health.json'];
 
 const CHECKED_INBOX = 'support@inbox.example.com';
@@ -98,6 +100,8 @@ describe(`n8n ${N8N_CURRENT}, embedded store: every other template runs with a s
 			credentials: [
 				notifySmtpCredential(sink.port),
 				{ ...notifySmtpCredential(sink.port), id: 'hostedInboxReplySmtp', name: 'Team email (SMTP)' },
+				{ id: 'hostedInboxReplyToken', name: 'Reply webhook token', type: 'httpHeaderAuth', data: { name: 'Authorization', value: `Bearer ${REPLY_TOKEN}` } },
+				{ id: 'hostedInboxReplyForm', name: 'Reply form login', type: 'httpBasicAuth', data: { user: 'agents', password: REPLY_TOKEN } },
 				{ id: 'hosted-inbox-imap', name: 'Support mailbox (IMAP)', type: 'imap', data: dovecot.credentials },
 			],
 			workflows: files,
@@ -167,19 +171,24 @@ describe(`n8n ${N8N_CURRENT}, embedded store: every other template runs with a s
 		expect(Object.keys(execution.data!.resultData.runData)).toEqual(expect.arrayContaining(['Check Now', 'Get Forwarding Status']));
 	});
 
-	it("reply.json: activated, its webhook sends the agent's reply with the team's from-name", async () => {
+	it("reply.json: activated, its webhook sends the agent's reply with the team's from-name, to the holder of its token only", async () => {
 		const [conversation] = await storeList<Conversation>(n8n.install, store, 'conversations');
 		expect(conversation).toBeDefined();
 		await n8n.activate(ids.get('reply.json')!);
 		const before = sink.messages.length;
 		const body = JSON.stringify({ conversationId: conversation.id, agent: 'ana@company.test', message: 'A replacement is on its way.' });
+		const post = (headers: Record<string, string>) => fetch(`${n8n.url}/webhook/hosted-inbox-reply`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 		// n8n 2.41 registers webhooks after activation returns (its publication outbox): a 404 runs nothing, so ask again.
-		let response: Response;
+		let refused: Response;
 		for (let attempt = 1; ; attempt++) {
-			response = await fetch(`${n8n.url}/webhook/hosted-inbox-reply`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-			if (response.status !== 404 || attempt === 40) break;
+			refused = await post({});
+			if (refused.status !== 404 || attempt === 40) break;
 			await sleep(250);
 		}
+		expect([401, 403]).toContain(refused.status);
+		expect((await post({ authorization: 'Bearer a-guess' })).status).toBe(refused.status);
+		expect(sink.messages.length).toBe(before);
+		const response = await post({ authorization: `Bearer ${REPLY_TOKEN}` });
 		expect({ status: response.status, body: await response.text() }).toEqual({ status: 200, body: expect.any(String) });
 		const execution = await onlyExecution('reply.json');
 		expect(execution.status).toBe('success');
