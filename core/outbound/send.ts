@@ -126,6 +126,7 @@ export async function sendTeamEmail(request: TeamEmailRequest, deps: TeamEmailDe
 
 	const agent = await store.getAgent(headerText('Agent', request.agent));
 	if (!agent) throw new OutboundError('missing-agent', `Unknown agent ${JSON.stringify(request.agent)}: create the agent in the store first (Hosted Inbox > Agent > Create)`);
+	if (!agent.active) throw new OutboundError('missing-agent', `Agent ${agent.email} is deactivated: a deactivated agent sends nothing in the team's name (Hosted Inbox > Agent > Update to activate)`);
 	const fromName = composeFromName(request.fromName, agent.fullName);
 	const signature = request.signature?.trim() ? renderSignature(request.signature, agent) : null;
 

@@ -202,6 +202,15 @@ describeEachStore('Send Team Email (core) through a real SMTP server', (getStore
 		expect(sink.received.length).toBe(count);
 	});
 
+	it('sends nothing in the name of a deactivated agent', async () => {
+		const conversationId = await incoming('ivy@example.com', 'Leaver', `leaver.${tag}@example.com`);
+		const leaver = await store.createAgent({ email: `leaver.${tag}@company.test`, firstName: 'Lee', fullName: 'Lee Ver' });
+		await store.updateAgent(leaver.id, { active: false });
+		const count = sink.received.length;
+		await expect(sendTeamEmail(request({ conversationId, agent: leaver.email }), deps())).rejects.toMatchObject({ refusal: 'missing-agent', message: expect.stringContaining('is deactivated') });
+		expect(sink.received.length).toBe(count);
+	});
+
 	it('refuses a from-name held by another inbox, naming it, and sends nothing', async () => {
 		const other = `sales.${tag}@inbox.example.test`;
 		await store.registerInbox({ address: other });
