@@ -124,9 +124,13 @@ function recordInput(inboxId: string, item: IntakeItem): Omit<RecordMessageInput
 	};
 }
 
+/** The most Cc contacts one message makes: anyone may write a Cc of thousands (a 400 KB header is 20,000). */
+export const MAX_CC_CONTACTS = 50;
+
 async function ccContacts(store: Store, id: string, item: IntakeItem, skip: Set<string>): Promise<NonNullable<ResolvedPart['ccContacts']>> {
 	const out: NonNullable<ResolvedPart['ccContacts']> = [];
 	for (const cc of item.email.cc) {
+		if (out.length === MAX_CC_CONTACTS) break;
 		const email = cc.address.toLowerCase();
 		// Only outside people become contacts: not the inbox, the forwarder, the author or an agent.
 		if (skip.has(email) || (await store.getAgent(email))) continue;

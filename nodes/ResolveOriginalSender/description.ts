@@ -15,7 +15,7 @@ export const resolveOriginalSenderProperties: INodeProperties[] = [
 		name: 'createCcContacts',
 		type: 'boolean',
 		default: false,
-		description: 'Whether to also create contacts for the Cc addresses that are not agents, the inbox or the forwarder',
+		description: 'Whether to also create contacts for the Cc addresses that are not agents, the inbox or the forwarder (the first 50 of a message)',
 	},
 	{
 		displayName: 'Untrusted Original Sender',

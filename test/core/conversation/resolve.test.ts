@@ -1,5 +1,5 @@
 import { bytesOf } from '../../../core/message-bytes';
-import { resolveOriginalSender, type ResolvedPart, type ResolveOptions } from '../../../core/conversation/resolve';
+import { MAX_CC_CONTACTS, resolveOriginalSender, type ResolvedPart, type ResolveOptions } from '../../../core/conversation/resolve';
 import { zoneResolver } from '../../../core/dns';
 import { parseInboxConfig } from '../../../core/inbox';
 import { buildIntakeEmission } from '../../../core/workflow-delivery/emission';
@@ -131,6 +131,11 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 
 		const withCc = await resolved(store, intakeItem({ inbox: address, from: 'lead@example.test', cc }), { createCcContacts: true });
 		expect(withCc.ccContacts).toEqual([{ id: expect.any(String), email: 'partner@vendor.test', name: null, created: true }]);
+
+		// A Cc of thousands makes the first MAX_CC_CONTACTS only.
+		const crowd = Array.from({ length: MAX_CC_CONTACTS + 30 }, (_, i) => `cc${i}@crowd.test`);
+		const flood = await resolved(store, intakeItem({ inbox: address, from: 'lead@example.test', cc: crowd }), { createCcContacts: true });
+		expect(flood.ccContacts?.map((c) => c.email)).toEqual(crowd.slice(0, MAX_CC_CONTACTS));
 	});
 
 	/** Raw bytes through the real intake (offline DNS, no records) into the item the trigger emits. */
