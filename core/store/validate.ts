@@ -20,10 +20,13 @@ export function checkAvailability(value: unknown): Availability {
 	return value;
 }
 
+/** The largest capacity an agent may have: beyond any team's open conversations, within both engines' INTEGER. */
+const MAX_CAPACITY = 100_000;
+
 export function checkCapacity(value: unknown): number | null {
 	if (value === null || value === undefined) return null;
-	if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-		throw new InvalidInputError(`Capacity must be a whole number of open conversations (0 or more) or empty, not ${JSON.stringify(value)}`);
+	if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_CAPACITY) {
+		throw new InvalidInputError(`Capacity must be a whole number of open conversations (0 to ${MAX_CAPACITY}) or empty, not ${JSON.stringify(value)}`);
 	}
 	return value;
 }

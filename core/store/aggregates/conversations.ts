@@ -90,6 +90,8 @@ function recorded(q: SqlExecutor, inboxId: string, id: MessageIdentity): Promise
 	]);
 }
 
+const MAX_STORED_SIZE = 2 ** 31 - 1;
+
 /** Thrown inside recordMessage's transaction when a concurrent caller stored the same message first: roll back, report a duplicate. */
 class Replay extends Error {}
 
@@ -182,7 +184,8 @@ export function conversationStore(db: SqlDriver): ConversationStore {
 							fields.subject,
 							fields.text,
 							fields.html,
-							Math.max(0, Math.trunc(Number(input.size) || 0)),
+							// A size as PostgreSQL's INTEGER holds it (an item is anyone's to write; no message we take is near it).
+							Math.min(MAX_STORED_SIZE, Math.max(0, Math.trunc(Number(input.size) || 0))),
 							receivedAt,
 							input.authSummary ?? null,
 							input.originalSenderMethod ?? null,

@@ -288,6 +288,17 @@ describeEachStore('conversations store', (getStore) => {
 			expect(different.outcome).toBe('new-conversation');
 		});
 
+		it('takes the same sizes and capacities on both engines: a size past INTEGER is kept as its largest, a capacity past 100,000 refused', async () => {
+			const store = getStore();
+			const inbox = await newInbox(store);
+			const { contact } = await store.findOrCreateContact(inbox.id, { email: uniqueEmail('big') });
+			const recorded = await store.recordMessage({ ...inbound(inbox.id, contact.id), size: 3e9 });
+			expect(recorded.message.size).toBe(2 ** 31 - 1);
+			await expect(store.createAgent({ email: uniqueEmail('cap', 'team.example.test'), firstName: 'C', fullName: 'C Ap', capacity: 3e9 })).rejects.toThrow(
+				new InvalidInputError('Capacity must be a whole number of open conversations (0 to 100000) or empty, not 3000000000'),
+			);
+		});
+
 		it('reopens a closed conversation when the contact replies; an outbound message does not', async () => {
 			const store = getStore();
 			const inbox = await newInbox(store);
