@@ -172,6 +172,12 @@ export async function resolveOriginalSender(store: Store, item: IntakeItem, opti
 		// Provider confirmations and our forwarding tests never become contacts: the node is wired to the wrong output.
 		throw new InvalidInputError(`This item is a ${item.kind}, which never becomes a contact: connect the trigger's Message output here, not its Forwarding confirmation output`);
 	}
+	if (item.verdict.action !== 'accept' && !item.released) {
+		// Refused or held mail (the Rejected / quarantined output) is recorded by nobody until someone releases it.
+		throw new InvalidInputError(
+			`This message was ${item.verdict.action === 'quarantine' ? 'quarantined' : item.verdict.action === 'defer' ? 'deferred' : 'rejected'} (${item.verdict.reasons[0] ?? 'no reason given'}): it becomes no contact or conversation unless released from quarantine; connect the trigger's Message output here, not its Rejected / quarantined output`,
+		);
+	}
 	const settings = { ...DEFAULT_RESOLVE_OPTIONS, ...options };
 	const id = await inboxId(store, item.inbox.address);
 	const sender = chooseSender(item, settings);

@@ -49,6 +49,20 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 		expect(await store.getInbox(address)).toBeNull();
 	});
 
+	it('records no refused or held message unless it was released from quarantine (the Rejected / quarantined output wired in)', async () => {
+		const store = getStore();
+		const address = inbox();
+		for (const action of ['reject', 'defer', 'quarantine'] as const) {
+			const item = intakeItem({ inbox: address, from: 'ceo@customer.example.test' });
+			item.verdict = { action, smtpCode: 550, enhancedCode: '5.7.1', reasons: ['dmarc=fail (p=reject) for customer.example.test'], flags: [] };
+			await expect(resolveOriginalSender(store, item)).rejects.toThrow(/connect the trigger's Message output here, not its Rejected \/ quarantined output/);
+		}
+		expect(await store.listContacts((await store.getInbox(address))?.id ?? address).catch(() => [])).toEqual([]);
+		const held = intakeItem({ inbox: address, from: 'held@customer.example.test' });
+		held.verdict = { action: 'quarantine', smtpCode: 250, enhancedCode: '2.0.0', reasons: ['held for review'], flags: [] };
+		expect((await resolved(store, { ...held, released: { by: 'ana@company.test', at: new Date().toISOString() } })).contact.email).toBe('held@customer.example.test');
+	});
+
 	it('files an agent manual forward under the forwarded email author', async () => {
 		const store = getStore();
 		const address = inbox();
