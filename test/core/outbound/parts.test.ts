@@ -1,6 +1,7 @@
 import { answeredMessageOf, automaticReplyRefusal, type AnsweredMessage } from '../../../core/outbound/automatic';
 import { OutboundError } from '../../../core/outbound/errors';
 import { composeFromName, registeredFromName } from '../../../core/outbound/from-name';
+import { HTML_TEXT_CUT } from '../../../core/html-text';
 import { htmlToText, renderSignature, unknownSignatureTokens } from '../../../core/outbound/signature';
 import { baseSubject, replySubject } from '../../../core/outbound/subject';
 import { replyThreadHeaders } from '../../../core/outbound/threading';
@@ -99,6 +100,14 @@ describe('team signature', () => {
 		expect(renderSignature(`{{${blanks}first_name${blanks}}}`, agent).html).toBe('Ana');
 		expect(unknownSignatureTokens(`{{${blanks}`)).toEqual([]);
 		expect(renderSignature(`Regards {{${blanks}`, agent).html).toBe(`Regards {{${blanks}`);
+	});
+
+	it('ends the text of an HTML longer than 512 KB with a note that the rest is in the HTML only', () => {
+		const long = `<p>${'word '.repeat(120_000)}</p><p>the tail</p>`;
+		const text = htmlToText(long);
+		expect(text.endsWith(`\n\n${HTML_TEXT_CUT}`)).toBe(true);
+		expect(text).not.toContain('the tail');
+		expect(htmlToText('<p>short</p>')).toBe('short');
 	});
 
 	it('turns links, images and lists into text', () => {
