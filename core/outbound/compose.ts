@@ -66,8 +66,8 @@ export async function buildTeamEmail(email: TeamEmail, dkim?: DkimKey | null): P
 		headers,
 	});
 	const built = await new Promise<Buffer>((resolve, reject) => composer.compile().build((error, message) => (error ? reject(error) : resolve(message))));
-	// nodemailer leaves a 7bit part's own line feeds bare; SMTP sends every line end as CRLF, and the signature is
+	// nodemailer leaves a 7bit part's own line ends bare; SMTP sends every line end as CRLF, and the signature is
 	// over what is sent.
-	const raw = Buffer.from(built.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
+	const raw = Buffer.from(built.toString('latin1').replace(/\r\n|\r|\n/g, '\r\n'), 'latin1');
 	return dkim ? dkimSigned(raw, dkim, email.date ?? new Date()) : raw;
 }
