@@ -120,7 +120,9 @@ describeEachNodeStore('Send Team Email inside n8n', (get) => {
 		const customer = intakeItem({ inbox, from: 'zoe@example.com', messageId: `zoe.${inbox}` });
 		const stranger = intakeItem({ inbox, from: 'mallory@example.org', inReplyTo: [`zoe.${inbox}`] });
 		const quarantined = intakeItem({ inbox, from: 'dan@example.com', messageId: `dan.${inbox}` });
+		// Held, then released by someone: recorded, but never answered automatically.
 		quarantined.verdict = { ...quarantined.verdict, action: 'quarantine', smtpCode: 250 };
+		quarantined.released = { by: 'ana@company.test', at: new Date().toISOString() };
 		const result = await send({ automatic: true }, [spoofed, customer, stranger, quarantined] as unknown as IDataObject[], { resolveFirst: true });
 		expect(result.error).toBeUndefined();
 		const outcomes = result.json('Step').map((item) => item.teamEmail as IDataObject);
