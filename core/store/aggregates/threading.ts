@@ -117,12 +117,15 @@ const THREADING: ThreadingStrategy[] = [namedByCaller, outboundReply, agentReply
 const MESSAGES_PER_KEY = 5;
 /** The conversations one message's headers may lead to. */
 const MAX_CANDIDATES = 20;
+/** The ids of a message looked up (In-Reply-To first, then References from the newest): the intake keeps 100 of each. */
+const MAX_KEYS = 200;
 
 /**
  * The conversations the earliest stored messages with these Message-IDs belong to, in the keys' order, each once
  * (each key's first few, by the index on inbox, Message-ID and time).
  */
 async function conversationsNamed(q: SqlExecutor, inbox: Row, keys: string[]): Promise<string[]> {
+	keys = keys.slice(0, MAX_KEYS);
 	if (keys.length === 0) return [];
 	const perKey = keys.map(
 		(_, i) => `SELECT * FROM (SELECT message_id, conversation_id FROM messages WHERE inbox_id = $1 AND message_id = $${i + 2} ORDER BY created_at, id LIMIT ${MESSAGES_PER_KEY}) named${i}`,

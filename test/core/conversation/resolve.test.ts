@@ -277,6 +277,10 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 		const named = /name conversation (.*), but/.exec(stranger.conversation.threadRefused ?? '')?.[1].split(', ');
 		expect(named).toHaveLength(5);
 		expect(named?.[0]).toBe(customer.conversation.id);
+		// An item made by hand may name any number of ids: the first 200 are looked up (SQLite takes 500 terms a query).
+		const references = Array.from({ length: 2000 }, (_, i) => `made-up-${i}@x.example.test`);
+		const crafted = await resolved(store, intakeItem({ inbox: address, from: 'zoe@customer.example.test', inReplyTo: [id], references }));
+		expect(crafted.conversation).toMatchObject({ id: customer.conversation.id, threadRefused: null });
 	});
 
 	it('marks the spool entry it was emitted from done when it records the message, a replay too; an unknown or held entry changes nothing', async () => {
