@@ -210,29 +210,35 @@ export async function routeConversation(
 	}
 
 	let decision = await decideAssignment(ctx, settings);
-	if (stale) {
-		// Clearing a stale assignee too, so the conversation shows up as unassigned.
-		const reason = stale + decision.reason;
-		const updated = await store.assignConversation(conversation.id, { assigneeId: decision.assignee?.id ?? null, teamId: decision.team?.id ?? null, rule: decision.rule, reason });
-		return { conversation: updated, assignment: toAssignment({ ...decision, reason }) };
-	}
 	// Only available agents: the capacity is checked again where the assignment is written, so concurrent routers
 	// never overfill an agent; one filled meanwhile is left out of the next decision (each reads the counts anew).
+	const replacing = stale ? conversation.assigneeId : null;
 	for (let tries = 1; ; tries++) {
-		if (!decision.assignee) return { conversation, assignment: toAssignment(decision) };
+		const reason = stale + decision.reason;
+		if (!decision.assignee) {
+			// Assigned meanwhile by a concurrent router while this one looked again: that assignment stands.
+			const now = tries > 1 ? await store.getConversation(conversation.id) : conversation;
+			if (now?.assigneeId && now.assigneeId !== replacing) return keptAssignment(store, now);
+			if (!replacing) return { conversation, assignment: toAssignment(decision) };
+			// Clearing a stale assignee too, so the conversation shows up as unassigned.
+			const updated = await store.assignConversation(conversation.id, { assigneeId: null, teamId: null, rule: decision.rule, reason });
+			return { conversation: updated, assignment: toAssignment({ ...decision, reason }) };
+		}
 		const capacity = settings.onlyAvailable ? decision.assignee.capacity : null;
 		const { conversation: updated, assigned, full } = await store.assignConversationIfUnassigned(conversation.id, {
 			assigneeId: decision.assignee.id,
 			teamId: decision.team?.id ?? null,
 			rule: decision.rule,
-			reason: decision.reason,
+			reason,
 			capacity,
+			replacing,
 		});
-		if (assigned) return { conversation: updated, assignment: toAssignment(decision) };
+		if (assigned) return { conversation: updated, assignment: toAssignment({ ...decision, reason }) };
 		if (!full) return keptAssignment(store, updated);
 		const filled = `${decision.assignee.email} reached capacity (${capacity}) meanwhile`;
 		if (tries === MAX_ROUTING_TRIES) {
-			return { conversation: updated, assignment: toAssignment({ assignee: null, team: null, rule: decision.rule, reason: `${filled}; left unassigned after ${tries} tries` }) };
+			decision = { assignee: null, team: null, rule: decision.rule, reason: `${filled}; left unassigned after ${tries} tries` };
+			continue;
 		}
 		const next = await decideAssignment(ctx, settings);
 		decision = { ...next, reason: `${filled}; ${next.reason}` };

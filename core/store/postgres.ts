@@ -58,6 +58,7 @@ function describeServer(connection: PostgresConnection): string {
 export class PostgresDriver implements SqlDriver {
 	readonly engine = 'postgres' as const;
 	readonly forUpdate = ' FOR UPDATE';
+	readonly forNoKeyUpdate = ' FOR NO KEY UPDATE';
 	readonly location: string;
 	readonly schema: string;
 	private readonly pool: Pool;

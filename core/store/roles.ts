@@ -72,13 +72,13 @@ export interface ConversationStore {
 	/** Sets the assignee/team and writes the assignment log in one transaction. */
 	assignConversation(id: string, input: { assigneeId: string | null; teamId: string | null; rule: string; reason: string }): Promise<Conversation>;
 	/**
-	 * Assigns only if the conversation has no assignee yet and, given a capacity, while the assignee has fewer open
-	 * conversations than that (both atomic: of concurrent routers, none overfills an agent); returns the conversation
-	 * as it stands, and `full` when the capacity refused it.
+	 * Assigns only if the conversation has no assignee yet (or still `replacing`, a stale one being routed afresh) and,
+	 * given a capacity, while the assignee has fewer other open conversations than that (both atomic: of concurrent
+	 * routers, none overfills an agent); returns the conversation as it stands, and `full` when the capacity refused it.
 	 */
 	assignConversationIfUnassigned(
 		id: string,
-		input: { assigneeId: string; teamId: string | null; rule: string; reason: string; capacity?: number | null },
+		input: { assigneeId: string; teamId: string | null; rule: string; reason: string; capacity?: number | null; replacing?: string | null },
 	): Promise<{ conversation: Conversation; assigned: boolean; full: boolean }>;
 	listAssignmentLog(conversationId: string): Promise<AssignmentLogEntry[]>;
 	countOpenConversations(agentIds: string[]): Promise<Record<string, number>>;

@@ -17,6 +17,11 @@ export interface SqlDriver extends SqlExecutor {
 	readonly location: string;
 	/** Row lock suffix for SELECTs inside a transaction (SQLite's write lock already serializes writers). */
 	readonly forUpdate: string;
+	/**
+	 * The same lock that leaves the row's key alone (PostgreSQL's FOR NO KEY UPDATE): foreign-key checks of rows that
+	 * reference it (a message of the agent's, a conversation assigned to it) go on meanwhile, and cannot deadlock with it.
+	 */
+	readonly forNoKeyUpdate: string;
 	/** One write transaction; rolled back when fn throws. */
 	transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
 	/**

@@ -442,6 +442,7 @@ const closings = new Map<string, Promise<void>>();
 class SqliteDriver implements SqlDriver {
 	readonly engine = 'sqlite' as const;
 	readonly forUpdate = '';
+	readonly forNoKeyUpdate = '';
 	readonly location: string;
 	private closed = false;
 

@@ -252,20 +252,24 @@ export function conversationStore(db: SqlDriver): ConversationStore {
 
 		async assignConversationIfUnassigned(id, input) {
 			return db.transaction(async (q) => {
+				// The conversation's row, then the agent's, locked in that order by every router (PostgreSQL; SQLite's write
+				// transaction runs alone): of concurrent routers, one decides at a time.
 				await conversationRow(q, id);
+				const [current] = await q.all(`SELECT assignee_id FROM conversations WHERE id = $1${db.forNoKeyUpdate}`, [id]);
 				const a = await checkAssignment(q, input);
 				if (!a.assigneeId) throw new InvalidInputError('assignConversationIfUnassigned needs an assignee');
+				const replacing = input.replacing ?? null;
+				const stands = () => conversationRow(q, id).then(toConversation);
+				// Assigned meanwhile (by a concurrent router, or by hand): that assignment stands.
+				if (current.assignee_id !== null && String(current.assignee_id) !== replacing) return { conversation: await stands(), assigned: false, full: false };
 				if (typeof input.capacity === 'number') {
-					// The agent's row locked first (PostgreSQL; SQLite's write transaction runs alone): concurrent routers to one
-					// agent count its open conversations one after another.
-					await q.all(`SELECT id FROM agents WHERE id = $1${db.forUpdate}`, [a.assigneeId]);
-					const [row] = await q.all("SELECT COUNT(*) AS open_count FROM conversations WHERE assignee_id = $1 AND status = 'open'", [a.assigneeId]);
-					if (Number(row.open_count) >= input.capacity) return { conversation: toConversation(await conversationRow(q, id)), assigned: false, full: true };
+					await q.all(`SELECT id FROM agents WHERE id = $1${db.forNoKeyUpdate}`, [a.assigneeId]);
+					const [row] = await q.all("SELECT COUNT(*) AS open_count FROM conversations WHERE assignee_id = $1 AND status = 'open' AND id <> $2", [a.assigneeId, id]);
+					if (Number(row.open_count) >= input.capacity) return { conversation: await stands(), assigned: false, full: true };
 				}
-				// The WHERE makes it a compare-and-set: of two concurrent routers, exactly one assigns.
-				const assigned = (await q.run('UPDATE conversations SET assignee_id = $2, team_id = $3 WHERE id = $1 AND assignee_id IS NULL', [id, a.assigneeId, a.teamId])) > 0;
-				if (assigned) await logAssignment(q, id, a);
-				return { conversation: toConversation(await conversationRow(q, id)), assigned, full: false };
+				await q.run('UPDATE conversations SET assignee_id = $2, team_id = $3 WHERE id = $1', [id, a.assigneeId, a.teamId]);
+				await logAssignment(q, id, a);
+				return { conversation: await stands(), assigned: true, full: false };
 			});
 		},
 

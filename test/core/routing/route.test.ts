@@ -86,6 +86,28 @@ describeEachStore('routeConversation', (getStore) => {
 		}
 	});
 
+	it('reports the assignment a concurrent run of the same conversation made, at capacity less one', async () => {
+		const { agents, conversation, route, store } = await setup(['ana'], { ana: { capacity: 1 } });
+		const id = await conversation();
+		const both = await Promise.all([route(id, { autoAssign: true, users: [agents.ana.id] }), route(id, { autoAssign: true, users: [agents.ana.id] })]);
+		expect(both.map((r) => [r.assignment.assignee?.id, r.conversation.assigneeId])).toEqual([
+			[agents.ana.id, agents.ana.id],
+			[agents.ana.id, agents.ana.id],
+		]);
+		expect((await store.getConversation(id))?.assigneeId).toBe(agents.ana.id);
+	});
+
+	it('routes the conversations of a deactivated assignee afresh within the new agent\'s capacity, clearing the rest', async () => {
+		const { agents, conversation, route, store } = await setup(['ana', 'bob'], { ana: { capacity: 1 } });
+		const ids = await Promise.all(Array.from({ length: 5 }, () => conversation()));
+		for (const id of ids) await store.assignConversation(id, { assigneeId: agents.bob.id, teamId: null, rule: 'manual', reason: 'by hand' });
+		await store.updateAgent(agents.bob.id, { active: false });
+		const results = await Promise.all(ids.map((id) => route(id, { autoAssign: true, users: [agents.ana.id] })));
+		expect((await store.countOpenConversations([agents.ana.id]))[agents.ana.id]).toBe(1);
+		expect(results.filter((r) => r.assignment.assignee?.id === agents.ana.id)).toHaveLength(1);
+		for (const id of ids) expect([agents.ana.id, null]).toContain((await store.getConversation(id))?.assigneeId);
+	});
+
 	describe('contact owner', () => {
 		const owner: Partial<RoutingOptions> = { autoAssign: true, assignTo: 'contactOwner' };
 

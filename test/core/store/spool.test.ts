@@ -86,6 +86,7 @@ function recording(db: SqlDriver) {
 		engine: db.engine,
 		location: db.location,
 		forUpdate: db.forUpdate,
+		forNoKeyUpdate: db.forNoKeyUpdate,
 		...watch(db),
 		transaction: (fn) => db.transaction((tx) => fn(watch(tx))),
 		runUnflushed: (sql, params) => db.runUnflushed(sql, params),
