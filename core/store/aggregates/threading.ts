@@ -10,8 +10,10 @@
  * and a participant is looked for in a conversation's latest messages only: the work a message's headers ask for is
  * bounded, however often an id was reused or however long a conversation grew.
  */
-import type { Row, SqlExecutor } from '../sql';
+import { domainOf } from '../../address';
 import { InvalidInputError } from '../../errors';
+import { likeAny } from '../mentions';
+import type { Row, SqlExecutor } from '../sql';
 
 import { conversationRow } from './references';
 import { json, one, text, unique } from './rows';
@@ -72,19 +74,33 @@ const agentReply: ThreadingStrategy = async (thread) => {
 const PARTICIPANT_MESSAGES = 500;
 
 /**
+ * Whether an address is the team's own: on the domain of the inbox, of its from-address or of an agent (a group or
+ * alias that forwards to the inbox, a colleague of the agents).
+ */
+async function internal(q: SqlExecutor, inbox: Row, address: string): Promise<boolean> {
+	const domain = domainOf(address);
+	if (!domain || [String(inbox.address_key), text(inbox.from_address)].some((own) => domainOf(own) === domain)) return true;
+	const agents = await q.all("SELECT email_key FROM agents WHERE email_key LIKE $1 ESCAPE '\\'", [likeAny(`@${domain}`)]);
+	return agents.some((agent) => domainOf(String(agent.email_key)) === domain);
+}
+
+/**
  * Anyone else joins the first named conversation whose contact or participant they are: an address in the To or Cc
  * of its latest messages, or the From of those of its inbound ones the From wrote (not a list's or a forwarder's
- * address, which stands for others). The inbox's own addresses and the agents' are no participants: an agent joins
- * only authenticated (agentReply), and anyone can write an agent's From.
+ * address, which stands for others). The inbox's own addresses and the agents' are no participants (an agent joins
+ * only authenticated, agentReply); another of the team's own (a group that forwards to the inbox is in the To of
+ * every message it brought) is one only when its mail authenticates: anyone can write such a From.
  */
 const participantReply: ThreadingStrategy = async (thread) => {
-	const { q, senderKey } = thread;
+	const { q, senderKey, inbox } = thread;
 	const candidates = await thread.candidates();
 	if (!senderKey || candidates.length === 0) return undefined;
-	if (senderKey === String(thread.inbox.address_key) || senderKey === text(thread.inbox.from_address)?.toLowerCase()) return undefined;
+	if (senderKey === String(inbox.address_key) || senderKey === text(inbox.from_address)?.toLowerCase()) return undefined;
 	if (await one(q, 'SELECT id FROM agents WHERE email_key = $1', [senderKey])) return undefined;
+	const mayParticipate = thread.senderAuthenticated || !(await internal(q, inbox, senderKey));
 	for (const id of candidates) {
 		if (await one(q, 'SELECT c.id FROM conversations c JOIN contacts ct ON ct.id = c.contact_id WHERE c.id = $1 AND ct.email_key = $2', [id, senderKey])) return joins(thread, id);
+		if (!mayParticipate) continue;
 		const messages = await q.all(
 			`SELECT direction, from_address, original_sender_method, to_addresses, cc_addresses FROM messages WHERE conversation_id = $1 ORDER BY received_at DESC LIMIT ${PARTICIPANT_MESSAGES}`,
 			[id],

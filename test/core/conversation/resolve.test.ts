@@ -248,6 +248,20 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 		expect(bob.conversation).toMatchObject({ id: jane.conversation.id, threadRefused: null });
 	});
 
+	it("takes the team's own addresses (a group forwarding to the inbox, a colleague of the agents) for participants only when their mail authenticates", async () => {
+		const store = getStore();
+		const address = inbox();
+		await store.createAgent({ email: `staff${n}@team${n}.example.test`, firstName: 'S', fullName: 'Staff' });
+		const id = `via-group${n}@customer.example.test`;
+		const jane = await resolved(store, intakeItem({ inbox: address, from: 'jane@customer.example.test', messageId: id, to: [`help@team${n}.example.test`], cc: [`carol@team${n}.example.test`] }));
+		for (const who of [`help@team${n}.example.test`, `carol@team${n}.example.test`]) {
+			const forged = await resolved(store, intakeItem({ inbox: address, from: who, inReplyTo: [id], originalSender: { trusted: false, evidence: ['dmarc=none'] } }));
+			expect(forged.conversation).toMatchObject({ isNew: true, threadRefused: expect.stringContaining(`${who} is not its contact`) });
+			const signed = await resolved(store, intakeItem({ inbox: address, from: who, inReplyTo: [id] }));
+			expect(signed.conversation).toMatchObject({ id: jane.conversation.id, threadRefused: null });
+		}
+	});
+
 	it("does not let an unauthenticated From naming an agent into a conversation that agent forwarded (an agent is no participant)", async () => {
 		const store = getStore();
 		const address = inbox();
