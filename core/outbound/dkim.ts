@@ -36,9 +36,9 @@ const SIGNED_FIELDS = [
 
 const CRLF = '\r\n';
 
-/** A header field's relaxed form (§3.4.2): name lower-cased, value unfolded, blanks runs one space, none at the ends. */
+/** A header field's relaxed form (§3.4.2): name lower-cased, value unfolded, blank runs one space, none at the ends (only SP and TAB are blanks). */
 function relaxedField(name: string, value: string): string {
-	return `${name.toLowerCase()}:${value.replace(/\r\n/g, '').replace(/[ \t]+/g, ' ').trim()}${CRLF}`;
+	return `${name.toLowerCase()}:${value.replace(/\r\n/g, '').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '')}${CRLF}`;
 }
 
 /** SHA-256 of the body's relaxed form (§3.4.4): blank runs one space, none at line ends, no empty lines at the end. */
@@ -62,7 +62,8 @@ function headerFields(section: string): Array<[string, string]> {
 			continue;
 		}
 		const colon = line.indexOf(':');
-		fields.push([line.slice(0, colon).trim(), line.slice(colon + 1)]);
+		// nodemailer writes none without a colon; one would be no field a verifier hashes.
+		if (colon > 0) fields.push([line.slice(0, colon).replace(/[ \t]+$/, ''), line.slice(colon + 1)]);
 	}
 	return fields;
 }
