@@ -35,8 +35,14 @@ const blank = (value: string | null | undefined) => value === undefined || value
 export interface TicketContext {
 	subject: string;
 	assigneeId: string | null;
-	/** The message reopened its conversation (for a replay: it is open, the first run may have reopened it). */
+	/** The message reopened its conversation. */
 	conversationReopened: boolean;
+	/**
+	 * A replay in an open conversation (the same message emitted again, its first run failed past Resolve Original
+	 * Sender): when it arrived. Its first run may have reopened the conversation, which a replay cannot tell; a message
+	 * that arrived after the ticket was closed moves it back, an older one does not.
+	 */
+	replayReceivedAt?: string;
 }
 
 /**
@@ -63,7 +69,8 @@ export async function createTicket(
 		ownerId,
 		properties: options.properties ?? {},
 	});
-	if (!created && context.conversationReopened && ticket.closedAt) {
+	const reopens = context.conversationReopened || (context.replayReceivedAt !== undefined && ticket.closedAt !== null && context.replayReceivedAt > ticket.closedAt);
+	if (!created && reopens && ticket.closedAt) {
 		const stage = blank(options.reopenStage) ? DEFAULT_TICKET_STAGE : (options.reopenStage as string);
 		return { ticket: await store.updateTicket(ticket.id, { stage }), created, reopened: true };
 	}
@@ -72,16 +79,15 @@ export async function createTicket(
 
 /**
  * What a ticket takes from its item: the subject (a team member's forward: the forwarded message's), the owner
- * default, and whether the reply reopened the conversation. The owner default is Route Conversation's decision
- * when it ran (unassigned included), otherwise the conversation's assignee. A replay (the same message emitted
- * again after a run that failed past Resolve Original Sender) cannot tell whether its first run reopened the
- * conversation: an open conversation counts as reopened, so its closed ticket is not left behind.
+ * default, and whether the reply reopened the conversation (or, for a replay, when it arrived). The owner default
+ * is Route Conversation's decision when it ran (unassigned included), otherwise the conversation's assignee.
  */
 export function ticketContextOf(item: TicketItem): TicketContext {
 	return {
 		subject: item.originalSender.subject || item.email.subject,
 		assigneeId: item.assignment ? (item.assignment.assignee?.id ?? null) : item.conversation.assigneeId,
-		conversationReopened: item.conversation.reopened || (item.replay && item.conversation.status === 'open'),
+		conversationReopened: item.conversation.reopened,
+		...(item.replay && item.conversation.status === 'open' ? { replayReceivedAt: item.receivedAt } : {}),
 	};
 }
 

@@ -70,14 +70,21 @@ describeEachStore('createTicket', (getStore) => {
 			if (outcome.status !== 'resolved') throw new Error('not resolved');
 			return { ...item, ...outcome.part };
 		};
-		const question = await asked(intakeItem({ inbox: address, from: 'zoe@customer.test', messageId: `q${n}@customer.test` }));
+		const asking = intakeItem({ inbox: address, from: 'zoe@customer.test', messageId: `q${n}@customer.test` });
+		const question = await asked(asking);
 		const { ticket } = await createTicketForItem(store, question);
 		await store.closeTicket(ticket.id);
 		await store.closeConversation(question.conversation.id);
-		const reply = intakeItem({ inbox: address, from: 'zoe@customer.test', inReplyTo: [`q${n}@customer.test`] });
+		// Received a second after the closing (the store's clock may run a few milliseconds ahead of the wall clock).
+		const closedAt = (await store.getTicket(ticket.id))!.closedAt!;
+		const reply = intakeItem({ inbox: address, from: 'zoe@customer.test', inReplyTo: [`q${n}@customer.test`], receivedAt: new Date(Date.parse(closedAt) + 1000).toISOString() });
 		expect((await asked(reply)).conversation.reopened).toBe(true);
 		const replay = await asked(reply);
 		expect(replay).toMatchObject({ replay: true, conversation: { reopened: false, status: 'open' } });
+		// A replay of the question, received before the ticket was closed, leaves it closed.
+		const questionAgain = await asked(asking);
+		expect(questionAgain).toMatchObject({ replay: true, conversation: { status: 'open' } });
+		expect(await createTicketForItem(store, questionAgain)).toMatchObject({ reopened: false, ticket: { stage: 'closed' } });
 		expect(await createTicketForItem(store, replay)).toMatchObject({ created: false, reopened: true, ticket: { id: ticket.id, closedAt: null } });
 	});
 
