@@ -69,8 +69,9 @@ export async function createTicket(
 		ownerId,
 		properties: options.properties ?? {},
 	});
-	const reopens = context.conversationReopened || (context.replayReceivedAt !== undefined && ticket.closedAt !== null && context.replayReceivedAt > ticket.closedAt);
-	if (!created && reopens && ticket.closedAt) {
+	const { closedAt } = ticket;
+	const reopens = closedAt !== null && (context.conversationReopened || (context.replayReceivedAt !== undefined && context.replayReceivedAt > closedAt));
+	if (!created && reopens) {
 		const stage = blank(options.reopenStage) ? DEFAULT_TICKET_STAGE : (options.reopenStage as string);
 		return { ticket: await store.updateTicket(ticket.id, { stage }), created, reopened: true };
 	}
