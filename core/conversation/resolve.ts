@@ -82,8 +82,13 @@ function authSummary(auth: unknown): string | null {
 	return parts.length ? parts.join(' ') : null;
 }
 
+/**
+ * The item's inbox, which the trigger that emitted it registered: an item naming another (crafted, or from another
+ * store) registers nothing, or it could become an address Send Team Email sends from.
+ */
 async function inboxId(store: Store, address: string): Promise<string> {
-	const inbox = (await store.getInbox(address)) ?? (await store.registerInbox({ address }));
+	const inbox = await store.getInbox(address);
+	if (!inbox) throw new InvalidInputError(`The item's inbox ${address} is not an inbox of this store: items come from a Hosted Inbox Trigger on the same store, which registers its inbox`);
 	return inbox.id;
 }
 

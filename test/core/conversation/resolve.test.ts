@@ -11,9 +11,10 @@ import { describeEachStore } from '../../support/stores';
 
 describeEachStore('resolveOriginalSender', (getStore) => {
 	let n = 0;
-	function inbox() {
+	/** A new inbox, registered as its trigger registers it. */
+	async function inbox(store: Store) {
 		n += 1;
-		return `resolve${n}@inbox.hosted.test`;
+		return (await store.registerInbox({ address: `resolve${n}@inbox.hosted.test` })).address;
 	}
 	async function resolved(store: Store, item: IntakeItem, options: Partial<ResolveOptions> = {}): Promise<ResolvedPart> {
 		const outcome = await resolveOriginalSender(store, item, options);
@@ -23,7 +24,7 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 
 	it('files a Google Groups message under the original poster, not the group', async () => {
 		const store = getStore();
-		const part = await resolved(store, googleGroupsItem('jane@example.com', 'acme_group@googlegroups.com', true, { inbox: inbox() }));
+		const part = await resolved(store, googleGroupsItem('jane@example.com', 'acme_group@googlegroups.com', true, { inbox: await inbox(store) }));
 		expect(part.contact).toMatchObject({ email: 'jane@example.com', created: true, flagged: false });
 		expect(part.conversation).toMatchObject({ isNew: true, reopened: false, status: 'open' });
 		expect(part.replay).toBe(false);
@@ -33,7 +34,7 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 
 	it("names a manual forward's conversation by the forwarded message's subject; the message keeps its own", async () => {
 		const store = getStore();
-		const item = manualForwardItem('author@customer.test', 'ana@company.test', { inbox: inbox(), subject: 'Fwd: Question about invoice 77' });
+		const item = manualForwardItem('author@customer.test', 'ana@company.test', { inbox: await inbox(store), subject: 'Fwd: Question about invoice 77' });
 		const part = await resolved(store, { ...item, originalSender: { ...item.originalSender, subject: 'Question about invoice 77' } });
 		expect(part.conversation.subject).toBe('Question about invoice 77');
 		const [message] = await store.listMessages(part.conversation.id);
@@ -42,16 +43,24 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 
 	it('refuses a forwarding confirmation or test wired into it, recording nothing', async () => {
 		const store = getStore();
-		const address = inbox();
+		const address = await inbox(store);
 		for (const kind of ['forwarding-confirmation', 'forwarding-test'] as const) {
 			await expect(resolveOriginalSender(store, { ...intakeItem({ inbox: address }), kind })).rejects.toThrow(/connect the trigger's Message output/);
 		}
-		expect(await store.getInbox(address)).toBeNull();
+		expect(await store.listContacts((await store.getInbox(address))!.id)).toEqual([]);
+	});
+
+	it('registers no inbox an item names: one the store does not hold is refused, recording nothing', async () => {
+		const store = getStore();
+		n += 1;
+		const crafted = `ceo${n}@bank.example.test`;
+		await expect(resolveOriginalSender(store, intakeItem({ inbox: crafted }))).rejects.toThrow(`The item's inbox ${crafted} is not an inbox of this store`);
+		expect(await store.getInbox(crafted)).toBeNull();
 	});
 
 	it('records no refused or held message unless it was released from quarantine (the Rejected / quarantined output wired in)', async () => {
 		const store = getStore();
-		const address = inbox();
+		const address = await inbox(store);
 		for (const action of ['reject', 'defer', 'quarantine'] as const) {
 			const item = intakeItem({ inbox: address, from: 'ceo@customer.example.test' });
 			item.verdict = { action, smtpCode: 550, enhancedCode: '5.7.1', reasons: ['dmarc=fail (p=reject) for customer.example.test'], flags: [] };
@@ -65,7 +74,7 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 
 	it('files an agent manual forward under the forwarded email author', async () => {
 		const store = getStore();
-		const address = inbox();
+		const address = await inbox(store);
 		const part = await resolved(store, manualForwardItem('author@customer.test', 'ana@company.test', { inbox: address }));
 		expect(part.contact.email).toBe('author@customer.test');
 		expect(await store.findContactByEmail((await store.getInbox(address))!.id, 'ana@company.test')).toBeNull();
@@ -73,7 +82,7 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 
 	it('creates and flags an untrusted original sender by default', async () => {
 		const store = getStore();
-		const part = await resolved(store, googleGroupsItem('mallory@example.com', 'open_list@googlegroups.com', false, { inbox: inbox() }));
+		const part = await resolved(store, googleGroupsItem('mallory@example.com', 'open_list@googlegroups.com', false, { inbox: await inbox(store) }));
 		expect(part.contact.email).toBe('mallory@example.com');
 		expect(part.contact.flagged).toBe(true);
 		expect(part.contact.flagReason).toBe('original sender mallory@example.com (list-rewrite) could not be authenticated: X-Original-From; list message not authenticated');
@@ -81,13 +90,13 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 
 	it('keeps the outer sender for an untrusted original sender when set to', async () => {
 		const store = getStore();
-		const part = await resolved(store, googleGroupsItem('mallory@example.com', 'open_list@googlegroups.com', false, { inbox: inbox() }), { untrustedSender: 'keepOuterSender' });
+		const part = await resolved(store, googleGroupsItem('mallory@example.com', 'open_list@googlegroups.com', false, { inbox: await inbox(store) }), { untrustedSender: 'keepOuterSender' });
 		expect(part.contact).toMatchObject({ email: 'open_list@googlegroups.com', flagged: false });
 	});
 
 	it('threads a reply into its conversation, and a reply to a closed conversation reopens it', async () => {
 		const store = getStore();
-		const address = inbox();
+		const address = await inbox(store);
 		const first = await resolved(store, intakeItem({ inbox: address, from: 'zoe@example.test', messageId: `first${n}@example.test` }));
 		const reply = await resolved(store, intakeItem({ inbox: address, from: 'zoe@example.test', inReplyTo: [`first${n}@example.test`] }));
 		expect(reply.conversation).toMatchObject({ id: first.conversation.id, isNew: false, reopened: false });
@@ -100,7 +109,7 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 
 	it('returns the recorded contact and conversation on a replay, writing nothing twice', async () => {
 		const store = getStore();
-		const item = intakeItem({ inbox: inbox(), from: 'replay@example.test' });
+		const item = intakeItem({ inbox: await inbox(store), from: 'replay@example.test' });
 		const first = await resolved(store, item);
 		const again = await resolved(store, item);
 		expect(again).toEqual({ ...first, replay: true, contact: { ...first.contact, created: false } });
@@ -115,7 +124,7 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 
 	it('does not create a missing contact when "Create missing contacts" is off', async () => {
 		const store = getStore();
-		const address = inbox();
+		const address = await inbox(store);
 		const outcome = await resolveOriginalSender(store, intakeItem({ inbox: address, from: 'stranger@example.test' }), { createMissingContacts: false });
 		expect(outcome).toEqual({ status: 'unknown-sender', address: 'stranger@example.test', reason: 'stranger@example.test is not a contact and "Create missing contacts" is off; nothing was recorded' });
 		const id = (await store.getInbox(address))!.id;
@@ -127,7 +136,7 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 
 	it('never files a message without a single author under its envelope sender', async () => {
 		const store = getStore();
-		const address = inbox();
+		const address = await inbox(store);
 		const item = intakeItem({ inbox: address, from: 'bounce@attacker.test', originalSender: { address: null, trusted: false, evidence: ['From "Board: CEO <ceo@company.test>;" is a group, not a mailbox'] } });
 		item.email.from = null;
 		await expect(resolveOriginalSender(store, item)).rejects.toThrow('The message names no author (its From is not exactly one mailbox), so it is filed under no contact');
@@ -136,7 +145,7 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 
 	it('creates contacts for external Cc addresses only when asked', async () => {
 		const store = getStore();
-		const address = inbox();
+		const address = await inbox(store);
 		const agent = await store.createAgent({ email: `agent${n}@company.test`, firstName: 'A', fullName: 'A Gent' });
 		const cc = ['partner@vendor.test', agent.email, address, 'Lead@Example.test'];
 		const plain = await resolved(store, intakeItem({ inbox: address, from: 'lead@example.test', cc }));
@@ -160,7 +169,7 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 
 	it('stores a message with a NUL in its body and in its encoded subject and sender name (replaced, folded), and logs one like it', async () => {
 		const store = getStore();
-		const address = inbox();
+		const address = await inbox(store);
 		const b64 = (text: string) => `=?UTF-8?B?${Buffer.from(text).toString('base64')}?=`;
 		const raw = `From: ${b64('Zoe\0Z')} <zoe@customer.example.test>\r\nTo: ${address}\r\nSubject: ${b64('Order\0 9\r\nBcc: x@example.test')}\r\nMessage-ID: <nul.${n}@customer.example.test>\r\n\r\nbroken\0box\r\n`;
 		const item = await intakeOf(raw, address);
@@ -176,7 +185,7 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 
 	it('records a stranger reusing a customer\'s Message-ID as a new message, and still knows the redelivery through another path', async () => {
 		const store = getStore();
-		const address = inbox();
+		const address = await inbox(store);
 		const id = `order-${n}@Mail.Customer.example.test`;
 		const message = (from: string, body: string) =>
 			`From: ${from}\r\nTo: ${address}\r\nSubject: Order ${n}\r\nMessage-ID: <${id}>\r\nDate: Mon, 03 Mar 2025 08:00:00 +0000\r\n\r\n${body}\r\n`;
@@ -202,7 +211,7 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 
 	it('opens a new, flagged conversation for a stranger replying into another customer\'s conversation; the customer\'s own reply threads', async () => {
 		const store = getStore();
-		const address = inbox();
+		const address = await inbox(store);
 		const customer = await resolved(store, intakeItem({ inbox: address, from: 'zoe@customer.example.test', messageId: `thread${n}@customer.example.test` }));
 		const stranger = await resolved(store, intakeItem({ inbox: address, from: 'mallory@attacker.example.test', inReplyTo: [`thread${n}@customer.example.test`] }));
 		expect(stranger.contact.email).toBe('mallory@attacker.example.test');
@@ -220,7 +229,7 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 
 	it('does not let an unauthenticated From naming an agent into another customer\'s conversation; the authenticated agent threads', async () => {
 		const store = getStore();
-		const address = inbox();
+		const address = await inbox(store);
 		const agent = await store.createAgent({ email: `agent${n}@company.test`, firstName: 'A', fullName: 'A Gent' });
 		const id = `thread${n}@customer.example.test`;
 		const customer = await resolved(store, intakeItem({ inbox: address, from: 'zoe@customer.example.test', messageId: id }));
@@ -235,7 +244,7 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 	});
 	it("does not let one list poster into another's conversation through the list's address, signed list or not; a Cc'd colleague joins", async () => {
 		const store = getStore();
-		const address = inbox();
+		const address = await inbox(store);
 		const id = `post${n}@customer.example.test`;
 		const jane = await resolved(store, googleGroupsItem('jane@customer.example.test', 'support@lists.example.test', false, { inbox: address, messageId: id, to: ['support@lists.example.test'], cc: ['bob@customer.example.test'] }));
 		// Another poster through the same list, unsigned or signed: the list's address (in the From and To of Jane's post) is no participant.
@@ -250,7 +259,7 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 
 	it("takes the team's own addresses (a group forwarding to the inbox, a colleague of the agents) for participants only when their mail authenticates", async () => {
 		const store = getStore();
-		const address = inbox();
+		const address = await inbox(store);
 		await store.createAgent({ email: `staff${n}@team${n}.example.test`, firstName: 'S', fullName: 'Staff' });
 		const id = `via-group${n}@customer.example.test`;
 		const jane = await resolved(store, intakeItem({ inbox: address, from: 'jane@customer.example.test', messageId: id, to: [`help@team${n}.example.test`], cc: [`carol@team${n}.example.test`] }));
@@ -264,7 +273,7 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 
 	it("does not let an unauthenticated From naming an agent into a conversation that agent forwarded (an agent is no participant)", async () => {
 		const store = getStore();
-		const address = inbox();
+		const address = await inbox(store);
 		const agent = await store.createAgent({ email: `forwarder${n}@company.test`, firstName: 'F', fullName: 'For Warder' });
 		const id = `fwd${n}@company.test`;
 		const forward = await resolved(store, manualForwardItem('victim@customer.example.test', agent.email, { inbox: address, messageId: id }));
@@ -281,7 +290,7 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 
 	it('follows a Message-ID reused by strangers to its first few conversations only: the customer still threads, a stranger is refused, naming five', async () => {
 		const store = getStore();
-		const address = inbox();
+		const address = await inbox(store);
 		const id = `reused${n}@customer.example.test`;
 		const customer = await resolved(store, intakeItem({ inbox: address, from: 'zoe@customer.example.test', messageId: id }));
 		for (let copy = 0; copy < 8; copy++) await resolved(store, intakeItem({ inbox: address, from: `copy${copy}@attacker.example.test`, messageId: id }));
@@ -299,7 +308,7 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 
 	it('marks the spool entry it was emitted from done when it records the message, a replay too; an unknown or held entry changes nothing', async () => {
 		const store = getStore();
-		const address = inbox();
+		const address = await inbox(store);
 		const { id: inboxId } = await store.registerInbox({ address });
 		const envelope = { clientIp: null, helo: null, mailFrom: null, rcpt: [address] };
 		const spooled = async (quarantined = false) => await store.spoolPut({ inboxId, message: bytesOf(Buffer.from('Subject: x\r\n\r\nx\r\n')), envelope, quarantined });

@@ -9,7 +9,8 @@ describeEachStore('createTicket', (getStore) => {
 	let n = 0;
 	async function conversation(store: Store, input: IntakeItemInput = {}) {
 		n += 1;
-		const outcome = await resolveOriginalSender(store, intakeItem({ inbox: `ticket${n}@inbox.hosted.test`, ...input }));
+		const { address } = await store.registerInbox({ address: `ticket${n}@inbox.hosted.test` });
+		const outcome = await resolveOriginalSender(store, intakeItem({ inbox: address, ...input }));
 		if (outcome.status !== 'resolved') throw new Error('not resolved');
 		return outcome.part.conversation;
 	}
@@ -64,7 +65,7 @@ describeEachStore('createTicket', (getStore) => {
 	it('moves a closed ticket back when the reply that reopened its conversation comes again as a replay (its first run failed before Create Ticket)', async () => {
 		const store = getStore();
 		n += 1;
-		const address = `ticket${n}@inbox.hosted.test`;
+		const { address } = await store.registerInbox({ address: `ticket${n}@inbox.hosted.test` });
 		const asked = async (item: ReturnType<typeof intakeItem>): Promise<TicketItem> => {
 			const outcome = await resolveOriginalSender(store, item);
 			if (outcome.status !== 'resolved') throw new Error('not resolved');

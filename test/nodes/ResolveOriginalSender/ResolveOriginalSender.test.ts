@@ -8,12 +8,13 @@ import { pipelineWorkflow, PIPELINE_NODE_TYPES } from '../../support/pipeline';
 
 describeEachNodeStore('Resolve Original Sender in n8n', (get) => {
 	let n = 0;
-	const address = () => `nodes${++n}@inbox.hosted.test`;
+	/** A new inbox, registered as its trigger registers it. */
+	const address = async () => (await get().store.registerInbox({ address: `nodes${++n}@inbox.hosted.test` })).address;
 	const run = (items: Array<IDataObject | INodeExecutionData>, resolve: INodeParameters = {}, upTo: 'resolve' | 'route' = 'resolve') =>
 		runWorkflow(pipelineWorkflow(get(), { resolve }, upTo), { nodeTypes: PIPELINE_NODE_TYPES, inputItems: items as IDataObject[], credentials: get().credentials });
 
 	it('files a Google Groups message and an agent manual forward under the original authors', async () => {
-		const inbox = address();
+		const inbox = await address();
 		const result = await run([
 			googleGroupsItem('jane@example.com', 'acme_group@googlegroups.com', true, { inbox }) as unknown as IDataObject,
 			manualForwardItem('author@customer.test', 'ana@company.test', { inbox }) as unknown as IDataObject,
@@ -24,7 +25,7 @@ describeEachNodeStore('Resolve Original Sender in n8n', (get) => {
 	});
 
 	it('keeps the binary attachments and every field of the item', async () => {
-		const item = intakeItem({ inbox: address() });
+		const item = intakeItem({ inbox: await address() });
 		const binary = { attachment_0: { data: Buffer.from('%PDF-1.4 invoice').toString('base64'), mimeType: 'application/pdf', fileName: 'invoice.pdf' } };
 		const result = await run([{ json: item as unknown as IDataObject, binary }]);
 		const [out] = result.items('Resolve Original Sender');
@@ -33,7 +34,7 @@ describeEachNodeStore('Resolve Original Sender in n8n', (get) => {
 	});
 
 	it('sends an unknown sender to the Unknown Sender output when contacts are not created', async () => {
-		const result = await run([intakeItem({ inbox: address(), from: 'stranger@example.test' }) as unknown as IDataObject], { createMissingContacts: false });
+		const result = await run([intakeItem({ inbox: await address(), from: 'stranger@example.test' }) as unknown as IDataObject], { createMissingContacts: false });
 		expect(result.json('Resolve Original Sender', 0)).toEqual([]);
 		expect(result.json('Resolve Original Sender', 1)[0].unknownSender).toEqual({
 			address: 'stranger@example.test',
@@ -42,7 +43,7 @@ describeEachNodeStore('Resolve Original Sender in n8n', (get) => {
 	});
 
 	it('flags an untrusted original sender, or keeps the outer sender when set to', async () => {
-		const inbox = address();
+		const inbox = await address();
 		const untrusted = googleGroupsItem('mallory@example.com', 'open@googlegroups.com', false, { inbox }) as unknown as IDataObject;
 		const flagged = (await run([untrusted])).json('Resolve Original Sender')[0].contact as IDataObject;
 		expect(flagged).toMatchObject({ email: 'mallory@example.com', flagged: true });
@@ -52,7 +53,7 @@ describeEachNodeStore('Resolve Original Sender in n8n', (get) => {
 	});
 
 	it('creates Cc contacts when asked', async () => {
-		const result = await run([intakeItem({ inbox: address(), cc: ['partner@vendor.test'] }) as unknown as IDataObject], { createCcContacts: true });
+		const result = await run([intakeItem({ inbox: await address(), cc: ['partner@vendor.test'] }) as unknown as IDataObject], { createCcContacts: true });
 		expect(result.json('Resolve Original Sender')[0].ccContacts).toEqual([expect.objectContaining({ email: 'partner@vendor.test', created: true })]);
 	});
 
@@ -89,7 +90,7 @@ describeEachNodeStore('Resolve Original Sender in n8n', (get) => {
 
 describeEachNodeStore('Resolve Original Sender on real intake output (shared corpus)', (get) => {
 	corpus.it('files a Google Groups email and an agent manual forward under the original authors', async () => {
-		const inbox = 'corpus@inbox.hosted.test';
+		const { address: inbox } = await get().store.registerInbox({ address: 'corpus@inbox.hosted.test' });
 		const group = await corpusItem('chatwoot/group_sender_support.eml', inbox);
 		const forward = await corpusItem('crisp-forwards/apple_mail_en_body.eml', inbox);
 		expect([group.originalSender.method, forward.originalSender.method]).toEqual(['list-rewrite', 'inline-forward']);
