@@ -5,6 +5,7 @@
  * finds once, and one it does not find not at all, so it is not used here; mailauth verifies what this signs.
  */
 import { createHash, sign } from 'node:crypto';
+import { parseHeaders } from 'mailauth/lib/tools';
 
 export interface DkimKey {
 	domain: string;
@@ -52,22 +53,6 @@ function relaxedBodyHash(body: string): string {
 	return createHash('sha256').update(text, 'latin1').digest('base64');
 }
 
-/** The header section's fields as [name, value] in order (continuation lines kept in the value). */
-function headerFields(section: string): Array<[string, string]> {
-	const fields: Array<[string, string]> = [];
-	for (const line of section.split(CRLF)) {
-		if (!line) continue;
-		if ((line[0] === ' ' || line[0] === '\t') && fields.length) {
-			fields[fields.length - 1][1] += `${CRLF}${line}`;
-			continue;
-		}
-		const colon = line.indexOf(':');
-		// nodemailer writes none without a colon; one would be no field a verifier hashes.
-		if (colon > 0) fields.push([line.slice(0, colon).replace(/[ \t]+$/, ''), line.slice(colon + 1)]);
-	}
-	return fields;
-}
-
 /** `raw` (CRLF line ends, as nodemailer composes) with a DKIM-Signature field of `key` in front. */
 export function dkimSigned(raw: Buffer, key: DkimKey, signedAt: Date): Buffer {
 	// latin1: one character a byte, so the bytes hashed and signed are the bytes sent.
@@ -75,16 +60,17 @@ export function dkimSigned(raw: Buffer, key: DkimKey, signedAt: Date): Buffer {
 	const split = message.indexOf(`${CRLF}${CRLF}`);
 	const section = split < 0 ? message : message.slice(0, split + 2);
 	const body = split < 0 ? '' : message.slice(split + 4);
-	const fields = headerFields(section);
+	// The fields as mailauth's verifier splits them.
+	const fields = parseHeaders(Buffer.from(section, 'latin1')).parsed;
 	// Each name as often as it occurs, plus once; the occurrences are hashed from the bottom up, a name listed once
 	// more than it occurs adds nothing to the hash (§5.4.2), so a field added later breaks the signature.
 	const names: string[] = [];
 	let hashed = '';
 	for (const name of SIGNED_FIELDS) {
-		const occurrences = fields.filter(([field]) => field.toLowerCase() === name).reverse();
-		for (const [field, value] of occurrences) {
-			names.push(field);
-			hashed += relaxedField(field, value);
+		for (const { casedKey, line } of fields.filter((field) => field.key === name).reverse()) {
+			const field = line.toString('latin1');
+			names.push(casedKey);
+			hashed += relaxedField(casedKey, field.slice(field.indexOf(':') + 1));
 		}
 		names.push(name);
 	}
