@@ -37,6 +37,7 @@ export const createTicketProperties: INodeProperties[] = [
 		type: 'string',
 		default: DEFAULT_TICKET_STAGE,
 		displayOptions: whenTickets,
+		description: 'The stage "closed" (in any case) closes the ticket; any other stage is open',
 	},
 	{
 		displayName: 'Priority',

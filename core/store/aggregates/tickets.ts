@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { TicketStore } from '../roles';
 import type { Row, SqlDriver } from '../sql';
-import { DEFAULT_TICKET_STAGE } from '../../tickets/stage';
+import { CLOSED_TICKET_STAGE, DEFAULT_TICKET_STAGE, ticketStage } from '../../tickets/stage';
 import { type Ticket } from '../types';
 import { InvalidInputError } from '../../errors';
 import { checkText } from '../validate';
@@ -13,7 +13,6 @@ import { conversationRow, optionalAgentId } from './references';
 import { json, one, text } from './rows';
 
 const DEFAULT_PIPELINE = 'support';
-const CLOSED_STAGE = 'closed';
 
 function toTicket(row: Row): Ticket {
 	return {
@@ -38,7 +37,7 @@ export function ticketStore(db: SqlDriver): TicketStore {
 			return db.transaction(async (q) => {
 				await conversationRow(q, conversationId);
 				const ownerId = await optionalAgentId(q, input.ownerId, 'ticket owner');
-				const stage = input.stage?.trim() || DEFAULT_TICKET_STAGE;
+				const stage = ticketStage(input.stage ?? '') || DEFAULT_TICKET_STAGE;
 				const createdAt = now();
 				// Made in the closed stage, it is closed from the start, as updateTicket closes one.
 				const row = await one(
@@ -55,7 +54,7 @@ export function ticketStore(db: SqlDriver): TicketStore {
 						ownerId,
 						JSON.stringify(input.properties ?? {}),
 						createdAt,
-						stage === CLOSED_STAGE ? createdAt : null,
+						stage === CLOSED_TICKET_STAGE ? createdAt : null,
 					],
 				);
 				if (row) return { ticket: toTicket(row), created: true };
@@ -76,7 +75,7 @@ export function ticketStore(db: SqlDriver): TicketStore {
 
 		async listTickets(filter = {}) {
 			const where = new Filter()
-				.equals('stage', filter.stage)
+				.equals('stage', filter.stage === undefined ? undefined : ticketStage(filter.stage))
 				.holds(filter.open === undefined ? undefined : filter.open ? 'closed_at IS NULL' : 'closed_at IS NOT NULL');
 			return (await db.all(`SELECT * FROM tickets${where.clause} ORDER BY created_at, id`, where.params)).map(toTicket);
 		},
@@ -89,9 +88,9 @@ export function ticketStore(db: SqlDriver): TicketStore {
 				const ticket = toTicket(current);
 				const properties = { ...ticket.properties, ...(patch.properties ?? {}) };
 				for (const [key, value] of Object.entries(properties)) if (value === null) delete properties[key];
-				const stage = patch.stage === undefined ? ticket.stage : checkText(patch.stage, 'Stage');
+				const stage = patch.stage === undefined ? ticket.stage : ticketStage(checkText(patch.stage, 'Stage'));
 				// Moving a ticket to an open stage reopens it; the closed stage keeps (or sets) its closing time.
-				const closedAt = stage === CLOSED_STAGE ? (ticket.closedAt ?? now()) : patch.stage === undefined ? ticket.closedAt : null;
+				const closedAt = stage === CLOSED_TICKET_STAGE ? (ticket.closedAt ?? now()) : patch.stage === undefined ? ticket.closedAt : null;
 				const row = await one(q, 'UPDATE tickets SET name = $2, pipeline = $3, stage = $4, priority = $5, owner_id = $6, properties = $7, closed_at = $8 WHERE id = $1 RETURNING *', [
 					id,
 					patch.name === undefined ? ticket.name : checkText(patch.name, 'Ticket name'),
@@ -109,7 +108,7 @@ export function ticketStore(db: SqlDriver): TicketStore {
 		async closeTicket(id) {
 			const row = await one(db, 'UPDATE tickets SET stage = $2, closed_at = CASE WHEN closed_at IS NULL THEN $3 ELSE closed_at END WHERE id = $1 RETURNING *', [
 				id,
-				CLOSED_STAGE,
+				CLOSED_TICKET_STAGE,
 				now(),
 			]);
 			if (!row) throw new InvalidInputError(`Unknown ticket: ${id}`);

@@ -423,6 +423,26 @@ describeEachStore('conversations store', (getStore) => {
 			expect((await store.listTickets({ open: true })).map((t) => t.id)).toContain(ticket.id);
 		});
 
+		it('takes "Closed", however typed, as the closed stage: the ticket closes, and a filter finds it by either spelling', async () => {
+			const store = getStore();
+			const inbox = await newInbox(store);
+			const ticketOf = async (name: string) => {
+				const { contact } = await store.findOrCreateContact(inbox.id, { email: uniqueEmail(name) });
+				const { conversation } = await store.recordMessage(inbound(inbox.id, contact.id));
+				return conversation;
+			};
+			const { ticket } = await store.createTicketOnce((await ticketOf('ana')).id, { name: 'Refund' });
+			const closed = await store.updateTicket(ticket.id, { stage: ' Closed ' });
+			expect(closed).toMatchObject({ stage: 'closed', closedAt: expect.any(String) });
+			const { ticket: bornClosed } = await store.createTicketOnce((await ticketOf('bo')).id, { name: 'Spam', stage: 'CLOSED' });
+			expect(bornClosed).toMatchObject({ stage: 'closed', closedAt: expect.any(String) });
+			const found = (await store.listTickets({ stage: 'Closed' })).map((t) => t.id);
+			expect(found).toEqual(expect.arrayContaining([ticket.id, bornClosed.id]));
+			expect((await store.listTickets({ open: true })).map((t) => t.id)).not.toContain(ticket.id);
+			// Another stage keeps its spelling, trimmed.
+			expect(await store.updateTicket(ticket.id, { stage: ' Waiting on contact ' })).toMatchObject({ stage: 'Waiting on contact', closedAt: null });
+		});
+
 		it('refuses a ticket for a missing conversation or with an unknown owner, creating nothing', async () => {
 			const store = getStore();
 			const missing = randomUUID();

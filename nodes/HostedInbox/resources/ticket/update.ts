@@ -21,7 +21,7 @@ export const update: Operation = {
 				default: '{}',
 				description: 'Custom properties to merge into the ticket\'s; a property set to null is removed',
 			},
-			{ displayName: 'Stage', name: 'stage', type: 'string', default: '' },
+			{ displayName: 'Stage', name: 'stage', type: 'string', default: '', description: 'The stage "closed" (in any case) closes the ticket; any other stage reopens it' },
 		]),
 	],
 	async execute(store, itemIndex) {
