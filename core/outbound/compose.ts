@@ -23,8 +23,6 @@ export interface TeamEmail {
 	messageId: string;
 	inReplyTo: string[];
 	references: string[];
-	/** The sending inbox's address, written into the loop marker header. */
-	inboxAddress: string;
 	automatic: boolean;
 	date?: Date;
 }
@@ -49,7 +47,9 @@ export async function buildTeamEmail(email: TeamEmail, dkim?: DkimKey | null): P
 	const cc = email.cc.map((m) => mailbox('Cc', m));
 	if (!to.length) throw new OutboundError('invalid-address', 'The team email has no recipient');
 	const headers: Record<string, string> = {
-		[LOOP_HEADER]: emailAddress('Inbox address', email.inboxAddress),
+		// The loop marker names the From, already public: never the hosted address a custom domain keeps out of sight (mail
+		// sent straight to it would skip the checks of the mailbox that forwards there).
+		[LOOP_HEADER]: from.address,
 		...(email.automatic ? AUTOMATIC_MESSAGE_HEADERS : {}),
 	};
 	const composer = new MailComposer({

@@ -190,7 +190,6 @@ export async function sendTeamEmail(request: TeamEmailRequest, deps: TeamEmailDe
 			messageId,
 			inReplyTo: thread.inReplyTo,
 			references: thread.references,
-			inboxAddress,
 			automatic: Boolean(request.automatic),
 			date,
 		},

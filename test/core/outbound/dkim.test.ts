@@ -21,7 +21,6 @@ const email: TeamEmail = {
 	messageId: 'hosted-inbox.1@acme.test',
 	inReplyTo: ['order-42@customer.test'],
 	references: ['order-42@customer.test'],
-	inboxAddress: 'support@inbox.acme.test',
 	automatic: false,
 	date: new Date('2026-12-08T10:00:00Z'),
 };

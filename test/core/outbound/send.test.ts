@@ -347,6 +347,8 @@ describeEachStore('Send Team Email (core) through a real SMTP server', (getStore
 			const { mail, raw, mailFrom } = await lastReceived();
 			expect(mail.from?.value).toEqual([{ name: `Ana Lopez at Acme Support ${inbox}`, address: `help@${domain}` }]);
 			expect(mailFrom).toBe(`help@${domain}`);
+			// The loop marker names the From, not the hosted address the custom domain's mailbox forwards to.
+			expect(mail.headers.get('x-hosted-inbox-loop')).toBe(`help@${domain}`);
 			expect(mail.messageId).toMatch(new RegExp(`@${domain.replace(/\./g, '\\.')}>$`));
 			expect(sent.dkim).toEqual({ domain, selector: 'hi1' });
 			expect((await store.getSendingDomain(domain))?.verified).toBe(true);
