@@ -1,7 +1,7 @@
 import { answeredMessageOf, automaticReplyRefusal, type AnsweredMessage } from '../../../core/outbound/automatic';
 import { OutboundError } from '../../../core/outbound/errors';
 import { composeFromName, registeredFromName } from '../../../core/outbound/from-name';
-import { HTML_TEXT_CUT } from '../../../core/html-text';
+import { HTML_DEPTH_CUT, HTML_TEXT_CUT } from '../../../core/html-text';
 import { htmlToText, renderSignature, unknownSignatureTokens } from '../../../core/outbound/signature';
 import { baseSubject, replySubject } from '../../../core/outbound/subject';
 import { replyThreadHeaders } from '../../../core/outbound/threading';
@@ -108,6 +108,13 @@ describe('team signature', () => {
 		expect(text.endsWith(`\n\n${HTML_TEXT_CUT}`)).toBe(true);
 		expect(text).not.toContain('the tail');
 		expect(htmlToText('<p>short</p>')).toBe('short');
+	});
+
+	it('marks where an HTML nested past 1,000 elements was cut, and ends its text with a note saying so', () => {
+		const deep = `<p>top</p>${'<div>'.repeat(1500)}deep text${'</div>'.repeat(1500)}<p>after</p>`;
+		expect(htmlToText(deep)).toBe(`top\n\n[…]\n\nafter\n\n${HTML_DEPTH_CUT}`);
+		// A sender cannot write the mark the cut is found by: an HTML holding "[…]" or the private-use character is no cut.
+		expect(htmlToText('<p>[…] \u{E000}x\u{E000}</p>')).toBe('[…] \u{E000}x\u{E000}');
 	});
 
 	it('turns links, images and lists into text', () => {
