@@ -93,13 +93,16 @@ export function createIntakeDoor(options: DoorOptions): (arrival: Arrival) => Pr
 		await settleForwardingTest(store, inboxId, message);
 		const quarantined = verdict.action === 'quarantine';
 		const spoolsIt = DOORS[options.door].spools.includes(verdict.action) && !(quarantined && options.holdQuarantined === false);
+		const logKind = logKindOf(message.result);
+		const log = logKind ? decisionLogEntry(inboxId, logKind, message.result) : undefined;
+		// The entry and its log entry in one transaction: a failed log write must not leave a held copy the sender, told
+		// to try again, would make a second of.
 		const spooling = spoolsIt
-			? store.spoolPut({ inboxId, message: bytes, envelope: arrival.envelope, receivedAt: message.receivedAt, dueAt: arrival.dueAt, decision: decisionOf(message.result), quarantined })
+			? store.spoolPut({ inboxId, message: bytes, envelope: arrival.envelope, receivedAt: message.receivedAt, dueAt: arrival.dueAt, decision: decisionOf(message.result), quarantined, log })
 			: null;
 		writeArrived();
 		const spooled = await spooling;
-		const logKind = logKindOf(message.result);
-		if (logKind) await store.logIntake(decisionLogEntry(inboxId, logKind, message.result, spooled?.id ?? null));
+		if (!spooled && log) await store.logIntake(log);
 		return { outcome: 'decided', message, spooled };
 	};
 	// Where accepted mail is spooled, the write each message will make is announced to the store's group commit

@@ -4,10 +4,8 @@
  */
 import type { Flag } from '../flags';
 import type { SmtpReply } from '../replies';
-import type { IntakeLogEntry, IntakeLogKind } from '../store/types';
+import type { IntakeLogEntry, IntakeLogInput, IntakeLogKind } from '../store/types';
 import type { Envelope, IntakeResult, Verdict } from './types';
-
-export type IntakeLogInput = Omit<IntakeLogEntry, 'id' | 'at'>;
 
 /** Who sent what to whom, as far as it is known; a message refused before it was read has no identity. */
 export interface LoggedMessage {
@@ -43,9 +41,8 @@ export function logKindOf(result: IntakeResult): IntakeLogKind | null {
 }
 
 /** What the intake log keeps of a decision: the verdict and its reasons, or the confirmation; never a rejected body. */
-export function decisionLogEntry(inboxId: string, kind: IntakeLogKind, result: IntakeResult, spoolId: string | null): IntakeLogInput {
+export function decisionLogEntry(inboxId: string, kind: IntakeLogKind, result: IntakeResult): IntakeLogInput {
 	return intakeLogEntry(inboxId, kind, loggedMessage(result), {
-		...(spoolId ? { spoolId } : {}),
 		verdict: result.verdict,
 		...(result.verification ? { verification: result.verification } : {}),
 		...(result.auth ? { auth: result.auth } : {}),

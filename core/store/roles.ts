@@ -5,7 +5,7 @@
  */
 import type { IntakeDecision } from '../intake/types';
 import type { MessageBytes } from '../message-bytes';
-import type { Agent, AssignmentLogEntry, Availability, Contact, Conversation, ConversationStatus, ErasureCounts, ForwardingCheck, Inbox, InboxHealthFacts, InboxRetention, IntakeLogEntry, IntakeLogKind, MailboxCheckpoint, PurgeCounts, PurgeCutoffs, RecordMessageInput, RecordMessageResult, SendingDomain, SpoolEntry, SpoolHead, StoredMessage, Team, Ticket, TicketInput, TriggerHeartbeat } from './types';
+import type { Agent, AssignmentLogEntry, Availability, Contact, Conversation, ConversationStatus, ErasureCounts, ForwardingCheck, Inbox, InboxHealthFacts, InboxRetention, IntakeLogEntry, IntakeLogInput, IntakeLogKind, MailboxCheckpoint, PurgeCounts, PurgeCutoffs, RecordMessageInput, RecordMessageResult, SendingDomain, SpoolEntry, SpoolHead, StoredMessage, Team, Ticket, TicketInput, TriggerHeartbeat } from './types';
 
 /** Which store this is, and its end. */
 export interface StoreConnection {
@@ -98,7 +98,7 @@ export interface TicketStore {
 
 /** What the intake refused, held or noted, with its reasons. */
 export interface IntakeLogStore {
-	logIntake(entry: Omit<IntakeLogEntry, 'id' | 'at'> & { at?: string }): Promise<IntakeLogEntry>;
+	logIntake(entry: IntakeLogInput): Promise<IntakeLogEntry>;
 	listIntake(filter?: { inboxId?: string; kind?: IntakeLogKind; limit?: number }): Promise<IntakeLogEntry[]>;
 }
 
@@ -112,7 +112,17 @@ export interface SpoolStore {
 	 * that run never records it.
 	 * The message is read as a stream and kept in chunks, with the entry in one transaction: never whole in memory.
 	 */
-	spoolPut(input: { inboxId: string; message: MessageBytes; envelope: SpoolEntry['envelope']; receivedAt?: string; dueAt?: string; decision?: IntakeDecision; quarantined?: boolean }): Promise<SpoolEntry>;
+	spoolPut(input: {
+		inboxId: string;
+		message: MessageBytes;
+		envelope: SpoolEntry['envelope'];
+		receivedAt?: string;
+		dueAt?: string;
+		decision?: IntakeDecision;
+		quarantined?: boolean;
+		/** The decision's intake log entry, kept in the same transaction (its details name the entry as `spoolId`): both or neither. */
+		log?: IntakeLogInput;
+	}): Promise<SpoolEntry>;
 	spoolGet(id: string): Promise<SpoolEntry | null>;
 	/** The entry's message, streamed from the store a chunk at a time on each open(); null when there is no such entry. */
 	spoolMessage(id: string): Promise<MessageBytes | null>;

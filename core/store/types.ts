@@ -171,6 +171,9 @@ export interface IntakeLogEntry {
 	details: Record<string, unknown>;
 }
 
+/** An entry to log: its id is made by the store, its time is now unless given. */
+export type IntakeLogInput = Omit<IntakeLogEntry, 'id' | 'at'> & { at?: string };
+
 export interface RecordMessageInput {
 	inboxId: string;
 	contactId: string;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
 import type { IntakeLogStore } from '../roles';
-import { placeholders, type Row, type SqlDriver } from '../sql';
-import { type IntakeLogEntry, type IntakeLogKind } from '../types';
+import { placeholders, type Row, type SqlDriver, type SqlExecutor } from '../sql';
+import { type IntakeLogEntry, type IntakeLogInput, type IntakeLogKind } from '../types';
 import { InvalidInputError } from '../../errors';
 
 import { checkTimestamp, now } from './clock';
@@ -29,33 +29,36 @@ function toIntake(row: Row): IntakeLogEntry {
 	};
 }
 
+/** One intake log entry, written with `q` (in the transaction that keeps what it speaks of, where there is one). */
+export async function writeIntakeLog(q: SqlExecutor, entry: IntakeLogInput): Promise<IntakeLogEntry> {
+	if (!INTAKE_KINDS.includes(entry.kind)) throw new InvalidInputError(`Intake log kind must be one of ${INTAKE_KINDS.join(', ')}, not ${JSON.stringify(entry.kind)}`);
+	const inboxId = entry.inboxId ? await inboxIdOf(q, entry.inboxId) : null;
+	const row = await one(
+		q,
+		`INSERT INTO intake_log (id, inbox_id, kind, at, client_ip, helo, mail_from, rcpt, message_id, from_address, subject, details)
+		VALUES (${placeholders(1, 12)}) RETURNING *`,
+		[
+			randomUUID(),
+			inboxId,
+			entry.kind,
+			entry.at ? checkTimestamp(entry.at, 'at') : now(),
+			entry.clientIp ?? null,
+			entry.helo ?? null,
+			entry.mailFrom ?? null,
+			JSON.stringify(entry.rcpt ?? []),
+			entry.messageId ?? null,
+			entry.from ?? null,
+			entry.subject ?? null,
+			JSON.stringify(entry.details ?? {}),
+		],
+	);
+	return toIntake(row!);
+}
+
 /** The intake log: what the intake refused, held or noted, with its reasons. */
 export function intakeLogStore(db: SqlDriver): IntakeLogStore {
 	return {
-		async logIntake(entry) {
-			if (!INTAKE_KINDS.includes(entry.kind)) throw new InvalidInputError(`Intake log kind must be one of ${INTAKE_KINDS.join(', ')}, not ${JSON.stringify(entry.kind)}`);
-			const inboxId = entry.inboxId ? await inboxIdOf(db, entry.inboxId) : null;
-			const row = await one(
-				db,
-				`INSERT INTO intake_log (id, inbox_id, kind, at, client_ip, helo, mail_from, rcpt, message_id, from_address, subject, details)
-				VALUES (${placeholders(1, 12)}) RETURNING *`,
-				[
-					randomUUID(),
-					inboxId,
-					entry.kind,
-					entry.at ? checkTimestamp(entry.at, 'at') : now(),
-					entry.clientIp ?? null,
-					entry.helo ?? null,
-					entry.mailFrom ?? null,
-					JSON.stringify(entry.rcpt ?? []),
-					entry.messageId ?? null,
-					entry.from ?? null,
-					entry.subject ?? null,
-					JSON.stringify(entry.details ?? {}),
-				],
-			);
-			return toIntake(row!);
-		},
+		logIntake: (entry) => writeIntakeLog(db, entry),
 
 		async listIntake(filter = {}) {
 			const where = new Filter().equals('inbox_id', filter.inboxId === undefined ? undefined : await inboxIdOf(db, filter.inboxId)).equals('kind', filter.kind);

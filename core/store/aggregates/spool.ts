@@ -10,6 +10,7 @@ import { checkText } from '../validate';
 
 import { checkTimestamp, now } from './clock';
 import { Filter } from './filter';
+import { writeIntakeLog } from './intake-log';
 import { bytes, json, one, text } from './rows';
 
 /**
@@ -202,6 +203,7 @@ export function spoolStore(db: SqlDriver): SpoolStore & QuarantineStore {
 				const stored = await putChunks(q, entry.id, message, chunksPerInsert(db));
 				// A stream shorter or longer than the size it was announced with is not the message: nothing is kept.
 				if (stored !== message.size) throw new InvalidInputError(`The message to spool is ${stored} bytes, not the ${message.size} announced`);
+				if (input.log) await writeIntakeLog(q, { ...input.log, details: { ...input.log.details, spoolId: entry.id } });
 				return entry;
 			});
 		},

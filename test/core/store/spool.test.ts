@@ -222,6 +222,20 @@ describeEachStore('the spool keeps a message in chunks', (getStore, engine, getO
 		expect(await allChunks()).toBe(before);
 	});
 
+	it('keeps a held entry and its intake log entry together: the log entry names the entry, and one that cannot be written leaves no entry', async () => {
+		const store = getStore();
+		const inbox = await store.registerInbox({ address: `held-${randomBytes(4).toString('hex')}@inbox.example.test` });
+		const log = { inboxId: inbox.id, kind: 'quarantined' as const, clientIp: null, helo: null, mailFrom: null, rcpt: [inbox.address], messageId: null, from: null, subject: 'held', details: { reasons: ['two From fields'] } };
+		const held = await store.spoolPut({ inboxId: inbox.id, message: bytesOf(pattern(0, 100)), envelope, quarantined: true, log });
+		expect((await store.listIntake({ inboxId: inbox.id })).map((entry) => entry.details)).toEqual([{ reasons: ['two From fields'], spoolId: held.id }]);
+
+		// The log write fails (here: an inbox the store does not hold): nothing is held, so the sender's retry makes no second copy.
+		const before = await allChunks();
+		await expect(store.spoolPut({ inboxId: inbox.id, message: bytesOf(pattern(0, 100)), envelope, quarantined: true, log: { ...log, inboxId: 'gone@inbox.example.test' } })).rejects.toThrow(/gone@inbox\.example\.test/);
+		expect((await store.listQuarantined({ inboxId: inbox.id })).map((entry) => entry.id)).toEqual([held.id]);
+		expect(await allChunks()).toBe(before);
+	});
+
 	it('leaves no chunk of an entry deleted by retention, erasure or a quarantine delete; a reader of it then fails instead of ending short', async () => {
 		const store = getStore();
 		const inbox = await store.registerInbox({ address: `chunks-${randomBytes(4).toString('hex')}@inbox.example.test` });
