@@ -339,6 +339,13 @@ export const MIGRATIONS: Array<{ version: number; name: string; statements: stri
 		// Threading reads the first few messages with each id a message names (a reused id can be held thousands of times).
 		statements: ['CREATE INDEX messages_named ON messages (inbox_id, message_id, created_at, id)'],
 	},
+	{
+		version: 10,
+		name: 'spool: when the inbox took each message in, which retention counts from',
+		// received_at is when the message arrived where it came from (a mailbox's INTERNALDATE, however old, for mail
+		// taken in over IMAP): a message held today must not expire at once. Entries from before keep their receipt.
+		statements: ['ALTER TABLE spool ADD COLUMN spooled_at TEXT', 'UPDATE spool SET spooled_at = received_at'],
+	},
 ];
 
 const ENGINE_TYPES: Record<SqlDriver['engine'], Record<string, string>> = {

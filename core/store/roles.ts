@@ -117,6 +117,8 @@ export interface SpoolStore {
 		message: MessageBytes;
 		envelope: SpoolEntry['envelope'];
 		receivedAt?: string;
+		/** When the inbox took the message in, which retention counts from; now when absent. */
+		spooledAt?: string;
 		dueAt?: string;
 		decision?: IntakeDecision;
 		quarantined?: boolean;

@@ -87,9 +87,10 @@ export function retentionStore(db: SqlDriver): RetentionStore {
 				}
 				const id = await inboxIdOf(q, inboxId);
 				return {
-					// Pending and failed entries are owed to the workflow: only these two statuses ever expire.
-					delivered: await expire("DELETE FROM spool WHERE inbox_id = $1 AND status = 'done' AND received_at < $2", delivered, [id]),
-					quarantined: await expire("DELETE FROM spool WHERE inbox_id = $1 AND status = 'quarantined' AND received_at < $2", quarantined, [id]),
+					// Pending and failed entries are owed to the workflow: only these two statuses ever expire, counted from when the
+					// inbox took the message in (an entry written by a version before that was kept counts from its receipt).
+					delivered: await expire("DELETE FROM spool WHERE inbox_id = $1 AND status = 'done' AND COALESCE(spooled_at, received_at) < $2", delivered, [id]),
+					quarantined: await expire("DELETE FROM spool WHERE inbox_id = $1 AND status = 'quarantined' AND COALESCE(spooled_at, received_at) < $2", quarantined, [id]),
 					intakeLog: await expire('DELETE FROM intake_log WHERE inbox_id = $1 AND at < $2', intakeLog, [id]),
 					// A replay claim guards only while its request could still be accepted (its freshness window).
 					replays: await expire('DELETE FROM http_replays WHERE inbox_id = $1 AND expires_at <= $2', replaysExpiredBy, [id]),

@@ -188,13 +188,14 @@ export function spoolStore(db: SqlDriver): SpoolStore & QuarantineStore {
 				// The entry as written (the caller's envelope and decision), not read back with RETURNING: parsing its JSON again
 				// cost the 5 KB path more than any other step of the store's own.
 				await q.run(
-					'INSERT INTO spool (id, inbox_id, size, envelope, received_at, decision, attempts, next_attempt_at, last_error, status) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, NULL, $8)',
+					'INSERT INTO spool (id, inbox_id, size, envelope, received_at, spooled_at, decision, attempts, next_attempt_at, last_error, status) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, NULL, $9)',
 					[
 						entry.id,
 						entry.inboxId,
 						entry.size,
 						JSON.stringify(entry.envelope),
 						entry.receivedAt,
+						input.spooledAt ? checkTimestamp(input.spooledAt, 'spooledAt') : now(),
 						entry.decision ? JSON.stringify(entry.decision) : null,
 						entry.nextAttemptAt,
 						entry.status,

@@ -1,6 +1,7 @@
 import { zoneResolver, type DnsResolver } from '../../../core/dns';
-import { parseInboxConfig } from '../../../core/inbox';
+import { DEFAULT_RETENTION, parseInboxConfig } from '../../../core/inbox';
 import { createImapDoor, IntakeDeferredError } from '../../../core/imap/door';
+import { purgeInbox } from '../../../core/retention/purge';
 import { compose, testWorld } from '../../fixtures/mail';
 import { describeEachStore } from '../../support/stores';
 
@@ -35,5 +36,20 @@ describeEachStore('IMAP intake on the store', (getStore) => {
 		const logged = await store.listIntake({ inboxId, kind: 'quarantined' });
 		expect(logged).toHaveLength(2);
 		expect(logged.filter((l) => l.details.spoolId === held.id)).toHaveLength(1);
+	});
+
+	it('keeps a message held today for the quarantine retention, however old the date its mailbox gave it', async () => {
+		const store = getStore();
+		const address = `support-qr-${Date.now()}@inbox.example.test`;
+		const { id: inboxId } = await store.registerInbox({ address });
+		const takeIn = createImapDoor({ store, inbox: parseInboxConfig({ address }), inboxId, resolver: zoneResolver(testWorld().zone) });
+		const raw = await compose({ from: 'quinn@quarantined.test', to: address, subject: 'held over IMAP, old internal date', text: 'x' });
+		// In the mailbox for 45 days: an unread old message taken in at a first start, or one a mail client moved in.
+		const internalDate = new Date(Date.now() - 45 * 86_400_000).toISOString();
+		const outcome = await takeIn({ mailbox: 'INBOX', uidValidity: '1', uid: 3, raw, size: raw.length, messageId: null, internalDate, attempt: 1 });
+		expect(outcome).toMatchObject({ action: 'aside', run: { result: { verdict: { action: 'quarantine' } } } });
+		// The trigger's purge (at activation, then daily) with the default 30 days of quarantine.
+		expect((await purgeInbox(store, inboxId, DEFAULT_RETENTION)).quarantined).toBe(0);
+		expect(await store.listQuarantined({ inboxId })).toEqual([expect.objectContaining({ receivedAt: internalDate })]);
 	});
 });

@@ -14,7 +14,7 @@ const daysAgo = (days: number) => new Date(NOW.getTime() - days * 86_400_000).to
 const envelope = (mailFrom: string | null): SpoolEntry['envelope'] => ({ clientIp: '192.0.2.1', helo: 'mx.example.test', mailFrom, rcpt: ['support@inbox.example.test'] });
 
 async function spoolAged(store: Store, inboxId: string, status: SpoolEntry['status'], days: number, raw = 'Subject: hi\r\n\r\nbody\r\n', mailFrom: string | null = null): Promise<string> {
-	const entry = await store.spoolPut({ inboxId, message: bytesOf(Buffer.from(raw)), envelope: envelope(mailFrom), receivedAt: daysAgo(days), quarantined: status === 'quarantined' });
+	const entry = await store.spoolPut({ inboxId, message: bytesOf(Buffer.from(raw)), envelope: envelope(mailFrom), receivedAt: daysAgo(days), spooledAt: daysAgo(days), quarantined: status === 'quarantined' });
 	if (status === 'done') await store.spoolComplete(entry.id);
 	if (status === 'failed') await store.spoolFail(entry.id, 'workflow failed', { nextAttemptAt: NOW.toISOString(), maxAttempts: 1 });
 	return entry.id;
@@ -95,6 +95,19 @@ describeEachStore('retention and erasure', (getStore) => {
 		// A shorter setting reaches the recent ones; 0 keeps that kind for ever.
 		expect(await purgeInbox(store, inbox.id, { deliveredRawDays: 7, quarantineDays: 0, intakeLogDays: 0 }, NOW)).toEqual({ delivered: 1, quarantined: 0, intakeLog: 0, replays: 0 });
 		expect((await store.spoolGet(recent.quarantined))?.status).toBe('quarantined');
+	});
+
+	it('counts from when the inbox took a message in, not from its receipt where it came from (a mailbox keeps old mail)', async () => {
+		const store = getStore();
+		const inbox = await store.registerInbox({ address: uniqueEmail('taken-in', 'inbox.example.test') });
+		// In the mailbox for 45 days, taken in (and held) yesterday: an unread old message at a trigger's first start.
+		const spool = (status: 'done' | 'quarantined') => store.spoolPut({ inboxId: inbox.id, message: bytesOf(Buffer.from('Subject: old\r\n\r\nbody\r\n')), envelope: envelope(null), receivedAt: daysAgo(45), spooledAt: daysAgo(1), quarantined: status === 'quarantined' });
+		const held = await spool('quarantined');
+		const delivered = await spool('done');
+		await store.spoolComplete(delivered.id);
+		expect(await purgeInbox(store, inbox.id, DEFAULT_RETENTION, NOW)).toEqual({ delivered: 0, quarantined: 0, intakeLog: 0, replays: 0 });
+		expect((await store.spoolGet(held.id))?.status).toBe('quarantined');
+		expect((await store.spoolGet(delivered.id))?.receivedAt).toBe(daysAgo(45));
 	});
 
 	it('purges every inbox with the retention its trigger recorded', async () => {
