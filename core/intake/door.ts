@@ -128,3 +128,23 @@ export async function runOfSpooled(entry: SpoolEntry, bytes: MessageBytes, inbox
 		: await runChecks(bytes, { inbox, envelope: entry.envelope, resolver, now: new Date(entry.receivedAt) });
 	return { result, content, receivedAt: entry.receivedAt };
 }
+
+/**
+ * A spooled message as it is to be emitted again (runOfSpooled). Decided anew (re-driven with a re-check, or spooled
+ * before decisions were kept), its decision is kept, unless the checks would not accept it now: its sender was
+ * answered 250 long ago, so it is no longer refused but held for review (quarantined, in the intake log; null: nothing
+ * to emit), and a deferral (DNS trouble) fails this attempt, to be checked again at the next. Someone's release stands.
+ */
+export async function decideSpooled(store: SpoolStore, inboxId: string, entry: SpoolEntry, bytes: MessageBytes, inbox: InboxConfig, resolver?: DnsResolver): Promise<DecidedMessage | null> {
+	const message = await runOfSpooled(entry, bytes, inbox, resolver);
+	if (entry.decision) return message;
+	const { result } = message;
+	if (result.verdict.action !== 'accept' && !entry.released) {
+		if (result.verdict.action === 'defer') throw new Error(`Checked again, the message was deferred: ${result.verdict.reasons.join('; ')}`);
+		// Held (or, no longer pending, settled by another process meanwhile): nothing to emit.
+		await store.spoolHold(entry.id, decisionOf(result), decisionLogEntry(inboxId, 'quarantined', result));
+		return null;
+	}
+	await store.spoolKeepDecision(entry.id, decisionOf(result));
+	return message;
+}

@@ -147,6 +147,11 @@ export interface SpoolStore {
 	spoolRedrive(id: string, at?: string, recheck?: boolean): Promise<SpoolEntry>;
 	/** Keeps the decision a re-check made (an entry re-driven with `recheck`, or spooled before decisions were kept). */
 	spoolKeepDecision(id: string, decision: IntakeDecision): Promise<void>;
+	/**
+	 * A pending entry a re-check decided to hold: quarantined with that decision and its intake log entry (naming the
+	 * entry as `spoolId`), in one transaction. An entry no longer pending is left as it is.
+	 */
+	spoolHold(id: string, decision: IntakeDecision, log: IntakeLogInput): Promise<void>;
 }
 
 /** Quarantined mail, kept in the spool, held until someone releases or deletes it. */

@@ -6,8 +6,11 @@ import { DEFAULT_RETRY_POLICY, EXECUTION_TIMEOUT_MS, retryDelayMs, withTimeout, 
 export interface SpoolDeliveryOptions {
 	store: SpoolStore;
 	inboxId: string;
-	/** Rebuilds what to emit for an entry left over from an earlier run (the intake runs again on its raw bytes). */
-	prepare(entry: SpoolEntry): Promise<IntakeEmission>;
+	/**
+	 * Rebuilds what to emit for an entry left over from an earlier run (the intake runs again on its raw bytes); null
+	 * when there is nothing to emit, the entry settled otherwise (held for review).
+	 */
+	prepare(entry: SpoolEntry): Promise<IntakeEmission | null>;
 	/** Emits; resolves once the workflow execution for it succeeded, rejects when it failed. */
 	deliver(emission: IntakeEmission, entry: SpoolEntry): Promise<void>;
 	/** An entry given up after `retry.maxAttempts` failed executions: it stays in the spool as `failed`. */
@@ -88,16 +91,21 @@ export class SpoolDelivery {
 		}
 	}
 
-	private track(entry: SpoolEntry, emission: Promise<IntakeEmission>): void {
+	private track(entry: SpoolEntry, emission: Promise<IntakeEmission | null>): void {
 		const run = this.run(entry, emission).finally(() => this.inFlight.delete(entry.id));
 		this.inFlight.set(entry.id, run);
 	}
 
-	private async run(entry: SpoolEntry, emission: Promise<IntakeEmission>): Promise<void> {
+	private async run(entry: SpoolEntry, emission: Promise<IntakeEmission | null>): Promise<void> {
 		const { store } = this.options;
 		try {
-			const delivery = emission.then((ready) => this.options.deliver(ready, entry));
-			await withTimeout(delivery, this.options.executionTimeoutMs ?? EXECUTION_TIMEOUT_MS, 'The workflow execution for this message');
+			const delivered = emission.then(async (ready) => {
+				if (!ready) return false;
+				await this.options.deliver(ready, entry);
+				return true;
+			});
+			// Nothing to emit (held for review): nothing to complete either.
+			if (!(await withTimeout(delivered, this.options.executionTimeoutMs ?? EXECUTION_TIMEOUT_MS, 'The workflow execution for this message'))) return;
 		} catch (error) {
 			const failure = error instanceof Error ? error : new Error(String(error));
 			try {

@@ -273,6 +273,13 @@ export function spoolStore(db: SqlDriver): SpoolStore & QuarantineStore {
 			await db.run('UPDATE spool SET decision = $2 WHERE id = $1 AND decision IS NULL', [id, JSON.stringify(decision)]);
 		},
 
+		async spoolHold(id, decision, log) {
+			await db.transaction(async (q) => {
+				const held = await q.run("UPDATE spool SET status = 'quarantined', decision = $2 WHERE id = $1 AND status = 'pending'", [id, JSON.stringify(decision)]);
+				if (held > 0) await writeIntakeLog(q, { ...log, details: { ...log.details, spoolId: id } });
+			});
+		},
+
 		listQuarantined: (filter = {}) => spoolHeads(db, { ...filter, statuses: ['quarantined'] }),
 
 		async releaseQuarantined(id, by, at = now()) {

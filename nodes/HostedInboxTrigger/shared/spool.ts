@@ -6,8 +6,7 @@ import type { Heartbeat } from '../../../core/health/heartbeat';
 import type { InboxConfig } from '../../../core/inbox';
 import { buildIntakeEmission, type IntakeEmission } from '../../../core/workflow-delivery/emission';
 import type { MessageBytes } from '../../../core/message-bytes';
-import { runOfSpooled } from '../../../core/intake/door';
-import { decisionOf } from '../../../core/intake/pipeline';
+import { decideSpooled } from '../../../core/intake/door';
 import type { DecidedMessage } from '../../../core/intake/types';
 import { givenUpReport } from '../../../core/workflow-delivery/retry';
 import { SpoolDelivery } from '../../../core/workflow-delivery/spool-delivery';
@@ -59,10 +58,8 @@ export function createSpoolDelivery(
 		store,
 		inboxId,
 		prepare: async (entry) => {
-			const message = await runOfSpooled(entry, spooledBytes(store, entry), inbox, options.resolver);
-			// Decided anew (a re-check, or an entry from before decisions were kept): that decision is kept from now on.
-			if (!entry.decision) await store.spoolKeepDecision(entry.id, decisionOf(message.result));
-			return emissionFor(message, { entry });
+			const message = await decideSpooled(store, inboxId, entry, spooledBytes(store, entry), inbox, options.resolver);
+			return message && emissionFor(message, { entry });
 		},
 		deliver: async (emission) => await outputs.deliver(emission),
 		onGiveUp: (entry, error) => {

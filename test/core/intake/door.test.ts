@@ -2,7 +2,7 @@ import { buffer } from 'node:stream/consumers';
 
 import { zoneResolver, type DnsResolver } from '../../../core/dns';
 import { parseInboxConfig, type InboxConfigInput } from '../../../core/inbox';
-import { createIntakeDoor, type DoorDecision } from '../../../core/intake/door';
+import { createIntakeDoor, decideSpooled, type DoorDecision } from '../../../core/intake/door';
 import { readAttachments } from '../../../core/intake/pipeline';
 import type { Envelope } from '../../../core/intake/types';
 import { bytesOf } from '../../../core/message-bytes';
@@ -173,6 +173,37 @@ describeEachStore('the intake door', (getStore) => {
 		expect(verdictReply(message.result.verdict)).toMatchObject({ code: 550, enhancedCode: '5.7.1', text: expect.stringMatching(/^dmarc=fail \(p=reject\)/) });
 		expect(await store.listIntake({ inboxId })).toEqual([expect.objectContaining({ kind: 'rejected', details: expect.objectContaining({ verdict: message.result.verdict }) })]);
 		expect(await store.spoolList({ inboxId })).toEqual([]);
+	});
+
+	it('re-checks a spooled message without its decision: held for review if the checks would not accept it now (its sender had its 250), a deferral tried again, a release kept', async () => {
+		const { store, inboxId, address } = await doorFor('smtp');
+		const inbox = parseInboxConfig({ address });
+		const spoolUndecided = async (from: string) => {
+			const raw = await compose({ from, to: address, subject: `re-checked ${from}`, text: 'x' });
+			return { raw, entry: await store.spoolPut({ inboxId, message: bytesOf(raw), envelope: envelope(address) }) };
+		};
+		const held = await spoolUndecided('quinn@quarantined.test');
+		expect(await decideSpooled(store, inboxId, held.entry, bytesOf(held.raw), inbox, zoneResolver(zone))).toBeNull();
+		expect(await store.spoolGet(held.entry.id)).toMatchObject({ status: 'quarantined', decision: { verdict: { action: 'quarantine' } } });
+		expect((await store.listIntake({ inboxId })).map((entry) => [entry.kind, entry.details.spoolId])).toEqual([['quarantined', held.entry.id]]);
+
+		// DNS down, with "defer": this attempt fails (the spool retries it with backoff), no decision kept.
+		const later = await spoolUndecided('ann@sender.test');
+		const dnsDown: DnsResolver = async () => await Promise.reject(Object.assign(new Error('DNS is down'), { code: 'ESERVFAIL' }));
+		await expect(decideSpooled(store, inboxId, later.entry, bytesOf(later.raw), parseInboxConfig({ address, onDnsError: 'defer' }), dnsDown)).rejects.toThrow(
+			/Checked again, the message was deferred/,
+		);
+		expect(await store.spoolGet(later.entry.id)).toMatchObject({ status: 'pending', decision: null });
+		const accepted = await decideSpooled(store, inboxId, later.entry, bytesOf(later.raw), inbox, zoneResolver(zone));
+		expect(accepted?.result.verdict.action).toBe('accept');
+		expect((await store.spoolGet(later.entry.id))?.decision).toMatchObject({ verdict: { action: 'accept' } });
+
+		// Released by someone, failed in its run, re-driven with a re-check: the release stands.
+		await store.releaseQuarantined(held.entry.id, 'ana@company.test');
+		await store.spoolFail(held.entry.id, 'workflow failed', { nextAttemptAt: new Date().toISOString(), maxAttempts: 1 });
+		const redriven = await store.spoolRedrive(held.entry.id, undefined, true);
+		expect((await decideSpooled(store, inboxId, redriven, bytesOf(held.raw), inbox, zoneResolver(zone)))?.result.verdict.action).toBe('quarantine');
+		expect((await store.spoolGet(held.entry.id))?.status).toBe('pending');
 	});
 
 	it('logs each SMTP deferral (the sender retries); over IMAP a deferred message stays in the mailbox, recorded nowhere', async () => {

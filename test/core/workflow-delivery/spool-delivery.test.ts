@@ -65,4 +65,24 @@ describeEachStore('spool delivery', (getStore) => {
 		expect((await store.spoolList({ inboxId, status: 'done' })).map((e) => e.id).sort()).toEqual(entries.map((e) => e.id).sort());
 		await delivery.stop();
 	});
+
+	it('neither emits nor completes an entry its preparation settled otherwise (held for review: nothing to emit)', async () => {
+		const store = getStore();
+		const { id: inboxId } = await store.registerInbox({ address: `settled-${Date.now()}@inbox.example.test` });
+		const raw = await compose({ from: 'ann@customer.test', to: ADDRESS, subject: 'settled', text: 'x' });
+		const entry = await store.spoolPut({ inboxId, message: bytesOf(raw), envelope });
+		const delivered: string[] = [];
+		const troubles: Error[] = [];
+		const delivery = new SpoolDelivery({
+			store,
+			inboxId,
+			prepare: async () => null,
+			deliver: async (_emission, each) => void delivered.push(each.id),
+			onGiveUp: () => undefined,
+			onError: (error) => troubles.push(error),
+		});
+		await delivery.sweep();
+		await delivery.stop();
+		expect({ delivered, troubles, status: (await store.spoolGet(entry.id))?.status }).toEqual({ delivered: [], troubles: [], status: 'pending' });
+	});
 });

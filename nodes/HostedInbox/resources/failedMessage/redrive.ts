@@ -24,7 +24,7 @@ export const redrive: Operation = {
 			name: 'recheck',
 			type: 'boolean',
 			default: false,
-			description: 'Whether to run the security checks again (DNS included) and decide anew, instead of the decision it was answered with',
+			description: 'Whether to run the security checks again (DNS included) and decide anew, instead of the decision it was answered with; a message they would not accept now is held in the quarantine',
 		},
 	],
 	async execute(store, itemIndex) {
