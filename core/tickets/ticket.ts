@@ -1,7 +1,8 @@
 import type { TicketItem } from '../item';
 import { type Ticket } from '../store/types';
 import { InvalidInputError } from '../errors';
-import type { AgentStore, TicketStore } from '../store/roles';
+import { conversationOfItem } from '../conversation/of-item';
+import type { AgentStore, ConversationStore, InboxStore, TicketStore } from '../store/roles';
 import { DEFAULT_TICKET_STAGE } from './stage';
 
 /** Ticket properties of the inbox's "Tickets" settings; empty values take the documented defaults. */
@@ -46,6 +47,21 @@ export interface TicketContext {
 }
 
 /**
+ * A new ticket's owner: the Owner option's agent, else the conversation's assignee. An agent deactivated since (a
+ * contact owner who left, named by an expression) owns no new ticket, as Route Conversation gives them nothing: the
+ * ticket falls back to the assignee, else nobody.
+ */
+async function ownerOf(store: AgentStore, options: TicketOptions, context: TicketContext): Promise<string | null> {
+	if (!blank(options.owner)) {
+		const named = await store.getAgent(options.owner as string);
+		if (!named) throw new InvalidInputError(`Ticket owner "${options.owner}" is not an agent in the store`);
+		if (named.active) return named.id;
+	}
+	const assignee = context.assigneeId ? await store.getAgent(context.assigneeId) : null;
+	return assignee?.active ? assignee.id : null;
+}
+
+/**
  * One ticket per conversation: creates it the first time, returns it on every reply or replay,
  * and moves a closed ticket back to an open stage when a reply reopened its conversation.
  */
@@ -55,12 +71,7 @@ export async function createTicket(
 	context: TicketContext,
 	options: TicketOptions = {},
 ): Promise<TicketResult> {
-	let ownerId = context.assigneeId;
-	if (!blank(options.owner)) {
-		const owner = await store.getAgent(options.owner as string);
-		if (!owner) throw new InvalidInputError(`Ticket owner "${options.owner}" is not an agent in the store`);
-		ownerId = owner.id;
-	}
+	const ownerId = await ownerOf(store, options, context);
 	const { ticket, created } = await store.createTicketOnce(conversationId, {
 		name: blank(options.name) ? (context.subject.trim() || NO_SUBJECT) : (options.name as string),
 		...(blank(options.pipeline) ? {} : { pipeline: options.pipeline }),
@@ -92,7 +103,8 @@ export function ticketContextOf(item: TicketItem): TicketContext {
 	};
 }
 
-/** The ticket of the item's conversation (createTicket with the item's context). */
-export async function createTicketForItem(store: AgentStore & TicketStore, item: TicketItem, options: TicketOptions = {}): Promise<TicketResult> {
-	return await createTicket(store, item.conversation.id, ticketContextOf(item), options);
+/** The ticket of the item's conversation (createTicket with the item's context), a conversation of the item's inbox. */
+export async function createTicketForItem(store: InboxStore & ConversationStore & AgentStore & TicketStore, item: TicketItem, options: TicketOptions = {}): Promise<TicketResult> {
+	const conversation = await conversationOfItem(store, item);
+	return await createTicket(store, conversation.id, ticketContextOf(item), options);
 }

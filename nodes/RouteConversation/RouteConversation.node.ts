@@ -6,6 +6,7 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
+import { conversationOfItem } from '../../core/conversation/of-item';
 import { resolvedItemSchema } from '../../core/item';
 import { routeConversation, type RoutingOptions } from '../../core/routing/route';
 import { getAgents, getTeams, idList } from '../shared/agentPickers';
@@ -47,7 +48,8 @@ export class RouteConversation implements INodeType {
 				options.distribution = this.getNodeParameter('distribution', i) as RoutingOptions['distribution'];
 				options.onlyAvailable = this.getNodeParameter('onlyAvailable', i) as boolean;
 			}
-			const { assignment, conversation } = await routeConversation(await getStore(this, i), item.conversation.id, options);
+			const store = await getStore(this, i);
+			const { assignment, conversation } = await routeConversation(store, (await conversationOfItem(store, item)).id, options);
 			const part = {
 				assignment,
 				conversation: { ...item.conversation, status: conversation.status, assigneeId: conversation.assigneeId, teamId: conversation.teamId },

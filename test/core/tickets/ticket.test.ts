@@ -96,4 +96,46 @@ describeEachStore('createTicket', (getStore) => {
 		expect(ticket.closedAt).not.toBeNull();
 		expect((await store.listTickets({ open: true })).map((t) => t.id)).not.toContain(ticket.id);
 	});
+
+	describe("an item's owner and conversation, which nodes upstream (or an expression) may have changed", () => {
+		async function resolvedItem(store: Store): Promise<TicketItem> {
+			n += 1;
+			const { address } = await store.registerInbox({ address: `ticket-item${n}@inbox.hosted.test` });
+			const item = intakeItem({ inbox: address, from: `jane${n}@customer.test` });
+			const outcome = await resolveOriginalSender(store, item);
+			if (outcome.status !== 'resolved') throw new Error('not resolved');
+			return { ...item, ...outcome.part } as TicketItem;
+		}
+		async function agentWhoLeft(store: Store) {
+			const agent = await store.createAgent({ email: `left${n}@company.test`, firstName: 'L', fullName: 'Left Agent' });
+			return await store.updateAgent(agent.id, { active: false });
+		}
+
+		it('gives a new ticket no deactivated owner: one named by the Owner option falls back to the assignee, else nobody', async () => {
+			const store = getStore();
+			const gone = await agentWhoLeft(store);
+			const assignee = await store.createAgent({ email: `assignee${n}@company.test`, firstName: 'A', fullName: 'An Assignee' });
+			const item = await resolvedItem(store);
+			expect((await createTicketForItem(store, item, { owner: gone.email })).ticket.ownerId).toBeNull();
+			const routed: TicketItem = { ...(await resolvedItem(store)), assignment: { assignee: { id: assignee.id, email: assignee.email, fullName: assignee.fullName }, team: null, rule: 'round-robin', reason: '' } };
+			expect((await createTicketForItem(store, routed, { owner: gone.id })).ticket.ownerId).toBe(assignee.id);
+		});
+
+		it("gives a new ticket no deactivated owner through the item's assignment", async () => {
+			const store = getStore();
+			const gone = await agentWhoLeft(store);
+			const item = await resolvedItem(store);
+			const crafted: TicketItem = { ...item, assignment: { assignee: { id: gone.id, email: gone.email, fullName: gone.fullName }, team: null, rule: 'round-robin', reason: '' } };
+			expect((await createTicketForItem(store, crafted)).ticket.ownerId).toBeNull();
+		});
+
+		it("makes no ticket on another inbox's conversation for an item of this inbox", async () => {
+			const store = getStore();
+			const mine = await resolvedItem(store);
+			const theirs = await resolvedItem(store);
+			const crafted: TicketItem = { ...mine, conversation: { ...mine.conversation, id: theirs.conversation.id } };
+			await expect(createTicketForItem(store, crafted, { name: 'planted' })).rejects.toThrow(`Conversation ${theirs.conversation.id} belongs to another inbox than the item's (${mine.inbox.address})`);
+			expect(await store.getTicketForConversation(theirs.conversation.id)).toBeNull();
+		});
+	});
 });

@@ -72,6 +72,17 @@ describeEachNodeStore('Resolve Original Sender in n8n', (get) => {
 		);
 	});
 
+	it("Route Conversation refuses an item naming another inbox's conversation (changed upstream), and routes nothing", async () => {
+		const [mine, theirs] = [await address(), await address()];
+		const resolved = await run([intakeItem({ inbox: mine }), intakeItem({ inbox: theirs })] as unknown as IDataObject[]);
+		const [item, other] = resolved.json('Resolve Original Sender');
+		const crafted = { ...item, conversation: { ...(item.conversation as IDataObject), id: (other.conversation as IDataObject).id } };
+		const json = { nodes: [{ name: 'Start', type: 'n8n-nodes-base.manualTrigger', parameters: {} }, { name: 'Route', type: 'n8n-nodes-hosted-inbox.routeConversation', parameters: { ...get().params, autoAssign: true }, credentials: get().nodeCredentials }], connections: { Start: { main: [[{ node: 'Route', type: 'main' as const, index: 0 }]] } } };
+		const result = await runWorkflow(json, { nodeTypes: PIPELINE_NODE_TYPES, inputItems: [crafted], credentials: get().credentials });
+		expect(result.nodeError('Route')?.message).toBe(`Conversation ${(other.conversation as IDataObject).id} belongs to another inbox than the item's (${mine})`);
+		expect((await get().store.getConversation(String((other.conversation as IDataObject).id)))?.assigneeId).toBeNull();
+	});
+
 	it('lists agents and teams for the pickers from the store', async () => {
 		const { store, params, credentials } = get();
 		const agent = await store.createAgent({ email: `picker${n}@company.test`, firstName: 'Pia', fullName: 'Pia Picker' });
