@@ -9,6 +9,8 @@
  * - The after-processing action runs only once the processing of that message succeeded; a failure
  *   leaves the message untouched and it is retried with backoff, then flagged and reported. The attempts are
  *   kept in the store: a restart does not give a failing message a fresh set of them.
+ * - A message whose outcome `process` settled (refused or held: logged, spooled, set aside) is done whatever becomes
+ *   of the rest of its batch: a retry of the batch would take it in again.
  */
 import { withTimeout, type RetryPolicy } from '../workflow-delivery/retry';
 import type { MailboxCheckpointStore } from '../store/roles';
@@ -45,8 +47,11 @@ export interface MailboxPollerOptions {
 	maxMessageBytes: number;
 	initialSync?: InitialSync;
 	afterProcessing?: AfterProcessing;
-	/** Runs the workflow for these messages; resolves once it succeeded for all of them, rejects otherwise. */
-	process(messages: MailboxMessage[]): Promise<void>;
+	/**
+	 * Runs the workflow for these messages; resolves once it succeeded for all of them, rejects otherwise. Calls
+	 * `settled` for a message whose outcome stands even if the call then rejects: that one is done, not retried.
+	 */
+	process(messages: MailboxMessage[], settled: (message: MailboxMessage) => void): Promise<void>;
 	/** After a UIDVALIDITY change: whether this Message-ID was already taken in (the store's de-duplication). */
 	alreadyTakenIn?(messageId: string): Promise<boolean>;
 	onEvent?(event: PollerEvent): void;
@@ -326,23 +331,25 @@ export class MailboxPoller {
 	}
 
 	private async deliver(uidValidity: string, messages: MailboxMessage[]): Promise<void> {
+		const settled = new Set<MailboxMessage>();
 		let failure: Error | null = null;
 		try {
-			await this.o.process(messages);
+			await this.o.process(messages, (message) => settled.add(message));
 		} catch (error) {
 			failure = errorOf(error);
 		} finally {
 			this.slots.release();
 		}
-		if (failure) await this.failed(uidValidity, messages, failure);
+		const done = failure ? [...settled] : messages;
 		// Processed under an old UIDVALIDITY: the resync finds it again by its Message-ID.
-		else if (this.ledger.succeeded(uidValidity, messages)) {
+		if (done.length && this.ledger.succeeded(uidValidity, done)) {
 			await this.recordDone(
 				uidValidity,
-				messages.map((m) => m.uid),
+				done.map((m) => m.uid),
 				this.current?.session ?? null,
 			);
 		}
+		if (failure) await this.failed(uidValidity, messages.filter((m) => !settled.has(m)), failure);
 		this.wake();
 	}
 

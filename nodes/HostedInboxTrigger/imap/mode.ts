@@ -81,13 +81,20 @@ export async function startImapMode(this: ITriggerFunctions): Promise<ITriggerRe
 	const where = `${connection.user}@${connection.host}:${connection.port}/${mailbox}`;
 	const report = (message: string) => this.saveFailedExecution(new NodeOperationError(this.getNode(), message));
 
-	/** Accepted mail and confirmations go out in one execution; refused mail is already in the intake log. */
-	const process = async (messages: MailboxMessage[]) => {
+	/**
+	 * Accepted mail and confirmations go out in one execution. Refused mail (in the intake log) and held mail (in the
+	 * spool) are settled at the door: done even if the execution or another message's door then fails.
+	 */
+	const process = async (messages: MailboxMessage[], settled: (message: MailboxMessage) => void) => {
 		const ready: IntakeEmission[] = [];
 		for (const message of messages) {
 			const outcome = await takeIn(message);
-			if (outcome.action === 'emit') ready.push(emissionFor(outcome.run, { message: bytesOf(message.raw) }));
-			else if (outcome.action === 'aside') outputs.setAside(emissionFor(outcome.run));
+			if (outcome.action === 'emit') {
+				ready.push(emissionFor(outcome.run, { message: bytesOf(message.raw) }));
+				continue;
+			}
+			if (outcome.action === 'aside') outputs.setAside(emissionFor(outcome.run));
+			settled(message);
 		}
 		if (ready.length) await withTimeout(outputs.deliverMany(ready), EXECUTION_TIMEOUT_MS, 'The workflow execution for these messages');
 	};

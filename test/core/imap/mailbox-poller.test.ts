@@ -249,6 +249,31 @@ describeWithDovecot('MailboxPoller against Dovecot', () => {
 		expect(ids(run.processed)).toEqual([testMessage(1, { tag: 'f' }).messageId, testMessage(3, { tag: 'f' }).messageId]);
 	});
 
+	it('counts a message whose processing settled it as done even when its batch failed: never handed over again', async () => {
+		const box = await folder('Settled');
+		const held = testMessage(1, { tag: 'settled' });
+		const accepted = testMessage(2, { tag: 'settled' });
+		dovecot.deliver(held.raw, box);
+		dovecot.deliver(accepted.raw, box);
+		await eventually(async () => (await observer.flagsByMessageId(box)).size === 2, 10_000, 'both in the mailbox before the first look');
+		const handedOver: MailboxMessage[] = [];
+		const run = poller(box, {
+			initialSync: { mode: 'unread' },
+			// The first call settles the held one (set aside), then its execution fails.
+			async process(messages, settled) {
+				handedOver.push(...messages);
+				for (const message of messages) if (message.messageId === held.messageId) settled(message);
+				if (handedOver.length === messages.length) throw new Error('workflow failed');
+			},
+		});
+		await run.poller.start();
+		await eventually(async () => [...(await observer.flagsByMessageId(box)).values()].every((f) => f.has('\\Seen')), 10_000, 'both marked read');
+		// (The server numbers them in whatever order its deliveries finish.)
+		const attempts = (id: string) => handedOver.filter((m) => m.messageId === id).map((m) => m.attempt);
+		expect({ held: attempts(held.messageId), accepted: attempts(accepted.messageId) }).toEqual({ held: [1], accepted: [1, 2] });
+		expect(run.events.filter((e) => e.type === 'retry').map((e) => (e as { messageId: string }).messageId)).toEqual([accepted.messageId]);
+	});
+
 	it('gives a failing message up after maxAttempts in all, across restarts (not maxAttempts per process)', async () => {
 		const box = await folder('FailingAcrossRestarts');
 		const bad = testMessage(1, { tag: 'fr' });

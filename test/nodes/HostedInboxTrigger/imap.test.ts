@@ -37,6 +37,25 @@ const Downstream = codeNode(function (items) {
 
 const NODE_TYPES = { ...packageNodeTypes(HostedInboxTrigger), ...PIPELINE_NODE_TYPES, 'test.downstream': Downstream };
 
+/** Two From headers: held (from-not-one-mailbox) whatever DNS says. */
+function heldMessage(tag: string): { raw: Buffer; messageId: string } {
+	const messageId = `<held-${tag}@customer.example>`;
+	const raw = [
+		'From: Quinn <quinn@customer.example>',
+		'From: Mallory <mallory@customer.example>',
+		'To: support@example.test',
+		`Subject: held ${tag}`,
+		`Message-ID: ${messageId}`,
+		'Date: Tue, 24 Nov 2026 10:00:00 +0000',
+		'MIME-Version: 1.0',
+		'Content-Type: text/plain; charset=utf-8',
+		'',
+		'Please hold me.',
+		'',
+	].join('\r\n');
+	return { raw: Buffer.from(raw), messageId };
+}
+
 describeWithDovecot('Hosted Inbox Trigger, IMAP mode, in n8n', () => {
 	let dovecot: Dovecot;
 	let observer: MailboxObserver;
@@ -166,6 +185,24 @@ describeWithDovecot('Hosted Inbox Trigger, IMAP mode, in n8n', () => {
 			expect(handle.failedExecutions[0].message).toMatch(/failed in 2 executions and is no longer retried.*\$HostedInboxFailed/);
 			await eventually(async () => (await observer.flagsByMessageId(box)).get(message.messageId)?.has(FAILED_KEYWORD) === true, 5000, 'flagged');
 			expect((await observer.flagsByMessageId(box)).get(message.messageId)?.has('\\Seen')).toBe(false);
+		});
+
+		it('holds a quarantined message once, even when the execution of the batch it came in failed and the batch was retried', async () => {
+			const box = await folder(`HeldRetry-${get().engine}`);
+			const held = heldMessage(get().engine);
+			const accepted = testMessage(1, { tag: `heldretry-${get().engine}` });
+			failFirst.add(`Question heldretry-${get().engine} 1`);
+			// Both wait in the mailbox before the trigger starts: taken in as one batch.
+			dovecot.deliver(held.raw, box);
+			dovecot.deliver(accepted.raw, box);
+			await eventually(async () => (await observer.flagsByMessageId(box)).size === 2, 10_000, 'both in the mailbox');
+			const { ns, handle } = await start({ mailbox: box, mailboxAddress: 'support@example.test', initialSync: 'unread' });
+			await handle.waitForExecutions(2, 20_000);
+			await eventually(async () => [...(await observer.flagsByMessageId(box)).values()].every((f) => f.has('\\Seen')), 10_000, 'both done');
+			const inbox = await ns.store.getInbox('support@example.test');
+			const quarantined = await ns.store.listQuarantined({ inboxId: inbox!.id });
+			// One mailbox message, one held copy: a second copy could be released (and emitted) a second time.
+			expect(quarantined.filter((q) => q.head.toString('latin1').includes(held.messageId)).map((q) => q.id)).toHaveLength(1);
 		});
 
 		it('flags mail over the size limit without downloading it, and logs it as refused', async () => {
