@@ -27,7 +27,7 @@ export class Checkpoint {
 
 	/**
 	 * Loads the checkpoint of the session's mailbox into the ledger; on the first start or a UIDVALIDITY change
-	 * decides which messages are out of scope. Answers the UIDs to check against the store's Message-IDs before they
+	 * decides which messages are out of scope. Answers the UIDs to check against the store's record before they
 	 * are processed (after a UIDVALIDITY change).
 	 */
 	async load(session: MailboxSession): Promise<Set<number>> {
@@ -50,7 +50,7 @@ export class Checkpoint {
 		} else {
 			this.o.onResync(checkpoint.uidValidity, uidValidity);
 			// Marked-read messages were done under the old numbering; moved or deleted ones are gone.
-			// Everything else is checked against the store's Message-IDs before it is processed.
+			// Everything else is checked against the store's record (same Message-ID, From and body) before it is processed.
 			outOfScope = this.o.readMeansDone ? (await client.search({ seen: true }, { uid: true })) || [] : [];
 			const all = (await client.search({ all: true }, { uid: true })) || [];
 			const excluded = new Set(outOfScope);

@@ -20,6 +20,8 @@ export interface MailboxMessage {
 	raw: Buffer;
 	size: number;
 	messageId: string | null;
+	/** The first address of its From, as the server reads it. */
+	from: string | null;
 	internalDate: string | null;
 	/** 1 on the first try, 2 on the first retry ... */
 	attempt: number;
@@ -86,6 +88,7 @@ export function mailboxMessage(head: MessageHead, raw: Buffer, where: { mailbox:
 		raw,
 		size: raw.length,
 		messageId: head.envelope?.messageId ?? null,
+		from: head.envelope?.from?.[0]?.address ?? null,
 		internalDate: head.internalDate ? new Date(head.internalDate).toISOString() : null,
 		attempt: where.attempt,
 	};

@@ -12,6 +12,8 @@
  * - A message whose outcome `process` settled (refused or held: logged, spooled, set aside) is done whatever becomes
  *   of the rest of its batch: a retry of the batch would take it in again.
  */
+import { headerSectionLength } from '../intake/headers';
+import { bodyHash } from '../store/message-id';
 import { withTimeout, type RetryPolicy } from '../workflow-delivery/retry';
 import type { MailboxCheckpointStore } from '../store/roles';
 import { Alarm } from './alarm';
@@ -37,6 +39,13 @@ export type PollerEvent =
 	| { type: 'given-up'; uid: number; messageId: string | null; attempts: number; error: Error }
 	| { type: 'action-failed'; uids: number[]; error: Error };
 
+/** What makes a copy the same message (the store's replay rule): its Message-ID, its From and the hash of its body. */
+export interface MessageCopy {
+	messageId: string;
+	from: string;
+	bodyHash: string;
+}
+
 export interface MailboxPollerOptions {
 	connection: MailboxConnection;
 	/** Default INBOX. */
@@ -52,8 +61,11 @@ export interface MailboxPollerOptions {
 	 * `settled` for a message whose outcome stands even if the call then rejects: that one is done, not retried.
 	 */
 	process(messages: MailboxMessage[], settled: (message: MailboxMessage) => void): Promise<void>;
-	/** After a UIDVALIDITY change: whether this Message-ID was already taken in (the store's de-duplication). */
-	alreadyTakenIn?(messageId: string): Promise<boolean>;
+	/**
+	 * After a UIDVALIDITY change: whether this copy was already taken in (the store recorded the same message). A
+	 * Message-ID alone never says so: anyone may reuse one.
+	 */
+	alreadyTakenIn?(copy: MessageCopy): Promise<boolean>;
 	onEvent?(event: PollerEvent): void;
 	/** Messages per processing call (several per execution; each is still acknowledged only after success). */
 	batchSize?: number;
@@ -99,7 +111,7 @@ interface SessionState {
 	/** UIDs below this were all settled at the last look; new mail always gets higher UIDs. */
 	low: number;
 	lastFullSweep: number;
-	/** UIDs present when a UIDVALIDITY change was found: checked against the store's Message-IDs first. */
+	/** UIDs present when a UIDVALIDITY change was found: checked against the store's record first, once fetched. */
 	resyncUids: Set<number>;
 }
 
@@ -269,7 +281,7 @@ export class MailboxPoller {
 					this.slots.release();
 					continue;
 				}
-				const delivery = this.deliver(state.session.uidValidity, messages);
+				const delivery = this.deliver(state, messages);
 				this.deliveries.add(delivery);
 				void delivery.finally(() => this.deliveries.delete(delivery));
 			}
@@ -285,32 +297,36 @@ export class MailboxPoller {
 		return true;
 	}
 
-	/** The heads of this group to process: too large ones flagged, ones taken in before a resync recorded done. */
+	/** The heads of this group to process: too large ones flagged. */
 	private async wantedOf(state: SessionState, group: number[]): Promise<MessageHead[]> {
-		const { session } = state;
-		const { client, uidValidity } = session;
+		const { client, uidValidity } = state.session;
 		const wanted: MessageHead[] = [];
-		const takenIn: number[] = [];
 		for (const head of await fetchHeads(client, group)) {
 			const messageId = head.envelope?.messageId ?? null;
 			if ((head.size ?? 0) > this.o.maxMessageBytes) {
 				this.tooLarge(uidValidity, head, messageId);
 				continue;
 			}
-			if (state.resyncUids.has(head.uid) && messageId) {
-				// Being processed under the old numbering: its outcome decides at a later look.
-				if (this.ledger.isBeingProcessed(messageId)) continue;
-				state.resyncUids.delete(head.uid);
-				if (this.ledger.wasTakenIn(messageId) || (await this.o.alreadyTakenIn?.(messageId))) {
-					takenIn.push(head.uid);
-					continue;
-				}
-			}
-			state.resyncUids.delete(head.uid);
+			// Being processed under the old numbering: once its run is recorded, this copy is found a replay.
+			if (state.resyncUids.has(head.uid) && messageId && this.ledger.isBeingProcessed(messageId)) continue;
 			wanted.push(head);
 		}
-		if (takenIn.length) await this.recordDone(uidValidity, takenIn, session);
 		return wanted.sort((a, b) => a.uid - b.uid);
+	}
+
+	/** Of these messages, the ones present at a UIDVALIDITY change that the store recorded already (same Message-ID, From and body). */
+	private async takenInBeforeResync(state: SessionState, messages: MailboxMessage[]): Promise<MailboxMessage[]> {
+		const takenIn: MailboxMessage[] = [];
+		for (const message of messages) {
+			if (!state.resyncUids.has(message.uid)) continue;
+			const { messageId, from, raw } = message;
+			if (messageId && this.o.alreadyTakenIn) {
+				const copy = { messageId, from: from ?? '', bodyHash: await bodyHash([raw.subarray(headerSectionLength(raw))]) };
+				if (await this.o.alreadyTakenIn(copy)) takenIn.push(message);
+			}
+			state.resyncUids.delete(message.uid);
+		}
+		return takenIn;
 	}
 
 	/** The bytes of one batch, as messages handed over (one expunged meanwhile is left out). */
@@ -330,18 +346,22 @@ export class MailboxPoller {
 		this.emit({ type: 'too-large', uid: head.uid, size: head.size ?? 0, limit: this.o.maxMessageBytes, messageId, subject: head.envelope?.subject ?? null, from });
 	}
 
-	private async deliver(uidValidity: string, messages: MailboxMessage[]): Promise<void> {
+	private async deliver(state: SessionState, messages: MailboxMessage[]): Promise<void> {
+		const { uidValidity } = state.session;
 		const settled = new Set<MailboxMessage>();
 		let failure: Error | null = null;
 		try {
-			await this.o.process(messages, (message) => settled.add(message));
+			// Settled whatever becomes of the rest: copies the store recorded before a resync, and what process settles.
+			for (const message of await this.takenInBeforeResync(state, messages)) settled.add(message);
+			const rest = messages.filter((m) => !settled.has(m));
+			if (rest.length) await this.o.process(rest, (message) => settled.add(message));
 		} catch (error) {
 			failure = errorOf(error);
 		} finally {
 			this.slots.release();
 		}
 		const done = failure ? [...settled] : messages;
-		// Processed under an old UIDVALIDITY: the resync finds it again by its Message-ID.
+		// Processed under an old UIDVALIDITY: the resync finds it in the store (when recorded) or processes it again.
 		if (done.length && this.ledger.succeeded(uidValidity, done)) {
 			await this.recordDone(
 				uidValidity,

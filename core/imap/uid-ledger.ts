@@ -14,9 +14,6 @@ import type { MailboxCheckpoint } from '../store/types';
 /** Why a message is flagged and left in the mailbox: its processing kept failing, or it is over the size limit. */
 export type FlagReason = 'given-up' | 'too-large';
 
-/** How many Message-IDs of successful processing to remember (to bridge a UIDVALIDITY change). */
-const TAKEN_IN_MEMORY = 10_000;
-
 interface Retry {
 	attempts: number;
 	dueAt: number;
@@ -37,7 +34,6 @@ export class UidLedger {
 	private readonly owedActions = new Set<number>();
 	private readonly owedFlags = new Map<number, FlagReason>();
 	private readonly reportedTooLarge = new Set<number>();
-	private readonly takenIn = new Set<string>();
 
 	constructor(private readonly retry: RetryPolicy) {}
 
@@ -117,18 +113,12 @@ export class UidLedger {
 		return false;
 	}
 
-	/** Processed successfully by this process (bridges a UIDVALIDITY change, with the store's de-duplication). */
-	wasTakenIn(messageId: string): boolean {
-		return this.takenIn.has(messageId);
-	}
-
 	/** Their processing succeeded; true when they are to be recorded done (their numbering is still the open one). */
-	succeeded(uidValidity: string, messages: Array<{ uid: number; messageId: string | null }>): boolean {
+	succeeded(uidValidity: string, messages: Array<{ uid: number }>): boolean {
 		const open = uidValidity === this.open;
-		for (const { uid, messageId } of messages) {
+		for (const { uid } of messages) {
 			this.inFlight.delete(key(uidValidity, uid));
 			if (open) this.retries.delete(uid);
-			if (messageId) this.remember(messageId);
 		}
 		return open;
 	}
@@ -227,11 +217,6 @@ export class UidLedger {
 	private addDone(uids: number[]): void {
 		for (const uid of uids) if (uid > this.doneThrough) this.doneUids.add(uid);
 		while (this.doneUids.delete(this.doneThrough + 1)) this.doneThrough++;
-	}
-
-	private remember(messageId: string): void {
-		this.takenIn.add(messageId);
-		if (this.takenIn.size > TAKEN_IN_MEMORY) this.takenIn.delete(this.takenIn.values().next().value as string);
 	}
 }
 

@@ -5,7 +5,7 @@
  */
 import type { IntakeDecision } from '../intake/types';
 import type { MessageBytes } from '../message-bytes';
-import type { Agent, AssignmentLogEntry, Availability, Contact, Conversation, ConversationStatus, ErasureCounts, ForwardingCheck, Inbox, InboxHealthFacts, InboxRetention, IntakeLogEntry, IntakeLogInput, IntakeLogKind, MailboxCheckpoint, PurgeCounts, PurgeCutoffs, RecordMessageInput, RecordMessageResult, SendingDomain, SpoolEntry, SpoolHead, StoredMessage, Team, Ticket, TicketInput, TriggerHeartbeat } from './types';
+import type { Agent, AssignmentLogEntry, Availability, Contact, Conversation, ConversationStatus, ErasureCounts, ForwardingCheck, Inbox, InboxHealthFacts, InboxRetention, IntakeLogEntry, IntakeLogInput, IntakeLogKind, MailboxCheckpoint, PurgeCounts, PurgeCutoffs, RecordMessageInput, RecordMessageResult, ReplayIdentity, SendingDomain, SpoolEntry, SpoolHead, StoredMessage, Team, Ticket, TicketInput, TriggerHeartbeat } from './types';
 
 /** Which store this is, and its end. */
 export interface StoreConnection {
@@ -63,7 +63,7 @@ export interface ConversationStore {
 	/** The first message recorded under this Message-ID in the inbox. */
 	findMessage(inboxId: string, messageId: string): Promise<StoredMessage | null>;
 	/** The recorded message this one would replay (same Message-ID, From and content), or null: what recordMessage would answer with. */
-	findReplay(input: Omit<RecordMessageInput, 'contactId'>): Promise<StoredMessage | null>;
+	findReplay(input: ReplayIdentity): Promise<StoredMessage | null>;
 	listMessages(conversationId: string): Promise<StoredMessage[]>;
 	getConversation(id: string): Promise<Conversation | null>;
 	listConversations(filter?: { inboxId?: string; status?: ConversationStatus; assigneeId?: string }): Promise<Conversation[]>;

@@ -174,6 +174,9 @@ export interface IntakeLogEntry {
 /** An entry to log: its id is made by the store, its time is now unless given. */
 export type IntakeLogInput = Omit<IntakeLogEntry, 'id' | 'at'> & { at?: string };
 
+/** What makes a copy a replay: Message-ID, From and content hash (without a hash, the recorded fields hashed). */
+export type ReplayIdentity = Pick<RecordMessageInput, 'inboxId' | 'messageId' | 'from'> & Partial<Pick<RecordMessageInput, 'contentHash' | 'to' | 'cc' | 'subject' | 'text' | 'html'>>;
+
 export interface RecordMessageInput {
 	inboxId: string;
 	contactId: string;

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { contentMessageId, fieldsHash, normalizeMessageId } from '../message-id';
 import type { ConversationStore } from '../roles';
 import { placeholders, type Row, type SqlDriver, type SqlExecutor } from '../sql';
-import { type AssignmentLogEntry, type Conversation, type ConversationStatus, type RecordMessageInput, type RecordMessageResult, type StoredMessage } from '../types';
+import { type AssignmentLogEntry, type Conversation, type ConversationStatus, type RecordMessageResult, type ReplayIdentity, type StoredMessage } from '../types';
 import { InvalidInputError } from '../../errors';
 import { checkText } from '../validate';
 
@@ -70,7 +70,7 @@ function messageIds(values: string[] | undefined): string[] {
 type MessageIdentity = ReturnType<typeof identity>;
 
 /** What makes a message the same message: its Message-ID (derived from the content when it has none), its From and its content hash. */
-function identity(input: Omit<RecordMessageInput, 'contactId'>) {
+function identity(input: ReplayIdentity) {
 	const fields = { from: input.from ?? '', to: input.to ?? [], cc: input.cc ?? [], subject: input.subject ?? '', text: input.text ?? '', html: input.html ?? null };
 	return {
 		fields,

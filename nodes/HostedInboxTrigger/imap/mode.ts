@@ -129,7 +129,7 @@ export async function startImapMode(this: ITriggerFunctions): Promise<ITriggerRe
 				break;
 			case 'resync':
 				this.logger.warn(
-					`Hosted inbox ${inbox.address}: UIDVALIDITY of ${where} changed (${event.previousUidValidity} -> ${event.uidValidity}): resyncing, known Message-IDs are not taken in again`,
+					`Hosted inbox ${inbox.address}: UIDVALIDITY of ${where} changed (${event.previousUidValidity} -> ${event.uidValidity}): resyncing, messages the store recorded (same Message-ID, From and body) are not taken in again`,
 				);
 				break;
 			case 'too-large':
@@ -170,7 +170,7 @@ export async function startImapMode(this: ITriggerFunctions): Promise<ITriggerRe
 		initialSync,
 		afterProcessing,
 		process,
-		alreadyTakenIn: async (messageId) => (await store.findMessage(inboxId, messageId)) !== null,
+		alreadyTakenIn: async ({ messageId, from, bodyHash }) => (await store.findReplay({ inboxId, messageId, from, contentHash: bodyHash })) !== null,
 		onEvent,
 		retry: outputOptions.retry,
 		batchSize: Number(settings.batchSize ?? 50),

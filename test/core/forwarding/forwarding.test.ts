@@ -282,7 +282,7 @@ describeEachStore('forwarding verification through the SMTP intake', (getStore) 
 		const inboxId = (await store.getInbox(hosted))!.id;
 		const takeIn = createImapDoor({ store, inbox: parseInboxConfig({ address: hosted }), inboxId, resolver: zoneResolver({}) });
 		const { raw } = forwarded(sender.sent[0].raw, hosted);
-		const outcome = await takeIn({ mailbox: 'INBOX', uidValidity: '1', uid: 7, raw, size: raw.length, messageId: null, internalDate: new Date().toISOString(), attempt: 1 });
+		const outcome = await takeIn({ mailbox: 'INBOX', uidValidity: '1', uid: 7, raw, size: raw.length, messageId: null, from: null, internalDate: new Date().toISOString(), attempt: 1 });
 		expect(outcome).toMatchObject({ action: 'emit', run: { result: { kind: 'forwarding-test', verification: { check: { outcome: 'verified' } } } } });
 		const [status] = await forwardingStatus(store, hosted);
 		expect(status).toMatchObject({

@@ -13,7 +13,7 @@ describeEachStore('IMAP intake on the store', (getStore) => {
 		const silentDns: DnsResolver = () => new Promise(() => {});
 		const takeIn = createImapDoor({ store, inbox: parseInboxConfig({ address, intakeDeadlineSeconds: 0.5 }), inboxId, resolver: silentDns });
 		const raw = await compose({ from: 'carol@customer.example', to: address, subject: 'slow dns', text: 'x' });
-		const outcome = takeIn({ mailbox: 'INBOX', uidValidity: '1', uid: 1, raw, size: raw.length, messageId: null, internalDate: new Date().toISOString(), attempt: 1 });
+		const outcome = takeIn({ mailbox: 'INBOX', uidValidity: '1', uid: 1, raw, size: raw.length, messageId: null, from: null, internalDate: new Date().toISOString(), attempt: 1 });
 		await expect(outcome).rejects.toThrow(IntakeDeferredError);
 		await expect(outcome).rejects.toThrow(/intake deadline of 0\.5 s/);
 		expect(await store.listIntake({ inboxId })).toEqual([]);
@@ -25,7 +25,7 @@ describeEachStore('IMAP intake on the store', (getStore) => {
 		const { id: inboxId } = await store.registerInbox({ address });
 		const options = { store, inbox: parseInboxConfig({ address }), inboxId, resolver: zoneResolver(testWorld().zone) };
 		const raw = await compose({ from: 'quinn@quarantined.test', to: address, subject: 'held over IMAP', text: 'x' });
-		const message = { mailbox: 'INBOX', uidValidity: '1', uid: 7, raw, size: raw.length, messageId: null, internalDate: new Date().toISOString(), attempt: 1 };
+		const message = { mailbox: 'INBOX', uidValidity: '1', uid: 7, raw, size: raw.length, messageId: null, from: null, internalDate: new Date().toISOString(), attempt: 1 };
 
 		expect(await createImapDoor({ ...options, holdQuarantined: false })(message)).toMatchObject({ action: 'aside' });
 		expect(await store.listQuarantined({ inboxId })).toEqual([]);
@@ -46,7 +46,7 @@ describeEachStore('IMAP intake on the store', (getStore) => {
 		const raw = await compose({ from: 'quinn@quarantined.test', to: address, subject: 'held over IMAP, old internal date', text: 'x' });
 		// In the mailbox for 45 days: an unread old message taken in at a first start, or one a mail client moved in.
 		const internalDate = new Date(Date.now() - 45 * 86_400_000).toISOString();
-		const outcome = await takeIn({ mailbox: 'INBOX', uidValidity: '1', uid: 3, raw, size: raw.length, messageId: null, internalDate, attempt: 1 });
+		const outcome = await takeIn({ mailbox: 'INBOX', uidValidity: '1', uid: 3, raw, size: raw.length, messageId: null, from: null, internalDate, attempt: 1 });
 		expect(outcome).toMatchObject({ action: 'aside', run: { result: { verdict: { action: 'quarantine' } } } });
 		// The trigger's purge (at activation, then daily) with the default 30 days of quarantine.
 		expect((await purgeInbox(store, inboxId, DEFAULT_RETENTION)).quarantined).toBe(0);

@@ -205,6 +205,39 @@ describeWithDovecot('Hosted Inbox Trigger, IMAP mode, in n8n', () => {
 			expect(quarantined.filter((q) => q.head.toString('latin1').includes(held.messageId)).map((q) => q.id)).toHaveLength(1);
 		});
 
+		it("after a UIDVALIDITY change, a copy the store recorded is done, a stranger's message reusing a recorded Message-ID is processed (not deleted unread)", async () => {
+			const box = await folder(`Resync-${get().engine}`);
+			const params = { mailbox: box, mailboxAddress: 'support@example.test', afterProcessing: 'delete' };
+			const { ns } = await start(params, true);
+			const [original, copied] = [1, 2].map((n) => testMessage(n, { tag: `resync-${ns.engine}` }));
+			dovecot.deliver(original.raw, box);
+			dovecot.deliver(copied.raw, box);
+			await eventually(() => handle!.executions.flatMap((e) => e.emitted[0]).length === 2, 20_000, 'both taken in');
+			const inbox = await ns.store.getInbox('support@example.test');
+			await eventually(async () => (await ns.store.findMessage(inbox!.id, copied.messageId)) !== null, 5000, 'both recorded');
+			await eventually(async () => (await observer.flagsByMessageId(box)).size === 0, 5000, 'both deleted');
+			await handle!.stop();
+			handle = undefined;
+
+			// While the trigger is off the mailbox is restored with a copy of one of them, a stranger's message reusing the
+			// other's Message-ID (another From, another body) arrives, and the server renumbers the mailbox.
+			const stranger = original.raw
+				.toString()
+				.replace('From: Customer 1 <customer1@customer.example>', 'From: Mallory <mallory@elsewhere.example>')
+				.replace(/Subject: .*/, 'Subject: a different message')
+				.replace('Hello, this is question 1.', 'A different body entirely.');
+			dovecot.deliver(copied.raw, box);
+			dovecot.deliver(stranger, box);
+			await dovecot.doveadm(['mailbox', 'update', '-u', dovecot.user, '--uid-validity', String(Math.floor(Date.now() / 1000) + 11), box]);
+			await eventually(async () => (await observer.flagsByMessageId(box)).size === 2, 5000, 'both in the mailbox');
+
+			const { handle: restarted } = await start(params, true);
+			await eventually(async () => (await observer.flagsByMessageId(box)).size === 0, 10_000, 'both done and deleted');
+			await new Promise((r) => setTimeout(r, 500));
+			const emitted = restarted.executions.flatMap((e) => e.emitted[0]).map((i) => (i.json.email as IDataObject).subject);
+			expect(emitted).toEqual(['a different message']);
+		}, 60_000);
+
 		it('flags mail over the size limit without downloading it, and logs it as refused', async () => {
 			const box = await folder(`Size-${get().engine}`);
 			const big = testMessage(1, { tag: `size-${get().engine}`, size: 1.5 * 1024 * 1024 });
