@@ -14,6 +14,7 @@ import { SMTP_REPLIES } from '../replies';
 import { DEFAULT_BUDGET_MESSAGES, InFlightBudget } from '../smtp/budget';
 import type { ReplayStore } from '../store/roles';
 import type { SpoolEntry } from '../store/types';
+import { outputFor } from '../workflow-delivery/emission';
 import { decisionAnswer, noticeAnswer, refusalAnswer, refusalReply, tryAgainAnswer, type HttpAnswer, type HttpFormat } from './answers';
 import { BodyTooSlowError, BudgetSpentError, ClientGone, HttpRefusal, type BodyReading } from './body';
 import { readRequest, requestCap, type Posted } from './formats';
@@ -46,7 +47,7 @@ export type HttpDoorResult =
 	| { answer: HttpAnswer; spooled: { entry: SpoolEntry; message: DecidedMessage } }
 	/** Refused, deferred or held: in the intake log (held mail in the spool too); set aside. */
 	| { answer: HttpAnswer; refused: DecidedMessage }
-	/** 401, 413, 400, 503 for trouble, an SNS notice: no message went through. */
+	/** 401, 413, 400, 503 for trouble, an SNS notice: no message went through. A 2xx: spooled, left to the leader's sweep. */
 	| { answer: HttpAnswer };
 
 export interface HttpDoorOptions {
@@ -59,6 +60,12 @@ export interface HttpDoorOptions {
 	fetchCertificate?: (url: string) => Promise<string>;
 	/** When the leader's sweep may re-drive an entry this door spooled (its webhook run should record it first). */
 	redriveAfterMs?: number;
+	/**
+	 * Whether its webhook run carries forwarding confirmations and tests (a test run, which no sweep watches). Else
+	 * they are due at once and left to the leader's spool delivery: no step records them, so only the trigger that
+	 * saw their execution succeed can mark them done, as over SMTP.
+	 */
+	runCarriesForwarding?: boolean;
 	/** The bytes of posts held in memory at once; by default one budget for every door of the process. */
 	budget?: InFlightBudget;
 	/** How long a body may take (BODY_DEADLINES by default). */
@@ -138,11 +145,13 @@ export function createHttpDoor(options: HttpDoorOptions): (request: HttpRequestI
 	const pass = async (posted: Posted, at: Date): Promise<HttpDoorResult> => {
 		const hop = posted.envelope.clientIp === null ? receivedHop(posted.raw) : null;
 		const envelope = hop ? { ...posted.envelope, clientIp: hop.clientIp, helo: posted.envelope.helo ?? hop.helo } : posted.envelope;
-		const decision = await intake({ raw: posted.raw, envelope, receivedAt: at, dueAt: new Date(at.getTime() + redriveAfterMs).toISOString() });
+		const runCarries = (message: DecidedMessage) => options.runCarriesForwarding === true || outputFor(message.result) !== 'forwarding';
+		const dueAt = (message: DecidedMessage) => new Date(at.getTime() + (runCarries(message) ? redriveAfterMs : 0)).toISOString();
+		const decision = await intake({ raw: posted.raw, envelope, receivedAt: at, dueAt });
 		const answer = decisionAnswer(settings.format, decision);
 		if (decision.outcome === 'not-an-email') return { answer };
 		const { message, spooled } = decision;
-		if (spooled && message.result.verdict.action === 'accept') return { answer, spooled: { entry: spooled, message } };
+		if (spooled && message.result.verdict.action === 'accept') return runCarries(message) ? { answer, spooled: { entry: spooled, message } } : { answer };
 		return { answer, refused: message };
 	};
 

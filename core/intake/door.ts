@@ -23,8 +23,8 @@ export interface Arrival {
 	envelope: Envelope;
 	/** When it was received, what the checks run as of (DKIM expiry included); now when absent. */
 	receivedAt?: Date;
-	/** When a sweep may emit it once spooled (default: at once): later when its own run is already under way (HTTP). */
-	dueAt?: string;
+	/** When a sweep may emit it once spooled, by what was decided (default: at once): later when its own run carries it (HTTP). */
+	dueAt?: (message: DecidedMessage) => string;
 	/** Where a mailbox keeps it (IMAP): logged with a refusal before the checks, to find it again. */
 	mailbox?: { name: string; uidValidity: string; uid: number };
 }
@@ -98,7 +98,7 @@ export function createIntakeDoor(options: DoorOptions): (arrival: Arrival) => Pr
 		// The entry and its log entry in one transaction: a failed log write must not leave a held copy the sender, told
 		// to try again, would make a second of.
 		const spooling = spoolsIt
-			? store.spoolPut({ inboxId, message: bytes, envelope: arrival.envelope, receivedAt: message.receivedAt, dueAt: arrival.dueAt, decision: decisionOf(message.result), quarantined, log })
+			? store.spoolPut({ inboxId, message: bytes, envelope: arrival.envelope, receivedAt: message.receivedAt, dueAt: arrival.dueAt?.(message), decision: decisionOf(message.result), quarantined, log })
 			: null;
 		writeArrived();
 		const spooled = await spooling;

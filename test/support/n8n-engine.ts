@@ -456,6 +456,8 @@ export interface StartTriggerOptions extends HarnessOptions {
 	activation?: WorkflowActivateMode;
 	/** After an emitError n8n deactivates the workflow and re-activates it later; this sets that delay (default: no re-activation). */
 	reactivateAfterErrorMs?: number;
+	/** The mode a webhook function is called in: "manual" as for a post to n8n's test URL (default "webhook"; its run stays "webhook"). */
+	webhookMode?: 'webhook' | 'manual';
 }
 
 function waitFor<T>(list: T[], count: number, timeoutMs: number, what: string, subscribe: (wake: () => void) => () => void): Promise<T[]> {
@@ -595,7 +597,7 @@ export async function startTrigger(json: WorkflowJson, options: StartTriggerOpti
 				};
 				const nodeType = nodeTypes.getByNameAndVersion(hook.node.type, hook.node.typeVersion);
 				try {
-					const result = await nodeType.webhook!.call(new WebhookContext(workflow, hook.node, data, 'webhook', webhookData, [], null));
+					const result = await nodeType.webhook!.call(new WebhookContext(workflow, hook.node, data, options.webhookMode ?? 'webhook', webhookData, [], null));
 					if (!result.noWebhookResponse) answerJson(res, 200, result.webhookResponse ?? { message: 'Webhook call received' });
 					if (result.workflowData) void runFromTrigger(hook.node, result.workflowData, undefined, 'webhook').catch(() => {});
 				} catch (error) {

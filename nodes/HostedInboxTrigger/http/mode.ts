@@ -45,7 +45,7 @@ function readHttpInbox(context: HttpContext): InboxConfig {
  * The door of this node's settings: its format, the secrets from the Hosted Inbox HTTP Door credential, the inbox.
  * A format without the secret it checks is a node error (the door names what is missing).
  */
-async function openHttpDoor(context: HttpContext, store: Store, inbox: InboxConfig, inboxId: string) {
+async function openHttpDoor(context: HttpContext, store: Store, inbox: InboxConfig, inboxId: string, runCarriesForwarding = false) {
 	const format = context.getNodeParameter('httpFormat', 'raw') as HttpFormat;
 	const credential = await context.getCredentials('hostedInboxHttpApi');
 	const secret = (name: string) => String(credential[name] ?? '').trim() || null;
@@ -66,6 +66,7 @@ async function openHttpDoor(context: HttpContext, store: Store, inbox: InboxConf
 				maxSkewSeconds: Number(settings.maxSkewSeconds ?? DEFAULT_MAX_SKEW_SECONDS),
 			},
 			redriveAfterMs: settings.redriveAfterSeconds === undefined ? DEFAULT_REDRIVE_AFTER_MS : Number(settings.redriveAfterSeconds) * 1000,
+			runCarriesForwarding,
 			onTrouble: (error) => context.logger.warn(`Hosted inbox ${inbox.address}: answered "try again later" because of local trouble: ${error.message}`),
 		});
 	} catch (error) {
@@ -76,6 +77,7 @@ async function openHttpDoor(context: HttpContext, store: Store, inbox: InboxConf
 /**
  * "Receive via: HTTP" on the leader: registers the inbox, keeps its heartbeat and retention, and emits again what a
  * webhook run spooled but never recorded (n8n restarted, the run failed, no Resolve Original Sender in the workflow).
+ * It alone emits forwarding confirmations and tests, which no step records: it marks them done once their run succeeded.
  */
 export async function startHttpMode(this: ITriggerFunctions): Promise<ITriggerResponse> {
 	const inbox = readHttpInbox(this);
@@ -104,7 +106,8 @@ export async function startHttpMode(this: ITriggerFunctions): Promise<ITriggerRe
 
 /**
  * One post to the HTTP door (on whichever n8n process serves webhooks): n8n left the body unread (options.binaryData),
- * the door reads, checks and spools it, answers, and the message becomes this run's item.
+ * the door reads, checks and spools it, answers, and the message becomes this run's item (a forwarding confirmation
+ * or test only in a test run: the active workflow's trigger emits it).
  */
 export async function receiveHttp(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 	const req = this.getRequestObject();
@@ -129,7 +132,8 @@ export async function receiveHttp(this: IWebhookFunctions): Promise<IWebhookResp
 		sendAnswer(res, tryAgainAnswer()).catch(unsent);
 		return { noWebhookResponse: true };
 	}
-	const door = await openHttpDoor(this, store, inbox, inboxId);
+	// A test run (the test URL) carries a forwarding confirmation itself: no sweep watches it.
+	const door = await openHttpDoor(this, store, inbox, inboxId, this.getMode() === 'manual');
 	const result = await door({ method: req.method, headers: req.headers, body: req });
 	// Not waited for: a 413 reads the rest of its body for up to minutes.
 	sendAnswer(res, result.answer, req).catch(unsent);
@@ -139,7 +143,12 @@ export async function receiveHttp(this: IWebhookFunctions): Promise<IWebhookResp
 	if ('spooled' in result) {
 		const { entry, message } = result.spooled;
 		const emission = buildIntakeEmission(message.result, message.content, { ...source, receivedAt: message.receivedAt, spoolId: entry.id, message: spooledBytes(store, entry) });
-		return { noWebhookResponse: true, workflowData: await outputData(this, outputOptions, [emission]) };
+		const workflowData = await outputData(this, outputOptions, [emission]);
+		// A test run's forwarding confirmation: no step records it, so it is done once emitted, as in an SMTP test run.
+		if (emission.output === 'forwarding') {
+			await store.spoolComplete(entry.id).catch((error: Error) => this.logger.warn(`Hosted inbox ${inbox.address}: could not mark a tested forwarding confirmation done: ${error.message}`));
+		}
+		return { noWebhookResponse: true, workflowData };
 	}
 	if ('refused' in result && outputOptions.emitRejected) {
 		// Refused, deferred or held: in the intake log (held mail in the spool, out of Message once released).

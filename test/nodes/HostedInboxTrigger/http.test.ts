@@ -69,6 +69,24 @@ function message(subject: string, messageId: string): string {
 	].join('\r\n');
 }
 
+/** A Gmail forwarding confirmation, as Google sends it (the empty test zone gives google.com no DMARC record: accepted). */
+function confirmation(code: string): string {
+	return [
+		'From: Gmail Team <forwarding-noreply@google.com>',
+		`To: ${ADDRESS}`,
+		`Subject: (#${code}) Gmail Forwarding Confirmation - Receive Mail from owner@customer.example`,
+		`Message-ID: <confirm-${code}@google.com>`,
+		'Date: Tue, 03 Mar 2026 09:00:00 +0000',
+		'Content-Type: text/plain; charset=UTF-8',
+		'',
+		'owner@customer.example has requested to automatically forward mail to your email address.',
+		`Confirmation code: ${code}`,
+		`https://mail-settings.google.com/mail/vf-${code}`,
+		'',
+	].join('\r\n');
+}
+const fromGoogle = { authorization: `Bearer ${TOKEN}`, 'x-envelope-from': 'forwarding-noreply@google.com' };
+
 async function post(url: string, raw: string, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }) {
 	const response = await fetch(url, {
 		method: 'POST',
@@ -101,9 +119,9 @@ describeEachNodeStore('Hosted Inbox Trigger, HTTP mode, in n8n', (get) => {
 		handle = undefined;
 	});
 
-	async function start(params: INodeParameters = {}) {
+	async function start(params: INodeParameters = {}, webhookMode?: 'manual') {
 		const ns = get();
-		handle = await startTrigger(workflow(ns, params), { nodeTypes: NODE_TYPES, credentials: { ...ns.credentials, hostedInboxHttpApi: { token: TOKEN } } });
+		handle = await startTrigger(workflow(ns, params), { nodeTypes: NODE_TYPES, credentials: { ...ns.credentials, hostedInboxHttpApi: { token: TOKEN } }, webhookMode });
 		const inbox = await ns.store.getInbox(ADDRESS);
 		return { ns, handle, url: handle.webhookUrl()!, inboxId: inbox!.id };
 	}
@@ -195,6 +213,32 @@ describeEachNodeStore('Hosted Inbox Trigger, HTTP mode, in n8n', (get) => {
 		const { status, body } = await post(url, message(`Once ${ns.engine}`, `once-${ns.engine}@customer.example`));
 		expect(status).toBe(200);
 		await handle!.waitForExecutions(1, 20_000);
+		expect((await ns.store.spoolGet(body.id!))?.status).toBe('done');
+		await new Promise((resolve) => setTimeout(resolve, 3000));
+		expect(handle!.executions).toHaveLength(1);
+	});
+
+	it('emits a forwarding confirmation posted over HTTP once, from the trigger, which marks it done once its run succeeded', async () => {
+		const { ns, url } = await start({ httpSettings: { redriveAfterSeconds: 1 }, options: { binaryData: true, retryDelaySeconds: 1 } });
+		const code = ns.engine === 'sqlite' ? '1234501' : '1234502';
+		const { status, body } = await post(url, confirmation(code), fromGoogle);
+		expect(status).toBe(200);
+		const [run] = await handle!.waitForExecutions(1, 20_000);
+		// No step records it (Resolve Original Sender refuses it): the trigger that saw its run succeed completes it.
+		expect(run.emitted[1][0].json).toMatchObject({ kind: 'forwarding-confirmation', via: 'http', spool: null, verification: { code } });
+		await eventually(async () => (await ns.store.spoolGet(body.id!))?.status === 'done', 'the entry to be done');
+		// Past its due time and a few sweeps: not emitted again.
+		await new Promise((resolve) => setTimeout(resolve, 3000));
+		expect(handle!.executions).toHaveLength(1);
+	});
+
+	it("carries a forwarding confirmation posted to the test URL in that test run, done once emitted (the active workflow's trigger leaves it)", async () => {
+		const { ns, url } = await start({ httpSettings: { redriveAfterSeconds: 1 }, options: { binaryData: true, retryDelaySeconds: 1 } }, 'manual');
+		const code = ns.engine === 'sqlite' ? '1234503' : '1234504';
+		const { status, body } = await post(url, confirmation(code), fromGoogle);
+		expect(status).toBe(200);
+		const [run] = await handle!.waitForExecutions(1, 20_000);
+		expect(run.emitted[1][0].json).toMatchObject({ kind: 'forwarding-confirmation', via: 'http', spool: { id: body.id }, verification: { code } });
 		expect((await ns.store.spoolGet(body.id!))?.status).toBe('done');
 		await new Promise((resolve) => setTimeout(resolve, 3000));
 		expect(handle!.executions).toHaveLength(1);
