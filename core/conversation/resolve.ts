@@ -156,8 +156,8 @@ async function startedConversation(store: Store, message: StoredMessage): Promis
 }
 
 /**
- * Delivered means recorded: the spool entry the item was emitted from is done, so no sweep emits it again (the
- * HTTP door's webhook runs are watched by nobody else). An id the spool does not hold (an item made by hand,
+ * Delivered means recorded (or sent to Unknown Sender): the spool entry the item was emitted from is done, so no
+ * sweep emits it again (the HTTP door's webhook runs are watched by nobody else). An id the spool does not hold (an item made by hand,
  * a quarantined entry) changes nothing; a store failure fails the item, and its re-emission is a harmless replay.
  */
 async function completeSpooled(store: SpoolStore, id: string): Promise<void> {
@@ -197,6 +197,8 @@ export async function resolveOriginalSender(store: Store, item: IntakeItem, opti
 			// A replay is filed where it was filed the first time, whatever the settings say now.
 			contactId = (await store.getConversation(earlier.conversationId))?.contactId;
 		} else if (!settings.createMissingContacts) {
+			// Decided as well: its Unknown Sender output records nothing, so no sweep may emit it again.
+			if (item.spool) await completeSpooled(store, item.spool.id);
 			return { status: 'unknown-sender', address: sender.address, reason: `${sender.address} is not a contact and "Create missing contacts" is off; nothing was recorded` };
 		}
 		if (!contactId) {

@@ -326,4 +326,17 @@ describeEachStore('resolveOriginalSender', (getStore) => {
 		const unknown = await resolved(store, { ...intakeItem({ inbox: address }), spool: { id: 'made-by-hand' } });
 		expect(unknown.replay).toBe(false);
 	});
+
+	it('marks the spool entry done when the message goes to Unknown Sender ("Create missing contacts" off), recording nothing', async () => {
+		const store = getStore();
+		const address = await inbox(store);
+		const { id: inboxId } = await store.registerInbox({ address });
+		const envelope = { clientIp: null, helo: null, mailFrom: null, rcpt: [address] };
+		const entry = await store.spoolPut({ inboxId, message: bytesOf(Buffer.from('Subject: x\r\n\r\nx\r\n')), envelope });
+		const item = { ...intakeItem({ inbox: address, from: 'stranger@example.test' }), spool: { id: entry.id } };
+		expect((await resolveOriginalSender(store, item, { createMissingContacts: false })).status).toBe('unknown-sender');
+		// Else the HTTP door's sweep emits it to Unknown Sender a second time once due.
+		expect((await store.spoolGet(entry.id))?.status).toBe('done');
+		expect(await store.listContacts(inboxId)).toEqual([]);
+	});
 });
