@@ -4,12 +4,14 @@
  * the message is in the spool; a deferral or local trouble is a 503 the provider retries; the cause of trouble goes
  * to onTrouble, never to the client.
  */
+import { isIPv6, SocketAddress } from 'node:net';
+
 import type { DnsResolver } from '../dns';
 import { InvalidInputError } from '../errors';
 import type { InboxConfig } from '../inbox';
 import { createIntakeDoor, type DoorStore } from '../intake/door';
 import { intakeLogEntry, refusalVerdict } from '../intake/intake-log';
-import type { DecidedMessage } from '../intake/types';
+import type { DecidedMessage, Envelope } from '../intake/types';
 import { SMTP_REPLIES } from '../replies';
 import { DEFAULT_BUDGET_MESSAGES, InFlightBudget } from '../smtp/budget';
 import type { ReplayStore } from '../store/roles';
@@ -107,6 +109,20 @@ function checkSettings(settings: HttpDoorSettings): void {
 	}
 }
 
+/** One address however it is written ("2001:DB8:0::1" is "2001:db8::1"). */
+const canonicalIp = (ip: string) => new SocketAddress({ address: ip, family: isIPv6(ip) ? 'ipv6' : 'ipv4' }).address;
+
+/**
+ * What the post does not report is read from the provider's hop: the client IP and HELO when it reports no client
+ * IP; the HELO alone when it reports the client IP (SendGrid's sender_ip) and the hop is that client's.
+ */
+function withProviderHop(envelope: Envelope, raw: Buffer): Envelope {
+	if (envelope.clientIp !== null && envelope.helo !== null) return envelope;
+	const hop = receivedHop(raw);
+	if (envelope.clientIp === null) return { ...envelope, clientIp: hop.clientIp, helo: envelope.helo ?? hop.helo };
+	return hop.clientIp !== null && canonicalIp(hop.clientIp) === canonicalIp(envelope.clientIp) ? { ...envelope, helo: hop.helo } : envelope;
+}
+
 export function createHttpDoor(options: HttpDoorOptions): (request: HttpRequestIn) => Promise<HttpDoorResult> {
 	const { store, inbox, inboxId, settings } = options;
 	checkSettings(settings);
@@ -143,8 +159,7 @@ export function createHttpDoor(options: HttpDoorOptions): (request: HttpRequestI
 
 	/** The posted message through the intake door; its replay token released when the answer is "try again". */
 	const pass = async (posted: Posted, at: Date): Promise<HttpDoorResult> => {
-		const hop = posted.envelope.clientIp === null ? receivedHop(posted.raw) : null;
-		const envelope = hop ? { ...posted.envelope, clientIp: hop.clientIp, helo: posted.envelope.helo ?? hop.helo } : posted.envelope;
+		const envelope = withProviderHop(posted.envelope, posted.raw);
 		const runCarries = (message: DecidedMessage) => options.runCarriesForwarding === true || outputFor(message.result) !== 'forwarding';
 		const dueAt = (message: DecidedMessage) => new Date(at.getTime() + (runCarries(message) ? redriveAfterMs : 0)).toISOString();
 		const decision = await intake({ raw: posted.raw, envelope, receivedAt: at, dueAt });

@@ -419,6 +419,22 @@ describeEachStore('the HTTP door', (getStore) => {
 			expect(entry.envelope).toEqual({ clientIp: '192.0.2.25', helo: null, mailFrom: 'ann@company.test', rcpt: [address] });
 		});
 
+		it("takes the HELO from the provider's hop when that hop is the sender_ip client, however the address is written", async () => {
+			const { url, address, kept } = await door({ format: 'sendgrid', token: TOKEN });
+			const ipv6 = `Received: from mail.company.test (mail.company.test [IPv6:2001:db8::25]) by mx.sendgrid.test with ESMTP id 9c1; ${new Date().toUTCString()}`;
+			const posts = [
+				sendgridFields(await signedEightBit(address, 'utf-8'), { from: 'ann@company.test', to: [address] }, HOP.ip),
+				// Above the first hop: the provider's is the topmost, the one below is never read.
+				sendgridFields(prependHeaders(await signedEightBit(address, 'utf-8'), ipv6), { from: 'ann@company.test', to: [address] }, '2001:DB8:0::25'),
+			];
+			for (const fields of posts) {
+				const form = multipart(fields);
+				expect((await post(url, form.body, { ...form.headers, ...basic(TOKEN) })).json).toMatchObject({ status: 'accepted' });
+			}
+			// A null sender's SPF is then checked against that HELO's domain, as over SMTP.
+			expect((await kept()).spool.map((entry) => entry.envelope.helo).sort()).toEqual([HOP.helo, 'mail.company.test'].sort());
+		});
+
 		it('answers a final refusal 200 "refused" (SendGrid retries anything else), logged', async () => {
 			const { url, address, kept } = await door({ format: 'sendgrid', token: TOKEN });
 			const form = multipart(sendgridFields(await spoofed(address), { from: 'carol@customer.test', to: [address] }, '203.0.113.9'));
