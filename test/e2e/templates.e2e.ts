@@ -23,6 +23,9 @@ const TEMPLATES = ['agent-availability.json', 'google-groups.json', 'forwarding-
 
 const CHECKED_INBOX = 'support@inbox.example.com';
 
+/** The reply template's form is served at /form/<its webhook id> (no path of its own). */
+const REPLY_FORM_ID: string = JSON.parse(fs.readFileSync(templatePath('reply.json'), 'utf8')).nodes.find((node: { type: string }) => node.type === 'n8n-nodes-base.formTrigger').webhookId;
+
 /**
  * `n8n execute` starts at the first trigger in the file; a copy with the Manual Trigger listed first (the same
  * workflow: node order carries no meaning) runs the template from it, as "Execute workflow" in the editor does.
@@ -171,7 +174,7 @@ describe(`n8n ${N8N_CURRENT}, embedded store: every other template runs with a s
 		expect(Object.keys(execution.data!.resultData.runData)).toEqual(expect.arrayContaining(['Check Now', 'Get Forwarding Status']));
 	});
 
-	it("reply.json: activated, its webhook sends the agent's reply with the team's from-name, to the holder of its token only", async () => {
+	it("reply.json: activated, its webhook sends the agent's reply with the team's from-name, to the holder of its token only; its form asks for its login", async () => {
 		const [conversation] = await storeList<Conversation>(n8n.install, store, 'conversations');
 		expect(conversation).toBeDefined();
 		await n8n.activate(ids.get('reply.json')!);
@@ -198,6 +201,14 @@ describe(`n8n ${N8N_CURRENT}, embedded store: every other template runs with a s
 		expect(sent[0].raw).toMatch(/^From: "?Ana Alves at Acme Support"? <support@inbox\.example\.test>/m);
 		expect(sent[0].raw).toMatch(/^In-Reply-To: <order-1042\.jane@customer\.test>/m);
 		expect(sent[0].raw).toContain('A replacement is on its way.');
+
+		// The form asks for its login (Basic Auth) before it shows anything.
+		const form = (authorization?: string) => fetch(`${n8n.url}/form/${REPLY_FORM_ID}`, { headers: authorization ? { authorization } : {} });
+		const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+		expect((await form()).status).toBe(401);
+		expect((await form(basic('agents', 'a-guess'))).status).toBe(401);
+		const shown = await form(basic('agents', REPLY_TOKEN));
+		expect({ status: shown.status, body: await shown.text() }).toEqual({ status: 200, body: expect.stringContaining('Reply to a conversation') });
 	});
 
 	it('hosted-inbox-imap.json: activated with an IMAP credential, a message appended to the mailbox becomes a conversation', async () => {
