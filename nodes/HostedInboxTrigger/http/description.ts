@@ -91,7 +91,7 @@ export const httpProperties: INodeProperties[] = [
 				typeOptions: { minValue: 1 },
 				default: 600,
 				description:
-					'A message is done once Resolve Original Sender records it. One its own run has not recorded by then (n8n restarted, the run failed, no Resolve Original Sender in the workflow) is emitted again by the active workflow, with retries.',
+					'A message is done once Resolve Original Sender records it. One its own run has not recorded by then (n8n restarted, the run failed, no Resolve Original Sender in the workflow) is emitted again by the active workflow, with retries. Forwarding confirmations and tests, which no step records, are emitted by the active workflow at once.',
 			},
 			{
 				displayName: 'Signature Freshness (Seconds)',
