@@ -149,7 +149,8 @@ export interface SpoolStore {
 	spoolKeepDecision(id: string, decision: IntakeDecision): Promise<void>;
 	/**
 	 * A pending entry a re-check decided to hold: quarantined with that decision and its intake log entry (naming the
-	 * entry as `spoolId`), in one transaction. An entry no longer pending is left as it is.
+	 * entry as `spoolId`), in one transaction, its quarantine retention counted from now. An entry no longer pending is
+	 * left as it is.
 	 */
 	spoolHold(id: string, decision: IntakeDecision, log: IntakeLogInput): Promise<void>;
 }

@@ -275,7 +275,8 @@ export function spoolStore(db: SqlDriver): SpoolStore & QuarantineStore {
 
 		async spoolHold(id, decision, log) {
 			await db.transaction(async (q) => {
-				const held = await q.run("UPDATE spool SET status = 'quarantined', decision = $2 WHERE id = $1 AND status = 'pending'", [id, JSON.stringify(decision)]);
+				// Held from now on: quarantine retention counts from here, not from an old failed entry's first spooling.
+				const held = await q.run("UPDATE spool SET status = 'quarantined', decision = $2, spooled_at = $3 WHERE id = $1 AND status = 'pending'", [id, JSON.stringify(decision), now()]);
 				if (held > 0) await writeIntakeLog(q, { ...log, details: { ...log.details, spoolId: id } });
 			});
 		},

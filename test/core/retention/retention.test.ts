@@ -6,6 +6,7 @@ import { cutoffsFor, purgeAll, purgeInbox, schedulePurge } from '../../../core/r
 import { mentions, rawMentions, redact } from '../../../core/store/mentions';
 import type { SpoolEntry } from '../../../core/store/types';
 import type { Store } from '../../../core/store/roles';
+import { decisionFor } from '../../fixtures/intake';
 import { describeEachStore } from '../../support/stores';
 import { inbound, uniqueEmail } from '../store/fixtures';
 
@@ -108,6 +109,20 @@ describeEachStore('retention and erasure', (getStore) => {
 		expect(await purgeInbox(store, inbox.id, DEFAULT_RETENTION, NOW)).toEqual({ delivered: 0, quarantined: 0, intakeLog: 0, replays: 0 });
 		expect((await store.spoolGet(held.id))?.status).toBe('quarantined');
 		expect((await store.spoolGet(delivered.id))?.receivedAt).toBe(daysAgo(45));
+	});
+
+	it('counts a held message from when it was held: a failed message a re-check holds weeks after its spooling is kept for review', async () => {
+		const store = getStore();
+		const inbox = await store.registerInbox({ address: uniqueEmail('held-late', 'inbox.example.test') });
+		const weeksAgo = new Date(Date.now() - 45 * 86_400_000).toISOString();
+		const entry = await store.spoolPut({ inboxId: inbox.id, message: bytesOf(Buffer.from('Subject: old\r\n\r\nbody\r\n')), envelope: envelope(null), receivedAt: weeksAgo, spooledAt: weeksAgo });
+		await store.spoolFail(entry.id, 'workflow failed', { nextAttemptAt: weeksAgo, maxAttempts: 1 });
+		// Re-driven with Check Again today; the checks would not accept it now: held.
+		await store.spoolRedrive(entry.id, undefined, true);
+		const log = { inboxId: inbox.id, kind: 'quarantined' as const, clientIp: null, helo: null, mailFrom: null, rcpt: [inbox.address], messageId: null, from: null, subject: 'old', details: {} };
+		await store.spoolHold(entry.id, decisionFor('ann@customer.test', envelope(null), { action: 'quarantine', reasons: ['DKIM key gone'] }), log);
+		expect((await purgeInbox(store, inbox.id, DEFAULT_RETENTION)).quarantined).toBe(0);
+		expect((await store.listQuarantined({ inboxId: inbox.id })).map((held) => held.id)).toEqual([entry.id]);
 	});
 
 	it('purges every inbox with the retention its trigger recorded', async () => {
