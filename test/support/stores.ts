@@ -12,11 +12,18 @@ import { Client } from 'pg';
 import { readAll } from '../../core/message-bytes';
 import { spooledMessage } from '../../core/spool/spool';
 import { embeddedEngineAvailable, openStore, type StoreOptions } from '../../core/store/open';
-import { quoteIdent } from '../../core/store/postgres';
+import { PostgresDriver, quoteIdent } from '../../core/store/postgres';
 import type { SpoolStore, Store } from '../../core/store/roles';
+import type { SqlDriver } from '../../core/store/sql';
+import { openSqliteDriver } from '../../core/store/sqlite';
 import { gate, type Gate } from './gates';
 
 export type EngineName = 'sqlite' | 'postgres';
+
+/** A connection of its own to the store of these options, for SQL a test writes itself (an older version's rows, say). */
+export function sqlDriverFor(options: StoreOptions): SqlDriver {
+	return options.engine === 'sqlite' ? openSqliteDriver(options.path) : new PostgresDriver(options);
+}
 
 /** The PostgreSQL the tests use; HOSTED_INBOX_TEST_PG points them at another one. */
 export const TEST_PG_URL = process.env.HOSTED_INBOX_TEST_PG || 'postgres://postgres@127.0.0.1:5432/postgres';

@@ -74,8 +74,11 @@ export function ticketStore(db: SqlDriver): TicketStore {
 		},
 
 		async listTickets(filter = {}) {
+			const stage = filter.stage === undefined ? undefined : ticketStage(filter.stage);
 			const where = new Filter()
-				.equals('stage', filter.stage === undefined ? undefined : ticketStage(filter.stage))
+				// The closed stage however it is spelled in the store: a version before kept a typed "Closed" as it was.
+				.holds(stage === CLOSED_TICKET_STAGE ? `LOWER(TRIM(stage)) = '${CLOSED_TICKET_STAGE}'` : undefined)
+				.equals('stage', stage === CLOSED_TICKET_STAGE ? undefined : stage)
 				.holds(filter.open === undefined ? undefined : filter.open ? 'closed_at IS NULL' : 'closed_at IS NOT NULL');
 			return (await db.all(`SELECT * FROM tickets${where.clause} ORDER BY created_at, id`, where.params)).map(toTicket);
 		},

@@ -6,12 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { PostgresDriver } from '../../../core/store/postgres';
 import type { Row, SqlDriver } from '../../../core/store/sql';
 import { openSqliteDriver } from '../../../core/store/sqlite';
 import { StoreUnavailableError } from '../../../core/store/types';
 import { WRITES_ON_THE_WAY } from '../../../core/store/writes-on-the-way';
-import { describeEachStore, engineGate } from '../../support/stores';
+import { describeEachStore, engineGate, sqlDriverFor } from '../../support/stores';
 import { until } from '../../support/until';
 
 /** A connection of its own on the file (not the process's shared one): it sees only what was committed. */
@@ -394,7 +393,7 @@ describeEachStore('an unflushed write', (_getStore, engine, getOptions) => {
 	let table: string;
 	beforeAll(async () => {
 		const options = getOptions();
-		db = options.engine === 'sqlite' ? openSqliteDriver(options.path) : new PostgresDriver(options);
+		db = sqlDriverFor(options);
 		table = `unflushed_${engine}`;
 		await db.run(`CREATE TABLE ${table} (value INTEGER NOT NULL)`);
 	});

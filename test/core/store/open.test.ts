@@ -6,11 +6,9 @@ import { randomBytes } from 'node:crypto';
 
 import { migrate, MIGRATIONS } from '../../../core/store/migrations';
 import { assertEmbeddedAllowed, defaultEmbeddedPath, embeddedEngineAvailable, openStore, parseStoreArg, type StoreOptions } from '../../../core/store/open';
-import { PostgresDriver } from '../../../core/store/postgres';
-import { openSqliteDriver } from '../../../core/store/sqlite';
 import { StoreUnavailableError } from '../../../core/store/types';
 import { InvalidInputError } from '../../../core/errors';
-import { describeEachStore, dropSchema, freshStore, TEST_PG_URL } from '../../support/stores';
+import { describeEachStore, dropSchema, freshStore, sqlDriverFor, TEST_PG_URL } from '../../support/stores';
 import { inbound } from './fixtures';
 
 describe('choosing a store', () => {
@@ -70,7 +68,7 @@ describeEachStore('migrations', (getStore, engine) => {
 		const dir = mkdtempSync(join(tmpdir(), 'hi-v1-'));
 		const options: StoreOptions =
 			engine === 'sqlite' ? { engine: 'sqlite', path: join(dir, 'v1.sqlite') } : { engine: 'postgres', connectionString: TEST_PG_URL, schema: `hi_v1_${randomBytes(6).toString('hex')}` };
-		const driver = options.engine === 'sqlite' ? openSqliteDriver(options.path) : new PostgresDriver(options);
+		const driver = sqlDriverFor(options);
 		const later = MIGRATIONS.splice(1);
 		try {
 			await migrate(driver, options.engine === 'postgres' ? [`CREATE SCHEMA IF NOT EXISTS ${options.schema}`] : []);

@@ -8,11 +8,9 @@ import { bytesOf, readAll, type MessageBytes } from '../../../core/message-bytes
 import { SPOOL_CHUNK_BYTES, spoolChunks, spoolStore, timeOrderedId } from '../../../core/store/aggregates/spool';
 import { migrate, MIGRATIONS } from '../../../core/store/migrations';
 import { openStore, type StoreOptions } from '../../../core/store/open';
-import { PostgresDriver } from '../../../core/store/postgres';
 import type { SqlDriver, SqlExecutor, SqlValue } from '../../../core/store/sql';
-import { openSqliteDriver } from '../../../core/store/sqlite';
 import { SPOOL_HEAD_BYTES } from '../../../core/store/types';
-import { describeEachStore, dropSchema, TEST_PG_URL } from '../../support/stores';
+import { describeEachStore, dropSchema, sqlDriverFor, TEST_PG_URL } from '../../support/stores';
 
 const CHUNK = SPOOL_CHUNK_BYTES;
 /** Pieces that do not line up with chunks: a chunk is cut from several, a piece split between two. */
@@ -57,9 +55,6 @@ async function sha256(stream: Readable): Promise<string> {
 }
 
 /** A second handle on the store's database, to look at its rows. */
-function driverFor(options: StoreOptions): SqlDriver {
-	return options.engine === 'sqlite' ? openSqliteDriver(options.path) : new PostgresDriver(options);
-}
 
 /** The driver, noting the largest value each statement sent or got back, and the chunks written so far (and by how many INSERTs). */
 function recording(db: SqlDriver) {
@@ -99,7 +94,7 @@ function recording(db: SqlDriver) {
 describeEachStore('the spool keeps a message in chunks', (getStore, engine, getOptions) => {
 	let db: SqlDriver;
 	beforeAll(() => {
-		db = driverFor(getOptions());
+		db = sqlDriverFor(getOptions());
 	});
 	afterAll(async () => {
 		await db.close();
@@ -294,7 +289,7 @@ describeEachStore('the spool in chunks, upgraded', (_getStore, engine) => {
 		const dir = mkdtempSync(join(tmpdir(), 'hi-v7-'));
 		const options: StoreOptions =
 			engine === 'sqlite' ? { engine: 'sqlite', path: join(dir, 'v7.sqlite') } : { engine: 'postgres', connectionString: TEST_PG_URL, schema: `hi_v7_${randomBytes(6).toString('hex')}` };
-		const driver = driverFor(options);
+		const driver = sqlDriverFor(options);
 		const later = MIGRATIONS.splice(MIGRATIONS.findIndex((migration) => migration.version === 8));
 		try {
 			await migrate(driver, options.engine === 'postgres' ? [`CREATE SCHEMA IF NOT EXISTS ${options.schema}`] : []);
@@ -309,7 +304,7 @@ describeEachStore('the spool in chunks, upgraded', (_getStore, engine) => {
 		await driver.close();
 
 		const store = await openStore(options);
-		const db = driverFor(options);
+		const db = sqlDriverFor(options);
 		try {
 			expect((await db.all("SELECT spool_id, seq, LENGTH(bytes) AS length FROM spool_chunks WHERE spool_id IN ('s1', 's2')")).map((row) => ({ ...row, length: Number(row.length), seq: Number(row.seq) }))).toEqual([
 				{ spool_id: 's1', seq: 0, length: raw.length },

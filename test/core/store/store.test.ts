@@ -6,7 +6,7 @@ import { type Inbox } from '../../../core/store/types';
 import { InvalidInputError } from '../../../core/errors';
 import type { Store } from '../../../core/store/roles';
 import { decisionFor } from '../../fixtures/intake';
-import { describeEachStore, spooledRaw } from '../../support/stores';
+import { describeEachStore, spooledRaw, sqlDriverFor } from '../../support/stores';
 import { inbound, uniqueEmail } from './fixtures';
 
 async function newInbox(store: Store): Promise<Inbox> {
@@ -18,7 +18,7 @@ async function newAgent(store: Store, overrides: { availability?: 'available' | 
 	return store.createAgent({ email, firstName: 'Alex', fullName: 'Alex Agent', ...overrides });
 }
 
-describeEachStore('conversations store', (getStore) => {
+describeEachStore('conversations store', (getStore, _engine, getOptions) => {
 	describe('inboxes', () => {
 		it('registers by address, case-insensitively, and updates in place', async () => {
 			const store = getStore();
@@ -441,6 +441,16 @@ describeEachStore('conversations store', (getStore) => {
 			expect((await store.listTickets({ open: true })).map((t) => t.id)).not.toContain(ticket.id);
 			// Another stage keeps its spelling, trimmed.
 			expect(await store.updateTicket(ticket.id, { stage: ' Waiting on contact ' })).toMatchObject({ stage: 'Waiting on contact', closedAt: null });
+
+			// A version before kept a typed "Closed" as it was: the filter still finds it.
+			const db = sqlDriverFor(getOptions());
+			try {
+				await db.run("UPDATE tickets SET stage = 'Closed' WHERE id = $1", [ticket.id]);
+			} finally {
+				await db.close();
+			}
+			expect((await store.listTickets({ stage: 'Closed' })).map((t) => t.id)).toEqual(expect.arrayContaining([ticket.id, bornClosed.id]));
+			expect((await store.listTickets({ stage: 'closed' })).map((t) => t.id)).toContain(ticket.id);
 		});
 
 		it('refuses a ticket for a missing conversation or with an unknown owner, creating nothing', async () => {
