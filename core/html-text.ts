@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 
 import { htmlToText, type HtmlToTextOptions } from 'html-to-text';
 
@@ -19,8 +19,8 @@ export const HTML_DEPTH_CUT = '[…] (the HTML nests deeper than 1,000 elements;
  */
 export function boundedHtmlText(html: string, options: Omit<HtmlToTextOptions, 'wordwrap' | 'limits'>): string {
 	// html-to-text writes its `limits.ellipsis` (documented, missing from its types) where it stops going deeper: here
-	// a mark the HTML cannot hold, found afterwards.
-	const deeper = `\u{E000}${randomBytes(6).toString('hex')}\u{E000}`;
+	// a mark the HTML cannot hold, found afterwards; digits, as a heading's capitals leave it the same.
+	const deeper = `\u{E000}${randomInt(2 ** 47)}\u{E000}`;
 	const limits = { maxDepth: MAX_HTML_DEPTH, ellipsis: deeper };
 	let text = htmlToText(html.slice(0, MAX_HTML_TO_TEXT), { ...options, wordwrap: false, limits });
 	const notes: string[] = [];
