@@ -250,9 +250,9 @@ describeEachStore('hosted-inbox store: retention and erasure', (getStore, engine
 	it('purge applies each inbox\'s retention and says what it removed', async () => {
 		const inbox = await getStore().registerInbox({ address: 'purged@inbox.example.test', retention: { deliveredRawDays: 1, quarantineDays: 0, intakeLogDays: 0 } });
 		const old = new Date(Date.now() - 2 * 86_400_000).toISOString();
-		const done = await getStore().spoolPut({ inboxId: inbox.id, message: bytesOf(Buffer.from('x')), envelope: { clientIp: null, helo: null, mailFrom: null, rcpt: [] }, receivedAt: old });
+		const done = await getStore().spoolPut({ inboxId: inbox.id, message: bytesOf(Buffer.from('x')), envelope: { clientIp: null, helo: null, mailFrom: null, rcpt: [] }, receivedAt: old, spooledAt: old });
 		await getStore().spoolComplete(done.id);
-		const pending = await getStore().spoolPut({ inboxId: inbox.id, message: bytesOf(Buffer.from('y')), envelope: { clientIp: null, helo: null, mailFrom: null, rcpt: [] }, receivedAt: old });
+		const pending = await getStore().spoolPut({ inboxId: inbox.id, message: bytesOf(Buffer.from('y')), envelope: { clientIp: null, helo: null, mailFrom: null, rcpt: [] }, receivedAt: old, spooledAt: old });
 		const r = await run(['store', 'purge', '--store', storeArg(getOptions())]);
 		expect(r).toMatchObject({ code: 0, stderr: '' });
 		expect(r.stdout).toContain('purged@inbox.example.test: purged 1 delivered, 0 quarantined, 0 intake log (kept: delivered 1 d, quarantine for ever, intake log for ever)');
