@@ -55,6 +55,11 @@ export async function writeIntakeLog(q: SqlExecutor, entry: IntakeLogInput): Pro
 	return toIntake(row!);
 }
 
+/** The intake log entry of a spool entry's decision, naming that entry (`spoolId`), written with the entry's own transaction. */
+export async function writeSpoolLog(q: SqlExecutor, log: IntakeLogInput, spoolId: string): Promise<void> {
+	await writeIntakeLog(q, { ...log, details: { ...log.details, spoolId } });
+}
+
 /** The intake log: what the intake refused, held or noted, with its reasons. */
 export function intakeLogStore(db: SqlDriver): IntakeLogStore {
 	return {

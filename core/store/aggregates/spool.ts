@@ -10,7 +10,7 @@ import { checkText } from '../validate';
 
 import { checkTimestamp, now } from './clock';
 import { Filter } from './filter';
-import { writeIntakeLog } from './intake-log';
+import { writeSpoolLog } from './intake-log';
 import { bytes, json, one, text } from './rows';
 
 /**
@@ -204,7 +204,7 @@ export function spoolStore(db: SqlDriver): SpoolStore & QuarantineStore {
 				const stored = await putChunks(q, entry.id, message, chunksPerInsert(db));
 				// A stream shorter or longer than the size it was announced with is not the message: nothing is kept.
 				if (stored !== message.size) throw new InvalidInputError(`The message to spool is ${stored} bytes, not the ${message.size} announced`);
-				if (input.log) await writeIntakeLog(q, { ...input.log, details: { ...input.log.details, spoolId: entry.id } });
+				if (input.log) await writeSpoolLog(q, input.log, entry.id);
 				return entry;
 			});
 		},
@@ -277,7 +277,7 @@ export function spoolStore(db: SqlDriver): SpoolStore & QuarantineStore {
 			await db.transaction(async (q) => {
 				// Held from now on: quarantine retention counts from here, not from an old failed entry's first spooling.
 				const held = await q.run("UPDATE spool SET status = 'quarantined', decision = $2, spooled_at = $3 WHERE id = $1 AND status = 'pending'", [id, JSON.stringify(decision), now()]);
-				if (held > 0) await writeIntakeLog(q, { ...log, details: { ...log.details, spoolId: id } });
+				if (held > 0) await writeSpoolLog(q, log, id);
 			});
 		},
 
